@@ -1,0 +1,3 @@
+module emlab
+
+go 1.26

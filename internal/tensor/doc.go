@@ -1,0 +1,26 @@
+// Package tensor holds emlab's float32 kernels: matrix multiplication with the
+// transposes training needs, softmax, layernorm, GELU, embedding gather and
+// scatter-add, fused softmax cross-entropy and the AdamW update.
+//
+// # Conventions
+//
+// Every buffer is a flat row-major []float32; shapes are written in comments
+// as (rows, cols). Backward kernels ACCUMULATE into the gradients of their
+// inputs (dx += ...), as in llm.c, so a residual stream's gradient can be
+// summed by several consumers without temporaries. Callers zero gradients.
+//
+// # Reference kernels
+//
+// Each fast kernel has a plain reference (gemmRef, layerNormForwardRef, ...)
+// written for clarity only; the tests use it as the oracle.
+//
+// # Threads and determinism
+//
+// Work is split into chunks whose boundaries depend only on the problem size,
+// never on the number of threads, and each output element is computed by one
+// goroutine in a fixed order; reductions combine per-chunk partial sums in
+// chunk order. Results are therefore bit-identical for any SetThreads value.
+//
+// What this package deliberately does not do: shapes, autograd, allocation
+// policies. Models in package nn own their buffers and call these kernels.
+package tensor

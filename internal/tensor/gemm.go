@@ -1,0 +1,114 @@
+package tensor
+
+// Gemm computes C = beta·C + op(A)·op(B) for row-major matrices, where
+// op(A) is (m, k) and op(B) is (k, n); op(X) is X or its transpose.
+// lda, ldb and ldc are the row strides of A, B and C as stored (so strided
+// views such as one head's columns of a (T, 3C) QKV buffer work directly).
+// beta is usually 0 (overwrite) or 1 (accumulate, for gradients).
+//
+// Panics if a buffer is too short: that is a programming error in emlab,
+// never a user error.
+func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("tensor.Gemm: negative size")
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	need := func(name string, buf []float32, rows, cols, ld int) {
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if ld < cols {
+			panic("tensor.Gemm: leading dimension of " + name + " smaller than its columns")
+		}
+		if len(buf) < (rows-1)*ld+cols {
+			panic("tensor.Gemm: buffer " + name + " too short")
+		}
+	}
+	need("A", a, ar, ac, lda)
+	need("B", b, br, bc, ldb)
+	need("C", c, m, n, ldc)
+}
+
+// gemmRef is the reference: a triple loop accumulating in float64 (the most
+// accurate oracle; fast kernels accumulate in float32 and are compared to it
+// with a tolerance scaled by k).
+func gemmRef(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			if beta == 0 {
+				c[i*ldc+j] = float32(s)
+			} else {
+				c[i*ldc+j] = float32(float64(beta)*float64(c[i*ldc+j]) + s)
+			}
+		}
+	}
+}
+
+// gemm is the dispatching implementation; until the assembly kernels land it
+// is a cache-friendly pure-Go loop split over row blocks.
+func gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	const rowsPerChunk = 16
+	chunks := (m + rowsPerChunk - 1) / rowsPerChunk
+	ParallelFor(chunks, func(ci int) {
+		i0 := ci * rowsPerChunk
+		i1 := min(i0+rowsPerChunk, m)
+		for i := i0; i < i1; i++ {
+			crow := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(crow)
+			} else if beta != 1 {
+				for j := range crow {
+					crow[j] *= beta
+				}
+			}
+			for p := 0; p < k; p++ {
+				var av float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					for j := range crow {
+						crow[j] += av * b[j*ldb+p]
+					}
+				} else {
+					brow := b[p*ldb : p*ldb+n]
+					for j := range crow {
+						crow[j] += av * brow[j]
+					}
+				}
+			}
+		}
+	})
+}
