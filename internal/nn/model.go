@@ -56,19 +56,18 @@ type Model interface {
 	FLOPsPerToken(T int) float64
 }
 
+// builders maps an architecture to its constructor; each architecture's file
+// registers itself in an init function.
+var builders = map[string]func(Config, *rand.Rand) Model{}
+
 // New builds the model described by cfg with weights drawn from rng.
-// cfg must already be valid (Validate).
 func New(cfg Config, rng *rand.Rand) (Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	switch cfg.Arch {
-	case ArchGPT:
-		return NewGPT(cfg, rng), nil
-	case ArchLSTM:
-		return NewLSTM(cfg, rng), nil
-	case ArchMLP:
-		return NewMLP(cfg, rng), nil
+	build, ok := builders[cfg.Arch]
+	if !ok {
+		return nil, fmt.Errorf("model.arch: architecture %q is not built into this binary", cfg.Arch)
 	}
-	return nil, fmt.Errorf("model.arch: unknown architecture %q", cfg.Arch)
+	return build(cfg, rng), nil
 }
