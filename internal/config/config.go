@@ -1,0 +1,356 @@
+// Package config is a training run's one typed configuration: the model,
+// the optimizer, the data and the loop. Defaults are commented in the
+// structs; presets are small diffs over them; files and --set key=value hold
+// overrides, type-checked, with unknown keys answered by suggestions.
+// Validate runs before any work.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"emlab/internal/nn"
+	"emlab/internal/optim"
+	"emlab/internal/suggest"
+)
+
+// Config is everything that determines a run. Its JSON form, with the
+// resolved values, is saved as the run's config.json and in every checkpoint.
+type Config struct {
+	Model nn.Config    `json:"model"`
+	Optim optim.Config `json:"optim"`
+	Data  Data         `json:"data"`
+	Train Train        `json:"train"`
+}
+
+// Data selects the training stream.
+type Data struct {
+	// Source is "synthetic" (the built-in Markov stream) or "tasks" (the
+	// task mixture given by Tasks).
+	Source string `json:"source"`
+	Tasks  string `json:"tasks"`  // mixture, e.g. "add:2,icl:1" (source "tasks")
+	Branch int    `json:"branch"` // synthetic: successors per token
+	Slot   int    `json:"slot"`   // tasks: documents start at multiples of Slot tokens
+}
+
+// Train holds the loop's settings.
+type Train struct {
+	Seed        uint64 `json:"seed"`
+	Steps       int    `json:"steps"`        // optimizer steps
+	BatchSize   int    `json:"batch_size"`   // B sequences per step
+	SeqLen      int    `json:"seq_len"`      // T tokens per sequence; 0 means model.n_ctx
+	Threads     int    `json:"threads"`      // kernel goroutines; 0 means one per core
+	LogEvery    int    `json:"log_every"`    // metrics.jsonl line every N steps (and at checkpoints)
+	EvalBatches int    `json:"eval_batches"` // held-out batches per eval-loss measurement
+	// Checkpoints follow Pythia: step 0 and every power of two up to
+	// CheckpointLogMax, then every CheckpointEvery steps, and the last step.
+	CheckpointLogMax int  `json:"checkpoint_log_max"`
+	CheckpointEvery  int  `json:"checkpoint_every"`
+	KeepCheckpoints  bool `json:"keep_checkpoints"` // keep all (true) or only the newest two (false)
+}
+
+// Default is the tiny preset: the smallest GPT that trains in seconds.
+func Default() Config {
+	m := nn.DefaultConfig(nn.ArchGPT)
+	return Config{
+		Model: m,
+		Optim: optim.DefaultConfig(),
+		Data:  Data{Source: "synthetic", Branch: 4, Slot: 16},
+		Train: Train{Seed: 1, Steps: 1000, BatchSize: 32, Threads: 1, LogEvery: 10, EvalBatches: 4,
+			CheckpointLogMax: 512, CheckpointEvery: 1000, KeepCheckpoints: true},
+	}
+}
+
+// T is the sequence length used for training.
+func (c Config) T() int {
+	if c.Train.SeqLen > 0 {
+		return c.Train.SeqLen
+	}
+	return c.Model.NCtx
+}
+
+// Validate reports every problem, each naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Model.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Optim.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Data.Source {
+	case "synthetic":
+		if c.Data.Branch < 1 || c.Data.Branch > c.Model.DVocab {
+			bad("data.branch", "must be in [1, model.d_vocab=%d], got %d", c.Model.DVocab, c.Data.Branch)
+		}
+	case "tasks":
+		if strings.TrimSpace(c.Data.Tasks) == "" {
+			bad("data.tasks", "empty mixture (give e.g. --tasks add:2,icl:1)")
+		}
+		if c.Data.Slot < 1 {
+			bad("data.slot", "must be positive, got %d", c.Data.Slot)
+		}
+	default:
+		bad("data.source", "unknown source %q (want synthetic or tasks)", c.Data.Source)
+	}
+	t := c.Train
+	if t.Steps < 1 {
+		bad("train.steps", "must be positive, got %d", t.Steps)
+	}
+	if t.BatchSize < 1 {
+		bad("train.batch_size", "must be positive, got %d", t.BatchSize)
+	}
+	if t.SeqLen < 0 || t.SeqLen > c.Model.NCtx {
+		bad("train.seq_len", "must be in [0, model.n_ctx=%d], got %d", c.Model.NCtx, t.SeqLen)
+	}
+	if t.Threads < 0 {
+		bad("train.threads", "must be ≥ 0, got %d", t.Threads)
+	}
+	if t.LogEvery < 1 {
+		bad("train.log_every", "must be positive, got %d", t.LogEvery)
+	}
+	if t.EvalBatches < 0 {
+		bad("train.eval_batches", "must be ≥ 0, got %d", t.EvalBatches)
+	}
+	if t.CheckpointEvery < 1 {
+		bad("train.checkpoint_every", "must be positive, got %d", t.CheckpointEvery)
+	}
+	if t.CheckpointLogMax < 0 {
+		bad("train.checkpoint_log_max", "must be ≥ 0, got %d", t.CheckpointLogMax)
+	}
+	return errors.Join(errs...)
+}
+
+// IsCheckpoint reports whether the weights after `step` optimizer steps are
+// checkpointed (step 0 is the initialization).
+func (t Train) IsCheckpoint(step int) bool {
+	if step == 0 || step == t.Steps {
+		return true
+	}
+	if step <= t.CheckpointLogMax && step&(step-1) == 0 {
+		return true
+	}
+	return step%t.CheckpointEvery == 0
+}
+
+// Set applies one "key=value" override (keys as in the JSON form, e.g.
+// model.d_model=96 or optim.lr=1e-3), checking the value's type.
+func (c *Config) Set(kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("--set %q: want key=value", kv)
+	}
+	return c.SetValue(strings.TrimSpace(key), strings.TrimSpace(val))
+}
+
+// SetValue sets the field named by the dotted JSON key from its text form.
+func (c *Config) SetValue(key, val string) error {
+	f, err := field(reflect.ValueOf(c).Elem(), key)
+	if err != nil {
+		return err
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(val)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a boolean (true or false)", key, val)
+		}
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			// Accept integral floats such as 1e4.
+			x, ferr := strconv.ParseFloat(val, 64)
+			if ferr != nil || x != float64(int64(x)) {
+				return fmt.Errorf("%s: %q is not an integer", key, val)
+			}
+			n = int64(x)
+		}
+		f.SetInt(n)
+	case reflect.Uint64:
+		n, err := strconv.ParseUint(val, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a non-negative integer", key, val)
+		}
+		f.SetUint(n)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number", key, val)
+		}
+		f.SetFloat(x)
+	default:
+		return fmt.Errorf("%s: is a section, not a value (set one of its keys)", key)
+	}
+	return nil
+}
+
+// field finds the settable field for a dotted key, or an error that
+// suggests the closest known keys.
+func field(v reflect.Value, key string) (reflect.Value, error) {
+	parts := strings.Split(key, ".")
+	cur := v
+	for i, p := range parts {
+		if cur.Kind() != reflect.Struct {
+			return reflect.Value{}, unknownKey(key)
+		}
+		found := false
+		for j := 0; j < cur.NumField(); j++ {
+			if jsonName(cur.Type().Field(j)) == p {
+				cur = cur.Field(j)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return reflect.Value{}, unknownKey(key)
+		}
+		if i == len(parts)-1 && cur.Kind() == reflect.Struct {
+			return reflect.Value{}, fmt.Errorf("%s: is a section, not a value (set one of its keys)", key)
+		}
+	}
+	return cur, nil
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// Keys lists every settable dotted key, sorted.
+func Keys() []string {
+	var keys []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := prefix + jsonName(f)
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, name+".")
+			} else {
+				keys = append(keys, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+	sort.Strings(keys)
+	return keys
+}
+
+func unknownKey(key string) error {
+	msg := fmt.Sprintf("unknown config key %q", key)
+	// Suggest on the full key and on its last part alone (d_modle → model.d_model).
+	cands := suggest.Closest(key, Keys(), 3)
+	if len(cands) == 0 {
+		last := key[strings.LastIndex(key, ".")+1:]
+		var lasts []string
+		byLast := map[string]string{}
+		for _, k := range Keys() {
+			l := k[strings.LastIndex(k, ".")+1:]
+			lasts = append(lasts, l)
+			byLast[l] = k
+		}
+		for _, l := range suggest.Closest(last, lasts, 3) {
+			cands = append(cands, byLast[l])
+		}
+	}
+	if len(cands) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(cands, ", "))
+	}
+	return errors.New(msg)
+}
+
+// ApplyJSON applies the overrides in a JSON object (nested sections or
+// dotted keys) through SetValue, so files get the same type checks and
+// suggestions as --set.
+func (c *Config) ApplyJSON(b []byte) error {
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	return c.ApplyMap(m)
+}
+
+// ApplyMap applies nested overrides (as decoded from JSON or TOML).
+func (c *Config) ApplyMap(m map[string]any) error {
+	flat := map[string]string{}
+	if err := flatten("", m, flat); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if err := c.SetValue(k, flat[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func flatten(prefix string, v any, out map[string]string) error {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, vv := range x {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			if err := flatten(key, vv, out); err != nil {
+				return err
+			}
+		}
+	case string:
+		out[prefix] = x
+	case json.Number:
+		out[prefix] = x.String()
+	case bool:
+		out[prefix] = strconv.FormatBool(x)
+	case int64:
+		out[prefix] = strconv.FormatInt(x, 10)
+	case float64:
+		out[prefix] = strconv.FormatFloat(x, 'g', -1, 64)
+	case nil:
+		return fmt.Errorf("%s: null is not a value", prefix)
+	default:
+		return fmt.Errorf("%s: unsupported value %v (%T)", prefix, v, v)
+	}
+	return nil
+}
+
+// LoadFile applies the overrides in a JSON config file.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", "":
+		if err := c.ApplyJSON(b); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	default:
+		return fmt.Errorf("config %s: unsupported extension %q (want .json)", path, filepath.Ext(path))
+	}
+	return nil
+}

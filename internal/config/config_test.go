@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSetTyped(t *testing.T) {
+	c := Default()
+	for _, kv := range []string{"model.d_model=96", "optim.lr=2e-3", "model.layer_norm=false", "train.seed=7", "data.tasks=add:2", "train.steps=1e4"} {
+		if err := c.Set(kv); err != nil {
+			t.Fatalf("Set(%s): %v", kv, err)
+		}
+	}
+	if c.Model.DModel != 96 || c.Optim.LR != 2e-3 || c.Model.LayerNorm || c.Train.Seed != 7 || c.Data.Tasks != "add:2" || c.Train.Steps != 10000 {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestSetErrors(t *testing.T) {
+	cases := []struct{ kv, want string }{
+		{"model.d_modle=3", `did you mean model.d_model`},
+		{"d_model=3", `did you mean model.d_model`},
+		{"model.n_layers=two", "not an integer"},
+		{"model.layer_norm=maybe", "not a boolean"},
+		{"optim.lr=fast", "not a number"},
+		{"model=3", "is a section"},
+		{"train.steps=1.5", "not an integer"},
+		{"novalue", "want key=value"},
+	}
+	for _, cs := range cases {
+		c := Default()
+		err := c.Set(cs.kv)
+		if err == nil || !strings.Contains(err.Error(), cs.want) {
+			t.Errorf("Set(%q) = %v, want error containing %q", cs.kv, err, cs.want)
+		}
+	}
+}
+
+func TestValidateNamesField(t *testing.T) {
+	cases := []struct{ kv, want string }{
+		{"model.n_heads=3", "model.n_heads: d_model 64 is not divisible by n_heads 3"},
+		{"model.d_model=0", "model.d_model: must be positive"},
+		{"train.batch_size=-1", "train.batch_size"},
+		{"train.seq_len=65", "train.seq_len"},
+		{"data.source=web", "data.source"},
+		{"optim.lr=0", "optim.lr"},
+	}
+	for _, cs := range cases {
+		c := Default()
+		if err := c.Set(cs.kv); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), cs.want) {
+			t.Errorf("%s: Validate = %v, want %q", cs.kv, err, cs.want)
+		}
+	}
+	for _, p := range PresetNames() {
+		c, err := Preset(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("preset %s invalid: %v", p, err)
+		}
+	}
+}
+
+func TestPresetUnknown(t *testing.T) {
+	_, err := Preset("tinny")
+	if err == nil || !strings.Contains(err.Error(), "did you mean tiny") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	os.WriteFile(p, []byte(`{"model": {"d_model": 32, "n_heads": 2}, "train.steps": 50}`), 0o644)
+	c := Default()
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if c.Model.DModel != 32 || c.Model.NHeads != 2 || c.Train.Steps != 50 {
+		t.Errorf("got %+v", c)
+	}
+	os.WriteFile(p, []byte(`{"model": {"d_modle": 32}}`), 0o644)
+	if err := c.LoadFile(p); err == nil || !strings.Contains(err.Error(), "model.d_model") {
+		t.Errorf("unknown key in file: %v", err)
+	}
+	os.WriteFile(p, []byte(`{"model": `), 0o644)
+	if err := c.LoadFile(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("broken file: %v", err)
+	}
+}
+
+func TestCheckpointSchedule(t *testing.T) {
+	tr := Default().Train
+	tr.Steps, tr.CheckpointLogMax, tr.CheckpointEvery = 2500, 512, 1000
+	var got []int
+	for s := 0; s <= tr.Steps; s++ {
+		if tr.IsCheckpoint(s) {
+			got = append(got, s)
+		}
+	}
+	want := []int{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000, 2500}
+	if len(got) != len(want) {
+		t.Fatalf("schedule %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("schedule %v, want %v", got, want)
+		}
+	}
+}
