@@ -1,0 +1,435 @@
+// Package train is the training loop: batches from a data.Source, forward,
+// backward, clipping, AdamW, held-out loss, metrics.jsonl, checkpoints on
+// Pythia's schedule, and resumption that reaches bit-identical weights.
+//
+// A run directory (see ../../../shared/DESIGN.md) holds config.json,
+// metrics.jsonl, checkpoints/step-<n>.safetensors and, written last, DONE.
+//
+// What it deliberately does not do: evaluate abilities or probe models
+// (packages eval and probe read the checkpoints), or print (progress goes
+// to a Reporter).
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"emlab/internal/atomicfile"
+	"emlab/internal/checkpoint"
+	"emlab/internal/config"
+	"emlab/internal/data"
+	"emlab/internal/nn"
+	"emlab/internal/optim"
+	"emlab/internal/tensor"
+	"emlab/internal/version"
+)
+
+// File names inside a run directory.
+const (
+	ConfigFile     = "config.json"
+	MetricsFile    = "metrics.jsonl"
+	CheckpointsDir = "checkpoints"
+	DoneFile       = "DONE"
+)
+
+// Options says what to train and where.
+type Options struct {
+	Config   config.Config
+	Out      string   // run directory
+	Resume   bool     // continue from the newest valid checkpoint in Out
+	Command  []string // the command line, recorded in config.json
+	Reporter Reporter // progress; nil for none
+	// Sources overrides the data sources (tests, the eval harness); nil
+	// means build them from Config.Data.
+	Sources func(cfg config.Config) (train, eval data.Source, err error)
+}
+
+// Status is the state after one optimizer step, for progress displays.
+type Status struct {
+	Step, Steps  int
+	Loss         float64
+	EvalLoss     float64 // NaN when not measured at this step
+	LR, GradNorm float64
+	Tokens       int64
+	TokensPerSec float64
+	Elapsed      time.Duration // training time of this process
+	ETA          time.Duration
+}
+
+// Reporter receives progress. Implementations must be cheap: Step is called
+// after every optimizer step.
+type Reporter interface {
+	Step(s Status)
+	Event(msg string)
+}
+
+// Metrics is one line of metrics.jsonl. Loss is absent at step 0 (no step
+// taken); EvalLoss is present at checkpoint steps.
+type Metrics struct {
+	Step     int      `json:"step"`
+	Tokens   int64    `json:"tokens"`
+	FLOPs    float64  `json:"flops"`
+	Loss     *float64 `json:"loss,omitempty"`
+	EvalLoss *float64 `json:"eval_loss,omitempty"`
+	LR       float64  `json:"lr"`
+	GradNorm float64  `json:"grad_norm"`
+	Seconds  float64  `json:"seconds"`
+}
+
+// RunInfo is config.json: the resolved config plus derived facts that
+// analysis tools read without building the model.
+type RunInfo struct {
+	config.Config
+	Params             int      `json:"params"`
+	NonEmbeddingParams int      `json:"non_embedding_params"`
+	Seed               uint64   `json:"seed"`
+	FLOPsPerToken      float64  `json:"flops_per_token"`
+	TokensPerStep      int      `json:"tokens_per_step"`
+	CodeVersion        string   `json:"code_version"`
+	Command            []string `json:"command,omitempty"`
+}
+
+// ErrNonFinite is wrapped by the error returned when the loss becomes NaN or Inf.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// Result summarizes a finished (or already finished) run.
+type Result struct {
+	Steps     int
+	FinalLoss float64
+	EvalLoss  float64
+	Resumed   bool // continued from a checkpoint
+	WasDone   bool // the run directory already held a finished run
+}
+
+// Sources builds the training and held-out sources for cfg.
+func Sources(cfg config.Config) (train, eval data.Source, err error) {
+	switch cfg.Data.Source {
+	case "synthetic":
+		tr, err := data.NewSynthetic(cfg.Train.Seed, cfg.Model.DVocab, cfg.Data.Branch, "train")
+		if err != nil {
+			return nil, nil, err
+		}
+		ev, err := data.NewSynthetic(cfg.Train.Seed, cfg.Model.DVocab, cfg.Data.Branch, "eval")
+		return tr, ev, err
+	}
+	return nil, nil, fmt.Errorf("data.source: %q is not available in this build", cfg.Data.Source)
+}
+
+// nonEmbedding counts parameters outside the token and position embeddings
+// (Kaplan et al. 2020's N).
+func nonEmbedding(ps *nn.ParamSet) int {
+	n := ps.Count()
+	for _, name := range []string{"wte.weight", "wpe.weight"} {
+		if p, ok := ps.Lookup(name); ok {
+			n -= p.Size
+		}
+	}
+	return n
+}
+
+// Run trains according to opts. Cancelling ctx stops between steps with the
+// context's error; everything written so far stays valid and --resume
+// continues from the newest checkpoint.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rep := opts.Reporter
+	if rep == nil {
+		rep = nopReporter{}
+	}
+	threads := cfg.Train.Threads
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	tensor.SetThreads(threads)
+
+	out := opts.Out
+	if out == "" {
+		return nil, errors.New("no output directory (--out)")
+	}
+	if err := os.MkdirAll(filepath.Join(out, CheckpointsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+
+	mkSources := opts.Sources
+	if mkSources == nil {
+		mkSources = Sources
+	}
+	trainSrc, evalSrc, err := mkSources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if v := trainSrc.Vocab(); v > cfg.Model.DVocab {
+		return nil, fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, v)
+	}
+
+	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
+	if err != nil {
+		return nil, err
+	}
+	ps := model.Params()
+	opt := optim.NewAdamW(cfg.Optim, ps)
+	B, T := cfg.Train.BatchSize, cfg.T()
+	flopsPerToken := model.FLOPsPerToken(T)
+
+	info := RunInfo{Config: cfg, Params: ps.Count(), NonEmbeddingParams: nonEmbedding(ps), Seed: cfg.Train.Seed,
+		FLOPsPerToken: flopsPerToken, TokensPerStep: B * T, CodeVersion: version.String(), Command: opts.Command}
+	infoJSON, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	cfgJSON, _ := json.Marshal(cfg)
+
+	cfgPath := filepath.Join(out, ConfigFile)
+	metricsPath := filepath.Join(out, MetricsFile)
+	ckptDir := filepath.Join(out, CheckpointsDir)
+	start := 0
+	var tokens int64
+	var secondsBefore float64
+	res := &Result{}
+
+	if prev, err := os.ReadFile(cfgPath); err == nil {
+		if !opts.Resume {
+			return nil, fmt.Errorf("%s already holds a run (%s exists): pass --resume to continue it, or choose another --out", out, ConfigFile)
+		}
+		if err := sameRun(prev, cfg); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", out, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, DoneFile)); err == nil {
+			lines, _ := ReadMetrics(metricsPath)
+			res.WasDone, res.Steps = true, cfg.Train.Steps
+			if n := len(lines); n > 0 && lines[n-1].Loss != nil {
+				res.FinalLoss = *lines[n-1].Loss
+			}
+			rep.Event(fmt.Sprintf("%s is already finished", out))
+			return res, nil
+		}
+		m, path, skipped, found := checkpoint.LoadLatest(ckptDir, ps, opt)
+		for _, e := range skipped {
+			rep.Event(fmt.Sprintf("skipping unusable checkpoint: %v", e))
+		}
+		if found {
+			start, tokens = m.Step, m.Tokens
+			res.Resumed = true
+			rep.Event(fmt.Sprintf("resuming from %s (step %d)", path, m.Step))
+		} else {
+			rep.Event("no usable checkpoint: starting from scratch")
+		}
+		secondsBefore, err = truncateMetrics(metricsPath, start, found)
+		if err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", cfgPath, err)
+	}
+	if err := atomicfile.WriteBytes(cfgPath, append(infoJSON, '\n')); err != nil {
+		return nil, err
+	}
+
+	tok := make([]int32, B*T)
+	tgt := make([]int32, B*T)
+	evalLoss := func() float64 {
+		n := cfg.Train.EvalBatches
+		if n == 0 {
+			return math.NaN()
+		}
+		var s float64
+		for i := 0; i < n; i++ {
+			evalSrc.Batch(int64(i), B, T, tok, tgt)
+			s += float64(model.Forward(tok, tgt, B, T))
+		}
+		return s / float64(n)
+	}
+	lastCkpt := ""
+	saveCkpt := func(step int) error {
+		path, err := checkpoint.Save(ckptDir, checkpoint.Meta{Step: step, Tokens: tokens, OptStep: opt.Step,
+			Config: cfgJSON, CodeVersion: info.CodeVersion}, ps, opt)
+		if err != nil {
+			return err
+		}
+		lastCkpt = path
+		if !cfg.Train.KeepCheckpoints {
+			pruneCheckpoints(ckptDir, step)
+		}
+		return nil
+	}
+	writeMetrics := func(m Metrics) error {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return atomicfile.AppendLine(metricsPath, b)
+	}
+
+	began := time.Now()
+	if start == 0 {
+		el := evalLoss()
+		m := Metrics{Step: 0, LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
+		if !math.IsNaN(el) {
+			m.EvalLoss = &el
+		}
+		if err := writeMetrics(m); err != nil {
+			return nil, err
+		}
+		if err := saveCkpt(0); err != nil {
+			return nil, err
+		}
+	} else {
+		lastCkpt = filepath.Join(ckptDir, checkpoint.Name(start))
+	}
+
+	steps := cfg.Train.Steps
+	for s := start; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stopped at step %d (resume with --resume): %w", s, err)
+		}
+		trainSrc.Batch(int64(s), B, T, tok, tgt)
+		ps.ZeroGrad()
+		loss := float64(model.Forward(tok, tgt, B, T))
+		done := s + 1
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("step %d: %w (%v); last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
+		}
+		model.Backward()
+		norm := optim.ClipGradNorm(ps, cfg.Optim.Clip)
+		lr := cfg.Optim.LRAt(s, steps)
+		opt.Update(lr)
+		tokens += int64(B * T)
+
+		isCkpt := cfg.Train.IsCheckpoint(done)
+		st := Status{Step: done, Steps: steps, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm, Tokens: tokens}
+		if done%cfg.Train.LogEvery == 0 || isCkpt {
+			m := Metrics{Step: done, Tokens: tokens, FLOPs: float64(tokens) * flopsPerToken, Loss: &loss, LR: lr, GradNorm: norm}
+			if isCkpt {
+				el := evalLoss()
+				if !math.IsNaN(el) {
+					m.EvalLoss = &el
+					st.EvalLoss = el
+				}
+			}
+			m.Seconds = secondsBefore + time.Since(began).Seconds()
+			if err := writeMetrics(m); err != nil {
+				return nil, err
+			}
+		}
+		if isCkpt {
+			if err := saveCkpt(done); err != nil {
+				return nil, err
+			}
+		}
+		st.Elapsed = time.Since(began)
+		if sec := st.Elapsed.Seconds(); sec > 0 {
+			st.TokensPerSec = float64(int64(done-start)*int64(B*T)) / sec
+			st.ETA = time.Duration(float64(steps-done) / float64(done-start) * float64(st.Elapsed))
+		}
+		rep.Step(st)
+		res.FinalLoss, res.EvalLoss = loss, st.EvalLoss
+	}
+	res.Steps = steps
+	if err := atomicfile.WriteBytes(filepath.Join(out, DoneFile), []byte(version.String()+"\n")); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// sameRun checks that a run directory's config.json describes the same
+// run as cfg, apart from settings that do not change results (threads) or
+// that may grow (steps).
+func sameRun(prev []byte, cfg config.Config) error {
+	var old RunInfo
+	if err := json.Unmarshal(prev, &old); err != nil {
+		return fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	a, b := old.Config, cfg
+	a.Train.Threads, b.Train.Threads = 0, 0
+	a.Train.Steps, b.Train.Steps = 0, 0
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		return fmt.Errorf("the configuration differs from the one the run was started with (%s); use another --out", ConfigFile)
+	}
+	return nil
+}
+
+// truncateMetrics drops metrics lines after the resume step (they will be
+// written again), keeps the rest, and returns the training seconds so far.
+// A partial last line from a crash is dropped too.
+func truncateMetrics(path string, step int, keep bool) (float64, error) {
+	lines, err := ReadMetrics(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	var buf bytes.Buffer
+	var secs float64
+	for _, m := range lines {
+		if !keep || m.Step > step {
+			continue
+		}
+		b, _ := json.Marshal(m)
+		buf.Write(b)
+		buf.WriteByte('\n')
+		secs = m.Seconds
+	}
+	return secs, atomicfile.WriteBytes(path, buf.Bytes())
+}
+
+// ReadMetrics reads metrics.jsonl, skipping a partial last line left by a
+// crash (any other malformed line is an error naming the line).
+func ReadMetrics(path string) ([]Metrics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Metrics
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var bad error
+	line := 0
+	for sc.Scan() {
+		line++
+		if bad != nil {
+			return nil, bad // a malformed line that was not the last
+		}
+		var m Metrics
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			bad = fmt.Errorf("%s line %d: %w", path, line, err)
+			continue
+		}
+		out = append(out, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// pruneCheckpoints keeps the newest two checkpoints (the newest may be the
+// one being resumed from; the one before is the fallback if it is damaged).
+func pruneCheckpoints(dir string, newest int) {
+	steps, err := checkpoint.Steps(dir)
+	if err != nil || len(steps) <= 2 {
+		return
+	}
+	for _, s := range steps[:len(steps)-2] {
+		if s < newest {
+			os.Remove(filepath.Join(dir, checkpoint.Name(s)))
+		}
+	}
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Step(Status)  {}
+func (nopReporter) Event(string) {}
