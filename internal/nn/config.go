@@ -45,6 +45,7 @@ func DefaultConfig(arch string) Config {
 	case ArchMLP:
 		c.NLayers, c.NHeads, c.Window, c.DMLP = 1, 0, 2, 256
 		c.Act, c.TiedEmbeddings, c.LayerNorm = "relu", false, false
+		c.InitStd = 0 // 0 means PyTorch's defaults (Embedding N(0,1), Linear U(±1/√fan_in))
 	}
 	return c
 }
@@ -100,6 +101,9 @@ func (c Config) Validate() error {
 		pos("window", c.Window)
 		if c.Window > c.NCtx && c.NCtx > 0 {
 			bad("window", "window %d exceeds n_ctx %d", c.Window, c.NCtx)
+		}
+		if c.TiedEmbeddings {
+			bad("tied_embeddings", "the mlp has no tied unembedding (its hidden width need not equal d_model); set it false")
 		}
 	}
 	if c.Act != "gelu" && c.Act != "relu" {
