@@ -74,9 +74,10 @@ func gemmRef(transA, transB bool, m, n, k int, a []float32, lda int, b []float32
 	}
 }
 
-// gemm is the dispatching implementation; until the assembly kernels land it
-// is a cache-friendly pure-Go loop split over row blocks.
-func gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemmGo is the plain Go fallback used where no assembly kernel applies
+// (other architectures, the purego build tag, CPUs without AVX2+FMA): a
+// row-by-row saxpy loop over fixed chunks of 16 rows.
+func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	const rowsPerChunk = 16
 	chunks := (m + rowsPerChunk - 1) / rowsPerChunk
 	ParallelFor(chunks, func(ci int) {
@@ -111,4 +112,14 @@ func gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 			}
 		}
 	})
+}
+
+// gemm dispatches to the blocked assembly kernels where the CPU has them and
+// to the plain Go loop otherwise.
+func gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if isa := activeISA; isa != nil {
+		gemmBlocked(isa, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmGo(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 }

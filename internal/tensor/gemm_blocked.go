@@ -1,0 +1,195 @@
+package tensor
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// This file holds the cache-blocked GEMM driver around the assembly
+// micro-kernels (BLIS loop order, Van Zee & van de Geijn 2015): B is packed
+// once into k-blocks of NR-column panels; C is cut into fixed chunks of
+// mc×nc; in a chunk, each packed B micro-panel (kc×NR, kept in L1) is swept
+// over the chunk's rows in MR-row tiles, A being read in place (its block
+// stays in L2). It does not pack A: the kernels take A's row and k strides, so
+// op(A) = A and op(A) = Aᵀ need no copy, except for leading dimensions that
+// are multiples of 512 floats, whose rows would alias in the L1 sets; those
+// blocks are copied to a buffer with a padded stride.
+
+// microKernel computes C[r, j] (+)= Σ_p a[r·rs + p·ps]·b[p·NR + j] for one
+// tile; see internal/asmgen for the contract.
+type microKernel func(k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+
+// gemmISA describes one instruction set's kernels and blocking.
+type gemmISA struct {
+	name   string
+	mr, nr int // micro-tile
+	kc     int // k-block: B micro-panel kc×nr stays in L1
+	mc, nc int // chunk of C handled by one goroutine at a time (multiples of mr, nr)
+	// tile runs one micro-kernel on an mr×nr tile (mr ≤ isa.mr, nr ≤ isa.nr).
+	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, accum bool)
+}
+
+// bufPool recycles packing buffers so steady-state training does not allocate.
+var bufPool sync.Pool
+
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n, n+n/4)
+	return &s
+}
+
+func putBuf(p *[]float32) { bufPool.Put(p) }
+
+// packB copies op(B)[k0:k0+kl, j:j+nr] into dst as kl rows of NR floats,
+// zero padding columns nr..NR.
+func packB(dst []float32, transB bool, b []float32, ldb, k0, kl, j, nr, NR int) {
+	dst = dst[:kl*NR]
+	if !transB {
+		for p := 0; p < kl; p++ {
+			row := dst[p*NR : p*NR+NR]
+			copy(row, b[(k0+p)*ldb+j:(k0+p)*ldb+j+nr])
+			clear(row[nr:])
+		}
+		return
+	}
+	if nr < NR {
+		clear(dst)
+	}
+	// op(B)[p, jj] = b[(j+jj)·ldb + k0 + p]: four source rows at a time so
+	// each destination row segment is written with fewer passes.
+	jj := 0
+	for ; jj+4 <= nr; jj += 4 {
+		s0 := b[(j+jj)*ldb+k0 : (j+jj)*ldb+k0+kl]
+		s1 := b[(j+jj+1)*ldb+k0 : (j+jj+1)*ldb+k0+kl]
+		s2 := b[(j+jj+2)*ldb+k0 : (j+jj+2)*ldb+k0+kl]
+		s3 := b[(j+jj+3)*ldb+k0 : (j+jj+3)*ldb+k0+kl]
+		for p := range s0 {
+			d := dst[p*NR+jj : p*NR+jj+4 : p*NR+jj+4]
+			d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+		}
+	}
+	for ; jj < nr; jj++ {
+		s := b[(j+jj)*ldb+k0 : (j+jj)*ldb+k0+kl]
+		for p, v := range s {
+			dst[p*NR+jj] = v
+		}
+	}
+}
+
+// gemmBlocked computes C = beta·C + op(A)·op(B) with isa's kernels. Chunk
+// boundaries depend only on m, n and the ISA, and each element of C is
+// accumulated by one kernel in k-block order, so the result is bit-identical
+// for every thread count.
+func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	MR, NR, KC := isa.mr, isa.nr, isa.kc
+	nPan := (n + NR - 1) / NR
+	nkb := (k + KC - 1) / KC
+
+	// Pack all of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
+	// (kl×NR) at jp·kl·NR.
+	bpp := getBuf(k * nPan * NR)
+	defer putBuf(bpp)
+	bp := *bpp
+	ParallelFor(nPan, func(jp int) {
+		j := jp * NR
+		nr := min(NR, n-j)
+		for kb := 0; kb < nkb; kb++ {
+			k0 := kb * KC
+			kl := min(KC, k-k0)
+			off := k0*nPan*NR + jp*kl*NR
+			packB(bp[off:off+kl*NR], transB, b, ldb, k0, kl, j, nr, NR)
+		}
+	})
+
+	rs, ps := lda, 1
+	if transA {
+		rs, ps = 1, lda
+	}
+	// Rows of A whose stride is a multiple of 2 KiB map to few L1 sets.
+	copyA := !transA && lda%512 == 0
+
+	mChunks := (m + isa.mc - 1) / isa.mc
+	nChunks := (n + isa.nc - 1) / isa.nc
+	ParallelFor(mChunks*nChunks, func(ci int) {
+		i0 := (ci / nChunks) * isa.mc
+		i1 := min(i0+isa.mc, m)
+		j0 := (ci % nChunks) * isa.nc
+		j1 := min(j0+isa.nc, n)
+		if beta != 0 && beta != 1 {
+			for i := i0; i < i1; i++ {
+				row := c[i*ldc+j0 : i*ldc+j1]
+				for j := range row {
+					row[j] *= beta
+				}
+			}
+		}
+		var abuf *[]float32
+		if copyA {
+			abuf = getBuf((i1 - i0) * (KC + 16))
+			defer putBuf(abuf)
+		}
+		for kb := 0; kb < nkb; kb++ {
+			k0 := kb * KC
+			kl := min(KC, k-k0)
+			accum := kb > 0 || beta != 0
+			aBlk, ars, aps := a[i0*rs+k0*ps:], rs, ps
+			if copyA {
+				ld := kl + 16
+				buf := *abuf
+				for i := i0; i < i1; i++ {
+					copy(buf[(i-i0)*ld:(i-i0)*ld+kl], a[i*lda+k0:i*lda+k0+kl])
+				}
+				aBlk, ars, aps = buf, ld, 1
+			}
+			for jp := j0 / NR; jp*NR < j1; jp++ {
+				j := jp * NR
+				nr := min(NR, n-j)
+				bpan := &bp[k0*nPan*NR+jp*kl*NR]
+				for i := i0; i < i1; i += MR {
+					mr := min(MR, i1-i)
+					isa.tile(mr, nr, kl, &aBlk[(i-i0)*ars], ars, aps, bpan, &c[i*ldc+j], ldc, accum)
+				}
+			}
+		}
+	})
+}
+
+// scaleC sets C = beta·C (beta 0 clears, so NaNs in C do not survive).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// tileViaTemp runs a full-width kernel into a temporary and merges the nr
+// valid columns into C: used by kernels that cannot mask column edges.
+func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, accum bool) {
+	var tmp [16 * 16]float32
+	kern(k, a, rs, ps, b, &tmp[0], NR, 0, 0)
+	cs := unsafe.Slice(c, (mr-1)*ldc+nr)
+	for r := 0; r < mr; r++ {
+		row := cs[r*ldc : r*ldc+nr]
+		t := tmp[r*NR : r*NR+nr]
+		if accum {
+			for j := range row {
+				row[j] += t[j]
+			}
+		} else {
+			copy(row, t)
+		}
+	}
+}
