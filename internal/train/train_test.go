@@ -1,0 +1,305 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"emlab/internal/checkpoint"
+	"emlab/internal/config"
+	"emlab/internal/data"
+	"emlab/internal/safetensors"
+)
+
+// smallConfig is a GPT small enough that a run of 40 steps takes well under
+// a second, with checkpoints at 0,1,2,4,8,10,20,30,40.
+func smallConfig() config.Config {
+	c := config.Default()
+	for _, kv := range []string{"model.n_layers=1", "model.d_model=16", "model.n_heads=2", "model.n_ctx=16",
+		"model.d_vocab=32", "train.batch_size=4", "train.steps=40", "train.checkpoint_log_max=8",
+		"train.checkpoint_every=10", "train.log_every=1", "train.eval_batches=2"} {
+		if err := c.Set(kv); err != nil {
+			panic(err)
+		}
+	}
+	return c
+}
+
+// TestMain lets the test binary act as a training process that the kill
+// test can SIGKILL.
+func TestMain(m *testing.M) {
+	if out := os.Getenv("EMLAB_TRAIN_CHILD_OUT"); out != "" {
+		cfg := smallConfig()
+		cfg.Train.Steps = 400 // long enough to be killed mid-way
+		_, err := Run(context.Background(), Options{Config: cfg, Out: out, Resume: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func losses(t *testing.T, dir string) []string {
+	t.Helper()
+	ms, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		s := fmt.Sprintf("%d", m.Step)
+		if m.Loss != nil {
+			s += fmt.Sprintf(" %v", *m.Loss)
+		}
+		if m.EvalLoss != nil {
+			s += fmt.Sprintf(" eval %v", *m.EvalLoss)
+		}
+		s += fmt.Sprintf(" lr %v gn %v tok %d", m.LR, m.GradNorm, m.Tokens)
+		out = append(out, s)
+	}
+	return out
+}
+
+func weights(t *testing.T, dir string, step int) map[string][]byte {
+	t.Helper()
+	f, err := safetensors.ReadFile(filepath.Join(dir, CheckpointsDir, checkpoint.Name(step)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for n, ts := range f.Tensors {
+		out[n] = ts.Data
+	}
+	return out
+}
+
+func sameWeights(t *testing.T, a, b map[string][]byte) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d tensors vs %d", len(a), len(b))
+	}
+	for n := range a {
+		if !bytes.Equal(a[n], b[n]) {
+			t.Fatalf("tensor %s differs", n)
+		}
+	}
+}
+
+func sameLines(t *testing.T, a, b []string) {
+	t.Helper()
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Fatalf("metrics differ:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+}
+
+func run(t *testing.T, cfg config.Config, out string, resume bool) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), Options{Config: cfg, Out: out, Resume: resume})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRunWritesRunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	res := run(t, cfg, dir, false)
+	for _, f := range []string{ConfigFile, MetricsFile, DoneFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	steps, _ := checkpoint.Steps(filepath.Join(dir, CheckpointsDir))
+	if want := []int{0, 1, 2, 4, 8, 10, 20, 30, 40}; fmt.Sprint(steps) != fmt.Sprint(want) {
+		t.Errorf("checkpoints %v, want %v", steps, want)
+	}
+	ms, _ := ReadMetrics(filepath.Join(dir, MetricsFile))
+	if len(ms) != 41 || ms[0].Loss != nil || ms[0].EvalLoss == nil || ms[40].Step != 40 {
+		t.Fatalf("metrics: %d lines, first %+v", len(ms), ms[0])
+	}
+	// The synthetic chain is learnable: the loss must fall well below ln V.
+	if first, last := *ms[1].Loss, res.FinalLoss; !(last < first-0.3) {
+		t.Errorf("loss did not fall: %v → %v", first, last)
+	}
+	// Without --resume an existing run is never overwritten.
+	if _, err := Run(context.Background(), Options{Config: cfg, Out: dir}); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Errorf("second run without --resume: %v", err)
+	}
+	// --resume of a finished run does nothing.
+	if res := run(t, cfg, dir, true); !res.WasDone {
+		t.Error("finished run was not recognised")
+	}
+	// Resuming with another config is refused.
+	cfg2 := cfg
+	cfg2.Model.DModel = 32
+	if _, err := Run(context.Background(), Options{Config: cfg2, Out: dir, Resume: true}); err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Errorf("resume with another config: %v", err)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	cfg := smallConfig()
+	run(t, cfg, a, false)
+	cfg.Train.Threads = 2 // thread count must not change any bit
+	run(t, cfg, b, false)
+	sameLines(t, losses(t, a), losses(t, b))
+	sameWeights(t, weights(t, a, 40), weights(t, b, 40))
+}
+
+// TestResumeFromEachCheckpoint: stopping after any checkpoint (by deleting
+// everything later) and resuming reaches the uninterrupted run's bits.
+func TestResumeBitIdentical(t *testing.T) {
+	ref := t.TempDir()
+	cfg := smallConfig()
+	run(t, cfg, ref, false)
+	for _, stop := range []int{0, 8, 20} {
+		t.Run(fmt.Sprint(stop), func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			rep := &cancelAt{step: stop, cancel: cancel}
+			_, err := Run(ctx, Options{Config: cfg, Out: dir, Reporter: rep})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: %v", err)
+			}
+			run(t, cfg, dir, true)
+			sameLines(t, losses(t, ref), losses(t, dir))
+			sameWeights(t, weights(t, ref, 40), weights(t, dir, 40))
+		})
+	}
+}
+
+type cancelAt struct {
+	step   int
+	cancel func()
+}
+
+func (c *cancelAt) Step(s Status) {
+	if s.Step >= c.step+3 { // a few steps past the checkpoint: those must be redone
+		c.cancel()
+	}
+}
+func (c *cancelAt) Event(string) {}
+
+// TestKillAndResume SIGKILLs a real training process mid-run, resumes it,
+// and compares with an uninterrupted run.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 400 steps twice; skipped with -short")
+	}
+	killed := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "EMLAB_TRAIN_CHILD_OUT="+killed)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ms, _ := ReadMetrics(filepath.Join(killed, MetricsFile))
+		if len(ms) > 0 && ms[len(ms)-1].Step >= 130 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("child made no progress")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(killed, DoneFile)); err == nil {
+		t.Fatal("child finished before it was killed; make the run longer")
+	}
+	cfg := smallConfig()
+	cfg.Train.Steps = 400
+	run(t, cfg, killed, true)
+	ref := t.TempDir()
+	run(t, cfg, ref, false)
+	sameLines(t, losses(t, ref), losses(t, killed))
+	sameWeights(t, weights(t, ref, 400), weights(t, killed, 400))
+}
+
+// TestCorruptCheckpointFallback: a damaged newest checkpoint is skipped
+// with a message naming it, and the run resumes from the previous one.
+func TestCorruptCheckpointFallback(t *testing.T) {
+	ref := t.TempDir()
+	cfg := smallConfig()
+	run(t, cfg, ref, false)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 20, cancel: cancel}})
+	p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(20))
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, b[:len(b)/2], 0o644) // truncated
+	rec := &recorder{}
+	if _, err := Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true, Reporter: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rec.events, "step-20.safetensors") || !strings.Contains(rec.events, "resuming from") ||
+		!strings.Contains(rec.events, "step-10.safetensors") {
+		t.Errorf("events:\n%s", rec.events)
+	}
+	sameLines(t, losses(t, ref), losses(t, dir))
+	sameWeights(t, weights(t, ref, 40), weights(t, dir, 40))
+}
+
+type recorder struct{ events string }
+
+func (r *recorder) Step(Status)      {}
+func (r *recorder) Event(msg string) { r.events += msg + "\n" }
+
+// TestNonFiniteLossStops drives the loss to Inf/NaN with an absurd learning
+// rate and no clipping.
+func TestNonFiniteLossStops(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	cfg.Optim.LR = 1e30
+	cfg.Optim.Clip = 0
+	cfg.Optim.WarmupFrac = 0
+	_, err := Run(context.Background(), Options{Config: cfg, Out: dir})
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err = %v, want a non-finite loss error", err)
+	}
+	if !strings.Contains(err.Error(), "last good checkpoint") || !strings.Contains(err.Error(), "step-") {
+		t.Errorf("error does not name the checkpoint: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DoneFile)); err == nil {
+		t.Error("DONE written for a diverged run")
+	}
+}
+
+func TestVocabMismatch(t *testing.T) {
+	cfg := smallConfig()
+	_, err := Run(context.Background(), Options{Config: cfg, Out: t.TempDir(),
+		Sources: func(config.Config) (data.Source, data.Source, error) {
+			s, _ := data.NewSynthetic(1, 64, 2, "train")
+			return s, s, nil
+		}})
+	if err == nil || !strings.Contains(err.Error(), "model.d_vocab") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestReadMetricsPartialLine(t *testing.T) {
+	p := filepath.Join(t.TempDir(), MetricsFile)
+	os.WriteFile(p, []byte("{\"step\":0}\n{\"step\":1}\n{\"step\":2,\"lo"), 0o644)
+	ms, err := ReadMetrics(p)
+	if err != nil || len(ms) != 2 {
+		t.Errorf("partial last line: %v %v", ms, err)
+	}
+	os.WriteFile(p, []byte("{\"step\":0}\ngarbage\n{\"step\":2}\n"), 0o644)
+	if _, err := ReadMetrics(p); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("malformed middle line: %v", err)
+	}
+}
