@@ -1,0 +1,708 @@
+package nn
+
+// gpt.go is the GPT of issue 2: GPT-2's pre-LayerNorm transformer (Radford
+// et al. 2019), written llm.c style with each layer's forward and backward
+// side by side and the shape on every buffer. The attention-only variant of
+// the induction-head studies (Olsson et al. 2022; Config.AttnOnly, with
+// Config.LayerNorm optional) is the same code with the MLP blocks skipped.
+//
+//	x₀ = wte[tokens] + wpe[0:T]
+//	x ← x + attn(ln_1(x))          for each block
+//	x ← x + mlp(ln_2(x))           (not with AttnOnly)
+//	logits = ln_f(x)·wteᵀ          (or ·lm_head.weight when not tied)
+//
+// Without LayerNorm the ln_1, ln_2 and ln_f steps are the identity and have no
+// parameters.
+//
+// What this file deliberately does not do: dropout (the calibrated runs use
+// none), key/value caching for generation (the evaluation harness reruns the
+// prefix, which at NCtx ≤ 256 is cheap), mixed precision, or allocation per
+// step (activations are allocated once for the largest (B, T) seen).
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"emlab/internal/tensor"
+)
+
+func init() {
+	builders[ArchGPT] = func(c Config, r *rand.Rand) Model { return NewGPT(c, r) }
+}
+
+// lnEps is torch.nn.LayerNorm's default epsilon, which GPT-2 uses.
+const lnEps = 1e-5
+
+// GPT is a GPT-2 style language model (see the file comment). It implements
+// Model. A GPT is not safe for concurrent use: Forward and Backward share
+// the activation buffers.
+type GPT struct {
+	cfg Config
+	ps  *ParamSet
+	w   gptWeights // views into ps.Data
+	g   gptWeights // the same views into ps.Grad
+
+	headMask []float32 // (NLayers, NHeads) scale on each head's z, nil = all ones
+
+	act     gptActs
+	B, T    int     // shape of the last Forward (0 before the first)
+	tokens  []int32 // (B, T) copy of the last Forward's tokens
+	ready   bool    // the last Forward had targets: Backward may run
+	actFns  map[string]func() ([]float32, []int)
+	actList []string
+}
+
+// gptWeights are named views of one flat buffer (values or gradients).
+type gptWeights struct {
+	wte    []float32 // (V, C)
+	wpe    []float32 // (NCtx, C)
+	lnfW   []float32 // (C), nil without LayerNorm
+	lnfB   []float32 // (C)
+	lmHead []float32 // (C, V), nil when tied
+	layers []gptLayerWeights
+}
+
+type gptLayerWeights struct {
+	ln1W, ln1B []float32 // (C), nil without LayerNorm
+	qkvW       []float32 // (C, 3C): columns [0,C) are Q, [C,2C) K, [2C,3C) V; head h is columns h·Dh.. of each
+	qkvB       []float32 // (3C)
+	projW      []float32 // (C, C) W_O
+	projB      []float32 // (C)
+	ln2W, ln2B []float32 // (C), nil without LayerNorm or MLP
+	fcW        []float32 // (C, F), nil with AttnOnly
+	fcB        []float32 // (F)
+	fcProjW    []float32 // (F, C)
+	fcProjB    []float32 // (C)
+}
+
+// gptActs holds the activations of one Forward (kept for Backward and for
+// the probes) and the scratch of Backward. Per-layer slabs are laid out as
+// (L, B, T, ·) with the strides of the current (B, T); they are allocated
+// for the largest B·T (and B·H·T·T) seen and reused.
+type gptActs struct {
+	capBT, capAtt int // capacity in tokens and in attention entries per layer
+
+	embed    []float32 // (B, T, C) wte[tokens]: hook_embed
+	posEmbed []float32 // (T, C) wpe[0:T]: hook_pos_embed
+	encoded  []float32 // (B, T, C) embed + pos: resid_pre of block 0
+	ln1      []float32 // (L, B, T, C)
+	ln1Mean  []float32 // (L, B, T)
+	ln1Rstd  []float32 // (L, B, T)
+	qkv      []float32 // (L, B, T, 3C) per token [q | k | v], each (H, Dh)
+	att      []float32 // (L, B, H, T, T) softmax probabilities, upper triangle 0: pattern
+	atty     []float32 // (L, B, T, C) = (L, B, T, H, Dh) head outputs z (after the head mask)
+	attProj  []float32 // (L, B, T, C) attn_out
+	resid2   []float32 // (L, B, T, C) resid_mid (resid_post with AttnOnly)
+	ln2      []float32 // (L, B, T, C)
+	ln2Mean  []float32 // (L, B, T)
+	ln2Rstd  []float32 // (L, B, T)
+	fch      []float32 // (L, B, T, F) mlp pre-activation
+	fchAct   []float32 // (L, B, T, F) mlp post-activation
+	fcProj   []float32 // (L, B, T, C) mlp_out
+	resid3   []float32 // (L, B, T, C) resid_post
+	lnf      []float32 // (B, T, C)
+	lnfMean  []float32 // (B, T)
+	lnfRstd  []float32 // (B, T)
+	logits   []float32 // (B, T, V)
+	dlogits  []float32 // (B, T, V) d(mean loss)/d(logits), written by Forward with targets
+
+	dresid []float32 // (B, T, C) gradient of the residual stream, flowing down
+	dC     []float32 // (B, T, C) scratch: d(ln_f out), d(z), d(ln out)
+	dF     []float32 // (B, T, F) d(mlp post)
+	dF2    []float32 // (B, T, F) d(mlp pre)
+	dqkv   []float32 // (B, T, 3C)
+	datt   []float32 // (B, H, T, T) d(pattern)
+	dpre   []float32 // (B, H, T, T) d(scores · scale)
+}
+
+// NewGPT builds a GPT with weights drawn from rng: N(0, InitStd²) for
+// matrices, InitStd/√(2·NLayers) for the residual projections attn.c_proj and
+// mlp.c_proj (GPT-2's scaled init), N(0, EmbedInitStd²) for wte and wpe
+// (EmbedInitStd 0 means InitStd; InitStd 0 means GPT-2's 0.02), biases 0 and
+// LayerNorm gains 1. Weight decay is on for the 2-D matrices except the
+// embeddings. cfg must be valid (New validates; NewGPT panics on a config
+// that Validate rejects, a programming error).
+func NewGPT(cfg Config, rng *rand.Rand) *GPT {
+	if err := cfg.Validate(); err != nil {
+		panic("nn.NewGPT: " + err.Error())
+	}
+	if cfg.Arch != ArchGPT {
+		panic("nn.NewGPT: config arch is " + cfg.Arch)
+	}
+	C, V, F, L := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NLayers
+	var b paramBuilder
+	b.add("wte.weight", false, V, C)
+	b.add("wpe.weight", false, cfg.NCtx, C)
+	for l := 0; l < L; l++ {
+		p := fmt.Sprintf("h.%d.", l)
+		if cfg.LayerNorm {
+			b.add(p+"ln_1.weight", false, C)
+			b.add(p+"ln_1.bias", false, C)
+		}
+		b.add(p+"attn.c_attn.weight", true, C, 3*C)
+		b.add(p+"attn.c_attn.bias", false, 3*C)
+		b.add(p+"attn.c_proj.weight", true, C, C)
+		b.add(p+"attn.c_proj.bias", false, C)
+		if !cfg.AttnOnly {
+			if cfg.LayerNorm {
+				b.add(p+"ln_2.weight", false, C)
+				b.add(p+"ln_2.bias", false, C)
+			}
+			b.add(p+"mlp.c_fc.weight", true, C, F)
+			b.add(p+"mlp.c_fc.bias", false, F)
+			b.add(p+"mlp.c_proj.weight", true, F, C)
+			b.add(p+"mlp.c_proj.bias", false, C)
+		}
+	}
+	if cfg.LayerNorm {
+		b.add("ln_f.weight", false, C)
+		b.add("ln_f.bias", false, C)
+	}
+	if !cfg.TiedEmbeddings {
+		b.add("lm_head.weight", true, C, V)
+	}
+	m := &GPT{cfg: cfg, ps: b.build()}
+	m.w = m.views(m.ps.Data)
+	m.g = m.views(m.ps.Grad)
+
+	std := cfg.InitStd
+	if std == 0 {
+		std = 0.02
+	}
+	estd := cfg.EmbedInitStd
+	if estd == 0 {
+		estd = std
+	}
+	rstd := std / math.Sqrt(2*float64(L))
+	for _, p := range m.ps.Params {
+		x := m.ps.Data[p.Off : p.Off+p.Size]
+		switch {
+		case p.Name == "wte.weight" || p.Name == "wpe.weight":
+			normal(x, estd, rng)
+		case strings.HasSuffix(p.Name, "c_proj.weight"):
+			normal(x, rstd, rng)
+		case strings.HasSuffix(p.Name, ".bias"):
+			// zero
+		case strings.Contains(p.Name, "ln_"):
+			fill(x, 1)
+		default:
+			normal(x, std, rng)
+		}
+	}
+	m.buildActivationIndex()
+	return m
+}
+
+// views cuts buf (Data or Grad) into the named tensors.
+func (m *GPT) views(buf []float32) gptWeights {
+	get := func(name string) []float32 {
+		p, ok := m.ps.Lookup(name)
+		if !ok {
+			return nil
+		}
+		return buf[p.Off : p.Off+p.Size : p.Off+p.Size]
+	}
+	w := gptWeights{wte: get("wte.weight"), wpe: get("wpe.weight"), lnfW: get("ln_f.weight"),
+		lnfB: get("ln_f.bias"), lmHead: get("lm_head.weight")}
+	for l := 0; l < m.cfg.NLayers; l++ {
+		p := fmt.Sprintf("h.%d.", l)
+		w.layers = append(w.layers, gptLayerWeights{
+			ln1W: get(p + "ln_1.weight"), ln1B: get(p + "ln_1.bias"),
+			qkvW: get(p + "attn.c_attn.weight"), qkvB: get(p + "attn.c_attn.bias"),
+			projW: get(p + "attn.c_proj.weight"), projB: get(p + "attn.c_proj.bias"),
+			ln2W: get(p + "ln_2.weight"), ln2B: get(p + "ln_2.bias"),
+			fcW: get(p + "mlp.c_fc.weight"), fcB: get(p + "mlp.c_fc.bias"),
+			fcProjW: get(p + "mlp.c_proj.weight"), fcProjB: get(p + "mlp.c_proj.bias"),
+		})
+	}
+	return w
+}
+
+// Config returns the model's configuration.
+func (m *GPT) Config() Config { return m.cfg }
+
+// Params returns the parameter set.
+func (m *GPT) Params() *ParamSet { return m.ps }
+
+// SetHeadMask sets a per-head scale on the attention heads' outputs z:
+// head h of layer l contributes mask[l·NHeads + h]·z to attn.c_proj, in every
+// later Forward and Backward, until changed. 0 zero-ablates a head; 1 leaves
+// it unchanged; nil removes the mask. The stored hook_z is the scaled z (what
+// c_proj sees). The mask is copied. It fails if len(mask) is not
+// NLayers·NHeads.
+func (m *GPT) SetHeadMask(mask []float32) error {
+	if mask == nil {
+		m.headMask = nil
+		return nil
+	}
+	if want := m.cfg.NLayers * m.cfg.NHeads; len(mask) != want {
+		return fmt.Errorf("gpt head mask: got %d values, want NLayers·NHeads = %d", len(mask), want)
+	}
+	m.headMask = append(m.headMask[:0], mask...)
+	return nil
+}
+
+// HeadMask returns a copy of the current head mask (nil when none).
+func (m *GPT) HeadMask() []float32 {
+	if m.headMask == nil {
+		return nil
+	}
+	return append([]float32(nil), m.headMask...)
+}
+
+// FLOPsPerToken is 6·N + 6·NLayers·T·DModel (Kaplan et al. 2020, Table 1:
+// forward 2N + 2·n_layer·n_ctx·d_attn, backward twice that), where N counts
+// the weight matrices that multiply activations: per block c_attn, c_proj and
+// (without AttnOnly) the two MLP matrices, plus the unembedding (tied or not).
+// Embedding lookups, biases and norms are not counted. Note that Kaplan's
+// attention term counts only the QKᵀ product; the engine also computes the
+// pattern·V product, so its arithmetic is 6·NLayers·T·DModel higher.
+func (m *GPT) FLOPsPerToken(T int) float64 {
+	C, F, L, V := float64(m.cfg.DModel), float64(m.cfg.HiddenMLP()), float64(m.cfg.NLayers), float64(m.cfg.DVocab)
+	perLayer := 3*C*C + C*C
+	if !m.cfg.AttnOnly {
+		perLayer += 2 * C * F
+	}
+	n := L*perLayer + C*V
+	return 6*n + 6*L*float64(T)*C
+}
+
+// ensure sizes the activation buffers for a (B, T) batch, reallocating only
+// when B·T or B·H·T·T exceeds what was allocated before.
+func (m *GPT) ensure(B, T int) {
+	a := &m.act
+	BT, att := B*T, B*m.cfg.NHeads*T*T
+	if BT <= a.capBT && att <= a.capAtt && T*m.cfg.DModel <= len(a.posEmbed) {
+		return
+	}
+	BT, att = max(BT, a.capBT), max(att, a.capAtt)
+	C, F, L, V := m.cfg.DModel, m.cfg.HiddenMLP(), m.cfg.NLayers, m.cfg.DVocab
+	mlp := !m.cfg.AttnOnly
+	ln := m.cfg.LayerNorm
+	f := func(n int, keep bool) []float32 {
+		if !keep {
+			return nil
+		}
+		return make([]float32, n)
+	}
+	*a = gptActs{capBT: BT, capAtt: att,
+		embed: f(BT*C, true), posEmbed: f(m.cfg.NCtx*C, true), encoded: f(BT*C, true),
+		ln1: f(L*BT*C, ln), ln1Mean: f(L*BT, ln), ln1Rstd: f(L*BT, ln),
+		qkv: f(L*BT*3*C, true), att: f(L*att, true), atty: f(L*BT*C, true),
+		attProj: f(L*BT*C, true), resid2: f(L*BT*C, true),
+		ln2: f(L*BT*C, ln && mlp), ln2Mean: f(L*BT, ln && mlp), ln2Rstd: f(L*BT, ln && mlp),
+		fch: f(L*BT*F, mlp), fchAct: f(L*BT*F, mlp), fcProj: f(L*BT*C, mlp), resid3: f(L*BT*C, mlp),
+		lnf: f(BT*C, ln), lnfMean: f(BT, ln), lnfRstd: f(BT, ln),
+		logits: f(BT*V, true), dlogits: f(BT*V, true),
+		dresid: f(BT*C, true), dC: f(BT*C, true), dF: f(BT*F, mlp), dF2: f(BT*F, mlp),
+		dqkv: f(BT*3*C, true), datt: f(att, true), dpre: f(att, true),
+	}
+	m.tokens = make([]int32, BT)
+}
+
+// layer slices the per-layer slab s (L, B, T, n) at layer l for the current
+// (B, T).
+func (m *GPT) layer(s []float32, l, n int) []float32 {
+	sz := m.B * m.T * n
+	return s[l*sz : (l+1)*sz : (l+1)*sz]
+}
+
+// resIn is the residual stream entering block l, (B, T, C).
+func (m *GPT) resIn(l int) []float32 {
+	if l == 0 {
+		return m.act.encoded[: m.B*m.T*m.cfg.DModel : m.B*m.T*m.cfg.DModel]
+	}
+	return m.resOut(l - 1)
+}
+
+// resOut is the residual stream leaving block l, (B, T, C).
+func (m *GPT) resOut(l int) []float32 {
+	if m.cfg.AttnOnly {
+		return m.layer(m.act.resid2, l, m.cfg.DModel)
+	}
+	return m.layer(m.act.resid3, l, m.cfg.DModel)
+}
+
+// Forward runs the model on tokens (B, T); see Model.Forward. It panics on
+// shapes or token ids out of range (programming errors: the data pipeline
+// guarantees them).
+func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
+	cfg := m.cfg
+	C, V, F, H := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads
+	BT := B * T
+	if B <= 0 || T <= 0 || T > cfg.NCtx || len(tokens) < BT || (targets != nil && len(targets) < BT) {
+		panic(fmt.Sprintf("nn.GPT.Forward: bad shape B=%d T=%d (n_ctx %d, %d tokens, %d targets)", B, T, cfg.NCtx, len(tokens), len(targets)))
+	}
+	for _, id := range tokens[:BT] {
+		if id < 0 || int(id) >= V {
+			panic(fmt.Sprintf("nn.GPT.Forward: token id %d outside [0, %d)", id, V))
+		}
+	}
+	m.ensure(B, T)
+	m.B, m.T, m.ready = B, T, false
+	a, w := &m.act, &m.w
+	copy(m.tokens, tokens[:BT])
+
+	// Embeddings: x₀ = wte[tokens] + wpe[0:T].
+	embed := a.embed[:BT*C]
+	tensor.Gather(embed, w.wte, tokens[:BT], C) // (B, T, C)
+	pos := a.posEmbed[:T*C]
+	copy(pos, w.wpe[:T*C]) // (T, C)
+	enc := a.encoded[:BT*C]
+	copy(enc, embed)
+	tensor.AddBias(enc, pos, B, T*C) // (B, T, C)
+
+	for l := 0; l < cfg.NLayers; l++ {
+		lw := &w.layers[l]
+		x := m.resIn(l) // (B, T, C)
+
+		// ln_1
+		h := x
+		if cfg.LayerNorm {
+			h = m.layer(a.ln1, l, C)
+			tensor.LayerNormForward(h, m.layer(a.ln1Mean, l, 1), m.layer(a.ln1Rstd, l, 1), x, lw.ln1W, lw.ln1B, BT, C, lnEps)
+		}
+		// c_attn: qkv = h·W + b
+		qkv := m.layer(a.qkv, l, 3*C) // (B, T, 3C)
+		tensor.Gemm(false, false, BT, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
+		tensor.AddBias(qkv, lw.qkvB, BT, 3*C)
+		// causal self-attention per (b, head) -> z
+		att := m.layer(a.att, l, H*T) // (B, H, T, T)
+		z := m.layer(a.atty, l, C)    // (B, T, C)
+		m.attentionForward(l, qkv, att, z)
+		// c_proj: attn_out = z·W_O + b
+		ao := m.layer(a.attProj, l, C) // (B, T, C)
+		tensor.Gemm(false, false, BT, C, C, z, C, lw.projW, C, 0, ao, C)
+		tensor.AddBias(ao, lw.projB, BT, C)
+		r2 := m.layer(a.resid2, l, C) // (B, T, C)
+		copy(r2, x)
+		tensor.AddBias(r2, ao, 1, BT*C) // elementwise r2 += attn_out
+
+		if cfg.AttnOnly {
+			continue
+		}
+		// ln_2
+		h2 := r2
+		if cfg.LayerNorm {
+			h2 = m.layer(a.ln2, l, C)
+			tensor.LayerNormForward(h2, m.layer(a.ln2Mean, l, 1), m.layer(a.ln2Rstd, l, 1), r2, lw.ln2W, lw.ln2B, BT, C, lnEps)
+		}
+		// c_fc, activation, c_proj
+		pre := m.layer(a.fch, l, F) // (B, T, F)
+		tensor.Gemm(false, false, BT, F, C, h2, C, lw.fcW, F, 0, pre, F)
+		tensor.AddBias(pre, lw.fcB, BT, F)
+		post := m.layer(a.fchAct, l, F) // (B, T, F)
+		if cfg.Act == "relu" {
+			tensor.ReLUForward(post, pre)
+		} else {
+			tensor.GELUForward(post, pre)
+		}
+		mo := m.layer(a.fcProj, l, C) // (B, T, C)
+		tensor.Gemm(false, false, BT, C, F, post, F, lw.fcProjW, C, 0, mo, C)
+		tensor.AddBias(mo, lw.fcProjB, BT, C)
+		r3 := m.layer(a.resid3, l, C) // (B, T, C)
+		copy(r3, r2)
+		tensor.AddBias(r3, mo, 1, BT*C) // elementwise r3 += mlp_out
+	}
+
+	// ln_f and the unembedding.
+	xf := m.resOut(cfg.NLayers - 1) // (B, T, C)
+	if cfg.LayerNorm {
+		y := a.lnf[:BT*C]
+		tensor.LayerNormForward(y, a.lnfMean[:BT], a.lnfRstd[:BT], xf, w.lnfW, w.lnfB, BT, C, lnEps)
+		xf = y
+	}
+	logits := a.logits[:BT*V] // (B, T, V)
+	if cfg.TiedEmbeddings {
+		tensor.Gemm(false, true, BT, V, C, xf, C, w.wte, C, 0, logits, V)
+	} else {
+		tensor.Gemm(false, false, BT, V, C, xf, C, w.lmHead, V, 0, logits, V)
+	}
+	if targets == nil {
+		return 0
+	}
+
+	// Mean cross-entropy over the counted targets, fused with its gradient.
+	count := 0
+	for _, tg := range targets[:BT] {
+		if int(tg) >= V {
+			panic(fmt.Sprintf("nn.GPT.Forward: target id %d outside [0, %d)", tg, V))
+		}
+		if tg >= 0 {
+			count++
+		}
+	}
+	m.ready = true
+	if count == 0 {
+		clear(a.dlogits[:BT*V])
+		return 0
+	}
+	sum, _ := tensor.SoftmaxCrossEntropy(a.dlogits[:BT*V], logits, targets[:BT], BT, V, 1/float32(count))
+	return float32(sum / float64(count))
+}
+
+// attentionForward computes, for every (b, head) pair in parallel, the
+// causal softmax pattern and z = pattern·V for layer l. Each pair writes only
+// its own (T, T) pattern and its own Dh columns of z, so the result does not
+// depend on the number of threads.
+func (m *GPT) attentionForward(l int, qkv, att, z []float32) {
+	B, T, C, H := m.B, m.T, m.cfg.DModel, m.cfg.NHeads
+	Dh := C / H
+	scale := float32(1 / math.Sqrt(float64(Dh)))
+	var mask []float32
+	if m.headMask != nil {
+		mask = m.headMask[l*H : (l+1)*H]
+	}
+	tensor.ParallelFor(B*H, func(i int) {
+		b, h := i/H, i%H
+		q := qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
+		k := q[C:]              // (T, Dh), row stride 3C
+		v := q[2*C:]            // (T, Dh), row stride 3C
+		p := att[i*T*T : (i+1)*T*T]
+		zh := z[b*T*C+h*Dh:] // (T, Dh), row stride C
+		// scores (T, T) = q·kᵀ, then the causal softmax of scores/√Dh in place.
+		tensor.Gemm(false, true, T, T, Dh, q, 3*C, k, 3*C, 0, p, T)
+		tensor.CausalSoftmaxForward(p, T, scale)
+		// z (T, Dh) = pattern·v
+		tensor.Gemm(false, false, T, Dh, T, p, T, v, 3*C, 0, zh, C)
+		if mask != nil && mask[h] != 1 {
+			for t := 0; t < T; t++ {
+				tensor.Scale(zh[t*C:t*C+Dh], mask[h])
+			}
+		}
+	})
+}
+
+// attentionBackward writes dqkv (B, T, 3C) for layer l from dz (B, T, C),
+// one (b, head) pair per chunk; dz is scaled by the head mask in place.
+func (m *GPT) attentionBackward(l int, qkv, att, dz, dqkv []float32) {
+	B, T, C, H := m.B, m.T, m.cfg.DModel, m.cfg.NHeads
+	Dh := C / H
+	scale := float32(1 / math.Sqrt(float64(Dh)))
+	var mask []float32
+	if m.headMask != nil {
+		mask = m.headMask[l*H : (l+1)*H]
+	}
+	a := &m.act
+	tensor.ParallelFor(B*H, func(i int) {
+		b, h := i/H, i%H
+		off := b*T*3*C + h*Dh
+		q, k, v := qkv[off:], qkv[off+C:], qkv[off+2*C:]       // (T, Dh), row stride 3C
+		dq, dk, dv := dqkv[off:], dqkv[off+C:], dqkv[off+2*C:] // (T, Dh), row stride 3C
+		p := att[i*T*T : (i+1)*T*T]                            // (T, T)
+		dzh := dz[b*T*C+h*Dh:]                                 // (T, Dh), row stride C
+		if mask != nil && mask[h] != 1 {
+			for t := 0; t < T; t++ {
+				tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
+			}
+		}
+		dp := a.datt[i*T*T : (i+1)*T*T]   // (T, T)
+		dpre := a.dpre[i*T*T : (i+1)*T*T] // (T, T)
+		// z = p·v: dp = dz·vᵀ, dv = pᵀ·dz (each head's columns of dqkv are
+		// written by this chunk only, so overwrite).
+		tensor.Gemm(false, true, T, T, Dh, dzh, C, v, 3*C, 0, dp, T)
+		tensor.Gemm(true, false, T, Dh, T, p, T, dzh, C, 0, dv, 3*C)
+		// softmax: dpre = scale·p⊙(dp − rowsum(dp⊙p)); the masked upper
+		// triangle stays 0 so the products below ignore it.
+		clear(dpre)
+		tensor.CausalSoftmaxBackward(dpre, dp, p, T, scale)
+		// scores = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q
+		tensor.Gemm(false, false, T, Dh, T, dpre, T, k, 3*C, 0, dq, 3*C)
+		tensor.Gemm(true, false, T, Dh, T, dpre, T, q, 3*C, 0, dk, 3*C)
+	})
+}
+
+// Backward accumulates the gradient of the last Forward's mean loss into
+// Params().Grad. It panics if the last Forward had no targets.
+func (m *GPT) Backward() {
+	if !m.ready {
+		panic("nn.GPT.Backward: the last Forward had no targets")
+	}
+	cfg := m.cfg
+	C, V, F := cfg.DModel, cfg.DVocab, cfg.HiddenMLP()
+	B, T := m.B, m.T
+	BT := B * T
+	a, w, g := &m.act, &m.w, &m.g
+	dlogits := a.dlogits[:BT*V] // (B, T, V)
+	dresid := a.dresid[:BT*C]   // (B, T, C) d loss / d residual stream, flowing down
+	dC := a.dC[:BT*C]           // (B, T, C) scratch
+
+	// Unembedding: logits = xf·wteᵀ (or xf·lm_head).
+	xf := m.resOut(cfg.NLayers - 1)
+	if cfg.LayerNorm {
+		xf = a.lnf[:BT*C]
+	}
+	dxf := dresid // without ln_f, d(xf) is the residual gradient itself
+	if cfg.LayerNorm {
+		dxf = dC
+	}
+	if cfg.TiedEmbeddings {
+		tensor.Gemm(false, false, BT, C, V, dlogits, V, w.wte, C, 0, dxf, C)
+		tensor.Gemm(true, false, V, C, BT, dlogits, V, xf, C, 1, g.wte, C)
+	} else {
+		tensor.Gemm(false, true, BT, C, V, dlogits, V, w.lmHead, V, 0, dxf, C)
+		tensor.Gemm(true, false, C, V, BT, xf, C, dlogits, V, 1, g.lmHead, V)
+	}
+	if cfg.LayerNorm {
+		clear(dresid)
+		tensor.LayerNormBackward(dresid, g.lnfW, g.lnfB, dxf, m.resOut(cfg.NLayers-1), w.lnfW, a.lnfMean[:BT], a.lnfRstd[:BT], BT, C)
+	}
+
+	for l := cfg.NLayers - 1; l >= 0; l-- {
+		lw, lg := &w.layers[l], &g.layers[l]
+		r2 := m.layer(a.resid2, l, C)
+		if !cfg.AttnOnly {
+			// resid_post = resid_mid + mlp_out: d(mlp_out) = dresid.
+			pre, post := m.layer(a.fch, l, F), m.layer(a.fchAct, l, F)
+			dpost, dpre := a.dF[:BT*F], a.dF2[:BT*F]
+			// c_proj: mlp_out = post·W + b
+			tensor.Gemm(false, true, BT, F, C, dresid, C, lw.fcProjW, C, 0, dpost, F)
+			tensor.Gemm(true, false, F, C, BT, post, F, dresid, C, 1, lg.fcProjW, C)
+			tensor.BiasGrad(lg.fcProjB, dresid, BT, C)
+			// activation
+			clear(dpre)
+			if cfg.Act == "relu" {
+				tensor.ReLUBackward(dpre, pre, dpost)
+			} else {
+				tensor.GELUBackward(dpre, pre, dpost)
+			}
+			// c_fc: pre = h2·W + b
+			h2 := r2
+			if cfg.LayerNorm {
+				h2 = m.layer(a.ln2, l, C)
+			}
+			tensor.Gemm(true, false, C, F, BT, h2, C, dpre, F, 1, lg.fcW, F)
+			tensor.BiasGrad(lg.fcB, dpre, BT, F)
+			if cfg.LayerNorm {
+				tensor.Gemm(false, true, BT, C, F, dpre, F, lw.fcW, F, 0, dC, C)
+				// ln_2 accumulates into dresid, which becomes d(resid_mid).
+				tensor.LayerNormBackward(dresid, lg.ln2W, lg.ln2B, dC, r2, lw.ln2W, m.layer(a.ln2Mean, l, 1), m.layer(a.ln2Rstd, l, 1), BT, C)
+			} else {
+				tensor.Gemm(false, true, BT, C, F, dpre, F, lw.fcW, F, 1, dresid, C)
+			}
+		}
+
+		// resid_mid = resid_pre + attn_out: d(attn_out) = dresid.
+		x := m.resIn(l)
+		z := m.layer(a.atty, l, C)
+		tensor.Gemm(false, true, BT, C, C, dresid, C, lw.projW, C, 0, dC, C) // dz
+		tensor.Gemm(true, false, C, C, BT, z, C, dresid, C, 1, lg.projW, C)
+		tensor.BiasGrad(lg.projB, dresid, BT, C)
+		qkv := m.layer(a.qkv, l, 3*C)
+		dqkv := a.dqkv[:BT*3*C]
+		m.attentionBackward(l, qkv, m.layer(a.att, l, cfg.NHeads*T), dC, dqkv)
+		h := x
+		if cfg.LayerNorm {
+			h = m.layer(a.ln1, l, C)
+		}
+		tensor.Gemm(true, false, C, 3*C, BT, h, C, dqkv, 3*C, 1, lg.qkvW, 3*C)
+		tensor.BiasGrad(lg.qkvB, dqkv, BT, 3*C)
+		if cfg.LayerNorm {
+			tensor.Gemm(false, true, BT, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 0, dC, C)
+			tensor.LayerNormBackward(dresid, lg.ln1W, lg.ln1B, dC, x, lw.ln1W, m.layer(a.ln1Mean, l, 1), m.layer(a.ln1Rstd, l, 1), BT, C)
+		} else {
+			tensor.Gemm(false, true, BT, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 1, dresid, C)
+		}
+	}
+
+	// x₀ = wte[tokens] + wpe[0:T]
+	tensor.ScatterAdd(g.wte, dresid, m.tokens[:BT], C)
+	tensor.BiasGrad(g.wpe[:T*C], dresid, B, T*C)
+}
+
+// Logits returns the logits of the last Forward, (B, T, DVocab); the slice
+// is the model's buffer, overwritten by the next Forward.
+func (m *GPT) Logits() []float32 {
+	n := m.B * m.T * m.cfg.DVocab
+	return m.act.logits[:n:n]
+}
+
+// ActivationNames lists the names Activation answers for this model.
+func (m *GPT) ActivationNames() []string { return append([]string(nil), m.actList...) }
+
+// Activation returns a named activation of the last Forward (see
+// ActivationNames), with its shape:
+//
+//	hook_embed, blocks.<l>.hook_resid_pre/mid/post, blocks.<l>.hook_attn_out,
+//	blocks.<l>.attn.hook_z, ln_final.hook_normalized    (B, T, DModel) (z as (B, T, NHeads, DHead))
+//	hook_pos_embed                                       (T, DModel)
+//	blocks.<l>.attn.hook_q/k/v                           (B, T, NHeads, DHead)
+//	blocks.<l>.attn.pattern                              (B, NHeads, T, T), 0 above the diagonal
+//	blocks.<l>.mlp.pre/post                              (B, T, DMLP)
+//	hook_logits                                          (B, T, DVocab)
+//
+// hook_resid_mid and the mlp names exist only with an MLP. hook_z is after
+// the head mask. ln_final.hook_normalized is the final LayerNorm's output
+// after its gain and bias (TransformerLens hooks it before them), the input
+// of the unembedding; it exists only with LayerNorm. q, k and v are copied
+// out of the fused QKV buffer; every other name returns a view of the
+// model's buffer, valid until the next Forward, which the caller must not
+// modify.
+func (m *GPT) Activation(name string) ([]float32, []int, bool) {
+	if m.B == 0 {
+		return nil, nil, false
+	}
+	fn, ok := m.actFns[name]
+	if !ok {
+		return nil, nil, false
+	}
+	d, s := fn()
+	return d, s, true
+}
+
+func (m *GPT) buildActivationIndex() {
+	cfg := m.cfg
+	C, F, H, V := cfg.DModel, cfg.HiddenMLP(), cfg.NHeads, cfg.DVocab
+	Dh := cfg.DHead()
+	m.actFns = map[string]func() ([]float32, []int){}
+	add := func(name string, fn func() ([]float32, []int)) {
+		m.actFns[name] = fn
+		m.actList = append(m.actList, name)
+	}
+	btc := func(buf func() []float32) func() ([]float32, []int) {
+		return func() ([]float32, []int) { return buf(), []int{m.B, m.T, C} }
+	}
+	add(ActName("embed", -1), btc(func() []float32 { return m.act.embed[: m.B*m.T*C : m.B*m.T*C] }))
+	add(ActName("pos_embed", -1), func() ([]float32, []int) {
+		return m.act.posEmbed[: m.T*C : m.T*C], []int{m.T, C}
+	})
+	for l := 0; l < cfg.NLayers; l++ {
+		add(ActName("resid_pre", l), btc(func() []float32 { return m.resIn(l) }))
+		for j, kind := range []string{"q", "k", "v"} {
+			add(ActName(kind, l), func() ([]float32, []int) {
+				qkv := m.layer(m.act.qkv, l, 3*C)
+				out := make([]float32, m.B*m.T*C)
+				for r := 0; r < m.B*m.T; r++ {
+					copy(out[r*C:(r+1)*C], qkv[r*3*C+j*C:r*3*C+(j+1)*C])
+				}
+				return out, []int{m.B, m.T, H, Dh}
+			})
+		}
+		add(ActName("pattern", l), func() ([]float32, []int) {
+			return m.layer(m.act.att, l, H*m.T), []int{m.B, H, m.T, m.T}
+		})
+		add(ActName("z", l), func() ([]float32, []int) {
+			return m.layer(m.act.atty, l, C), []int{m.B, m.T, H, Dh}
+		})
+		add(ActName("attn_out", l), btc(func() []float32 { return m.layer(m.act.attProj, l, C) }))
+		if cfg.AttnOnly {
+			add(ActName("resid_post", l), btc(func() []float32 { return m.layer(m.act.resid2, l, C) }))
+			continue
+		}
+		add(ActName("resid_mid", l), btc(func() []float32 { return m.layer(m.act.resid2, l, C) }))
+		add(ActName("mlp_pre", l), func() ([]float32, []int) {
+			return m.layer(m.act.fch, l, F), []int{m.B, m.T, F}
+		})
+		add(ActName("mlp_post", l), func() ([]float32, []int) {
+			return m.layer(m.act.fchAct, l, F), []int{m.B, m.T, F}
+		})
+		add(ActName("mlp_out", l), btc(func() []float32 { return m.layer(m.act.fcProj, l, C) }))
+		add(ActName("resid_post", l), btc(func() []float32 { return m.layer(m.act.resid3, l, C) }))
+	}
+	if cfg.LayerNorm {
+		add(ActName("ln_final", -1), btc(func() []float32 { return m.act.lnf[: m.B*m.T*C : m.B*m.T*C] }))
+	}
+	add(ActName("logits", -1), func() ([]float32, []int) { return m.Logits(), []int{m.B, m.T, V} })
+}

@@ -1,0 +1,429 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"emlab/internal/tensor"
+)
+
+// tinyGPTConfigs are the variants every GPT test runs: the full model tied
+// and untied, with ReLU, and the attention-only model with and without
+// LayerNorm, tied and untied. Sizes are small enough for per-entry finite
+// differences but keep every dimension distinct (C=8, H=2, Dh=4, F=12, V=11,
+// NCtx=7) so a transposed or mis-strided product cannot pass by symmetry.
+func tinyGPTConfigs() []struct {
+	name string
+	cfg  Config
+} {
+	base := Config{Arch: ArchGPT, NLayers: 2, DModel: 8, NHeads: 2, DMLP: 12, NCtx: 7, DVocab: 11,
+		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.02}
+	with := func(f func(*Config)) Config { c := base; f(&c); return c }
+	return []struct {
+		name string
+		cfg  Config
+	}{
+		{"gpt/tied", base},
+		{"gpt/untied", with(func(c *Config) { c.TiedEmbeddings = false })},
+		{"gpt/relu", with(func(c *Config) { c.Act = "relu" })},
+		{"gpt/noLN", with(func(c *Config) { c.LayerNorm = false })},
+		{"attn/LN/tied", with(func(c *Config) { c.AttnOnly = true })},
+		{"attn/noLN/tied", with(func(c *Config) { c.AttnOnly, c.LayerNorm = true, false })},
+		{"attn/noLN/untied", with(func(c *Config) { c.AttnOnly, c.LayerNorm, c.TiedEmbeddings = true, false, false })},
+		{"attn/LN/untied/1layer", with(func(c *Config) { c.AttnOnly, c.TiedEmbeddings, c.NLayers = true, false, 1 })},
+	}
+}
+
+// randomizeParams replaces the init with N(0, std²) everywhere (LayerNorm
+// gains 1 + N(0, std²)), so biases and norm parameters are not at the
+// special values 0 and 1 where some forward mistakes are invisible.
+func randomizeParams(ps *ParamSet, std float64, rng *rand.Rand) {
+	for _, p := range ps.Params {
+		x := ps.Data[p.Off : p.Off+p.Size]
+		normal(x, std, rng)
+		if strings.Contains(p.Name, "ln_") && strings.HasSuffix(p.Name, ".weight") {
+			for i := range x {
+				x[i]++
+			}
+		}
+	}
+}
+
+// tinyBatch draws a (B, T) batch with targets, two of them ignored (−1).
+func tinyBatch(V, B, T int, rng *rand.Rand) (tokens, targets []int32) {
+	tokens = make([]int32, B*T)
+	targets = make([]int32, B*T)
+	for i := range tokens {
+		tokens[i] = int32(rng.IntN(V))
+		targets[i] = int32(rng.IntN(V))
+	}
+	targets[1] = -1
+	targets[B*T-1] = -1
+	return tokens, targets
+}
+
+// TestGPTGradFDModel perturbs the float32 parameters of each tiny model and
+// compares central differences of the float64 loss with Backward.
+//
+// Tolerances: with weights of scale 0.5 the logits are O(1) and the forward's
+// float32 rounding changes the float64 loss by ε_L ≈ 1e-7 between two
+// evaluations; with h = 1e-2 that is ≈ 1e-5 in the difference quotient, and
+// the O(h²·L''') truncation of a central difference is ≈ 1e-5 for these
+// O(1) third derivatives. Hence AbsTol 1e-4 and RelTol 1e-3 (measured
+// worst: see the log). Any real bug (sign, missing term, wrong transpose)
+// is O(1) relative.
+func TestGPTGradFDModel(t *testing.T) {
+	for _, tc := range tinyGPTConfigs() {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cfg.Act == "relu" {
+				// Steps of 2h = 0.02 cross ReLU's kink for a good share of
+				// the pre-activations, where a difference quotient says
+				// nothing about the derivative. The float64 reference check
+				// (h = 1e-6) covers the ReLU model.
+				t.Skip("ReLU kinks: covered by TestGPTGradFDReference")
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			m := NewGPT(tc.cfg, rng)
+			randomizeParams(m.Params(), 0.3, rng)
+			B, T := 2, 6
+			tokens, targets := tinyBatch(tc.cfg.DVocab, B, T, rng)
+			opt := fdOptions{H: 1e-2, Entries: 4, AbsTol: 1e-4, RelTol: 1e-3}
+			rs := checkModelFD(t, m, tokens, targets, B, T, rng, opt)
+			w := worstFD(rs, opt.AbsTol, opt.RelTol)
+			t.Logf("%d comparisons; worst %s %s: fd %.8g backward %.8g", len(rs), w.Param, w.What, w.FD, w.Grad)
+		})
+	}
+}
+
+// TestGPTThreadsBitIdentical checks that logits and gradients do not depend
+// on the number of kernel threads (fixed chunks), bit for bit.
+func TestGPTThreadsBitIdentical(t *testing.T) {
+	defer tensor.SetThreads(tensor.Threads())
+	cfg := Config{Arch: ArchGPT, NLayers: 2, DModel: 32, NHeads: 4, NCtx: 16, DVocab: 29,
+		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.1}
+	run := func(threads int) ([]float32, []float32, float32) {
+		tensor.SetThreads(threads)
+		m := NewGPT(cfg, rand.New(rand.NewPCG(3, 4)))
+		tokens, targets := tinyBatch(cfg.DVocab, 3, 16, rand.New(rand.NewPCG(5, 6)))
+		loss := m.Forward(tokens, targets, 3, 16)
+		m.Backward()
+		return slices.Clone(m.Logits()), slices.Clone(m.Params().Grad), loss
+	}
+	l1, g1, loss1 := run(1)
+	l2, g2, loss2 := run(2)
+	if loss1 != loss2 || !slices.Equal(l1, l2) || !slices.Equal(g1, g2) {
+		t.Fatalf("results depend on threads: loss %v vs %v, logits equal %v, grads equal %v",
+			loss1, loss2, slices.Equal(l1, l2), slices.Equal(g1, g2))
+	}
+}
+
+// TestGPTBackwardAccumulates checks that two Forward/Backward passes without
+// ZeroGrad give twice the gradient (the training loop's gradient
+// accumulation relies on it). Kernels that sum over rows add the second
+// pass's terms one by one onto the first pass's total, so the result is 2g
+// only up to the rounding of those sums: |Δ| ≤ n·ε·Σ|terms| ≈ 12·6e-8 of the
+// gradient scale here; 1e-5 relative plus 1e-7 absolute is above that and
+// far below a missing or doubled accumulation (error = g).
+func TestGPTBackwardAccumulates(t *testing.T) {
+	cfg := tinyGPTConfigs()[0].cfg
+	m := NewGPT(cfg, rand.New(rand.NewPCG(7, 8)))
+	tokens, targets := tinyBatch(cfg.DVocab, 2, 5, rand.New(rand.NewPCG(9, 10)))
+	m.Forward(tokens, targets, 2, 5)
+	m.Backward()
+	g1 := slices.Clone(m.Params().Grad)
+	m.Forward(tokens, targets, 2, 5)
+	m.Backward()
+	for i, v := range m.Params().Grad {
+		if math.Abs(float64(v)-2*float64(g1[i])) > 1e-7+1e-5*math.Abs(2*float64(g1[i])) {
+			t.Fatalf("grad[%d] = %v after two passes, want 2·%v", i, v, g1[i])
+		}
+	}
+}
+
+// TestGPTShapeChanges runs a larger batch after a smaller one and back: the
+// buffers grow once and the results for a shape do not depend on the shapes
+// run before.
+func TestGPTShapeChanges(t *testing.T) {
+	cfg := tinyGPTConfigs()[0].cfg
+	m := NewGPT(cfg, rand.New(rand.NewPCG(11, 12)))
+	rng := rand.New(rand.NewPCG(13, 14))
+	tokA, tgtA := tinyBatch(cfg.DVocab, 2, 4, rng)
+	tokB, tgtB := tinyBatch(cfg.DVocab, 3, 7, rng)
+	lossA := m.Forward(tokA, tgtA, 2, 4)
+	logitsA := slices.Clone(m.Logits())
+	m.Forward(tokB, tgtB, 3, 7)
+	if got := m.Forward(tokA, tgtA, 2, 4); got != lossA || !slices.Equal(m.Logits(), logitsA) {
+		t.Fatalf("loss %v after a larger batch, want %v (or logits differ)", got, lossA)
+	}
+	if n := len(m.Logits()); n != 2*4*cfg.DVocab {
+		t.Fatalf("len(Logits) = %d, want %d", n, 2*4*cfg.DVocab)
+	}
+}
+
+// TestGPTCausal checks that changing a later token changes no earlier
+// position's logits (the causal mask), and does change its own position's.
+func TestGPTCausal(t *testing.T) {
+	for _, tc := range tinyGPTConfigs() {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(15, 16))
+			m := NewGPT(tc.cfg, rng)
+			randomizeParams(m.Params(), 0.5, rng)
+			T, V := 6, tc.cfg.DVocab
+			tokens, _ := tinyBatch(V, 1, T, rng)
+			m.Forward(tokens, nil, 1, T)
+			before := slices.Clone(m.Logits())
+			tokens[4] = (tokens[4] + 1) % int32(V)
+			m.Forward(tokens, nil, 1, T)
+			after := m.Logits()
+			if !slices.Equal(before[:4*V], after[:4*V]) {
+				t.Errorf("positions 0..3 changed when token 4 changed")
+			}
+			if slices.Equal(before[4*V:5*V], after[4*V:5*V]) {
+				t.Errorf("position 4's logits did not change with its own token")
+			}
+		})
+	}
+}
+
+// TestGPTHeadMask checks SetHeadMask: an all-ones mask changes nothing
+// (bit-identical), zeroing one head equals zeroing its columns of W_O (and
+// of nothing else), and the masked model's gradient passes the FD check.
+func TestGPTHeadMask(t *testing.T) {
+	cfg := tinyGPTConfigs()[0].cfg
+	rng := rand.New(rand.NewPCG(17, 18))
+	m := NewGPT(cfg, rng)
+	randomizeParams(m.Params(), 0.5, rng)
+	B, T := 2, 6
+	tokens, targets := tinyBatch(cfg.DVocab, B, T, rng)
+	base := m.Forward(tokens, targets, B, T)
+	ones := make([]float32, cfg.NLayers*cfg.NHeads)
+	fill(ones, 1)
+	if err := m.SetHeadMask(ones); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Forward(tokens, targets, B, T); got != base {
+		t.Errorf("all-ones mask: loss %v, want %v", got, base)
+	}
+	if err := m.SetHeadMask(ones[:1]); err == nil {
+		t.Errorf("SetHeadMask accepted a mask of the wrong length")
+	}
+
+	// Ablate layer 1, head 0 by the mask ...
+	mask := slices.Clone(ones)
+	mask[1*cfg.NHeads+0] = 0
+	if err := m.SetHeadMask(mask); err != nil {
+		t.Fatal(err)
+	}
+	ablated := m.Forward(tokens, targets, B, T)
+	// ... and by zeroing the rows of W_O that read head 0's z (rows 0..Dh-1
+	// of the (C, C) c_proj weight in (in, out) layout).
+	if err := m.SetHeadMask(nil); err != nil {
+		t.Fatal(err)
+	}
+	wo := m.Params().Get("h.1.attn.c_proj.weight")
+	saved := slices.Clone(wo)
+	clear(wo[:cfg.DHead()*cfg.DModel])
+	byWeights := m.Forward(tokens, targets, B, T)
+	copy(wo, saved)
+	// Same arithmetic up to the order of float32 sums of zeros: equal to
+	// within a few ulps of the loss (≈ 2.4 here).
+	if math.Abs(float64(ablated-byWeights)) > 1e-6 || ablated == base {
+		t.Errorf("head ablation: mask loss %v, zeroed-W_O loss %v, unablated %v", ablated, byWeights, base)
+	}
+
+	mask[0] = 0.5
+	if err := m.SetHeadMask(mask); err != nil {
+		t.Fatal(err)
+	}
+	opt := fdOptions{H: 1e-2, Entries: 2, AbsTol: 1e-4, RelTol: 1e-3}
+	checkModelFD(t, m, tokens, targets, B, T, rng, opt)
+}
+
+// TestGPTActivations checks the names, shapes and a few identities of the
+// activation cache: resid_post(l) = resid_pre(l+1); resid_pre(0) = embed +
+// pos_embed; pattern rows sum to 1 with zeros above the diagonal; z of head
+// h = pattern·v for that head; hook_logits = Logits().
+func TestGPTActivations(t *testing.T) {
+	for _, tc := range tinyGPTConfigs() {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			rng := rand.New(rand.NewPCG(19, 20))
+			m := NewGPT(cfg, rng)
+			if _, _, ok := m.Activation(ActName("pattern", 0)); ok {
+				t.Errorf("activation available before any Forward")
+			}
+			randomizeParams(m.Params(), 0.5, rng)
+			B, T := 2, 5
+			C, H, Dh := cfg.DModel, cfg.NHeads, cfg.DHead()
+			tokens, _ := tinyBatch(cfg.DVocab, B, T, rng)
+			m.Forward(tokens, nil, B, T)
+			get := func(name string, shape ...int) []float32 {
+				t.Helper()
+				d, s, ok := m.Activation(name)
+				if !ok {
+					t.Fatalf("no activation %q", name)
+				}
+				if !slices.Equal(s, shape) {
+					t.Fatalf("%s: shape %v, want %v", name, s, shape)
+				}
+				n := 1
+				for _, v := range shape {
+					n *= v
+				}
+				if len(d) != n {
+					t.Fatalf("%s: %d values for shape %v", name, len(d), shape)
+				}
+				return d
+			}
+			emb := get("hook_embed", B, T, C)
+			pos := get("hook_pos_embed", T, C)
+			r0 := get("blocks.0.hook_resid_pre", B, T, C)
+			for b := 0; b < B; b++ {
+				for i := 0; i < T*C; i++ {
+					if r0[b*T*C+i] != emb[b*T*C+i]+pos[i] {
+						t.Fatalf("resid_pre(0) ≠ embed + pos_embed at b=%d i=%d", b, i)
+					}
+				}
+			}
+			for l := 0; l < cfg.NLayers; l++ {
+				post := get(ActName("resid_post", l), B, T, C)
+				if l+1 < cfg.NLayers && !slices.Equal(post, get(ActName("resid_pre", l+1), B, T, C)) {
+					t.Errorf("resid_post(%d) ≠ resid_pre(%d)", l, l+1)
+				}
+				get(ActName("attn_out", l), B, T, C)
+				q := get(ActName("q", l), B, T, H, Dh)
+				get(ActName("k", l), B, T, H, Dh)
+				v := get(ActName("v", l), B, T, H, Dh)
+				z := get(ActName("z", l), B, T, H, Dh)
+				pat := get(ActName("pattern", l), B, H, T, T)
+				_ = q
+				for b := 0; b < B; b++ {
+					for h := 0; h < H; h++ {
+						for i := 0; i < T; i++ {
+							row := pat[((b*H+h)*T+i)*T:][:T]
+							var s float64
+							for j, p := range row {
+								if j > i && p != 0 {
+									t.Fatalf("pattern[%d,%d,%d,%d] = %v above the diagonal", b, h, i, j, p)
+								}
+								s += float64(p)
+							}
+							if math.Abs(s-1) > 1e-6 {
+								t.Fatalf("pattern row sums to %v", s)
+							}
+							for d := 0; d < Dh; d++ {
+								var want float64
+								for j := 0; j <= i; j++ {
+									want += float64(row[j]) * float64(v[((b*T+j)*H+h)*Dh+d])
+								}
+								if got := z[((b*T+i)*H+h)*Dh+d]; math.Abs(float64(got)-want) > 1e-5 {
+									t.Fatalf("z[%d,%d,%d,%d] = %v, pattern·v = %v", b, i, h, d, got, want)
+								}
+							}
+						}
+					}
+				}
+				if !cfg.AttnOnly {
+					get(ActName("resid_mid", l), B, T, C)
+					get(ActName("mlp_pre", l), B, T, cfg.HiddenMLP())
+					get(ActName("mlp_post", l), B, T, cfg.HiddenMLP())
+					get(ActName("mlp_out", l), B, T, C)
+				} else if _, _, ok := m.Activation(ActName("mlp_post", l)); ok {
+					t.Errorf("attention-only model has %s", ActName("mlp_post", l))
+				}
+			}
+			if !slices.Equal(get("hook_logits", B, T, cfg.DVocab), m.Logits()) {
+				t.Errorf("hook_logits ≠ Logits()")
+			}
+			if _, _, ok := m.Activation("blocks.9.attn.pattern"); ok {
+				t.Errorf("activation for a layer that does not exist")
+			}
+			if len(m.ActivationNames()) == 0 {
+				t.Errorf("no activation names")
+			}
+		})
+	}
+}
+
+// TestGPTParamsAndInit checks the parameter names, shapes, decay flags and
+// the init statistics against the documented scheme.
+func TestGPTParamsAndInit(t *testing.T) {
+	cfg := Config{Arch: ArchGPT, NLayers: 4, DModel: 64, NHeads: 4, NCtx: 64, DVocab: 128,
+		LayerNorm: true, TiedEmbeddings: false, Act: "gelu", InitStd: 0.02, EmbedInitStd: 0.1}
+	m := NewGPT(cfg, rand.New(rand.NewPCG(21, 22)))
+	ps := m.Params()
+	want := map[string][]int{
+		"wte.weight": {128, 64}, "wpe.weight": {64, 64},
+		"h.3.ln_1.weight": {64}, "h.3.attn.c_attn.weight": {64, 192}, "h.3.attn.c_attn.bias": {192},
+		"h.3.attn.c_proj.weight": {64, 64}, "h.3.mlp.c_fc.weight": {64, 256}, "h.3.mlp.c_proj.weight": {256, 64},
+		"ln_f.bias": {64}, "lm_head.weight": {64, 128},
+	}
+	for name, shape := range want {
+		p, ok := ps.Lookup(name)
+		if !ok || !slices.Equal(p.Shape, shape) {
+			t.Errorf("%s: shape %v (present %v), want %v", name, p.Shape, ok, shape)
+		}
+	}
+	std := func(x []float32) float64 {
+		var s float64
+		for _, v := range x {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s / float64(len(x)))
+	}
+	for _, p := range ps.Params {
+		x := ps.Data[p.Off : p.Off+p.Size]
+		wantDecay := len(p.Shape) == 2 && !strings.HasPrefix(p.Name, "wte") && !strings.HasPrefix(p.Name, "wpe")
+		if p.Decay != wantDecay {
+			t.Errorf("%s: decay %v, want %v", p.Name, p.Decay, wantDecay)
+		}
+		var wantStd float64
+		switch {
+		case p.Name == "wte.weight" || p.Name == "wpe.weight":
+			wantStd = 0.1
+		case strings.HasSuffix(p.Name, "c_proj.weight"):
+			wantStd = 0.02 / math.Sqrt(8)
+		case strings.HasSuffix(p.Name, ".bias"):
+			wantStd = 0
+		case strings.Contains(p.Name, "ln_"):
+			if slices.ContainsFunc(x, func(v float32) bool { return v != 1 }) {
+				t.Errorf("%s: LayerNorm gain not 1", p.Name)
+			}
+			continue
+		default:
+			wantStd = 0.02
+		}
+		// ≥ 4096 draws: the sample std is within 5% of σ with overwhelming
+		// probability (its relative sd is 1/√(2n) ≤ 1.1%).
+		if got := std(x); math.Abs(got-wantStd) > 0.05*wantStd {
+			t.Errorf("%s: init std %.4g, want %.4g", p.Name, got, wantStd)
+		}
+	}
+	tied := cfg
+	tied.TiedEmbeddings, tied.AttnOnly, tied.LayerNorm = true, true, false
+	mt := NewGPT(tied, rand.New(rand.NewPCG(1, 1)))
+	for _, p := range mt.Params().Params {
+		if strings.Contains(p.Name, "ln_") || strings.Contains(p.Name, "mlp") || p.Name == "lm_head.weight" {
+			t.Errorf("attention-only, no-LN, tied model has %s", p.Name)
+		}
+	}
+	if _, err := New(tied, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Errorf("New(gpt): %v", err)
+	}
+}
+
+// TestGPTFLOPs checks FLOPsPerToken against a hand count for the tiny preset:
+// per layer 12·d² matrix weights (3d² + d² + 2·4d²), unembedding d·V.
+func TestGPTFLOPs(t *testing.T) {
+	cfg := Config{Arch: ArchGPT, NLayers: 2, DModel: 64, NHeads: 4, NCtx: 64, DVocab: 128,
+		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.02}
+	m := NewGPT(cfg, rand.New(rand.NewPCG(1, 1)))
+	n := 2*12*64*64 + 64*128
+	want := float64(6*n + 6*2*64*64)
+	if got := m.FLOPsPerToken(64); got != want {
+		t.Errorf("FLOPsPerToken = %v, want %v", got, want)
+	}
+}
