@@ -71,7 +71,7 @@ func tinyBatch(V, B, T int, rng *rand.Rand) (tokens, targets []int32) {
 // Tolerances: with weights of scale 0.5 the logits are O(1) and the forward's
 // float32 rounding changes the float64 loss by ε_L ≈ 1e-7 between two
 // evaluations; with h = 1e-2 that is ≈ 1e-5 in the difference quotient, and
-// the O(h²·L''') truncation of a central difference is ≈ 1e-5 for these
+// the O(h²·L”') truncation of a central difference is ≈ 1e-5 for these
 // O(1) third derivatives. Hence AbsTol 1e-4 and RelTol 1e-3 (measured
 // worst: see the log). Any real bug (sign, missing term, wrong transpose)
 // is O(1) relative.
