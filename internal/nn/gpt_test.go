@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -425,5 +426,228 @@ func TestGPTFLOPs(t *testing.T) {
 	want := float64(6*n + 6*2*64*64)
 	if got := m.FLOPsPerToken(64); got != want {
 		t.Errorf("FLOPsPerToken = %v, want %v", got, want)
+	}
+}
+
+// refGPT is a plain float64 GPT written from the equations, independent of
+// the kernels: the oracle of TestGPTGradFDReference. It returns the logits
+// (B, T, V) and the mean cross-entropy over targets ≥ 0.
+func refGPT(cfg Config, P map[string][]float64, tokens, targets []int32, B, T int) ([]float64, float64) {
+	C, H, F, V := cfg.DModel, cfg.NHeads, cfg.HiddenMLP(), cfg.DVocab
+	Dh := C / H
+	BT := B * T
+	x := make([]float64, BT*C)
+	for b := 0; b < B; b++ {
+		for t := 0; t < T; t++ {
+			tok := int(tokens[b*T+t])
+			for c := 0; c < C; c++ {
+				x[(b*T+t)*C+c] = P["wte.weight"][tok*C+c] + P["wpe.weight"][t*C+c]
+			}
+		}
+	}
+	layerNorm := func(x []float64, w, bias []float64) []float64 {
+		out := make([]float64, len(x))
+		for r := 0; r < len(x)/C; r++ {
+			row := x[r*C : (r+1)*C]
+			var mu, vr float64
+			for _, v := range row {
+				mu += v
+			}
+			mu /= float64(C)
+			for _, v := range row {
+				vr += (v - mu) * (v - mu)
+			}
+			vr /= float64(C)
+			for c, v := range row {
+				out[r*C+c] = (v-mu)/math.Sqrt(vr+lnEps)*w[c] + bias[c]
+			}
+		}
+		return out
+	}
+	linear := func(x []float64, in, out int, W, bias []float64) []float64 {
+		rows := len(x) / in
+		y := make([]float64, rows*out)
+		for r := 0; r < rows; r++ {
+			for o := 0; o < out; o++ {
+				s := 0.0
+				if bias != nil {
+					s = bias[o]
+				}
+				for i := 0; i < in; i++ {
+					s += x[r*in+i] * W[i*out+o]
+				}
+				y[r*out+o] = s
+			}
+		}
+		return y
+	}
+	for l := 0; l < cfg.NLayers; l++ {
+		p := "h." + strconv.Itoa(l) + "."
+		h := x
+		if cfg.LayerNorm {
+			h = layerNorm(x, P[p+"ln_1.weight"], P[p+"ln_1.bias"])
+		}
+		qkv := linear(h, C, 3*C, P[p+"attn.c_attn.weight"], P[p+"attn.c_attn.bias"])
+		z := make([]float64, BT*C)
+		for b := 0; b < B; b++ {
+			for hd := 0; hd < H; hd++ {
+				at := func(t, part, d int) float64 { return qkv[(b*T+t)*3*C+part*C+hd*Dh+d] }
+				for i := 0; i < T; i++ {
+					sc := make([]float64, i+1)
+					mx := math.Inf(-1)
+					for j := 0; j <= i; j++ {
+						for d := 0; d < Dh; d++ {
+							sc[j] += at(i, 0, d) * at(j, 1, d)
+						}
+						sc[j] /= math.Sqrt(float64(Dh))
+						mx = math.Max(mx, sc[j])
+					}
+					var sum float64
+					for j := range sc {
+						sc[j] = math.Exp(sc[j] - mx)
+						sum += sc[j]
+					}
+					for d := 0; d < Dh; d++ {
+						var v float64
+						for j := range sc {
+							v += sc[j] / sum * at(j, 2, d)
+						}
+						z[(b*T+i)*C+hd*Dh+d] = v
+					}
+				}
+			}
+		}
+		ao := linear(z, C, C, P[p+"attn.c_proj.weight"], P[p+"attn.c_proj.bias"])
+		for i := range x {
+			x[i] += ao[i]
+		}
+		if cfg.AttnOnly {
+			continue
+		}
+		h2 := x
+		if cfg.LayerNorm {
+			h2 = layerNorm(x, P[p+"ln_2.weight"], P[p+"ln_2.bias"])
+		}
+		a := linear(h2, C, F, P[p+"mlp.c_fc.weight"], P[p+"mlp.c_fc.bias"])
+		for i, v := range a {
+			if cfg.Act == "relu" {
+				a[i] = math.Max(v, 0)
+			} else {
+				a[i] = 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+			}
+		}
+		mo := linear(a, F, C, P[p+"mlp.c_proj.weight"], P[p+"mlp.c_proj.bias"])
+		for i := range x {
+			x[i] += mo[i]
+		}
+	}
+	if cfg.LayerNorm {
+		x = layerNorm(x, P["ln_f.weight"], P["ln_f.bias"])
+	}
+	var logits []float64
+	if cfg.TiedEmbeddings {
+		wt := make([]float64, C*V) // wteᵀ as (C, V)
+		for v := 0; v < V; v++ {
+			for c := 0; c < C; c++ {
+				wt[c*V+v] = P["wte.weight"][v*C+c]
+			}
+		}
+		logits = linear(x, C, V, wt, nil)
+	} else {
+		logits = linear(x, C, V, P["lm_head.weight"], nil)
+	}
+	var loss float64
+	n := 0
+	for r := 0; r < BT; r++ {
+		tg := targets[r]
+		if tg < 0 {
+			continue
+		}
+		row := logits[r*V : (r+1)*V]
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, v)
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(v - mx)
+		}
+		loss += mx + math.Log(s) - row[tg]
+		n++
+	}
+	return logits, loss / float64(n)
+}
+
+// TestGPTGradFDReference compares the model's float32 forward with refGPT,
+// and its float32 backward with float64 central differences of refGPT at
+// every parameter entry.
+//
+// Tolerances. Forward: float32 logits of size O(1) after ≈ 10 rounded
+// operations in sequence are within ≈ 1e-6 of the float64 values; 1e-5
+// absolute. Gradients: the float64 difference quotient (h = 1e-6) is exact
+// to ≈ 1e-9 (truncation h²·L''' ≈ 1e-12, rounding 1e-16/h = 1e-10), so the
+// residual is the float32 backward's rounding, ≈ ε·(sum of |terms|) ≈ 1e-7
+// times the gradient's scale per accumulated product; we allow
+// 1e-5·rms(grad of the tensor) + 1e-4·|grad| and log the worst ratio.
+// A missing term, wrong transpose or wrong stride is O(1) relative.
+func TestGPTGradFDReference(t *testing.T) {
+	for _, tc := range tinyGPTConfigs() {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			rng := rand.New(rand.NewPCG(23, 24))
+			m := NewGPT(cfg, rng)
+			randomizeParams(m.Params(), 0.3, rng)
+			B, T := 2, 6
+			tokens, targets := tinyBatch(cfg.DVocab, B, T, rng)
+			ps := m.Params()
+			P := map[string][]float64{}
+			for _, p := range ps.Params {
+				v := make([]float64, p.Size)
+				for i, x := range ps.Data[p.Off : p.Off+p.Size] {
+					v[i] = float64(x)
+				}
+				P[p.Name] = v
+			}
+			ps.ZeroGrad()
+			loss := m.Forward(tokens, targets, B, T)
+			m.Backward()
+			refLogits, refLoss := refGPT(cfg, P, tokens, targets, B, T)
+			if math.Abs(float64(loss)-refLoss) > 1e-5 {
+				t.Errorf("loss %.8g, float64 reference %.8g", loss, refLoss)
+			}
+			for i, v := range m.Logits() {
+				if math.Abs(float64(v)-refLogits[i]) > 1e-5 {
+					t.Fatalf("logit %d: %.8g, float64 reference %.8g", i, v, refLogits[i])
+				}
+			}
+			f := func() float64 { _, l := refGPT(cfg, P, tokens, targets, B, T); return l }
+			worst, worstName := 0.0, ""
+			for _, p := range ps.Params {
+				g := ps.Grad[p.Off : p.Off+p.Size]
+				var rms float64
+				for _, v := range g {
+					rms += float64(v) * float64(v)
+				}
+				rms = math.Sqrt(rms / float64(len(g)))
+				bad := 0
+				for i := range g {
+					fd := fdGrad64(f, P[p.Name], i, 1e-6)
+					tol := 1e-5*rms + 1e-4*math.Abs(fd)
+					d := math.Abs(float64(g[i]) - fd)
+					if r := d / tol; r > worst {
+						worst, worstName = r, p.Name+"["+strconv.Itoa(i)+"]"
+					}
+					if d > tol || math.IsNaN(float64(g[i])) {
+						if bad++; bad <= 3 {
+							t.Errorf("%s[%d]: backward %.8g, float64 finite difference %.8g (tol %.2g)", p.Name, i, g[i], fd, tol)
+						}
+					}
+				}
+				if bad > 3 {
+					t.Errorf("%s: %d of %d entries wrong", p.Name, bad, len(g))
+				}
+			}
+			t.Logf("all %d parameters checked; worst |Δ|/tol = %.3f at %s", ps.Count(), worst, worstName)
+		})
 	}
 }
