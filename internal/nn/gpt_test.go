@@ -585,7 +585,7 @@ func refGPT(cfg Config, P map[string][]float64, tokens, targets []int32, B, T in
 // Tolerances. Forward: float32 logits of size O(1) after ≈ 10 rounded
 // operations in sequence are within ≈ 1e-6 of the float64 values; 1e-5
 // absolute. Gradients: the float64 difference quotient (h = 1e-6) is exact
-// to ≈ 1e-9 (truncation h²·L''' ≈ 1e-12, rounding 1e-16/h = 1e-10), so the
+// to ≈ 1e-9 (truncation h²·L”' ≈ 1e-12, rounding 1e-16/h = 1e-10), so the
 // residual is the float32 backward's rounding, ≈ ε·(sum of |terms|) ≈ 1e-7
 // times the gradient's scale per accumulated product; we allow
 // 1e-5·rms(grad of the tensor) + 1e-4·|grad| and log the worst ratio.
