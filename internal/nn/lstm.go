@@ -126,7 +126,14 @@ func (m *lstmModel) init(rng *rand.Rand) {
 
 func (m *lstmModel) Config() Config    { return m.cfg }
 func (m *lstmModel) Params() *ParamSet { return m.ps }
-func (m *lstmModel) Logits() []float32 { return m.logits[:m.B*m.T*m.cfg.DVocab] }
+
+// Logits implements Model; the slice is the model's buffer (capacity capped),
+// overwritten by the next Forward.
+func (m *lstmModel) Logits() []float32 {
+	n := m.B * m.T * m.cfg.DVocab
+	return m.logits[:n:n]
+}
+
 func (m *lstmModel) view(i int) []float32 {
 	p := m.ps.Params[i]
 	return m.ps.Data[p.Off : p.Off+p.Size]
@@ -323,6 +330,15 @@ func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 	tensor.BiasGrad(m.grad(m.pBih[l]), dG, BT, 4*H)
 	tensor.BiasGrad(m.grad(m.pBhh[l]), dG, BT, 4*H)
 	tensor.Gemm(false, false, BT, H, 4*H, dG, 4*H, m.view(m.pWih[l]), H, 0, dx, H) // dx = dG·W_ih
+}
+
+// ActivationNames lists the names Activation answers, as the GPT does.
+func (m *lstmModel) ActivationNames() []string {
+	names := []string{ActName("embed", -1)}
+	for l := 0; l < m.cfg.NLayers; l++ {
+		names = append(names, ActName("hidden", l))
+	}
+	return append(names, ActName("logits", -1))
 }
 
 // Activation implements Model: hook_embed (B, T, H), blocks.<l>.hook_hidden

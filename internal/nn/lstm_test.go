@@ -1,12 +1,17 @@
 package nn
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"emlab/internal/safetensors"
 	"emlab/internal/tensor"
 )
 
@@ -336,6 +341,19 @@ func TestSeqModelsActivations(t *testing.T) {
 					t.Errorf("%s: ok=%v shape %v len %d, want shape %v", name, ok, s, len(d), shape)
 				}
 			}
+			lister, ok := m.(interface{ ActivationNames() []string })
+			if !ok {
+				t.Fatalf("no ActivationNames method")
+			}
+			names := lister.ActivationNames()
+			if len(names) != len(tc.names) {
+				t.Errorf("ActivationNames %v, want the %d names %v", names, len(tc.names), tc.names)
+			}
+			for _, n := range names {
+				if _, want := tc.names[n]; !want {
+					t.Errorf("ActivationNames lists %q, not documented", n)
+				}
+			}
 			if _, _, ok := m.Activation("blocks.7.hook_hidden"); ok {
 				t.Errorf("an unknown activation was found")
 			}
@@ -391,5 +409,182 @@ func TestLSTMInit(t *testing.T) {
 	}
 	if got, want := m.FLOPsPerToken(64), 6*float64(2*8*64*64+64*128); got != want {
 		t.Errorf("FLOPsPerToken = %g, want %g", got, want)
+	}
+}
+
+// refTol is a per-tensor tolerance for matching PyTorch: an element passes
+// when |got − want| ≤ Rel·max|want| over the tensor, i.e. relative to the
+// tensor's scale rather than to each element (float32 rounding errors scale
+// with the magnitudes summed, not with a result that cancels to near 0).
+type refTol struct{ Logits, Loss, Grad, AdamW float64 }
+
+// TestSeqModelsReference matches the LSTM and the MLP against PyTorch 1.13
+// state written by tools/reference/lstm_mlp.py: logits, loss, every
+// gradient, and the losses of 10 AdamW steps replayed with tensor.AdamW.
+//
+// Tolerances (float32 unit roundoff u ≈ 6e-8):
+//   - logits 1e-5 of the tensor's max: each logit is a length-16 to 32 dot
+//     product after up to 9 recurrent steps × 2 layers; summation order
+//     differs from PyTorch's (OpenBLAS), giving errors of order u·√k·depth
+//     ≈ 1e-6 of the scale. Measured (t.Logf lines): ≤ 2.3e-7 for logits
+//     and ≤ 4e-7 for gradients against PyTorch's OpenBLAS; the margin is
+//     for the assembly kernels' different (FMA, blocked) summation order.
+//   - loss 2e-6 relative: a mean of float64-summed log-softmaxes of those
+//     logits, so it inherits their ≈ 1e-7 absolute error.
+//   - gradients 1e-5 of each tensor's max: sums over B·T = 28–36 rows of
+//     products of back-propagated float32 values, in a different order.
+//   - AdamW losses 1e-5 relative: ten steps of lr 1e-3 move each weight by
+//     ≤ 1e-2, and the normalised Adam update amplifies gradient rounding
+//     only for gradients that are ≈ 0 (those are exactly 0 in both here:
+//     unused embedding rows, dead ReLU units).
+func TestSeqModelsReference(t *testing.T) {
+	tol := refTol{Logits: 1e-5, Loss: 2e-6, Grad: 1e-5, AdamW: 1e-5}
+	for _, name := range []string{"lstm_v1", "lstm_tied_v1", "mlp_v1", "mlp_gelu_v1"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", name+".safetensors")
+			f, err := safetensors.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (regenerate with /usr/bin/python3 tools/reference/lstm_mlp.py)", err)
+			}
+			if got := f.Metadata["format"]; got != "emlab-nn-reference-v1" {
+				t.Fatalf("%s: format %q, want emlab-nn-reference-v1", path, got)
+			}
+			var cfg Config
+			if err := json.Unmarshal([]byte(f.Metadata["config"]), &cfg); err != nil {
+				t.Fatalf("%s: config: %v", path, err)
+			}
+			B, errB := strconv.Atoi(f.Metadata["B"])
+			T, errT := strconv.Atoi(f.Metadata["T"])
+			if errB != nil || errT != nil {
+				t.Fatalf("%s: bad B/T metadata: %v %v", path, errB, errT)
+			}
+			m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			ps := m.Params()
+			mustF32 := func(name string, shape []int) []float32 {
+				t.Helper()
+				v, s, err := f.F32(name)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				if shape != nil && !slices.Equal(s, shape) {
+					t.Fatalf("%s: %s has shape %v, want %v", path, name, s, shape)
+				}
+				return v
+			}
+			// Every weight of the fixture maps onto one of ours and back.
+			nWeights := 0
+			for _, n := range f.Names {
+				switch {
+				case strings.HasPrefix(n, "grad."), n == "tokens", n == "targets", n == "logits", n == "loss", n == "adamw_losses":
+				default:
+					nWeights++
+				}
+			}
+			if nWeights != len(ps.Params) {
+				t.Fatalf("%s: %d weight tensors, the model has %d", path, nWeights, len(ps.Params))
+			}
+			for _, p := range ps.Params {
+				copy(ps.Get(p.Name), mustF32(p.Name, p.Shape))
+			}
+			tokens, _, err := f.I32("tokens")
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets, _, err := f.I32("targets")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(targets, -1) {
+				t.Fatalf("%s: the batch has no ignored target", path)
+			}
+			// compare reports the worst scaled error of got against want.
+			compare := func(what string, got, want []float32, rel float64) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+				}
+				var scale, worst float64
+				for _, w := range want {
+					scale = max(scale, math.Abs(float64(w)))
+				}
+				at := -1
+				for i := range got {
+					if e := math.Abs(float64(got[i]) - float64(want[i])); e > worst {
+						worst, at = e, i
+					}
+				}
+				if scale == 0 {
+					scale = 1 // an all-zero reference must be matched exactly up to rel
+				}
+				t.Logf("%-26s max |Δ| / max|ref| = %.2e", what, worst/scale)
+				if worst > rel*scale {
+					t.Errorf("%s: element %d is %.9g, PyTorch %.9g (|Δ| %.3g > %.1e·%.3g)", what, at, got[at], want[at], worst, rel, scale)
+				}
+			}
+
+			ps.ZeroGrad()
+			loss := m.Forward(tokens, targets, B, T)
+			compare("logits", m.Logits(), mustF32("logits", []int{B, T, cfg.DVocab}), tol.Logits)
+			wantLoss := mustF32("loss", nil)[0]
+			e := math.Abs(float64(loss-wantLoss)) / float64(wantLoss)
+			t.Logf("loss %.7f, PyTorch %.7f, relative error %.2e", loss, wantLoss, e)
+			if e > tol.Loss {
+				t.Errorf("loss %.9g, PyTorch %.9g (relative %.2e > %.1e)", loss, wantLoss, e, tol.Loss)
+			}
+			m.Backward()
+			for _, p := range ps.Params {
+				compare("grad."+p.Name, ps.GradOf(p.Name), mustF32("grad."+p.Name, p.Shape), tol.Grad)
+			}
+
+			// Replay the optimizer: wd 0.1 on Decay tensors only, as the
+			// script's two parameter groups.
+			var hp struct {
+				LR, Beta1, Beta2, Eps, WeightDecay float64
+				Steps                              int
+			}
+			if err := json.Unmarshal([]byte(f.Metadata["adamw"]), &struct {
+				LR          *float64 `json:"lr"`
+				Beta1       *float64 `json:"beta1"`
+				Beta2       *float64 `json:"beta2"`
+				Eps         *float64 `json:"eps"`
+				WeightDecay *float64 `json:"weight_decay"`
+				Steps       *int     `json:"steps"`
+			}{&hp.LR, &hp.Beta1, &hp.Beta2, &hp.Eps, &hp.WeightDecay, &hp.Steps}); err != nil {
+				t.Fatalf("%s: adamw metadata: %v", path, err)
+			}
+			want := mustF32("adamw_losses", []int{hp.Steps})
+			mom, vel := make([]float32, len(ps.Data)), make([]float32, len(ps.Data))
+			got := make([]float32, hp.Steps)
+			for step := 0; step < hp.Steps; step++ {
+				ps.ZeroGrad()
+				got[step] = m.Forward(tokens, targets, B, T)
+				m.Backward()
+				for _, p := range ps.Params {
+					h := tensor.AdamWParams{LR: float32(hp.LR), Beta1: float32(hp.Beta1), Beta2: float32(hp.Beta2),
+						Eps: float32(hp.Eps), Step: step + 1}
+					if p.Decay {
+						h.WeightDecay = float32(hp.WeightDecay)
+					}
+					r := p.Off
+					tensor.AdamW(ps.Data[r:r+p.Size], ps.Grad[r:r+p.Size], mom[r:r+p.Size], vel[r:r+p.Size], h)
+				}
+			}
+			var worstStep float64
+			for i := range got {
+				e := math.Abs(float64(got[i]-want[i])) / float64(want[i])
+				worstStep = max(worstStep, e)
+				if e > tol.AdamW {
+					t.Errorf("AdamW step %d: loss %.9g, PyTorch %.9g (relative %.2e > %.1e)", i, got[i], want[i], e, tol.AdamW)
+				}
+			}
+			if !(got[hp.Steps-1] < got[0]) {
+				t.Errorf("AdamW did not lower the loss: %v", got)
+			}
+			t.Logf("AdamW losses %.6f … %.6f (PyTorch %.6f … %.6f), worst relative error %.2e",
+				got[0], got[hp.Steps-1], want[0], want[hp.Steps-1], worstStep)
+		})
 	}
 }

@@ -101,7 +101,14 @@ func (m *mlpModel) init(rng *rand.Rand) {
 
 func (m *mlpModel) Config() Config    { return m.cfg }
 func (m *mlpModel) Params() *ParamSet { return m.ps }
-func (m *mlpModel) Logits() []float32 { return m.logits[:m.B*m.T*m.cfg.DVocab] }
+
+// Logits implements Model; the slice is the model's buffer (capacity capped),
+// overwritten by the next Forward.
+func (m *mlpModel) Logits() []float32 {
+	n := m.B * m.T * m.cfg.DVocab
+	return m.logits[:n:n]
+}
+
 func (m *mlpModel) view(i int) []float32 {
 	p := m.ps.Params[i]
 	return m.ps.Data[p.Off : p.Off+p.Size]
@@ -228,6 +235,11 @@ func (m *mlpModel) Backward() {
 		}
 	}
 	tensor.ScatterAdd(m.grad(m.pWte), dembed, m.tokens[:BT], D)
+}
+
+// ActivationNames lists the names Activation answers, as the GPT does.
+func (m *mlpModel) ActivationNames() []string {
+	return []string{ActName("embed", -1), ActName("mlp_pre", 0), ActName("mlp_post", 0), ActName("logits", -1)}
 }
 
 // Activation implements Model: hook_embed (B, T, D), blocks.0.mlp.pre and
