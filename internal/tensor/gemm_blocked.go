@@ -131,8 +131,8 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 			}
 		}
 		var abuf *[]float32
-		if copyA {
-			abuf = getBuf((i1 - i0) * (KC + 16))
+		if copyA || transA {
+			abuf = getBuf((i1 - i0 + MR) * (KC + 16))
 			defer putBuf(abuf)
 		}
 		for kb := 0; kb < nkb; kb++ {
@@ -147,6 +147,20 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 					copy(buf[(i-i0)*ld:(i-i0)*ld+kl], a[i*lda+k0:i*lda+k0+kl])
 				}
 				aBlk, ars, aps = buf, ld, 1
+			} else if transA {
+				// op(A) = Aᵀ: each k-step of a tile would touch a new cache
+				// line lda apart; pack the block into MR-row panels, one
+				// contiguous run of MR floats per k-step (kernel rs = 1,
+				// ps = MR), so the tile's A streams like B does.
+				buf := *abuf
+				for i := i0; i < i1; i += MR {
+					mr := min(MR, i1-i)
+					panel := buf[(i-i0)*kl:]
+					for p := 0; p < kl; p++ {
+						copy(panel[p*MR:p*MR+mr], a[(k0+p)*lda+i:(k0+p)*lda+i+mr])
+					}
+				}
+				aBlk, ars, aps = buf, 1, MR
 			}
 			for jp := j0 / NR; jp*NR < j1; jp++ {
 				j := jp * NR
@@ -154,7 +168,11 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 				bpan := &bp[k0*nPan*NR+jp*kl*NR]
 				for i := i0; i < i1; i += MR {
 					mr := min(MR, i1-i)
-					isa.tile(mr, nr, kl, &aBlk[(i-i0)*ars], ars, aps, bpan, &c[i*ldc+j], ldc, accum)
+					aoff := (i - i0) * ars
+					if transA {
+						aoff = (i - i0) * kl // panel (i−i0)/MR starts at that·MR·kl
+					}
+					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, &c[i*ldc+j], ldc, accum)
 				}
 			}
 		}
