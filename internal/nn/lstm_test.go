@@ -588,3 +588,59 @@ func TestSeqModelsReference(t *testing.T) {
 		})
 	}
 }
+
+// TestSeqModelsShapeChanges: buffers are reused across batch shapes (grown
+// when B·T grows), and a model that has seen other shapes gives bit-for-bit
+// the logits and gradients of a fresh one.
+func TestSeqModelsShapeChanges(t *testing.T) {
+	for _, cfg := range []Config{tinyLSTMConfig(false, 0), tinyMLPConfig(3, "gelu")} {
+		t.Run(cfg.Arch, func(t *testing.T) {
+			used, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(2, 2))
+			for _, s := range [][2]int{{2, 3}, {4, 8}, {1, 2}, {3, 5}} {
+				b := randomSeqBatch(rng, s[0], s[1], cfg.DVocab)
+				fresh, _ := New(cfg, rand.New(rand.NewPCG(1, 1)))
+				for _, m := range []Model{used, fresh} {
+					m.Params().ZeroGrad()
+					m.Forward(b.tokens, b.targets, b.B, b.T)
+					m.Backward()
+				}
+				if !slices.Equal(used.Logits(), fresh.Logits()) || !slices.Equal(used.Params().Grad, fresh.Params().Grad) {
+					t.Errorf("B=%d T=%d: a reused model differs from a fresh one", s[0], s[1])
+				}
+				if _, shape, _ := used.Activation("hook_logits"); !slices.Equal(shape, []int{s[0], s[1], cfg.DVocab}) {
+					t.Errorf("B=%d T=%d: hook_logits shape %v", s[0], s[1], shape)
+				}
+			}
+		})
+	}
+}
+
+// benchStep times one training step (forward, backward) and reports
+// tokens/s and GFLOP/s by FLOPsPerToken.
+func benchStep(b *testing.B, cfg Config, B, T int) {
+	m, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := randomSeqBatch(rand.New(rand.NewPCG(2, 2)), B, T, cfg.DVocab)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Params().ZeroGrad()
+		m.Forward(batch.tokens, batch.targets, B, T)
+		m.Backward()
+	}
+	tps := float64(b.N*B*T) / b.Elapsed().Seconds()
+	b.ReportMetric(tps, "tokens/s")
+	b.ReportMetric(tps*m.FLOPsPerToken(T)/1e9, "GFLOP/s")
+}
+
+// BenchmarkLSTMStep: a 2-layer H = 128 LSTM on the tiny preset's batch.
+func BenchmarkLSTMStep(b *testing.B) {
+	cfg := DefaultConfig(ArchLSTM)
+	cfg.DModel = 128
+	benchStep(b, cfg, 32, 64)
+}

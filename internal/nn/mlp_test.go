@@ -128,3 +128,11 @@ func TestMLPConfig(t *testing.T) {
 		t.Errorf("FLOPsPerToken = %g, want %g", got, want)
 	}
 }
+
+// BenchmarkMLPStep: the calibrated grokking MLP (d = 64, window 2, 256 ReLU,
+// 53 outputs) on a full batch of 53²/2 pairs, one prediction per pair.
+func BenchmarkMLPStep(b *testing.B) {
+	cfg := DefaultConfig(ArchMLP)
+	cfg.DVocab = 53
+	benchStep(b, cfg, 1404, 2)
+}
