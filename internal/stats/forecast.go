@@ -1,0 +1,137 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Forecast answers "could this emergence have been predicted?": the curve
+// is fitted on its smaller rungs only and extrapolated to the held-out
+// larger ones.
+type Forecast struct {
+	FitLevels int            `json:"fit_levels"`
+	Holdout   int            `json:"holdout"`
+	Model     string         `json:"model"` // lowest BIC on the smaller rungs
+	Rungs     []ForecastRung `json:"rungs"`
+	// MAE is the mean absolute error over the held-out rungs, with a
+	// bootstrap interval from refitting replicates of the smaller rungs.
+	MAE   float64 `json:"mae"`
+	MAELo float64 `json:"mae_lo"`
+	MAEHi float64 `json:"mae_hi"`
+	// XStarSmall is the sigmoid midpoint fitted to the smaller rungs alone
+	// (with interval); XStarFull the one fitted to all rungs.
+	XStarSmall   float64 `json:"x_star_small"`
+	XStarSmallLo float64 `json:"x_star_small_lo"`
+	XStarSmallHi float64 `json:"x_star_small_hi"`
+	XStarFull    float64 `json:"x_star_full"`
+}
+
+// ForecastRung is one held-out rung: the observed mean and the prediction
+// with its bootstrap interval.
+type ForecastRung struct {
+	X         float64 `json:"x"`
+	Actual    float64 `json:"actual"`
+	Predicted float64 `json:"predicted"`
+	Lo        float64 `json:"lo"`
+	Hi        float64 `json:"hi"`
+}
+
+// ForecastCurve fits c's smallest len(levels) − holdout levels (at least 4),
+// chooses a model by BIC among those fitted there, and predicts the held-out
+// rungs. The sigmoid's floor and ceiling may range over three data ranges of
+// the small part (or [0, 1] for fractions) so it can extrapolate a rise.
+func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Forecast, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	levels, err := Pool(c)
+	if err != nil {
+		return nil, err
+	}
+	if holdout < 1 {
+		return nil, fmt.Errorf("forecast %s: holdout must be ≥ 1, got %d", c.Key(), holdout)
+	}
+	nFit := len(levels) - holdout
+	if nFit < 4 {
+		return nil, fmt.Errorf("forecast %s: %w: %d levels minus %d held out leaves %d to fit, need at least 4", c.Key(), ErrTooFewLevels, len(levels), holdout, nFit)
+	}
+	small := levels[:nFit]
+	dir := scaleDir(c.Axis)
+	t, y, w, known := levelsXY(small)
+	fraction := c.HasChance && allIn01(y)
+	mc := newModelContext(t, y, dir, fraction, 3)
+	fs := fitAll(t, y, w, known, mc, false)
+	best := &fs.fits[0]
+	for i := range fs.fits {
+		if fs.fits[i].BIC < best.BIC-1e-9 {
+			best = &fs.fits[i]
+		}
+	}
+	fc := &Forecast{FitLevels: nFit, Holdout: holdout, Model: best.Model,
+		XStarSmall: math.NaN(), XStarSmallLo: math.NaN(), XStarSmallHi: math.NaN(), XStarFull: math.NaN(),
+		MAELo: math.NaN(), MAEHi: math.NaN()}
+	held := levels[nFit:]
+	for _, l := range held {
+		p := best.model.f(best.theta, l.T)
+		fc.Rungs = append(fc.Rungs, ForecastRung{X: l.X, Actual: l.Mean, Predicted: p, Lo: math.NaN(), Hi: math.NaN()})
+		fc.MAE += math.Abs(p-l.Mean) / float64(len(held))
+	}
+	sig := fs.get(ModelSigmoid)
+	if sig != nil {
+		fc.XStarSmall = sig.Params["x_mid"]
+	}
+	ta, ya, wa, knownA := levelsXY(levels)
+	full := fitAll(ta, ya, wa, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
+	if s := full.get(ModelSigmoid); s != nil {
+		fc.XStarFull = s.Params["x_mid"]
+	}
+	if o.Boot == 0 {
+		return fc, nil
+	}
+	sampling := hasSampling(small)
+	fitted, resid := make([]float64, nFit), make([]float64, nFit)
+	for i := range small {
+		fitted[i] = best.model.f(best.theta, small[i].T)
+		resid[i] = (small[i].Mean - fitted[i]) * math.Sqrt(float64(nFit)/math.Max(float64(nFit-best.K), 1))
+	}
+	preds := make([][]float64, len(held))
+	for i := range preds {
+		preds[i] = make([]float64, o.Boot)
+	}
+	maes := make([]float64, o.Boot)
+	stars := make([]float64, o.Boot)
+	err = runBootstrap(ctx, o.Boot, o.Workers, o.Seed, "forecast/"+c.Key(), func(rng *rand.Rand, b int) {
+		yb := make([]float64, nFit)
+		resampleMeans(rng, small, sampling, fitted, resid, yb)
+		th, _ := fitModel(best.model, t, yb, w, best.theta)
+		var mae float64
+		for i, l := range held {
+			p := best.model.f(th, l.T)
+			preds[i][b] = p
+			mae += math.Abs(p-l.Mean) / float64(len(held))
+		}
+		maes[b] = mae
+		stars[b] = math.NaN()
+		if sig != nil {
+			ts, _ := fitModel(sig.model, t, yb, w, sig.theta)
+			stars[b] = math.Pow(10, dir*ts[2])
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("forecast %s: bootstrap: %w", c.Key(), err)
+	}
+	a := (1 - o.Level) / 2
+	for i := range held {
+		fc.Rungs[i].Lo, fc.Rungs[i].Hi = quantile(preds[i], a), quantile(preds[i], 1-a)
+	}
+	fc.MAELo, fc.MAEHi = quantile(maes, a), quantile(maes, 1-a)
+	if sig != nil {
+		fc.XStarSmallLo, fc.XStarSmallHi = quantile(stars, a), quantile(stars, 1-a)
+		if fc.XStarSmallLo > fc.XStarSmallHi {
+			fc.XStarSmallLo, fc.XStarSmallHi = fc.XStarSmallHi, fc.XStarSmallLo
+		}
+	}
+	return fc, nil
+}

@@ -1,0 +1,247 @@
+package stats
+
+import (
+	"math"
+	"sort"
+)
+
+// A curve model is fitted to pooled levels on t = dir·log10(x) (see
+// scaleDir). Each model reparameterises its constrained quantities (widths,
+// exponents, bounded floors) so the Levenberg–Marquardt search is
+// unconstrained, and reports its parameters in interpretable units.
+type curveModel struct {
+	name string
+	k    int // number of free parameters
+	// minLevels is the fewest levels the model is fitted to.
+	minLevels int
+	f         func(p []float64, t float64) float64
+	starts    func(t, y []float64) [][]float64
+	// report maps θ to named parameters (x in the axis' own units).
+	report func(p []float64) map[string]float64
+}
+
+// Model names, as they appear in output.
+const (
+	ModelConstant = "constant"
+	ModelLinear   = "linear_log"
+	ModelPower    = "power_law_error"
+	ModelSigmoid  = "sigmoid_log"
+	ModelBNSL     = "broken_power_law"
+)
+
+// sigmoidMinWidth is the narrowest sigmoid allowed, in decades of x. Below
+// it the midpoint of a step between two sampled scales is unidentified
+// anyway; the floor keeps the search away from an infinitely sharp step.
+const sigmoidMinWidth = 1e-3
+
+func logistic(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
+
+// softplus is ln(1 + e^z), computed without overflow.
+func softplus(z float64) float64 {
+	if z > 30 {
+		return z
+	}
+	return math.Log1p(math.Exp(z))
+}
+
+// modelContext fixes what the models need to know about the data: the
+// reference t (smallest sampled scale), the direction, and the box for the
+// sigmoid's floor and ceiling.
+type modelContext struct {
+	tref, dir float64
+	lo, hi    float64 // sigmoid floor/ceiling bounds
+}
+
+// jumps returns midpoints between consecutive t, ordered by decreasing
+// |Δy| (the likely places of a transition).
+func jumps(t, y []float64) []float64 {
+	type j struct{ mid, d float64 }
+	var js []j
+	for i := 1; i < len(t); i++ {
+		js = append(js, j{(t[i] + t[i-1]) / 2, math.Abs(y[i] - y[i-1])})
+	}
+	sort.SliceStable(js, func(a, b int) bool { return js[a].d > js[b].d })
+	out := make([]float64, len(js))
+	for i := range js {
+		out[i] = js[i].mid
+	}
+	return out
+}
+
+func span(t []float64) float64 {
+	s := t[len(t)-1] - t[0]
+	if s <= 0 {
+		return 1
+	}
+	return s
+}
+
+func rangeOf(y []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range y {
+		lo = math.Min(lo, v)
+		hi = math.Max(hi, v)
+	}
+	return lo, hi
+}
+
+// curveModels returns the candidate models for data on this context.
+//
+//   - constant: y = c — the null model of a flat curve.
+//   - linear_log: y = a + b·(t − t₀), a straight line in log x (the smooth
+//     reading of BIG-bench "linear" tasks).
+//   - power_law_error: y = c + b·10^(−α(t − t₀)), α > 0, i.e. the distance
+//     to the asymptote c falls as a power of scale, err ∝ x^(−α)
+//     (Kaplan et al. 2020; the smooth alternative Schaeffer et al. 2023
+//     argue underlies many "emergent" curves).
+//   - sigmoid_log: y = f + (h − f)·σ((t − m)/w), a logistic in log x with
+//     floor f, ceiling h, midpoint 10^m and width w decades (the shape of a
+//     phase transition, Wei et al. 2022); the 10–90 % rise spans 2·ln 9·w
+//     decades.
+//   - broken_power_law: y = c + b·10^(−α₀(t − t₀))·(1 + 10^((t − d)/f))^(−α₁f),
+//     Caballero et al. 2022's broken neural scaling law with one break at
+//     10^d of sharpness f; it can bend from flat to steep and so also
+//     describes sharp transitions. Needs 8 levels.
+func curveModels(mc modelContext) []curveModel {
+	tref, dir := mc.tref, mc.dir
+	xOf := func(t float64) float64 { return math.Pow(10, dir*t) }
+	box := func(a float64) float64 { return mc.lo + (mc.hi-mc.lo)*logistic(a) }
+	unbox := func(v float64) float64 {
+		q := (v - mc.lo) / (mc.hi - mc.lo)
+		q = math.Min(math.Max(q, 1e-3), 1-1e-3)
+		return logit(q)
+	}
+	return []curveModel{
+		{
+			name: ModelConstant, k: 1, minLevels: 2,
+			f: func(p []float64, t float64) float64 { return p[0] },
+			starts: func(t, y []float64) [][]float64 {
+				var s float64
+				for _, v := range y {
+					s += v
+				}
+				return [][]float64{{s / float64(len(y))}}
+			},
+			report: func(p []float64) map[string]float64 { return map[string]float64{"c": p[0]} },
+		},
+		{
+			name: ModelLinear, k: 2, minLevels: 3,
+			f: func(p []float64, t float64) float64 { return p[0] + p[1]*(t-tref) },
+			starts: func(t, y []float64) [][]float64 {
+				return [][]float64{{y[0], (y[len(y)-1] - y[0]) / span(t)}}
+			},
+			report: func(p []float64) map[string]float64 {
+				return map[string]float64{"intercept_at_smallest": p[0], "slope_per_decade": p[1]}
+			},
+		},
+		{
+			name: ModelPower, k: 3, minLevels: 4,
+			f: func(p []float64, t float64) float64 {
+				return p[0] + p[1]*math.Pow(10, -math.Exp(p[2])*(t-tref))
+			},
+			starts: func(t, y []float64) [][]float64 {
+				lo, hi := rangeOf(y)
+				r := math.Max(hi-lo, 1e-6)
+				sgn := 1.0
+				if y[len(y)-1] < y[0] {
+					sgn = -1
+				}
+				var out [][]float64
+				for _, d := range []float64{0.05, 0.5} {
+					c := y[len(y)-1] + sgn*d*r
+					for _, a := range []float64{0.2, 1, 3} {
+						out = append(out, []float64{c, y[0] - c, math.Log(a / span(t))})
+					}
+				}
+				return out
+			},
+			report: func(p []float64) map[string]float64 {
+				return map[string]float64{"asymptote": p[0], "gap_at_smallest": p[1], "alpha_per_decade": math.Exp(p[2])}
+			},
+		},
+		{
+			name: ModelSigmoid, k: 4, minLevels: 4,
+			f: func(p []float64, t float64) float64 {
+				f, h := box(p[0]), box(p[1])
+				w := sigmoidMinWidth + math.Exp(p[3])
+				return f + (h-f)*logistic((t-p[2])/w)
+			},
+			starts: func(t, y []float64) [][]float64 {
+				sp := span(t)
+				mids := jumps(t, y)
+				if len(mids) > 2 {
+					mids = mids[:2]
+				}
+				mids = append(mids, (t[0]+t[len(t)-1])/2)
+				var out [][]float64
+				for _, m := range mids {
+					for _, w := range []float64{0.03 * sp, 0.3 * sp} {
+						out = append(out, []float64{unbox(y[0]), unbox(y[len(y)-1]), m, math.Log(w)})
+					}
+				}
+				return out
+			},
+			report: func(p []float64) map[string]float64 {
+				w := sigmoidMinWidth + math.Exp(p[3])
+				return map[string]float64{
+					"floor": box(p[0]), "ceiling": box(p[1]),
+					"x_mid": xOf(p[2]), "log10_x_mid": dir * p[2],
+					"width_decades": w, "rise_10_90_decades": 2 * math.Log(9) * w,
+				}
+			},
+		},
+		{
+			name: ModelBNSL, k: 6, minLevels: 8,
+			f: func(p []float64, t float64) float64 {
+				a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+				lg := -a0*(t-tref)*math.Ln10 - a1*f*softplus((t-p[3])/f*math.Ln10)
+				return p[0] + p[1]*math.Exp(lg)
+			},
+			starts: func(t, y []float64) [][]float64 {
+				sp := span(t)
+				mids := jumps(t, y)
+				if len(mids) > 2 {
+					mids = mids[:2]
+				}
+				var out [][]float64
+				for _, d := range mids {
+					for _, f := range []float64{0.05 * sp, 0.3 * sp} {
+						for _, a1 := range []float64{1, 5} {
+							out = append(out, []float64{y[len(y)-1], y[0] - y[len(y)-1], math.Log(0.01), d, math.Log(f), math.Log(a1 / sp)})
+						}
+					}
+				}
+				return out
+			},
+			report: func(p []float64) map[string]float64 {
+				return map[string]float64{
+					"asymptote": p[0], "gap_at_smallest": p[1], "alpha0_per_decade": math.Exp(p[2]),
+					"x_break": xOf(p[3]), "log10_x_break": dir * p[3], "sharpness_decades": math.Exp(p[4]),
+					"alpha1_per_decade": math.Exp(p[5]),
+				}
+			},
+		},
+	}
+}
+
+// fitModel fits m from each of its starting points (and any extra starts)
+// and keeps the lowest weighted residual sum of squares.
+func fitModel(m curveModel, t, y, w []float64, extra ...[]float64) (theta []float64, wrss float64) {
+	wrss = math.Inf(1)
+	starts := append(m.starts(t, y), extra...)
+	for _, s := range starts {
+		p, s2 := lmFit(m.f, t, y, w, s)
+		if s2 < wrss {
+			theta, wrss = p, s2
+		}
+	}
+	return theta, wrss
+}
