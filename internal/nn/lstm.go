@@ -318,14 +318,16 @@ func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 			tensor.Gemm(false, false, B, H, 4*H, dG[t*4*H:], T*4*H, whh, H, 1, dh[(t-1)*H:], T*H)
 		}
 	}
-	// dW_hh += Σ_{b, t≥1} dG[b, t]ᵀ·h[b, t−1]: one Gemm per sequence, since
-	// the shifted pairing must not cross sequence boundaries.
-	dwhh := m.grad(m.pWhh[l])
-	if T > 1 {
-		for b := 0; b < B; b++ {
-			tensor.Gemm(true, false, 4*H, H, T-1, dG[(b*T+1)*4*H:], 4*H, h[b*T*H:], H, 1, dwhh, H)
-		}
+	// dW_hh += Σ_{b,t} dG[b, t]ᵀ·h[b, t−1] as one Gemm over all B·T rows,
+	// against h shifted by one step with zeros at t = 0 (so the pairing
+	// never crosses sequences). dx serves as the scratch buffer: it is
+	// overwritten below only after this product.
+	hprev := dx // (B, T, H)
+	for b := 0; b < B; b++ {
+		clear(hprev[b*T*H : b*T*H+H])
+		copy(hprev[(b*T+1)*H:(b*T+T)*H], h[b*T*H:(b*T+T-1)*H])
 	}
+	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, hprev, H, 1, m.grad(m.pWhh[l]), H)
 	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, x, H, 1, m.grad(m.pWih[l]), H) // dW_ih += dGᵀ·x
 	tensor.BiasGrad(m.grad(m.pBih[l]), dG, BT, 4*H)
 	tensor.BiasGrad(m.grad(m.pBhh[l]), dG, BT, 4*H)
