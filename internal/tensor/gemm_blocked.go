@@ -15,9 +15,9 @@ import (
 // are multiples of 512 floats, whose rows would alias in the L1 sets; those
 // blocks are copied to a buffer with a padded stride.
 
-// microKernel computes C[r, j] (+)= Σ_p a[r·rs + p·ps]·b[p·NR + j] for one
+// microKernel computes C[r, j] (+)= Σ_p a[r·rs + p·ps]·b[p·ldb + j] for one
 // tile; see internal/asmgen for the contract.
-type microKernel func(k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+type microKernel func(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 
 // gemmISA describes one instruction set's kernels and blocking.
 type gemmISA struct {
@@ -25,8 +25,11 @@ type gemmISA struct {
 	mr, nr int // micro-tile
 	kc     int // k-block: B micro-panel kc×nr stays in L1
 	mc, nc int // chunk of C handled by one goroutine at a time (multiples of mr, nr)
+	// strideB: the kernels mask their B loads, so an unpacked op(B) = B can
+	// be read in place.
+	strideB bool
 	// tile runs one micro-kernel on an mr×nr tile (mr ≤ isa.mr, nr ≤ isa.nr).
-	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, accum bool)
+	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool)
 }
 
 // bufPool recycles packing buffers so steady-state training does not allocate.
@@ -92,12 +95,23 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 	nPan := (n + NR - 1) / NR
 	nkb := (k + KC - 1) / KC
 
-	// Pack all of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
-	// (kl×NR) at jp·kl·NR.
-	bpp := getBuf(k * nPan * NR)
-	defer putBuf(bpp)
-	bp := *bpp
+	// Packing B costs about one cycle per element and is repaid by reuse over
+	// m/MR row tiles; with few rows (the weight gradients Xᵀ·dY, m = d) an
+	// untransposed B is read in place instead, unless its rows would alias in
+	// L1 (ldb a multiple of 512 floats).
+	packed := transB || !isa.strideB || m > 256 || ldb%512 == 0
+	var bp []float32
+	if packed {
+		// All of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
+		// (kl×NR) at jp·kl·NR.
+		bpp := getBuf(k * nPan * NR)
+		defer putBuf(bpp)
+		bp = *bpp
+	}
 	ParallelFor(nPan, func(jp int) {
+		if !packed {
+			return
+		}
 		j := jp * NR
 		nr := min(NR, n-j)
 		for kb := 0; kb < nkb; kb++ {
@@ -112,16 +126,41 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 	if transA {
 		rs, ps = 1, lda
 	}
+	// op(A) = Aᵀ: each k-step of a tile would touch a new cache line lda
+	// apart, so all of it is packed once (shared by every chunk) into MR-row
+	// panels, one contiguous run of MR floats per k-step: k-block kb starts
+	// at k0·mPan·MR, panel ip (kl×MR) at ip·kl·MR; kernels read it with
+	// rs = 1, ps = MR.
+	mPan := (m + MR - 1) / MR
+	var ap []float32
+	if transA {
+		app := getBuf(k * mPan * MR)
+		defer putBuf(app)
+		ap = *app
+		ParallelFor(mPan, func(ip int) {
+			i := ip * MR
+			mr := min(MR, m-i)
+			for kb := 0; kb < nkb; kb++ {
+				k0 := kb * KC
+				kl := min(KC, k-k0)
+				panel := ap[k0*mPan*MR+ip*kl*MR : k0*mPan*MR+(ip+1)*kl*MR]
+				for p := 0; p < kl; p++ {
+					copy(panel[p*MR:p*MR+mr], a[(k0+p)*lda+i:(k0+p)*lda+i+mr])
+				}
+			}
+		})
+	}
 	// Rows of A whose stride is a multiple of 2 KiB map to few L1 sets.
 	copyA := !transA && lda%512 == 0
 
-	mChunks := (m + isa.mc - 1) / isa.mc
-	nChunks := (n + isa.nc - 1) / isa.nc
+	mc, nc := chunkSizes(isa, m, n)
+	mChunks := (m + mc - 1) / mc
+	nChunks := (n + nc - 1) / nc
 	ParallelFor(mChunks*nChunks, func(ci int) {
-		i0 := (ci / nChunks) * isa.mc
-		i1 := min(i0+isa.mc, m)
-		j0 := (ci % nChunks) * isa.nc
-		j1 := min(j0+isa.nc, n)
+		i0 := (ci / nChunks) * mc
+		i1 := min(i0+mc, m)
+		j0 := (ci % nChunks) * nc
+		j1 := min(j0+nc, n)
 		if beta != 0 && beta != 1 {
 			for i := i0; i < i1; i++ {
 				row := c[i*ldc+j0 : i*ldc+j1]
@@ -131,7 +170,7 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 			}
 		}
 		var abuf *[]float32
-		if copyA || transA {
+		if copyA {
 			abuf = getBuf((i1 - i0 + MR) * (KC + 16))
 			defer putBuf(abuf)
 		}
@@ -148,35 +187,46 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 				}
 				aBlk, ars, aps = buf, ld, 1
 			} else if transA {
-				// op(A) = Aᵀ: each k-step of a tile would touch a new cache
-				// line lda apart; pack the block into MR-row panels, one
-				// contiguous run of MR floats per k-step (kernel rs = 1,
-				// ps = MR), so the tile's A streams like B does.
-				buf := *abuf
-				for i := i0; i < i1; i += MR {
-					mr := min(MR, i1-i)
-					panel := buf[(i-i0)*kl:]
-					for p := 0; p < kl; p++ {
-						copy(panel[p*MR:p*MR+mr], a[(k0+p)*lda+i:(k0+p)*lda+i+mr])
-					}
-				}
-				aBlk, ars, aps = buf, 1, MR
+				aBlk, ars, aps = ap[k0*mPan*MR:], 1, MR
 			}
 			for jp := j0 / NR; jp*NR < j1; jp++ {
 				j := jp * NR
 				nr := min(NR, n-j)
-				bpan := &bp[k0*nPan*NR+jp*kl*NR]
+				var bpan *float32
+				bld := NR
+				if packed {
+					bpan = &bp[k0*nPan*NR+jp*kl*NR]
+				} else {
+					bpan, bld = &b[k0*ldb+j], ldb
+				}
 				for i := i0; i < i1; i += MR {
 					mr := min(MR, i1-i)
 					aoff := (i - i0) * ars
 					if transA {
-						aoff = (i - i0) * kl // panel (i−i0)/MR starts at that·MR·kl
+						aoff = i * kl // panel i/MR of the k-block starts at that·MR·kl
 					}
-					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, &c[i*ldc+j], ldc, accum)
+					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+j], ldc, accum)
 				}
 			}
 		}
 	})
+}
+
+// chunkSizes picks the chunk of C one goroutine computes at a time: isa's
+// cache-sized mc×nc, halved (down to one tile) until there are at least 8
+// chunks, so two threads stay busy on small or thin products. It depends on
+// the shape only, never on the thread count.
+func chunkSizes(isa *gemmISA, m, n int) (mc, nc int) {
+	mc, nc = isa.mc, isa.nc
+	chunks := func() int { return ((m + mc - 1) / mc) * ((n + nc - 1) / nc) }
+	for chunks() < 8 && (mc > isa.mr || nc > isa.nr) {
+		if nc > isa.nr && (nc >= n || mc <= isa.mr || (n+nc-1)/nc <= (m+mc-1)/mc) {
+			nc = max(isa.nr, (nc/2+isa.nr-1)/isa.nr*isa.nr)
+		} else {
+			mc = max(isa.mr, (mc/2+isa.mr-1)/isa.mr*isa.mr)
+		}
+	}
+	return mc, nc
 }
 
 // scaleC sets C = beta·C (beta 0 clears, so NaNs in C do not survive).
@@ -195,9 +245,9 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // tileViaTemp runs a full-width kernel into a temporary and merges the nr
 // valid columns into C: used by kernels that cannot mask column edges.
-func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b *float32, c *float32, ldc int, accum bool) {
+func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool) {
 	var tmp [16 * 16]float32
-	kern(k, a, rs, ps, b, &tmp[0], NR, 0, 0)
+	kern(k, a, rs, ps, b, ldb, &tmp[0], NR, 0, 0)
 	cs := unsafe.Slice(c, (mr-1)*ldc+nr)
 	for r := 0; r < mr; r++ {
 		row := cs[r*ldc : r*ldc+nr]

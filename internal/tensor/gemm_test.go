@@ -156,6 +156,8 @@ func TestGemmShapes(t *testing.T) {
 		{true, true, 45, 77, 600, 5, 0.25},  // both transposed, three k-blocks
 		{false, false, 230, 530, 40, 0, 0},  // several chunks in both directions
 		{true, false, 250, 600, 20, 3, 1},   // ditto, transposed A
+		{false, false, 300, 70, 40, 2, 0.5}, // m > 256: B packed
+		{true, false, 270, 33, 300, 1, 1},   // ditto, transposed A
 		{false, false, 5, 5, 0, 0, 0.5},     // k = 0 scales C
 		{false, false, 4, 3, 0, 0, 0},       // k = 0, beta = 0 clears C
 		{false, false, 1, 1, 1, 0, 0},

@@ -4,49 +4,52 @@
 
 #include "textflag.h"
 
-// func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x1x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x1x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
 	LEAQ   (CX)(CX*2), DX
 	VPXORD Z0, Z0, Z0
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -59,39 +62,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x1x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x1x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
 	LEAQ   (CX)(CX*2), DX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -99,16 +107,14 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -124,46 +130,51 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x2x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x2x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
 	LEAQ   (CX)(CX*2), DX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z2, Z2, Z2
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
 	VFMADD231PS  Z31, Z28, Z2
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
 	VFMADD231PS  Z31, Z28, Z2
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -171,9 +182,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -191,16 +200,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x2x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x2x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -209,12 +220,14 @@ TEXT ·sgemmK512x2x2(SB), NOSPLIT, $0-72
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -222,8 +235,9 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z2
 	VFMADD231PS  Z31, Z29, Z3
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -231,7 +245,7 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z2
 	VFMADD231PS  Z31, Z29, Z3
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -239,7 +253,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -249,9 +263,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -275,16 +287,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x3x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x3x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -292,11 +306,13 @@ TEXT ·sgemmK512x3x1(SB), NOSPLIT, $0-72
 	VPXORD Z0, Z0, Z0
 	VPXORD Z2, Z2, Z2
 	VPXORD Z4, Z4, Z4
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -304,7 +320,8 @@ loop2:
 	VBROADCASTSS (SI)(CX*2), Z30
 	VFMADD231PS  Z30, Z28, Z4
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -312,14 +329,14 @@ loop2:
 	VBROADCASTSS (SI)(CX*2), Z30
 	VFMADD231PS  Z30, Z28, Z4
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -329,9 +346,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -354,16 +369,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x3x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x3x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -374,12 +391,14 @@ TEXT ·sgemmK512x3x2(SB), NOSPLIT, $0-72
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -390,8 +409,9 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z4
 	VFMADD231PS  Z30, Z29, Z5
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -402,7 +422,7 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z4
 	VFMADD231PS  Z30, Z29, Z5
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -410,7 +430,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -423,9 +443,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -457,16 +475,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x4x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x4x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -475,11 +495,13 @@ TEXT ·sgemmK512x4x1(SB), NOSPLIT, $0-72
 	VPXORD Z2, Z2, Z2
 	VPXORD Z4, Z4, Z4
 	VPXORD Z6, Z6, Z6
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -489,7 +511,8 @@ loop2:
 	VBROADCASTSS (SI)(DX*1), Z31
 	VFMADD231PS  Z31, Z28, Z6
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -499,14 +522,14 @@ loop2:
 	VBROADCASTSS (SI)(DX*1), Z31
 	VFMADD231PS  Z31, Z28, Z6
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -518,9 +541,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -548,16 +569,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x4x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x4x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -570,12 +593,14 @@ TEXT ·sgemmK512x4x2(SB), NOSPLIT, $0-72
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -589,8 +614,9 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z6
 	VFMADD231PS  Z31, Z29, Z7
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -604,7 +630,7 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z6
 	VFMADD231PS  Z31, Z29, Z7
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -612,7 +638,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -628,9 +654,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -670,16 +694,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x5x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x5x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -689,11 +715,13 @@ TEXT ·sgemmK512x5x1(SB), NOSPLIT, $0-72
 	VPXORD Z4, Z4, Z4
 	VPXORD Z6, Z6, Z6
 	VPXORD Z8, Z8, Z8
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -705,7 +733,8 @@ loop2:
 	VBROADCASTSS (SI)(CX*4), Z30
 	VFMADD231PS  Z30, Z28, Z8
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -717,14 +746,14 @@ loop2:
 	VBROADCASTSS (SI)(CX*4), Z30
 	VFMADD231PS  Z30, Z28, Z8
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -738,9 +767,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -773,16 +800,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x5x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x5x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -797,12 +826,14 @@ TEXT ·sgemmK512x5x2(SB), NOSPLIT, $0-72
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -819,8 +850,9 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z8
 	VFMADD231PS  Z30, Z29, Z9
 	ADDQ         R9, SI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -837,7 +869,7 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z8
 	VFMADD231PS  Z30, Z29, Z9
 	ADDQ         R9, SI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -845,7 +877,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -864,9 +896,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -914,16 +944,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x6x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x6x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -936,11 +968,13 @@ TEXT ·sgemmK512x6x1(SB), NOSPLIT, $0-72
 	VPXORD Z6, Z6, Z6
 	VPXORD Z8, Z8, Z8
 	VPXORD Z10, Z10, Z10
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -955,7 +989,8 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z10
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -970,14 +1005,14 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z10
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -994,9 +1029,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1034,16 +1067,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x6x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x6x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1062,12 +1097,14 @@ TEXT ·sgemmK512x6x2(SB), NOSPLIT, $0-72
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1088,8 +1125,9 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z11
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1110,7 +1148,7 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z11
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -1118,7 +1156,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1141,9 +1179,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -1199,16 +1235,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x7x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x7x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1222,11 +1260,13 @@ TEXT ·sgemmK512x7x1(SB), NOSPLIT, $0-72
 	VPXORD Z8, Z8, Z8
 	VPXORD Z10, Z10, Z10
 	VPXORD Z12, Z12, Z12
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1243,7 +1283,8 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z12
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1260,14 +1301,14 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z12
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1286,9 +1327,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1331,16 +1370,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x7x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x7x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1361,12 +1402,14 @@ TEXT ·sgemmK512x7x2(SB), NOSPLIT, $0-72
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1390,8 +1433,9 @@ loop2:
 	VFMADD231PS  Z30, Z29, Z13
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1415,7 +1459,7 @@ loop2:
 	VFMADD231PS  Z30, Z29, Z13
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -1423,7 +1467,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1449,9 +1493,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -1515,16 +1557,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x8x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x8x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1539,11 +1583,13 @@ TEXT ·sgemmK512x8x1(SB), NOSPLIT, $0-72
 	VPXORD Z10, Z10, Z10
 	VPXORD Z12, Z12, Z12
 	VPXORD Z14, Z14, Z14
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1562,7 +1608,8 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z14
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1581,14 +1628,14 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z14
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1609,9 +1656,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1659,16 +1704,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x8x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x8x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1691,12 +1738,14 @@ TEXT ·sgemmK512x8x2(SB), NOSPLIT, $0-72
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1723,8 +1772,9 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z15
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1751,7 +1801,7 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z15
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -1759,7 +1809,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -1788,9 +1838,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -1862,16 +1910,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x9x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x9x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -1887,11 +1937,13 @@ TEXT ·sgemmK512x9x1(SB), NOSPLIT, $0-72
 	VPXORD Z12, Z12, Z12
 	VPXORD Z14, Z14, Z14
 	VPXORD Z16, Z16, Z16
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1912,7 +1964,8 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z16
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1933,14 +1986,14 @@ loop2:
 	VFMADD231PS  Z30, Z28, Z16
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -1963,9 +2016,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2018,16 +2069,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x9x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x9x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -2052,12 +2105,14 @@ TEXT ·sgemmK512x9x2(SB), NOSPLIT, $0-72
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2087,8 +2142,9 @@ loop2:
 	VFMADD231PS  Z30, Z29, Z17
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2118,7 +2174,7 @@ loop2:
 	VFMADD231PS  Z30, Z29, Z17
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -2126,7 +2182,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2158,9 +2214,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -2240,16 +2294,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x10x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x10x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -2266,11 +2322,13 @@ TEXT ·sgemmK512x10x1(SB), NOSPLIT, $0-72
 	VPXORD Z14, Z14, Z14
 	VPXORD Z16, Z16, Z16
 	VPXORD Z18, Z18, Z18
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2293,7 +2351,8 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z18
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2316,14 +2375,14 @@ loop2:
 	VFMADD231PS  Z31, Z28, Z18
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2348,9 +2407,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2408,16 +2465,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x10x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x10x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -2444,12 +2503,14 @@ TEXT ·sgemmK512x10x2(SB), NOSPLIT, $0-72
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2482,8 +2543,9 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z19
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2516,7 +2578,7 @@ loop2:
 	VFMADD231PS  Z31, Z29, Z19
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -2524,7 +2586,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2559,9 +2621,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -2649,16 +2709,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x11x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x11x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -2678,11 +2740,13 @@ TEXT ·sgemmK512x11x1(SB), NOSPLIT, $0-72
 	VPXORD Z16, Z16, Z16
 	VPXORD Z18, Z18, Z18
 	VPXORD Z20, Z20, Z20
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2708,7 +2772,8 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2734,14 +2799,14 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -2769,9 +2834,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2834,16 +2897,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x11x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x11x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -2874,12 +2939,14 @@ TEXT ·sgemmK512x11x2(SB), NOSPLIT, $0-72
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2916,8 +2983,9 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -2954,7 +3022,7 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -2962,7 +3030,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3001,9 +3069,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -3099,16 +3165,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x12x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x12x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -3129,11 +3197,13 @@ TEXT ·sgemmK512x12x1(SB), NOSPLIT, $0-72
 	VPXORD Z18, Z18, Z18
 	VPXORD Z20, Z20, Z20
 	VPXORD Z22, Z22, Z22
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3161,7 +3231,8 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3189,14 +3260,14 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3226,9 +3297,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -3296,16 +3365,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x12x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x12x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -3338,12 +3409,14 @@ TEXT ·sgemmK512x12x2(SB), NOSPLIT, $0-72
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3383,8 +3456,9 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3424,7 +3498,7 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -3432,7 +3506,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3474,9 +3548,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -3580,16 +3652,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x13x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x13x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -3611,11 +3685,13 @@ TEXT ·sgemmK512x13x1(SB), NOSPLIT, $0-72
 	VPXORD Z20, Z20, Z20
 	VPXORD Z22, Z22, Z22
 	VPXORD Z24, Z24, Z24
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3645,7 +3721,8 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3675,14 +3752,14 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -3714,9 +3791,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -3789,16 +3864,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x13x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x13x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -3833,12 +3910,14 @@ TEXT ·sgemmK512x13x2(SB), NOSPLIT, $0-72
 	VPXORD Z23, Z23, Z23
 	VPXORD Z24, Z24, Z24
 	VPXORD Z25, Z25, Z25
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3881,8 +3960,9 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3925,7 +4005,7 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -3933,7 +4013,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -3978,9 +4058,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -4092,16 +4170,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x14x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x14x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4124,11 +4204,13 @@ TEXT ·sgemmK512x14x1(SB), NOSPLIT, $0-72
 	VPXORD Z22, Z22, Z22
 	VPXORD Z24, Z24, Z24
 	VPXORD Z26, Z26, Z26
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -4160,7 +4242,8 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
+	ADDQ         R12, BX
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -4192,14 +4275,14 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
 tail:
 	TESTQ        AX, AX
 	JZ           store
-	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    (BX), K1, Z28
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VBROADCASTSS (SI)(CX*1), Z31
@@ -4233,9 +4316,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -4313,16 +4394,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x14x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK512x14x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4359,12 +4442,14 @@ TEXT ·sgemmK512x14x2(SB), NOSPLIT, $0-72
 	VPXORD Z25, Z25, Z25
 	VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
+	MOVQ   mask+64(FP), R13
+	KMOVQ  R13, K1
 
 loop2:
 	CMPQ         AX, $0x02
 	JL           tail
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -4410,8 +4495,9 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	VMOVUPS      128(BX), Z28
-	VMOVUPS      192(BX), Z29
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -4457,7 +4543,7 @@ loop2:
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	ADDQ         R9, R8
-	ADDQ         $0x00000100, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -4465,7 +4551,7 @@ tail:
 	TESTQ        AX, AX
 	JZ           store
 	VMOVUPS      (BX), Z28
-	VMOVUPS      64(BX), Z29
+	VMOVUPS.Z    64(BX), K1, Z29
 	VBROADCASTSS (SI), Z30
 	VFMADD231PS  Z30, Z28, Z0
 	VFMADD231PS  Z30, Z29, Z1
@@ -4513,9 +4599,7 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     mask+56(FP), R12
-	KMOVQ    R12, K1
-	MOVQ     accum+64(FP), R13
+	MOVQ     accum+72(FP), R13
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
@@ -4635,16 +4719,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x1(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x1(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4661,13 +4747,14 @@ loop2:
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
 	ADDQ         R9, SI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
 	ADDQ         R9, SI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -4682,7 +4769,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4698,16 +4785,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x2(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x2(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4729,8 +4818,9 @@ loop2:
 	VFMADD231PS  Y15, Y12, Y2
 	VFMADD231PS  Y15, Y13, Y3
 	ADDQ         R9, SI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
@@ -4738,7 +4828,7 @@ loop2:
 	VFMADD231PS  Y15, Y12, Y2
 	VFMADD231PS  Y15, Y13, Y3
 	ADDQ         R9, SI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -4756,7 +4846,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4780,16 +4870,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x3(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x3(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4816,8 +4908,9 @@ loop2:
 	VFMADD231PS  Y14, Y12, Y4
 	VFMADD231PS  Y14, Y13, Y5
 	ADDQ         R9, SI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
@@ -4828,7 +4921,7 @@ loop2:
 	VFMADD231PS  Y14, Y12, Y4
 	VFMADD231PS  Y14, Y13, Y5
 	ADDQ         R9, SI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -4849,7 +4942,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4881,16 +4974,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x4(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x4(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -4922,8 +5017,9 @@ loop2:
 	VFMADD231PS  Y15, Y12, Y6
 	VFMADD231PS  Y15, Y13, Y7
 	ADDQ         R9, SI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
@@ -4937,7 +5033,7 @@ loop2:
 	VFMADD231PS  Y15, Y12, Y6
 	VFMADD231PS  Y15, Y13, Y7
 	ADDQ         R9, SI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -4961,7 +5057,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -5001,16 +5097,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x5(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x5(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -5047,8 +5145,9 @@ loop2:
 	VFMADD231PS  Y14, Y12, Y8
 	VFMADD231PS  Y14, Y13, Y9
 	ADDQ         R9, SI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
@@ -5065,7 +5164,7 @@ loop2:
 	VFMADD231PS  Y14, Y12, Y8
 	VFMADD231PS  Y14, Y13, Y9
 	ADDQ         R9, SI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -5092,7 +5191,7 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -5140,16 +5239,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x6(SB), NOSPLIT, $0-72
+TEXT ·sgemmK256x6(SB), NOSPLIT, $0-80
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
 	MOVQ   ps+24(FP), R9
 	MOVQ   b+32(FP), BX
-	MOVQ   c+40(FP), R10
-	MOVQ   ldc+48(FP), R11
+	MOVQ   c+48(FP), R10
+	MOVQ   ldc+56(FP), R11
+	MOVQ   ldb+40(FP), R12
+	SHLQ   $0x02, R12
 	SHLQ   $0x02, CX
 	SHLQ   $0x02, R9
 	SHLQ   $0x02, R11
@@ -5194,8 +5295,9 @@ loop2:
 	VFMADD231PS  Y15, Y13, Y11
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	VMOVUPS      64(BX), Y12
-	VMOVUPS      96(BX), Y13
+	ADDQ         R12, BX
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y14, Y12, Y0
 	VFMADD231PS  Y14, Y13, Y1
@@ -5216,7 +5318,7 @@ loop2:
 	VFMADD231PS  Y15, Y13, Y11
 	ADDQ         R9, SI
 	ADDQ         R9, DI
-	ADDQ         $0x00000080, BX
+	ADDQ         R12, BX
 	SUBQ         $0x02, AX
 	JMP          loop2
 
@@ -5247,7 +5349,7 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ    accum+64(FP), R13
+	MOVQ    accum+72(FP), R13
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
