@@ -29,6 +29,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
+	"emlab/internal/tasks"
 	"emlab/internal/tensor"
 	"emlab/internal/version"
 )
@@ -36,6 +37,7 @@ import (
 // File names inside a run directory.
 const (
 	ConfigFile     = "config.json"
+	TokenizerFile  = "tokenizer.json"
 	MetricsFile    = "metrics.jsonl"
 	CheckpointsDir = "checkpoints"
 	DoneFile       = "DONE"
@@ -48,8 +50,8 @@ type Options struct {
 	Resume   bool     // continue from the newest valid checkpoint in Out
 	Command  []string // the command line, recorded in config.json
 	Reporter Reporter // progress; nil for none
-	// Sources overrides the data sources (tests, the eval harness); nil
-	// means build them from Config.Data.
+	// Sources overrides the data sources (tests); nil means build them
+	// from Config.Data.
 	Sources func(cfg config.Config) (train, eval data.Source, err error)
 }
 
@@ -110,7 +112,9 @@ type Result struct {
 	WasDone   bool // the run directory already held a finished run
 }
 
-// Sources builds the training and held-out sources for cfg.
+// Sources builds the training and held-out sources for cfg. The held-out
+// stream draws fresh documents from the same distribution (label "eval");
+// held-out evaluation items are the eval package's business.
 func Sources(cfg config.Config) (train, eval data.Source, err error) {
 	switch cfg.Data.Source {
 	case "synthetic":
@@ -120,8 +124,42 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 		}
 		ev, err := data.NewSynthetic(cfg.Train.Seed, cfg.Model.DVocab, cfg.Data.Branch, "eval")
 		return tr, ev, err
+	case "tasks":
+		mk := func(label string) (*tasks.Stream, error) {
+			return tasks.NewStream(cfg.Data.Tasks, data.MixtureConfig{Seed: cfg.Train.Seed, Label: label, NCtx: cfg.T(), Slot: cfg.Data.Slot})
+		}
+		tr, err := mk("train")
+		if err != nil {
+			return nil, nil, fmt.Errorf("data.tasks: %w", err)
+		}
+		ev, err := mk("eval")
+		if err != nil {
+			return nil, nil, fmt.Errorf("data.tasks: %w", err)
+		}
+		return tr, ev, nil
 	}
-	return nil, nil, fmt.Errorf("data.source: %q is not available in this build", cfg.Data.Source)
+	return nil, nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
+}
+
+// Tokenizer returns the tokenizer a source encodes with, or nil for
+// sources that have none (the synthetic stream emits ids directly).
+func Tokenizer(src data.Source) data.Tokenizer {
+	if s, ok := src.(interface{ Tokenizer() data.Tokenizer }); ok {
+		return s.Tokenizer()
+	}
+	return nil
+}
+
+// ResolveVocab sets model.d_vocab from a task mixture's tokenizer, which
+// the mixture fixes; other sources keep the configured size.
+func ResolveVocab(cfg *config.Config, src data.Source) error {
+	if cfg.Data.Source == "tasks" {
+		cfg.Model.DVocab = src.Vocab()
+	}
+	if v := src.Vocab(); v > cfg.Model.DVocab {
+		return fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, v)
+	}
+	return nil
 }
 
 // nonEmbedding counts parameters outside the token and position embeddings
@@ -170,8 +208,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := trainSrc.Vocab(); v > cfg.Model.DVocab {
-		return nil, fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, v)
+	if err := ResolveVocab(&cfg, trainSrc); err != nil {
+		return nil, err
 	}
 
 	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
@@ -235,6 +273,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := atomicfile.WriteBytes(cfgPath, append(infoJSON, '\n')); err != nil {
 		return nil, err
+	}
+	if tok := Tokenizer(trainSrc); tok != nil {
+		b, err := data.MarshalTokenizer(tok)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		if err := atomicfile.WriteBytes(filepath.Join(out, TokenizerFile), append(b, '\n')); err != nil {
+			return nil, err
+		}
 	}
 
 	tok := make([]int32, B*T)
