@@ -72,7 +72,7 @@ func tinyBatch(V, B, T int, rng *rand.Rand) (tokens, targets []int32) {
 // Tolerances: with weights of scale 0.5 the logits are O(1) and the forward's
 // float32 rounding changes the float64 loss by ε_L ≈ 1e-7 between two
 // evaluations; with h = 1e-2 that is ≈ 1e-5 in the difference quotient, and
-// the O(h²·L”') truncation of a central difference is ≈ 1e-5 for these
+// the O(h²·L‴) truncation of a central difference is ≈ 1e-5 for these
 // O(1) third derivatives. Hence AbsTol 1e-4 and RelTol 1e-3 (measured
 // worst: see the log). Any real bug (sign, missing term, wrong transpose)
 // is O(1) relative.
@@ -585,7 +585,7 @@ func refGPT(cfg Config, P map[string][]float64, tokens, targets []int32, B, T in
 // Tolerances. Forward: float32 logits of size O(1) after ≈ 10 rounded
 // operations in sequence are within ≈ 1e-6 of the float64 values; 1e-5
 // absolute. Gradients: the float64 difference quotient (h = 1e-6) is exact
-// to ≈ 1e-9 (truncation h²·L”' ≈ 1e-12, rounding 1e-16/h = 1e-10), so the
+// to ≈ 1e-9 (truncation h²·L‴ ≈ 1e-12, rounding 1e-16/h = 1e-10), so the
 // residual is the float32 backward's rounding, ≈ ε·(sum of |terms|) ≈ 1e-7
 // times the gradient's scale per accumulated product; we allow
 // 1e-5·rms(grad of the tensor) + 1e-4·|grad| and log the worst ratio.
@@ -649,5 +649,48 @@ func TestGPTGradFDReference(t *testing.T) {
 			}
 			t.Logf("all %d parameters checked; worst |Δ|/tol = %.3f at %s", ps.Count(), worst, worstName)
 		})
+	}
+}
+
+// BenchmarkGPTStep times one training step (forward, backward, AdamW over
+// all parameters) on the presets with one and two kernel threads, and reports tokens/s and GFLOP/s (by
+// FLOPsPerToken). Profile with
+//
+//	go test ./internal/nn -run '^$' -bench GPTStep/small/threads=1 -cpuprofile cpu.out
+func BenchmarkGPTStep(b *testing.B) {
+	for _, p := range []struct {
+		name             string
+		B, T, L, C, H, V int
+	}{
+		{"tiny", 32, 64, 2, 64, 4, 128},
+		{"small", 32, 128, 4, 128, 4, 512},
+	} {
+		for _, threads := range []int{1, 2} {
+			b.Run(p.name+"/threads="+strconv.Itoa(threads), func(b *testing.B) {
+				defer tensor.SetThreads(tensor.Threads())
+				tensor.SetThreads(threads)
+				cfg := Config{Arch: ArchGPT, NLayers: p.L, DModel: p.C, NHeads: p.H, NCtx: p.T, DVocab: p.V,
+					LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.02}
+				m := NewGPT(cfg, rand.New(rand.NewPCG(1, 1)))
+				tokens, targets := tinyBatch(p.V, p.B, p.T, rand.New(rand.NewPCG(2, 2)))
+				ps := m.Params()
+				mom, vel := make([]float32, ps.Count()), make([]float32, ps.Count())
+				step := func(i int) {
+					ps.ZeroGrad()
+					m.Forward(tokens, targets, p.B, p.T)
+					m.Backward()
+					tensor.AdamW(ps.Data, ps.Grad, mom, vel, tensor.AdamWParams{LR: 1e-4, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Step: i + 1})
+				}
+				step(0) // allocate the activations outside the timing
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					step(i + 1)
+				}
+				tps := float64(b.N*p.B*p.T) / b.Elapsed().Seconds()
+				b.ReportMetric(tps, "tokens/s")
+				b.ReportMetric(tps*m.FLOPsPerToken(p.T)/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

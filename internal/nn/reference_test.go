@@ -30,8 +30,8 @@ type gptRefTol struct {
 // with tensor.AdamW (weight decay only on Decay tensors).
 //
 // Tolerances (float32 unit roundoff u ≈ 6e-8; the measured worst cases are
-// logged: 1.7e-7 logits, 1.3e-8 loss, 4.8e-7 gradients, 5.5e-8 AdamW losses
-// with the plain-Go kernels):
+// logged; at the first commit: 1.7e-7 logits, 1.3e-8 loss, 4.8e-7
+// gradients, 5.5e-8 AdamW losses):
 //   - logits 1e-5 of max|logits|: each logit is a length-16 dot product at
 //     the end of a 2-block network whose every step rounds once (≈ 30
 //     roundings in sequence, plus length-16 to 64 sums), so ≈ u·√30·few
@@ -43,8 +43,8 @@ type gptRefTol struct {
 //     The attention bias of K has a gradient of 0 in exact arithmetic
 //     (softmax ignores a per-row constant), so its Q and V thirds set the
 //     scale and its K third is checked to be ≈ 0 on that scale.
-//   - AdamW losses 2e-6 relative, like the loss: ten steps of lr 1e-3 move each weight by
-//     ≤ 1e-2; Adam's normalised update m/√v turns a gradient's relative
+//   - AdamW losses 2e-6 relative, like the loss: ten steps of lr 1e-3 move
+//     each weight by ≤ 1e-2; Adam's normalised update m/√v turns a gradient's relative
 //     rounding error δ into the same relative error of the update, except
 //     for gradients ≈ 0 (the K bias: its noise ≈ 1e-9 sits below eps = 1e-8,
 //     so its updates stay ≈ 1e-4·lr, and softmax ignores it anyway).
