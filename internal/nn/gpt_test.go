@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,13 +104,18 @@ func TestGPTGradFDModel(t *testing.T) {
 // on the number of kernel threads (fixed chunks), bit for bit.
 func TestGPTThreadsBitIdentical(t *testing.T) {
 	defer tensor.SetThreads(tensor.Threads())
-	cfg := Config{Arch: ArchGPT, NLayers: 2, DModel: 32, NHeads: 4, NCtx: 16, DVocab: 29,
+	// Big enough that the matrix products span several row chunks
+	// (B·T = 256 rows) and attention several (b, head) pairs.
+	cfg := Config{Arch: ArchGPT, NLayers: 2, DModel: 64, NHeads: 4, NCtx: 32, DVocab: 61,
 		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.1}
 	run := func(threads int) ([]float32, []float32, float32) {
 		tensor.SetThreads(threads)
+		if tensor.Threads() != threads {
+			t.Skipf("GOMAXPROCS %d cannot run %d kernel threads", runtime.GOMAXPROCS(0), threads)
+		}
 		m := NewGPT(cfg, rand.New(rand.NewPCG(3, 4)))
-		tokens, targets := tinyBatch(cfg.DVocab, 3, 16, rand.New(rand.NewPCG(5, 6)))
-		loss := m.Forward(tokens, targets, 3, 16)
+		tokens, targets := tinyBatch(cfg.DVocab, 8, 32, rand.New(rand.NewPCG(5, 6)))
+		loss := m.Forward(tokens, targets, 8, 32)
 		m.Backward()
 		return slices.Clone(m.Logits()), slices.Clone(m.Params().Grad), loss
 	}
