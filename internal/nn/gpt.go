@@ -35,6 +35,11 @@ func init() {
 // lnEps is torch.nn.LayerNorm's default epsilon, which GPT-2 uses.
 const lnEps = 1e-5
 
+// attnGroups is the number of fixed groups the (b, head) pairs of the
+// attention backward are split into (each with its own scratch): enough to
+// keep 2 to 8 threads busy, few enough that the scratch stays in cache.
+const attnGroups = 16
+
 // GPT is a GPT-2 style language model (see the file comment). It implements
 // Model. A GPT is not safe for concurrent use: Forward and Backward share
 // the activation buffers.
@@ -83,6 +88,7 @@ type gptLayerWeights struct {
 // for the largest B·T (and B·H·T·T) seen and reused.
 type gptActs struct {
 	capBT, capAtt int // capacity in tokens and in attention entries per layer
+	capT          int // capacity in context length (of the backward's scratch)
 
 	embed    []float32 // (B, T, C) wte[tokens]: hook_embed
 	posEmbed []float32 // (T, C) wpe[0:T]: hook_pos_embed
@@ -113,8 +119,8 @@ type gptActs struct {
 	dF     []float32 // (B, T, F) d(mlp post)
 	dF2    []float32 // (B, T, F) d(mlp pre)
 	dqkv   []float32 // (B, T, 3C)
-	datt   []float32 // (B, H, T, T) d(pattern)
-	dpre   []float32 // (B, H, T, T) d(scores · scale)
+	datt   []float32 // (attnGroups, T, T) d(pattern), one scratch per group of (b, head) pairs
+	dpre   []float32 // (attnGroups, T, T) d(scores · scale)
 }
 
 // NewGPT builds a GPT with weights drawn from rng: N(0, InitStd²) for
@@ -274,10 +280,10 @@ func (m *GPT) FLOPsPerToken(T int) float64 {
 func (m *GPT) ensure(B, T int) {
 	a := &m.act
 	BT, att := B*T, B*m.cfg.NHeads*T*T
-	if BT <= a.capBT && att <= a.capAtt && T*m.cfg.DModel <= len(a.posEmbed) {
+	if BT <= a.capBT && att <= a.capAtt && T <= a.capT {
 		return
 	}
-	BT, att = max(BT, a.capBT), max(att, a.capAtt)
+	BT, att, T = max(BT, a.capBT), max(att, a.capAtt), max(T, a.capT)
 	C, F, L, V := m.cfg.DModel, m.cfg.HiddenMLP(), m.cfg.NLayers, m.cfg.DVocab
 	mlp := !m.cfg.AttnOnly
 	ln := m.cfg.LayerNorm
@@ -287,7 +293,7 @@ func (m *GPT) ensure(B, T int) {
 		}
 		return make([]float32, n)
 	}
-	*a = gptActs{capBT: BT, capAtt: att,
+	*a = gptActs{capBT: BT, capAtt: att, capT: T,
 		embed: f(BT*C, true), posEmbed: f(m.cfg.NCtx*C, true), encoded: f(BT*C, true),
 		ln1: f(L*BT*C, ln), ln1Mean: f(L*BT, ln), ln1Rstd: f(L*BT, ln),
 		qkv: f(L*BT*3*C, true), att: f(L*att, true), atty: f(L*BT*C, true),
@@ -297,7 +303,7 @@ func (m *GPT) ensure(B, T int) {
 		lnf: f(BT*C, ln), lnfMean: f(BT, ln), lnfRstd: f(BT, ln),
 		logits: f(BT*V, true), dlogits: f(BT*V, true),
 		dresid: f(BT*C, true), dC: f(BT*C, true), dF: f(BT*F, mlp), dF2: f(BT*F, mlp),
-		dqkv: f(BT*3*C, true), datt: f(att, true), dpre: f(att, true),
+		dqkv: f(BT*3*C, true), datt: f(attnGroups*T*T, true), dpre: f(attnGroups*T*T, true),
 	}
 	m.tokens = make([]int32, BT)
 }
@@ -486,32 +492,48 @@ func (m *GPT) attentionBackward(l int, qkv, att, dz, dqkv []float32) {
 		mask = m.headMask[l*H : (l+1)*H]
 	}
 	a := &m.act
-	tensor.ParallelFor(B*H, func(i int) {
-		b, h := i/H, i%H
-		off := b*T*3*C + h*Dh
-		q, k, v := qkv[off:], qkv[off+C:], qkv[off+2*C:]       // (T, Dh), row stride 3C
-		dq, dk, dv := dqkv[off:], dqkv[off+C:], dqkv[off+2*C:] // (T, Dh), row stride 3C
-		p := att[i*T*T : (i+1)*T*T]                            // (T, T)
-		dzh := dz[b*T*C+h*Dh:]                                 // (T, Dh), row stride C
-		if mask != nil && mask[h] != 1 {
-			for t := 0; t < T; t++ {
-				tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
-			}
+	// The (b, head) pairs are split into attnGroups fixed groups, each
+	// with its own (T, T) scratch, so the scratch stays small and hot in
+	// cache; every pair's outputs are its own, so grouping cannot change
+	// the result.
+	pairs := B * H
+	groups := min(attnGroups, pairs)
+	tensor.ParallelFor(groups, func(grp int) {
+		dp := a.datt[grp*T*T : (grp+1)*T*T]   // (T, T)
+		dpre := a.dpre[grp*T*T : (grp+1)*T*T] // (T, T)
+		for i := grp * pairs / groups; i < (grp+1)*pairs/groups; i++ {
+			m.attentionBackwardPair(i, qkv, att, dz, dqkv, mask, dp, dpre, scale)
 		}
-		dp := a.datt[i*T*T : (i+1)*T*T]   // (T, T)
-		dpre := a.dpre[i*T*T : (i+1)*T*T] // (T, T)
-		// z = p·v: dp = dz·vᵀ, dv = pᵀ·dz (each head's columns of dqkv are
-		// written by this chunk only, so overwrite).
-		tensor.Gemm(false, true, T, T, Dh, dzh, C, v, 3*C, 0, dp, T)
-		tensor.Gemm(true, false, T, Dh, T, p, T, dzh, C, 0, dv, 3*C)
-		// softmax: dpre = scale·p⊙(dp − rowsum(dp⊙p)); the masked upper
-		// triangle stays 0 so the products below ignore it.
-		clear(dpre)
-		tensor.CausalSoftmaxBackward(dpre, dp, p, T, scale)
-		// scores = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q
-		tensor.Gemm(false, false, T, Dh, T, dpre, T, k, 3*C, 0, dq, 3*C)
-		tensor.Gemm(true, false, T, Dh, T, dpre, T, q, 3*C, 0, dk, 3*C)
 	})
+}
+
+// attentionBackwardPair is attentionBackward for pair i = b·H + h, with
+// (T, T) scratch dp and dpre.
+func (m *GPT) attentionBackwardPair(i int, qkv, att, dz, dqkv, mask, dp, dpre []float32, scale float32) {
+	T, C, H := m.T, m.cfg.DModel, m.cfg.NHeads
+	Dh := C / H
+	b, h := i/H, i%H
+	off := b*T*3*C + h*Dh
+	q, k, v := qkv[off:], qkv[off+C:], qkv[off+2*C:]       // (T, Dh), row stride 3C
+	dq, dk, dv := dqkv[off:], dqkv[off+C:], dqkv[off+2*C:] // (T, Dh), row stride 3C
+	p := att[i*T*T : (i+1)*T*T]                            // (T, T)
+	dzh := dz[b*T*C+h*Dh:]                                 // (T, Dh), row stride C
+	if mask != nil && mask[h] != 1 {
+		for t := 0; t < T; t++ {
+			tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
+		}
+	}
+	// z = p·v: dp = dz·vᵀ, dv = pᵀ·dz (each head's columns of dqkv are
+	// written by this chunk only, so overwrite).
+	tensor.Gemm(false, true, T, T, Dh, dzh, C, v, 3*C, 0, dp, T)
+	tensor.Gemm(true, false, T, Dh, T, p, T, dzh, C, 0, dv, 3*C)
+	// softmax: dpre = scale·p⊙(dp − rowsum(dp⊙p)); the masked upper
+	// triangle stays 0 so the products below ignore it.
+	clear(dpre)
+	tensor.CausalSoftmaxBackward(dpre, dp, p, T, scale)
+	// scores = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q
+	tensor.Gemm(false, false, T, Dh, T, dpre, T, k, 3*C, 0, dq, 3*C)
+	tensor.Gemm(true, false, T, Dh, T, dpre, T, q, 3*C, 0, dk, 3*C)
 }
 
 // Backward accumulates the gradient of the last Forward's mean loss into
