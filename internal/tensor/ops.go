@@ -18,12 +18,19 @@ func AddBias(y, bias []float32, rows, n int) {
 
 // BiasGrad accumulates dbias (n) += column sums of dy (rows, n).
 func BiasGrad(dbias, dy []float32, rows, n int) {
-	for r := 0; r < rows; r++ {
-		row := dy[r*n : r*n+n]
-		for j, g := range row {
-			dbias[j] += g
+	// Chunks own disjoint column ranges, so each dbias[j] is summed over rows
+	// in row order whatever the thread count.
+	const cols = 256
+	ParallelFor((n+cols-1)/cols, func(ci int) {
+		j0, j1 := ci*cols, min(ci*cols+cols, n)
+		db := dbias[j0:j1]
+		for r := 0; r < rows; r++ {
+			row := dy[r*n+j0 : r*n+j1]
+			for j := range db {
+				db[j] += row[j]
+			}
 		}
-	}
+	})
 }
 
 // LayerNormForward normalises each row of x (rows, n):
@@ -32,30 +39,47 @@ func BiasGrad(dbias, dy []float32, rows, n int) {
 // the backward pass; gamma and beta may be nil (no affine, as in the
 // attention-only model's optional norm).
 func LayerNormForward(out, mean, rstd, x, gamma, beta []float32, rows, n int, eps float32) {
-	for r := 0; r < rows; r++ {
-		xr := x[r*n : r*n+n]
-		var s float64
-		for _, v := range xr {
-			s += float64(v)
-		}
-		mu := s / float64(n)
-		var ss float64
-		for _, v := range xr {
-			d := float64(v) - mu
-			ss += d * d
-		}
-		rs := 1 / math.Sqrt(ss/float64(n)+float64(eps))
-		mean[r], rstd[r] = float32(mu), float32(rs)
-		o := out[r*n : r*n+n]
-		m32, r32 := float32(mu), float32(rs)
-		for j, v := range xr {
-			h := (v - m32) * r32
-			if gamma != nil {
-				h = h*gamma[j] + beta[j]
+	parallelRows(rows, n, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			xr := x[r*n : r*n+n]
+			// Mean and variance in float64 (two passes), as the reference:
+			// float32 sums lose digits when |mean| ≫ std.
+			var s0, s1 float64
+			j := 0
+			for ; j+2 <= n; j += 2 {
+				s0 += float64(xr[j])
+				s1 += float64(xr[j+1])
 			}
-			o[j] = h
+			if j < n {
+				s0 += float64(xr[j])
+			}
+			mu := (s0 + s1) / float64(n)
+			var q0, q1 float64
+			for j = 0; j+2 <= n; j += 2 {
+				d0, d1 := float64(xr[j])-mu, float64(xr[j+1])-mu
+				q0 += d0 * d0
+				q1 += d1 * d1
+			}
+			if j < n {
+				d := float64(xr[j]) - mu
+				q0 += d * d
+			}
+			rs := 1 / math.Sqrt((q0+q1)/float64(n)+float64(eps))
+			mean[r], rstd[r] = float32(mu), float32(rs)
+			o := out[r*n : r*n+n]
+			m32, r32 := float32(mu), float32(rs)
+			if gamma == nil {
+				for j, v := range xr {
+					o[j] = (v - m32) * r32
+				}
+				continue
+			}
+			g, b := gamma[:n], beta[:n]
+			for j, v := range xr {
+				o[j] = (v-m32)*r32*g[j] + b[j]
+			}
 		}
-	}
+	})
 }
 
 // LayerNormBackward accumulates dx, dgamma and dbeta from dout, using the
@@ -65,34 +89,91 @@ func LayerNormForward(out, mean, rstd, x, gamma, beta []float32, rows, n int, ep
 // With h = (x−μ)·rstd and g = dout·gamma:
 // dx = rstd·(g − mean(g) − h·mean(g·h))   (the standard LayerNorm gradient).
 func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, rows, n int) {
-	for r := 0; r < rows; r++ {
-		xr := x[r*n : r*n+n]
-		dr := dout[r*n : r*n+n]
-		mu, rs := mean[r], rstd[r]
-		var sg, sgh float32
-		for j := range xr {
-			h := (xr[j] - mu) * rs
-			g := dr[j]
-			if gamma != nil {
-				g *= gamma[j]
-			}
-			sg += g
-			sgh += g * h
+	// dx rows are independent; dgamma and dbeta are reductions over rows, so
+	// each fixed chunk of rows sums into its own partials, added in chunk
+	// order afterwards (bit-identical for any thread count).
+	chunks := (rows + lnRowsPerChunk - 1) / lnRowsPerChunk
+	var part []float32
+	if gamma != nil {
+		pp := getBuf(chunks * 2 * n)
+		defer putBuf(pp)
+		part = *pp
+		clear(part)
+	}
+	ParallelFor(chunks, func(ci int) {
+		r0, r1 := ci*lnRowsPerChunk, min(ci*lnRowsPerChunk+lnRowsPerChunk, rows)
+		var dg, db []float32
+		if gamma != nil {
+			dg, db = part[ci*2*n:ci*2*n+n], part[ci*2*n+n:ci*2*n+2*n]
 		}
-		sg /= float32(n)
-		sgh /= float32(n)
-		dxr := dx[r*n : r*n+n]
-		for j := range xr {
-			h := (xr[j] - mu) * rs
-			g := dr[j]
-			if gamma != nil {
-				dgamma[j] += dr[j] * h
-				dbeta[j] += dr[j]
-				g *= gamma[j]
+		for r := r0; r < r1; r++ {
+			xr := x[r*n : r*n+n]
+			dr := dout[r*n : r*n+n]
+			dxr := dx[r*n : r*n+n]
+			mu, rs := mean[r], rstd[r]
+			var sg, sgh float32
+			if gamma == nil {
+				for j, v := range xr {
+					h := (v - mu) * rs
+					sg += dr[j]
+					sgh += dr[j] * h
+				}
+				sg /= float32(n)
+				sgh /= float32(n)
+				for j, v := range xr {
+					h := (v - mu) * rs
+					dxr[j] += rs * (dr[j] - sg - h*sgh)
+				}
+				continue
 			}
-			dxr[j] += rs * (g - sg - h*sgh)
+			gm := gamma[:n]
+			for j, v := range xr {
+				h := (v - mu) * rs
+				g := dr[j] * gm[j]
+				sg += g
+				sgh += g * h
+			}
+			sg /= float32(n)
+			sgh /= float32(n)
+			for j, v := range xr {
+				h := (v - mu) * rs
+				d := dr[j]
+				dg[j] += d * h
+				db[j] += d
+				dxr[j] += rs * (d*gm[j] - sg - h*sgh)
+			}
+		}
+	})
+	if gamma != nil {
+		dgamma, dbeta = dgamma[:n], dbeta[:n]
+		for ci := 0; ci < chunks; ci++ {
+			dg, db := part[ci*2*n:ci*2*n+n], part[ci*2*n+n:ci*2*n+2*n]
+			for j := range dgamma {
+				dgamma[j] += dg[j]
+				dbeta[j] += db[j]
+			}
 		}
 	}
+}
+
+// lnRowsPerChunk is LayerNormBackward's chunk: the dgamma/dbeta partials
+// cost 2n floats per chunk, so chunks are large.
+const lnRowsPerChunk = 64
+
+// parallelRows runs fn over fixed chunks of about 16K elements' worth of rows.
+func parallelRows(rows, n int, fn func(r0, r1 int)) {
+	per := max(1, (1<<14)/max(n, 1))
+	ParallelFor((rows+per-1)/per, func(ci int) {
+		fn(ci*per, min(ci*per+per, rows))
+	})
+}
+
+// parallelElems runs fn over fixed chunks of 16K elements of [0, n).
+func parallelElems(n int, fn func(i0, i1 int)) {
+	const per = 1 << 14
+	ParallelFor((n+per-1)/per, func(ci int) {
+		fn(ci*per, min(ci*per+per, n))
+	})
 }
 
 // geluC is sqrt(2/π), the constant of GPT-2's tanh approximation of GELU.
@@ -101,21 +182,29 @@ const geluC = 0.7978845608028654
 // GELUForward applies GPT-2's tanh-approximated GELU (torch's
 // approximate='tanh'): out = x/2·(1 + tanh(√(2/π)(x + 0.044715x³))).
 func GELUForward(out, x []float32) {
-	for i, v := range x {
-		u := geluC * (v + 0.044715*v*v*v)
-		out[i] = 0.5 * v * (1 + float32(math.Tanh(float64(u))))
-	}
+	out = out[:len(x)]
+	parallelElems(len(x), func(i0, i1 int) {
+		o := out[i0:i1]
+		for i, v := range x[i0:i1] {
+			u := geluC * (v + 0.044715*v*v*v)
+			o[i] = v * sigmoid2(u) // ½(1 + tanh u) = σ(2u)
+		}
+	})
 }
 
 // GELUBackward accumulates dx += dout·GELU'(x).
 func GELUBackward(dx, x, dout []float32) {
-	for i, v := range x {
-		u := geluC * (v + 0.044715*v*v*v)
-		th := float32(math.Tanh(float64(u)))
-		sech2 := 1 - th*th
-		du := float32(geluC) * (1 + 3*0.044715*v*v)
-		dx[i] += dout[i] * (0.5*(1+th) + 0.5*v*sech2*du)
-	}
+	dx, dout = dx[:len(x)], dout[:len(x)]
+	parallelElems(len(x), func(i0, i1 int) {
+		d, g := dx[i0:i1], dout[i0:i1]
+		for i, v := range x[i0:i1] {
+			u := geluC * (v + 0.044715*v*v*v)
+			s := sigmoid2(u)
+			// GELU = v·s with s = σ(2u): d/dv = s + v·2s(1−s)·du/dv.
+			du := float32(geluC) * (1 + 3*0.044715*v*v)
+			d[i] += g[i] * (s + 2*v*s*(1-s)*du)
+		}
+	})
 }
 
 // CausalSoftmaxForward turns one head's attention scores (T, T) into
@@ -124,21 +213,27 @@ func GELUBackward(dx, x, dout []float32) {
 func CausalSoftmaxForward(att []float32, T int, scale float32) {
 	for t := 0; t < T; t++ {
 		row := att[t*T : t*T+T]
-		mx := float32(math.Inf(-1))
-		for j := 0; j <= t; j++ {
-			if v := row[j] * scale; v > mx {
-				mx = v
-			}
+		live := row[:t+1]
+		mx := live[0] * scale
+		for _, v := range live[1:] {
+			mx = max(mx, v*scale)
 		}
-		var s float32
-		for j := 0; j <= t; j++ {
-			e := float32(math.Exp(float64(row[j]*scale - mx)))
-			row[j] = e
-			s += e
+		var s0, s1 float32
+		j := 0
+		for ; j+2 <= len(live); j += 2 {
+			e0, e1 := expf(live[j]*scale-mx), expf(live[j+1]*scale-mx)
+			live[j], live[j+1] = e0, e1
+			s0 += e0
+			s1 += e1
 		}
-		inv := 1 / s
-		for j := 0; j <= t; j++ {
-			row[j] *= inv
+		if j < len(live) {
+			e := expf(live[j]*scale - mx)
+			live[j] = e
+			s0 += e
+		}
+		inv := 1 / (s0 + s1)
+		for j := range live {
+			live[j] *= inv
 		}
 		clear(row[t+1:])
 	}
@@ -151,11 +246,19 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 	for t := 0; t < T; t++ {
 		a := att[t*T : t*T+t+1]
 		d := datt[t*T : t*T+t+1]
-		var dot float32
-		for j := range a {
-			dot += a[j] * d[j]
+		d = d[:len(a)]
+		var dot0, dot1 float32
+		j := 0
+		for ; j+2 <= len(a); j += 2 {
+			dot0 += a[j] * d[j]
+			dot1 += a[j+1] * d[j+1]
 		}
+		if j < len(a) {
+			dot0 += a[j] * d[j]
+		}
+		dot := dot0 + dot1
 		dp := dpre[t*T : t*T+t+1]
+		dp = dp[:len(a)]
 		for j := range a {
 			dp[j] += scale * a[j] * (d[j] - dot)
 		}
@@ -169,35 +272,56 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 // (zero for ignored rows): the fused form saves a pass over the largest
 // activation of a small model. Sums are in float64, in row order.
 func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int, gradScale float32) (sum float64, count int) {
-	for r := 0; r < rows; r++ {
-		lr := logits[r*V : r*V+V]
-		tg := targets[r]
-		if tg < 0 {
+	// Rows in fixed chunks; per-chunk sums are added in chunk order.
+	per := max(1, (1<<14)/max(V, 1))
+	chunks := (rows + per - 1) / per
+	sums := make([]float64, chunks)
+	counts := make([]int, chunks)
+	ParallelFor(chunks, func(ci int) {
+		for r := ci * per; r < min(ci*per+per, rows); r++ {
+			lr := logits[r*V : r*V+V]
+			tg := targets[r]
+			if tg < 0 {
+				if dlogits != nil {
+					clear(dlogits[r*V : r*V+V])
+				}
+				continue
+			}
+			mx := lr[0]
+			for _, v := range lr[1:] {
+				mx = max(mx, v)
+			}
+			var dr []float32
 			if dlogits != nil {
-				clear(dlogits[r*V : r*V+V])
+				dr = dlogits[r*V : r*V+V]
 			}
-			continue
-		}
-		mx := lr[0]
-		for _, v := range lr[1:] {
-			if v > mx {
-				mx = v
+			// e^{v−max} in float32 (each ≤ 1), summed in float64.
+			var s float64
+			if dr != nil {
+				for j, v := range lr {
+					e := expf(v - mx)
+					dr[j] = e
+					s += float64(e)
+				}
+			} else {
+				for _, v := range lr {
+					s += float64(expf(v - mx))
+				}
+			}
+			sums[ci] += float64(mx) + math.Log(s) - float64(lr[tg])
+			counts[ci]++
+			if dr != nil {
+				k := gradScale / float32(s)
+				for j := range dr {
+					dr[j] *= k
+				}
+				dr[tg] -= gradScale
 			}
 		}
-		var s float64
-		for _, v := range lr {
-			s += math.Exp(float64(v - mx))
-		}
-		lse := float64(mx) + math.Log(s)
-		sum += lse - float64(lr[tg])
-		count++
-		if dlogits != nil {
-			dr := dlogits[r*V : r*V+V]
-			for j, v := range lr {
-				dr[j] = gradScale * float32(math.Exp(float64(v)-lse))
-			}
-			dr[tg] -= gradScale
-		}
+	})
+	for ci := range sums {
+		sum += sums[ci]
+		count += counts[ci]
 	}
 	return sum, count
 }
@@ -261,13 +385,19 @@ func AdamW(p, g, m, v []float32, h AdamWParams) {
 	stepSize := float32(float64(h.LR) / bc1)
 	bc2sqrt := float32(math.Sqrt(bc2))
 	decay := 1 - h.LR*h.WeightDecay
-	b1, b2 := h.Beta1, h.Beta2
-	for i := range p {
-		gi := g[i]
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
-		m[i], v[i] = mi, vi
-		denom := float32(math.Sqrt(float64(vi)))/bc2sqrt + h.Eps
-		p[i] = p[i]*decay - stepSize*mi/denom
-	}
+	b1, b2, eps := h.Beta1, h.Beta2, h.Eps
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	parallelElems(len(p), func(i0, i1 int) {
+		pc, gc, mc, vc := p[i0:i1], g[i0:i1], m[i0:i1], v[i0:i1]
+		for i := range pc {
+			gi := gc[i]
+			mi := b1*mc[i] + (1-b1)*gi
+			vi := b2*vc[i] + (1-b2)*gi*gi
+			mc[i], vc[i] = mi, vi
+			// float32 sqrt: SQRTSS is exact (correctly rounded) like the
+			// reference's float64 sqrt rounded to float32.
+			denom := float32(math.Sqrt(float64(vi)))/bc2sqrt + eps
+			pc[i] = pc[i]*decay - stepSize*mi/denom
+		}
+	})
 }
