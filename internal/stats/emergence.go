@@ -224,7 +224,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		sharp := rise <= o.SharpFrac*sp
 		emergent = emergent && sharp
 		res.add(Evidence{Test: "sharpness", Pass: sharp, Values: map[string]float64{"rise_10_90_decades": rise, "span_decades": sp},
-			Detail: fmt.Sprintf("10–90%% rise of the sigmoid spans %.3g decades of the %.3g sampled (sharp if ≤ %g of it)", rise, sp, o.SharpFrac)})
+			Detail: fmt.Sprintf("10–90%% rise of the sigmoid spans %.3g decades of the %.3g sampled (sharp if ≤ %.3g of it)", rise, sp, o.SharpFrac)})
 
 		// "Near random until a critical scale": at least two sampled scales
 		// before the midpoint, so a curve rising from its first rung (a power

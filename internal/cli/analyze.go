@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"emlab/internal/stats"
+)
+
+func init() {
+	register("analyze", "emergence statistics: did an ability emerge, where, and is it real", runAnalyzeCmd)
+}
+
+// analyzeOptions configures emlab analyze.
+type analyzeOptions struct {
+	csv      string   // CSV input (task,metric,x,value[,seed,n,chance,low,high,group])
+	runs     []string // run directories
+	axis     string   // x axis (one of stats.Axes; "" for a CSV's x as given)
+	json     bool
+	tasks    []string // only these tasks (empty: all)
+	forecast int      // held-out largest rungs for the forecast (0: none)
+	// sharpMetric and tokenMetric name the metrics of the mirage test; empty
+	// picks the first present of the usual names.
+	sharpMetric, tokenMetric string
+	answerLen                float64 // L for the p^L check; 0 fits it
+	stats                    stats.Options
+}
+
+// Metric names the mirage test looks for when not told.
+var (
+	sharpMetricNames = []string{"exact_match", "em", "accuracy", "acc"}
+	tokenMetricNames = []string{"token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
+)
+
+func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("analyze", stderr)
+	o := analyzeOptions{stats: stats.DefaultOptions()}
+	fs.StringVar(&o.csv, "csv", "", "read curves from this CSV (columns task,metric,x,value; optional seed,n,chance,low,high,group)")
+	runs := fs.String("runs", "", "read curves from run directories (this one and any further arguments)")
+	fs.StringVar(&o.axis, "x", "", "x axis: "+strings.Join(stats.Axes, ", ")+" (default params for --runs; for --csv the x column as given)")
+	fs.BoolVar(&o.json, "json", false, "one JSON object per (task, metric) per line")
+	tasks := fs.String("tasks", "", "comma-separated tasks to analyse (default all)")
+	fs.IntVar(&o.forecast, "forecast", 0, "also fit on all but the N largest rungs and forecast them")
+	fs.StringVar(&o.sharpMetric, "sharp-metric", "", "sharp metric for the mirage test (default: the first of "+strings.Join(sharpMetricNames, ", ")+")")
+	fs.StringVar(&o.tokenMetric, "token-metric", "", "per-position accuracy metric for the p^L check (default: the first of "+strings.Join(tokenMetricNames, ", ")+")")
+	fs.Float64Var(&o.answerLen, "answer-len", 0, "answer length L for the p^L check (0: fit it)")
+	fs.IntVar(&o.stats.Boot, "boot", o.stats.Boot, "bootstrap replicates for intervals (0: none)")
+	fs.Uint64Var(&o.stats.Seed, "seed", o.stats.Seed, "bootstrap seed")
+	fs.IntVar(&o.stats.Workers, "workers", 0, "bootstrap workers (default: all CPUs; results do not depend on it)")
+	fs.Float64Var(&o.stats.Delta, "delta", o.stats.Delta, "margin above chance that counts as clearly above (score units)")
+	fs.Float64Var(&o.stats.Alpha, "alpha", o.stats.Alpha, "significance level of the trend and above-chance tests")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *runs != "" {
+		o.runs = append([]string{*runs}, pos...)
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q (run directories go after --runs)", pos)
+	}
+	if *tasks != "" {
+		for _, t := range strings.Split(*tasks, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				o.tasks = append(o.tasks, t)
+			}
+		}
+	}
+	return runAnalyze(ctx, o, stdout)
+}
+
+// runAnalyze reads the curves, analyses each and writes the results.
+func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
+	if (o.csv == "") == (len(o.runs) == 0) {
+		return errors.New("give exactly one of --csv FILE or --runs DIR...")
+	}
+	if o.axis != "" && !stats.ValidAxis(o.axis) {
+		return fmt.Errorf("unknown axis %q%s (want one of %s)", o.axis, didYouMean(o.axis, stats.Axes), strings.Join(stats.Axes, ", "))
+	}
+	if err := o.stats.Validate(); err != nil {
+		return err
+	}
+	var curves []*stats.Curve
+	if o.csv != "" {
+		f, err := os.Open(o.csv)
+		if err != nil {
+			return fmt.Errorf("open curves: %w", err)
+		}
+		curves, err = stats.ReadCurvesCSV(f, o.axis)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.csv, withColumnHint(err))
+		}
+	} else {
+		if o.axis == "" {
+			o.axis = stats.AxisParams
+		}
+		var err error
+		if curves, _, err = stats.ReadRuns(o.runs, o.axis); err != nil {
+			return err
+		}
+	}
+	if len(o.tasks) > 0 {
+		known := map[string]bool{}
+		var names []string
+		for _, c := range curves {
+			if !known[c.Task] {
+				known[c.Task] = true
+				names = append(names, c.Task)
+			}
+		}
+		want := map[string]bool{}
+		for _, t := range o.tasks {
+			if !known[t] {
+				return fmt.Errorf("unknown task %q%s", t, didYouMean(t, names))
+			}
+			want[t] = true
+		}
+		kept := curves[:0]
+		for _, c := range curves {
+			if want[c.Task] {
+				kept = append(kept, c)
+			}
+		}
+		curves = kept
+	}
+
+	results := make([]*stats.Result, 0, len(curves))
+	for _, c := range curves {
+		r, err := analyzeOne(ctx, c, o)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	addMirage(results, o)
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return fmt.Errorf("write result: %w", err)
+			}
+		}
+		return nil
+	}
+	return writeAnalyzeTable(w, results)
+}
+
+// analyzeOne runs the analyses of one curve; too few levels is a verdict
+// (insufficient), not a failure of the whole command.
+func analyzeOne(ctx context.Context, c *stats.Curve, o analyzeOptions) (*stats.Result, error) {
+	r, err := stats.Analyze(ctx, c, o.stats)
+	if stats.IsTooFew(err) {
+		nan := math.NaN()
+		return &stats.Result{Task: c.Task, Metric: c.Metric, Axis: c.Axis, Verdict: stats.VerdictInsufficient,
+			XStar: nan, XStarLo: nan, XStarHi: nan, XCross: nan, XCrossLo: nan, XCrossHi: nan,
+			Evidence: []stats.Evidence{{Test: "levels", Pass: false, Detail: err.Error()}}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.axis == stats.AxisEvalLoss {
+		lt, err := stats.FitLossThreshold(ctx, c.Key(), c.Points, o.stats)
+		if err != nil && !stats.IsTooFew(err) {
+			return nil, err
+		}
+		r.Loss = lt
+	}
+	if o.forecast > 0 {
+		fc, err := stats.ForecastCurve(ctx, c, o.forecast, o.stats)
+		switch {
+		case stats.IsTooFew(err):
+			r.Evidence = append(r.Evidence, stats.Evidence{Test: "forecast", Pass: false, Detail: err.Error()})
+		case err != nil:
+			return nil, err
+		default:
+			r.Forecast = fc
+		}
+	}
+	return r, nil
+}
+
+// addMirage attaches Schaeffer et al.'s mirage test to the sharp metric of
+// every task scored with more than one metric.
+func addMirage(results []*stats.Result, o analyzeOptions) {
+	byTask := map[string][]*stats.Result{}
+	var order []string
+	for _, r := range results {
+		if _, ok := byTask[r.Task]; !ok {
+			order = append(order, r.Task)
+		}
+		byTask[r.Task] = append(byTask[r.Task], r)
+	}
+	pick := func(rs []*stats.Result, name string, defaults []string) *stats.Result {
+		names := defaults
+		if name != "" {
+			names = []string{name}
+		}
+		for _, n := range names {
+			for _, r := range rs {
+				if r.Metric == n {
+					return r
+				}
+			}
+		}
+		return nil
+	}
+	for _, task := range order {
+		rs := byTask[task]
+		if len(rs) < 2 {
+			continue
+		}
+		sharp := pick(rs, o.sharpMetric, sharpMetricNames)
+		if sharp == nil || sharp.Verdict == stats.VerdictInsufficient {
+			continue
+		}
+		var others []*stats.Result
+		for _, r := range rs {
+			if r != sharp && r.Verdict != stats.VerdictInsufficient {
+				others = append(others, r)
+			}
+		}
+		pp := pick(others, o.tokenMetric, tokenMetricNames)
+		sharp.Mirage = stats.Mirage(sharp, others, pp, o.answerLen)
+	}
+}
+
+// withColumnHint adds "did you mean" to a missing-column error.
+func withColumnHint(err error) error {
+	var mc *stats.MissingColumnError
+	if errors.As(err, &mc) {
+		if hint := didYouMean(mc.Column, mc.Have); hint != "" {
+			return fmt.Errorf("%w%s", err, hint)
+		}
+	}
+	return err
+}
+
+func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tbreakthrough\tlinearity")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
+			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), fnum(r.Breakthroughness), fnum(r.Linearity))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	for _, r := range results {
+		if r.Mirage != nil {
+			fmt.Fprintf(w, "\nmirage %s: %s", r.Task, r.Mirage.Detail)
+			if pl := r.Mirage.PowerL; pl != nil {
+				fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+			}
+			fmt.Fprintln(w)
+		}
+		if lt := r.Loss; lt != nil {
+			fmt.Fprintf(w, "\nloss view %s/%s: L* = %s [%s, %s], R² one curve %s vs per size %s\n", r.Task, r.Metric,
+				fnum(lt.LStar), fnum(lt.LStarLo), fnum(lt.LStarHi), fnum(lt.R2All), fnum(lt.R2PerGroup))
+		}
+		if fc := r.Forecast; fc != nil {
+			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
+				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fnum(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	if math.IsInf(v, 1) {
+		return "inf"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
