@@ -107,7 +107,7 @@ func ParseMixSpec(s string) ([]MixEntry, error) {
 		}
 		e := MixEntry{Call: c, Weight: 1}
 		p.space()
-		if p.peek() == ':' {
+		if !p.eof() && p.peek() == ':' {
 			p.i++
 			p.space()
 			start := p.i

@@ -100,6 +100,23 @@ func newParity(p *params) (Task, error) {
 	}
 	t.split = newSplitter("parity", parityVersion, frac)
 	t.spec = p.spec()
+	if t.n <= 12 {
+		// Small input spaces: every subtask needs a training prompt, or
+		// Generate could never return one.
+		for task := range t.ntasks {
+			ok := false
+			for x := 0; x < 1<<t.n && !ok; x++ {
+				b := []byte{'B', ':', parityControls[task]}
+				for i := range t.n {
+					b = append(b, byte('0'+(x>>i)&1))
+				}
+				ok = !t.split.heldout(string(append(b, '=')))
+			}
+			if !ok {
+				return nil, fmt.Errorf("task parity: with n=%d every input of subtask %d is held out; raise n or lower heldout", t.n, task)
+			}
+		}
+	}
 	return t, nil
 }
 

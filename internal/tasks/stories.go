@@ -236,7 +236,7 @@ func (t *stories) Variants() []Variant {
 // minimalPair builds an item whose choices are right and wrong in a random
 // order drawn from r.
 func minimalPair(r *rand.Rand, v, key, prompt, right, wrong string) Item {
-	it := Item{Task: "stories", Variant: v, Key: key, Prompt: prompt, Answer: right, Target: right, Subtask: -1,
+	it := Item{Task: "stories", Variant: v, Key: key, Prompt: prompt, Answer: right, Target: strings.TrimSpace(right), Subtask: -1,
 		Choices: []string{right, wrong}}
 	if r.IntN(2) == 1 {
 		it.Choices, it.Correct = []string{wrong, right}, 1
