@@ -724,3 +724,74 @@ func ExampleGPT() {
 	fmt.Printf("params %d, loss ≈ ln(128) = %.1f, pattern shape %v\n", m.Params().Count(), loss, shape)
 	// Output: params 112384, loss ≈ ln(128) = 4.9, pattern shape [2 4 8 8]
 }
+
+// TestGPTPresetShapeReference checks the model at the tiny preset's widths
+// (d=64, H=4, F=256, V=128, T=64; B=2 to keep the float64 oracle fast), where
+// the matrix products run through the fast kernels' full tiles and edges
+// rather than the tiny test sizes: logits against refGPT, and the gradient
+// along one random unit direction per tensor against a float64 central
+// difference of refGPT (h = 1e-6: error ≈ 1e-9). Tolerances as in
+// TestGPTGradFDReference: logits 1e-5 absolute (O(1) logits), directional
+// derivative 1e-4 relative plus 1e-5 of the tensor's gradient norm (a sum
+// of up to 16K float32 products, each ≈ u relative).
+func TestGPTPresetShapeReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("float64 oracle at preset size takes ≈ 1 s")
+	}
+	cfg := DefaultConfig(ArchGPT)
+	rng := rand.New(rand.NewPCG(25, 26))
+	m := NewGPT(cfg, rng)
+	randomizeParams(m.Params(), 0.1, rng)
+	B, T := 2, 64
+	tokens, targets := tinyBatch(cfg.DVocab, B, T, rng)
+	ps := m.Params()
+	P := map[string][]float64{}
+	for _, p := range ps.Params {
+		v := make([]float64, p.Size)
+		for i, x := range ps.Data[p.Off : p.Off+p.Size] {
+			v[i] = float64(x)
+		}
+		P[p.Name] = v
+	}
+	ps.ZeroGrad()
+	m.Forward(tokens, targets, B, T)
+	m.Backward()
+	refLogits, _ := refGPT(cfg, P, tokens, targets, B, T)
+	if d := maxAbsDiff(m.Logits(), refLogits); d > 1e-5 {
+		t.Errorf("logits differ from the float64 reference by %.3g", d)
+	}
+	const h = 1e-6
+	worst := 0.0
+	for _, p := range ps.Params {
+		g := ps.Grad[p.Off : p.Off+p.Size]
+		x := P[p.Name]
+		dir := make([]float64, p.Size)
+		var nrm, gn float64
+		for i := range dir {
+			dir[i] = rng.NormFloat64()
+			nrm += dir[i] * dir[i]
+			gn += float64(g[i]) * float64(g[i])
+		}
+		var an float64
+		for i := range dir {
+			dir[i] /= math.Sqrt(nrm)
+			an += float64(g[i]) * dir[i]
+		}
+		x0 := slices.Clone(x)
+		eval := func(s float64) float64 {
+			for i := range x {
+				x[i] = x0[i] + s*dir[i]
+			}
+			_, l := refGPT(cfg, P, tokens, targets, B, T)
+			return l
+		}
+		fd := (eval(h) - eval(-h)) / (2 * h)
+		copy(x, x0)
+		tol := 1e-4*math.Abs(fd) + 1e-5*math.Sqrt(gn)
+		worst = max(worst, math.Abs(fd-an)/tol)
+		if math.Abs(fd-an) > tol {
+			t.Errorf("%s: directional derivative %.8g, float64 finite difference %.8g (tol %.2g)", p.Name, an, fd, tol)
+		}
+	}
+	t.Logf("worst |Δ|/tol over %d tensors: %.3f", len(ps.Params), worst)
+}
