@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"emlab/internal/data"
+	"emlab/internal/tasks"
+)
+
+func init() {
+	register("tasks", "list the ability battery, or sample a task's training documents and evaluation items", runTasksCmd)
+}
+
+// tasksSampleOpts are the flags of `emlab tasks sample`.
+type tasksSampleOpts struct {
+	spec string
+	n    int
+	seed uint64
+}
+
+func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: emlab tasks list | emlab tasks sample NAME [--n N] [--seed S]")
+		return errUsage
+	}
+	switch args[0] {
+	case "list":
+		fs := newFlagSet("tasks list", stderr)
+		pos, err := parseFlags(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 {
+			return fmt.Errorf("tasks list takes no arguments, got %q", pos)
+		}
+		return runTasksList(stdout)
+	case "sample":
+		fs := newFlagSet("tasks sample", stderr)
+		var o tasksSampleOpts
+		fs.IntVar(&o.n, "n", 5, "training documents, and evaluation items per variant, to print")
+		fs.Uint64Var(&o.seed, "seed", 0, "seed of the training documents and of the evaluation set")
+		pos, err := parseFlags(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return fmt.Errorf("tasks sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
+		}
+		if o.n < 1 {
+			return fmt.Errorf("--n %d: want at least 1", o.n)
+		}
+		o.spec = pos[0]
+		return runTasksSample(o, stdout)
+	default:
+		return fmt.Errorf("unknown tasks subcommand %q%s (want list or sample)", args[0], didYouMean(args[0], []string{"list", "sample"}))
+	}
+}
+
+func runTasksList(w io.Writer) error {
+	for _, info := range tasks.List() {
+		fmt.Fprintf(w, "%s (v%d): %s\n", info.Name, info.Version, info.Summary)
+		fmt.Fprintf(w, "  default: %s\n", info.Spec)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, p := range info.Params {
+			fmt.Fprintf(tw, "  param\t%s=%s\t%s\n", p.Name, p.Default, p.Doc)
+		}
+		for _, v := range info.Variants {
+			fmt.Fprintf(tw, "  variant\t%s\tchance %s\t%s%s\n", v.Name, fmtChance(v.Chance), strings.Join(v.Metrics, ","), variantNote(v))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fmtChance(c float64) string { return strconv.FormatFloat(c, 'g', 3, 64) }
+
+func variantNote(v tasks.Variant) string {
+	var notes []string
+	if v.Generate {
+		notes = append(notes, "generated")
+	}
+	if !v.Trained {
+		notes = append(notes, "untrained shape")
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(notes, ", ") + ")"
+}
+
+func runTasksSample(o tasksSampleOpts, w io.Writer) error {
+	t, err := tasks.Lookup(o.spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s (v%d), max %d characters\n\ntraining documents:\n", t.Spec(), t.Version(), t.MaxLen())
+	r := data.RNG(o.seed, "tasks/sample/"+t.Spec())
+	for range o.n {
+		fmt.Fprintf(w, "  %s\n", t.Generate(r))
+	}
+	fmt.Fprintln(w, "\nheld-out evaluation items (prompt | answer):")
+	for _, it := range t.Eval(o.seed, o.n) {
+		line := fmt.Sprintf("  [%s] %s | %s", it.Variant, it.Prompt, it.Answer)
+		if it.Target != it.Answer {
+			line += fmt.Sprintf("  → %s", it.Target)
+		}
+		if len(it.Choices) > 0 {
+			line += fmt.Sprintf("  choices %q correct %d", it.Choices, it.Correct)
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
