@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"emlab/internal/data"
+	"emlab/internal/eval"
+	"emlab/internal/tasks"
+	"emlab/internal/train"
+)
+
+func init() {
+	register("eval", "score a run's checkpoints on the task battery → DIR/evals.jsonl", runEvalCmd)
+}
+
+// EvalsFile is the evaluation results file inside a run directory.
+const EvalsFile = "evals.jsonl"
+
+type evalOptions struct {
+	run   string
+	step  int
+	all   bool
+	tasks string
+	n     int
+	batch int
+	quiet bool
+}
+
+func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", stderr)
+	var o evalOptions
+	fs.StringVar(&o.run, "run", "", "run directory (required)")
+	fs.IntVar(&o.step, "step", -1, "evaluate this checkpoint step (default: the newest)")
+	fs.BoolVar(&o.all, "all", false, "evaluate every checkpoint")
+	fs.StringVar(&o.tasks, "tasks", "", "tasks to score, comma-separated specs (default: the run's training mixture)")
+	fs.IntVar(&o.n, "n", 200, "items per task variant")
+	fs.IntVar(&o.batch, "batch", 64, "sequences per forward pass")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if o.run == "" {
+		return errors.New("--run DIR is required")
+	}
+	if o.all && o.step >= 0 {
+		return errors.New("give --step N or --all, not both")
+	}
+	var log io.Writer = stderr
+	if o.quiet {
+		log = io.Discard
+	}
+	return runEval(ctx, o, stdout, log)
+}
+
+// evalTasks builds the tasks to score: an explicit list, or the run's mixture.
+func evalTasks(spec string, rd *train.RunDir) ([]tasks.Task, error) {
+	if spec == "" {
+		if rd.Config.Data.Source != "tasks" {
+			return nil, fmt.Errorf("run %s was trained on the %s stream: give --tasks", rd.Dir, rd.Config.Data.Source)
+		}
+		spec = rd.Config.Data.Tasks
+	}
+	entries, err := data.ParseMixSpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--tasks: %w", err)
+	}
+	var ts []tasks.Task
+	for _, e := range entries {
+		t, err := tasks.FromCall(e.Call)
+		if err != nil {
+			return nil, fmt.Errorf("--tasks: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
+	rd, err := train.OpenRun(o.run)
+	if err != nil {
+		return err
+	}
+	if rd.Tok == nil {
+		return fmt.Errorf("run %s has no %s: only task-mixture runs can be evaluated on the battery", o.run, train.TokenizerFile)
+	}
+	ts, err := evalTasks(o.tasks, rd)
+	if err != nil {
+		return err
+	}
+	steps, err := rd.Steps()
+	if err != nil {
+		return err
+	}
+	if len(steps) == 0 {
+		return fmt.Errorf("run %s has no checkpoints", o.run)
+	}
+	switch {
+	case o.all:
+	case o.step >= 0:
+		if !slices.Contains(steps, o.step) {
+			return fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", o.run, o.step, joinInts(steps))
+		}
+		steps = []int{o.step}
+	default:
+		steps = steps[len(steps)-1:]
+	}
+	bat, err := eval.NewBattery(ts, o.n)
+	if err != nil {
+		return err
+	}
+	m, err := rd.Model(steps[0])
+	if err != nil {
+		return err
+	}
+	h := &eval.Harness{Model: m, Tok: rd.Tok, BatchSize: o.batch}
+	var all []eval.Result
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		began := time.Now()
+		if err := rd.Load(m, step); err != nil {
+			return err
+		}
+		rs, err := bat.Run(h, step)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		// Write after every step so an interrupted --all keeps what it did.
+		if err := eval.MergeResults(filepath.Join(o.run, EvalsFile), rs); err != nil {
+			return err
+		}
+		all = append(all, rs...)
+		fmt.Fprintf(log, "eval step %d: %d results in %.1fs\n", step, len(rs), time.Since(began).Seconds())
+	}
+	printEvalSummary(stdout, all, steps[len(steps)-1])
+	return nil
+}
+
+// printEvalSummary prints the headline metrics of the last step.
+func printEvalSummary(w io.Writer, rs []eval.Result, step int) {
+	fmt.Fprintf(w, "step %d\n%-28s %-16s %9s %9s %6s\n", step, "task", "metric", "value", "stderr", "n")
+	for _, r := range rs {
+		if r.Step != step || r.Position != nil || r.Subtask != nil {
+			continue
+		}
+		fmt.Fprintf(w, "%-28s %-16s %9.4f %9.4f %6d\n", r.Task, r.Metric, r.Value, r.Stderr, r.N)
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}

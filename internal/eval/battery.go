@@ -1,0 +1,376 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"emlab/internal/tasks"
+)
+
+// ItemScore is everything measured on one item; the metrics are computed
+// from it, so sharp and smooth metrics always describe the same outputs.
+type ItemScore struct {
+	LogProbs  []float64 // per answer token, teacher-forced
+	Correct   []bool    // per answer token: argmax matches
+	Generated string    // greedy continuation (when generated)
+	GenIDs    []int32
+	HasGen    bool // a generation was run for this item
+	Exact     bool
+	Edit      int
+	ChoiceLP  []float64 // total log-prob of each choice (choice items)
+	BayesKL   []float64 // per answer position (markov)
+}
+
+// ScoreItems scores items of one task. Generation runs only when needed
+// (exact match or edit distance for non-choice items).
+func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[string]tasks.Variant) ([]ItemScore, error) {
+	scores := make([]ItemScore, len(items))
+	var reqs []Continuation
+	var owner []int    // request → item
+	var choiceOf []int // request → choice index, −1 for the answer
+	var prompts [][]int32
+	var genItems []int
+	for i := range items {
+		it := &items[i]
+		v, ok := variants[it.Variant]
+		if !ok {
+			return nil, fmt.Errorf("task %s: item variant %q not in Variants()", task.Name(), it.Variant)
+		}
+		p, err := h.encode(it, "prompt", it.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		if len(it.Choices) > 0 {
+			for c, ch := range it.Choices {
+				ids, err := h.encode(it, "choice", ch)
+				if err != nil {
+					return nil, err
+				}
+				reqs = append(reqs, Continuation{p, ids})
+				owner, choiceOf = append(owner, i), append(choiceOf, c)
+			}
+			scores[i].ChoiceLP = make([]float64, len(it.Choices))
+		}
+		if it.Answer != "" {
+			a, err := h.encode(it, "answer", it.Answer)
+			if err != nil {
+				return nil, err
+			}
+			reqs = append(reqs, Continuation{p, a})
+			owner, choiceOf = append(owner, i), append(choiceOf, -1)
+		}
+		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, tasks.ExactMatch) || slices.Contains(v.Metrics, tasks.EditDistance)) {
+			prompts = append(prompts, p)
+			genItems = append(genItems, i)
+		}
+	}
+	withDists := false
+	for _, it := range items {
+		if it.Dist != nil {
+			withDists = true
+		}
+	}
+	cs, err := h.ScoreContinuations(reqs, withDists)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", task.Name(), err)
+	}
+	for r, c := range cs {
+		i := owner[r]
+		if ch := choiceOf[r]; ch >= 0 {
+			var s float64
+			for _, lp := range c.LogProbs {
+				s += lp
+			}
+			scores[i].ChoiceLP[ch] = s
+			continue
+		}
+		scores[i].LogProbs, scores[i].Correct = c.LogProbs, c.Correct
+		if d := items[i].Dist; d != nil {
+			kl, err := h.bayesKL(&items[i], d, c.Dists)
+			if err != nil {
+				return nil, err
+			}
+			scores[i].BayesKL = kl
+		}
+	}
+	if len(prompts) > 0 {
+		maxNew := task.MaxLen() + 1
+		gens, err := h.Generate(prompts, maxNew)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
+		}
+		for g, i := range genItems {
+			it := &items[i]
+			text := h.Tok.Decode(gens[g])
+			s := &scores[i]
+			s.Generated, s.GenIDs, s.HasGen = text, gens[g], true
+			s.Exact = task.Extract(it, text) == it.Target
+			ans, _ := h.Tok.Encode(it.Answer)
+			s.Edit = Levenshtein(gens[g], ans)
+		}
+	}
+	return scores, nil
+}
+
+// bayesKL is KL(Bayes ‖ model) at each answer position, with the model's
+// distribution renormalised over the task's symbols (the reference puts no
+// mass elsewhere).
+func (h *Harness) bayesKL(it *tasks.Item, d *tasks.Dist, dists [][]float64) ([]float64, error) {
+	ids := make([]int32, len(d.Symbols))
+	for k, s := range d.Symbols {
+		e, err := h.Tok.Encode(s)
+		if err != nil || len(e) != 1 {
+			return nil, fmt.Errorf("%s item %q: symbol %q is not one token", it.Variant, it.Key, s)
+		}
+		ids[k] = e[0]
+	}
+	n := min(len(d.Bayes), len(dists))
+	out := make([]float64, n)
+	for pos := 0; pos < n; pos++ {
+		var z float64
+		for _, id := range ids {
+			z += dists[pos][id]
+		}
+		var kl float64
+		for k, id := range ids {
+			p := d.Bayes[pos][k]
+			if p > 0 {
+				q := dists[pos][id] / z
+				kl += p * (math.Log(p) - math.Log(max(q, 1e-300)))
+			}
+		}
+		out[pos] = kl
+	}
+	return out, nil
+}
+
+// Aggregate turns item scores into result lines per (variant, metric), in
+// the order of task.Variants(); per_position_loss gives one line per answer
+// position, and items with a Subtask also give per-subtask lines.
+func Aggregate(task tasks.Task, items []tasks.Item, scores []ItemScore, step int) []Result {
+	var out []Result
+	for _, v := range task.Variants() {
+		var idx []int
+		for i := range items {
+			if items[i].Variant == v.Name {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		out = append(out, variantResults(v, idx, items, scores, step, nil)...)
+		// Per-subtask lines (parity's quanta).
+		subs := map[int][]int{}
+		var order []int
+		for _, i := range idx {
+			if s := items[i].Subtask; s >= 0 {
+				if _, ok := subs[s]; !ok {
+					order = append(order, s)
+				}
+				subs[s] = append(subs[s], i)
+			}
+		}
+		slices.Sort(order)
+		for _, s := range order {
+			out = append(out, variantResults(v, subs[s], items, scores, step, &s)...)
+		}
+	}
+	return out
+}
+
+func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []ItemScore, step int, subtask *int) []Result {
+	var out []Result
+	emit := func(metric string, xs []float64, pos *int) {
+		if len(xs) == 0 {
+			return
+		}
+		st := meanStderr(xs)
+		var sub *int
+		if subtask != nil {
+			s := *subtask
+			sub = &s
+		}
+		out = append(out, Result{Step: step, Task: v.Name, Metric: metric, Value: st.Value, Stderr: st.Stderr, N: st.N,
+			Chance: v.Chance, Position: pos, Subtask: sub})
+	}
+	col := func(f func(it *tasks.Item, s *ItemScore) (float64, bool)) []float64 {
+		var xs []float64
+		for _, i := range idx {
+			if x, ok := f(&items[i], &scores[i]); ok {
+				xs = append(xs, x)
+			}
+		}
+		return xs
+	}
+	for _, m := range v.Metrics {
+		switch m {
+		case tasks.ExactMatch:
+			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(it.Choices) > 0 {
+					return b2f(argmax(s.ChoiceLP) == it.Correct), true
+				}
+				return b2f(s.Exact), s.HasGen
+			}), nil)
+		case tasks.TokenAccuracy:
+			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(s.Correct) == 0 {
+					return 0, false
+				}
+				n := 0
+				for _, c := range s.Correct {
+					if c {
+						n++
+					}
+				}
+				return float64(n) / float64(len(s.Correct)), true
+			}), nil)
+		case tasks.EditDistance:
+			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) { return float64(s.Edit), s.HasGen }), nil)
+		case tasks.LogProb:
+			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(s.LogProbs) == 0 {
+					if len(it.Choices) > 0 {
+						return s.ChoiceLP[it.Correct], true
+					}
+					return 0, false
+				}
+				return sum(s.LogProbs) / float64(len(s.LogProbs)), true
+			}), nil)
+			emit("logprob_total", col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(s.LogProbs) == 0 {
+					if len(it.Choices) > 0 {
+						return s.ChoiceLP[it.Correct], true
+					}
+					return 0, false
+				}
+				return sum(s.LogProbs), true
+			}), nil)
+		case tasks.Brier, tasks.MCGrade:
+			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(it.Choices) == 0 {
+					return 0, false
+				}
+				if m == tasks.MCGrade {
+					return b2f(argmax(s.ChoiceLP) == it.Correct), true
+				}
+				p := softmax(s.ChoiceLP)
+				var b float64
+				for c := range p {
+					y := b2f(c == it.Correct)
+					b += (p[c] - y) * (p[c] - y)
+				}
+				return b, true
+			}), nil)
+		case tasks.PerPositionLoss:
+			maxLen := 0
+			for _, i := range idx {
+				maxLen = max(maxLen, len(scores[i].LogProbs))
+			}
+			for pos := 0; pos < maxLen; pos++ {
+				p := pos
+				emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
+					if p >= len(s.LogProbs) {
+						return 0, false
+					}
+					return -s.LogProbs[p], true
+				}), &p)
+			}
+		case tasks.BayesKL:
+			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(s.BayesKL) == 0 {
+					return 0, false
+				}
+				return sum(s.BayesKL) / float64(len(s.BayesKL)), true
+			}), nil)
+		}
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func sum(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// argmax returns the first index of the largest value (−1 for none).
+func argmax(xs []float64) int {
+	best := -1
+	for i, x := range xs {
+		if best < 0 || x > xs[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func softmax(lp []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, x := range lp {
+		mx = max(mx, x)
+	}
+	p := make([]float64, len(lp))
+	var z float64
+	for i, x := range lp {
+		p[i] = math.Exp(x - mx)
+		z += p[i]
+	}
+	for i := range p {
+		p[i] /= z
+	}
+	return p
+}
+
+// Battery is a fixed set of evaluation items over several tasks: built once
+// (items drawn with seed 0, so every run and every checkpoint of a ladder is
+// scored on the same items) and run at each checkpoint.
+type Battery struct {
+	Tasks    []tasks.Task
+	Items    [][]tasks.Item
+	variants []map[string]tasks.Variant
+}
+
+// NewBattery draws up to n items per variant of each task.
+func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("items per variant must be positive, got %d", n)
+	}
+	b := &Battery{Tasks: ts}
+	for _, t := range ts {
+		items := t.Eval(0, n)
+		if len(items) == 0 {
+			return nil, fmt.Errorf("task %s has no evaluation items", t.Spec())
+		}
+		vm := map[string]tasks.Variant{}
+		for _, v := range t.Variants() {
+			vm[v.Name] = v
+		}
+		b.Items = append(b.Items, items)
+		b.variants = append(b.variants, vm)
+	}
+	return b, nil
+}
+
+// Run scores every task with h and returns the aggregated lines for step.
+func (b *Battery) Run(h *Harness, step int) ([]Result, error) {
+	var out []Result
+	for i, t := range b.Tasks {
+		scores, err := h.ScoreItems(t, b.Items[i], b.variants[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Aggregate(t, b.Items[i], scores, step)...)
+	}
+	return out, nil
+}
