@@ -97,9 +97,9 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 
 	// Packing B costs about one cycle per element and is repaid by reuse over
 	// m/MR row tiles; with few rows (the weight gradients Xᵀ·dY, m = d) an
-	// untransposed B is read in place instead, unless its rows would alias in
-	// L1 (ldb a multiple of 512 floats).
-	packed := transB || !isa.strideB || m > 256 || ldb%512 == 0
+	// untransposed B is read in place instead (measured faster even for
+	// ldb = 1024, whose rows alias in L1: the panel is re-read from L2).
+	packed := transB || !isa.strideB || m > 256
 	var bp []float32
 	if packed {
 		// All of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
@@ -108,7 +108,7 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 		defer putBuf(bpp)
 		bp = *bpp
 	}
-	ParallelFor(nPan, func(jp int) {
+	packPanel := func(jp int) {
 		if !packed {
 			return
 		}
@@ -120,7 +120,12 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 			off := k0*nPan*NR + jp*kl*NR
 			packB(bp[off:off+kl*NR], transB, b, ldb, k0, kl, j, nr, NR)
 		}
-	})
+	}
+	if 2*m*n*k < 1<<21 {
+		serialFor(nPan, packPanel)
+	} else {
+		ParallelFor(nPan, packPanel)
+	}
 
 	rs, ps := lda, 1
 	if transA {
@@ -156,7 +161,13 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 	mc, nc := chunkSizes(isa, m, n)
 	mChunks := (m + mc - 1) / mc
 	nChunks := (n + nc - 1) / nc
-	ParallelFor(mChunks*nChunks, func(ci int) {
+	// Below about 10 µs of work, starting goroutines costs more than it
+	// saves (one attention head's product): run the same chunks serially.
+	par := ParallelFor
+	if 2*m*n*k < 1<<21 {
+		par = serialFor
+	}
+	par(mChunks*nChunks, func(ci int) {
 		i0 := (ci / nChunks) * mc
 		i1 := min(i0+mc, m)
 		j0 := (ci % nChunks) * nc
@@ -259,5 +270,12 @@ func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b 
 		} else {
 			copy(row, t)
 		}
+	}
+}
+
+// serialFor runs fn(0..n-1) in order in the calling goroutine.
+func serialFor(n int, fn func(int)) {
+	for i := 0; i < n; i++ {
+		fn(i)
 	}
 }

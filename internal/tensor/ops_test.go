@@ -119,7 +119,7 @@ func TestSoftmaxCrossEntropyMatchesReference(t *testing.T) {
 		for i := range targets {
 			targets[i] = int32(rng.IntN(V))
 		}
-		targets[1] = -1 // ignored row
+		targets[1] = -1             // ignored row
 		dl := randn(rng, rows*V, 1) // garbage: must be overwritten
 		dlR := make([]float32, rows*V)
 		sum, n := SoftmaxCrossEntropy(dl, logits, targets, rows, V, 0.1)
