@@ -16,18 +16,33 @@ type Corpus struct {
 	Docs []string
 }
 
-// LoadCorpus reads a plain-text or JSONL corpus. A path ending in .jsonl (or
-// .ndjson) is JSON Lines: one object per line, its string field `field`
+// LoadCorpus reads a corpus. A directory is a SWORD zText module
+// (DecodeSword); a path ending in .rdb is an R lazy-load database
+// (DecodeRData); a path ending in .jsonl (or .ndjson) is JSON Lines: one object per line, its string field `field`
 // (default "text") being one document; blank lines are skipped. Anything else
 // is plain text, split into documents at blank lines, with the line breaks
 // inside a paragraph turned into spaces. An empty corpus, text that is not
 // UTF-8, or a malformed line is an error naming the file and the line.
 func LoadCorpus(path, field string) (*Corpus, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		docs, err := DecodeSword(path)
+		if err != nil {
+			return nil, fmt.Errorf("load corpus: %w", err)
+		}
+		return &Corpus{Path: path, Docs: docs}, nil
+	}
+	if ext == ".rdb" {
+		docs, err := DecodeRData(path)
+		if err != nil {
+			return nil, fmt.Errorf("load corpus: %w", err)
+		}
+		return &Corpus{Path: path, Docs: docs}, nil
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load corpus: %w", err)
 	}
-	ext := strings.ToLower(filepath.Ext(path))
 	var docs []string
 	if ext == ".jsonl" || ext == ".ndjson" {
 		docs, err = ParseJSONL(b, field)
