@@ -34,12 +34,6 @@ type analyzeOptions struct {
 	stats                    stats.Options
 }
 
-// Metric names the mirage test looks for when not told.
-var (
-	sharpMetricNames = []string{"exact_match", "em", "accuracy", "acc"}
-	tokenMetricNames = []string{"token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
-)
-
 func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("analyze", stderr)
 	o := analyzeOptions{stats: stats.DefaultOptions()}
@@ -49,8 +43,8 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.BoolVar(&o.json, "json", false, "one JSON object per (task, metric) per line")
 	tasks := fs.String("tasks", "", "comma-separated tasks to analyse (default all)")
 	fs.IntVar(&o.forecast, "forecast", 0, "also fit on all but the N largest rungs and forecast them")
-	fs.StringVar(&o.sharpMetric, "sharp-metric", "", "sharp metric for the mirage test (default: the first of "+strings.Join(sharpMetricNames, ", ")+")")
-	fs.StringVar(&o.tokenMetric, "token-metric", "", "per-position accuracy metric for the p^L check (default: the first of "+strings.Join(tokenMetricNames, ", ")+")")
+	fs.StringVar(&o.sharpMetric, "sharp-metric", "", "sharp metric for the mirage test (default: the first of "+strings.Join(stats.SharpMetricNames, ", ")+")")
+	fs.StringVar(&o.tokenMetric, "token-metric", "", "per-position accuracy metric for the p^L check (default: the first of "+strings.Join(stats.TokenMetricNames, ", ")+")")
 	fs.Float64Var(&o.answerLen, "answer-len", 0, "answer length L for the p^L check (0: fit it)")
 	fs.IntVar(&o.stats.Boot, "boot", o.stats.Boot, "bootstrap replicates for intervals (0: none)")
 	fs.Uint64Var(&o.stats.Seed, "seed", o.stats.Seed, "bootstrap seed")
@@ -132,15 +126,13 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		curves = kept
 	}
 
-	results := make([]*stats.Result, 0, len(curves))
-	for _, c := range curves {
-		r, err := analyzeOne(ctx, c, o)
-		if err != nil {
-			return err
-		}
-		results = append(results, r)
+	results, err := stats.AnalyzeCurves(ctx, curves, stats.AnalyzeConfig{
+		Options: o.stats, Forecast: o.forecast, LossView: o.axis == stats.AxisEvalLoss,
+		SharpMetric: o.sharpMetric, TokenMetric: o.tokenMetric, AnswerLen: o.answerLen,
+	})
+	if err != nil {
+		return err
 	}
-	addMirage(results, o)
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -152,85 +144,6 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return nil
 	}
 	return writeAnalyzeTable(w, results)
-}
-
-// analyzeOne runs the analyses of one curve; too few levels is a verdict
-// (insufficient), not a failure of the whole command.
-func analyzeOne(ctx context.Context, c *stats.Curve, o analyzeOptions) (*stats.Result, error) {
-	r, err := stats.Analyze(ctx, c, o.stats)
-	if stats.IsTooFew(err) {
-		nan := math.NaN()
-		return &stats.Result{Task: c.Task, Metric: c.Metric, Axis: c.Axis, Verdict: stats.VerdictInsufficient,
-			XStar: nan, XStarLo: nan, XStarHi: nan, XCross: nan, XCrossLo: nan, XCrossHi: nan,
-			Evidence: []stats.Evidence{{Test: "levels", Pass: false, Detail: err.Error()}}}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if o.axis == stats.AxisEvalLoss {
-		lt, err := stats.FitLossThreshold(ctx, c.Key(), c.Points, o.stats)
-		if err != nil && !stats.IsTooFew(err) {
-			return nil, err
-		}
-		r.Loss = lt
-	}
-	if o.forecast > 0 {
-		fc, err := stats.ForecastCurve(ctx, c, o.forecast, o.stats)
-		switch {
-		case stats.IsTooFew(err):
-			r.Evidence = append(r.Evidence, stats.Evidence{Test: "forecast", Pass: false, Detail: err.Error()})
-		case err != nil:
-			return nil, err
-		default:
-			r.Forecast = fc
-		}
-	}
-	return r, nil
-}
-
-// addMirage attaches Schaeffer et al.'s mirage test to the sharp metric of
-// every task scored with more than one metric.
-func addMirage(results []*stats.Result, o analyzeOptions) {
-	byTask := map[string][]*stats.Result{}
-	var order []string
-	for _, r := range results {
-		if _, ok := byTask[r.Task]; !ok {
-			order = append(order, r.Task)
-		}
-		byTask[r.Task] = append(byTask[r.Task], r)
-	}
-	pick := func(rs []*stats.Result, name string, defaults []string) *stats.Result {
-		names := defaults
-		if name != "" {
-			names = []string{name}
-		}
-		for _, n := range names {
-			for _, r := range rs {
-				if r.Metric == n {
-					return r
-				}
-			}
-		}
-		return nil
-	}
-	for _, task := range order {
-		rs := byTask[task]
-		if len(rs) < 2 {
-			continue
-		}
-		sharp := pick(rs, o.sharpMetric, sharpMetricNames)
-		if sharp == nil || sharp.Verdict == stats.VerdictInsufficient {
-			continue
-		}
-		var others []*stats.Result
-		for _, r := range rs {
-			if r != sharp && r.Verdict != stats.VerdictInsufficient {
-				others = append(others, r)
-			}
-		}
-		pp := pick(others, o.tokenMetric, tokenMetricNames)
-		sharp.Mirage = stats.Mirage(sharp, others, pp, o.answerLen)
-	}
 }
 
 // withColumnHint adds "did you mean" to a missing-column error.

@@ -160,7 +160,36 @@ func Pool(c *Curve) ([]Level, error) {
 		levels = append(levels, makeLevel(x, dir, ps))
 	}
 	sort.Slice(levels, func(i, j int) bool { return levels[i].T < levels[j].T })
+	poolSeedVariance(levels)
 	return levels, nil
+}
+
+// poolSeedVariance gives every level a variance when some level has none
+// but the curve has replicate seeds: the pooled within-level variance
+// s² = Σ_levels Σ_seeds (v − mean)² / Σ_levels (k − 1), divided by each
+// level's k (the pure-error estimate of a one-way layout, assuming equal
+// spread at every scale). It needs at least 3 replicate degrees of freedom.
+func poolSeedVariance(levels []Level) {
+	for _, l := range levels {
+		if l.Var <= 0 {
+			goto pool
+		}
+	}
+	return
+pool:
+	var ss float64
+	dof := 0
+	for _, l := range levels {
+		dof += l.Seeds - 1
+		ss += l.SD * l.SD * float64(l.Seeds-1)
+	}
+	if dof < 3 || ss <= 0 {
+		return
+	}
+	s2 := ss / float64(dof)
+	for i := range levels {
+		levels[i].Var = s2 / float64(levels[i].Seeds)
+	}
 }
 
 // makeLevel pools points at one x. The item variance of an accuracy with n

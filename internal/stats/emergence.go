@@ -198,7 +198,10 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	res.add(Evidence{Test: "effect_size", Pass: big, Values: map[string]float64{"fitted_change": hi - lo, "min_change": o.Delta / 2},
 		Detail: fmt.Sprintf("the chosen fit moves %.3g across the sampled scales (at least %.3g = Delta/2 to count as a change)", hi-lo, o.Delta/2)})
 	if !trend || !big {
+		// No transition, so no midpoint to report (the sigmoid fitted to
+		// noise has an arbitrary one).
 		res.Verdict = VerdictFlat
+		res.XStar = math.NaN()
 		return res, o.intervals(ctx, c, res, levels, fs, base, sign)
 	}
 
@@ -361,6 +364,9 @@ func (o Options) intervals(ctx context.Context, c *Curve, res *Result, levels []
 		return nil
 	}
 	sig := fs.get(ModelSigmoid)
+	if math.IsNaN(res.XStar) {
+		sig = nil // flat: no midpoint to bootstrap
+	}
 	n := len(levels)
 	sampling := hasSampling(levels)
 	fitted, resid := make([]float64, n), make([]float64, n)
