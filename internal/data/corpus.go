@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -148,4 +150,86 @@ func ParseJSONL(b []byte, field string) ([]string, error) {
 		return nil, fmt.Errorf("empty: no JSON lines")
 	}
 	return docs, nil
+}
+
+// SplitCorpus divides documents into training and held-out sets by a hash
+// of each document's text (Unit(Hash64(salt|doc)) < frac is held out), so
+// the split is the same for every run seed and duplicates of a document
+// fall on the same side.
+func SplitCorpus(docs []string, frac float64, salt string) (train, heldout []string) {
+	for _, d := range docs {
+		if Unit(Hash64(salt+"|"+d)) < frac {
+			heldout = append(heldout, d)
+		} else {
+			train = append(train, d)
+		}
+	}
+	return train, heldout
+}
+
+// TextChunks is a Generator over a corpus for natural-language runs: each
+// document is a random span of at most MaxRunes characters of a document
+// chosen with probability proportional to its length (so every character
+// of the corpus is equally likely to be drawn), starting at a word
+// boundary when the span is shorter than the document.
+type TextChunks struct {
+	docs     [][]rune
+	cum      []int
+	maxRunes int
+}
+
+// NewTextChunks prepares docs (use the training side of SplitCorpus).
+func NewTextChunks(docs []string, maxRunes int) (*TextChunks, error) {
+	if maxRunes < 1 {
+		return nil, fmt.Errorf("text chunks: length %d < 1", maxRunes)
+	}
+	g := &TextChunks{maxRunes: maxRunes}
+	total := 0
+	for _, d := range docs {
+		rs := []rune(strings.ReplaceAll(d, "\n", " "))
+		if len(rs) == 0 {
+			continue
+		}
+		total += len(rs)
+		g.docs = append(g.docs, rs)
+		g.cum = append(g.cum, total)
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("text chunks: no text")
+	}
+	return g, nil
+}
+
+// Alphabet returns every character of the corpus (for NewCharTokenizer).
+func (g *TextChunks) Alphabet() string {
+	set := map[rune]bool{}
+	var b strings.Builder
+	for _, d := range g.docs {
+		for _, r := range d {
+			if !set[r] {
+				set[r] = true
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+// Generate draws one span.
+func (g *TextChunks) Generate(r *rand.Rand) string {
+	x := r.IntN(g.cum[len(g.cum)-1])
+	i := sort.SearchInts(g.cum, x+1)
+	d := g.docs[i]
+	if len(d) <= g.maxRunes {
+		return string(d)
+	}
+	start := r.IntN(len(d) - g.maxRunes + 1)
+	// Move forward to the start of a word, if one is near.
+	for j := start; j > 0 && j < start+16 && j+g.maxRunes <= len(d); j++ {
+		if d[j-1] == ' ' {
+			start = j
+			break
+		}
+	}
+	return string(d[start : start+g.maxRunes])
 }

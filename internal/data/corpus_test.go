@@ -75,3 +75,44 @@ func FuzzParseJSONL(f *testing.F) {
 }
 
 func isUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+func TestTextChunks(t *testing.T) {
+	docs := []string{"short one", strings.Repeat("word ", 40), "x"}
+	train, held := SplitCorpus(docs, 0.5, "test")
+	if len(train)+len(held) != 3 {
+		t.Fatalf("split lost documents: %d + %d", len(train), len(held))
+	}
+	train2, _ := SplitCorpus(docs, 0.5, "test")
+	if strings.Join(train, "|") != strings.Join(train2, "|") {
+		t.Fatal("split not deterministic")
+	}
+	g, err := NewTextChunks(docs, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RNG(1, "chunks")
+	long := 0
+	for range 2000 {
+		s := g.Generate(r)
+		if n := len([]rune(s)); n == 0 || n > 12 {
+			t.Fatalf("span %q of %d characters", s, n)
+		}
+		found := false
+		for _, d := range docs {
+			found = found || strings.Contains(d, s)
+		}
+		if !found {
+			t.Fatalf("span %q is not in the corpus", s)
+		}
+		if strings.HasPrefix(s, "word") || strings.HasPrefix(s, "ord") || strings.HasPrefix(s, " ") || strings.HasPrefix(s, "rd") || strings.HasPrefix(s, "d ") {
+			long++
+		}
+	}
+	// The long document holds 200 of the 210 characters: ≈ 95% of draws.
+	if long < 1800 {
+		t.Errorf("%d of 2000 spans from the long document, want ≈ 1900", long)
+	}
+	if _, err := NewTextChunks([]string{""}, 5); err == nil {
+		t.Error("empty corpus accepted")
+	}
+}
