@@ -21,6 +21,16 @@
 // goroutine in a fixed order; reductions combine per-chunk partial sums in
 // chunk order. Results are therefore bit-identical for any SetThreads value.
 //
+// # Fast paths
+//
+// Gemm runs avo-generated assembly micro-kernels (AVX-512: 14×32 tiles; AVX2
+// with FMA: 6×16), chosen at start-up from the CPU's features, inside a
+// cache-blocked Go driver (gemm_blocked.go); other CPUs, other
+// architectures and the purego build tag use a plain Go loop. The generator
+// is internal/asmgen (`go generate ./internal/tensor`). Softmax,
+// cross-entropy and GELU use expf, a float32 exp with ≤ 3e-7 relative error
+// (fastmath.go); their references use float64 libm.
+//
 // What this package deliberately does not do: shapes, autograd, allocation
 // policies. Models in package nn own their buffers and call these kernels.
 package tensor
