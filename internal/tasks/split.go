@@ -49,3 +49,25 @@ func collect(n, tries int, draw func() (Item, bool)) []Item {
 	}
 	return out
 }
+
+// collectBalanced is collect with the items spread evenly over classes
+// (e.g. the right answer of a minimal pair: "was" or "were", "his" or
+// "her"): an item is kept only while its class is not ahead of any other.
+// Without it a held-out set that happens to hold mostly one class lets a
+// model that always prefers one answer score far from chance.
+func collectBalanced(n, tries, classes int, draw func() (Item, int, bool)) []Item {
+	count := make([]int, classes)
+	return collect(n, tries, func() (Item, bool) {
+		it, c, ok := draw()
+		if !ok {
+			return Item{}, false
+		}
+		for _, k := range count {
+			if count[c] > k {
+				return Item{}, false
+			}
+		}
+		count[c]++
+		return it, true
+	})
+}

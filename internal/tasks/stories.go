@@ -31,7 +31,7 @@ type stories struct {
 	split  splitter
 }
 
-const storiesVersion = 1
+const storiesVersion = 2 // 2: eval items balanced over the right answer
 
 type noun struct{ sing, plur string }
 
@@ -251,7 +251,7 @@ func (t *stories) Eval(seed uint64, n int) []Item {
 	b2i := map[bool]int{false: 0, true: 1}
 	for _, v := range storyVariants {
 		r := evalRNG(seed, t.spec, v)
-		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
+		out = append(out, collectBalanced(n, 50*n+200, 2, func() (Item, int, bool) {
 			c := randCharacter(r)
 			pre := intro(c)
 			switch v {
@@ -264,7 +264,7 @@ func (t *stories) Eval(seed uint64, n int) []Item {
 				}
 				s1, s2 := nounForm(n1, p1), nounForm(n2, p2)
 				if n1 == n2 || !t.split.heldout(agreeKey(s1, s2)) {
-					return Item{}, false
+					return Item{}, 0, false
 				}
 				adj := pick(r, storyAdjs)
 				right, wrong := " was "+adj+".", " were "+adj+"."
@@ -273,28 +273,28 @@ func (t *stories) Eval(seed uint64, n int) []Item {
 				}
 				it := minimalPair(r, v, agreeKey(s1, s2), pre+" The "+s1+" near the "+s2, right, wrong)
 				it.Vars = map[string][]int{"plural": {b2i[p1]}, "attractor_plural": {b2i[p2]}}
-				return it, true
+				return it, b2i[p1], true
 			case "stories/pronoun":
 				place := pick(r, storyPlaces)
 				if !t.split.heldout(goKey(c.name, place)) {
-					return Item{}, false
+					return Item{}, 0, false
 				}
 				rest := " played with the " + pick(r, storyNouns).sing + "."
 				wrong := character{c.name, !c.female}
 				it := minimalPair(r, v, goKey(c.name, place), pre+" "+c.name+" went to the "+place+". Then",
 					" "+c.subj()+rest, " "+wrong.subj()+rest)
 				it.Vars = map[string][]int{"female": {b2i[c.female]}}
-				return it, true
+				return it, b2i[c.female], true
 			default:
 				nn := pick(r, storyNouns).sing
 				if !t.split.heldout(tookKey(c.name, nn)) {
-					return Item{}, false
+					return Item{}, 0, false
 				}
 				wrong := character{c.name, !c.female}
 				it := minimalPair(r, v, tookKey(c.name, nn), pre+" "+c.name+" took",
 					" "+c.poss()+" "+nn+" home.", " "+wrong.poss()+" "+nn+" home.")
 				it.Vars = map[string][]int{"female": {b2i[c.female]}}
-				return it, true
+				return it, b2i[c.female], true
 			}
 		})...)
 	}
