@@ -1,0 +1,247 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Progress is one picture of a whole sweep, for a progress display.
+type Progress struct {
+	Total, Done, Failed, Running, Queued, Pending int
+	// Active are the running runs with their latest logged step and loss.
+	Active []View
+	// FLOPs of training done and planned (failed runs excluded from both).
+	FLOPsDone, FLOPsTotal float64
+	Elapsed               time.Duration
+	// ETA extrapolates the FLOPs rate since this process started; -1 when
+	// unknown (nothing measured yet).
+	ETA time.Duration
+}
+
+// Summarize computes a Progress from run views. flops0 is the FLOPs done
+// when the watch began and elapsed the time since, for the ETA.
+func Summarize(views []View, flops0 float64, elapsed time.Duration) Progress {
+	p := Progress{Total: len(views), Elapsed: elapsed, ETA: -1}
+	for _, v := range views {
+		switch v.State {
+		case StateDone:
+			p.Done++
+			p.FLOPsDone += v.Run.FLOPs
+			p.FLOPsTotal += v.Run.FLOPs
+			continue
+		case StateFailed:
+			p.Failed++
+			continue
+		case StateRunning:
+			p.Running++
+			p.Active = append(p.Active, v)
+		case StateQueued:
+			p.Queued++
+		default:
+			p.Pending++
+		}
+		p.FLOPsTotal += v.Run.FLOPs
+		p.FLOPsDone += min(v.FLOPs, v.Run.FLOPs)
+	}
+	sort.Slice(p.Active, func(i, j int) bool { return p.Active[i].Run.ID < p.Active[j].Run.ID })
+	if rate := (p.FLOPsDone - flops0) / elapsed.Seconds(); rate > 0 && elapsed > 0 {
+		p.ETA = time.Duration((p.FLOPsTotal - p.FLOPsDone) / rate * float64(time.Second))
+	}
+	return p
+}
+
+// ReadStates reads every run's state.
+func ReadStates(out string, p *Plan) []View {
+	views := make([]View, len(p.Runs))
+	for i, r := range p.Runs {
+		views[i] = ReadState(out, r)
+	}
+	return views
+}
+
+// LocalOptions configure RunLocal.
+type LocalOptions struct {
+	ExecOptions
+	// Jobs is how many runs train at once; 0 packs the cores:
+	// max(1, NumCPU / threads per run).
+	Jobs  int
+	Retry bool // rerun failed runs too
+	// Progress, when set, is called about every Every (default 1 s) and
+	// once at the end.
+	Progress func(Progress)
+	Every    time.Duration
+	// AfterRun, when set, is called after each run this process worked on
+	// (e.g. to index it); its error is reported but stops nothing.
+	AfterRun func(r Run, o Outcome) error
+}
+
+// Summary is the result of executing a sweep.
+type Summary struct {
+	Ran, Done, Failed, Busy int      // Busy: held by another process
+	Failures                []string // "id: message"
+	AfterRunErrors          []string
+}
+
+// Err is an error listing the failed runs, or nil.
+func (s Summary) Err() error {
+	if s.Failed == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%d run(s) failed", s.Failed)
+	for _, f := range s.Failures {
+		msg += "\n  " + f
+	}
+	return fmt.Errorf("%s\n(rerun with --retry to run them again)", msg)
+}
+
+// Select lists the runs of p that a sweep should work on now: everything
+// not done (failed runs only with retry), and done runs whose skipped
+// post-steps have become available. Runs another process holds are left
+// to it.
+func Select(views []View, available map[string]bool, retry bool) []Run {
+	var todo []Run
+	for _, v := range views {
+		switch {
+		case v.State == StateRunning || v.State == StateQueued:
+		case v.State == StateFailed && !retry:
+		case NeedsWork(v, available):
+			todo = append(todo, v.Run)
+		}
+	}
+	return todo
+}
+
+// RunLocal executes the plan on this machine: a pool of Jobs workers, each
+// running one run at a time as processes (see ExecRun), threads per run
+// from the experiment. Cancelling ctx interrupts the running runs (they
+// resume on the next call) and returns ctx's error.
+func RunLocal(ctx context.Context, p *Plan, o LocalOptions) (Summary, error) {
+	threads := max(p.Experiment.Resources.Threads, 1)
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = max(1, runtime.NumCPU()/threads)
+	}
+	views := ReadStates(o.Out, p)
+	todo := Select(views, o.Available, o.Retry)
+
+	var (
+		mu  sync.Mutex
+		sum Summary
+	)
+	queue := make(chan Run)
+	var wg sync.WaitGroup
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range queue {
+				out, err := ExecRun(ctx, r, o.ExecOptions)
+				if err != nil && out.Error == "" {
+					out.State, out.Error = StateFailed, err.Error()
+				}
+				var afterErr error
+				if o.AfterRun != nil && ctx.Err() == nil {
+					afterErr = o.AfterRun(r, out)
+				}
+				mu.Lock()
+				if out.Ran {
+					sum.Ran++
+				}
+				switch out.State {
+				case StateDone:
+					sum.Done++
+				case StateFailed:
+					sum.Failed++
+					sum.Failures = append(sum.Failures, r.ID+": "+out.Error)
+				case StateRunning:
+					sum.Busy++
+				}
+				if afterErr != nil {
+					sum.AfterRunErrors = append(sum.AfterRunErrors, r.ID+": "+afterErr.Error())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if o.Progress == nil {
+			return
+		}
+		Watch(o.Out, p, o.Every, stopWatch, o.Progress)
+	}()
+
+feed:
+	for _, r := range todo {
+		select {
+		case queue <- r:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+	close(stopWatch)
+	<-watchDone
+	sort.Strings(sum.Failures)
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("sweep interrupted (rerun to resume): %w", err)
+	}
+	// Runs done before this call count as done too.
+	for _, v := range ReadStates(o.Out, p) {
+		if v.State == StateDone {
+			continue
+		}
+		if v.State == StateFailed && !contains(sum.Failures, v.Run.ID) {
+			sum.Failed++
+			sum.Failures = append(sum.Failures, v.Run.ID+": "+v.Error)
+		}
+	}
+	return sum, nil
+}
+
+func contains(failures []string, id string) bool {
+	for _, f := range failures {
+		if len(f) > len(id) && f[:len(id)] == id && f[len(id)] == ':' {
+			return true
+		}
+	}
+	return false
+}
+
+// Watch calls report with the sweep's progress every `every` (default 1 s)
+// until stop is closed, and once more at the end.
+func Watch(out string, p *Plan, every time.Duration, stop <-chan struct{}, report func(Progress)) {
+	watchWith(func() []View { return ReadStates(out, p) }, every, stop, report)
+}
+
+func watchWith(read func() []View, every time.Duration, stop <-chan struct{}, report func(Progress)) {
+	if every <= 0 {
+		every = time.Second
+	}
+	began := time.Now()
+	flops0 := math.NaN()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		views := read()
+		if math.IsNaN(flops0) {
+			flops0 = Summarize(views, 0, 0).FLOPsDone
+		}
+		report(Summarize(views, flops0, time.Since(began)))
+		select {
+		case <-stop:
+			report(Summarize(read(), flops0, time.Since(began)))
+			return
+		case <-tick.C:
+		}
+	}
+}

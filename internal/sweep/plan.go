@@ -1,0 +1,386 @@
+package sweep
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"emlab/internal/config"
+	"emlab/internal/data"
+	"emlab/internal/nn"
+)
+
+// Run is one planned training run.
+type Run struct {
+	ID string `json:"id"`
+	// Axes maps each axis name to the label of this run's value.
+	Axes map[string]string `json:"axes"`
+	// Settings are the overrides this run's axis values made, as key=value
+	// text (virtual keys resolved).
+	Settings []string      `json:"settings"`
+	Config   config.Config `json:"config"` // resolved; train.threads from resources
+
+	Params             int     `json:"params"`
+	NonEmbeddingParams int     `json:"non_embedding_params"`
+	Steps              int     `json:"steps"`
+	TokensPerStep      int     `json:"tokens_per_step"`
+	Tokens             int64   `json:"tokens"`
+	FLOPsPerToken      float64 `json:"flops_per_token"`
+	FLOPs              float64 `json:"flops"` // FLOPsPerToken · Tokens (training only)
+}
+
+// Plan is an experiment expanded into runs.
+type Plan struct {
+	Experiment *Experiment `json:"-"`
+	Name       string      `json:"name"`
+	Runs       []Run       `json:"runs"`
+	Params     int64       `json:"total_params"`
+	Tokens     int64       `json:"total_tokens"`
+	FLOPs      float64     `json:"total_flops"`
+	PostSteps  []string    `json:"post_steps"` // subcommands run after training, in order
+}
+
+// Lookup returns the run with the given id.
+func (p *Plan) Lookup(id string) (Run, bool) {
+	for _, r := range p.Runs {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Run{}, false
+}
+
+// point is one value of one axis: a label and the settings it makes.
+type point struct {
+	label string
+	set   map[string]any
+}
+
+// NewPlan expands e into runs: the Cartesian product of the axes (in file
+// order, the last axis varying fastest), each resolved, validated and
+// costed. Every problem is reported, each naming its run, before anything
+// runs.
+func NewPlan(e *Experiment) (*Plan, error) {
+	base := config.Default()
+	if e.Preset != "" {
+		var err error
+		if base, err = config.Preset(e.Preset); err != nil {
+			return nil, fmt.Errorf("preset: %w", err)
+		}
+	}
+	var errs []error
+	baseSet := map[string]any{}
+	if err := flattenInto("", e.Base, baseSet); err != nil {
+		errs = append(errs, fmt.Errorf("base: %w", err))
+	}
+	if e.Tasks != "" {
+		baseSet["tasks"] = e.Tasks
+	}
+	axes := make([][]point, len(e.Axes))
+	for i, a := range e.Axes {
+		pts, err := axisPoints(a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		axes[i] = pts
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Check the base alone first so a bad base key is reported once, not
+	// once per run.
+	if _, err := resolve(base, baseSet, e); err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+
+	p := &Plan{Experiment: e, Name: e.Name}
+	if e.Eval.Enabled {
+		p.PostSteps = append(p.PostSteps, "eval")
+	}
+	if e.Probe.Enabled {
+		p.PostSteps = append(p.PostSteps, "probe")
+	}
+	ids := map[string]int{}
+	idx := make([]int, len(axes))
+	for {
+		settings := map[string]any{}
+		for k, v := range baseSet {
+			settings[k] = v
+		}
+		labels := map[string]string{}
+		var parts []string
+		var own []string
+		for i, pts := range axes {
+			pt := pts[idx[i]]
+			labels[e.Axes[i].Name] = pt.label
+			parts = append(parts, pt.label)
+			for _, k := range sortedKeys(pt.set) {
+				settings[k] = pt.set[k]
+				own = append(own, k+"="+valueText(pt.set[k]))
+			}
+		}
+		r, err := resolve(base, settings, e)
+		name := strings.Join(parts, "-")
+		if name == "" {
+			name = "run"
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %s: %w", name, err))
+		} else {
+			r.Axes, r.Settings = labels, own
+			r.ID = name + "-" + configHash(r.Config)
+			if j, dup := ids[r.ID]; dup {
+				errs = append(errs, fmt.Errorf("runs %d and %d are the same run %s (two axis values give one config)", j+1, len(p.Runs)+1, r.ID))
+			}
+			ids[r.ID] = len(p.Runs)
+			p.Runs = append(p.Runs, r)
+			p.Params += int64(r.Params)
+			p.Tokens += r.Tokens
+			p.FLOPs += r.FLOPs
+		}
+		// Advance the odometer, last axis fastest.
+		k := len(axes) - 1
+		for k >= 0 {
+			idx[k]++
+			if idx[k] < len(axes[k]) {
+				break
+			}
+			idx[k] = 0
+			k--
+		}
+		if k < 0 {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// axisPoints lists an axis's values with their labels and settings.
+func axisPoints(a Axis) ([]point, error) {
+	var pts []point
+	switch {
+	case a.Key != "":
+		for i, v := range a.Values {
+			label := a.Name + valueLabel(v)
+			if len(a.Labels) > 0 {
+				label = a.Labels[i]
+			}
+			pts = append(pts, point{label: label, set: map[string]any{a.Key: v}})
+		}
+	default:
+		raw := a.Points
+		if a.Ladder != "" {
+			raw = ladders[a.Ladder].Rungs
+		}
+		for i, m := range raw {
+			set := map[string]any{}
+			if err := flattenInto("", m, set); err != nil {
+				return nil, fmt.Errorf("axis %q point %d: %w", a.Name, i+1, err)
+			}
+			label, _ := set["label"].(string)
+			delete(set, "label")
+			if label == "" {
+				label = fmt.Sprintf("%s%d", a.Name, i+1)
+			}
+			pts = append(pts, point{label: label, set: set})
+		}
+	}
+	seen := map[string]bool{}
+	for i, pt := range pts {
+		pt.label = sanitizeLabel(pt.label)
+		pts[i] = pt
+		if seen[pt.label] {
+			return nil, fmt.Errorf("axis %q: two values have the label %q (give labels)", a.Name, pt.label)
+		}
+		seen[pt.label] = true
+	}
+	return pts, nil
+}
+
+// resolve applies settings over base and computes the run's cost.
+func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, error) {
+	cfg := base
+	var errs []error
+	var tpp, tokens float64 = e.Budget.TokensPerParam, e.Budget.Tokens
+	stepsSet := false
+	plain := map[string]string{}
+	for _, k := range sortedKeys(settings) {
+		v := settings[k]
+		switch k {
+		case "seed":
+			plain["train.seed"] = valueText(v)
+		case "steps":
+			plain["train.steps"] = valueText(v)
+		case "tasks":
+			plain["data.source"], plain["data.tasks"] = "tasks", valueText(v)
+		case "tokens", "tokens_per_param":
+			x, ok := number(v)
+			if !ok || x <= 0 {
+				errs = append(errs, fmt.Errorf("%s: want a positive number, got %v", k, v))
+				continue
+			}
+			if k == "tokens" {
+				tokens, tpp = x, 0
+			} else {
+				tpp, tokens = x, 0
+			}
+		default:
+			plain[k] = valueText(v)
+		}
+	}
+	for _, k := range sortedKeys(plain) {
+		if k == "train.steps" {
+			stepsSet = true
+		}
+		if err := cfg.SetValue(k, plain[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if stepsSet && (tpp > 0 || tokens > 0) {
+		errs = append(errs, errors.New("steps: set both directly and by a token budget (tokens or tokens_per_param)"))
+	}
+	if len(errs) > 0 {
+		return Run{}, errors.Join(errs...)
+	}
+	cfg.Train.Threads = e.Resources.Threads
+	if err := cfg.Validate(); err != nil {
+		return Run{}, err
+	}
+	// Build the model once to count its parameters exactly as training
+	// will (the weights are discarded).
+	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
+	if err != nil {
+		return Run{}, err
+	}
+	ps := model.Params()
+	r := Run{Params: ps.Count(), TokensPerStep: cfg.Train.BatchSize * cfg.T(), FLOPsPerToken: model.FLOPsPerToken(cfg.T())}
+	r.NonEmbeddingParams = r.Params
+	for _, name := range []string{"wte.weight", "wpe.weight"} {
+		if p, ok := ps.Lookup(name); ok {
+			r.NonEmbeddingParams -= p.Size
+		}
+	}
+	switch {
+	case tpp > 0:
+		cfg.Train.Steps = int(math.Ceil(tpp * float64(r.Params) / float64(r.TokensPerStep)))
+	case tokens > 0:
+		cfg.Train.Steps = int(math.Ceil(tokens / float64(r.TokensPerStep)))
+	}
+	if cfg.Train.Steps < 1 {
+		return Run{}, fmt.Errorf("train.steps: the budget gives %d steps", cfg.Train.Steps)
+	}
+	r.Config = cfg
+	r.Steps = cfg.Train.Steps
+	r.Tokens = int64(r.Steps) * int64(r.TokensPerStep)
+	r.FLOPs = r.FLOPsPerToken * float64(r.Tokens)
+	return r, nil
+}
+
+// configHash is a short stable hash of what determines a run's results:
+// the resolved config without train.threads (threads never change results).
+// It makes a run id change when anything about the run changes, so an
+// edited experiment never resumes a directory trained under other settings.
+func configHash(c config.Config) string {
+	c.Train.Threads = 0
+	b, _ := json.Marshal(c)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:3])
+}
+
+// flattenInto flattens nested tables into dotted keys.
+func flattenInto(prefix string, m map[string]any, out map[string]any) error {
+	for k, v := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if err := flattenInto(key, x, out); err != nil {
+				return err
+			}
+		case []any, []map[string]any:
+			return fmt.Errorf("%s: a list is not a value (an axis varies a key)", key)
+		default:
+			out[key] = v
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// valueText is a TOML value in the text form config.SetValue parses.
+func valueText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// valueLabel is a value's short form in a run id.
+func valueLabel(v any) string {
+	if x, ok := v.(float64); ok {
+		return strconv.FormatFloat(x, 'g', 4, 64)
+	}
+	return valueText(v)
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// sanitizeLabel keeps letters, digits, '.', '_' and '+'; other runs of
+// characters become '_' so an id is a safe directory name.
+func sanitizeLabel(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '+' {
+			b.WriteRune(r)
+			under = false
+		} else if !under {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	out := strings.Trim(b.String(), "_")
+	if out == "" {
+		out = "x"
+	}
+	return out
+}
