@@ -15,8 +15,8 @@ package nn
 // parameters.
 //
 // What this file deliberately does not do: dropout (the calibrated runs use
-// none), key/value caching for generation (the evaluation harness reruns the
-// prefix, which at NCtx ≤ 256 is cheap), mixed precision, or allocation per
+// none), key/value caching for generation (decode_gpt.go, which reuses this
+// file's buffers and kernels), mixed precision, or allocation per
 // step (activations are allocated once for the largest (B, T) seen).
 
 import (

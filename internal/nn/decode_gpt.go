@@ -1,0 +1,194 @@
+package nn
+
+// decode_gpt.go is the GPT's key/value cache (see decode.go for the
+// contract). Prefill runs the prompts through Forward and keeps every
+// layer's keys and values; a Step embeds one new token per row at that
+// row's own position, appends its key and value to the row's cache, and
+// attends from it over the cache, with the same head mask as Forward.
+//
+//	x = wte[tok] + wpe[pos]                    (A, C), A = rows stepped
+//	per block: q, k, v = ln_1(x)·W_QKV + b     append k, v at pos
+//	           z_h = softmax(q_h·K_hᵀ/√Dh)·V_h  over positions 0..pos of the row
+//	           x += z·W_O + b;  x += mlp(ln_2(x))
+//	logits = ln_f(x)·wteᵀ (or lm_head)
+//
+// What it deliberately does not do: attention kernels of its own (each
+// (row, head) product is a tensor.Gemm of one query row, so the arithmetic
+// is Forward's, element for element), or a cache shared across rows.
+
+import (
+	"math"
+
+	"emlab/internal/tensor"
+)
+
+// gptDecodeState implements DecodeState for the GPT.
+type gptDecodeState struct {
+	decodeBase
+	m *GPT
+
+	k, v []float32 // (L, B, NCtx, C) keys and values of every cached position; head h is columns h·Dh..
+
+	// Scratch for the A ≤ B rows of one Step, packed in the order of rows.
+	x          []float32 // (B, C) residual stream
+	h          []float32 // (B, C) LayerNorm output
+	mean, rstd []float32 // (B)
+	qkv        []float32 // (B, 3C)
+	att        []float32 // (B, H, NCtx) one attention row per (row, head)
+	z          []float32 // (B, C) head outputs after the mask
+	o          []float32 // (B, C) attn_out, then mlp_out
+	pre, post  []float32 // (B, F), nil with AttnOnly
+	logits     []float32 // (B, V)
+	prefill    []int32   // (B, NCtx) padded prompts for Prefill's Forward
+}
+
+// NewDecodeState implements Decoder.
+func (m *GPT) NewDecodeState(B int) DecodeState {
+	cfg := m.cfg
+	C, F, H, L, V, N := cfg.DModel, cfg.HiddenMLP(), cfg.NHeads, cfg.NLayers, cfg.DVocab, cfg.NCtx
+	s := &gptDecodeState{decodeBase: newDecodeBase("nn.GPT", cfg, B), m: m,
+		k: make([]float32, L*B*N*C), v: make([]float32, L*B*N*C),
+		x: make([]float32, B*C), h: make([]float32, B*C), mean: make([]float32, B), rstd: make([]float32, B),
+		qkv: make([]float32, B*3*C), att: make([]float32, B*H*N), z: make([]float32, B*C), o: make([]float32, B*C),
+		logits: make([]float32, B*V), prefill: make([]int32, B*N),
+	}
+	if !cfg.AttnOnly {
+		s.pre, s.post = make([]float32, B*F), make([]float32, B*F)
+	}
+	return s
+}
+
+// cacheRow is the offset of (layer l, row r, position 0) in k and v.
+func (s *gptDecodeState) cacheRow(l, r int) int {
+	return (l*s.B + r) * s.nctx * s.m.cfg.DModel
+}
+
+// Prefill implements DecodeState: one Forward over the prompts padded to
+// the longest (causal, so the padding changes nothing before it), whose
+// keys and values are copied into the cache.
+func (s *gptDecodeState) Prefill(prompts [][]int32) []float32 {
+	T := s.startPrefill(prompts)
+	m, n := s.m, len(prompts)
+	C, V := m.cfg.DModel, m.cfg.DVocab
+	tokens := s.prefill[:n*T] // (n, T), padded with token 0
+	clear(tokens)
+	for i, p := range prompts {
+		copy(tokens[i*T:], p)
+	}
+	m.Forward(tokens, nil, n, T)
+	for l := 0; l < m.cfg.NLayers; l++ {
+		qkv := m.layer(m.act.qkv, l, 3*C) // (n, T, 3C)
+		for i, p := range prompts {
+			kc, vc := s.k[s.cacheRow(l, i):], s.v[s.cacheRow(l, i):] // (NCtx, C)
+			for t := range p {
+				src := qkv[(i*T+t)*3*C:]
+				copy(kc[t*C:(t+1)*C], src[C:2*C])
+				copy(vc[t*C:(t+1)*C], src[2*C:3*C])
+			}
+		}
+	}
+	logits, out := m.Logits(), s.logits[:n*V]
+	for i, p := range prompts {
+		copy(out[i*V:(i+1)*V], logits[(i*T+len(p)-1)*V:])
+	}
+	return out
+}
+
+// Step implements DecodeState. Every operation is Forward's, in Forward's
+// order, on the A stepped rows (see the file comment).
+func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
+	s.startStep(rows, tokens)
+	m := s.m
+	cfg, w := m.cfg, &m.w
+	C, V, F, H := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads
+	Dh := C / H
+	A := len(rows)
+	if A == 0 {
+		return s.logits[:0]
+	}
+	pos := s.pos[:A]
+
+	// x = wte[tok] + wpe[pos], per row at its own position.
+	x := s.x[:A*C] // (A, C)
+	tensor.Gather(x, w.wte, tokens, C)
+	for j, p := range pos {
+		tensor.AddBias(x[j*C:(j+1)*C], w.wpe[p*C:(p+1)*C], 1, C)
+	}
+	mean, rstd := s.mean[:A], s.rstd[:A]
+	scale := float32(1 / math.Sqrt(float64(Dh)))
+	for l := 0; l < cfg.NLayers; l++ {
+		lw := &w.layers[l]
+		h := x
+		if cfg.LayerNorm {
+			h = s.h[:A*C]
+			tensor.LayerNormForward(h, mean, rstd, x, lw.ln1W, lw.ln1B, A, C, lnEps)
+		}
+		qkv := s.qkv[:A*3*C] // (A, 3C)
+		tensor.Gemm(false, false, A, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
+		tensor.AddBias(qkv, lw.qkvB, A, 3*C)
+		for j, r := range rows {
+			off := s.cacheRow(l, r) + pos[j]*C
+			copy(s.k[off:off+C], qkv[j*3*C+C:j*3*C+2*C])
+			copy(s.v[off:off+C], qkv[j*3*C+2*C:j*3*C+3*C])
+		}
+		var mask []float32
+		if m.headMask != nil {
+			mask = m.headMask[l*H : (l+1)*H]
+		}
+		z := s.z[:A*C] // (A, C)
+		tensor.ParallelFor(A*H, func(i int) {
+			j, hd := i/H, i%H
+			n := pos[j] + 1
+			base := s.cacheRow(l, rows[j]) + hd*Dh
+			kc, vc := s.k[base:], s.v[base:] // (n, Dh), row stride C
+			q := qkv[j*3*C+hd*Dh:]           // (1, Dh)
+			p := s.att[i*s.nctx : i*s.nctx+n]
+			// scores (1, n) = q·Kᵀ, softmax of scores/√Dh, z_h (1, Dh) = p·V
+			tensor.Gemm(false, true, 1, n, Dh, q, 3*C, kc, C, 0, p, n)
+			causalSoftmaxLastRow(p, scale)
+			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
+			tensor.Gemm(false, false, 1, Dh, n, p, n, vc, C, 0, zh, C)
+			if mask != nil && mask[hd] != 1 {
+				tensor.Scale(zh, mask[hd])
+			}
+		})
+		o := s.o[:A*C] // (A, C) attn_out
+		tensor.Gemm(false, false, A, C, C, z, C, lw.projW, C, 0, o, C)
+		tensor.AddBias(o, lw.projB, A, C)
+		tensor.AddBias(x, o, 1, A*C) // resid_mid = resid_pre + attn_out
+
+		if cfg.AttnOnly {
+			continue
+		}
+		h2 := x
+		if cfg.LayerNorm {
+			h2 = s.h[:A*C]
+			tensor.LayerNormForward(h2, mean, rstd, x, lw.ln2W, lw.ln2B, A, C, lnEps)
+		}
+		pre, post := s.pre[:A*F], s.post[:A*F] // (A, F)
+		tensor.Gemm(false, false, A, F, C, h2, C, lw.fcW, F, 0, pre, F)
+		tensor.AddBias(pre, lw.fcB, A, F)
+		if cfg.Act == "relu" {
+			tensor.ReLUForward(post, pre)
+		} else {
+			tensor.GELUForward(post, pre)
+		}
+		tensor.Gemm(false, false, A, C, F, post, F, lw.fcProjW, C, 0, o, C)
+		tensor.AddBias(o, lw.fcProjB, A, C)
+		tensor.AddBias(x, o, 1, A*C) // resid_post = resid_mid + mlp_out
+	}
+
+	xf := x
+	if cfg.LayerNorm {
+		xf = s.h[:A*C]
+		tensor.LayerNormForward(xf, mean, rstd, x, w.lnfW, w.lnfB, A, C, lnEps)
+	}
+	logits := s.logits[:A*V] // (A, V)
+	if cfg.TiedEmbeddings {
+		tensor.Gemm(false, true, A, V, C, xf, C, w.wte, C, 0, logits, V)
+	} else {
+		tensor.Gemm(false, false, A, V, C, xf, C, w.lmHead, V, 0, logits, V)
+	}
+	s.finishStep(rows)
+	return logits
+}
