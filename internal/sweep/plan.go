@@ -135,11 +135,12 @@ func NewPlan(e *Experiment) (*Plan, error) {
 			errs = append(errs, fmt.Errorf("run %s: %w", name, err))
 		} else {
 			r.Axes, r.Settings = labels, own
-			r.ID = name + "-" + configHash(r.Config)
-			if j, dup := ids[r.ID]; dup {
-				errs = append(errs, fmt.Errorf("runs %d and %d are the same run %s (two axis values give one config)", j+1, len(p.Runs)+1, r.ID))
+			h := configHash(r.Config)
+			r.ID = name + "-" + h
+			if j, dup := ids[h]; dup {
+				errs = append(errs, fmt.Errorf("runs %s and %s are the same run (their axis values give one config)", p.Runs[j].ID, r.ID))
 			}
-			ids[r.ID] = len(p.Runs)
+			ids[h] = len(p.Runs)
 			p.Runs = append(p.Runs, r)
 			p.Params += int64(r.Params)
 			p.Tokens += r.Tokens

@@ -209,6 +209,9 @@ func parseSqueueJSON(b []byte) (map[taskKey]string, error) {
 // slurmNumber reads a number that newer Slurm versions wrap as
 // {"set": true, "number": N}.
 func slurmNumber(raw json.RawMessage) (int64, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false // json.Unmarshal would leave 0 and report no error
+	}
 	var n int64
 	if json.Unmarshal(raw, &n) == nil {
 		return n, true
