@@ -32,12 +32,18 @@ type Config struct {
 
 // Data selects the training stream.
 type Data struct {
-	// Source is "synthetic" (the built-in Markov stream) or "tasks" (the
-	// task mixture given by Tasks).
+	// Source is "synthetic" (the built-in Markov stream), "tasks" (the
+	// task mixture given by Tasks) or "text" (a natural-language corpus).
 	Source string `json:"source"`
 	Tasks  string `json:"tasks"`  // mixture, e.g. "add:2,icl:1" (source "tasks")
 	Branch int    `json:"branch"` // synthetic: successors per token
 	Slot   int    `json:"slot"`   // tasks: documents start at multiples of Slot tokens
+
+	Corpus      string  `json:"corpus"`       // text: file (plain, .jsonl, .rdb) or SWORD module directory
+	CorpusField string  `json:"corpus_field"` // text: JSONL field with the text
+	Tokenizer   string  `json:"tokenizer"`    // text: char | bpe
+	BPEVocab    int     `json:"bpe_vocab"`    // text: BPE vocabulary size (≥ 257)
+	Heldout     float64 `json:"heldout"`      // text: fraction of documents held out for eval_loss
 }
 
 // Train holds the loop's settings.
@@ -62,7 +68,8 @@ func Default() Config {
 	return Config{
 		Model: m,
 		Optim: optim.DefaultConfig(),
-		Data:  Data{Source: "synthetic", Branch: 4, Slot: 16},
+		Data: Data{Source: "synthetic", Branch: 4, Slot: 16,
+			CorpusField: "text", Tokenizer: "bpe", BPEVocab: 512, Heldout: 0.05},
 		Train: Train{Seed: 1, Steps: 1000, BatchSize: 32, Threads: 1, LogEvery: 10, EvalBatches: 4,
 			CheckpointLogMax: 512, CheckpointEvery: 1000, KeepCheckpoints: true},
 	}
@@ -100,8 +107,21 @@ func (c Config) Validate() error {
 		if c.Data.Slot < 1 {
 			bad("data.slot", "must be positive, got %d", c.Data.Slot)
 		}
+	case "text":
+		if strings.TrimSpace(c.Data.Corpus) == "" {
+			bad("data.corpus", "no corpus path (see scripts/get-text.sh for public-domain prose)")
+		}
+		if c.Data.Tokenizer != "char" && c.Data.Tokenizer != "bpe" {
+			bad("data.tokenizer", "unknown tokenizer %q (want char or bpe)", c.Data.Tokenizer)
+		}
+		if c.Data.Tokenizer == "bpe" && c.Data.BPEVocab < 257 {
+			bad("data.bpe_vocab", "must be at least 257 (256 bytes and the separator), got %d", c.Data.BPEVocab)
+		}
+		if !(c.Data.Heldout > 0 && c.Data.Heldout < 1) {
+			bad("data.heldout", "must be in (0, 1), got %g", c.Data.Heldout)
+		}
 	default:
-		bad("data.source", "unknown source %q (want synthetic or tasks)", c.Data.Source)
+		bad("data.source", "unknown source %q (want synthetic, tasks or text)", c.Data.Source)
 	}
 	t := c.Train
 	if t.Steps < 1 {

@@ -137,6 +137,13 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 			return nil, nil, fmt.Errorf("data.tasks: %w", err)
 		}
 		return tr, ev, nil
+	case "text":
+		tr, ev, tok, err := data.TextSources(data.TextConfig{Path: cfg.Data.Corpus, Field: cfg.Data.CorpusField,
+			Tokenizer: cfg.Data.Tokenizer, BPEVocab: cfg.Data.BPEVocab, Heldout: cfg.Data.Heldout, Seed: cfg.Train.Seed})
+		if err != nil {
+			return nil, nil, fmt.Errorf("data.corpus: %w", err)
+		}
+		return withTokenizer{tr, tok}, ev, nil
 	}
 	return nil, nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
 }
@@ -150,10 +157,18 @@ func Tokenizer(src data.Source) data.Tokenizer {
 	return nil
 }
 
-// ResolveVocab sets model.d_vocab from a task mixture's tokenizer, which
-// the mixture fixes; other sources keep the configured size.
+// withTokenizer attaches the tokenizer to a source that does not carry it.
+type withTokenizer struct {
+	data.Source
+	tok data.Tokenizer
+}
+
+func (w withTokenizer) Tokenizer() data.Tokenizer { return w.tok }
+
+// ResolveVocab sets model.d_vocab from the tokenizer of a task mixture or a
+// corpus, which fixes it; the synthetic stream keeps the configured size.
 func ResolveVocab(cfg *config.Config, src data.Source) error {
-	if cfg.Data.Source == "tasks" {
+	if cfg.Data.Source == "tasks" || cfg.Data.Source == "text" {
 		cfg.Model.DVocab = src.Vocab()
 	}
 	if v := src.Vocab(); v > cfg.Model.DVocab {

@@ -303,3 +303,35 @@ func TestReadMetricsPartialLine(t *testing.T) {
 		t.Errorf("malformed middle line: %v", err)
 	}
 }
+
+// TestTextCorpusRun trains briefly on a prose file: the BPE tokenizer is
+// saved with the run and fixes d_vocab, and the loss falls.
+func TestTextCorpusRun(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "Paragraph %d. The cat sat on the mat, and the dog sat by the door.\n\n", i)
+	}
+	corpus := filepath.Join(t.TempDir(), "prose.txt")
+	if err := os.WriteFile(corpus, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := smallConfig()
+	for _, kv := range []string{"data.source=text", "data.corpus=" + corpus, "data.bpe_vocab=300", "data.heldout=0.1", "train.steps=60"} {
+		if err := cfg.Set(kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	res := run(t, cfg, dir, false)
+	rd, err := OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.Tok == nil || rd.Config.Model.DVocab != rd.Tok.Vocab() {
+		t.Fatalf("tokenizer %v, d_vocab %d", rd.Tok, rd.Config.Model.DVocab)
+	}
+	ms, _ := ReadMetrics(filepath.Join(dir, MetricsFile))
+	if first := *ms[0].EvalLoss; !(res.EvalLoss < first-1) {
+		t.Errorf("eval loss %v → %v: did not fall", first, res.EvalLoss)
+	}
+}
