@@ -128,8 +128,14 @@ func logSumExp(row []float32) (float64, int32) {
 
 // Generate continues each prompt greedily until the separator, maxNew
 // tokens, or the end of the context, in batches; the separator is not
-// included in the result.
+// included in the result. Models that implement nn.Decoder extend the
+// sequences incrementally (a key/value cache for the GPT; generateCached);
+// others re-run the whole padded prefix at every token. Both give the same
+// tokens (decode_test.go).
 func (h *Harness) Generate(prompts [][]int32, maxNew int) ([][]int32, error) {
+	if dec, ok := h.Model.(nn.Decoder); ok {
+		return h.generateCached(dec, prompts, maxNew)
+	}
 	nctx := h.Model.Config().NCtx
 	V := h.Model.Config().DVocab
 	sep := h.Tok.Sep()

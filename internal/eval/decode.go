@@ -1,0 +1,83 @@
+package eval
+
+import (
+	"fmt"
+
+	"emlab/internal/nn"
+)
+
+// generateCached is Generate for models that decode incrementally: each
+// batch is prefilled once, then every step feeds only the token each
+// unfinished row just produced, so a batch costs one prompt pass plus one
+// token step per generated token instead of a pass over the whole prefix per
+// token. The stopping rules are Generate's (separator, maxNew tokens, the
+// row reaching n_ctx), and the DecodeState's logits are bit-identical to
+// Forward's, so the tokens are those of the uncached path. One state, sized
+// for the batch, is reused by every batch.
+func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) ([][]int32, error) {
+	cfg := h.Model.Config()
+	nctx, V := cfg.NCtx, cfg.DVocab
+	sep := h.Tok.Sep()
+	out := make([][]int32, len(prompts))
+	if len(prompts) == 0 {
+		return out, nil
+	}
+	bs := h.batchSize()
+	var st nn.DecodeState
+	rows := make([]int, 0, bs)
+	toks := make([]int32, 0, bs)
+	for b0 := 0; b0 < len(prompts); b0 += bs {
+		batch := prompts[b0:min(b0+bs, len(prompts))]
+		gens := out[b0 : b0+len(batch)]
+		for i, p := range batch {
+			if len(p) == 0 || len(p) > nctx {
+				return nil, fmt.Errorf("prompt %d: length %d outside [1, n_ctx=%d]", b0+i, len(p), nctx)
+			}
+			gens[i] = []int32{}
+		}
+		if maxNew <= 0 {
+			continue
+		}
+		if st == nil {
+			st = dec.NewDecodeState(min(bs, len(prompts)))
+		}
+		logits := st.Prefill(batch) // (len(batch), V)
+		rows = rows[:0]
+		for i := range batch {
+			rows = append(rows, i)
+		}
+		for step := 0; ; step++ {
+			// logits row j follows the last token of batch row rows[j].
+			live, next := rows[:0], toks[:0]
+			for j, i := range rows {
+				tok := argmax32(logits[j*V : (j+1)*V])
+				if tok == sep {
+					continue
+				}
+				gens[i] = append(gens[i], tok)
+				if len(batch[i])+len(gens[i]) >= nctx {
+					continue
+				}
+				live, next = append(live, i), append(next, tok)
+			}
+			rows, toks = live, next
+			if len(rows) == 0 || step+1 >= maxNew {
+				break
+			}
+			logits = st.Step(rows, toks)
+		}
+	}
+	return out, nil
+}
+
+// argmax32 is the greedy choice: the lowest index among the maxima, as
+// logSumExp's, so both generation paths break ties alike.
+func argmax32(row []float32) int32 {
+	mx, arg := row[0], int32(0)
+	for v, x := range row {
+		if x > mx {
+			mx, arg = x, int32(v)
+		}
+	}
+	return arg
+}
