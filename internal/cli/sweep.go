@@ -133,7 +133,10 @@ func human(x float64) string {
 func sweepStatus(ctx context.Context, w io.Writer, p *sweep.Plan, o sweepOptions) error {
 	views, err := sweep.States(ctx, o.out, p)
 	if err != nil {
-		return err
+		if views == nil {
+			return err
+		}
+		fmt.Fprintf(w, "warning: states from the run directories only: %v\n", err)
 	}
 	if o.asJSON {
 		type row struct {

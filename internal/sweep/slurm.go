@@ -307,7 +307,9 @@ func States(ctx context.Context, out string, p *Plan) ([]View, error) {
 	}
 	states, err := slurmStates(ctx)
 	if err != nil {
-		return nil, err
+		// The run directories still say what they know (a login node
+		// without Slurm, a stopped controller): return them with the error.
+		return views, err
 	}
 	for i, v := range views {
 		k, ok := latest[v.Run.ID]
