@@ -362,3 +362,43 @@ func equalMetrics(t *testing.T, a, b string) bool {
 	}
 	return true
 }
+
+// With emlab eval in the binary, the eval post-step runs after training,
+// its results land in evals.jsonl, and the sweep's index holds them.
+func TestPostStepEval(t *testing.T) {
+	src := strings.Replace(tinyExp, "values = [1, 2, 3]", "values = [1]", 1) +
+		"\n[eval]\nenabled = true\nargs = [\"--n\", \"20\", \"--quiet\"]\n"
+	src = strings.Replace(src, "[base]", "tasks = \"add(digits=1):1\"\n[base]", 1)
+	p := mustPlan(t, src)
+	out := t.TempDir()
+	o := execOptions(t, p, out)
+	if !o.Available["eval"] {
+		t.Skip("this emlab has no eval command yet")
+	}
+	ix, err := store.Open(filepath.Join(out, store.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o,
+		AfterRun: func(r sweep.Run, _ sweep.Outcome) error { return ix.IndexRun(context.Background(), out, sweep.RunDir(out, r.ID)) }})
+	if err != nil || sum.Failed != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	lines := 0
+	for _, r := range p.Runs {
+		st := readStatus(t, sweep.RunDir(out, r.ID))
+		if st.Steps["eval"] != sweep.StepDone {
+			t.Errorf("%s: %+v", r.ID, st)
+		}
+		b, err := os.ReadFile(filepath.Join(sweep.RunDir(out, r.ID), "evals.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += bytes.Count(b, []byte("\n"))
+	}
+	n, err := ix.Counts()
+	if err != nil || lines == 0 || n["evals"] != lines {
+		t.Errorf("index holds %d evals, run dirs %d lines (%v)", n["evals"], lines, err)
+	}
+}
