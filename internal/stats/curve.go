@@ -96,6 +96,9 @@ type Level struct {
 // distinct x values than the analysis needs.
 var ErrTooFewLevels = fmt.Errorf("too few distinct x values")
 
+// maxAbsValue bounds scores so that squared residuals stay finite.
+const maxAbsValue = 1e100
+
 // Validate checks a curve's points: finite values, positive finite x, no
 // duplicate (x, seed, group). Errors name the curve, the point and the line.
 func (c *Curve) Validate() error {
@@ -120,6 +123,9 @@ func (c *Curve) Validate() error {
 		}
 		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
 			return fmt.Errorf("curve %s: value is %v at x=%g%s", c.Key(), p.Value, p.X, where)
+		}
+		if math.Abs(p.Value) > maxAbsValue {
+			return fmt.Errorf("curve %s: value %g at x=%g%s is out of range (|value| ≤ %g; rescale the metric)", c.Key(), p.Value, p.X, where, maxAbsValue)
 		}
 		if p.N < 0 {
 			return fmt.Errorf("curve %s: negative item count n=%d at x=%g%s", c.Key(), p.N, p.X, where)

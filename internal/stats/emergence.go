@@ -160,6 +160,9 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	fraction := c.HasChance && allIn01(y)
 	mc := newModelContext(t, y, dir, fraction, 0.5)
 	fs := fitAll(t, y, w, known, mc, true)
+	if fs.get(ModelConstant) == nil || fs.get(ModelSigmoid) == nil {
+		return nil, fmt.Errorf("curve %s: the curve models could not be fitted (non-finite residuals; are the values or weights extreme?)", c.Key())
+	}
 	best := &fs.fits[0]
 	for i := range fs.fits {
 		if fs.fits[i].BIC < best.BIC-1e-9 {

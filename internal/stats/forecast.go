@@ -63,6 +63,9 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	fraction := c.HasChance && allIn01(y)
 	mc := newModelContext(t, y, dir, fraction, 3)
 	fs := fitAll(t, y, w, known, mc, false)
+	if len(fs.fits) == 0 {
+		return nil, fmt.Errorf("forecast %s: the curve models could not be fitted (non-finite residuals)", c.Key())
+	}
 	best := &fs.fits[0]
 	for i := range fs.fits {
 		if fs.fits[i].BIC < best.BIC-1e-9 {

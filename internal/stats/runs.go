@@ -131,7 +131,13 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 				}
 				c.Chance, c.HasChance = *e.line.Chance, true
 			}
-			c.Points = append(c.Points, Point{X: x, Value: *e.line.Value, Seed: cfg.seed, N: int(e.line.N),
+			seed := cfg.seed
+			if axis == AxisEvalLoss {
+				// Two checkpoints of one run may log the same (rounded) loss;
+				// they are distinct observations, not one repeated.
+				seed += "@step" + strconv.FormatFloat(step, 'g', -1, 64)
+			}
+			c.Points = append(c.Points, Point{X: x, Value: *e.line.Value, Seed: seed, N: int(e.line.N),
 				Stderr: e.line.Stderr, Group: group, Line: e.where})
 		}
 	}

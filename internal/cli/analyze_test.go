@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ladderCSV is a small emergent curve (the 3-minute ladder of
+// CALIBRATION.md, three seeds) plus a smooth and a too-short curve.
+const ladderCSV = `task,metric,x,value,seed,n,chance
+add,exact_match,16500,0.01,0,200,0.01
+add,exact_match,29000,0.06,0,200,0.01
+add,exact_match,62000,0.86,0,200,0.01
+add,exact_match,108000,1.00,0,200,0.01
+add,exact_match,16500,0.01,1,200,0.01
+add,exact_match,29000,0.02,1,200,0.01
+add,exact_match,62000,0.95,1,200,0.01
+add,exact_match,108000,1.00,1,200,0.01
+add,exact_match,16500,0.01,2,200,0.01
+add,exact_match,29000,0.01,2,200,0.01
+add,exact_match,62000,0.58,2,200,0.01
+add,exact_match,108000,0.99,2,200,0.01
+mul,digit_acc,16500,0.11,0,600,0.1
+mul,digit_acc,29000,0.2,0,600,0.1
+mul,digit_acc,62000,0.31,0,600,0.1
+mul,digit_acc,108000,0.42,0,600,0.1
+mul,digit_acc,200000,0.52,0,600,0.1
+short,exact_match,1000,0.1,0,100,0.1
+short,exact_match,2000,0.2,0,100,0.1
+short,exact_match,4000,0.3,0,100,0.1
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestAnalyzeCSVJSON: the documented output interface — one object per
+// (task, metric) with the documented keys — and the right verdicts.
+func TestAnalyzeCSVJSON(t *testing.T) {
+	f := writeFile(t, "curves.csv", ladderCSV)
+	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--json", "--x", "params", "--boot", "40")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
+	}
+	want := map[string]string{"add/exact_match": "emergent", "mul/digit_acc": "smooth", "short/exact_match": "insufficient"}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("bad JSON %q: %v", l, err)
+		}
+		for _, k := range []string{"task", "metric", "verdict", "emergent", "breakthroughness", "linearity", "x_star", "x_star_lo", "x_star_hi", "x_cross", "fit", "params", "evidence"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s/%s: missing key %q", m["task"], m["metric"], k)
+			}
+		}
+		key := fmt.Sprintf("%s/%s", m["task"], m["metric"])
+		if m["verdict"] != want[key] {
+			t.Errorf("%s: verdict %v, want %s", key, m["verdict"], want[key])
+		}
+		if (m["verdict"] == "emergent") != (m["emergent"] == true) {
+			t.Errorf("%s: emergent flag %v disagrees with verdict %v", key, m["emergent"], m["verdict"])
+		}
+		if key == "add/exact_match" {
+			lo, mid, hi := m["x_star_lo"].(float64), m["x_star"].(float64), m["x_star_hi"].(float64)
+			// The jump lies between the 29k and 62k rungs.
+			if !(lo <= mid && mid <= hi && mid > 29000 && mid < 62000) {
+				t.Errorf("x_star %g [%g, %g], want within (29000, 62000)", mid, lo, hi)
+			}
+		}
+		if key == "short/exact_match" && !strings.Contains(l, "got 3, need at least 4") {
+			t.Errorf("insufficient curve does not say why: %s", l)
+		}
+	}
+}
+
+func TestAnalyzeTable(t *testing.T) {
+	f := writeFile(t, "curves.csv", ladderCSV)
+	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--boot", "0", "--tasks", "add")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(out, "task") || !strings.Contains(out, "emergent") || strings.Contains(out, "mul") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestAnalyzeErrors(t *testing.T) {
+	good := writeFile(t, "curves.csv", ladderCSV)
+	bad := writeFile(t, "bad.csv", "task,metric,scale,value\na,b,1,2\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no input", []string{"analyze"}, "give exactly one of --csv FILE or --runs DIR"},
+		{"both inputs", []string{"analyze", "--csv", good, "--runs", "x"}, "give exactly one of"},
+		{"unknown axis", []string{"analyze", "--csv", good, "--x", "param"}, `unknown axis "param" (did you mean params`},
+		{"missing column", []string{"analyze", "--csv", bad}, `missing column "x"`},
+		{"unknown task", []string{"analyze", "--csv", good, "--tasks", "ad"}, `unknown task "ad" (did you mean add?)`},
+		{"missing file", []string{"analyze", "--csv", filepath.Join(t.TempDir(), "none.csv")}, "open curves"},
+		{"stray argument", []string{"analyze", "--csv", good, "extra"}, "unexpected arguments"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, code := runCmd(t, c.args...)
+			if code == 0 || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want an error containing %q", code, stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestAnalyzeRuns reads run directories written by the test in the
+// trainer's format: a ladder of four sizes × two seeds whose exact match
+// jumps between the second and third size.
+func TestAnalyzeRuns(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	for i, p := range []float64{2e4, 5e4, 1.2e5, 3e5, 7e5} {
+		for seed := 0; seed < 2; seed++ {
+			d := filepath.Join(root, fmt.Sprintf("run-%d-%d", i, seed))
+			os.MkdirAll(d, 0o755)
+			os.WriteFile(filepath.Join(d, "config.json"), []byte(fmt.Sprintf(`{"params": %g, "non_embedding_params": %g, "seed": %d}`, p, p*0.8, seed)), 0o644)
+			var m, e strings.Builder
+			for _, step := range []int{0, 500, 1000} {
+				final := []float64{0.0, 0.01, 0.9, 0.99, 1.0}[i]
+				v := final * float64(step) / 1000
+				loss := 3 - float64(i)*0.4*float64(step)/1000
+				fmt.Fprintf(&m, `{"step":%d,"tokens":%d,"flops":%g,"loss":%g,"eval_loss":%g,"lr":1e-3,"grad_norm":1,"seconds":1}`+"\n", step, step*1024, 6*p*float64(step*1024), loss, loss)
+				fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"exact_match","value":%g,"stderr":0,"n":300,"chance":0.001}`+"\n", step, math.Round(v*300)/300)
+			}
+			os.WriteFile(filepath.Join(d, "metrics.jsonl"), []byte(m.String()), 0o644)
+			os.WriteFile(filepath.Join(d, "evals.jsonl"), []byte(e.String()), 0o644)
+			dirs = append(dirs, d)
+		}
+	}
+	args := append([]string{"analyze", "--json", "--boot", "20", "--runs"}, dirs...)
+	out, stderr, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if m["verdict"] != "emergent" || m["axis"] != "params" {
+		t.Errorf("runs on params: verdict %v axis %v, want emergent params:\n%s", m["verdict"], m["axis"], out)
+	}
+	// On the eval-loss axis every checkpoint counts and the loss view is fitted.
+	args = append([]string{"analyze", "--json", "--boot", "20", "--x", "eval_loss", "--runs"}, dirs...)
+	out, stderr, code = runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("eval_loss: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, ok := m["loss_threshold"]; !ok {
+		t.Errorf("eval_loss axis: no loss_threshold in %s", out)
+	}
+}
