@@ -200,7 +200,7 @@ func TestPostStepSkipped(t *testing.T) {
 // identical to an uninterrupted sweep, and the index holds each row once.
 func TestSweepSIGKILLResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains 2×4 runs of 400 steps (about 10 s); skipped with -short")
+		t.Skip("trains 2×4 runs of 600 steps (about 6 s); skipped with -short")
 	}
 	exp := filepath.Join(t.TempDir(), "kill.toml")
 	writeFile(t, exp, `
@@ -211,7 +211,7 @@ name = "kill"
 "model.n_heads" = 2
 "model.n_layers" = 1
 "train.batch_size" = 8
-"train.steps" = 400
+"train.steps" = 600
 "train.checkpoint_every" = 50
 "train.log_every" = 10
 [[axis]]
@@ -251,12 +251,12 @@ values = [1, 2]
 	for {
 		_, errDone := os.Stat(filepath.Join(first, "DONE"))
 		v := sweep.ReadState(killed, p.Runs[1])
-		if errDone == nil && v.Step >= 100 {
+		if errDone == nil && v.Step >= 60 {
 			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
-			t.Fatal("the sweep did not reach the second run's step 100 in 2 minutes")
+			t.Fatal("the sweep did not reach the second run's step 60 in 2 minutes")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -279,7 +279,7 @@ values = [1, 2]
 		if !equalMetrics(t, filepath.Join(a, "metrics.jsonl"), filepath.Join(b, "metrics.jsonl")) {
 			t.Errorf("%s: metrics differ from the uninterrupted sweep", r.ID)
 		}
-		last := filepath.Join("checkpoints", "step-400.safetensors")
+		last := filepath.Join("checkpoints", "step-600.safetensors")
 		wa, erra := os.ReadFile(filepath.Join(a, last))
 		wb, errb := os.ReadFile(filepath.Join(b, last))
 		if erra != nil || errb != nil || !bytes.Equal(wa, wb) {
