@@ -381,7 +381,9 @@ func TestPostStepEval(t *testing.T) {
 	}
 	defer ix.Close()
 	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o,
-		AfterRun: func(r sweep.Run, _ sweep.Outcome) error { return ix.IndexRun(context.Background(), out, sweep.RunDir(out, r.ID)) }})
+		AfterRun: func(r sweep.Run, _ sweep.Outcome) error {
+			return ix.IndexRun(context.Background(), out, sweep.RunDir(out, r.ID))
+		}})
 	if err != nil || sum.Failed != 0 {
 		t.Fatalf("%+v %v", sum, err)
 	}
