@@ -21,7 +21,8 @@ package nn
 
 import (
 	"fmt"
-	"math"
+
+	"emlab/internal/tensor"
 )
 
 // Decoder is implemented by models that can extend sequences one token at a
@@ -144,71 +145,11 @@ func (d *decodeBase) checkTokens(ids []int32) {
 }
 
 // causalSoftmaxLastRow turns one query's attention scores row (n) into
-// probabilities in place, computing exactly what tensor.CausalSoftmaxForward
-// computes for row n−1 of an (n, n) matrix (same operations in the same
-// order, so the result is bit-identical): the decode step has one query per
-// head, and running the (n, n) kernel for it would cost O(n²).
-//
-// tensor has no exported one-row softmax, so this copies the row loop of
-// CausalSoftmaxForward and its expf; TestCausalSoftmaxLastRowMatchesTensor
-// fails if the two drift apart.
+// probabilities in place with tensor.CausalSoftmaxRow, the row kernel of
+// tensor.CausalSoftmaxForward, so the result is bit-identical to row n−1 of
+// the (n, n) kernel: the decode step has one query per head, and running the
+// (n, n) kernel for it would cost O(n²). TestCausalSoftmaxLastRowMatchesTensor
+// checks the two stay equal.
 func causalSoftmaxLastRow(row []float32, scale float32) {
-	mx := row[0] * scale
-	for _, v := range row[1:] {
-		mx = max(mx, v*scale)
-	}
-	var s0, s1 float32
-	j := 0
-	for ; j+2 <= len(row); j += 2 {
-		e0, e1 := decodeExpf(row[j]*scale-mx), decodeExpf(row[j+1]*scale-mx)
-		row[j], row[j+1] = e0, e1
-		s0 += e0
-		s1 += e1
-	}
-	if j < len(row) {
-		e := decodeExpf(row[j]*scale - mx)
-		row[j] = e
-		s0 += e
-	}
-	inv := 1 / (s0 + s1)
-	for j := range row {
-		row[j] *= inv
-	}
-}
-
-// decodeExpf is a copy of tensor's unexported expf (Cephes expf, Moshier
-// 1984: x = n·ln2 + r, e^r by a degree-6 minimax polynomial, 2ⁿ by exponent
-// bits), which the attention softmax uses; see causalSoftmaxLastRow.
-func decodeExpf(x float32) float32 {
-	const (
-		log2e  = 1.44269504088896341
-		ln2Hi  = 0.693359375
-		ln2Lo  = -2.12194440e-4
-		expMax = 88.72283905206835
-		expMin = -87.33654475
-	)
-	if !(x < expMax) {
-		if x != x {
-			return x
-		}
-		return float32(math.Inf(1))
-	}
-	if x < expMin {
-		return 0
-	}
-	const magic = 12582912
-	fn := (x*log2e + magic) - magic
-	n := int32(fn)
-	r := x - fn*ln2Hi - fn*ln2Lo
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
-	if n > 127 {
-		return y * 2 * math.Float32frombits(uint32(n-1+127)<<23)
-	}
-	return y * math.Float32frombits(uint32(n+127)<<23)
+	tensor.CausalSoftmaxRow(row, scale)
 }

@@ -5,6 +5,7 @@ package tensor
 import "golang.org/x/sys/cpu"
 
 //go:generate go run ./internal/asmgen -out gen_gemm_amd64.s -stubs gen_gemm_stub_amd64.go -pkg tensor
+//go:generate go run ./internal/asmgen -kernels vec -out gen_vec_amd64.s -stubs gen_vec_stub_amd64.go -pkg tensor
 
 // isa512 uses the 14×32 AVX-512 kernels: 28 zmm accumulators. kc = 256 keeps
 // the B micro-panel (32 KiB) in the 48 KiB L1; an mc = 112-row block of A

@@ -10,10 +10,18 @@ import "math"
 func AddBias(y, bias []float32, rows, n int) {
 	for r := 0; r < rows; r++ {
 		row := y[r*n : r*n+n]
-		for j, b := range bias[:n] {
-			row[j] += b
-		}
+		addSpan(row, row, bias[:n])
 	}
+}
+
+// Add sets dst = a + b elementwise (dst may alias a or b): the residual
+// stream's x + f(x) in one pass.
+func Add(dst, a, b []float32) {
+	n := len(a)
+	dst, b = dst[:n], b[:n]
+	parallelElems(n, func(i0, i1 int) {
+		addSpan(dst[i0:i1], a[i0:i1], b[i0:i1])
+	})
 }
 
 // BiasGrad accumulates dbias (n) += column sums of dy (rows, n).
@@ -25,10 +33,7 @@ func BiasGrad(dbias, dy []float32, rows, n int) {
 		j0, j1 := ci*cols, min(ci*cols+cols, n)
 		db := dbias[j0:j1]
 		for r := 0; r < rows; r++ {
-			row := dy[r*n+j0 : r*n+j1]
-			for j := range db {
-				db[j] += row[j]
-			}
+			addSpan(db, db, dy[r*n+j0:r*n+j1])
 		}
 	})
 }
@@ -184,11 +189,7 @@ const geluC = 0.7978845608028654
 func GELUForward(out, x []float32) {
 	out = out[:len(x)]
 	parallelElems(len(x), func(i0, i1 int) {
-		o := out[i0:i1]
-		for i, v := range x[i0:i1] {
-			u := geluC * (v + 0.044715*v*v*v)
-			o[i] = v * sigmoid2(u) // ½(1 + tanh u) = σ(2u)
-		}
+		geluForwardSpan(out[i0:i1], x[i0:i1])
 	})
 }
 
@@ -196,47 +197,40 @@ func GELUForward(out, x []float32) {
 func GELUBackward(dx, x, dout []float32) {
 	dx, dout = dx[:len(x)], dout[:len(x)]
 	parallelElems(len(x), func(i0, i1 int) {
-		d, g := dx[i0:i1], dout[i0:i1]
-		for i, v := range x[i0:i1] {
-			u := geluC * (v + 0.044715*v*v*v)
-			s := sigmoid2(u)
-			// GELU = v·s with s = σ(2u): d/dv = s + v·2s(1−s)·du/dv.
-			du := float32(geluC) * (1 + 3*0.044715*v*v)
-			d[i] += g[i] * (s + 2*v*s*(1-s)*du)
-		}
+		geluBackwardSpan(dx[i0:i1], x[i0:i1], dout[i0:i1])
 	})
 }
 
 // CausalSoftmaxForward turns one head's attention scores (T, T) into
-// probabilities in place: row t keeps columns 0..t (scaled by scale before the
-// softmax) and sets the masked columns to 0.
+// probabilities in place: row t keeps columns 0..t (scaled by scale > 0
+// before the softmax) and sets the masked columns to 0.
 func CausalSoftmaxForward(att []float32, T int, scale float32) {
 	for t := 0; t < T; t++ {
 		row := att[t*T : t*T+T]
-		live := row[:t+1]
-		mx := live[0] * scale
-		for _, v := range live[1:] {
-			mx = max(mx, v*scale)
-		}
-		var s0, s1 float32
-		j := 0
-		for ; j+2 <= len(live); j += 2 {
-			e0, e1 := expf(live[j]*scale-mx), expf(live[j+1]*scale-mx)
-			live[j], live[j+1] = e0, e1
-			s0 += e0
-			s1 += e1
-		}
-		if j < len(live) {
-			e := expf(live[j]*scale - mx)
-			live[j] = e
-			s0 += e
-		}
-		inv := 1 / (s0 + s1)
-		for j := range live {
-			live[j] *= inv
-		}
-		clear(row[t+1:])
+		causalSoftmaxRow(row, t+1, scale)
 	}
+}
+
+// CausalSoftmaxRow turns one row of attention scores into probabilities
+// in place, row = softmax(row·scale) (scale > 0), computing exactly what
+// CausalSoftmaxForward computes for the last row of a (len(row), len(row))
+// matrix: the decoder's one-query step uses it to stay bit-identical to
+// Forward.
+func CausalSoftmaxRow(row []float32, scale float32) {
+	if len(row) > 0 {
+		causalSoftmaxRow(row, len(row), scale)
+	}
+}
+
+// causalSoftmaxRow turns row[:live] into softmax(row[:live]·scale) and
+// zeroes row[live:]. scale must be positive: max(v)·scale is then
+// max(v·scale) exactly (rounding is monotone).
+func causalSoftmaxRow(row []float32, live int, scale float32) {
+	l := row[:live]
+	mx := maxSpan(l) * scale
+	s := expShiftSpan(l, l, scale, mx)
+	scaleSpan(l, 1/s)
+	clear(row[live:])
 }
 
 // CausalSoftmaxBackward accumulates the gradient of the pre-softmax scores
@@ -246,22 +240,7 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 	for t := 0; t < T; t++ {
 		a := att[t*T : t*T+t+1]
 		d := datt[t*T : t*T+t+1]
-		d = d[:len(a)]
-		var dot0, dot1 float32
-		j := 0
-		for ; j+2 <= len(a); j += 2 {
-			dot0 += a[j] * d[j]
-			dot1 += a[j+1] * d[j+1]
-		}
-		if j < len(a) {
-			dot0 += a[j] * d[j]
-		}
-		dot := dot0 + dot1
-		dp := dpre[t*T : t*T+t+1]
-		dp = dp[:len(a)]
-		for j := range a {
-			dp[j] += scale * a[j] * (d[j] - dot)
-		}
+		softmaxBwdSpan(dpre[t*T:t*T+t+1], a, d, scale, dotSpan(a, d))
 	}
 }
 
@@ -287,34 +266,18 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int
 				}
 				continue
 			}
-			mx := lr[0]
-			for _, v := range lr[1:] {
-				mx = max(mx, v)
-			}
+			mx := maxSpan(lr)
 			var dr []float32
 			if dlogits != nil {
 				dr = dlogits[r*V : r*V+V]
 			}
-			// e^{v−max} in float32 (each ≤ 1), summed in float64.
-			var s float64
-			if dr != nil {
-				for j, v := range lr {
-					e := expf(v - mx)
-					dr[j] = e
-					s += float64(e)
-				}
-			} else {
-				for _, v := range lr {
-					s += float64(expf(v - mx))
-				}
-			}
-			sums[ci] += float64(mx) + math.Log(s) - float64(lr[tg])
+			// e^{v−max} in float32 (each ≤ 1, summed in float32: the
+			// relative error of a sum of positive terms is n·ulp at worst).
+			s := expShiftSpan(dr, lr, 1, mx)
+			sums[ci] += float64(mx) + math.Log(float64(s)) - float64(lr[tg])
 			counts[ci]++
 			if dr != nil {
-				k := gradScale / float32(s)
-				for j := range dr {
-					dr[j] *= k
-				}
+				scaleSpan(dr, gradScale/s)
 				dr[tg] -= gradScale
 			}
 		}
@@ -360,9 +323,7 @@ func SumSquares(x []float32) float64 {
 
 // Scale multiplies x by s in place.
 func Scale(x []float32, s float32) {
-	for i := range x {
-		x[i] *= s
-	}
+	parallelElems(len(x), func(i0, i1 int) { scaleSpan(x[i0:i1], s) })
 }
 
 // AdamWParams are the hyperparameters of one AdamW step (Loshchilov & Hutter

@@ -1,5 +1,7 @@
 // Command asmgen generates emlab's SGEMM micro-kernels (gen_gemm_amd64.s and
-// its Go stubs) with avo. Run it through `go generate ./internal/tensor`.
+// its Go stubs) and, with -kernels vec, the AVX-512 elementwise kernels
+// (gen_vec_amd64.s, see vec.go) with avo. Run it through
+// `go generate ./internal/tensor`.
 //
 // Each micro-kernel computes one register-resident tile of C:
 //
@@ -23,6 +25,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"os"
@@ -292,7 +295,14 @@ func writeTable(path string) error {
 }
 
 func main() {
+	kernels := flag.String("kernels", "gemm", "which file to generate: gemm (SGEMM micro-kernels) or vec (elementwise, vec.go)")
+	flag.Parse()
 	ConstraintExpr("amd64,!purego")
+	if *kernels == "vec" {
+		vecKernels()
+		Generate()
+		return
+	}
 	for r := 1; r <= mr512; r++ {
 		for nv := 1; nv <= 2; nv++ {
 			kernel512(r, nv)

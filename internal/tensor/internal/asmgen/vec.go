@@ -1,0 +1,433 @@
+package main
+
+// vec.go generates the AVX-512 elementwise and row kernels (gen_vec_amd64.s):
+// GELU forward and backward, the exp-and-sum of softmax rows, row maxima,
+// dot products, the softmax backward row and vector adds. Each kernel walks
+// its n elements 16 at a time and finishes with one masked vector (lanes
+// ≥ n mask off loads and stores, which also suppresses their faults), so
+// every element is computed by the same instructions whatever its position:
+// results do not depend on how callers cut rows into chunks. Reductions keep
+// one 16-lane accumulator and fold it in a fixed order.
+//
+// exp follows the scalar expf of fastmath.go (Cephes expf, Moshier 1984):
+// x = n·ln2 + r, e^r by the same degree-6 polynomial evaluated with FMAs,
+// and the 2ⁿ scaling by VSCALEFPS, which handles n = 128 and the subnormal
+// range without bit tricks. Inputs are clamped to [expLo, expHi] first, so
+// e^x stays finite and the polynomial is never fed an infinity; lanes below
+// expLo are set to 0 as the scalar expf does.
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+const (
+	geluC   = 0.7978845608028654 // sqrt(2/π)
+	geluA   = 0.044715
+	log2e   = 1.44269504088896341
+	ln2Hi   = 0.693359375
+	ln2Lo   = -2.12194440e-4
+	expHi   = 88.72283 // just under ln(MaxFloat32): e^x stays finite
+	expLo   = -87.33654475 // ln(smallest normal float32): below it e^x is 0
+	sigHi   = 80.0     // σ's exp argument bound: 1/(1+e^80) is still normal
+	expP0   = 1.9875691500e-4
+	expP1   = 1.3981999507e-3
+	expP2   = 8.3334519073e-3
+	expP3   = 4.1665795894e-2
+	expP4   = 1.6666665459e-1
+	expP5   = 5.0000001201e-1
+	vecBits = 16 // float32 lanes in a zmm
+)
+
+// consts holds each DATA symbol once: kernels share them.
+var consts = map[string]operand.Mem{}
+
+// bcast loads the float32 constant v broadcast into a new zmm.
+func bcast(name string, v float32) reg.VecVirtual {
+	m, ok := consts[name]
+	if !ok {
+		// Raw bits: avo prints operand.F32(80) as $(80), which the Go
+		// assembler stores as the integer 80.
+		m = ConstData(name, operand.U32(math.Float32bits(v)))
+		consts[name] = m
+	}
+	z := ZMM()
+	VBROADCASTSS(m, z)
+	return z
+}
+
+// expConsts are the broadcast constants of expVec, loaded once per kernel.
+type expConsts struct {
+	hi, lo, log2e, ln2Hi, ln2Lo, one, two reg.VecVirtual
+	p                                [6]reg.VecVirtual
+}
+
+func loadExpConsts(hi float32) expConsts {
+	var c expConsts
+	c.hi = bcast(fmt.Sprintf("expHi%d", int(hi)), hi)
+	c.lo = bcast("expLo", expLo)
+	c.log2e = bcast("log2e", log2e)
+	c.ln2Hi = bcast("ln2Hi", ln2Hi)
+	c.ln2Lo = bcast("ln2Lo", ln2Lo)
+	c.one = bcast("one", 1)
+	c.two = bcast("two", 2)
+	for i, v := range []float32{expP0, expP1, expP2, expP3, expP4, expP5} {
+		c.p[i] = bcast(fmt.Sprintf("expP%d", i), v)
+	}
+	return c
+}
+
+// expVec sets y = e^x lane by lane (x is clobbered).
+// NaN lanes stay NaN: VMINPS/VMAXPS return their first Go operand (Intel's
+// second source) when either is NaN, and that operand is x.
+func expVec(c expConsts, x, y reg.VecVirtual) {
+	// Lanes below expLo give 0, as the scalar expf: subnormal results would
+	// make every later multiply take a microcode assist (≈ 100 cycles).
+	live := K()
+	VCMPPS(operand.U8(5), c.lo, x, live) // x ≥ expLo or NaN (not-less-than, unordered)
+	VMINPS(x, c.hi, x)
+	VMAXPS(x, c.lo, x)
+	fn := ZMM()
+	VMULPS(c.log2e, x, fn)
+	VRNDSCALEPS(operand.U8(8), fn, fn) // round to nearest even, no precision exception
+	r := x
+	VFNMADD231PS(c.ln2Hi, fn, r) // r = x − fn·ln2Hi (exact: ln2Hi has 9 bits)
+	VFNMADD231PS(c.ln2Lo, fn, r) // r −= fn·ln2Lo
+	p := ZMM()
+	VMOVAPS(c.p[0], p)
+	for i := 1; i < 6; i++ {
+		VFMADD213PS(c.p[i], r, p) // p = p·r + P_i
+	}
+	rr := ZMM()
+	VMULPS(r, r, rr)
+	VFMADD213PS(r, rr, p) // p = p·r² + r
+	VADDPS(c.one, p, p)   // + 1
+	VSCALEFPS_Z(fn, p, live, y) // y = p·2^fn, 0 in the lanes below expLo
+}
+
+// vecLoop emits the 16-wide loop over n elements and the masked tail.
+// body(masked) emits one vector's work; ptrs are advanced by 64 bytes per
+// vector. k is set to the tail mask before the masked body.
+func vecLoop(n reg.Register, ptrs []reg.Register, k reg.OpmaskVirtual, body func(masked bool)) {
+	Label("loop")
+	CMPQ(n, operand.U8(vecBits))
+	JL(operand.LabelRef("tail"))
+	body(false)
+	for _, p := range ptrs {
+		ADDQ(operand.U8(64), p)
+	}
+	SUBQ(operand.U8(vecBits), n)
+	JMP(operand.LabelRef("loop"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(operand.LabelRef("done"))
+	ones := GP64()
+	MOVQ(operand.I32(-1), ones)
+	m := GP64()
+	BZHIQ(n, ones, m) // low n bits
+	KMOVW(m.As32(), k)
+	body(true)
+	Label("done")
+}
+
+// load reads 16 floats (or the masked lanes, others zero) from p.
+func load(p reg.Register, masked bool, k reg.OpmaskVirtual, z reg.VecVirtual) {
+	if masked {
+		VMOVUPS_Z(operand.Mem{Base: p}, k, z)
+	} else {
+		VMOVUPS(operand.Mem{Base: p}, z)
+	}
+}
+
+// store writes 16 floats (or the masked lanes) to p.
+func store(z reg.VecVirtual, p reg.Register, masked bool, k reg.OpmaskVirtual) {
+	if masked {
+		VMOVUPS(z, k, operand.Mem{Base: p})
+	} else {
+		VMOVUPS(z, operand.Mem{Base: p})
+	}
+}
+
+// hsum folds the 16 lanes of acc in a fixed order and returns the xmm
+// holding the sum in lane 0.
+func hsum(acc reg.VecVirtual) reg.VecVirtual {
+	y := YMM()
+	VEXTRACTF64X4(operand.U8(1), acc, y)
+	VADDPS(y, acc.AsY(), y)
+	x := XMM()
+	VEXTRACTF128(operand.U8(1), y, x)
+	VADDPS(x, y.AsX(), x)
+	t := XMM()
+	VMOVHLPS(x, x, t)
+	VADDPS(t, x, x)
+	VMOVSHDUP(x, t)
+	VADDSS(t, x, x)
+	return x
+}
+
+// sigmoid2u sets s = σ(2u) = 1/(1 + e^{−2u}) for u = √(2/π)(v + 0.044715v³),
+// GELU's ½(1 + tanh u), and returns v² for the backward's du/dv.
+func sigmoid2u(c expConsts, ga, gc, m2 reg.VecVirtual, v, s reg.VecVirtual) reg.VecVirtual {
+	v2 := ZMM()
+	VMULPS(v, v, v2)
+	t := ZMM()
+	VMOVAPS(ga, t)
+	VFMADD213PS(gc, v2, t) // t = c·a·v² + c
+	a := ZMM()
+	VMULPS(v, t, a)
+	VMULPS(m2, a, a) // −2u
+	e := ZMM()
+	expVec(c, a, e)
+	VADDPS(c.one, e, e) // d = 1 + e^{−2u}
+	// 1/d by VRCP14PS (2⁻¹⁴) and one Newton step r(2 − d·r): ≈ 1 ulp.
+	r := ZMM()
+	VRCP14PS(e, r)
+	VFNMADD213PS(c.two, r, e) // e = 2 − r·d
+	VMULPS(e, r, s)
+	return v2
+}
+
+func geluFwd() {
+	TEXT("geluFwd512", NOSPLIT, "func(out, x *float32, n int)")
+	Pragma("noescape")
+	Doc("geluFwd512 sets out[i] = x[i]·σ(2u(x[i])) for i < n (GPT-2's tanh GELU); see vec.go.")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	c := loadExpConsts(sigHi)
+	ga, gc, m2 := bcast("geluCA", geluC*geluA), bcast("geluC", geluC), bcast("minus2", -2)
+	k := K()
+	vecLoop(n, []reg.Register{out, x}, k, func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		s := ZMM()
+		sigmoid2u(c, ga, gc, m2, v, s)
+		VMULPS(s, v, s)
+		store(s, out, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func geluBwd() {
+	TEXT("geluBwd512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+	Pragma("noescape")
+	Doc("geluBwd512 accumulates dx[i] += dout[i]·GELU'(x[i]) for i < n; see vec.go.")
+	dx := Load(Param("dx"), GP64())
+	x := Load(Param("x"), GP64())
+	dout := Load(Param("dout"), GP64())
+	n := Load(Param("n"), GP64())
+	c := loadExpConsts(sigHi)
+	ga, gc, m2 := bcast("geluCA", geluC*geluA), bcast("geluC", geluC), bcast("minus2", -2)
+	ga3 := bcast("geluCA3", 3*geluC*geluA)
+	k := K()
+	vecLoop(n, []reg.Register{dx, x, dout}, k, func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		s := ZMM()
+		v2 := sigmoid2u(c, ga, gc, m2, v, s)
+		// GELU = v·s, s = σ(2u): d/dv = s + 2v·s(1−s)·du/dv,
+		// du/dv = c(1 + 3a·v²).
+		du := ZMM()
+		VMOVAPS(ga3, du)
+		VFMADD213PS(gc, v2, du)
+		w := ZMM()
+		VMOVAPS(s, w)
+		VFNMADD231PS(s, s, w) // s − s²
+		VMULPS(du, w, w)
+		VMULPS(v, w, w)
+		VADDPS(w, w, w)
+		VADDPS(s, w, w)
+		g, d := ZMM(), ZMM()
+		load(dout, masked, k, g)
+		load(dx, masked, k, d)
+		VFMADD231PS(g, w, d)
+		store(d, dx, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// expShift emits expShift512 (store) or expShiftSum512 (sum only).
+func expShift(storeOut bool) {
+	if storeOut {
+		TEXT("expShift512", NOSPLIT, "func(dst, src *float32, n int, scale, shift float32) float32")
+		Doc("expShift512 sets dst[i] = e^(src[i]·scale − shift) for i < n and returns their sum",
+			"(one 16-lane accumulator folded in a fixed order); dst may equal src.")
+	} else {
+		TEXT("expShiftSum512", NOSPLIT, "func(src *float32, n int, scale, shift float32) float32")
+		Doc("expShiftSum512 returns Σ e^(src[i]·scale − shift) over i < n, summed as expShift512.")
+	}
+	Pragma("noescape")
+	var dst reg.Register
+	ptrs := []reg.Register{}
+	if storeOut {
+		dst = Load(Param("dst"), GP64())
+		ptrs = append(ptrs, dst)
+	}
+	src := Load(Param("src"), GP64())
+	ptrs = append(ptrs, src)
+	n := Load(Param("n"), GP64())
+	sc, sh := ZMM(), ZMM()
+	VBROADCASTSS(Load(Param("scale"), XMM()), sc)
+	VBROADCASTSS(Load(Param("shift"), XMM()), sh)
+	c := loadExpConsts(expHi)
+	acc := ZMM()
+	VXORPS(acc, acc, acc)
+	k := K()
+	vecLoop(n, ptrs, k, func(masked bool) {
+		v := ZMM()
+		load(src, masked, k, v)
+		VFMSUB213PS(sh, sc, v) // v·scale − shift
+		e := ZMM()
+		expVec(c, v, e)
+		if masked {
+			VADDPS(e, acc, k, acc) // lanes ≥ n stay out of the sum
+		} else {
+			VADDPS(e, acc, acc)
+		}
+		if storeOut {
+			store(e, dst, masked, k)
+		}
+	})
+	s := hsum(acc)
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+func maxVec() {
+	TEXT("max512", NOSPLIT, "func(x *float32, n int) float32")
+	Pragma("noescape")
+	Doc("max512 returns the largest of x[0:n], n ≥ 1.")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := ZMM()
+	VBROADCASTSS(operand.Mem{Base: x}, acc)
+	k := K()
+	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
+		if masked {
+			VMAXPS(operand.Mem{Base: x}, acc, k, acc)
+		} else {
+			VMAXPS(operand.Mem{Base: x}, acc, acc)
+		}
+	})
+	y := YMM()
+	VEXTRACTF64X4(operand.U8(1), acc, y)
+	VMAXPS(y, acc.AsY(), y)
+	xx := XMM()
+	VEXTRACTF128(operand.U8(1), y, xx)
+	VMAXPS(xx, y.AsX(), xx)
+	t := XMM()
+	VMOVHLPS(xx, xx, t)
+	VMAXPS(t, xx, xx)
+	VMOVSHDUP(xx, t)
+	VMAXSS(t, xx, xx)
+	Store(xx, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+func scaleVec() {
+	TEXT("scale512", NOSPLIT, "func(x *float32, n int, s float32)")
+	Pragma("noescape")
+	Doc("scale512 sets x[i] *= s for i < n.")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	s := ZMM()
+	VBROADCASTSS(Load(Param("s"), XMM()), s)
+	k := K()
+	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		VMULPS(s, v, v)
+		store(v, x, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func dotVec() {
+	TEXT("dot512", NOSPLIT, "func(a, b *float32, n int) float32")
+	Pragma("noescape")
+	Doc("dot512 returns Σ a[i]·b[i] over i < n (one 16-lane accumulator, fixed fold).")
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := ZMM()
+	VXORPS(acc, acc, acc)
+	k := K()
+	vecLoop(n, []reg.Register{a, b}, k, func(masked bool) {
+		va, vb := ZMM(), ZMM()
+		load(a, masked, k, va)
+		load(b, masked, k, vb) // masked lanes are 0 in both
+		VFMADD231PS(va, vb, acc)
+	})
+	s := hsum(acc)
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+func softmaxBwdVec() {
+	TEXT("softmaxBwd512", NOSPLIT, "func(dp, a, d *float32, n int, scale, dot float32)")
+	Pragma("noescape")
+	Doc("softmaxBwd512 accumulates dp[i] += scale·a[i]·(d[i] − dot) for i < n.")
+	dp := Load(Param("dp"), GP64())
+	a := Load(Param("a"), GP64())
+	d := Load(Param("d"), GP64())
+	n := Load(Param("n"), GP64())
+	sc, dt := ZMM(), ZMM()
+	VBROADCASTSS(Load(Param("scale"), XMM()), sc)
+	VBROADCASTSS(Load(Param("dot"), XMM()), dt)
+	k := K()
+	vecLoop(n, []reg.Register{dp, a, d}, k, func(masked bool) {
+		va, vd, vp := ZMM(), ZMM(), ZMM()
+		load(a, masked, k, va)
+		load(d, masked, k, vd)
+		load(dp, masked, k, vp)
+		VSUBPS(dt, vd, vd)
+		VMULPS(sc, va, va)
+		VFMADD231PS(va, vd, vp)
+		store(vp, dp, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func addVec() {
+	TEXT("add512", NOSPLIT, "func(dst, a, b *float32, n int)")
+	Pragma("noescape")
+	Doc("add512 sets dst[i] = a[i] + b[i] for i < n (dst may alias a or b).")
+	dst := Load(Param("dst"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	k := K()
+	vecLoop(n, []reg.Register{dst, a, b}, k, func(masked bool) {
+		va, vb := ZMM(), ZMM()
+		load(a, masked, k, va)
+		load(b, masked, k, vb)
+		VADDPS(vb, va, va)
+		store(va, dst, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// vecKernels emits every kernel of gen_vec_amd64.s.
+func vecKernels() {
+	geluFwd()
+	geluBwd()
+	expShift(true)
+	expShift(false)
+	maxVec()
+	scaleVec()
+	dotVec()
+	softmaxBwdVec()
+	addVec()
+}

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// useVec512 selects the AVX-512 spans of gen_vec_amd64.s (they also use
+// BMI2's BZHI for the tail mask).
+var useVec512 = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
+
+func geluForwardSpan(o, x []float32) {
+	if useVec512 && len(x) > 0 {
+		_ = o[len(x)-1]
+		geluFwd512(&o[0], &x[0], len(x))
+		return
+	}
+	geluForwardGo(o, x)
+}
+
+func geluBackwardSpan(d, x, g []float32) {
+	if useVec512 && len(x) > 0 {
+		_, _ = d[len(x)-1], g[len(x)-1]
+		geluBwd512(&d[0], &x[0], &g[0], len(x))
+		return
+	}
+	geluBackwardGo(d, x, g)
+}
+
+func expShiftSpan(dst, src []float32, scale, shift float32) float32 {
+	if useVec512 && len(src) > 0 {
+		if dst == nil {
+			return expShiftSum512(&src[0], len(src), scale, shift)
+		}
+		_ = dst[len(src)-1]
+		return expShift512(&dst[0], &src[0], len(src), scale, shift)
+	}
+	return expShiftGo(dst, src, scale, shift)
+}
+
+func maxSpan(x []float32) float32 {
+	if useVec512 {
+		_ = x[0]
+		return max512(&x[0], len(x))
+	}
+	return maxGo(x)
+}
+
+func scaleSpan(x []float32, s float32) {
+	if useVec512 && len(x) > 0 {
+		scale512(&x[0], len(x), s)
+		return
+	}
+	scaleGo(x, s)
+}
+
+func dotSpan(a, b []float32) float32 {
+	if useVec512 && len(a) > 0 {
+		_ = b[len(a)-1]
+		return dot512(&a[0], &b[0], len(a))
+	}
+	return dotGo(a, b)
+}
+
+func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
+	if useVec512 && len(a) > 0 {
+		_, _ = dp[len(a)-1], d[len(a)-1]
+		softmaxBwd512(&dp[0], &a[0], &d[0], len(a), scale, dot)
+		return
+	}
+	softmaxBwdGo(dp, a, d, scale, dot)
+}
+
+func addSpan(dst, a, b []float32) {
+	if useVec512 && len(a) > 0 {
+		_, _ = dst[len(a)-1], b[len(a)-1]
+		add512(&dst[0], &a[0], &b[0], len(a))
+		return
+	}
+	addGo(dst, a, b)
+}

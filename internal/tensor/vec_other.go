@@ -1,0 +1,20 @@
+//go:build !amd64 || purego
+
+package tensor
+
+// Without the assembly the spans are the plain Go loops of vec.go.
+
+const useVec512 = false
+
+func geluForwardSpan(o, x []float32)     { geluForwardGo(o, x) }
+func geluBackwardSpan(d, x, g []float32) { geluBackwardGo(d, x, g) }
+func expShiftSpan(dst, src []float32, scale, shift float32) float32 {
+	return expShiftGo(dst, src, scale, shift)
+}
+func maxSpan(x []float32) float32      { return maxGo(x) }
+func scaleSpan(x []float32, s float32) { scaleGo(x, s) }
+func dotSpan(a, b []float32) float32   { return dotGo(a, b) }
+func addSpan(dst, a, b []float32)      { addGo(dst, a, b) }
+func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
+	softmaxBwdGo(dp, a, d, scale, dot)
+}

@@ -1,0 +1,110 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// vecSizes cover the empty span, every masked tail length and several full
+// vectors.
+func vecSizes() []int {
+	var s []int
+	for n := 0; n <= 49; n++ {
+		s = append(s, n)
+	}
+	return append(s, 63, 64, 65, 127, 255, 1000)
+}
+
+// TestSpansMatchGo checks each span (the AVX-512 assembly where the CPU has
+// it) against its plain Go loop. The assembly evaluates the same formulas
+// with FMAs and 16-lane sums, so elementwise results agree to a few ulps
+// (rtol 1e-6 on values of order 1, atol for the cancellation in GELU's
+// derivative) and sums to float32 rounding of n terms.
+func TestSpansMatchGo(t *testing.T) {
+	if !useVec512 {
+		t.Skip("no AVX-512 on this CPU or build: the spans are the Go loops themselves")
+	}
+	rng := rand.New(rand.NewPCG(9, 1))
+	for _, n := range vecSizes() {
+		x := randn(rng, n, 3)
+		if n > 2 {
+			x[0], x[1], x[2] = -40, 40, 0 // deep tails and the origin
+		}
+		name := fmt.Sprint("n=", n)
+		o, oG := make([]float32, n+1), make([]float32, n+1)
+		o[n], oG[n] = 7, 7 // past the end: must stay
+		geluForwardSpan(o[:n], x)
+		geluForwardGo(oG[:n], x)
+		closeTo(t, name+" gelu", o, oG, 1e-6, 1e-6)
+
+		g := randn(rng, n, 1)
+		d0 := randn(rng, n+1, 1)
+		d, dG := slices.Clone(d0), slices.Clone(d0)
+		geluBackwardSpan(d[:n], x, g)
+		geluBackwardGo(dG[:n], x, g)
+		closeTo(t, name+" dgelu", d, dG, 1e-6, 1e-6)
+
+		e, eG := make([]float32, n+1), make([]float32, n+1)
+		s := expShiftSpan(e[:n], x, 0.7, 1.5)
+		sG := expShiftGo(eG[:n], x, 0.7, 1.5)
+		closeTo(t, name+" exp", e, eG, 0, 1e-6)
+		closeTo(t, name+" exp sum", []float32{s}, []float32{sG}, 0, 1e-6*float64(max(n, 1)))
+		if s2 := expShiftSpan(nil, x, 0.7, 1.5); s2 != s {
+			t.Fatalf("%s: sum without store %g, with store %g", name, s2, s)
+		}
+
+		b := randn(rng, n, 1)
+		closeTo(t, name+" dot", []float32{dotSpan(x, b)}, []float32{dotGo(x, b)}, 1e-5*float64(n), 1e-5)
+		sum := slices.Clone(x)
+		addSpan(sum, sum, b)
+		sumG := make([]float32, n)
+		addGo(sumG, x, b)
+		if !slices.Equal(sum, sumG) {
+			t.Fatalf("%s: add differs", name)
+		}
+		sc, scG := slices.Clone(x), slices.Clone(x)
+		scaleSpan(sc, 0.3)
+		scaleGo(scG, 0.3)
+		if !slices.Equal(sc, scG) {
+			t.Fatalf("%s: scale differs", name)
+		}
+		p0 := randn(rng, n, 1)
+		p, pG := slices.Clone(p0), slices.Clone(p0)
+		softmaxBwdSpan(p, x, b, 0.25, 0.5)
+		softmaxBwdGo(pG, x, b, 0.25, 0.5)
+		closeTo(t, name+" softmax bwd", p, pG, 1e-6, 1e-6)
+		if n > 0 {
+			x[rng.IntN(n)] = 50
+			if got, want := maxSpan(x), maxGo(x); got != want {
+				t.Fatalf("%s: max %g, want %g", name, got, want)
+			}
+		}
+	}
+}
+
+// TestExpSpanAccuracy sweeps e^x over float32's range against float64
+// math.Exp: the same 3e-7 relative bound as the scalar expf, exactly 0
+// below the normal range's end (no subnormals), and NaN in, NaN out.
+func TestExpSpanAccuracy(t *testing.T) {
+	const n = 20001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(-87.3 + (88.7+87.3)*float64(i)/(n-1))
+	}
+	e := make([]float32, n)
+	expShiftSpan(e, x, 1, 0)
+	for i, v := range x {
+		want := math.Exp(float64(v))
+		if d := math.Abs(float64(e[i])-want) / want; d > 3e-7 {
+			t.Fatalf("e^%g = %g, want %g (relative error %.2g)", v, e[i], want, d)
+		}
+	}
+	y := []float32{-200, float32(math.NaN()), 0, -87.4, float32(math.Inf(-1))}
+	expShiftSpan(y, y, 1, 0)
+	if y[0] != 0 || y[1] == y[1] || y[2] != 1 || y[3] != 0 || y[4] != 0 {
+		t.Fatalf("e^{-200, NaN, 0, -87.4, -Inf} = %v, want {0, NaN, 1, 0, 0}", y)
+	}
+}
