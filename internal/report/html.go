@@ -1,0 +1,438 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Section ids, in the order the report prints them; SectionNotes is keyed
+// by them.
+const (
+	SecAbilities = "abilities"
+	SecLossView  = "loss-view"
+	SecInduction = "induction"
+	SecGrokking  = "grokking"
+	SecQuanta    = "quanta"
+	SecScaling   = "scaling"
+	SecForecasts = "forecasts"
+	SecRuns      = "runs"
+	SecNotes     = "notes"
+)
+
+// Num formats a number for text: three significant digits, "—" for NaN
+// (undefined), "∞"/"−∞" for an open end.
+func Num(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "—"
+	case math.IsInf(v, 1):
+		return "∞"
+	case math.IsInf(v, -1):
+		return "−∞"
+	}
+	a := math.Abs(v)
+	if a >= 1e4 || (a != 0 && a < 1e-3) {
+		return siLabelPrec(v)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func siLabelPrec(v float64) string {
+	a := math.Abs(v)
+	for _, u := range []struct {
+		f float64
+		s string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if a >= u.f {
+			return strconv.FormatFloat(v/u.f, 'g', 3, 64) + u.s
+		}
+	}
+	return strconv.FormatFloat(v, 'e', 2, 64)
+}
+
+// Interval formats [lo, hi].
+func Interval(lo, hi float64) string {
+	if math.IsNaN(lo) && math.IsNaN(hi) {
+		return "no interval"
+	}
+	return "[" + Num(lo) + ", " + Num(hi) + "]"
+}
+
+// PanelPlot is the plot of one ability metric against scale: observed
+// levels, the fitted curve, x_star as a dashed line with its interval as a
+// shaded band, and the chance rate.
+func PanelPlot(task string, p *Panel) *Plot {
+	pl := &Plot{
+		Title:  task + " — " + p.Metric,
+		XLabel: axisLabel(p.Axis), YLabel: p.Metric,
+		XLog: p.XLog, YFixed: p.Fraction, YMin: 0, YMax: 1,
+	}
+	obs := p.Observed
+	obs.Style = Points
+	if obs.Label == "" {
+		obs.Label = "observed"
+	}
+	pl.Series = append(pl.Series, obs)
+	if len(p.Fitted.X) > 0 {
+		f := p.Fitted
+		f.Style = Line
+		if f.Label == "" {
+			f.Label = "fit: " + p.FitModel
+		}
+		pl.Series = append(pl.Series, f)
+	}
+	if !math.IsNaN(p.XStarLo) && !math.IsNaN(p.XStarHi) {
+		pl.XBands = append(pl.XBands, Band{Lo: p.XStarLo, Hi: p.XStarHi, Label: "x* interval " + Interval(p.XStarLo, p.XStarHi)})
+	}
+	if finite(p.XStar) {
+		pl.VLines = append(pl.VLines, Marker{At: p.XStar, Label: "x* = " + Num(p.XStar)})
+	}
+	if finite(p.Chance) {
+		pl.HLines = append(pl.HLines, Marker{At: p.Chance, Label: "chance " + Num(p.Chance)})
+	}
+	return pl
+}
+
+// axisLabel names an axis with its unit.
+func axisLabel(axis string) string {
+	switch axis {
+	case "params":
+		return "parameters (log scale)"
+	case "non_embedding_params":
+		return "non-embedding parameters (log scale)"
+	case "tokens":
+		return "training tokens (log scale)"
+	case "flops":
+		return "training FLOPs (log scale)"
+	case "step":
+		return "step (log scale)"
+	case "eval_loss":
+		return "eval loss (nats/token)"
+	}
+	return axis
+}
+
+// LossPanelPlot is one metric against eval loss for every size and
+// checkpoint, with the fitted threshold L*.
+func LossPanelPlot(lp *LossPanel) *Plot {
+	pl := &Plot{Title: lp.Task + " — " + lp.Metric + " against eval loss", XLabel: "eval loss (nats/token; lower is better)", YLabel: lp.Metric,
+		YFixed: lp.Fraction, YMin: 0, YMax: 1}
+	for _, s := range lp.Series {
+		s.Style = Points
+		pl.Series = append(pl.Series, s)
+	}
+	if !math.IsNaN(lp.LStarLo) && !math.IsNaN(lp.LStarHi) {
+		pl.XBands = append(pl.XBands, Band{Lo: lp.LStarLo, Hi: lp.LStarHi, Label: "L* interval " + Interval(lp.LStarLo, lp.LStarHi)})
+	}
+	if finite(lp.LStar) {
+		pl.VLines = append(pl.VLines, Marker{At: lp.LStar, Label: "L* = " + Num(lp.LStar)})
+	}
+	return pl
+}
+
+// ForecastPlot shows all rungs and the forecast of the held-out ones.
+func ForecastPlot(f *Forecast) *Plot {
+	obs, pred := f.Observed, f.Predicted
+	obs.Style, pred.Style = Points, LinePoints
+	pred.Dashed = true
+	if obs.Label == "" {
+		obs.Label = "observed"
+	}
+	if pred.Label == "" {
+		pred.Label = "forecast (" + f.Model + ")"
+	}
+	return &Plot{Title: f.Task + " — " + f.Metric + ": forecast of the " + strconv.Itoa(f.Holdout) + " largest rungs",
+		XLabel: axisLabel(f.Axis), YLabel: f.Metric, XLog: f.Axis != "eval_loss",
+		Series: []Series{obs, pred}, YFixed: f.Fraction, YMin: 0, YMax: 1}
+}
+
+// ScalingPlot is observed loss against scale with the fitted law.
+func ScalingPlot(s *Scaling) *Plot {
+	obs, fit := s.Observed, s.Fitted
+	obs.Style, fit.Style = Points, Line
+	if obs.Label == "" {
+		obs.Label = "final eval loss"
+	}
+	if fit.Label == "" {
+		fit.Label = "fit"
+	}
+	return &Plot{Title: "Scaling law", XLabel: s.XLabel, YLabel: "eval loss (nats/token, log scale)", XLog: true, YLog: true,
+		Series: []Series{obs, fit}}
+}
+
+// view is what the template renders.
+type view struct {
+	R        *Report
+	Sections []section
+}
+
+type section struct {
+	ID, Title string
+	Intro     string
+	Figures   []figure
+	Lines     []string
+	Table     *table
+	Note      string
+}
+
+type figure struct {
+	SVGs    []template.HTML
+	Caption string
+	Lines   []string
+	Items   []evidenceItem
+	Note    string
+}
+
+type evidenceItem struct {
+	Pass         bool
+	Test, Detail string
+}
+
+type table struct {
+	Head []string
+	Rows [][]string
+}
+
+func svg(s string) template.HTML {
+	// The plot writers escape every piece of text they place, so their
+	// output is safe to insert as markup.
+	return template.HTML(s)
+}
+
+// Write renders the report as one self-contained HTML document.
+func Write(w io.Writer, r *Report) error {
+	v := view{R: r}
+	note := func(id, fallback string) string {
+		if n := r.SectionNotes[id]; n != "" {
+			return n
+		}
+		return fallback
+	}
+
+	// Abilities.
+	sec := section{ID: SecAbilities, Title: "Abilities against scale",
+		Intro: "Each ability's sharp metric against scale with the fitted curve, the sigmoid midpoint x* (dashed line) and its bootstrap interval (shaded); the smooth metric of the same outputs beside it, and the mirage test comparing the two."}
+	for _, a := range r.Abilities {
+		f := figure{Caption: a.Task, Note: a.Note}
+		for _, p := range []*Panel{a.Sharp, a.Smooth} {
+			if p == nil {
+				continue
+			}
+			f.SVGs = append(f.SVGs, svg(PanelPlot(a.Task, p).SVG()))
+		}
+		if p := a.Sharp; p != nil {
+			f.Lines = append(f.Lines, fmt.Sprintf("Verdict (%s): %s. Fit: %s. x* = %s, interval %s. Breakthroughness %s, linearity %s.",
+				p.Metric, strings.ToUpper(p.Verdict), orDash(p.FitModel), Num(p.XStar), Interval(p.XStarLo, p.XStarHi), Num(p.Breakthroughness), Num(p.Linearity)))
+			for _, e := range p.Evidence {
+				f.Items = append(f.Items, evidenceItem{e.Pass, e.Test, e.Detail})
+			}
+		}
+		if p := a.Smooth; p != nil {
+			f.Lines = append(f.Lines, fmt.Sprintf("Smooth metric %s: %s (fit %s).", p.Metric, p.Verdict, orDash(p.FitModel)))
+		}
+		if m := a.Mirage; m != nil {
+			word := "not a metric artifact"
+			if m.IsMirage {
+				word = "METRIC ARTIFACT (mirage)"
+			}
+			f.Lines = append(f.Lines, fmt.Sprintf("Mirage test: %s — %s %s, %s %s. %s", word, m.SharpMetric, m.SharpVerdict, orDash(m.SmoothMetric), orDash(m.SmoothVerdict), m.Detail))
+			if m.PowerL != "" {
+				f.Lines = append(f.Lines, m.PowerL)
+			}
+		} else if a.Sharp != nil {
+			f.Lines = append(f.Lines, "Mirage test: not run (needs a sharp and a smooth metric with enough levels).")
+		}
+		sec.Figures = append(sec.Figures, f)
+	}
+	if len(r.Abilities) == 0 {
+		sec.Note = note(SecAbilities, "No ability curves: the runs have no evaluations on a scale ladder.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Loss view.
+	sec = section{ID: SecLossView, Title: "The loss view",
+		Intro: "Metrics against eval loss for every model size and checkpoint (Du et al. 2024): if points from all sizes fall on one curve, the ability tracks the pre-training loss rather than the size that reached it. L* is the fitted loss threshold (flat, then linear below L*)."}
+	if lv := r.LossView; lv != nil && len(lv.Panels) > 0 {
+		for i := range lv.Panels {
+			lp := &lv.Panels[i]
+			f := figure{Caption: lp.Task + " / " + lp.Metric, SVGs: []template.HTML{svg(LossPanelPlot(lp).SVG())}, Note: lp.Note}
+			if finite(lp.LStar) {
+				f.Lines = append(f.Lines, fmt.Sprintf("L* = %s, interval %s; R² one hinge for all sizes %s, one per size %s.", Num(lp.LStar), Interval(lp.LStarLo, lp.LStarHi), Num(lp.R2All), Num(lp.R2PerGroup)))
+			}
+			sec.Figures = append(sec.Figures, f)
+		}
+		sec.Note = lv.Note
+	} else {
+		sec.Note = note(SecLossView, "No loss view: no run has evaluations joined to an eval loss.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Induction heads.
+	sec = section{ID: SecInduction, Title: "Induction-head formation",
+		Intro: "The best head's prefix-matching score (Olsson et al. 2022: attention from a repeated token to the token after its earlier copy; 1 is a perfect induction head, uniform attention scores ≈ 1/t) and the in-context-learning score against training step, one line per model size."}
+	if in := r.Induction; in != nil && (len(in.PrefixMatching) > 0 || len(in.ICL) > 0) {
+		pm := &Plot{Title: "Best head's prefix-matching score", XLabel: axisLabel("step"), YLabel: "prefix-matching score", XLog: true,
+			Series: in.PrefixMatching, YFixed: true, YMin: 0, YMax: 1, HLines: []Marker{{At: 0.5, Label: "0.5 (phase change)"}}}
+		icl := in.ICLLabel
+		if icl == "" {
+			icl = "ICL score"
+		}
+		ip := &Plot{Title: "In-context-learning score", XLabel: axisLabel("step"), YLabel: icl, XLog: true, Series: in.ICL}
+		sec.Figures = append(sec.Figures, figure{SVGs: []template.HTML{svg(pm.SVG()), svg(ip.SVG())}, Lines: in.PhaseChange, Note: in.Note})
+	} else {
+		sec.Note = note(SecInduction, "No induction data: no run has prefix_matching probes (run emlab probe on an attention model).")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Grokking.
+	sec = section{ID: SecGrokking, Title: "Grokking",
+		Intro: "Train and held-out accuracy, the restricted and excluded losses (Nanda et al. 2023: loss with only the key Fourier frequencies kept, and with them removed) and the weight norm against step: memorisation first, then the clean-up that generalises."}
+	if g := r.Grokking; g != nil && (len(g.Accuracy) > 0 || len(g.Loss) > 0 || len(g.WeightNorm) > 0) {
+		title := g.Title
+		if title == "" {
+			title = "modular addition"
+		}
+		acc := &Plot{Title: "Accuracy — " + title, XLabel: axisLabel("step"), YLabel: "accuracy", XLog: true, Series: g.Accuracy, YFixed: true, YMin: 0, YMax: 1}
+		loss := &Plot{Title: "Losses — " + title, XLabel: axisLabel("step"), YLabel: "loss (nats, log scale)", XLog: true, YLog: true, Series: g.Loss}
+		wn := &Plot{Title: "Weight norm — " + title, XLabel: axisLabel("step"), YLabel: "weight norm (L2)", XLog: true, Series: g.WeightNorm}
+		sec.Figures = append(sec.Figures, figure{SVGs: []template.HTML{svg(acc.SVG()), svg(loss.SVG()), svg(wn.SVG())}, Lines: g.Summary, Note: g.Note})
+	} else {
+		sec.Note = note(SecGrokking, "No grokking data: no run logged train and held-out accuracy over steps.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Quanta.
+	sec = section{ID: SecQuanta, Title: "Quanta",
+		Intro: "Per-subtask loss by model size (Michaud et al. 2023): if abilities are discrete quanta, each subtask switches from unsolved to solved at its own size, the most frequent first."}
+	if q := r.Quanta; q != nil && len(q.Map.Rows) > 0 {
+		sec.Figures = append(sec.Figures, figure{SVGs: []template.HTML{svg(q.Map.SVG())}, Lines: q.Order, Note: q.Note})
+	} else {
+		sec.Note = note(SecQuanta, "No quanta data: no run has per-subtask evaluations.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Scaling law.
+	sec = section{ID: SecScaling, Title: "Scaling law", Intro: "Final eval loss against scale and the fitted law (Huber loss on log loss, bootstrap intervals)."}
+	if s := r.Scaling; s != nil && len(s.Observed.X) > 0 {
+		f := figure{SVGs: []template.HTML{svg(ScalingPlot(s).SVG())}, Note: s.Note}
+		if s.Formula != "" {
+			f.Lines = append(f.Lines, s.Formula)
+		}
+		sec.Table = &table{Head: []string{"parameter", "value", "interval"}}
+		for _, p := range s.Params {
+			sec.Table.Rows = append(sec.Table.Rows, []string{p.Name, Num(p.Value), Interval(p.Lo, p.Hi)})
+		}
+		sec.Figures = append(sec.Figures, f)
+	} else {
+		sec.Note = note(SecScaling, "No scaling-law fit: it needs final losses from at least four model sizes.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Forecasts.
+	sec = section{ID: SecForecasts, Title: "Forecasts", Intro: "Could the emergence have been predicted? Each curve is fitted on its smaller rungs only and extrapolated to the held-out larger ones."}
+	for i := range r.Forecasts {
+		fc := &r.Forecasts[i]
+		sec.Figures = append(sec.Figures, figure{Caption: fc.Task + " / " + fc.Metric, SVGs: []template.HTML{svg(ForecastPlot(fc).SVG())},
+			Lines: []string{fmt.Sprintf("Fitted on %d rungs with %s; mean absolute error on the %d held-out rungs %s, interval %s. x* from the small rungs %s, from all rungs %s.",
+				fc.FitLevels, orDash(fc.Model), fc.Holdout, Num(fc.MAE), Interval(fc.MAELo, fc.MAEHi), Num(fc.XStarSmall), Num(fc.XStarFull))}})
+	}
+	if len(r.Forecasts) == 0 {
+		sec.Note = note(SecForecasts, "No forecasts: they need at least four rungs below the held-out ones.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	// Runs and provenance.
+	sec = section{ID: SecRuns, Title: "Runs: command, seed, configuration, code version"}
+	sec.Table = &table{Head: []string{"run", "role", "status", "params", "non-emb.", "seed", "steps", "tokens", "FLOPs", "loss", "eval loss", "code version"}}
+	for _, ru := range r.Runs {
+		sec.Table.Rows = append(sec.Table.Rows, []string{ru.ID, ru.Role, ru.Status, Num(ru.Params), Num(ru.NonEmb), ru.Seed, strconv.Itoa(ru.Steps),
+			Num(ru.Tokens), Num(ru.FLOPs), Num(ru.FinalLoss), Num(ru.FinalEvalLoss), ru.CodeVersion})
+	}
+	if len(r.Runs) == 0 {
+		sec.Note = note(SecRuns, "No runs.")
+	}
+	v.Sections = append(v.Sections, sec)
+
+	sec = section{ID: SecNotes, Title: "Notes on the data", Lines: r.Notes}
+	if len(r.Notes) == 0 {
+		sec.Note = "Nothing missing."
+	}
+	v.Sections = append(v.Sections, sec)
+
+	if err := page.Execute(w, v); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.R.Title}}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:0 auto;padding:1em 1.5em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}h3{margin:.8em 0 .3em}
+.subtitle{color:#555;font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}
+nav ul{columns:3;list-style:none;padding:0}nav a{color:#0072B2}
+figure{margin:1em 0;padding:.5em;border:1px solid #e4e4e4;border-radius:4px}
+.plots{display:flex;flex-wrap:wrap;gap:8px}.plots svg{max-width:100%;height:auto}
+figcaption{font-weight:bold;margin-bottom:.3em}
+.note{color:#8a4b00;background:#fff6e5;padding:.4em .6em;border-left:3px solid #E69F00}
+ul.evidence{font-size:.9em;padding-left:1.2em}li.pass::marker{content:"✓ ";color:#009E73}li.fail::marker{content:"✗ ";color:#D55E00}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}th{background:#f3f3f3}
+details pre{font-size:.8em;background:#f8f8f8;padding:.5em;overflow-x:auto;white-space:pre-wrap}
+code{font-family:ui-monospace,monospace}
+@media print{
+ body{max-width:none;padding:0;font-size:10pt}
+ nav{display:none}
+ figure{break-inside:avoid;page-break-inside:avoid;border:none}
+ h2{break-after:avoid;page-break-after:avoid}
+ details{display:block}details>summary{display:none}
+ a{color:inherit;text-decoration:none}
+}
+</style>
+</head>
+<body>
+<h1>{{.R.Title}}</h1>
+{{if .R.Subtitle}}<p class="subtitle">{{.R.Subtitle}}</p>{{end}}
+{{range .R.Summary}}<p class="summary">{{.}}</p>{{end}}
+<nav><ul>{{range .Sections}}<li><a href="#{{.ID}}">{{.Title}}</a></li>{{end}}</ul></nav>
+{{range .Sections}}
+<section id="{{.ID}}">
+<h2>{{.Title}}</h2>
+{{if .Intro}}<p class="intro">{{.Intro}}</p>{{end}}
+{{range .Figures}}<figure>
+{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
+{{if .SVGs}}<div class="plots">{{range .SVGs}}{{.}}{{end}}</div>{{end}}
+{{range .Lines}}<p>{{.}}</p>{{end}}
+{{if .Items}}<ul class="evidence">{{range .Items}}<li class="{{if .Pass}}pass{{else}}fail{{end}}"><b>{{.Test}}</b>: {{.Detail}}</li>{{end}}</ul>{{end}}
+{{if .Note}}<p class="note">{{.Note}}</p>{{end}}
+</figure>
+{{end}}
+{{range .Lines}}<p>{{.}}</p>{{end}}
+{{with .Table}}<table><thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead><tbody>{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>{{end}}
+{{if .Note}}<p class="note">{{.Note}}</p>{{end}}
+{{if eq .ID "runs"}}{{range $.R.Runs}}<details><summary>{{.ID}}: command, configuration</summary>
+<p>Command: <code>{{if .Command}}{{.Command}}{{else}}(not recorded){{end}}</code></p>
+<p>Seed {{.Seed}}, code version <code>{{.CodeVersion}}</code></p>
+{{if .ConfigParseProblem}}<p class="note">{{.ConfigParseProblem}}</p>{{end}}
+<pre>{{.Config}}</pre></details>
+{{end}}{{end}}
+</section>
+{{end}}
+</body>
+</html>
+`))
