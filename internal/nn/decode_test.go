@@ -315,11 +315,11 @@ func TestDecodeContractPanics(t *testing.T) {
 	}
 }
 
-// TestCausalSoftmaxLastRowMatchesTensor checks the decode softmax (a copy of
-// tensor's row loop and expf, which tensor does not export) against
-// tensor.CausalSoftmaxForward's last row, bit for bit, for lengths across
-// the pairwise loop's odd/even tail, scores spanning expf's underflow and
-// ties. If tensor's kernel changes, this fails first and names the cause.
+// TestCausalSoftmaxLastRowMatchesTensor checks the decode softmax (one query
+// row, tensor.CausalSoftmaxRow) against tensor.CausalSoftmaxForward's last
+// row, bit for bit, for lengths across the kernels' vector tails, scores
+// spanning exp's underflow, and ties: the decode step's bit-identity rests on
+// it, so a change to either kernel that breaks it fails here first.
 func TestCausalSoftmaxLastRowMatchesTensor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, n := range []int{1, 2, 3, 7, 8, 33, 64, 257} {
