@@ -23,6 +23,31 @@ var presets = map[string]struct {
 	"medium": {"GPT B=16 T=256 L=6 d=256 H=8 V=2048", []string{
 		"train.batch_size=16", "model.n_ctx=256", "model.n_layers=6", "model.d_model=256", "model.n_heads=8", "model.d_vocab=2048",
 		"optim.lr=1e-3", "train.threads=2"}},
+	// attn2/attn1: CALIBRATION.md "Induction heads" — attention-only, no
+	// LayerNorm, d=64, 4 heads, T=64, 64 symbols, AdamW lr 3e-3 without
+	// weight decay, B=32, on copyspan (a span repeated at a random offset
+	// in a full window; a fixed offset lets one layer solve it by
+	// position). The best layer-2 head's prefix-matching score passes 0.5
+	// at ≈ 1350–1650 steps; 3000 steps leave room for slow seeds. A
+	// constant schedule (after warmup) as in the prototype; untied
+	// embeddings as in TransformerLens's attention-only models. PyTorch's
+	// default init (embeddings N(0, 1), linear layers std ≈ 1/√(3·d)):
+	// with GPT-2's 0.02 nothing was learned in 2000 steps, with 0.072 for
+	// the embeddings too nothing in 1500 (docs/probes.md).
+	"attn2": {"attention-only GPT L=2 d=64 H=4 T=64, no LayerNorm, on copyspan (induction heads)", attnSet(2)},
+	"attn1": {"attention-only GPT L=1 d=64 H=4 T=64, no LayerNorm, on copyspan (the 1-layer control)", attnSet(1)},
+}
+
+// attnSet is the attn2/attn1 preset with n_layers layers.
+func attnSet(layers int) []string {
+	return []string{
+		"model.arch=gpt", "model.attn_only=true", "model.layer_norm=false", "model.tied_embeddings=false",
+		fmt.Sprintf("model.n_layers=%d", layers), "model.d_model=64", "model.n_heads=4", "model.n_ctx=64",
+		"model.init_std=0.072", "model.embed_init_std=1",
+		"data.source=tasks", "data.tasks=copyspan(len=64,vocab=64)", "data.slot=64",
+		"optim.lr=3e-3", "optim.weight_decay=0", "optim.schedule=constant", "optim.warmup_steps=50",
+		"train.batch_size=32", "train.steps=3000", "train.checkpoint_every=250", "train.log_every=50",
+	}
 }
 
 // PresetNames lists the presets, sorted.

@@ -16,7 +16,7 @@ var configs = []string{
 	"icl", "icl(k=4,classes=2,labels=5)", "induction", "induction(len=30,vocab=8,min_span=3)",
 	"markov", "markov(states=5,alpha=0.3,len=40)", "multihop", "multihop(people=10,values=3,world=7)",
 	"parity", "parity(n=8,k=2,tasks=5,alpha=0)", "longrange", "longrange(mode=brackets,gap=12,eval_gap=20,depth=3)",
-	"stories", "stories(len=300)",
+	"stories", "stories(len=300)", "copyspan", "copyspan(len=20,vocab=8,min_span=3)",
 }
 
 // nDocs is how many training documents each property test draws per
@@ -248,7 +248,7 @@ func TestBadParameters(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"add", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories"}
+	want := []string{"add", "copyspan", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories"}
 	if got := strings.Join(Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("Names() = %s", got)
 	}
