@@ -24,8 +24,11 @@ type scalingOptions struct {
 	// missing default "tokens" column can fall back to "flops" and then to
 	// a single-axis fit instead of failing.
 	tokensSet, flopsSet bool
-	json                bool
-	stats               stats.ScalingOptions
+	// xCol forces a single-axis fit of the loss against this column
+	// (Kaplan's L(N) with a parameter column, L(D) with a tokens column).
+	xCol  string
+	json  bool
+	stats stats.ScalingOptions
 }
 
 var scalingSubcommands = []string{"fit"}
@@ -38,6 +41,7 @@ func runScalingCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tokens := fs.String("tokens-col", "", "column holding training tokens D (default: tokens, if present)")
 	flops := fs.String("flops-col", "", "column holding training FLOPs C; tokens are derived as C/(6N)")
 	fs.StringVar(&o.cols.Loss, "loss-col", o.cols.Loss, "column holding the final loss")
+	fs.StringVar(&o.xCol, "x-col", "", "fit only the single-axis laws of the loss against this column (e.g. tokens for Kaplan's L(D))")
 	fs.BoolVar(&o.json, "json", false, "write one JSON object")
 	fs.IntVar(&o.stats.Boot, "boot", o.stats.Boot, "bootstrap replicates (0: no intervals)")
 	fs.Uint64Var(&o.stats.Seed, "seed", o.stats.Seed, "bootstrap seed")
@@ -59,6 +63,9 @@ func runScalingCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *tokens != "" && *flops != "" {
 		return errors.New("give --tokens-col or --flops-col, not both")
+	}
+	if o.xCol != "" && (*tokens != "" || *flops != "") {
+		return errors.New("--x-col fits a single axis; it does not combine with --tokens-col or --flops-col")
 	}
 	o.tokensSet, o.flopsSet = *tokens != "", *flops != ""
 	o.cols.Tokens, o.cols.FLOPs = *tokens, *flops
@@ -83,9 +90,12 @@ func runScalingFit(ctx context.Context, o scalingOptions, w io.Writer) error {
 	}
 	var pts []stats.ScalingPoint
 	var hasD bool
-	if o.tokensSet || o.flopsSet {
+	switch {
+	case o.xCol != "":
+		pts, hasD, err = read(stats.ScalingColumns{Params: o.xCol, Loss: o.cols.Loss})
+	case o.tokensSet || o.flopsSet:
 		pts, hasD, err = read(o.cols)
-	} else {
+	default:
 		// Defaults: tokens, else flops, else no data axis.
 		var mc *stats.MissingColumnError
 		for _, c := range []stats.ScalingColumns{

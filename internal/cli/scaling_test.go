@@ -77,6 +77,16 @@ func TestScalingFit(t *testing.T) {
 	if m["form"] != "single_axis" || m["B"] != nil || m["alpha"] == nil || m["kaplan"] == nil {
 		t.Errorf("single axis output %s", out)
 	}
+	// Kaplan's L(D): the loss against the tokens column alone.
+	out, stderr, code = runCmd(t, "scaling", "fit", "--csv", f, "--x-col", "tokens", "--loss-col", "final_loss", "--json", "--boot", "0")
+	if code != 0 {
+		t.Fatalf("--x-col: exit %d: %s", code, stderr)
+	}
+	m = nil
+	json.Unmarshal([]byte(out), &m)
+	if m["form"] != "single_axis" || m["points"] != 16.0 {
+		t.Errorf("--x-col tokens output %s", out)
+	}
 }
 
 func TestScalingErrors(t *testing.T) {
