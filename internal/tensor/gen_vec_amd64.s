@@ -284,10 +284,8 @@ TEXT ·expShift512(SB), NOSPLIT, $0-36
 	MOVQ         dst+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
-	MOVSS        scale+24(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        shift+28(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS scale+24(FP), Z0
+	VBROADCASTSS shift+28(FP), Z1
 	VBROADCASTSS expHi88<>+0(SB), Z2
 	VBROADCASTSS expLo<>+0(SB), Z3
 	VBROADCASTSS log2e<>+0(SB), Z4
@@ -369,8 +367,8 @@ done:
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDSS        X0, X1, X1
-	MOVSS         X1, ret+32(FP)
 	VZEROUPPER
+	MOVSS         X1, ret+32(FP)
 	RET
 
 DATA expHi88<>+0(SB)/4, $0x42b17217
@@ -381,10 +379,8 @@ GLOBL expHi88<>(SB), RODATA|NOPTR, $4
 TEXT ·expShiftSum512(SB), NOSPLIT, $0-28
 	MOVQ         src+0(FP), AX
 	MOVQ         n+8(FP), CX
-	MOVSS        scale+16(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        shift+20(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS scale+16(FP), Z0
+	VBROADCASTSS shift+20(FP), Z1
 	VBROADCASTSS expHi88<>+0(SB), Z2
 	VBROADCASTSS expLo<>+0(SB), Z3
 	VBROADCASTSS log2e<>+0(SB), Z4
@@ -463,8 +459,8 @@ done:
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDSS        X0, X1, X1
-	MOVSS         X1, ret+24(FP)
 	VZEROUPPER
+	MOVSS         X1, ret+24(FP)
 	RET
 
 // func max512(x *float32, n int) float32
@@ -499,17 +495,16 @@ done:
 	VMAXPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VMAXSS        X1, X0, X0
-	MOVSS         X0, ret+16(FP)
 	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
 	RET
 
 // func scale512(x *float32, n int, s float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·scale512(SB), NOSPLIT, $0-20
 	MOVQ         x+0(FP), AX
 	MOVQ         n+8(FP), CX
-	MOVSS        s+16(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS s+16(FP), Z0
 
 loop:
 	CMPQ    CX, $0x10
@@ -573,21 +568,19 @@ done:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDSS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
 	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
 	RET
 
 // func softmaxBwd512(dp *float32, a *float32, d *float32, n int, scale float32, dot float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·softmaxBwd512(SB), NOSPLIT, $0-40
 	MOVQ         dp+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         d+16(FP), DX
 	MOVQ         n+24(FP), BX
-	MOVSS        scale+32(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        dot+36(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS scale+32(FP), Z0
+	VBROADCASTSS dot+36(FP), Z1
 
 loop:
 	CMPQ        BX, $0x10
