@@ -27,7 +27,12 @@ type gptDecodeState struct {
 	decodeBase
 	m *GPT
 
-	k, v []float32 // (L, B, NCtx, C) keys and values of every cached position; head h is columns h·Dh..
+	// Keys are stored transposed per head, so a query's scores q·Kᵀ are an
+	// untransposed product that Gemm reads in place (a transposed operand is
+	// packed on every call: as much copying as arithmetic for one query);
+	// the arithmetic per score is the same Σ_p q_p·k_p in p order.
+	kT []float32 // (L, B, H, Dh, NCtx) keys of every cached position
+	v  []float32 // (L, B, NCtx, C) values; head h is columns h·Dh..
 
 	// Scratch for the A ≤ B rows of one Step, packed in the order of rows.
 	x          []float32 // (B, C) residual stream
@@ -47,7 +52,7 @@ func (m *GPT) NewDecodeState(B int) DecodeState {
 	cfg := m.cfg
 	C, F, H, L, V, N := cfg.DModel, cfg.HiddenMLP(), cfg.NHeads, cfg.NLayers, cfg.DVocab, cfg.NCtx
 	s := &gptDecodeState{decodeBase: newDecodeBase("nn.GPT", cfg, B), m: m,
-		k: make([]float32, L*B*N*C), v: make([]float32, L*B*N*C),
+		kT: make([]float32, L*B*N*C), v: make([]float32, L*B*N*C),
 		x: make([]float32, B*C), h: make([]float32, B*C), mean: make([]float32, B), rstd: make([]float32, B),
 		qkv: make([]float32, B*3*C), att: make([]float32, B*H*N), z: make([]float32, B*C), o: make([]float32, B*C),
 		logits: make([]float32, B*V), prefill: make([]int32, B*N),
@@ -58,9 +63,22 @@ func (m *GPT) NewDecodeState(B int) DecodeState {
 	return s
 }
 
-// cacheRow is the offset of (layer l, row r, position 0) in k and v.
+// cacheRow is the offset of (layer l, row r) in kT and v: (H, Dh, NCtx)
+// and (NCtx, C) follow.
 func (s *gptDecodeState) cacheRow(l, r int) int {
 	return (l*s.B + r) * s.nctx * s.m.cfg.DModel
+}
+
+// store appends the key and value of position t of row r at layer l, from
+// one token's qkv (3C).
+func (s *gptDecodeState) store(l, r, t int, qkv []float32) {
+	C, N := s.m.cfg.DModel, s.nctx
+	base := s.cacheRow(l, r)
+	kT := s.kT[base : base+C*N] // (C = H·Dh, NCtx)
+	for c, x := range qkv[C : 2*C] {
+		kT[c*N+t] = x
+	}
+	copy(s.v[base+t*C:base+(t+1)*C], qkv[2*C:3*C])
 }
 
 // Prefill implements DecodeState: one Forward over the prompts padded to
@@ -79,11 +97,8 @@ func (s *gptDecodeState) Prefill(prompts [][]int32) []float32 {
 	for l := 0; l < m.cfg.NLayers; l++ {
 		qkv := m.layer(m.act.qkv, l, 3*C) // (n, T, 3C)
 		for i, p := range prompts {
-			kc, vc := s.k[s.cacheRow(l, i):], s.v[s.cacheRow(l, i):] // (NCtx, C)
 			for t := range p {
-				src := qkv[(i*T+t)*3*C:]
-				copy(kc[t*C:(t+1)*C], src[C:2*C])
-				copy(vc[t*C:(t+1)*C], src[2*C:3*C])
+				s.store(l, i, t, qkv[(i*T+t)*3*C:(i*T+t+1)*3*C])
 			}
 		}
 	}
@@ -127,9 +142,7 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		tensor.Gemm(false, false, A, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
 		tensor.AddBias(qkv, lw.qkvB, A, 3*C)
 		for j, r := range rows {
-			off := s.cacheRow(l, r) + pos[j]*C
-			copy(s.k[off:off+C], qkv[j*3*C+C:j*3*C+2*C])
-			copy(s.v[off:off+C], qkv[j*3*C+2*C:j*3*C+3*C])
+			s.store(l, r, pos[j], qkv[j*3*C:(j+1)*3*C])
 		}
 		var mask []float32
 		if m.headMask != nil {
@@ -139,12 +152,13 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		tensor.ParallelFor(A*H, func(i int) {
 			j, hd := i/H, i%H
 			n := pos[j] + 1
-			base := s.cacheRow(l, rows[j]) + hd*Dh
-			kc, vc := s.k[base:], s.v[base:] // (n, Dh), row stride C
-			q := qkv[j*3*C+hd*Dh:]           // (1, Dh)
+			base := s.cacheRow(l, rows[j])
+			kT := s.kT[base+hd*Dh*s.nctx:] // (Dh, n), row stride NCtx
+			vc := s.v[base+hd*Dh:]         // (n, Dh), row stride C
+			q := qkv[j*3*C+hd*Dh:]         // (1, Dh)
 			p := s.att[i*s.nctx : i*s.nctx+n]
 			// scores (1, n) = q·Kᵀ, softmax of scores/√Dh, z_h (1, Dh) = p·V
-			tensor.Gemm(false, true, 1, n, Dh, q, 3*C, kc, C, 0, p, n)
+			tensor.Gemm(false, false, 1, n, Dh, q, 3*C, kT, s.nctx, 0, p, n)
 			causalSoftmaxLastRow(p, scale)
 			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
 			tensor.Gemm(false, false, 1, Dh, n, p, n, vc, C, 0, zh, C)

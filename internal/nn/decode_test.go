@@ -340,3 +340,35 @@ func TestCausalSoftmaxLastRowMatchesTensor(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGPTDecodeStep times one Step of 64 rows on the small preset's
+// GPT shape (L=4, d=128, H=4, V=512, n_ctx=128), rows at positions 16..79
+// (refilled when the longest reaches the context), with its allocations.
+func BenchmarkGPTDecodeStep(b *testing.B) {
+	cfg := DefaultConfig(ArchGPT)
+	cfg.NCtx, cfg.NLayers, cfg.DModel, cfg.NHeads, cfg.DVocab = 128, 4, 128, 4, 512
+	m := NewGPT(cfg, rand.New(rand.NewPCG(1, 2)))
+	const B = 64
+	rng := rand.New(rand.NewPCG(3, 4))
+	prompts := make([][]int32, B)
+	rows := make([]int, B)
+	toks := make([]int32, B)
+	for i := range prompts {
+		prompts[i] = make([]int32, 16+i)
+		for j := range prompts[i] {
+			prompts[i][j] = int32(rng.IntN(cfg.DVocab))
+		}
+		rows[i], toks[i] = i, int32(rng.IntN(cfg.DVocab))
+	}
+	st := m.NewDecodeState(B)
+	st.Prefill(prompts)
+	b.ReportAllocs()
+	for b.Loop() {
+		if st.Len(B-1) == cfg.NCtx {
+			b.StopTimer()
+			st.Prefill(prompts)
+			b.StartTimer()
+		}
+		st.Step(rows, toks)
+	}
+}
