@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -103,79 +104,94 @@ func sameBits(got, want []float32) (first int, maxDiff float64) {
 // different rates (a random subset steps each time), so rows at different
 // positions share a Step and rows left out must keep their state. The state
 // is reused for a second round with fewer rows, as the harness does.
+//
+// It runs with 1 and 2 kernel threads: the Step's parallel loops write
+// disjoint outputs, so the thread count must not change a bit either.
 func TestDecodeMatchesForward(t *testing.T) {
-	for ci, c := range decodeCases() {
-		t.Run(c.name, func(t *testing.T) {
-			m, newState := c.build(t, uint64(100+ci))
-			N, V := c.cfg.NCtx, c.cfg.DVocab
-			const B = 5
-			st := newState(B)
-			rng := rand.New(rand.NewPCG(uint64(ci), 1))
-			steps := 0
-			for round, n := range []int{B, 3} {
-				seqs := make([]int32, n*N) // (n, NCtx) the full sequences
-				for i := range seqs {
-					seqs[i] = int32(rng.IntN(V))
+	defer tensor.SetThreads(tensor.Threads())
+	for _, threads := range []int{1, 2} {
+		tensor.SetThreads(threads)
+		if tensor.Threads() != threads {
+			t.Logf("skipping %d threads: GOMAXPROCS is %d", threads, runtime.GOMAXPROCS(0))
+			continue
+		}
+		for ci, c := range decodeCases() {
+			testDecodeMatchesForward(t, fmt.Sprintf("threads=%d/%s", threads, c.name), ci, c)
+		}
+	}
+}
+
+func testDecodeMatchesForward(t *testing.T, name string, ci int, c decodeCase) {
+	t.Run(name, func(t *testing.T) {
+		m, newState := c.build(t, uint64(100+ci))
+		N, V := c.cfg.NCtx, c.cfg.DVocab
+		const B = 5
+		st := newState(B)
+		rng := rand.New(rand.NewPCG(uint64(ci), 1))
+		steps := 0
+		for round, n := range []int{B, 3} {
+			seqs := make([]int32, n*N) // (n, NCtx) the full sequences
+			for i := range seqs {
+				seqs[i] = int32(rng.IntN(V))
+			}
+			m.Forward(seqs, nil, n, N)
+			want := slices.Clone(m.Logits()) // (n, NCtx, V)
+			lens := make([]int, n)
+			prompts := make([][]int32, n)
+			for i := range prompts {
+				switch i {
+				case 0:
+					lens[i] = 1
+				case 1:
+					lens[i] = N
+				default:
+					lens[i] = 1 + rng.IntN(N)
 				}
-				m.Forward(seqs, nil, n, N)
-				want := slices.Clone(m.Logits()) // (n, NCtx, V)
-				lens := make([]int, n)
-				prompts := make([][]int32, n)
-				for i := range prompts {
-					switch i {
-					case 0:
-						lens[i] = 1
-					case 1:
-						lens[i] = N
-					default:
-						lens[i] = 1 + rng.IntN(N)
-					}
-					prompts[i] = seqs[i*N : i*N+lens[i]]
+				prompts[i] = seqs[i*N : i*N+lens[i]]
+			}
+			check := func(what string, got []float32, row, pos int) {
+				t.Helper()
+				ref := want[(row*N+pos)*V : (row*N+pos+1)*V]
+				if i, d := sameBits(got, ref); i >= 0 {
+					t.Fatalf("round %d %s: row %d position %d: logit %d = %v, Forward %v (max |Δ| %.3g over the row)",
+						round, what, row, pos, i, got[i], ref[i], d)
 				}
-				check := func(what string, got []float32, row, pos int) {
-					t.Helper()
-					ref := want[(row*N+pos)*V : (row*N+pos+1)*V]
-					if i, d := sameBits(got, ref); i >= 0 {
-						t.Fatalf("round %d %s: row %d position %d: logit %d = %v, Forward %v (max |Δ| %.3g over the row)",
-							round, what, row, pos, i, got[i], ref[i], d)
-					}
+			}
+			got := st.Prefill(prompts)
+			for i := range prompts {
+				check("Prefill", got[i*V:(i+1)*V], i, lens[i]-1)
+				if st.Len(i) != lens[i] {
+					t.Fatalf("Len(%d) = %d after Prefill of %d tokens", i, st.Len(i), lens[i])
 				}
-				got := st.Prefill(prompts)
-				for i := range prompts {
-					check("Prefill", got[i*V:(i+1)*V], i, lens[i]-1)
-					if st.Len(i) != lens[i] {
-						t.Fatalf("Len(%d) = %d after Prefill of %d tokens", i, st.Len(i), lens[i])
+			}
+			for {
+				var rows []int
+				var toks []int32
+				for i := range n {
+					if lens[i] < N && rng.IntN(3) > 0 {
+						rows = append(rows, i)
+						toks = append(toks, seqs[i*N+lens[i]])
 					}
 				}
-				for {
-					var rows []int
-					var toks []int32
-					for i := range n {
-						if lens[i] < N && rng.IntN(3) > 0 {
-							rows = append(rows, i)
-							toks = append(toks, seqs[i*N+lens[i]])
-						}
+				if len(rows) == 0 {
+					if !slices.ContainsFunc(lens, func(l int) bool { return l < N }) {
+						break
 					}
-					if len(rows) == 0 {
-						if !slices.ContainsFunc(lens, func(l int) bool { return l < N }) {
-							break
-						}
-						continue
-					}
-					got := st.Step(rows, toks)
-					steps++
-					for j, r := range rows {
-						check("Step", got[j*V:(j+1)*V], r, lens[r])
-						lens[r]++
-						if st.Len(r) != lens[r] {
-							t.Fatalf("Len(%d) = %d, want %d", r, st.Len(r), lens[r])
-						}
+					continue
+				}
+				got := st.Step(rows, toks)
+				steps++
+				for j, r := range rows {
+					check("Step", got[j*V:(j+1)*V], r, lens[r])
+					lens[r]++
+					if st.Len(r) != lens[r] {
+						t.Fatalf("Len(%d) = %d, want %d", r, st.Len(r), lens[r])
 					}
 				}
 			}
-			t.Logf("%d steps bit-identical to Forward", steps)
-		})
-	}
+		}
+		t.Logf("%d steps bit-identical to Forward", steps)
+	})
 }
 
 // argmax32 is the greedy choice: the first maximum (so ties break the same
