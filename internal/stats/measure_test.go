@@ -58,6 +58,35 @@ func TestMeasureRecovery(t *testing.T) {
 			}
 		}
 	})
+	t.Run("hard_shapes", func(t *testing.T) {
+		c := synthChance
+		shapes := []shape{
+			{"moderate_sigmoid", VerdictEmergent, func(t float64) float64 { return c + 0.4*logistic((t-5.5)/0.1) }},
+			{"wide_sigmoid", VerdictSmooth, func(t float64) float64 { return c + 0.8*logistic((t-5.5)/0.4) }},
+			{"steep_power", VerdictSmooth, func(t float64) float64 { return 1 - (1-c)*math.Pow(10, -1.0*(t-4)) }},
+			{"late_power", VerdictSmooth, func(t float64) float64 { return math.Max(c, 1-0.9*math.Pow(10, -0.3*(t-4))) }},
+			{"small_line", VerdictSmooth, func(t float64) float64 { return c + 0.2*(t-4)/3 }},
+		}
+		o := DefaultOptions()
+		o.Boot = 0
+		const draws = 100
+		for _, s := range shapes {
+			for _, levels := range []int{6, 10} {
+				for _, n := range []int{100, 1000} {
+					cnt := map[string]int{}
+					for d := 0; d < draws; d++ {
+						rng := rand.New(rand.NewPCG(uint64(d), 5))
+						r, err := Analyze(ctx, synthCurve(rng, s, levels, 1, n), o)
+						if err != nil {
+							t.Fatal(err)
+						}
+						cnt[r.Verdict]++
+					}
+					t.Logf("| %s | %d | %d | %s | %d %% | %v |", s.name, levels, n, s.verdict, cnt[s.verdict]*100/draws, cnt)
+				}
+			}
+		}
+	})
 	t.Run("sigmoid", func(t *testing.T) {
 		const floor, ceil, mid, width = 0.1, 0.9, 5.5, 0.2
 		f := func(t float64) float64 { return floor + (ceil-floor)*logistic((t-mid)/width) }
