@@ -149,9 +149,7 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 				k0 := kb * KC
 				kl := min(KC, k-k0)
 				panel := ap[k0*mPan*MR+ip*kl*MR : k0*mPan*MR+(ip+1)*kl*MR]
-				for p := 0; p < kl; p++ {
-					copy(panel[p*MR:p*MR+mr], a[(k0+p)*lda+i:(k0+p)*lda+i+mr])
-				}
+				packRowsSpan(panel, a[k0*lda+i:], kl, lda, MR, mr)
 			}
 		})
 	}

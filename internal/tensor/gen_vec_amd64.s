@@ -4,6 +4,33 @@
 
 #include "textflag.h"
 
+// func packRows512(dst *float32, src *float32, k int, lds int, ldd int, mask uint16)
+// Requires: AVX, AVX512F
+TEXT ·packRows512(SB), NOSPLIT, $0-42
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    k+16(FP), DX
+	MOVQ    lds+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, SI
+	MOVWLZX mask+40(FP), DI
+	KMOVW   DI, K1
+
+loop:
+	TESTQ     DX, DX
+	JZ        done
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS   Z0, K1, (AX)
+	ADDQ      BX, CX
+	ADDQ      SI, AX
+	DECQ      DX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func geluFwd512(out *float32, x *float32, n int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·geluFwd512(SB), NOSPLIT, $0-24

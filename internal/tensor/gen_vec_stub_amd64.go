@@ -4,6 +4,12 @@
 
 package tensor
 
+// packRows512 copies k rows of up to 16 floats (the lanes set in mask) from src
+// (rows lds floats apart) to dst (rows ldd apart): GEMM's packing of op(A) = Aᵀ panels.
+//
+//go:noescape
+func packRows512(dst *float32, src *float32, k int, lds int, ldd int, mask uint16)
+
 // geluFwd512 sets out[i] = x[i]·σ(2u(x[i])) for i < n (GPT-2's tanh GELU); see vec.go.
 //
 //go:noescape

@@ -97,3 +97,11 @@ func addGo(dst, a, b []float32) {
 		dst[i] = a[i] + b[i]
 	}
 }
+
+// packRowsGo copies k rows of w floats from src (rows lds apart) to dst
+// (rows ldd apart).
+func packRowsGo(dst, src []float32, k, lds, ldd, w int) {
+	for p := 0; p < k; p++ {
+		copy(dst[p*ldd:p*ldd+w], src[p*lds:p*lds+w])
+	}
+}

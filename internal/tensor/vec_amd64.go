@@ -78,3 +78,14 @@ func addSpan(dst, a, b []float32) {
 	}
 	addGo(dst, a, b)
 }
+
+// packRowsSpan is packRowsGo; with AVX-512 one masked move per row (w ≤ 16)
+// replaces a memmove call per row.
+func packRowsSpan(dst, src []float32, k, lds, ldd, w int) {
+	if useVec512 && k > 0 && w > 0 && w <= 16 {
+		_, _ = dst[(k-1)*ldd+w-1], src[(k-1)*lds+w-1]
+		packRows512(&dst[0], &src[0], k, lds, ldd, uint16(1)<<uint(w)-1)
+		return
+	}
+	packRowsGo(dst, src, k, lds, ldd, w)
+}

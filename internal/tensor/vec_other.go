@@ -18,3 +18,5 @@ func addSpan(dst, a, b []float32)      { addGo(dst, a, b) }
 func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
 	softmaxBwdGo(dp, a, d, scale, dot)
 }
+
+func packRowsSpan(dst, src []float32, k, lds, ldd, w int) { packRowsGo(dst, src, k, lds, ldd, w) }

@@ -432,8 +432,39 @@ func addVec() {
 	RET()
 }
 
+func packRows() {
+	TEXT("packRows512", NOSPLIT, "func(dst, src *float32, k, lds, ldd int, mask uint16)")
+	Pragma("noescape")
+	Doc("packRows512 copies k rows of up to 16 floats (the lanes set in mask) from src",
+		"(rows lds floats apart) to dst (rows ldd apart): GEMM's packing of op(A) = Aᵀ panels.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	k := Load(Param("k"), GP64())
+	lds := Load(Param("lds"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(operand.U8(2), lds)
+	SHLQ(operand.U8(2), ldd)
+	m := Load(Param("mask"), GP32())
+	km := K()
+	KMOVW(m, km)
+	v := ZMM()
+	Label("loop")
+	TESTQ(k, k)
+	JZ(operand.LabelRef("done"))
+	VMOVUPS_Z(operand.Mem{Base: src}, km, v)
+	VMOVUPS(v, km, operand.Mem{Base: dst})
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(k)
+	JMP(operand.LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	packRows()
 	geluFwd()
 	geluBwd()
 	expShift(true)
