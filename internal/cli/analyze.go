@@ -32,11 +32,12 @@ type analyzeOptions struct {
 	sharpMetric, tokenMetric string
 	answerLen                float64 // L for the p^L check; 0 fits it
 	stats                    stats.Options
+	notes                    io.Writer // where to say what was left out (nil: nowhere)
 }
 
 func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("analyze", stderr)
-	o := analyzeOptions{stats: stats.DefaultOptions()}
+	o := analyzeOptions{stats: stats.DefaultOptions(), notes: stderr}
 	fs.StringVar(&o.csv, "csv", "", "read curves from this CSV (columns task,metric,x,value; optional seed,n,chance,low,high,group)")
 	runs := fs.String("runs", "", "read curves from run directories (this one and any further arguments)")
 	fs.StringVar(&o.axis, "x", "", "x axis: "+strings.Join(stats.Axes, ", ")+" (default params for --runs; for --csv the x column as given)")
@@ -97,8 +98,12 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 			o.axis = stats.AxisParams
 		}
 		var err error
-		if curves, _, err = stats.ReadRuns(o.runs, o.axis); err != nil {
+		var rep *stats.RunsReport
+		if curves, rep, err = stats.ReadRuns(o.runs, o.axis); err != nil {
 			return err
+		}
+		if rep.DroppedNonPositive > 0 && o.notes != nil {
+			fmt.Fprintf(o.notes, "emlab analyze: left out %d evaluations at %s = 0 (the step-0 checkpoint cannot sit on a log axis)\n", rep.DroppedNonPositive, o.axis)
 		}
 	}
 	if len(o.tasks) > 0 {

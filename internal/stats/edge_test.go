@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,5 +100,48 @@ func TestCSVOptionalColumns(t *testing.T) {
 	// Mean 0.3, sd of {0.2, 0.4} = 0.1414, 100 items in all.
 	if len(lv) != 1 || lv[0].Seeds != 2 || lv[0].N != 100 || math.Abs(lv[0].Mean-0.3) > 1e-12 || lv[0].SD < 0.1414 || lv[0].SD > 0.1415 {
 		t.Errorf("level %+v", lv[0])
+	}
+}
+
+// TestCancel: a cancelled context stops the bootstrap with its error.
+func TestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f, err := os.Open("testdata/ladder.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cs, err := ReadCurvesCSV(f, AxisParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Analyze(ctx, cs[0], DefaultOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestLM: Levenberg–Marquardt reaches the exact parameters of a noise-free
+// exponential from a poor start (tolerance 1e-6: the data are exact, so
+// only the stopping rule limits the accuracy).
+func TestLM(t *testing.T) {
+	f := func(p []float64, x float64) float64 { return p[0] * math.Exp(-p[1]*x) }
+	var x, y, w []float64
+	for i := 0; i < 20; i++ {
+		xi := float64(i) / 4
+		x, y, w = append(x, xi), append(y, 3*math.Exp(-0.7*xi)), append(w, 1)
+	}
+	p, s := lmFit(f, x, y, w, []float64{1, 3})
+	if math.Abs(p[0]-3) > 1e-6 || math.Abs(p[1]-0.7) > 1e-6 || s > 1e-12 {
+		t.Errorf("p = %v, S = %g; want [3 0.7], 0", p, s)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	v := []float64{4, 1, 3, 2, math.Inf(1)}
+	for _, c := range []struct{ q, want float64 }{{0, 1}, {0.5, 3}, {0.25, 2}, {0.125, 1.5}, {1, math.Inf(1)}} {
+		if got := quantile(v, c.q); got != c.want {
+			t.Errorf("quantile(%g) = %g, want %g", c.q, got, c.want)
+		}
 	}
 }
