@@ -8,8 +8,8 @@ import (
 // Metric names the mirage test looks for when AnalyzeConfig does not name
 // them: the first present is used.
 var (
-	SharpMetricNames = []string{"exact_match", "em", "accuracy", "acc"}
-	TokenMetricNames = []string{"token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
+	SharpMetricNames = []string{"exact_match", "em", "mc_grade", "accuracy", "acc"}
+	TokenMetricNames = []string{"token_accuracy", "token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
 )
 
 // AnalyzeConfig selects the analyses AnalyzeCurves runs besides Analyze.

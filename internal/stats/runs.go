@@ -29,6 +29,19 @@ type evalLine struct {
 	Stderr float64  `json:"stderr"`
 	N      float64  `json:"n"`
 	Chance *float64 `json:"chance"`
+	// Breakdown lines (one per answer position, one per subtask) sit beside
+	// the aggregate line of the same task and metric.
+	Position *int `json:"position"`
+	Subtask  *int `json:"subtask"`
+}
+
+// ChanceMetrics are the metrics whose scores are fractions for which the
+// chance rate in evals.jsonl means something. emlab eval writes the task's
+// chance on every line, but a chance rate for a log-probability or an edit
+// distance is meaningless, so ReadRuns keeps it only for these.
+var ChanceMetrics = map[string]bool{
+	"exact_match": true, "mc_grade": true, "token_accuracy": true,
+	"accuracy": true, "acc": true, "em": true, "token_acc": true,
 }
 
 type metricsLine struct {
@@ -44,6 +57,9 @@ type RunsReport struct {
 	// evaluation on the step, tokens and FLOPs axes), which a log axis
 	// cannot hold.
 	DroppedNonPositive int
+	// SkippedBreakdown counts per-position and per-subtask lines; curves are
+	// built from the aggregate lines only.
+	SkippedBreakdown int
 }
 
 // ReadRuns reads the evaluation curves of run directories on the given axis
@@ -51,8 +67,9 @@ type RunsReport struct {
 // contributes its final evaluated step; on the step, tokens, flops and
 // eval_loss axes every evaluated step contributes, joined to metrics.jsonl
 // by step. Points are labelled with the run's seed (config "seed", else the
-// directory) and grouped by the run's parameter count. Errors name the file
-// and line.
+// directory) and grouped by the run's parameter count. Per-position and
+// per-subtask lines are skipped (counted in the report), and a chance rate
+// is kept only for the ChanceMetrics. Errors name the file and line.
 func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 	if !ValidAxis(axis) || axis == "" {
 		return nil, nil, fmt.Errorf("unknown axis %q (want one of %v)", axis, Axes)
@@ -87,6 +104,10 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 		for _, e := range evals {
 			step := *e.line.Step
 			if !perStep && step != finalStep {
+				continue
+			}
+			if e.line.Position != nil || e.line.Subtask != nil {
+				rep.SkippedBreakdown++
 				continue
 			}
 			var x float64
@@ -125,7 +146,7 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 				byKey[key] = c
 				curves = append(curves, c)
 			}
-			if e.line.Chance != nil {
+			if e.line.Chance != nil && ChanceMetrics[e.line.Metric] {
 				if c.HasChance && c.Chance != *e.line.Chance {
 					return nil, nil, fmt.Errorf("%s: chance %v for %s differs from %v seen earlier", e.where, *e.line.Chance, c.Key(), c.Chance)
 				}

@@ -30,6 +30,11 @@ func writeRun(t *testing.T, dir string, cfg map[string]any, steps []int, acc fun
 			s, tokens, 6*params*tokens, 3-0.0005*float64(s))
 		fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"exact_match","value":%g,"stderr":0.01,"n":200,"chance":0.01}`+"\n", s, acc(s))
 		fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"token_acc","value":%g,"stderr":0.01,"n":600}`+"\n", s, math.Sqrt(acc(s)))
+		// emlab eval writes the task's chance on every line, and breakdown lines per position.
+		fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"logprob","value":-1.5,"stderr":0.01,"n":200,"chance":0.01}`+"\n", s)
+		for pos := 0; pos < 2; pos++ {
+			fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"per_position_loss","value":1.5,"stderr":0.01,"n":200,"chance":0.01,"position":%d}`+"\n", s, pos)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(m.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -56,12 +61,14 @@ func TestReadRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cs) != 2 || cs[0].Key() != "add/exact_match" || cs[1].Key() != "add/token_acc" {
-			t.Fatalf("curves %v", cs)
+		// Sorted by task then metric; the per-position lines are left out.
+		if len(cs) != 3 || cs[0].Key() != "add/exact_match" || cs[1].Key() != "add/logprob" || cs[2].Key() != "add/token_acc" || rep.SkippedBreakdown != 16 {
+			t.Fatalf("curves %v, skipped %d", cs, rep.SkippedBreakdown)
 		}
 		em := cs[0]
-		if !em.HasChance || em.Chance != 0.01 || cs[1].HasChance {
-			t.Errorf("chance: %v %v / %v", em.HasChance, em.Chance, cs[1].HasChance)
+		// The chance rate is kept for exact match, not for the log-probability.
+		if !em.HasChance || em.Chance != 0.01 || cs[1].HasChance || cs[2].HasChance {
+			t.Errorf("chance: %v %v / %v / %v", em.HasChance, em.Chance, cs[1].HasChance, cs[2].HasChance)
 		}
 		// One point per run: its final step (800), value 0.1·i.
 		if len(em.Points) != 8 || rep.DroppedNonPositive != 0 {
@@ -91,9 +98,9 @@ func TestReadRuns(t *testing.T) {
 		x       func(step float64, params float64) float64
 		dropped int
 	}{
-		{AxisStep, func(s, p float64) float64 { return s }, 8 * 2},
-		{AxisTokens, func(s, p float64) float64 { return s * 2048 }, 8 * 2},
-		{AxisFLOPs, func(s, p float64) float64 { return 6 * p * s * 2048 }, 8 * 2},
+		{AxisStep, func(s, p float64) float64 { return s }, 8 * 3},
+		{AxisTokens, func(s, p float64) float64 { return s * 2048 }, 8 * 3},
+		{AxisFLOPs, func(s, p float64) float64 { return 6 * p * s * 2048 }, 8 * 3},
 		{AxisEvalLoss, func(s, p float64) float64 { return 3 - 0.0005*s }, 0},
 	} {
 		t.Run(c.axis, func(t *testing.T) {
@@ -101,12 +108,13 @@ func TestReadRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Every evaluated step contributes; step 0 sits at x = 0 on the
+			// Every evaluated step contributes (8 runs × 3 metrics at step 0
+			// dropped); step 0 sits at x = 0 on the
 			// step, tokens and FLOPs axes and is dropped (a log axis cannot hold it).
 			if rep.DroppedNonPositive != c.dropped {
 				t.Errorf("dropped %d, want %d", rep.DroppedNonPositive, c.dropped)
 			}
-			wantPts := 8*len(steps) - c.dropped/2
+			wantPts := 8*len(steps) - c.dropped/3 // three aggregate metrics
 			if got := len(cs[0].Points); got != wantPts {
 				t.Fatalf("%d points, want %d", got, wantPts)
 			}
