@@ -1,0 +1,539 @@
+package probe
+
+// suite_tasks.go: the probes that read a task's items — the modadd Fourier
+// analysis, linear probes for task variables, train versus held-out
+// accuracy, knowledge capacity and sparse-parity hidden progress.
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"emlab/internal/data"
+	"emlab/internal/eval"
+	"emlab/internal/nn"
+	"emlab/internal/tasks"
+)
+
+// lastPositionActs runs the prompts (padded after their end with the
+// separator, which a causal model never sees from earlier positions) and
+// returns, for each named activation, the rows at each prompt's last
+// position: feats[name] is (len(prompts), d).
+func lastPositionActs(e *Env, prompts [][]int32, names []string) (map[string][]float64, map[string]int, error) {
+	feats, dims := map[string][]float64{}, map[string]int{}
+	bs := e.batch()
+	sep := int32(0)
+	if e.Tok != nil {
+		sep = e.Tok.Sep()
+	}
+	for b0 := 0; b0 < len(prompts); b0 += bs {
+		batch := prompts[b0:min(b0+bs, len(prompts))]
+		T := 0
+		for _, p := range batch {
+			T = max(T, len(p))
+		}
+		toks := make([]int32, len(batch)*T)
+		for i := range toks {
+			toks[i] = sep
+		}
+		for i, p := range batch {
+			copy(toks[i*T:], p)
+		}
+		c, err := RunWithCache(e.Model, toks, len(batch), T, names...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, name := range names {
+			x, s, _ := c.Get(name)
+			d := s[len(s)-1] // (B, T, d) for every per-layer representation
+			dims[name] = d
+			for i, p := range batch {
+				row := x[(i*T+len(p)-1)*d : (i*T+len(p))*d]
+				for _, v := range row {
+					feats[name] = append(feats[name], float64(v))
+				}
+			}
+		}
+	}
+	return feats, dims, nil
+}
+
+func encodePrompts(tok data.Tokenizer, items []tasks.Item) ([][]int32, error) {
+	out := make([][]int32, len(items))
+	for i := range items {
+		ids, err := tok.Encode(items[i].Prompt)
+		if err != nil {
+			return nil, fmt.Errorf("item %s: %w", items[i].Variant, err)
+		}
+		out[i] = ids
+	}
+	return out, nil
+}
+
+// runFourier: Nanda et al. 2023's measures on every (a, b) pair.
+func runFourier(e *Env, step int) ([]Row, error) {
+	t := findTask(e, "modadd")
+	ts, ok := t.(tasks.TrainSampler)
+	if !ok {
+		return nil, fmt.Errorf("fourier: modadd has no training sampler")
+	}
+	all := append(t.Eval(e.Seed, 1<<30), ts.TrainItems(e.Seed, 1<<30)...)
+	prompts, err := encodePrompts(e.Tok, all)
+	if err != nil {
+		return nil, err
+	}
+	p := 0
+	for _, it := range all {
+		p = max(p, it.Vars["a"][0]+1, it.Vars["b"][0]+1)
+	}
+	if len(all) != p*p {
+		return nil, fmt.Errorf("fourier: %d items, want all %d ordered pairs", len(all), p*p)
+	}
+	// With enc=token the prompt is Z : a + b =, so tokens 2 and 4 are
+	// the residues a and b.
+	resTok := make([]int32, p)
+	for i, it := range all {
+		if len(prompts[i]) != 6 {
+			return nil, fmt.Errorf("fourier: prompt %q is not 6 tokens (enc=token)", it.Prompt)
+		}
+		resTok[it.Vars["a"][0]] = prompts[i][2]
+		resTok[it.Vars["b"][0]] = prompts[i][4]
+	}
+	// Embedding energy per frequency.
+	wteP, _ := e.Model.Params().Lookup("wte.weight")
+	C := wteP.Shape[1]
+	wte := e.Model.Params().Get("wte.weight")
+	E := make([]float32, p*C)
+	for a, id := range resTok {
+		copy(E[a*C:(a+1)*C], wte[int(id)*C:(int(id)+1)*C])
+	}
+	energy, err := FourierEnergy(E, p, C)
+	if err != nil {
+		return nil, err
+	}
+	// Logits over the residue tokens for every pair.
+	logits := make([]float64, p*p*p)
+	train := make([]bool, p*p)
+	V := e.Model.Config().DVocab
+	bs := e.batch()
+	for b0 := 0; b0 < len(all); b0 += bs {
+		n := min(bs, len(all)-b0)
+		toks := make([]int32, 0, n*6)
+		for i := range n {
+			toks = append(toks, prompts[b0+i]...)
+		}
+		e.Model.Forward(toks, nil, n, 6)
+		lg := e.Model.Logits()
+		for i := range n {
+			it := all[b0+i]
+			a, b := it.Vars["a"][0], it.Vars["b"][0]
+			train[a*p+b] = strings.HasSuffix(it.Variant, "/train")
+			row := lg[(i*6+5)*V : (i*6+6)*V]
+			for c, id := range resTok {
+				logits[(a*p+b)*p+c] = float64(row[id])
+			}
+		}
+	}
+	keys := KeyFrequencies(energy, 0.9, 6)
+	fl, err := RestrictedExcluded(logits, p, keys, train)
+	if err != nil {
+		return nil, err
+	}
+	spec := t.Spec()
+	row := func(probe string, v float64, idx *int) Row {
+		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Index: idx, Task: spec}
+	}
+	var out []Row
+	for k, v := range energy {
+		out = append(out, row("fourier_energy", v, ip(k+1)))
+	}
+	for i, k := range keys {
+		out = append(out, row("fourier_key", float64(k), ip(i)))
+	}
+	return append(out, row("fourier_gini", Gini(energy), nil), row("fourier_full_loss", fl.Full, nil),
+		row("fourier_restricted_loss", fl.Restricted, nil), row("fourier_excluded_loss", fl.Excluded, nil)), nil
+}
+
+// probeVars are the task variables the linear probes read.
+var probeVars = map[string][]string{"add": {"carry", "digits"}, "multihop": {"bridge"}}
+
+func runLinearProbes(e *Env, step int) ([]Row, error) {
+	layers, names := layerActs(e.Model.Config())
+	var out []Row
+	for _, t := range e.Tasks {
+		vars, ok := probeVars[t.Name()]
+		if !ok {
+			continue
+		}
+		items := t.Eval(e.Seed, e.items())
+		// One deterministic shuffle so the probe's train/test halves mix
+		// the task's variants.
+		r := data.RNG(e.Seed, "probe/linear/"+t.Spec())
+		r.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+		prompts, err := encodePrompts(e.Tok, items)
+		if err != nil {
+			return nil, err
+		}
+		feats, dims, err := lastPositionActs(e, prompts, names)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vars {
+			maxK := 0
+			for _, it := range items {
+				maxK = max(maxK, len(it.Vars[v]))
+			}
+			for k := range maxK {
+				var rows []int
+				var y []int
+				for i, it := range items {
+					if len(it.Vars[v]) > k {
+						rows, y = append(rows, i), append(y, it.Vars[v][k])
+					}
+				}
+				if len(rows) < 20 {
+					continue // too few items to fit and test a probe
+				}
+				varName := v
+				if maxK > 1 {
+					varName = fmt.Sprintf("%s/%d", v, k)
+				}
+				for li, name := range names {
+					d := dims[name]
+					x := make([]float64, 0, len(rows)*d)
+					for _, i := range rows {
+						x = append(x, feats[name][i*d:(i+1)*d]...)
+					}
+					res, err := LinearProbe(x, y, len(rows), d, len(rows)*6/10)
+					if err != nil {
+						return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), varName, layers[li], err)
+					}
+					out = append(out, Row{Step: step, Probe: "linear_probe", Layer: layers[li], Head: -1, Value: res.Accuracy,
+						Ref: fp(res.Majority), Task: t.Spec(), Var: varName, N: res.NTest})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// answerAccuracy is the fraction of items whose every answer token is the
+// model's argmax (teacher forced).
+func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (float64, error) {
+	reqs := make([]eval.Continuation, len(items))
+	for i := range items {
+		p, a, _, err := tasks.EncodeItem(tok, &items[i])
+		if err != nil {
+			return 0, err
+		}
+		reqs[i] = eval.Continuation{Prompt: p, Cont: a}
+	}
+	scores, err := h.ScoreContinuations(reqs, false)
+	if err != nil {
+		return 0, err
+	}
+	hit := 0
+	for _, s := range scores {
+		if !slices.Contains(s.Correct, false) {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(items)), nil
+}
+
+func runTrainHeldout(e *Env, step int) ([]Row, error) {
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	var out []Row
+	for _, t := range e.Tasks {
+		ts, ok := t.(tasks.TrainSampler)
+		if !ok {
+			continue
+		}
+		tr, he := ts.TrainItems(e.Seed, e.items()), t.Eval(e.Seed, e.items())
+		// Compare like with like: only the held-out variants that have a
+		// "/train" counterpart.
+		byV := map[string][]tasks.Item{}
+		for _, it := range tr {
+			v := strings.TrimSuffix(it.Variant, "/train")
+			byV[v] = append(byV[v], it)
+		}
+		for _, v := range t.Variants() {
+			trainItems := byV[v.Name]
+			var held []tasks.Item
+			for _, it := range he {
+				if it.Variant == v.Name {
+					held = append(held, it)
+				}
+			}
+			if len(trainItems) == 0 || len(held) == 0 {
+				continue
+			}
+			a, err := answerAccuracy(h, e.Tok, trainItems)
+			if err != nil {
+				return nil, err
+			}
+			b, err := answerAccuracy(h, e.Tok, held)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out,
+				Row{Step: step, Probe: "train_acc", Layer: -1, Head: -1, Value: a, Task: v.Name, N: len(trainItems)},
+				Row{Step: step, Probe: "heldout_acc", Layer: -1, Head: -1, Value: b, Task: v.Name, N: len(held)})
+		}
+	}
+	return out, nil
+}
+
+// Fact is one subject–relation–value statement of a facts task.
+type Fact struct {
+	Prompt string // e.g. "F:kem.boss="
+	Rel    string // e.g. "boss"
+	Value  string // e.g. "dup"
+}
+
+// CollectFacts draws training documents from gen until no new fact
+// (documents "F:<subject>.<relation>=<value>") has appeared for 20 000
+// documents in a row (or 2 000 000 documents), and returns the facts, sorted, and
+// each relation's range: every value seen for it.
+func CollectFacts(gen data.Generator, seed uint64) ([]Fact, map[string][]string) {
+	r := data.RNG(seed, "probe/facts")
+	seen := map[string]Fact{}
+	for i, quiet := 0, 0; quiet < 20000 && i < 2000000; i++ {
+		doc := gen.Generate(r)
+		quiet++
+		if !strings.HasPrefix(doc, "F:") {
+			continue
+		}
+		eq := strings.LastIndexByte(doc, '=')
+		dot := strings.LastIndexByte(doc[:max(eq, 0)], '.')
+		if eq < 0 || dot < 0 {
+			continue
+		}
+		f := Fact{Prompt: doc[:eq+1], Rel: doc[dot+1 : eq], Value: doc[eq+1:]}
+		if _, ok := seen[f.Prompt]; !ok {
+			seen[f.Prompt] = f
+			quiet = 0
+		}
+	}
+	var facts []Fact
+	ranges := map[string][]string{}
+	for _, f := range seen {
+		facts = append(facts, f)
+		if !slices.Contains(ranges[f.Rel], f.Value) {
+			ranges[f.Rel] = append(ranges[f.Rel], f.Value)
+		}
+	}
+	slices.SortFunc(facts, func(a, b Fact) int { return strings.Compare(a.Prompt, b.Prompt) })
+	for _, v := range ranges {
+		slices.Sort(v)
+	}
+	return facts, ranges
+}
+
+// KnowledgeBits is the information about the facts the model holds, in
+// bits: Σ over facts of log2(K_r · P'(v)), where K_r is the size of the
+// fact's relation's range and P'(v) the model's probability of the true
+// value (followed by the separator) renormalised over that range. It is
+// the code length saved, relative to the uniform prior over each range,
+// when the facts are encoded with the model — Allen-Zhu & Li 2024's
+// ("Physics of Language Models: Part 3.3") bit-complexity lower bound in
+// the case of independent uniform attributes. A model that knows every
+// fact stores Σ log2 K_r bits; one that knows none ≈ 0 (slightly below 0 by
+// Jensen's inequality when its guesses are noisy). Also returned: that
+// maximum.
+func KnowledgeBits(h *eval.Harness, tok data.Tokenizer, facts []Fact, ranges map[string][]string) (bits, maxBits float64, err error) {
+	var reqs []eval.Continuation
+	for _, f := range facts {
+		p, err := tok.Encode(f.Prompt)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, v := range ranges[f.Rel] {
+			c, err := tok.Encode(v)
+			if err != nil {
+				return 0, 0, err
+			}
+			reqs = append(reqs, eval.Continuation{Prompt: p, Cont: append(c, tok.Sep())})
+		}
+	}
+	scores, err := h.ScoreContinuations(reqs, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	i := 0
+	for _, f := range facts {
+		rng := ranges[f.Rel]
+		lps := make([]float64, len(rng))
+		truth := -1
+		for j, v := range rng {
+			for _, lp := range scores[i].LogProbs {
+				lps[j] += lp
+			}
+			if v == f.Value {
+				truth = j
+			}
+			i++
+		}
+		K := float64(len(rng))
+		bits += (math.Log(K) + lps[truth] - lse64(lps)) / math.Ln2
+		maxBits += math.Log2(K)
+	}
+	return bits, maxBits, nil
+}
+
+func runKnowledge(e *Env, step int) ([]Row, error) {
+	t := findTask(e, "multihop")
+	facts, ranges := CollectFacts(t, e.Seed)
+	if len(facts) == 0 {
+		return nil, fmt.Errorf("knowledge: the multihop task produced no facts")
+	}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts, ranges)
+	if err != nil {
+		return nil, err
+	}
+	n := e.Model.Params().Count()
+	mk := func(probe string, v float64) Row {
+		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
+	}
+	r := mk("bits_per_param", bits/float64(n))
+	r.N = n
+	return []Row{mk("knowledge_bits", bits), mk("knowledge_bits_max", maxBits), r}, nil
+}
+
+// ParityCoefficient is the Fourier coefficient of the model's output on
+// the true subset S (Barak et al. 2022, "Hidden progress in deep learning:
+// SGD learns parities near the computational limit"): with f(x) = P(1|x) −
+// P(0|x) (the two answers renormalised) and χ_S(x) = +1 when the parity of
+// x on S is 1 and −1 otherwise, E_x[f(x)·χ_S(x)]. 1 for a model that solves
+// the subtask with confidence, 0 at chance; it grows while accuracy still
+// sits at chance. p1, p0 are log-probabilities of "1" and "0"; bit is the
+// true parity.
+func ParityCoefficient(lp1, lp0 []float64, bit []int) float64 {
+	var s float64
+	for i := range bit {
+		m := math.Max(lp1[i], lp0[i])
+		p1, p0 := math.Exp(lp1[i]-m), math.Exp(lp0[i]-m)
+		f := (p1 - p0) / (p1 + p0)
+		chi := float64(2*bit[i] - 1)
+		s += f * chi
+	}
+	return s / float64(len(bit))
+}
+
+// paritySaliency is, for a GPT, the mean norm of d(loss)/d(input embedding)
+// at the subset's bit positions divided by that at the other bit
+// positions, over items (each its own forward and backward, B = 1): the
+// input-gradient analogue of Barak et al.'s ratio of first-layer weight
+// norms on relevant and irrelevant coordinates (1 when the model treats
+// all bits alike, large when it reads the subset). The gradient of wpe row
+// t equals the gradient of the input x₀ at position t, since x₀ = wte[tok]
+// + wpe. The model's gradient buffer is restored afterwards.
+func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int, bitStart, nBits int) float64 {
+	ps := m.Params()
+	saved := slices.Clone(ps.Grad)
+	defer copy(ps.Grad, saved)
+	C := m.Config().DModel
+	inS := map[int]bool{}
+	for _, i := range subset {
+		inS[i] = true
+	}
+	var rel, irr float64
+	var nRel, nIrr int
+	for k, p := range prompts {
+		T := len(p)
+		targets := make([]int32, T)
+		for i := range targets {
+			targets[i] = -1
+		}
+		targets[T-1] = answers[k]
+		ps.ZeroGrad()
+		m.Forward(p, targets, 1, T)
+		m.Backward()
+		g := ps.GradOf("wpe.weight")
+		for i := range nBits {
+			var n2 float64
+			for _, v := range g[(bitStart+i)*C : (bitStart+i+1)*C] {
+				n2 += float64(v) * float64(v)
+			}
+			if inS[i] {
+				rel += math.Sqrt(n2)
+				nRel++
+			} else {
+				irr += math.Sqrt(n2)
+				nIrr++
+			}
+		}
+	}
+	if nRel == 0 || nIrr == 0 || irr == 0 {
+		return math.NaN()
+	}
+	return (rel / float64(nRel)) / (irr / float64(nIrr))
+}
+
+func runParity(e *Env, step int) ([]Row, error) {
+	t := findTask(e, "parity")
+	items := t.Eval(e.Seed, min(e.items(), 128))
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	bySub := map[int][]tasks.Item{}
+	for _, it := range items {
+		bySub[it.Subtask] = append(bySub[it.Subtask], it)
+	}
+	one, err := e.Tok.Encode("1")
+	if err != nil {
+		return nil, err
+	}
+	zero, err := e.Tok.Encode("0")
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	subs := make([]int, 0, len(bySub))
+	for s := range bySub {
+		subs = append(subs, s)
+	}
+	slices.Sort(subs)
+	for _, s := range subs {
+		its := bySub[s]
+		prompts, err := encodePrompts(e.Tok, its)
+		if err != nil {
+			return nil, err
+		}
+		var reqs []eval.Continuation
+		bits := make([]int, len(its))
+		for i, p := range prompts {
+			reqs = append(reqs, eval.Continuation{Prompt: p, Cont: one}, eval.Continuation{Prompt: p, Cont: zero})
+			bits[i] = its[i].Correct // choices are "0", "1"
+		}
+		sc, err := h.ScoreContinuations(reqs, false)
+		if err != nil {
+			return nil, err
+		}
+		lp1, lp0 := make([]float64, len(its)), make([]float64, len(its))
+		for i := range its {
+			lp1[i], lp0[i] = sc[2*i].LogProbs[0], sc[2*i+1].LogProbs[0]
+		}
+		out = append(out, Row{Step: step, Probe: "parity_fourier", Layer: -1, Head: -1, Index: ip(s),
+			Value: ParityCoefficient(lp1, lp0, bits), Task: t.Spec(), N: len(its)})
+		if e.Model.Config().Arch != nn.ArchGPT {
+			continue
+		}
+		// Prompt: B : control bits… = ; the bits start at token 3.
+		nBits := len(prompts[0]) - 4
+		k := min(len(prompts), 16)
+		ans := make([]int32, k)
+		for i := range k {
+			ans[i] = zero[0]
+			if bits[i] == 1 {
+				ans[i] = one[0]
+			}
+		}
+		r := paritySaliency(e.Model, prompts[:k], ans, its[0].Vars["subset"], 3, nBits)
+		if !math.IsNaN(r) {
+			out = append(out, Row{Step: step, Probe: "parity_saliency_ratio", Layer: -1, Head: -1, Index: ip(s),
+				Value: r, Task: t.Spec(), N: k})
+		}
+	}
+	return out, nil
+}
