@@ -86,7 +86,7 @@ func PanelPlot(task string, p *Panel) *Plot {
 		pl.Series = append(pl.Series, f)
 	}
 	if !math.IsNaN(p.XStarLo) && !math.IsNaN(p.XStarHi) {
-		pl.XBands = append(pl.XBands, Band{Lo: p.XStarLo, Hi: p.XStarHi, Label: "x* interval " + Interval(p.XStarLo, p.XStarHi)})
+		pl.XBands = append(pl.XBands, Band{Lo: p.XStarLo, Hi: p.XStarHi, Label: "x* interval"})
 	}
 	if finite(p.XStar) {
 		pl.VLines = append(pl.VLines, Marker{At: p.XStar, Label: "x* = " + Num(p.XStar)})
@@ -126,7 +126,7 @@ func LossPanelPlot(lp *LossPanel) *Plot {
 		pl.Series = append(pl.Series, s)
 	}
 	if !math.IsNaN(lp.LStarLo) && !math.IsNaN(lp.LStarHi) {
-		pl.XBands = append(pl.XBands, Band{Lo: lp.LStarLo, Hi: lp.LStarHi, Label: "L* interval " + Interval(lp.LStarLo, lp.LStarHi)})
+		pl.XBands = append(pl.XBands, Band{Lo: lp.LStarLo, Hi: lp.LStarHi, Label: "L* interval"})
 	}
 	if finite(lp.LStar) {
 		pl.VLines = append(pl.VLines, Marker{At: lp.LStar, Label: "L* = " + Num(lp.LStar)})

@@ -147,7 +147,7 @@ func (p *Plot) SVG() string {
 			}
 		}
 	}
-	legendRows := (len(p.Series) + len(p.XBands) + len(p.HLines) + len(p.VLines) + 2) / 3
+	legendRows := (len(p.Series) + len(p.XBands) + len(p.HLines) + len(p.VLines) + 1) / 2
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="%s" height="%s" viewBox="0 0 %s %s" role="img">`,
 		num(w), num(h+float64(legendRows)*legendRow), num(w), num(h+float64(legendRows)*legendRow))
@@ -280,7 +280,7 @@ func (p *Plot) SVG() string {
 	}
 	b.WriteString(`</g>`)
 
-	// Legend below the axis label, three entries a row.
+	// Legend below the axis label, two entries a row.
 	var entries []string
 	for i, s := range p.Series {
 		col := Palette[i%len(Palette)]
@@ -301,10 +301,10 @@ func (p *Plot) SVG() string {
 		entries = append(entries, `<line x1="0" y1="0" x2="18" y2="0" stroke="#777" stroke-dasharray="2 3"/><text x="22" y="4" font-size="11">`+esc(m.Label)+`</text>`)
 	}
 	b.WriteString(`<g class="legend">`)
-	colW := (w - marginLeft) / 3
+	colW := (w - marginLeft) / 2
 	for i, e := range entries {
 		fmt.Fprintf(&b, `<g class="legend-entry" transform="translate(%s %s)">%s</g>`,
-			num(marginLeft+float64(i%3)*colW), num(h+float64(i/3)*legendRow), e)
+			num(marginLeft+float64(i%2)*colW), num(h+float64(i/2)*legendRow), e)
 	}
 	b.WriteString(`</g></svg>`)
 	return b.String()

@@ -1,0 +1,261 @@
+package assemble
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"emlab/internal/report"
+	"emlab/internal/report/reporttest"
+	"emlab/internal/stats"
+)
+
+func fastOptions() AnalyzeOptions {
+	o := DefaultAnalyzeOptions()
+	o.Stats.Boot = 20 // intervals are not under test here; 20 replicates keep the test under a second
+	return o
+}
+
+func buildTree(t *testing.T) (*report.Report, []Line) {
+	t.Helper()
+	root := t.TempDir()
+	reporttest.Tree(t, root)
+	runs, err := LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ladder, group := ChooseLadder(runs)
+	if group != "ladder" || len(ladder) != len(reporttest.Sizes) {
+		t.Fatalf("ladder %q with %d runs, want group ladder with %d", group, len(ladder), len(reporttest.Sizes))
+	}
+	js, notes, err := Analyze(context.Background(), ladder, fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notes {
+		t.Logf("analysis note: %s", n)
+	}
+	lines, err := ParseAnalysis(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(context.Background(), Input{Runs: runs, Ladder: ladder, Analysis: lines, Roles: Roles(runs, ladder),
+		Scaling: stats.ScalingOptions{Delta: 1e-3, Boot: 10, Seed: 1, Level: 0.95}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, lines
+}
+
+func TestBuildFromTree(t *testing.T) {
+	rep, lines := buildTree(t)
+	if len(rep.Runs) != 12 {
+		t.Errorf("%d runs, want 12", len(rep.Runs))
+	}
+	// Per-position lines are not curves.
+	for _, l := range lines {
+		if l.Metric == "per_position_loss" {
+			t.Errorf("per-position lines became a curve")
+		}
+	}
+	var add *report.Ability
+	for i := range rep.Abilities {
+		if rep.Abilities[i].Task == "add/plain/2" {
+			add = &rep.Abilities[i]
+		}
+	}
+	if add == nil || add.Sharp == nil || add.Smooth == nil {
+		t.Fatalf("no add ability with both panels: %+v", rep.Abilities)
+	}
+	if add.Sharp.Verdict != stats.VerdictEmergent {
+		t.Errorf("add exact match verdict %q, want emergent", add.Sharp.Verdict)
+	}
+	// x* within a quarter decade of the synthetic midpoint: the sigmoid is
+	// sampled at six rungs, two of them beside the jump.
+	if d := math.Abs(math.Log10(add.Sharp.XStar / reporttest.XStar)); !(d < 0.25) {
+		t.Errorf("x* = %g, want near %g", add.Sharp.XStar, reporttest.XStar)
+	}
+	if len(add.Sharp.Fitted.X) == 0 {
+		t.Errorf("no fitted curve for the sharp metric")
+	}
+	if add.Mirage == nil {
+		t.Errorf("no mirage test for add")
+	}
+	if rep.LossView == nil || len(rep.LossView.Panels) == 0 {
+		t.Fatalf("no loss view")
+	}
+	if got := len(rep.LossView.Panels[0].Series); got != len(reporttest.Sizes) {
+		t.Errorf("loss view has %d series, want one per size (%d)", got, len(reporttest.Sizes))
+	}
+	if rep.Induction == nil || len(rep.Induction.PrefixMatching) != 1 || len(rep.Induction.ICL) != 1 {
+		t.Fatalf("induction section %+v", rep.Induction)
+	}
+	if pc := rep.Induction.PhaseChange; len(pc) != 1 || !strings.Contains(pc[0], "step 1400") {
+		t.Errorf("phase change %q, want step 1400", pc)
+	}
+	if g := rep.Grokking; g == nil || len(g.Accuracy) != 2 || len(g.Loss) != 2 || len(g.WeightNorm) != 1 {
+		t.Fatalf("grokking section %+v", rep.Grokking)
+	} else if !strings.Contains(g.Summary[0], "held-out accuracy first ≥ 90% at step 2000") {
+		t.Errorf("grokking summary %q", g.Summary)
+	}
+	q := rep.Quanta
+	if q == nil || len(q.Map.Rows) != 6 || len(q.Map.Cols) != 4 {
+		t.Fatalf("quanta %+v", q)
+	}
+	// Loss of subtask 5 falls only at the widest model.
+	if v := q.Map.Values[5]; !(v[0] > 0.5 && v[3] < 0.05) {
+		t.Errorf("subtask 5 losses %v", v)
+	}
+	if rep.Scaling == nil || len(rep.Scaling.Params) != 3 {
+		t.Errorf("scaling %+v", rep.Scaling)
+	}
+	if len(rep.Forecasts) == 0 {
+		t.Errorf("no forecasts")
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{`id="abilities"`, `id="loss-view"`, `id="induction"`, `id="grokking"`, `id="quanta"`, `id="scaling"`, `id="forecasts"`, "test-0123abc", "emlab train --set"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "http://") && !strings.Contains(html, "http://www.w3.org/2000/svg") {
+		t.Errorf("report refers to an external resource")
+	}
+	t.Logf("report: %d bytes", len(html))
+}
+
+func TestBuildEmpty(t *testing.T) {
+	rep, err := Build(context.Background(), Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"No ability curves", "No induction data", "No grokking data", "No quanta data", "No scaling-law fit"} {
+		if !strings.Contains(buf.String(), want) && !strings.Contains(buf.String(), "No analysis against parameters") {
+			t.Errorf("empty report lacks the note %q", want)
+		}
+	}
+}
+
+// TestFitCurve checks the reconstruction of each model from the analysis'
+// reported parameters against data the model describes exactly.
+func TestFitCurve(t *testing.T) {
+	xs := []float64{1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7}
+	for _, c := range []struct {
+		name, axis string
+		f          func(x float64) float64
+	}{
+		{"sigmoid in log params", stats.AxisParams, func(x float64) float64 { return 0.05 + 0.9/(1+math.Exp(-(math.Log10(x)-5.5)/0.2)) }},
+		{"line in log params", stats.AxisParams, func(x float64) float64 { return 0.1 + 0.1*math.Log10(x/1e4) }},
+		{"power law in error", stats.AxisParams, func(x float64) float64 { return 0.9 - 0.8*math.Pow(x/1e4, -0.5) }},
+		{"sigmoid in eval loss", stats.AxisEvalLoss, func(x float64) float64 { return 0.05 + 0.9/(1+math.Exp((math.Log10(x)-5.5)/0.2)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cv := &stats.Curve{Task: "t", Metric: "m", Axis: c.axis}
+			for _, x := range xs {
+				cv.Points = append(cv.Points, stats.Point{X: x, Value: c.f(x)})
+			}
+			o := stats.DefaultOptions()
+			o.Boot = 0
+			res, err := stats.Analyze(context.Background(), cv, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := encodeJSON(&buf, res); err != nil {
+				t.Fatal(err)
+			}
+			lines, err := ParseAnalysis(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fx, fy := FitCurve(lines[0].Fit, lines[0].Params, c.axis, xs, 50)
+			if len(fx) != 50 {
+				t.Fatalf("fit %s: %d points", lines[0].Fit, len(fx))
+			}
+			// The analysis rounds parameters to 6 significant digits and the
+			// optimiser stops near the exact fit: 0.01 score units is far
+			// below anything visible and far above both.
+			for i := range fx {
+				if d := math.Abs(fy[i] - c.f(fx[i])); d > 0.01 {
+					t.Fatalf("fit %s at x=%g: %g, data %g", lines[0].Fit, fx[i], fy[i], c.f(fx[i]))
+				}
+			}
+			t.Logf("chosen fit %s", lines[0].Fit)
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		r    Run
+		want string
+	}{
+		{"done", Run{Done: true, Metrics: []MetricsLine{{}}}, StatusDone},
+		{"failed", Run{SweepState: "failed", Metrics: []MetricsLine{{}}}, StatusFailed},
+		{"fresh metrics", Run{Metrics: []MetricsLine{{}}, MetricsMod: now.Add(-10 * time.Second)}, StatusRunning},
+		{"stale metrics", Run{Metrics: []MetricsLine{{}}, MetricsMod: now.Add(-time.Hour)}, StatusInterrupted},
+		{"nothing yet", Run{}, StatusPending},
+	} {
+		if got := c.r.Status(now, time.Minute); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestReadRunSkipsBadLines(t *testing.T) {
+	dir := t.TempDir()
+	reporttest.Write(t, dir, reporttest.LadderRun(0))
+	// A partial last line, as a crash mid-append leaves it.
+	appendFile(t, dir+"/evals.jsonl", `{"step": 5, "task": "x"`)
+	r, err := ReadRun(dir, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) != 1 {
+		t.Errorf("problems %q, want one", r.Problems)
+	}
+	if r.Params != reporttest.Sizes[0] || r.Seed != "1" || r.CodeVersion != "test-0123abc" {
+		t.Errorf("config read as params %g seed %q version %q", r.Params, r.Seed, r.CodeVersion)
+	}
+	if got := r.CommandLine(); got != "emlab train --set model.d_model=32" {
+		t.Errorf("command %q", got)
+	}
+	if !slices.ContainsFunc(r.Evals, func(e EvalLine) bool { return e.Position == 0 }) {
+		t.Errorf("position not read")
+	}
+}
+
+func encodeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	return enc.Encode(v)
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
