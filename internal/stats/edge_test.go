@@ -145,3 +145,30 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+// TestChanceNotApplicable: a chance rate on a log-probability curve is
+// ignored (said in the evidence), and a sharp jump in it can still be
+// emergent through the "starts flat" test.
+func TestChanceNotApplicable(t *testing.T) {
+	c := &Curve{Task: "add", Metric: "logprob", Axis: AxisParams, Chance: 0.01, HasChance: true}
+	for i := 0; i < 8; i++ {
+		tt := 4 + 3*float64(i)/7
+		v := -3 + 2.5*logistic((tt-5.5)/0.05)
+		for s := 0; s < 3; s++ {
+			c.Points = append(c.Points, Point{X: math.Pow(10, tt), Value: v + 0.01*float64(s-1), Seed: string(rune('a' + s))})
+		}
+	}
+	o := DefaultOptions()
+	o.Boot = 0
+	r, err := Analyze(context.Background(), c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]bool{}
+	for _, e := range r.Evidence {
+		tests[e.Test] = e.Pass
+	}
+	if _, ok := tests["chance_rate"]; !ok || !tests["starts_flat"] || r.Verdict != VerdictEmergent {
+		t.Errorf("verdict %s, evidence %v; want emergent via starts_flat with the chance rate ignored", r.Verdict, tests)
+	}
+}

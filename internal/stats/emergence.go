@@ -126,9 +126,11 @@ type Result struct {
 //     near chance at the smallest scale (binomial test against the chance
 //     rate with the number of items, p ≥ NearAlpha, or within Delta of
 //     chance) and clearly above at the largest (p < Alpha and at least
-//     chance + Delta). Without a chance rate the last test is replaced by
-//     "the fitted sigmoid is still within 10 % of its floor at the smallest
-//     scale".
+//     chance + Delta). Without a chance rate — or when it does not apply
+//     because the scores are not fractions in [0, 1] that improve with scale
+//     (log-probabilities, edit distances, Brier scores) — the last test is
+//     replaced by "the fitted sigmoid is still within 10 % of its floor at
+//     the smallest scale".
 //  4. smooth — everything else that changes with scale.
 func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	if err := o.Validate(); err != nil {
@@ -149,6 +151,17 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	n := len(levels)
 
 	// BIG-bench scores on normalised values (descriptive; not used by the verdict).
+	// The chance rate is used only for a fraction-valued score that improves
+	// with scale (accuracy-type metrics); for a log-probability, an edit
+	// distance or a Brier score "chance + Delta" means nothing.
+	useChance := c.HasChance && allIn01(y) && overallImprovement(y) >= 0
+	if c.HasChance && !useChance {
+		res.add(Evidence{Test: "chance_rate", Pass: false, Values: map[string]float64{"chance": c.Chance},
+			Detail: fmt.Sprintf("chance rate %g ignored: the scores are not fractions in [0, 1] that improve with scale", c.Chance)})
+	}
+	cc := *c
+	cc.HasChance = useChance
+	c = &cc
 	yn := normalise(y, c.Chance, c.HasChance)
 	res.Breakthroughness = Breakthroughness(yn, BigBenchEpsilon)
 	res.Linearity = Linearity(yn, BigBenchEpsilon)
