@@ -335,7 +335,10 @@ func runICL(e *Env, step int) ([]Row, error) {
 	}
 	s, early, late, err := ICLScore(curve)
 	if err != nil {
-		return nil, err
+		// Documents shorter than the window (task mixtures packed in
+		// slots) leave late positions without loss: the curve is still
+		// reported, the score is not.
+		return out, nil
 	}
 	return append(out, Row{Step: step, Probe: "icl_score", Layer: -1, Head: -1, Value: s, Index: ip(late),
 		Ref: fp(curve[early]), N: count[late]}), nil
