@@ -36,6 +36,8 @@ func benchGemmShapes() []struct {
 			shape{p.name + "/lmhead", gemmCase{false, true, m, p.v, d, 0, 0}, d, d},
 			shape{p.name + "/fc1.dX", gemmCase{false, true, m, d, 4 * d, 0, 0}, 4 * d, 4 * d},
 			shape{p.name + "/fc1.dW", gemmCase{true, false, d, 4 * d, m, 0, 1}, d, 4 * d},
+			shape{p.name + "/fc2.dW", gemmCase{true, false, 4 * d, d, m, 0, 1}, 4 * d, d},
+			shape{p.name + "/qkv.dW", gemmCase{true, false, d, 3 * d, m, 0, 1}, d, 3 * d},
 			shape{p.name + "/att.QK", gemmCase{false, true, p.t, p.t, p.dh, 0, 0}, 3 * d, 3 * d},
 			shape{p.name + "/att.AV", gemmCase{false, false, p.t, p.dh, p.t, 0, 0}, p.t, 3 * d},
 		)
