@@ -850,3 +850,69 @@ func forecasts(r *report.Report, lines []Line) {
 		r.Forecasts = append(r.Forecasts, f)
 	}
 }
+
+// Abilities turns analysis lines on the params axis into ability panels
+// (the report's first section), with chance rates read from the runs'
+// evaluations. The dashboard uses it for its per-ability plots.
+func Abilities(lines []Line, runs []*Run) []report.Ability {
+	r := &report.Report{SectionNotes: map[string]string{}}
+	var ps []Line
+	for _, l := range lines {
+		if l.Axis == stats.AxisParams || l.Axis == "" {
+			ps = append(ps, l)
+		}
+	}
+	abilities(r, ps, chances(runs))
+	return r.Abilities
+}
+
+// Observed is the fallback when no analysis exists: per task, the sharp
+// metric's final-step mean over seeds against parameters, without fits or
+// verdicts.
+func Observed(runs []*Run) []report.Ability {
+	curves := Curves(runs, stats.AxisParams)
+	byTask := map[string][]*stats.Curve{}
+	var tasks []string
+	for _, c := range curves {
+		if _, ok := byTask[c.Task]; !ok {
+			tasks = append(tasks, c.Task)
+		}
+		byTask[c.Task] = append(byTask[c.Task], c)
+	}
+	var out []report.Ability
+	for _, task := range tasks {
+		var sharp *stats.Curve
+		for _, n := range sharpNames {
+			for _, c := range byTask[task] {
+				if sharp == nil && c.Metric == n {
+					sharp = c
+				}
+			}
+		}
+		if sharp == nil {
+			continue
+		}
+		sum, cnt := map[float64]float64{}, map[float64]int{}
+		var xs []float64
+		for _, p := range sharp.Points {
+			if cnt[p.X] == 0 {
+				xs = append(xs, p.X)
+			}
+			sum[p.X] += p.Value
+			cnt[p.X]++
+		}
+		sort.Float64s(xs)
+		p := &report.Panel{Metric: sharp.Metric, Axis: stats.AxisParams, XLog: true, Verdict: "not analysed", Fraction: fractionMetrics[sharp.Metric],
+			XStar: math.NaN(), XStarLo: math.NaN(), XStarHi: math.NaN(), Chance: math.NaN(), Breakthroughness: math.NaN(), Linearity: math.NaN()}
+		if sharp.HasChance {
+			p.Chance = sharp.Chance
+		}
+		p.Observed.Label = "final step, mean over seeds"
+		for _, x := range xs {
+			p.Observed.X = append(p.Observed.X, x)
+			p.Observed.Y = append(p.Observed.Y, sum[x]/float64(cnt[x]))
+		}
+		out = append(out, report.Ability{Task: task, Sharp: p})
+	}
+	return out
+}
