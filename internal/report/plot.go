@@ -258,7 +258,7 @@ func (p *Plot) SVG() string {
 		if s.Style != Points {
 			if d := pathData(s, x, y); d != "" {
 				dash := ""
-				if s.Dashed {
+				if dashed(s, i) {
 					dash = ` stroke-dasharray="6 4"`
 				}
 				fmt.Fprintf(&b, `<path class="line" d="%s" fill="none" stroke-width="1.8"%s/>`, d, dash)
@@ -284,7 +284,7 @@ func (p *Plot) SVG() string {
 	var entries []string
 	for i, s := range p.Series {
 		col := Palette[i%len(Palette)]
-		sw := legendSwatch(s, col, markerShapes[i%len(markerShapes)])
+		sw := legendSwatch(s, dashed(s, i), col, markerShapes[i%len(markerShapes)])
 		label := s.Label
 		if !hasPoint(s, x, y) {
 			label += " (no data)"
@@ -380,15 +380,19 @@ func markerSVG(shape string, px, py float64) string {
 	return fmt.Sprintf(`<circle class="marker" cx="%s" cy="%s" r="%s"/>`, num(px), num(py), num(r))
 }
 
-func legendSwatch(s Series, col, shape string) string {
+// dashed: series asked for it, and every second cycle through the palette
+// (with more series than colours, dashes keep them apart).
+func dashed(s Series, i int) bool { return s.Dashed || (i/len(Palette))%2 == 1 }
+
+func legendSwatch(s Series, dash bool, col, shape string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<g stroke="%s" fill="%s">`, col, col)
 	if s.Style != Points {
-		dash := ""
-		if s.Dashed {
-			dash = ` stroke-dasharray="6 4"`
+		d := ""
+		if dash {
+			d = ` stroke-dasharray="6 4"`
 		}
-		fmt.Fprintf(&b, `<line x1="0" y1="0" x2="18" y2="0" stroke-width="1.8"%s/>`, dash)
+		fmt.Fprintf(&b, `<line x1="0" y1="0" x2="18" y2="0" stroke-width="1.8"%s/>`, d)
 	}
 	if s.Style != Line {
 		b.WriteString(markerSVG(shape, 9, 0))

@@ -235,11 +235,13 @@ func (s *Server) runsJSON(runs []*assemble.Run) RunsJSON {
 		out.Counts[row.Status]++
 		out.Runs = append(out.Runs, row)
 		sr := report.Series{Label: r.ID, Style: report.Line}
+		has := false
 		for _, m := range r.Metrics {
 			sr.X = append(sr.X, float64(m.Step))
 			sr.Y = append(sr.Y, m.Loss)
+			has = has || (m.Step > 0 && m.Loss > 0)
 		}
-		if len(sr.X) > 0 {
+		if has { // runs that log no training loss (probe-only studies) would only fill the legend
 			series = append(series, sr)
 		}
 	}
@@ -371,6 +373,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		}
 		pl := report.PanelPlot(a.Task, a.Sharp)
 		pl.Width, pl.Height = 420, 260
+		if len(a.Sharp.Fitted.X) == 0 && len(pl.Series) > 0 {
+			// Without a fit, a line through the observed levels shows the trend.
+			pl.Series[0].Style = report.LinePoints
+		}
 		v.Abilities = append(v.Abilities, abilityView{Task: a.Task, SVG: template.HTML(pl.SVG()), Verdict: a.Sharp.Verdict})
 	}
 	var buf bytes.Buffer
@@ -409,7 +415,7 @@ table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;paddin
 <h2>Runs <span class="muted" id="counts">{{range $k, $v := .Runs.Counts}}{{$k}}: {{$v}} {{end}}</span></h2>
 <table id="runs"><thead><tr><th>run</th><th>status</th><th>params</th><th>step</th><th>loss</th><th>eval loss</th><th>tokens</th></tr></thead>
 <tbody>{{range .Runs.Runs}}<tr data-run="{{.ID}}"><td>{{.ID}}</td><td class="st-{{.Status}}">{{.Status}}{{if .Error}} ({{.Error}}){{end}}</td><td>{{num .Params}}</td><td>{{.Step}}</td><td>{{num .Loss}}</td><td>{{num .EvalLoss}}</td><td>{{numf .Tokens}}</td></tr>{{else}}<tr><td colspan="7">No runs under this directory yet.</td></tr>{{end}}</tbody></table>
-<h2>Training curves <span class="muted" id="live-status">(updated every {{.Poll}} ms while this page is open)</span></h2>
+<h2>Training curves <span class="muted" id="live-status">(live: refreshed every {{.Poll}} ms while this page is open)</span></h2>
 <div id="live" class="plots">{{.Curves}}</div>
 <h2>Abilities</h2>
 {{if .Note}}<p class="muted">{{.Note}}</p>{{end}}
