@@ -357,8 +357,9 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 	pos := a.posEmbed[:T*C]
 	copy(pos, w.wpe[:T*C]) // (T, C)
 	enc := a.encoded[:BT*C]
-	copy(enc, embed)
-	tensor.AddBias(enc, pos, B, T*C) // (B, T, C)
+	for b := 0; b < B; b++ {
+		tensor.Add(enc[b*T*C:(b+1)*T*C], embed[b*T*C:(b+1)*T*C], pos) // (T, C)
+	}
 
 	for l := 0; l < cfg.NLayers; l++ {
 		lw := &w.layers[l]
@@ -383,8 +384,7 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 		tensor.Gemm(false, false, BT, C, C, z, C, lw.projW, C, 0, ao, C)
 		tensor.AddBias(ao, lw.projB, BT, C)
 		r2 := m.layer(a.resid2, l, C) // (B, T, C)
-		copy(r2, x)
-		tensor.AddBias(r2, ao, 1, BT*C) // elementwise r2 += attn_out
+		tensor.Add(r2, x, ao)         // resid_mid = resid_pre + attn_out
 
 		if cfg.AttnOnly {
 			continue
@@ -398,19 +398,18 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 		// c_fc, activation, c_proj
 		pre := m.layer(a.fch, l, F) // (B, T, F)
 		tensor.Gemm(false, false, BT, F, C, h2, C, lw.fcW, F, 0, pre, F)
-		tensor.AddBias(pre, lw.fcB, BT, F)
 		post := m.layer(a.fchAct, l, F) // (B, T, F)
 		if cfg.Act == "relu" {
+			tensor.AddBias(pre, lw.fcB, BT, F)
 			tensor.ReLUForward(post, pre)
 		} else {
-			tensor.GELUForward(post, pre)
+			tensor.BiasGELUForward(post, pre, lw.fcB, BT, F) // pre += b, post = GELU(pre)
 		}
 		mo := m.layer(a.fcProj, l, C) // (B, T, C)
 		tensor.Gemm(false, false, BT, C, F, post, F, lw.fcProjW, C, 0, mo, C)
 		tensor.AddBias(mo, lw.fcProjB, BT, C)
 		r3 := m.layer(a.resid3, l, C) // (B, T, C)
-		copy(r3, r2)
-		tensor.AddBias(r3, mo, 1, BT*C) // elementwise r3 += mlp_out
+		tensor.Add(r3, r2, mo)        // resid_post = resid_mid + mlp_out
 	}
 
 	// ln_f and the unembedding.

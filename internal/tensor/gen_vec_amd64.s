@@ -31,6 +31,257 @@ done:
 	VZEROUPPER
 	RET
 
+// func lnFwdRow512(out *float32, x *float32, gamma *float32, beta *float32, n int, nf float32, eps float32) (mean float32, rstd float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+TEXT ·lnFwdRow512(SB), NOSPLIT, $0-56
+	MOVQ   out+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   gamma+16(FP), DX
+	MOVQ   beta+24(FP), BX
+	MOVQ   n+32(FP), SI
+	VXORPS Z0, Z0, Z0
+	MOVQ   SI, DI
+	MOVQ   CX, R8
+
+mloop:
+	CMPQ    DI, $0x10
+	JL      mtail
+	VMOVUPS (R8), Z1
+	VADDPS  Z1, Z0, Z0
+	ADDQ    $0x40, R8
+	SUBQ    $0x10, DI
+	JMP     mloop
+
+mtail:
+	TESTQ     DI, DI
+	JZ        mdone
+	MOVQ      $-1, R9
+	BZHIQ     DI, R9, DI
+	KMOVW     DI, K1
+	VMOVUPS.Z (R8), K1, Z1
+	VADDPS    Z1, Z0, Z0
+
+mdone:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VDIVSS        nf+40(FP), X0, X0
+	VBROADCASTSS  X0, Z1
+	VXORPS        Z2, Z2, Z2
+	MOVQ          SI, DI
+	MOVQ          CX, R8
+
+vloop:
+	CMPQ        DI, $0x10
+	JL          vtail
+	VMOVUPS     (R8), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD231PS Z3, Z3, Z2
+	ADDQ        $0x40, R8
+	SUBQ        $0x10, DI
+	JMP         vloop
+
+vtail:
+	TESTQ       DI, DI
+	JZ          vdone
+	MOVQ        $-1, R9
+	BZHIQ       DI, R9, DI
+	KMOVW       DI, K1
+	VMOVUPS.Z   (R8), K1, Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD231PS Z3, Z3, K1, Z2
+
+vdone:
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPS        Y3, Y2, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPS        X2, X3, X2
+	VMOVHLPS      X2, X2, X3
+	VADDPS        X3, X2, X2
+	VMOVSHDUP     X2, X3
+	VADDSS        X3, X2, X2
+	VDIVSS        nf+40(FP), X2, X2
+	VADDSS        eps+44(FP), X2, X2
+	VSQRTSS       X2, X2, X2
+	VMOVSS        lnOne<>+0(SB), X3
+	VDIVSS        X2, X3, X3
+	VBROADCASTSS  X3, Z2
+
+oloop:
+	CMPQ        SI, $0x10
+	JL          otail
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (DX), Z5
+	VMOVUPS     (BX), Z6
+	VSUBPS      Z1, Z4, Z4
+	VMULPS      Z2, Z4, Z4
+	VFMADD213PS Z6, Z5, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, BX
+	SUBQ        $0x10, SI
+	JMP         oloop
+
+otail:
+	TESTQ       SI, SI
+	JZ          odone
+	MOVQ        $-1, DI
+	BZHIQ       SI, DI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMOVUPS.Z   (BX), K1, Z6
+	VSUBPS      Z1, Z4, Z4
+	VMULPS      Z2, Z4, Z4
+	VFMADD213PS Z6, Z5, Z4
+	VMOVUPS     Z4, K1, (AX)
+
+odone:
+	VZEROUPPER
+	MOVSS X0, mean+48(FP)
+	MOVSS X3, rstd+52(FP)
+	RET
+
+DATA lnOne<>+0(SB)/4, $0x3f800000
+GLOBL lnOne<>(SB), RODATA|NOPTR, $4
+
+// func lnBwdRow512(dx *float32, dg *float32, db *float32, dout *float32, x *float32, gamma *float32, n int, nf float32, mean float32, rstd float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·lnBwdRow512(SB), NOSPLIT, $0-68
+	MOVQ         dx+0(FP), AX
+	MOVQ         dg+8(FP), CX
+	MOVQ         db+16(FP), DX
+	MOVQ         dout+24(FP), BX
+	MOVQ         x+32(FP), SI
+	MOVQ         gamma+40(FP), DI
+	MOVQ         n+48(FP), R8
+	VBROADCASTSS mean+60(FP), Z0
+	VBROADCASTSS rstd+64(FP), Z1
+	VXORPS       Z2, Z2, Z2
+	VXORPS       Z3, Z3, Z3
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	MOVQ         SI, R11
+	MOVQ         DI, R12
+
+sloop:
+	CMPQ        R9, $0x10
+	JL          stail
+	VMOVUPS     (R10), Z4
+	VMOVUPS     (R11), Z5
+	VMOVUPS     (R12), Z6
+	VSUBPS      Z0, Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VMULPS      Z6, Z4, Z4
+	VADDPS      Z4, Z2, Z2
+	VFMADD231PS Z4, Z5, Z3
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R12
+	SUBQ        $0x10, R9
+	JMP         sloop
+
+stail:
+	TESTQ       R9, R9
+	JZ          sdone
+	MOVQ        $-1, R13
+	BZHIQ       R9, R13, R9
+	KMOVW       R9, K1
+	VMOVUPS.Z   (R10), K1, Z4
+	VMOVUPS.Z   (R11), K1, Z5
+	VMOVUPS.Z   (R12), K1, Z6
+	VSUBPS      Z0, Z5, Z5
+	VMULPS      Z1, Z5, Z5
+	VMULPS      Z6, Z4, Z4
+	VADDPS      Z4, Z2, Z2
+	VFMADD231PS Z4, Z5, Z3
+
+sdone:
+	VEXTRACTF64X4 $0x01, Z2, Y4
+	VADDPS        Y4, Y2, Y4
+	VEXTRACTF128  $0x01, Y4, X2
+	VADDPS        X2, X4, X2
+	VMOVHLPS      X2, X2, X4
+	VADDPS        X4, X2, X2
+	VMOVSHDUP     X2, X4
+	VADDSS        X4, X2, X2
+	VDIVSS        nf+56(FP), X2, X2
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VADDPS        Y4, Y3, Y4
+	VEXTRACTF128  $0x01, Y4, X3
+	VADDPS        X3, X4, X3
+	VMOVHLPS      X3, X3, X4
+	VADDPS        X4, X3, X3
+	VMOVSHDUP     X3, X4
+	VADDSS        X4, X3, X3
+	VDIVSS        nf+56(FP), X3, X3
+	VBROADCASTSS  X2, Z2
+	VBROADCASTSS  X3, Z3
+
+dloop:
+	CMPQ         R8, $0x10
+	JL           dtail
+	VMOVUPS      (BX), Z4
+	VMOVUPS      (SI), Z5
+	VMOVUPS      (DI), Z6
+	VSUBPS       Z0, Z5, Z5
+	VMULPS       Z1, Z5, Z5
+	VMOVUPS      (CX), Z7
+	VFMADD231PS  Z4, Z5, Z7
+	VMOVUPS      Z7, (CX)
+	VMOVUPS      (DX), Z7
+	VADDPS       Z4, Z7, Z7
+	VMOVUPS      Z7, (DX)
+	VMULPS       Z6, Z4, Z4
+	VSUBPS       Z2, Z4, Z4
+	VFNMADD231PS Z5, Z3, Z4
+	VMOVUPS      (AX), Z5
+	VFMADD231PS  Z4, Z1, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	ADDQ         $0x40, DX
+	ADDQ         $0x40, BX
+	ADDQ         $0x40, SI
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, R8
+	JMP          dloop
+
+dtail:
+	TESTQ        R8, R8
+	JZ           ddone
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K1
+	VMOVUPS.Z    (BX), K1, Z4
+	VMOVUPS.Z    (SI), K1, Z5
+	VMOVUPS.Z    (DI), K1, Z6
+	VSUBPS       Z0, Z5, Z5
+	VMULPS       Z1, Z5, Z5
+	VMOVUPS.Z    (CX), K1, Z0
+	VFMADD231PS  Z4, Z5, Z0
+	VMOVUPS      Z0, K1, (CX)
+	VMOVUPS.Z    (DX), K1, Z0
+	VADDPS       Z4, Z0, Z0
+	VMOVUPS      Z0, K1, (DX)
+	VMULPS       Z6, Z4, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z5, Z3, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z0, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+
+ddone:
+	VZEROUPPER
+	RET
+
 // func geluFwd512(out *float32, x *float32, n int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·geluFwd512(SB), NOSPLIT, $0-24

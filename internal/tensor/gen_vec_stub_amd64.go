@@ -10,6 +10,19 @@ package tensor
 //go:noescape
 func packRows512(dst *float32, src *float32, k int, lds int, ldd int, mask uint16)
 
+// lnFwdRow512 normalises one row of n ≥ 1 floats, out = (x − mean)·rstd·g + b with
+// rstd = 1/sqrt(var + eps) (biased variance, two passes in float32 with 16-lane
+// sums), and returns mean and rstd; nf is float32(n).
+//
+//go:noescape
+func lnFwdRow512(out *float32, x *float32, gamma *float32, beta *float32, n int, nf float32, eps float32) (mean float32, rstd float32)
+
+// lnBwdRow512 accumulates one row's LayerNorm gradients: with h = (x − mean)·rstd,
+// dg += dout·h, db += dout, dx += rstd·(dout·g − mean(dout·g) − h·mean(dout·g·h)).
+//
+//go:noescape
+func lnBwdRow512(dx *float32, dg *float32, db *float32, dout *float32, x *float32, gamma *float32, n int, nf float32, mean float32, rstd float32)
+
 // geluFwd512 sets out[i] = x[i]·σ(2u(x[i])) for i < n (GPT-2's tanh GELU); see vec.go.
 //
 //go:noescape

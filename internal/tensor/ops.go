@@ -8,10 +8,28 @@ import "math"
 
 // AddBias adds bias (n) to every row of y (rows, n).
 func AddBias(y, bias []float32, rows, n int) {
-	for r := 0; r < rows; r++ {
-		row := y[r*n : r*n+n]
-		addSpan(row, row, bias[:n])
-	}
+	bias = bias[:n]
+	parallelRows(rows, n, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := y[r*n : r*n+n]
+			addSpan(row, row, bias)
+		}
+	})
+}
+
+// BiasGELUForward adds bias (n) to every row of pre (rows, n) in place and
+// writes post = GELU(pre) (GELUForward's formula), row by row so each row
+// is still in L1 for its second pass: the MLP's c_fc bias and activation
+// in one sweep over memory.
+func BiasGELUForward(post, pre, bias []float32, rows, n int) {
+	bias = bias[:n]
+	parallelRows(rows, n, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := pre[r*n : r*n+n]
+			addSpan(row, row, bias)
+			geluForwardSpan(post[r*n:r*n+n], row)
+		}
+	})
 }
 
 // Add sets dst = a + b elementwise (dst may alias a or b): the residual
@@ -45,6 +63,9 @@ func BiasGrad(dbias, dy []float32, rows, n int) {
 // attention-only model's optional norm).
 func LayerNormForward(out, mean, rstd, x, gamma, beta []float32, rows, n int, eps float32) {
 	parallelRows(rows, n, func(r0, r1 int) {
+		if lnFwdRows512(out, mean, rstd, x, gamma, beta, r0, r1, n, eps) {
+			return
+		}
 		for r := r0; r < r1; r++ {
 			xr := x[r*n : r*n+n]
 			// Mean and variance in float64 (two passes), as the reference:
@@ -110,6 +131,9 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 		var dg, db []float32
 		if gamma != nil {
 			dg, db = part[ci*2*n:ci*2*n+n], part[ci*2*n+n:ci*2*n+2*n]
+		}
+		if lnBwdRows512(dx, dg, db, dout, x, gamma, mean, rstd, r0, r1, n) {
+			return
 		}
 		for r := r0; r < r1; r++ {
 			xr := x[r*n : r*n+n]

@@ -205,3 +205,28 @@ func TestOpsThreadIndependence(t *testing.T) {
 		}
 	}
 }
+
+// TestBiasGELUMatchesReference: pre gains the bias exactly (one float32 add
+// per element, as a plain loop) and post is geluForwardRef of it, on odd
+// widths and enough rows for several chunks.
+func TestBiasGELUMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range append(slices.Clone(oddSizes), 1024) {
+		rows := 3 + 40000/n
+		pre, bias := randn(rng, rows*n, 2), randn(rng, n, 1)
+		want := slices.Clone(pre)
+		for r := 0; r < rows; r++ {
+			for j := 0; j < n; j++ {
+				want[r*n+j] += bias[j]
+			}
+		}
+		post, postR := make([]float32, rows*n), make([]float32, rows*n)
+		BiasGELUForward(post, pre, bias, rows, n)
+		if !slices.Equal(pre, want) {
+			t.Fatalf("n=%d: pre + bias differs from the plain loop", n)
+		}
+		geluForwardRef(postR, want)
+		// As TestGELUMatchesReference.
+		closeTo(t, fmt.Sprint("bias+gelu n=", n), post, postR, 5e-6, fastRtol)
+	}
+}

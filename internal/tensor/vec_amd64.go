@@ -89,3 +89,33 @@ func packRowsSpan(dst, src []float32, k, lds, ldd, w int) {
 	}
 	packRowsGo(dst, src, k, lds, ldd, w)
 }
+
+// lnFwdRows512 is LayerNormForward's affine case for rows [r0, r1) on
+// AVX-512 (float32 16-lane sums instead of float64: the two-pass variance
+// keeps |mean| ≫ std harmless, and TestLayerNormMatchesReference holds it
+// to the float64 reference).
+func lnFwdRows512(out, mean, rstd, x, gamma, beta []float32, r0, r1, n int, eps float32) bool {
+	if !useVec512 || gamma == nil || n == 0 {
+		return false
+	}
+	gamma, beta = gamma[:n], beta[:n]
+	for r := r0; r < r1; r++ {
+		o, xr := out[r*n:r*n+n], x[r*n:r*n+n]
+		mean[r], rstd[r] = lnFwdRow512(&o[0], &xr[0], &gamma[0], &beta[0], n, float32(n), eps)
+	}
+	return true
+}
+
+// lnBwdRows512 is LayerNormBackward's affine case for rows [r0, r1),
+// accumulating dgamma and dbeta into dg, db.
+func lnBwdRows512(dx, dg, db, dout, x, gamma, mean, rstd []float32, r0, r1, n int) bool {
+	if !useVec512 || gamma == nil || n == 0 {
+		return false
+	}
+	gamma, dg, db = gamma[:n], dg[:n], db[:n]
+	for r := r0; r < r1; r++ {
+		d, xr, dd := dx[r*n:r*n+n], x[r*n:r*n+n], dout[r*n:r*n+n]
+		lnBwdRow512(&d[0], &dg[0], &db[0], &dd[0], &xr[0], &gamma[0], n, float32(n), mean[r], rstd[r])
+	}
+	return true
+}

@@ -20,3 +20,11 @@ func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
 }
 
 func packRowsSpan(dst, src []float32, k, lds, ldd, w int) { packRowsGo(dst, src, k, lds, ldd, w) }
+
+func lnFwdRows512(out, mean, rstd, x, gamma, beta []float32, r0, r1, n int, eps float32) bool {
+	return false
+}
+
+func lnBwdRows512(dx, dg, db, dout, x, gamma, mean, rstd []float32, r0, r1, n int) bool {
+	return false
+}

@@ -126,25 +126,31 @@ func paramAddr(name string) operand.Mem {
 // body(masked) emits one vector's work; ptrs are advanced by 64 bytes per
 // vector. k is set to the tail mask before the masked body.
 func vecLoop(n reg.Register, ptrs []reg.Register, k reg.OpmaskVirtual, body func(masked bool)) {
-	Label("loop")
+	vecLoopL("", n, ptrs, k, body)
+}
+
+// vecLoopL is vecLoop with labels prefixed by pfx (for several loops in one
+// function).
+func vecLoopL(pfx string, n reg.Register, ptrs []reg.Register, k reg.OpmaskVirtual, body func(masked bool)) {
+	Label(pfx + "loop")
 	CMPQ(n, operand.U8(vecBits))
-	JL(operand.LabelRef("tail"))
+	JL(operand.LabelRef(pfx + "tail"))
 	body(false)
 	for _, p := range ptrs {
 		ADDQ(operand.U8(64), p)
 	}
 	SUBQ(operand.U8(vecBits), n)
-	JMP(operand.LabelRef("loop"))
-	Label("tail")
+	JMP(operand.LabelRef(pfx + "loop"))
+	Label(pfx + "tail")
 	TESTQ(n, n)
-	JZ(operand.LabelRef("done"))
+	JZ(operand.LabelRef(pfx + "done"))
 	ones := GP64()
 	MOVQ(operand.I32(-1), ones)
 	m := GP64()
 	BZHIQ(n, ones, m) // low n bits
 	KMOVW(m.As32(), k)
 	body(true)
-	Label("done")
+	Label(pfx + "done")
 }
 
 // load reads 16 floats (or the masked lanes, others zero) from p.
@@ -462,9 +468,155 @@ func packRows() {
 	RET()
 }
 
+// copies returns fresh registers holding the values of regs (loops advance
+// their pointers and count down n, so each pass works on copies).
+func copies(regs ...reg.Register) []reg.Register {
+	out := make([]reg.Register, len(regs))
+	for i, r := range regs {
+		c := GP64()
+		MOVQ(r, c)
+		out[i] = c
+	}
+	return out
+}
+
+func lnFwd() {
+	TEXT("lnFwdRow512", NOSPLIT, "func(out, x, gamma, beta *float32, n int, nf, eps float32) (mean, rstd float32)")
+	Pragma("noescape")
+	Doc("lnFwdRow512 normalises one row of n ≥ 1 floats, out = (x − mean)·rstd·g + b with",
+		"rstd = 1/sqrt(var + eps) (biased variance, two passes in float32 with 16-lane",
+		"sums), and returns mean and rstd; nf is float32(n).")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	g := Load(Param("gamma"), GP64()) // not "g": the Go assembler's goroutine register
+	b := Load(Param("beta"), GP64())
+	n := Load(Param("n"), GP64())
+	k := K()
+	// Pass 1: the mean (masked lanes load as 0).
+	acc := ZMM()
+	VXORPS(acc, acc, acc)
+	c := copies(n, x)
+	vecLoopL("m", c[0], c[1:], k, func(masked bool) {
+		v := ZMM()
+		load(c[1], masked, k, v)
+		VADDPS(v, acc, acc)
+	})
+	mean := hsum(acc)
+	VDIVSS(paramAddr("nf"), mean, mean)
+	mu := ZMM()
+	VBROADCASTSS(mean, mu)
+	// Pass 2: the variance about it (masked lanes would add mean²: merge-mask).
+	acc2 := ZMM()
+	VXORPS(acc2, acc2, acc2)
+	c = copies(n, x)
+	vecLoopL("v", c[0], c[1:], k, func(masked bool) {
+		v := ZMM()
+		load(c[1], masked, k, v)
+		VSUBPS(mu, v, v)
+		if masked {
+			VFMADD231PS(v, v, k, acc2)
+		} else {
+			VFMADD231PS(v, v, acc2)
+		}
+	})
+	vr := hsum(acc2)
+	VDIVSS(paramAddr("nf"), vr, vr)
+	VADDSS(paramAddr("eps"), vr, vr)
+	VSQRTSS(vr, vr, vr)
+	one := XMM()
+	VMOVSS(ConstData("lnOne", operand.U32(math.Float32bits(1))), one)
+	VDIVSS(vr, one, one) // rstd
+	rs := ZMM()
+	VBROADCASTSS(one, rs)
+	// Pass 3: the output.
+	vecLoopL("o", n, []reg.Register{out, x, g, b}, k, func(masked bool) {
+		v, gv, bv := ZMM(), ZMM(), ZMM()
+		load(x, masked, k, v)
+		load(g, masked, k, gv)
+		load(b, masked, k, bv)
+		VSUBPS(mu, v, v)
+		VMULPS(rs, v, v)
+		VFMADD213PS(bv, gv, v)
+		store(v, out, masked, k)
+	})
+	VZEROUPPER()
+	Store(mean, ReturnIndex(0))
+	Store(one, ReturnIndex(1))
+	RET()
+}
+
+func lnBwd() {
+	TEXT("lnBwdRow512", NOSPLIT, "func(dx, dg, db, dout, x, gamma *float32, n int, nf, mean, rstd float32)")
+	Pragma("noescape")
+	Doc("lnBwdRow512 accumulates one row's LayerNorm gradients: with h = (x − mean)·rstd,",
+		"dg += dout·h, db += dout, dx += rstd·(dout·g − mean(dout·g) − h·mean(dout·g·h)).")
+	dx := Load(Param("dx"), GP64())
+	dg := Load(Param("dg"), GP64())
+	db := Load(Param("db"), GP64())
+	dout := Load(Param("dout"), GP64())
+	x := Load(Param("x"), GP64())
+	g := Load(Param("gamma"), GP64())
+	n := Load(Param("n"), GP64())
+	mu, rs := ZMM(), ZMM()
+	VBROADCASTSS(paramAddr("mean"), mu)
+	VBROADCASTSS(paramAddr("rstd"), rs)
+	k := K()
+	// Pass 1: Σ dout·g and Σ dout·g·h (masked lanes have dout = g = 0).
+	sg, sgh := ZMM(), ZMM()
+	VXORPS(sg, sg, sg)
+	VXORPS(sgh, sgh, sgh)
+	c := copies(n, dout, x, g)
+	vecLoopL("s", c[0], c[1:], k, func(masked bool) {
+		d, v, gv := ZMM(), ZMM(), ZMM()
+		load(c[1], masked, k, d)
+		load(c[2], masked, k, v)
+		load(c[3], masked, k, gv)
+		VSUBPS(mu, v, v)
+		VMULPS(rs, v, v) // h
+		VMULPS(gv, d, d) // dout·g
+		VADDPS(d, sg, sg)
+		VFMADD231PS(d, v, sgh)
+	})
+	a := hsum(sg)
+	VDIVSS(paramAddr("nf"), a, a)
+	bb := hsum(sgh)
+	VDIVSS(paramAddr("nf"), bb, bb)
+	msg, msgh := ZMM(), ZMM()
+	VBROADCASTSS(a, msg)
+	VBROADCASTSS(bb, msgh)
+	vecLoopL("d", n, []reg.Register{dx, dg, db, dout, x, g}, k, func(masked bool) {
+		d, v, gv := ZMM(), ZMM(), ZMM()
+		load(dout, masked, k, d)
+		load(x, masked, k, v)
+		load(g, masked, k, gv)
+		VSUBPS(mu, v, v)
+		VMULPS(rs, v, v) // h
+		acc := ZMM()
+		load(dg, masked, k, acc)
+		VFMADD231PS(d, v, acc)
+		store(acc, dg, masked, k)
+		acc2 := ZMM()
+		load(db, masked, k, acc2)
+		VADDPS(d, acc2, acc2)
+		store(acc2, db, masked, k)
+		t := ZMM()
+		VMULPS(gv, d, t)
+		VSUBPS(msg, t, t)
+		VFNMADD231PS(v, msgh, t) // t −= h·mean(g·h)
+		ddx := ZMM()
+		load(dx, masked, k, ddx)
+		VFMADD231PS(t, rs, ddx)
+		store(ddx, dx, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
 	packRows()
+	lnFwd()
+	lnBwd()
 	geluFwd()
 	geluBwd()
 	expShift(true)
