@@ -39,6 +39,9 @@ func chromiumPath() string {
 func TestBrowser(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
+		if os.Getenv("EMLAB_REQUIRE_BROWSER") != "" {
+			t.Fatal("EMLAB_REQUIRE_BROWSER is set but chromium is not installed")
+		}
 		t.Skip("chromium is not installed (apt-get install -y chromium chromium-driver; .ci/run installs it)")
 	}
 	dir, now := fixture(t)
