@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -257,5 +259,40 @@ func appendFile(t *testing.T, path, s string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An insufficient curve (two sizes) still shows its observed points.
+func TestInsufficientShowsObserved(t *testing.T) {
+	root := t.TempDir()
+	for i := range 2 {
+		reporttest.Write(t, filepath.Join(root, "lad", fmt.Sprint(i)), reporttest.LadderRun(i))
+	}
+	runs, err := LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _, err := Analyze(context.Background(), runs, fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := ParseAnalysis(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(context.Background(), Input{Runs: runs, Ladder: runs, Analysis: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Abilities) == 0 {
+		t.Fatal("no abilities")
+	}
+	for _, a := range rep.Abilities {
+		if a.Sharp.Verdict != stats.VerdictInsufficient || !strings.Contains(a.Note, "Insufficient") {
+			t.Errorf("%s: verdict %q note %q", a.Task, a.Sharp.Verdict, a.Note)
+		}
+		if len(a.Sharp.Observed.X) != 2 {
+			t.Errorf("%s: %d observed points, want the 2 sizes", a.Task, len(a.Sharp.Observed.X))
+		}
 	}
 }

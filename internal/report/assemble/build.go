@@ -87,6 +87,7 @@ func Build(ctx context.Context, in Input) (*report.Report, error) {
 	}
 	chance := chances(in.Ladder)
 	abilities(r, byAxis[stats.AxisParams], chance)
+	fillObserved(r.Abilities, in.Ladder)
 	lossView(r, in.Ladder, byAxis[stats.AxisEvalLoss])
 	induction(r, in.Runs)
 	grokking(r, in.Runs)
@@ -866,6 +867,46 @@ func Abilities(lines []Line, runs []*Run) []report.Ability {
 	return r.Abilities
 }
 
+// fillObserved gives panels whose analysis has no levels (an
+// insufficient curve is written without them) the ladder's observed
+// final-step means, so the plot shows what little data there is.
+func fillObserved(abilities []report.Ability, ladder []*Run) {
+	var curves []*stats.Curve
+	for i := range abilities {
+		for _, p := range []*report.Panel{abilities[i].Sharp, abilities[i].Smooth} {
+			if p == nil || len(p.Observed.X) > 0 || p.Axis != stats.AxisParams {
+				continue
+			}
+			if curves == nil {
+				curves = Curves(ladder, stats.AxisParams)
+			}
+			for _, c := range curves {
+				if c.Task != abilities[i].Task || c.Metric != p.Metric {
+					continue
+				}
+				xs, ys := meanByX(c.Points)
+				p.Observed = report.Series{Label: "observed (final step, mean over seeds)", X: xs, Y: ys}
+			}
+		}
+	}
+}
+
+func meanByX(pts []stats.Point) (xs, ys []float64) {
+	sum, cnt := map[float64]float64{}, map[float64]int{}
+	for _, p := range pts {
+		if cnt[p.X] == 0 {
+			xs = append(xs, p.X)
+		}
+		sum[p.X] += p.Value
+		cnt[p.X]++
+	}
+	sort.Float64s(xs)
+	for _, x := range xs {
+		ys = append(ys, sum[x]/float64(cnt[x]))
+	}
+	return xs, ys
+}
+
 // Observed is the fallback when no analysis exists: per task, the sharp
 // metric's final-step mean over seeds against parameters, without fits or
 // verdicts.
@@ -892,26 +933,14 @@ func Observed(runs []*Run) []report.Ability {
 		if sharp == nil {
 			continue
 		}
-		sum, cnt := map[float64]float64{}, map[float64]int{}
-		var xs []float64
-		for _, p := range sharp.Points {
-			if cnt[p.X] == 0 {
-				xs = append(xs, p.X)
-			}
-			sum[p.X] += p.Value
-			cnt[p.X]++
-		}
-		sort.Float64s(xs)
+		xs, ys := meanByX(sharp.Points)
 		p := &report.Panel{Metric: sharp.Metric, Axis: stats.AxisParams, XLog: true, Verdict: "not analysed", Fraction: fractionMetrics[sharp.Metric],
 			XStar: math.NaN(), XStarLo: math.NaN(), XStarHi: math.NaN(), Chance: math.NaN(), Breakthroughness: math.NaN(), Linearity: math.NaN()}
 		if sharp.HasChance {
 			p.Chance = sharp.Chance
 		}
 		p.Observed.Label = "final step, mean over seeds"
-		for _, x := range xs {
-			p.Observed.X = append(p.Observed.X, x)
-			p.Observed.Y = append(p.Observed.Y, sum[x]/float64(cnt[x]))
-		}
+		p.Observed.X, p.Observed.Y = xs, ys
 		out = append(out, report.Ability{Task: task, Sharp: p})
 	}
 	return out
