@@ -45,7 +45,8 @@ const PrefixMatchingProbe = "prefix_matching"
 var ICLProbes = []string{"icl_score", "icl", "in_context_score"}
 
 // GrokkingProbes maps each grokking quantity to the probe names accepted
-// for it, first match wins.
+// for it, first match wins (docs/probes.md names them: train_heldout →
+// train_acc, heldout_acc; fourier → fourier_*_loss; weight_norm).
 var GrokkingProbes = []struct {
 	Kind, Label string
 	Names       []string
@@ -54,8 +55,9 @@ var GrokkingProbes = []struct {
 	{"accuracy", "held-out accuracy", []string{"heldout_acc", "heldout_accuracy", "test_acc", "test_accuracy", "held_out_acc"}},
 	{"loss", "train loss", []string{"train_loss"}},
 	{"loss", "held-out loss", []string{"heldout_loss", "test_loss"}},
-	{"loss", "restricted loss", []string{"restricted_loss"}},
-	{"loss", "excluded loss", []string{"excluded_loss"}},
+	{"loss", "full loss", []string{"fourier_full_loss"}},
+	{"loss", "restricted loss", []string{"fourier_restricted_loss", "restricted_loss"}},
+	{"loss", "excluded loss", []string{"fourier_excluded_loss", "excluded_loss"}},
 	{"weight_norm", "weight norm", []string{"weight_norm"}},
 }
 

@@ -159,7 +159,7 @@ func GrokkingRun() Run {
 		for _, p := range []struct {
 			name string
 			v    float64
-		}{{"train_acc", train}, {"heldout_acc", held}, {"restricted_loss", 3.5 - float64(s)/1000}, {"excluded_loss", 1 + float64(s)/1000}, {"weight_norm", 40 - float64(s)/200}} {
+		}{{"train_acc", train}, {"heldout_acc", held}, {"fourier_restricted_loss", 3.5 - float64(s)/1000}, {"fourier_excluded_loss", 1 + float64(s)/1000}, {"weight_norm", 40 - float64(s)/200}} {
 			r.Probes = append(r.Probes, map[string]any{"step": s, "probe": p.name, "layer": -1, "head": -1, "value": p.v})
 		}
 	}
