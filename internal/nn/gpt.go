@@ -119,8 +119,10 @@ type gptActs struct {
 	dF     []float32 // (B, T, F) d(mlp post)
 	dF2    []float32 // (B, T, F) d(mlp pre)
 	dqkv   []float32 // (B, T, 3C)
-	datt   []float32 // (attnGroups, T, T) d(pattern), one scratch per group of (b, head) pairs
-	dpre   []float32 // (attnGroups, T, T) d(scores · scale)
+	// (attnGroups, 2·T·T + Dh·T): one attention scratch per group of
+	// (b, head) pairs: d(pattern), d(scores·scale) and a head's vᵀ in the
+	// backward, kᵀ in the forward.
+	attScratch []float32
 }
 
 // NewGPT builds a GPT with weights drawn from rng: N(0, InitStd²) for
@@ -303,7 +305,7 @@ func (m *GPT) ensure(B, T int) {
 		lnf: f(BT*C, ln), lnfMean: f(BT, ln), lnfRstd: f(BT, ln),
 		logits: f(BT*V, true), dlogits: f(BT*V, true),
 		dresid: f(BT*C, true), dC: f(BT*C, true), dF: f(BT*F, mlp), dF2: f(BT*F, mlp),
-		dqkv: f(BT*3*C, true), datt: f(attnGroups*T*T, true), dpre: f(attnGroups*T*T, true),
+		dqkv: f(BT*3*C, true), attScratch: f(attnGroups*attnScratchLen(T, m.cfg.DHead()), true),
 	}
 	m.tokens = make([]int32, BT)
 }
@@ -460,21 +462,26 @@ func (m *GPT) attentionForward(l int, qkv, att, z []float32) {
 	if m.headMask != nil {
 		mask = m.headMask[l*H : (l+1)*H]
 	}
-	tensor.ParallelFor(B*H, func(i int) {
-		b, h := i/H, i%H
-		q := qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
-		k := q[C:]              // (T, Dh), row stride 3C
-		v := q[2*C:]            // (T, Dh), row stride 3C
-		p := att[i*T*T : (i+1)*T*T]
-		zh := z[b*T*C+h*Dh:] // (T, Dh), row stride C
-		// scores (T, T) = q·kᵀ, then the causal softmax of scores/√Dh in place.
-		tensor.Gemm(false, true, T, T, Dh, q, 3*C, k, 3*C, 0, p, T)
-		tensor.CausalSoftmaxForward(p, T, scale)
-		// z (T, Dh) = pattern·v
-		tensor.Gemm(false, false, T, Dh, T, p, T, v, 3*C, 0, zh, C)
-		if mask != nil && mask[h] != 1 {
-			for t := 0; t < T; t++ {
-				tensor.Scale(zh[t*C:t*C+Dh], mask[h])
+	// Pairs in attnGroups fixed groups, each with its own scratch (as the
+	// backward); every pair writes only its own outputs.
+	pairs := B * H
+	groups := min(attnGroups, pairs)
+	tensor.ParallelFor(groups, func(grp int) {
+		n := attnScratchLen(T, Dh)
+		kT := m.act.attScratch[grp*n : grp*n+T*Dh]
+		for i := grp * pairs / groups; i < (grp+1)*pairs/groups; i++ {
+			b, h := i/H, i%H
+			q := qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
+			k := q[C:]              // (T, Dh), row stride 3C
+			v := q[2*C:]            // (T, Dh), row stride 3C
+			p := att[i*T*T : (i+1)*T*T]
+			zh := z[b*T*C+h*Dh:] // (T, Dh), row stride C
+			// pattern = causal softmax(q·kᵀ/√Dh) (T, T); z (T, Dh) = pattern·v
+			tensor.AttentionHeadForward(p, zh, C, q, k, v, 3*C, T, Dh, scale, kT)
+			if mask != nil && mask[h] != 1 {
+				for t := 0; t < T; t++ {
+					tensor.Scale(zh[t*C:t*C+Dh], mask[h])
+				}
 			}
 		}
 	})
@@ -498,17 +505,20 @@ func (m *GPT) attentionBackward(l int, qkv, att, dz, dqkv []float32) {
 	pairs := B * H
 	groups := min(attnGroups, pairs)
 	tensor.ParallelFor(groups, func(grp int) {
-		dp := a.datt[grp*T*T : (grp+1)*T*T]   // (T, T)
-		dpre := a.dpre[grp*T*T : (grp+1)*T*T] // (T, T)
+		n := attnScratchLen(T, Dh)
+		scratch := a.attScratch[grp*n : (grp+1)*n]
 		for i := grp * pairs / groups; i < (grp+1)*pairs/groups; i++ {
-			m.attentionBackwardPair(i, qkv, att, dz, dqkv, mask, dp, dpre, scale)
+			m.attentionBackwardPair(i, qkv, att, dz, dqkv, mask, scratch, scale)
 		}
 	})
 }
 
+// attnScratchLen is the per-group attention scratch (see gptActs).
+func attnScratchLen(T, Dh int) int { return 2*T*T + Dh*T }
+
 // attentionBackwardPair is attentionBackward for pair i = b·H + h, with
-// (T, T) scratch dp and dpre.
-func (m *GPT) attentionBackwardPair(i int, qkv, att, dz, dqkv, mask, dp, dpre []float32, scale float32) {
+// the group's scratch (attnScratchLen floats).
+func (m *GPT) attentionBackwardPair(i int, qkv, att, dz, dqkv, mask, scratch []float32, scale float32) {
 	T, C, H := m.T, m.cfg.DModel, m.cfg.NHeads
 	Dh := C / H
 	b, h := i/H, i%H
@@ -522,17 +532,10 @@ func (m *GPT) attentionBackwardPair(i int, qkv, att, dz, dqkv, mask, dp, dpre []
 			tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
 		}
 	}
-	// z = p·v: dp = dz·vᵀ, dv = pᵀ·dz (each head's columns of dqkv are
-	// written by this chunk only, so overwrite).
-	tensor.Gemm(false, true, T, T, Dh, dzh, C, v, 3*C, 0, dp, T)
-	tensor.Gemm(true, false, T, Dh, T, p, T, dzh, C, 0, dv, 3*C)
-	// softmax: dpre = scale·p⊙(dp − rowsum(dp⊙p)); the masked upper
-	// triangle stays 0 so the products below ignore it.
-	clear(dpre)
-	tensor.CausalSoftmaxBackward(dpre, dp, p, T, scale)
-	// scores = q·kᵀ: dq = dpre·k, dk = dpreᵀ·q
-	tensor.Gemm(false, false, T, Dh, T, dpre, T, k, 3*C, 0, dq, 3*C)
-	tensor.Gemm(true, false, T, Dh, T, dpre, T, q, 3*C, 0, dk, 3*C)
+	// dp = dz·vᵀ, dv = pᵀ·dz, dpre = scale·p⊙(dp − rowsum(dp⊙p)),
+	// dq = dpre·k, dk = dpreᵀ·q (each head's columns of dqkv are written by
+	// this pair only, so overwrite).
+	tensor.AttentionHeadBackward(dq, dk, dv, 3*C, dzh, C, q, k, v, p, T, Dh, scale, scratch)
 }
 
 // Backward accumulates the gradient of the last Forward's mean loss into

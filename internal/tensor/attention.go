@@ -1,0 +1,138 @@
+package tensor
+
+// attention.go holds one causal attention head's forward and backward,
+// fused: the (T, T) scores never leave the head's own buffers, and the
+// products skip the masked upper triangle tile by tile, which the general
+// Gemm cannot (it would also pay its packing and dispatch per product; a
+// head of the tiny preset is six products of ~2 µs each).
+//
+// Shapes: q, k, v (and dq, dk, dv) are (T, Dh) views with row stride ld
+// (one head's columns of a (T, 3C) QKV buffer); z and dz are (T, Dh) with
+// row stride ldz; p is the (T, T) pattern, upper triangle 0.
+//
+// The plain references are attentionHeadForwardRef/BackwardRef (the same
+// computation through Gemm and the row kernels, as the GPT first did it);
+// they also serve CPUs without the AVX-512 kernels.
+
+// AttentionHeadForward computes p = causal softmax(q·kᵀ·scale) (T, T) and
+// z = p·v (T, Dh). scratch holds at least Dh·T floats.
+func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh int, scale float32, scratch []float32) {
+	isa := activeISA
+	if isa == nil || !isa.strideB {
+		attentionHeadForwardRef(p, z, ldz, q, k, v, ld, T, Dh, scale)
+		return
+	}
+	checkHead(T, Dh, ld, ldz, q, k, v, z)
+	_ = p[T*T-1]
+	MR, NR := isa.mr, isa.nr
+	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
+	for j := 0; j < T; j++ {
+		kr := k[j*ld : j*ld+Dh]
+		for d, x := range kr {
+			kT[d*T+j] = x
+		}
+	}
+	for i0 := 0; i0 < T; i0 += MR {
+		mr := min(MR, T-i0)
+		i1 := i0 + mr
+		// Scores of rows [i0, i1) against keys [0, i1): later keys are masked.
+		for j := 0; j < i1; j += NR {
+			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false)
+		}
+		for t := i0; t < i1; t++ {
+			causalSoftmaxRow(p[t*T:t*T+T], t+1, scale)
+		}
+		// z rows [i0, i1) = p[i0:i1, 0:i1]·v[0:i1] (p is 0 beyond), summed
+		// in Gemm's k-blocks so each z row is bit-identical to a one-row
+		// Gemm over the same keys (the decoder's step relies on it).
+		for d := 0; d < Dh; d += NR {
+			for k0 := 0; k0 < i1; k0 += isa.kc {
+				isa.tile(mr, min(NR, Dh-d), min(isa.kc, i1-k0), &p[i0*T+k0], T, 1, &v[k0*ld+d], ld, &z[i0*ldz+d], ldz, k0 > 0)
+			}
+		}
+	}
+}
+
+// AttentionHeadBackward writes (overwrites) dq, dk, dv (T, Dh) from dz and
+// the forward's q, k, v and pattern p. scratch holds at least 2·T·T + Dh·T
+// floats.
+//
+// With s = q·kᵀ·scale and p = softmax(s) row-wise: dp = dz·vᵀ, dv = pᵀ·dz,
+// ds = p⊙(dp − rowsum(dp⊙p))·scale, dq = ds·k, dk = dsᵀ·q.
+func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, q, k, v, p []float32, T, Dh int, scale float32, scratch []float32) {
+	isa := activeISA
+	if isa == nil || !isa.strideB {
+		attentionHeadBackwardRef(dq, dk, dv, ld, dz, ldz, q, k, v, p, T, Dh, scale, scratch)
+		return
+	}
+	checkHead(T, Dh, ld, ldz, q, k, v, dz)
+	checkHead(T, Dh, ld, ldz, dq, dk, dv, dz)
+	_ = p[T*T-1]
+	MR, NR := isa.mr, isa.nr
+	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
+	for j := 0; j < T; j++ {
+		vr := v[j*ld : j*ld+Dh]
+		for d, x := range vr {
+			vT[d*T+j] = x
+		}
+	}
+	for i0 := 0; i0 < T; i0 += MR {
+		mr := min(MR, T-i0)
+		i1 := i0 + mr
+		// dp rows [i0, i1), columns [0, i1) = dz·vᵀ.
+		for j := 0; j < i1; j += NR {
+			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false)
+		}
+		// ds rows, 0 above the diagonal up to i1 (dq and dk read them).
+		for t := i0; t < i1; t++ {
+			row := dS[t*T : t*T+i1]
+			clear(row)
+			a, d := p[t*T:t*T+t+1], dP[t*T:t*T+t+1]
+			softmaxBwdSpan(row[:t+1], a, d, scale, dotSpan(a, d))
+		}
+		// dq rows [i0, i1) = ds[i0:i1, 0:i1]·k[0:i1].
+		for d := 0; d < Dh; d += NR {
+			isa.tile(mr, min(NR, Dh-d), i1, &dS[i0*T], T, 1, &k[d], ld, &dq[i0*ld+d], ld, false)
+		}
+	}
+	// dv rows [j0, j1) = p[j0:T, j0:j1]ᵀ·dz[j0:T], dk likewise with ds and q:
+	// key j only receives from queries t ≥ j.
+	for j0 := 0; j0 < T; j0 += MR {
+		mr := min(MR, T-j0)
+		kk := T - j0
+		for d := 0; d < Dh; d += NR {
+			nr := min(NR, Dh-d)
+			isa.tile(mr, nr, kk, &p[j0*T+j0], 1, T, &dz[j0*ldz+d], ldz, &dv[j0*ld+d], ld, false)
+			isa.tile(mr, nr, kk, &dS[j0*T+j0], 1, T, &q[j0*ld+d], ld, &dk[j0*ld+d], ld, false)
+		}
+	}
+}
+
+// checkHead panics on views too short for (T, Dh) heads (a programming
+// error), since the fast path hands raw pointers to the kernels.
+func checkHead(T, Dh, ld, ldz int, a, b, c, z []float32) {
+	need := (T-1)*ld + Dh
+	if T <= 0 || Dh <= 0 || ld < Dh || ldz < Dh || len(a) < need || len(b) < need || len(c) < need || len(z) < (T-1)*ldz+Dh {
+		panic("tensor: attention head views too short for their shape")
+	}
+}
+
+// attentionHeadForwardRef is AttentionHeadForward through Gemm and
+// CausalSoftmaxForward over the full (T, T) square.
+func attentionHeadForwardRef(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh int, scale float32) {
+	Gemm(false, true, T, T, Dh, q, ld, k, ld, 0, p, T)
+	CausalSoftmaxForward(p, T, scale)
+	Gemm(false, false, T, Dh, T, p, T, v, ld, 0, z, ldz)
+}
+
+// attentionHeadBackwardRef is AttentionHeadBackward through Gemm and
+// CausalSoftmaxBackward over the full square; scratch holds 2·T·T floats.
+func attentionHeadBackwardRef(dq, dk, dv []float32, ld int, dz []float32, ldz int, q, k, v, p []float32, T, Dh int, scale float32, scratch []float32) {
+	dp, ds := scratch[:T*T], scratch[T*T:2*T*T]
+	Gemm(false, true, T, T, Dh, dz, ldz, v, ld, 0, dp, T)
+	Gemm(true, false, T, Dh, T, p, T, dz, ldz, 0, dv, ld)
+	clear(ds)
+	CausalSoftmaxBackward(ds, dp, p, T, scale)
+	Gemm(false, false, T, Dh, T, ds, T, k, ld, 0, dq, ld)
+	Gemm(true, false, T, Dh, T, ds, T, q, ld, 0, dk, ld)
+}
