@@ -127,7 +127,7 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 	x := s.x[:A*C] // (A, C)
 	tensor.Gather(x, w.wte, tokens, C)
 	for j, p := range pos {
-		tensor.AddBias(x[j*C:(j+1)*C], w.wpe[p*C:(p+1)*C], 1, C)
+		tensor.Add(x[j*C:(j+1)*C], x[j*C:(j+1)*C], w.wpe[p*C:(p+1)*C])
 	}
 	mean, rstd := s.mean[:A], s.rstd[:A]
 	scale := float32(1 / math.Sqrt(float64(Dh)))
@@ -169,7 +169,7 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		o := s.o[:A*C] // (A, C) attn_out
 		tensor.Gemm(false, false, A, C, C, z, C, lw.projW, C, 0, o, C)
 		tensor.AddBias(o, lw.projB, A, C)
-		tensor.AddBias(x, o, 1, A*C) // resid_mid = resid_pre + attn_out
+		tensor.Add(x, x, o) // resid_mid = resid_pre + attn_out
 
 		if cfg.AttnOnly {
 			continue
@@ -181,15 +181,15 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		}
 		pre, post := s.pre[:A*F], s.post[:A*F] // (A, F)
 		tensor.Gemm(false, false, A, F, C, h2, C, lw.fcW, F, 0, pre, F)
-		tensor.AddBias(pre, lw.fcB, A, F)
 		if cfg.Act == "relu" {
+			tensor.AddBias(pre, lw.fcB, A, F)
 			tensor.ReLUForward(post, pre)
 		} else {
-			tensor.GELUForward(post, pre)
+			tensor.BiasGELUForward(post, pre, lw.fcB, A, F) // pre += b, post = GELU(pre)
 		}
 		tensor.Gemm(false, false, A, C, F, post, F, lw.fcProjW, C, 0, o, C)
 		tensor.AddBias(o, lw.fcProjB, A, C)
-		tensor.AddBias(x, o, 1, A*C) // resid_post = resid_mid + mlp_out
+		tensor.Add(x, x, o) // resid_post = resid_mid + mlp_out
 	}
 
 	xf := x
