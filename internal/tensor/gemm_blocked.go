@@ -142,16 +142,31 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 		app := getBuf(k * mPan * MR)
 		defer putBuf(app)
 		ap = *app
-		ParallelFor(mPan, func(ip int) {
-			i := ip * MR
-			mr := min(MR, m-i)
-			for kb := 0; kb < nkb; kb++ {
+		if packPanelsFast(MR) {
+			// Row by row, each row of A read once and scattered over the
+			// panels (reading panel by panel streams A mPan times).
+			pk := func(kb int) {
 				k0 := kb * KC
 				kl := min(KC, k-k0)
-				panel := ap[k0*mPan*MR+ip*kl*MR : k0*mPan*MR+(ip+1)*kl*MR]
-				packRowsSpan(panel, a[k0*lda+i:], kl, lda, MR, mr)
+				packPanelsSpan(ap[k0*mPan*MR:(k0+kl)*mPan*MR], a[k0*lda:], kl, lda, m, kl*MR)
 			}
-		})
+			if 2*m*n*k < 1<<21 {
+				serialFor(nkb, pk)
+			} else {
+				ParallelFor(nkb, pk)
+			}
+		} else {
+			ParallelFor(mPan, func(ip int) {
+				i := ip * MR
+				mr := min(MR, m-i)
+				for kb := 0; kb < nkb; kb++ {
+					k0 := kb * KC
+					kl := min(KC, k-k0)
+					panel := ap[k0*mPan*MR+ip*kl*MR : k0*mPan*MR+(ip+1)*kl*MR]
+					packRowsSpan(panel, a[k0*lda+i:], kl, lda, MR, mr)
+				}
+			})
+		}
 	}
 	// Rows of A whose stride is a multiple of 2 KiB map to few L1 sets.
 	copyA := !transA && lda%512 == 0

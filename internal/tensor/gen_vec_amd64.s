@@ -4,6 +4,52 @@
 
 #include "textflag.h"
 
+// func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
+// Requires: AVX, AVX512F
+TEXT ·packPanels512(SB), NOSPLIT, $0-50
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lds+24(FP), BX
+	MOVQ    panels+32(FP), SI
+	MOVQ    pstride+40(FP), DI
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, DI
+	MOVL    $0x00003fff, R8
+	KMOVW   R8, K1
+	MOVWLZX last+48(FP), R8
+	KMOVW   R8, K2
+	DECQ    SI
+
+row:
+	TESTQ DX, DX
+	JZ    done
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  SI, R10
+
+panel:
+	TESTQ     R10, R10
+	JZ        lastpanel
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS   Z0, K1, (R9)
+	ADDQ      $0x38, R8
+	ADDQ      DI, R9
+	DECQ      R10
+	JMP       panel
+
+lastpanel:
+	VMOVUPS.Z (R8), K2, Z0
+	VMOVUPS   Z0, K2, (R9)
+	ADDQ      BX, CX
+	ADDQ      $0x38, AX
+	DECQ      DX
+	JMP       row
+
+done:
+	VZEROUPPER
+	RET
+
 // func packRows512(dst *float32, src *float32, k int, lds int, ldd int, mask uint16)
 // Requires: AVX, AVX512F
 TEXT ·packRows512(SB), NOSPLIT, $0-42

@@ -4,6 +4,13 @@
 
 package tensor
 
+// packPanels512 packs rows × (14·panels) floats of src (rows lds apart) into panels
+// of 14 columns: row r of panel ip goes to dst[ip·pstride + 14·r]. The last panel copies
+// the columns set in last. Rows are read once, in order (op(A) = Aᵀ for the 14-row tiles).
+//
+//go:noescape
+func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
+
 // packRows512 copies k rows of up to 16 floats (the lanes set in mask) from src
 // (rows lds floats apart) to dst (rows ldd apart): GEMM's packing of op(A) = Aᵀ panels.
 //

@@ -119,3 +119,19 @@ func lnBwdRows512(dx, dg, db, dout, x, gamma, mean, rstd []float32, r0, r1, n in
 	}
 	return true
 }
+
+// packPanelsFast reports whether packPanelsSpan has an assembly kernel for
+// panels of MR rows.
+func packPanelsFast(MR int) bool { return useVec512 && MR == 14 }
+
+// packPanelsSpan packs op(A) = Aᵀ for rows = kl k-steps of the m columns of
+// src (rows lds apart) into 14-column panels, panel ip at dst[ip·pstride:],
+// 14 floats per k-step (packPanelsFast must hold).
+func packPanelsSpan(dst, src []float32, rows, lds, m, pstride int) {
+	if rows == 0 || m == 0 {
+		return
+	}
+	panels := (m + 13) / 14
+	_, _ = dst[(panels-1)*pstride+14*rows-1], src[(rows-1)*lds+m-1]
+	packPanels512(&dst[0], &src[0], rows, lds, panels, pstride, uint16(1)<<uint(m-14*(panels-1))-1)
+}

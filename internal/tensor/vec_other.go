@@ -28,3 +28,9 @@ func lnFwdRows512(out, mean, rstd, x, gamma, beta []float32, r0, r1, n int, eps 
 func lnBwdRows512(dx, dg, db, dout, x, gamma, mean, rstd []float32, r0, r1, n int) bool {
 	return false
 }
+
+func packPanelsFast(MR int) bool { return false }
+
+func packPanelsSpan(dst, src []float32, rows, lds, m, pstride int) {
+	panic("tensor: packPanelsSpan without assembly")
+}
