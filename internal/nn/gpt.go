@@ -586,11 +586,13 @@ func (m *GPT) Backward() {
 			tensor.Gemm(true, false, F, C, BT, post, F, dresid, C, 1, lg.fcProjW, C)
 			tensor.BiasGrad(lg.fcProjB, dresid, BT, C)
 			// activation
-			clear(dpre)
+			// activation and c_fc's bias: dpre (overwritten), fcB += Σ dpre
 			if cfg.Act == "relu" {
+				clear(dpre)
 				tensor.ReLUBackward(dpre, pre, dpost)
+				tensor.BiasGrad(lg.fcB, dpre, BT, F)
 			} else {
-				tensor.GELUBackward(dpre, pre, dpost)
+				tensor.GELUBiasBackward(dpre, lg.fcB, pre, dpost, BT, F)
 			}
 			// c_fc: pre = h2·W + b
 			h2 := r2
@@ -598,7 +600,6 @@ func (m *GPT) Backward() {
 				h2 = m.layer(a.ln2, l, C)
 			}
 			tensor.Gemm(true, false, C, F, BT, h2, C, dpre, F, 1, lg.fcW, F)
-			tensor.BiasGrad(lg.fcB, dpre, BT, F)
 			if cfg.LayerNorm {
 				tensor.Gemm(false, true, BT, C, F, dpre, F, lw.fcW, F, 0, dC, C)
 				// ln_2 accumulates into dresid, which becomes d(resid_mid).

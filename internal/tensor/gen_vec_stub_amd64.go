@@ -40,6 +40,11 @@ func geluFwd512(out *float32, x *float32, n int)
 //go:noescape
 func geluBwd512(dx *float32, x *float32, dout *float32, n int)
 
+// geluBwdSet512 sets dx[i] = dout[i]·GELU'(x[i]) for i < n; see vec.go.
+//
+//go:noescape
+func geluBwdSet512(dx *float32, x *float32, dout *float32, n int)
+
 // expShift512 sets dst[i] = e^(src[i]·scale − shift) for i < n and returns their sum
 // (one 16-lane accumulator folded in a fixed order); dst may equal src.
 //

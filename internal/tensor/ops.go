@@ -45,13 +45,33 @@ func Add(dst, a, b []float32) {
 // BiasGrad accumulates dbias (n) += column sums of dy (rows, n).
 func BiasGrad(dbias, dy []float32, rows, n int) {
 	// Chunks own disjoint column ranges, so each dbias[j] is summed over rows
-	// in row order whatever the thread count.
-	const cols = 256
+	// in row order whatever the thread count (and whatever the chunk width:
+	// 64 columns give two threads work from n = 128 on).
+	const cols = biasCols
 	ParallelFor((n+cols-1)/cols, func(ci int) {
 		j0, j1 := ci*cols, min(ci*cols+cols, n)
 		db := dbias[j0:j1]
 		for r := 0; r < rows; r++ {
 			addSpan(db, db, dy[r*n+j0:r*n+j1])
+		}
+	})
+}
+
+// biasCols is the column chunk of the bias-gradient reductions.
+const biasCols = 64
+
+// GELUBiasBackward OVERWRITES dpre (rows, n) with dpost·GELU'(pre) and
+// accumulates dbias (n) += its column sums (in row order, as BiasGrad): the
+// MLP's activation and c_fc bias backward in one sweep, without clearing
+// dpre first.
+func GELUBiasBackward(dpre, dbias, pre, dpost []float32, rows, n int) {
+	ParallelFor((n+biasCols-1)/biasCols, func(ci int) {
+		j0, j1 := ci*biasCols, min(ci*biasCols+biasCols, n)
+		db := dbias[j0:j1]
+		for r := 0; r < rows; r++ {
+			d := dpre[r*n+j0 : r*n+j1]
+			geluBackwardSetSpan(d, pre[r*n+j0:r*n+j1], dpost[r*n+j0:r*n+j1])
+			addSpan(db, db, d)
 		}
 	})
 }

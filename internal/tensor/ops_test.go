@@ -230,3 +230,26 @@ func TestBiasGELUMatchesReference(t *testing.T) {
 		closeTo(t, fmt.Sprint("bias+gelu n=", n), post, postR, 5e-6, fastRtol)
 	}
 }
+
+// TestGELUBiasBackwardMatchesReference: dpre is overwritten with
+// geluBackwardRef's gradient (tolerance as TestGELUMatchesReference) and
+// dbias gains exactly BiasGrad's column sums of the dpre it wrote.
+func TestGELUBiasBackwardMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	for _, n := range append(slices.Clone(oddSizes), 300) {
+		rows := 37
+		pre, dpost := randn(rng, rows*n, 3), randn(rng, rows*n, 1)
+		dpre := randn(rng, rows*n, 1) // garbage: must be overwritten
+		db0 := randn(rng, n, 1)
+		db := slices.Clone(db0)
+		GELUBiasBackward(dpre, db, pre, dpost, rows, n)
+		want := make([]float32, rows*n)
+		geluBackwardRef(want, pre, dpost)
+		closeTo(t, fmt.Sprint("dpre n=", n), dpre, want, 1e-5, fastRtol)
+		dbR := slices.Clone(db0)
+		biasGradRef(dbR, dpre, rows, n)
+		if !slices.Equal(db, dbR) {
+			t.Fatalf("n=%d: dbias differs from the row-order column sums", n)
+		}
+	}
+}

@@ -105,3 +105,9 @@ func packRowsGo(dst, src []float32, k, lds, ldd, w int) {
 		copy(dst[p*ldd:p*ldd+w], src[p*lds:p*lds+w])
 	}
 }
+
+// geluBackwardSetGo sets d = g·GELU'(x).
+func geluBackwardSetGo(d, x, g []float32) {
+	clear(d[:len(x)])
+	geluBackwardGo(d, x, g)
+}

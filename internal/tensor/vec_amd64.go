@@ -135,3 +135,12 @@ func packPanelsSpan(dst, src []float32, rows, lds, m, pstride int) {
 	_, _ = dst[(panels-1)*pstride+14*rows-1], src[(rows-1)*lds+m-1]
 	packPanels512(&dst[0], &src[0], rows, lds, panels, pstride, uint16(1)<<uint(m-14*(panels-1))-1)
 }
+
+func geluBackwardSetSpan(d, x, g []float32) {
+	if useVec512 && len(x) > 0 {
+		_, _ = d[len(x)-1], g[len(x)-1]
+		geluBwdSet512(&d[0], &x[0], &g[0], len(x))
+		return
+	}
+	geluBackwardSetGo(d, x, g)
+}

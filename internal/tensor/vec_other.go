@@ -34,3 +34,5 @@ func packPanelsFast(MR int) bool { return false }
 func packPanelsSpan(dst, src []float32, rows, lds, m, pstride int) {
 	panic("tensor: packPanelsSpan without assembly")
 }
+
+func geluBackwardSetSpan(d, x, g []float32) { geluBackwardSetGo(d, x, g) }

@@ -232,10 +232,15 @@ func geluFwd() {
 	RET()
 }
 
-func geluBwd() {
-	TEXT("geluBwd512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+func geluBwd(accum bool) {
+	if accum {
+		TEXT("geluBwd512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+		Doc("geluBwd512 accumulates dx[i] += dout[i]·GELU'(x[i]) for i < n; see vec.go.")
+	} else {
+		TEXT("geluBwdSet512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+		Doc("geluBwdSet512 sets dx[i] = dout[i]·GELU'(x[i]) for i < n; see vec.go.")
+	}
 	Pragma("noescape")
-	Doc("geluBwd512 accumulates dx[i] += dout[i]·GELU'(x[i]) for i < n; see vec.go.")
 	dx := Load(Param("dx"), GP64())
 	x := Load(Param("x"), GP64())
 	dout := Load(Param("dout"), GP64())
@@ -261,8 +266,14 @@ func geluBwd() {
 		VMULPS(v, w, w)
 		VADDPS(w, w, w)
 		VADDPS(s, w, w)
-		g, d := ZMM(), ZMM()
+		g := ZMM()
 		load(dout, masked, k, g)
+		if !accum {
+			VMULPS(g, w, w)
+			store(w, dx, masked, k)
+			return
+		}
+		d := ZMM()
 		load(dx, masked, k, d)
 		VFMADD231PS(g, w, d)
 		store(d, dx, masked, k)
@@ -669,7 +680,8 @@ func vecKernels() {
 	lnFwd()
 	lnBwd()
 	geluFwd()
-	geluBwd()
+	geluBwd(true)
+	geluBwd(false)
 	expShift(true)
 	expShift(false)
 	maxVec()
