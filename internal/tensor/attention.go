@@ -26,12 +26,7 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
-	for j := 0; j < T; j++ {
-		kr := k[j*ld : j*ld+Dh]
-		for d, x := range kr {
-			kT[d*T+j] = x
-		}
-	}
+	transposeSpan(kT, k, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr
@@ -70,12 +65,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
-	for j := 0; j < T; j++ {
-		vr := v[j*ld : j*ld+Dh]
-		for d, x := range vr {
-			vT[d*T+j] = x
-		}
-	}
+	transposeSpan(vT, v, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr

@@ -4,6 +4,81 @@
 
 #include "textflag.h"
 
+// func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·transpose512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         cols+24(FP), BX
+	MOVQ         lds+32(FP), SI
+	MOVQ         ldd+40(FP), DI
+	VMOVDQU32    iota16<>+0(SB), Z0
+	VPBROADCASTD SI, Z1
+	VPMULLD      Z1, Z0, Z0
+	SHLQ         $0x02, DI
+	SHLQ         $0x06, SI
+	MOVQ         DX, R8
+	ANDQ         $0x0f, R8
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K2
+
+col:
+	TESTQ BX, BX
+	JZ    done
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  DX, R10
+
+blk:
+	CMPQ       R10, $0x10
+	JL         blktail
+	KXNORW     K1, K1, K1
+	VXORPS     Z1, Z1, Z1
+	VGATHERDPS (R8)(Z0*4), K1, Z1
+	VMOVUPS    Z1, (R9)
+	ADDQ       SI, R8
+	ADDQ       $0x40, R9
+	SUBQ       $0x10, R10
+	JMP        blk
+
+blktail:
+	TESTQ      R10, R10
+	JZ         next
+	KMOVW      K2, K1
+	VXORPS     Z1, Z1, Z1
+	VGATHERDPS (R8)(Z0*4), K1, Z1
+	VMOVUPS    Z1, K2, (R9)
+
+next:
+	ADDQ $0x04, CX
+	ADDQ DI, AX
+	DECQ BX
+	JMP  col
+
+done:
+	VZEROUPPER
+	RET
+
+DATA iota16<>+0(SB)/4, $0x00000000
+DATA iota16<>+4(SB)/4, $0x00000001
+DATA iota16<>+8(SB)/4, $0x00000002
+DATA iota16<>+12(SB)/4, $0x00000003
+DATA iota16<>+16(SB)/4, $0x00000004
+DATA iota16<>+20(SB)/4, $0x00000005
+DATA iota16<>+24(SB)/4, $0x00000006
+DATA iota16<>+28(SB)/4, $0x00000007
+DATA iota16<>+32(SB)/4, $0x00000008
+DATA iota16<>+36(SB)/4, $0x00000009
+DATA iota16<>+40(SB)/4, $0x0000000a
+DATA iota16<>+44(SB)/4, $0x0000000b
+DATA iota16<>+48(SB)/4, $0x0000000c
+DATA iota16<>+52(SB)/4, $0x0000000d
+DATA iota16<>+56(SB)/4, $0x0000000e
+DATA iota16<>+60(SB)/4, $0x0000000f
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
 // func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
 // Requires: AVX, AVX512F
 TEXT ·packPanels512(SB), NOSPLIT, $0-50

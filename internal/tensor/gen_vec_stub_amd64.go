@@ -4,6 +4,12 @@
 
 package tensor
 
+// transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, 16 rows
+// at a time by VGATHERDPS (lds·15 must fit an int32 index).
+//
+//go:noescape
+func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
+
 // packPanels512 packs rows × (14·panels) floats of src (rows lds apart) into panels
 // of 14 columns: row r of panel ip goes to dst[ip·pstride + 14·r]. The last panel copies
 // the columns set in last. Rows are read once, in order (op(A) = Aᵀ for the 14-row tiles).

@@ -111,3 +111,12 @@ func geluBackwardSetGo(d, x, g []float32) {
 	clear(d[:len(x)])
 	geluBackwardGo(d, x, g)
 }
+
+// transposeGo sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols.
+func transposeGo(dst, src []float32, rows, cols, lds, ldd int) {
+	for r := 0; r < rows; r++ {
+		for c, x := range src[r*lds : r*lds+cols] {
+			dst[c*ldd+r] = x
+		}
+	}
+}

@@ -144,3 +144,12 @@ func geluBackwardSetSpan(d, x, g []float32) {
 	}
 	geluBackwardSetGo(d, x, g)
 }
+
+func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
+	if useVec512 && rows > 0 && cols > 0 && 15*lds < 1<<31 {
+		_, _ = dst[(cols-1)*ldd+rows-1], src[(rows-1)*lds+cols-1]
+		transpose512(&dst[0], &src[0], rows, cols, lds, ldd)
+		return
+	}
+	transposeGo(dst, src, rows, cols, lds, ldd)
+}

@@ -36,3 +36,7 @@ func packPanelsSpan(dst, src []float32, rows, lds, m, pstride int) {
 }
 
 func geluBackwardSetSpan(d, x, g []float32) { geluBackwardSetGo(d, x, g) }
+
+func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
+	transposeGo(dst, src, rows, cols, lds, ldd)
+}

@@ -88,6 +88,15 @@ func TestSpansMatchGo(t *testing.T) {
 				t.Fatalf("%s: packRows of %d rows × %d differs", name, rows, min(w, 14))
 			}
 		}
+		if rows, cols := n/3+1, n%7+1; true {
+			src := randn(rng, rows*(cols+2), 1)
+			dst, dstG := make([]float32, cols*(rows+1)), make([]float32, cols*(rows+1))
+			transposeSpan(dst, src, rows, cols, cols+2, rows+1)
+			transposeGo(dstG, src, rows, cols, cols+2, rows+1)
+			if !slices.Equal(dst, dstG) {
+				t.Fatalf("transpose %d×%d differs", rows, cols)
+			}
+		}
 		if n > 0 {
 			x[rng.IntN(n)] = 50
 			if got, want := maxSpan(x), maxGo(x); got != want {

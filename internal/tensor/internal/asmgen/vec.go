@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mmcloughlin/avo/attr"
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -673,8 +674,77 @@ func packPanels() {
 	RET()
 }
 
+func transposeGather() {
+	TEXT("transpose512", NOSPLIT, "func(dst, src *float32, rows, cols, lds, ldd int)")
+	Pragma("noescape")
+	Doc("transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, 16 rows",
+		"at a time by VGATHERDPS (lds·15 must fit an int32 index).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	lds := Load(Param("lds"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	// idx = (0, 1, …, 15)·lds: row offsets in elements.
+	iota := GLOBL("iota16", attr.RODATA|attr.NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, operand.U32(uint32(i)))
+	}
+	idx, st := ZMM(), ZMM()
+	VMOVDQU32(iota, idx)
+	VPBROADCASTD(lds.(reg.GPVirtual).As32(), st)
+	VPMULLD(st, idx, idx)
+	SHLQ(operand.U8(2), ldd)
+	blk := GP64() // bytes between 16-row blocks of src
+	MOVQ(lds, blk)
+	SHLQ(operand.U8(6), blk)
+	k, tail := K(), K()
+	// tail mask: rows mod 16 low bits (all ones when 0: unused then)
+	r16, ones, m := GP64(), GP64(), GP64()
+	MOVQ(rows, r16)
+	ANDQ(operand.U8(15), r16)
+	MOVQ(operand.I32(-1), ones)
+	BZHIQ(r16, ones, m)
+	KMOVW(m.As32(), tail)
+	v := ZMM()
+	Label("col")
+	TESTQ(cols, cols)
+	JZ(operand.LabelRef("done"))
+	s, d, n := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(rows, n)
+	Label("blk")
+	CMPQ(n, operand.U8(16))
+	JL(operand.LabelRef("blktail"))
+	KXNORW(k, k, k)
+	VXORPS(v, v, v)
+	VGATHERDPS(operand.Mem{Base: s, Index: idx, Scale: 4}, k, v)
+	VMOVUPS(v, operand.Mem{Base: d})
+	ADDQ(blk, s)
+	ADDQ(operand.U8(64), d)
+	SUBQ(operand.U8(16), n)
+	JMP(operand.LabelRef("blk"))
+	Label("blktail")
+	TESTQ(n, n)
+	JZ(operand.LabelRef("next"))
+	KMOVW(tail, k)
+	VXORPS(v, v, v)
+	VGATHERDPS(operand.Mem{Base: s, Index: idx, Scale: 4}, k, v)
+	VMOVUPS(v, tail, operand.Mem{Base: d})
+	Label("next")
+	ADDQ(operand.U8(4), src)
+	ADDQ(ldd, dst)
+	DECQ(cols)
+	JMP(operand.LabelRef("col"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	transposeGather()
 	packPanels()
 	packRows()
 	lnFwd()
