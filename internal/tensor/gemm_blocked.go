@@ -50,6 +50,11 @@ func putBuf(p *[]float32) { bufPool.Put(p) }
 // zero padding columns nr..NR.
 func packB(dst []float32, transB bool, b []float32, ldb, k0, kl, j, nr, NR int) {
 	dst = dst[:kl*NR]
+	if !transB && packB32Fast(NR) && kl > 0 {
+		_ = b[(k0+kl-1)*ldb+j+nr-1]
+		packB512(&dst[0], &b[k0*ldb+j], kl, ldb, uint32(uint64(1)<<uint(nr)-1))
+		return
+	}
 	if !transB {
 		for p := 0; p < kl; p++ {
 			row := dst[p*NR : p*NR+NR]

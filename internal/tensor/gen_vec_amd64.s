@@ -4,6 +4,35 @@
 
 #include "textflag.h"
 
+// func packB512(dst *float32, src *float32, rows int, lds int, mask uint32)
+// Requires: AVX, AVX512F
+TEXT ·packB512(SB), NOSPLIT, $0-36
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  lds+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVL  mask+32(FP), SI
+	KMOVW SI, K1
+	SHRL  $0x10, SI
+	KMOVW SI, K2
+
+loop:
+	TESTQ     DX, DX
+	JZ        done
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	ADDQ      BX, CX
+	ADDQ      $0x80, AX
+	DECQ      DX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·transpose512(SB), NOSPLIT, $0-48

@@ -4,6 +4,12 @@
 
 package tensor
 
+// packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src
+// (rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.
+//
+//go:noescape
+func packB512(dst *float32, src *float32, rows int, lds int, mask uint32)
+
 // transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, 16 rows
 // at a time by VGATHERDPS (lds·15 must fit an int32 index).
 //

@@ -153,3 +153,6 @@ func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
 	}
 	transposeGo(dst, src, rows, cols, lds, ldd)
 }
+
+// packB32Fast reports whether packB has an assembly kernel for NR columns.
+func packB32Fast(NR int) bool { return useVec512 && NR == 32 }

@@ -40,3 +40,7 @@ func geluBackwardSetSpan(d, x, g []float32) { geluBackwardSetGo(d, x, g) }
 func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
 	transposeGo(dst, src, rows, cols, lds, ldd)
 }
+
+func packB32Fast(NR int) bool { return false }
+
+func packB512(dst, src *float32, rows, lds int, mask uint32) { panic("tensor: packB512 without assembly") }

@@ -742,8 +742,41 @@ func transposeGather() {
 	RET()
 }
 
+func packB32() {
+	TEXT("packB512", NOSPLIT, "func(dst, src *float32, rows, lds int, mask uint32)")
+	Pragma("noescape")
+	Doc("packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src",
+		"(rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	rows := Load(Param("rows"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(operand.U8(2), lds)
+	m := Load(Param("mask"), GP32())
+	lo, hi := K(), K()
+	KMOVW(m, lo)
+	SHRL(operand.U8(16), m)
+	KMOVW(m, hi)
+	v0, v1 := ZMM(), ZMM()
+	Label("loop")
+	TESTQ(rows, rows)
+	JZ(operand.LabelRef("done"))
+	VMOVUPS_Z(operand.Mem{Base: src}, lo, v0)
+	VMOVUPS_Z(operand.Mem{Base: src, Disp: 64}, hi, v1)
+	VMOVUPS(v0, operand.Mem{Base: dst})
+	VMOVUPS(v1, operand.Mem{Base: dst, Disp: 64})
+	ADDQ(lds, src)
+	ADDQ(operand.U8(128), dst)
+	DECQ(rows)
+	JMP(operand.LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	packB32()
 	transposeGather()
 	packPanels()
 	packRows()
