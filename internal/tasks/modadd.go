@@ -20,6 +20,9 @@ type modadd struct {
 	p     int
 	enc   string
 	split splitter
+	// answerLoss (loss=answer) scores only "=" → c and c → separator in
+	// training (AnswerLoss; Nanda et al. 2023 train on the answer only).
+	answerLoss bool
 }
 
 const modaddVersion = 1
@@ -36,6 +39,7 @@ func init() {
 			{Name: "p", Default: "53", Doc: "prime modulus, 2–251 (the literature uses 53, 97, 113)"},
 			{Name: "train", Default: "0.5", Doc: "fraction of unordered pairs in the training set, in [0.1, 0.999]"},
 			{Name: "enc", Default: "token", Doc: "token (one character per residue) | digits"},
+			{Name: "loss", Default: "all", Doc: "all (every document token in the training loss) | answer (only the answer: the operands' irreducible loss left out, as in Nanda et al. 2023)"},
 		},
 		build: newModadd,
 	})
@@ -61,6 +65,7 @@ func newModadd(p *params) (Task, error) {
 	}
 	train := p.Float("train", 0.1, 0.999)
 	t.enc = p.Enum("enc", "token", "digits")
+	t.answerLoss = p.Enum("loss", "all", "answer") == "answer"
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -91,6 +96,19 @@ func (t *modadd) num(x int) string {
 
 func (t *modadd) doc(a, b int) string {
 	return "Z:" + t.num(a) + "+" + t.num(b) + "=" + t.num((a+b)%t.p)
+}
+
+// PromptLen implements AnswerLoss: with loss=answer, the characters up to
+// and including "="; with loss=all, 0 (every token scored).
+func (t *modadd) PromptLen(doc string) int {
+	if !t.answerLoss {
+		return 0
+	}
+	i := strings.IndexByte(doc, '=')
+	if i < 0 {
+		return 0
+	}
+	return len([]rune(doc[:i+1]))
 }
 
 func (t *modadd) heldout(a, b int) bool {
