@@ -375,16 +375,14 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 		}
 		// c_attn: qkv = h·W + b
 		qkv := m.layer(a.qkv, l, 3*C) // (B, T, 3C)
-		tensor.Gemm(false, false, BT, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
-		tensor.AddBias(qkv, lw.qkvB, BT, 3*C)
+		tensor.GemmBias(false, false, BT, 3*C, C, h, C, lw.qkvW, 3*C, lw.qkvB, qkv, 3*C)
 		// causal self-attention per (b, head) -> z
 		att := m.layer(a.att, l, H*T) // (B, H, T, T)
 		z := m.layer(a.atty, l, C)    // (B, T, C)
 		m.attentionForward(l, qkv, att, z)
 		// c_proj: attn_out = z·W_O + b
 		ao := m.layer(a.attProj, l, C) // (B, T, C)
-		tensor.Gemm(false, false, BT, C, C, z, C, lw.projW, C, 0, ao, C)
-		tensor.AddBias(ao, lw.projB, BT, C)
+		tensor.GemmBias(false, false, BT, C, C, z, C, lw.projW, C, lw.projB, ao, C)
 		r2 := m.layer(a.resid2, l, C) // (B, T, C)
 		tensor.Add(r2, x, ao)         // resid_mid = resid_pre + attn_out
 
@@ -399,17 +397,15 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 		}
 		// c_fc, activation, c_proj
 		pre := m.layer(a.fch, l, F) // (B, T, F)
-		tensor.Gemm(false, false, BT, F, C, h2, C, lw.fcW, F, 0, pre, F)
+		tensor.GemmBias(false, false, BT, F, C, h2, C, lw.fcW, F, lw.fcB, pre, F)
 		post := m.layer(a.fchAct, l, F) // (B, T, F)
 		if cfg.Act == "relu" {
-			tensor.AddBias(pre, lw.fcB, BT, F)
 			tensor.ReLUForward(post, pre)
 		} else {
-			tensor.BiasGELUForward(post, pre, lw.fcB, BT, F) // pre += b, post = GELU(pre)
+			tensor.GELUForward(post, pre)
 		}
 		mo := m.layer(a.fcProj, l, C) // (B, T, C)
-		tensor.Gemm(false, false, BT, C, F, post, F, lw.fcProjW, C, 0, mo, C)
-		tensor.AddBias(mo, lw.fcProjB, BT, C)
+		tensor.GemmBias(false, false, BT, C, F, post, F, lw.fcProjW, C, lw.fcProjB, mo, C)
 		r3 := m.layer(a.resid3, l, C) // (B, T, C)
 		tensor.Add(r3, r2, mo)        // resid_post = resid_mid + mlp_out
 	}

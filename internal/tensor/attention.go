@@ -32,7 +32,7 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 		i1 := i0 + mr
 		// Scores of rows [i0, i1) against keys [0, i1): later keys are masked.
 		for j := 0; j < i1; j += NR {
-			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false)
+			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
 		}
 		for t := i0; t < i1; t++ {
 			causalSoftmaxRow(p[t*T:t*T+T], t+1, scale)
@@ -42,7 +42,7 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 		// Gemm over the same keys (the decoder's step relies on it).
 		for d := 0; d < Dh; d += NR {
 			for k0 := 0; k0 < i1; k0 += isa.kc {
-				isa.tile(mr, min(NR, Dh-d), min(isa.kc, i1-k0), &p[i0*T+k0], T, 1, &v[k0*ld+d], ld, &z[i0*ldz+d], ldz, k0 > 0)
+				isa.tile(mr, min(NR, Dh-d), min(isa.kc, i1-k0), &p[i0*T+k0], T, 1, &v[k0*ld+d], ld, &z[i0*ldz+d], ldz, k0 > 0, nil)
 			}
 		}
 	}
@@ -71,7 +71,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 		i1 := i0 + mr
 		// dp rows [i0, i1), columns [0, i1) = dz·vᵀ.
 		for j := 0; j < i1; j += NR {
-			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false)
+			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false, nil)
 		}
 		// ds rows, 0 above the diagonal up to i1 (dq and dk read them).
 		for t := i0; t < i1; t++ {
@@ -82,7 +82,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 		}
 		// dq rows [i0, i1) = ds[i0:i1, 0:i1]·k[0:i1].
 		for d := 0; d < Dh; d += NR {
-			isa.tile(mr, min(NR, Dh-d), i1, &dS[i0*T], T, 1, &k[d], ld, &dq[i0*ld+d], ld, false)
+			isa.tile(mr, min(NR, Dh-d), i1, &dS[i0*T], T, 1, &k[d], ld, &dq[i0*ld+d], ld, false, nil)
 		}
 	}
 	// dv rows [j0, j1) = p[j0:T, j0:j1]ᵀ·dz[j0:T], dk likewise with ds and q:
@@ -92,8 +92,8 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 		kk := T - j0
 		for d := 0; d < Dh; d += NR {
 			nr := min(NR, Dh-d)
-			isa.tile(mr, nr, kk, &p[j0*T+j0], 1, T, &dz[j0*ldz+d], ldz, &dv[j0*ld+d], ld, false)
-			isa.tile(mr, nr, kk, &dS[j0*T+j0], 1, T, &q[j0*ld+d], ld, &dk[j0*ld+d], ld, false)
+			isa.tile(mr, nr, kk, &p[j0*T+j0], 1, T, &dz[j0*ldz+d], ldz, &dv[j0*ld+d], ld, false, nil)
+			isa.tile(mr, nr, kk, &dS[j0*T+j0], 1, T, &q[j0*ld+d], ld, &dk[j0*ld+d], ld, false, nil)
 		}
 	}
 }

@@ -118,8 +118,31 @@ func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32,
 // to the plain Go loop otherwise.
 func gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if isa := activeISA; isa != nil {
-		gemmBlocked(isa, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		gemmBlocked(isa, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, nil)
 		return
 	}
 	gemmGo(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmBias is Gemm with C's rows then incremented by bias (n): the linear
+// layer y = x·W + b in one pass over C. The result is bit-identical to Gemm
+// followed by AddBias (the kernels add the bias after the last k-block,
+// the same float32 addition), so callers may mix the two forms.
+func GemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if len(bias) < n {
+		panic("tensor.GemmBias: bias shorter than n")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if isa := activeISA; isa != nil && k > 0 {
+		gemmBlocked(isa, transA, transB, m, n, k, a, lda, b, ldb, 0, c, ldc, bias[:n])
+		return
+	}
+	gemm(transA, transB, m, n, k, a, lda, b, ldb, 0, c, ldc)
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		addSpan(row, row, bias[:n])
+	}
 }

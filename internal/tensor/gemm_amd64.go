@@ -12,30 +12,30 @@ import "golang.org/x/sys/cpu"
 // (≤ 112 KiB) stays in L2 while the chunk's nc = 512 columns are swept.
 var isa512 = gemmISA{
 	name: "avx512", mr: 14, nr: 32, kc: 256, mc: 112, nc: 512, strideB: true,
-	tile: func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool) {
+	tile: func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool, bias *float32) {
 		nv := (nr + 15) / 16
 		mask := uint64(1)<<uint(nr-16*(nv-1)) - 1
 		acc := 0
 		if accum {
 			acc = 1
 		}
-		kernels512[mr][nv](k, a, rs, ps, b, ldb, c, ldc, mask, acc)
+		kernels512[mr][nv](k, a, rs, ps, b, ldb, c, ldc, mask, acc, bias)
 	},
 }
 
 // isa256 uses the 6×16 AVX2+FMA kernels: 12 ymm accumulators.
 var isa256 = gemmISA{
 	name: "avx2", mr: 6, nr: 16, kc: 256, mc: 96, nc: 384,
-	tile: func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool) {
+	tile: func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool, bias *float32) {
 		if nr < 16 {
-			tileViaTemp(kernels256[mr], 16, mr, nr, k, a, rs, ps, b, ldb, c, ldc, accum)
+			tileViaTemp(kernels256[mr], 16, mr, nr, k, a, rs, ps, b, ldb, c, ldc, accum, bias)
 			return
 		}
 		acc := 0
 		if accum {
 			acc = 1
 		}
-		kernels256[mr](k, a, rs, ps, b, ldb, c, ldc, 0, acc)
+		kernels256[mr](k, a, rs, ps, b, ldb, c, ldc, 0, acc, bias)
 	},
 }
 

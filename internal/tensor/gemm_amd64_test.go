@@ -15,7 +15,7 @@ func BenchmarkGemmMicroKernel(b *testing.B) {
 	bp := make([]float32, 32*k)
 	c := make([]float32, 14*32)
 	for b.Loop() {
-		kernels512[14][2](k, &a[0], 1, 14, &bp[0], 32, &c[0], 32, 0xffff, 1)
+		kernels512[14][2](k, &a[0], 1, 14, &bp[0], 32, &c[0], 32, 0xffff, 1, nil)
 	}
 	b.ReportMetric(2*14*32*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

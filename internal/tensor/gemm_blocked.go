@@ -17,7 +17,7 @@ import (
 
 // microKernel computes C[r, j] (+)= Σ_p a[r·rs + p·ps]·b[p·ldb + j] for one
 // tile; see internal/asmgen for the contract.
-type microKernel func(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+type microKernel func(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // gemmISA describes one instruction set's kernels and blocking.
 type gemmISA struct {
@@ -28,8 +28,9 @@ type gemmISA struct {
 	// strideB: the kernels mask their B loads, so an unpacked op(B) = B can
 	// be read in place.
 	strideB bool
-	// tile runs one micro-kernel on an mr×nr tile (mr ≤ isa.mr, nr ≤ isa.nr).
-	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool)
+	// tile runs one micro-kernel on an mr×nr tile (mr ≤ isa.mr, nr ≤ isa.nr),
+	// adding the bias row (nr floats) last when bias is not nil.
+	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool, bias *float32)
 }
 
 // bufPool recycles packing buffers so steady-state training does not allocate.
@@ -91,8 +92,11 @@ func packB(dst []float32, transB bool, b []float32, ldb, k0, kl, j, nr, NR int) 
 // boundaries depend only on m, n and the ISA, and each element of C is
 // accumulated by one kernel in k-block order, so the result is bit-identical
 // for every thread count.
-func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if k == 0 {
+//
+// bias (n floats, or nil) is added to every row of C after the product, in
+// the last k-block's store: bit-identical to a separate AddBias.
+func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
+	if k == 0 { // (GemmBias does not come here with k = 0)
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
@@ -234,7 +238,11 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 					if transA {
 						aoff = i * kl // panel i/MR of the k-block starts at that·MR·kl
 					}
-					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+j], ldc, accum)
+					var bj *float32
+					if bias != nil && kb == nkb-1 {
+						bj = &bias[j]
+					}
+					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+j], ldc, accum, bj)
 				}
 			}
 		}
@@ -274,10 +282,14 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // tileViaTemp runs a full-width kernel into a temporary and merges the nr
 // valid columns into C: used by kernels that cannot mask column edges.
-func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool) {
+func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool, bias *float32) {
 	var tmp [16 * 16]float32
-	kern(k, a, rs, ps, b, ldb, &tmp[0], NR, 0, 0)
+	kern(k, a, rs, ps, b, ldb, &tmp[0], NR, 0, 0, nil)
 	cs := unsafe.Slice(c, (mr-1)*ldc+nr)
+	var bs []float32
+	if bias != nil {
+		bs = unsafe.Slice(bias, nr)
+	}
 	for r := 0; r < mr; r++ {
 		row := cs[r*ldc : r*ldc+nr]
 		t := tmp[r*NR : r*NR+nr]
@@ -287,6 +299,9 @@ func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b 
 			}
 		} else {
 			copy(row, t)
+		}
+		for j, b := range bs { // after C, as the kernels
+			row[j] += b
 		}
 	}
 }

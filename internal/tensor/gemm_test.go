@@ -86,7 +86,7 @@ func checkGemmCase(t *testing.T, isa *gemmISA, g gemmCase, rng *rand.Rand) {
 	if isa == nil {
 		gemmGo(g.transA, g.transB, g.m, g.n, g.k, p.a, p.lda, p.b, p.ldb, g.beta, got, p.ldc)
 	} else {
-		gemmBlocked(isa, g.transA, g.transB, g.m, g.n, g.k, p.a, p.lda, p.b, p.ldb, g.beta, got, p.ldc)
+		gemmBlocked(isa, g.transA, g.transB, g.m, g.n, g.k, p.a, p.lda, p.b, p.ldb, g.beta, got, p.ldc, nil)
 	}
 	for i := 0; i < g.m; i++ {
 		for j := 0; j < p.ldc; j++ {
@@ -203,4 +203,46 @@ func TestGemmPanicsOnShortBuffer(t *testing.T) {
 		}
 	}()
 	Gemm(false, false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+}
+
+// TestGemmBiasIsGemmThenAddBias: for every kernel set, the bias folded into
+// the last k-block's store gives exactly (bit for bit) Gemm followed by the
+// row-wise bias add, on odd shapes, all transposes, several k-blocks
+// (k = 600) and a C with padding between rows (which must stay untouched).
+func TestGemmBiasIsGemmThenAddBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	isas := append([]*gemmISA{nil}, gemmISAs...)
+	for _, isa := range isas {
+		for _, sh := range [][3]int{{1, 1, 1}, {3, 17, 5}, {14, 32, 64}, {29, 65, 600}, {300, 70, 40}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}} {
+				g := gemmCase{tr[0], tr[1], m, n, k, 2, 0}
+				p := newGemmProblem(g, rng)
+				bias := randn(rng, n, 1)
+				want := slices.Clone(p.c)
+				got := slices.Clone(p.c)
+				if isa == nil {
+					gemmGo(g.transA, g.transB, m, n, k, p.a, p.lda, p.b, p.ldb, 0, want, p.ldc)
+				} else {
+					gemmBlocked(isa, g.transA, g.transB, m, n, k, p.a, p.lda, p.b, p.ldb, 0, want, p.ldc, nil)
+				}
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						want[i*p.ldc+j] += bias[j]
+					}
+				}
+				if isa == nil {
+					saved := activeISA
+					activeISA = nil
+					GemmBias(g.transA, g.transB, m, n, k, p.a, p.lda, p.b, p.ldb, bias, got, p.ldc)
+					activeISA = saved
+				} else {
+					gemmBlocked(isa, g.transA, g.transB, m, n, k, p.a, p.lda, p.b, p.ldb, 0, got, p.ldc, bias)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s %v: GemmBias differs from Gemm + bias", isaName(isa), g)
+				}
+			}
+		}
+	}
 }

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x1x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x1x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -49,7 +49,26 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -62,9 +81,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x1x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x1x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -114,12 +133,37 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -130,9 +174,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x2x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x2x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -182,7 +226,33 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -200,9 +270,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x2x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x2x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -263,17 +333,54 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -287,9 +394,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x3x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x3x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -346,7 +453,40 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -369,9 +509,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x3x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x3x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -443,22 +583,71 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -475,9 +664,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x4x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x4x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -541,7 +730,47 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -569,9 +798,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x4x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x4x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -654,27 +883,88 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -694,9 +984,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x5x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x5x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -767,7 +1057,54 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -800,9 +1137,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x5x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x5x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -896,32 +1233,105 @@ tail:
 	ADDQ         R9, SI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -944,9 +1354,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x6x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x6x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1029,7 +1439,61 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1067,9 +1531,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x6x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x6x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1179,37 +1643,122 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -1235,9 +1784,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x7x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x7x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1327,7 +1876,68 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1370,9 +1980,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x7x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x7x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1493,42 +2103,139 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -1557,9 +2264,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x8x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x8x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1656,7 +2363,75 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -1704,9 +2479,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x8x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x8x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -1838,47 +2613,156 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -1910,9 +2794,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x9x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x9x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -2016,7 +2900,82 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2069,9 +3028,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x9x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x9x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -2214,52 +3173,173 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -2294,9 +3374,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x10x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x10x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -2407,7 +3487,89 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z18, K1, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2465,9 +3627,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x10x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x10x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -2621,57 +3783,190 @@ tail:
 	ADDQ         R9, DI
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z18, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, (R10)
+	VADDPS.Z  64(R10), Z19, K1, Z19
+	VADDPS    Z29, Z19, Z19
+	VMOVUPS   Z19, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R10)
+	VADDPS  Z29, Z19, Z19
+	VMOVUPS Z19, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z18, Z18
-	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z18, (R10)
+	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z19, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -2709,9 +4004,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x11x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x11x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -2834,7 +4129,96 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z18, K1, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z20, K1, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -2897,9 +4281,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x11x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x11x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -3069,62 +4453,207 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z18, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, (R10)
+	VADDPS.Z  64(R10), Z19, K1, Z19
+	VADDPS    Z29, Z19, Z19
+	VMOVUPS   Z19, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z20, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, (R10)
+	VADDPS.Z  64(R10), Z21, K1, Z21
+	VADDPS    Z29, Z21, Z21
+	VMOVUPS   Z21, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R10)
+	VADDPS  Z29, Z19, Z19
+	VMOVUPS Z19, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, (R10)
+	VADDPS  Z29, Z21, Z21
+	VMOVUPS Z21, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z18, Z18
-	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z18, (R10)
+	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z19, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z20, Z20
-	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z20, (R10)
+	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z21, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -3165,9 +4694,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x12x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x12x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -3297,7 +4826,103 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z18, K1, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z20, K1, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z22, K1, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -3365,9 +4990,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x12x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x12x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -3548,67 +5173,224 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z18, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, (R10)
+	VADDPS.Z  64(R10), Z19, K1, Z19
+	VADDPS    Z29, Z19, Z19
+	VMOVUPS   Z19, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z20, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, (R10)
+	VADDPS.Z  64(R10), Z21, K1, Z21
+	VADDPS    Z29, Z21, Z21
+	VMOVUPS   Z21, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z22, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, (R10)
+	VADDPS.Z  64(R10), Z23, K1, Z23
+	VADDPS    Z29, Z23, Z23
+	VMOVUPS   Z23, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R10)
+	VADDPS  Z29, Z19, Z19
+	VMOVUPS Z19, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, (R10)
+	VADDPS  Z29, Z21, Z21
+	VMOVUPS Z21, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, (R10)
+	VADDPS  Z29, Z23, Z23
+	VMOVUPS Z23, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z18, Z18
-	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z18, (R10)
+	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z19, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z20, Z20
-	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z20, (R10)
+	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z21, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z22, Z22
-	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z22, (R10)
+	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z23, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -3652,9 +5434,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x13x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x13x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -3791,7 +5573,110 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z18, K1, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z20, K1, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z22, K1, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z24, K1, Z24
+	VADDPS    Z28, Z24, Z24
+	VMOVUPS   Z24, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z24, Z24
+	VMOVUPS Z24, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -3864,9 +5749,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x13x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x13x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4058,72 +5943,241 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z18, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, (R10)
+	VADDPS.Z  64(R10), Z19, K1, Z19
+	VADDPS    Z29, Z19, Z19
+	VMOVUPS   Z19, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z20, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, (R10)
+	VADDPS.Z  64(R10), Z21, K1, Z21
+	VADDPS    Z29, Z21, Z21
+	VMOVUPS   Z21, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z22, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, (R10)
+	VADDPS.Z  64(R10), Z23, K1, Z23
+	VADDPS    Z29, Z23, Z23
+	VMOVUPS   Z23, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z24, Z24
+	VADDPS    Z28, Z24, Z24
+	VMOVUPS   Z24, (R10)
+	VADDPS.Z  64(R10), Z25, K1, Z25
+	VADDPS    Z29, Z25, Z25
+	VMOVUPS   Z25, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R10)
+	VADDPS  Z29, Z19, Z19
+	VMOVUPS Z19, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, (R10)
+	VADDPS  Z29, Z21, Z21
+	VMOVUPS Z21, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, (R10)
+	VADDPS  Z29, Z23, Z23
+	VMOVUPS Z23, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z24, Z24
+	VMOVUPS Z24, (R10)
+	VADDPS  Z29, Z25, Z25
+	VMOVUPS Z25, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z18, Z18
-	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z18, (R10)
+	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z19, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z20, Z20
-	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z20, (R10)
+	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z21, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z22, Z22
-	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z22, (R10)
+	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z23, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z24, Z24
-	VADDPS.Z 64(R10), Z25, K1, Z25
 	VMOVUPS  Z24, (R10)
+	VADDPS.Z 64(R10), Z25, K1, Z25
 	VMOVUPS  Z25, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -4170,9 +6224,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x14x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x14x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4316,7 +6370,117 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS.Z (BX), K1, Z28
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS.Z  (R10), Z0, K1, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z2, K1, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z4, K1, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z6, K1, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z8, K1, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z10, K1, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z12, K1, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z14, K1, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z16, K1, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z18, K1, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z20, K1, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z22, K1, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z24, K1, Z24
+	VADDPS    Z28, Z24, Z24
+	VMOVUPS   Z24, K1, (R10)
+	ADDQ      R11, R10
+	VADDPS.Z  (R10), Z26, K1, Z26
+	VADDPS    Z28, Z26, Z26
+	VMOVUPS   Z26, K1, (R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z24, Z24
+	VMOVUPS Z24, K1, (R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z26, Z26
+	VMOVUPS Z26, K1, (R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS.Z (R10), Z0, K1, Z0
@@ -4394,9 +6558,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·sgemmK512x14x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK512x14x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4599,77 +6763,258 @@ tail:
 	ADDQ         R9, R8
 
 store:
-	MOVQ     accum+72(FP), R13
+	MOVQ      bias+80(FP), BX
+	MOVQ      accum+72(FP), R13
+	TESTQ     BX, BX
+	JZ        nobias
+	VMOVUPS   (BX), Z28
+	VMOVUPS.Z 64(BX), K1, Z29
+	TESTQ     R13, R13
+	JZ        overwritebias
+	VADDPS    (R10), Z0, Z0
+	VADDPS    Z28, Z0, Z0
+	VMOVUPS   Z0, (R10)
+	VADDPS.Z  64(R10), Z1, K1, Z1
+	VADDPS    Z29, Z1, Z1
+	VMOVUPS   Z1, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z2, Z2
+	VADDPS    Z28, Z2, Z2
+	VMOVUPS   Z2, (R10)
+	VADDPS.Z  64(R10), Z3, K1, Z3
+	VADDPS    Z29, Z3, Z3
+	VMOVUPS   Z3, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z4, Z4
+	VADDPS    Z28, Z4, Z4
+	VMOVUPS   Z4, (R10)
+	VADDPS.Z  64(R10), Z5, K1, Z5
+	VADDPS    Z29, Z5, Z5
+	VMOVUPS   Z5, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z6, Z6
+	VADDPS    Z28, Z6, Z6
+	VMOVUPS   Z6, (R10)
+	VADDPS.Z  64(R10), Z7, K1, Z7
+	VADDPS    Z29, Z7, Z7
+	VMOVUPS   Z7, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z8, Z8
+	VADDPS    Z28, Z8, Z8
+	VMOVUPS   Z8, (R10)
+	VADDPS.Z  64(R10), Z9, K1, Z9
+	VADDPS    Z29, Z9, Z9
+	VMOVUPS   Z9, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z10, Z10
+	VADDPS    Z28, Z10, Z10
+	VMOVUPS   Z10, (R10)
+	VADDPS.Z  64(R10), Z11, K1, Z11
+	VADDPS    Z29, Z11, Z11
+	VMOVUPS   Z11, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z12, Z12
+	VADDPS    Z28, Z12, Z12
+	VMOVUPS   Z12, (R10)
+	VADDPS.Z  64(R10), Z13, K1, Z13
+	VADDPS    Z29, Z13, Z13
+	VMOVUPS   Z13, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z14, Z14
+	VADDPS    Z28, Z14, Z14
+	VMOVUPS   Z14, (R10)
+	VADDPS.Z  64(R10), Z15, K1, Z15
+	VADDPS    Z29, Z15, Z15
+	VMOVUPS   Z15, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z16, Z16
+	VADDPS    Z28, Z16, Z16
+	VMOVUPS   Z16, (R10)
+	VADDPS.Z  64(R10), Z17, K1, Z17
+	VADDPS    Z29, Z17, Z17
+	VMOVUPS   Z17, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z18, Z18
+	VADDPS    Z28, Z18, Z18
+	VMOVUPS   Z18, (R10)
+	VADDPS.Z  64(R10), Z19, K1, Z19
+	VADDPS    Z29, Z19, Z19
+	VMOVUPS   Z19, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z20, Z20
+	VADDPS    Z28, Z20, Z20
+	VMOVUPS   Z20, (R10)
+	VADDPS.Z  64(R10), Z21, K1, Z21
+	VADDPS    Z29, Z21, Z21
+	VMOVUPS   Z21, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z22, Z22
+	VADDPS    Z28, Z22, Z22
+	VMOVUPS   Z22, (R10)
+	VADDPS.Z  64(R10), Z23, K1, Z23
+	VADDPS    Z29, Z23, Z23
+	VMOVUPS   Z23, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z24, Z24
+	VADDPS    Z28, Z24, Z24
+	VMOVUPS   Z24, (R10)
+	VADDPS.Z  64(R10), Z25, K1, Z25
+	VADDPS    Z29, Z25, Z25
+	VMOVUPS   Z25, K1, 64(R10)
+	ADDQ      R11, R10
+	VADDPS    (R10), Z26, Z26
+	VADDPS    Z28, Z26, Z26
+	VMOVUPS   Z26, (R10)
+	VADDPS.Z  64(R10), Z27, K1, Z27
+	VADDPS    Z29, Z27, Z27
+	VMOVUPS   Z27, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Z28, Z0, Z0
+	VMOVUPS Z0, (R10)
+	VADDPS  Z29, Z1, Z1
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z2, Z2
+	VMOVUPS Z2, (R10)
+	VADDPS  Z29, Z3, Z3
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z4, Z4
+	VMOVUPS Z4, (R10)
+	VADDPS  Z29, Z5, Z5
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z6, Z6
+	VMOVUPS Z6, (R10)
+	VADDPS  Z29, Z7, Z7
+	VMOVUPS Z7, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z8, Z8
+	VMOVUPS Z8, (R10)
+	VADDPS  Z29, Z9, Z9
+	VMOVUPS Z9, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z10, Z10
+	VMOVUPS Z10, (R10)
+	VADDPS  Z29, Z11, Z11
+	VMOVUPS Z11, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z12, Z12
+	VMOVUPS Z12, (R10)
+	VADDPS  Z29, Z13, Z13
+	VMOVUPS Z13, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z14, Z14
+	VMOVUPS Z14, (R10)
+	VADDPS  Z29, Z15, Z15
+	VMOVUPS Z15, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VADDPS  Z29, Z17, Z17
+	VMOVUPS Z17, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z18, Z18
+	VMOVUPS Z18, (R10)
+	VADDPS  Z29, Z19, Z19
+	VMOVUPS Z19, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z20, Z20
+	VMOVUPS Z20, (R10)
+	VADDPS  Z29, Z21, Z21
+	VMOVUPS Z21, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z22, Z22
+	VMOVUPS Z22, (R10)
+	VADDPS  Z29, Z23, Z23
+	VMOVUPS Z23, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z24, Z24
+	VMOVUPS Z24, (R10)
+	VADDPS  Z29, Z25, Z25
+	VMOVUPS Z25, K1, 64(R10)
+	ADDQ    R11, R10
+	VADDPS  Z28, Z26, Z26
+	VMOVUPS Z26, (R10)
+	VADDPS  Z29, Z27, Z27
+	VMOVUPS Z27, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ    R13, R13
 	JZ       overwrite
 	VADDPS   (R10), Z0, Z0
-	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z0, (R10)
+	VADDPS.Z 64(R10), Z1, K1, Z1
 	VMOVUPS  Z1, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z2, Z2
-	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z2, (R10)
+	VADDPS.Z 64(R10), Z3, K1, Z3
 	VMOVUPS  Z3, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z4, Z4
-	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z4, (R10)
+	VADDPS.Z 64(R10), Z5, K1, Z5
 	VMOVUPS  Z5, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z6, Z6
-	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z6, (R10)
+	VADDPS.Z 64(R10), Z7, K1, Z7
 	VMOVUPS  Z7, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z8, Z8
-	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z8, (R10)
+	VADDPS.Z 64(R10), Z9, K1, Z9
 	VMOVUPS  Z9, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z10, Z10
-	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z10, (R10)
+	VADDPS.Z 64(R10), Z11, K1, Z11
 	VMOVUPS  Z11, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z12, Z12
-	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z12, (R10)
+	VADDPS.Z 64(R10), Z13, K1, Z13
 	VMOVUPS  Z13, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z14, Z14
-	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z14, (R10)
+	VADDPS.Z 64(R10), Z15, K1, Z15
 	VMOVUPS  Z15, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z16, Z16
-	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z16, (R10)
+	VADDPS.Z 64(R10), Z17, K1, Z17
 	VMOVUPS  Z17, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z18, Z18
-	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z18, (R10)
+	VADDPS.Z 64(R10), Z19, K1, Z19
 	VMOVUPS  Z19, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z20, Z20
-	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z20, (R10)
+	VADDPS.Z 64(R10), Z21, K1, Z21
 	VMOVUPS  Z21, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z22, Z22
-	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z22, (R10)
+	VADDPS.Z 64(R10), Z23, K1, Z23
 	VMOVUPS  Z23, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z24, Z24
-	VADDPS.Z 64(R10), Z25, K1, Z25
 	VMOVUPS  Z24, (R10)
+	VADDPS.Z 64(R10), Z25, K1, Z25
 	VMOVUPS  Z25, K1, 64(R10)
 	ADDQ     R11, R10
 	VADDPS   (R10), Z26, Z26
-	VADDPS.Z 64(R10), Z27, K1, Z27
 	VMOVUPS  Z26, (R10)
+	VADDPS.Z 64(R10), Z27, K1, Z27
 	VMOVUPS  Z27, K1, 64(R10)
 	VZEROUPPER
 	RET
@@ -4719,9 +7064,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x1(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x1(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4769,7 +7114,32 @@ tail:
 	ADDQ         R9, SI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4785,9 +7155,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x2(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x2(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4846,7 +7216,44 @@ tail:
 	ADDQ         R9, SI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y2, Y2
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  32(R10), Y3, Y3
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4870,9 +7277,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x3(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x3(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -4942,7 +7349,56 @@ tail:
 	ADDQ         R9, SI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y2, Y2
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  32(R10), Y3, Y3
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y4, Y4
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  32(R10), Y5, Y5
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -4974,9 +7430,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x4(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x4(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -5057,7 +7513,68 @@ tail:
 	ADDQ         R9, SI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y2, Y2
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  32(R10), Y3, Y3
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y4, Y4
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  32(R10), Y5, Y5
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y6, Y6
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  32(R10), Y7, Y7
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -5097,9 +7614,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x5(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x5(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -5191,7 +7708,80 @@ tail:
 	ADDQ         R9, SI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y2, Y2
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  32(R10), Y3, Y3
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y4, Y4
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  32(R10), Y5, Y5
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y6, Y6
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  32(R10), Y7, Y7
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y8, Y8
+	VADDPS  Y12, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VADDPS  32(R10), Y9, Y9
+	VADDPS  Y13, Y9, Y9
+	VMOVUPS Y9, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VADDPS  Y13, Y9, Y9
+	VMOVUPS Y9, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0
@@ -5239,9 +7829,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+// func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmK256x6(SB), NOSPLIT, $0-80
+TEXT ·sgemmK256x6(SB), NOSPLIT, $0-88
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), SI
 	MOVQ   rs+16(FP), CX
@@ -5349,7 +7939,92 @@ tail:
 	ADDQ         R9, DI
 
 store:
+	MOVQ    bias+80(FP), BX
 	MOVQ    accum+72(FP), R13
+	TESTQ   BX, BX
+	JZ      nobias
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	TESTQ   R13, R13
+	JZ      overwritebias
+	VADDPS  (R10), Y0, Y0
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  32(R10), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y2, Y2
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  32(R10), Y3, Y3
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y4, Y4
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  32(R10), Y5, Y5
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y6, Y6
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  32(R10), Y7, Y7
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y8, Y8
+	VADDPS  Y12, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VADDPS  32(R10), Y9, Y9
+	VADDPS  Y13, Y9, Y9
+	VMOVUPS Y9, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  (R10), Y10, Y10
+	VADDPS  Y12, Y10, Y10
+	VMOVUPS Y10, (R10)
+	VADDPS  32(R10), Y11, Y11
+	VADDPS  Y13, Y11, Y11
+	VMOVUPS Y11, 32(R10)
+	VZEROUPPER
+	RET
+
+overwritebias:
+	VADDPS  Y12, Y0, Y0
+	VMOVUPS Y0, (R10)
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y2, Y2
+	VMOVUPS Y2, (R10)
+	VADDPS  Y13, Y3, Y3
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y4, Y4
+	VMOVUPS Y4, (R10)
+	VADDPS  Y13, Y5, Y5
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VADDPS  Y13, Y7, Y7
+	VMOVUPS Y7, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VADDPS  Y13, Y9, Y9
+	VMOVUPS Y9, 32(R10)
+	ADDQ    R11, R10
+	VADDPS  Y12, Y10, Y10
+	VMOVUPS Y10, (R10)
+	VADDPS  Y13, Y11, Y11
+	VMOVUPS Y11, 32(R10)
+	VZEROUPPER
+	RET
+
+nobias:
 	TESTQ   R13, R13
 	JZ      overwrite
 	VADDPS  (R10), Y0, Y0

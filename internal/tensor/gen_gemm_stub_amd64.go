@@ -7,169 +7,169 @@ package tensor
 // sgemmK512x1x1 computes a 1×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x1x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x1x2 computes a 1×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x1x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x2x1 computes a 2×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x2x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x2x2 computes a 2×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x2x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x3x1 computes a 3×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x3x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x3x2 computes a 3×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x3x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x4x1 computes a 4×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x4x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x4x2 computes a 4×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x4x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x5x1 computes a 5×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x5x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x5x2 computes a 5×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x5x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x6x1 computes a 6×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x6x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x6x2 computes a 6×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x6x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x7x1 computes a 7×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x7x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x7x2 computes a 7×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x7x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x8x1 computes a 8×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x8x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x8x2 computes a 8×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x8x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x9x1 computes a 9×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x9x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x9x2 computes a 9×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x9x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x10x1 computes a 10×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x10x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x10x2 computes a 10×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x10x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x11x1 computes a 11×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x11x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x11x2 computes a 11×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x11x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x12x1 computes a 12×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x12x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x12x2 computes a 12×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x12x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x13x1 computes a 13×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x13x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x13x2 computes a 13×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x13x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x14x1 computes a 14×16 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x14x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK512x14x2 computes a 14×32 tile of C (AVX-512F); see package asmgen.
 //
 //go:noescape
-func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK512x14x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x1 computes a 1×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x1(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x2 computes a 2×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x2(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x3 computes a 3×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x3(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x4 computes a 4×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x4(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x5 computes a 5×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x5(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)
 
 // sgemmK256x6 computes a 6×16 tile of C (AVX2+FMA); mask is ignored.
 //
 //go:noescape
-func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)
+func sgemmK256x6(k int, a *float32, rs int, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)

@@ -13,7 +13,8 @@
 // rows ldb apart (a packed panel has ldb = NR; an unpacked op(B) = B its own
 // leading dimension). Accumulation happens in
 // registers in k order, then the tile is stored (accum = 0) or added to C
-// (accum ≠ 0). The k order per element is fixed, so results do not depend on
+// (accum ≠ 0), and a bias row (bias ≠ nil, nr floats) is added last. The
+// k order per element is fixed, so results do not depend on
 // how the caller distributes tiles over threads.
 //
 // AVX-512 (the BLIS "skx" shape transposed to row-major): 14 rows × 32
@@ -40,7 +41,7 @@ const (
 	mr256 = 6
 )
 
-const sig = "func(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int)"
+const sig = "func(k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, mask uint64, accum int, bias *float32)"
 
 // rowAddr returns the address of A's row r at the current k-step: rows are
 // grouped five per base register (SI, DI, R8), each group addressed as
@@ -145,32 +146,54 @@ func kernel512(mr, nv int) {
 	step()
 
 	Label("store")
+	// Four epilogues: C (+)= acc, then (with a bias row) + bias. The bias is
+	// added after C, as AddBias after a Gemm, so Gemm with a bias is
+	// bit-identical to Gemm then AddBias.
+	Load(Param("bias"), reg.RBX)
 	Load(Param("accum"), reg.R13)
+	TESTQ(reg.RBX, reg.RBX)
+	JZ(operand.LabelRef("nobias"))
+	bias := []reg.VecPhysical{reg.Z28, reg.Z29}
+	if nv == 2 {
+		VMOVUPS(operand.Mem{Base: reg.RBX}, bias[0])
+	}
+	VMOVUPS_Z(operand.Mem{Base: reg.RBX, Disp: 64 * (nv - 1)}, reg.K1, bias[nv-1])
+	TESTQ(reg.R13, reg.R13)
+	JZ(operand.LabelRef("overwritebias"))
+	store512(mr, nv, acc, true, bias)
+	Label("overwritebias")
+	store512(mr, nv, acc, false, bias)
+	Label("nobias")
 	TESTQ(reg.R13, reg.R13)
 	JZ(operand.LabelRef("overwrite"))
-	for r := 0; r < mr; r++ {
-		if nv == 2 {
-			VADDPS(operand.Mem{Base: reg.R10}, acc(r, 0), acc(r, 0))
-		}
-		last := acc(r, nv-1)
-		lastMem := operand.Mem{Base: reg.R10, Disp: 64 * (nv - 1)}
-		VADDPS_Z(lastMem, last, reg.K1, last)
-		if nv == 2 {
-			VMOVUPS(acc(r, 0), operand.Mem{Base: reg.R10})
-		}
-		VMOVUPS(last, reg.K1, lastMem)
-		if r+1 < mr {
-			ADDQ(reg.R11, reg.R10)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	store512(mr, nv, acc, true, nil)
 	Label("overwrite")
+	store512(mr, nv, acc, false, nil)
+}
+
+// store512 writes the tile: acc (+ C when accum) (+ bias when given), rows
+// ldc apart from R10, the last vector under the column mask K1; then returns.
+func store512(mr, nv int, acc func(r, v int) reg.VecPhysical, accum bool, bias []reg.VecPhysical) {
 	for r := 0; r < mr; r++ {
-		if nv == 2 {
-			VMOVUPS(acc(r, 0), operand.Mem{Base: reg.R10})
+		for v := 0; v < nv; v++ {
+			m := operand.Mem{Base: reg.R10, Disp: 64 * v}
+			a := acc(r, v)
+			if accum {
+				if v == nv-1 {
+					VADDPS_Z(m, a, reg.K1, a)
+				} else {
+					VADDPS(m, a, a)
+				}
+			}
+			if bias != nil {
+				VADDPS(bias[v], a, a)
+			}
+			if v == nv-1 {
+				VMOVUPS(a, reg.K1, m)
+			} else {
+				VMOVUPS(a, m)
+			}
 		}
-		VMOVUPS(acc(r, nv-1), reg.K1, operand.Mem{Base: reg.R10, Disp: 64 * (nv - 1)})
 		if r+1 < mr {
 			ADDQ(reg.R11, reg.R10)
 		}
@@ -221,25 +244,38 @@ func kernel256(mr int) {
 	step()
 
 	Label("store")
+	Load(Param("bias"), reg.RBX)
 	Load(Param("accum"), reg.R13)
+	TESTQ(reg.RBX, reg.RBX)
+	JZ(operand.LabelRef("nobias"))
+	bias := []reg.VecPhysical{reg.Y12, reg.Y13}
+	VMOVUPS(operand.Mem{Base: reg.RBX}, bias[0])
+	VMOVUPS(operand.Mem{Base: reg.RBX, Disp: 32}, bias[1])
+	TESTQ(reg.R13, reg.R13)
+	JZ(operand.LabelRef("overwritebias"))
+	store256(mr, acc, true, bias)
+	Label("overwritebias")
+	store256(mr, acc, false, bias)
+	Label("nobias")
 	TESTQ(reg.R13, reg.R13)
 	JZ(operand.LabelRef("overwrite"))
+	store256(mr, acc, true, nil)
+	Label("overwrite")
+	store256(mr, acc, false, nil)
+}
+
+// store256 is store512 for the 6×16 AVX2 tile (no column mask).
+func store256(mr int, acc func(r, v int) reg.VecPhysical, accum bool, bias []reg.VecPhysical) {
 	for r := 0; r < mr; r++ {
 		for v := 0; v < 2; v++ {
 			m := operand.Mem{Base: reg.R10, Disp: 32 * v}
-			VADDPS(m, acc(r, v), acc(r, v))
+			if accum {
+				VADDPS(m, acc(r, v), acc(r, v))
+			}
+			if bias != nil {
+				VADDPS(bias[v], acc(r, v), acc(r, v))
+			}
 			VMOVUPS(acc(r, v), m)
-		}
-		if r+1 < mr {
-			ADDQ(reg.R11, reg.R10)
-		}
-	}
-	VZEROUPPER()
-	RET()
-	Label("overwrite")
-	for r := 0; r < mr; r++ {
-		for v := 0; v < 2; v++ {
-			VMOVUPS(acc(r, v), operand.Mem{Base: reg.R10, Disp: 32 * v})
 		}
 		if r+1 < mr {
 			ADDQ(reg.R11, reg.R10)
