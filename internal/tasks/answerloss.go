@@ -1,6 +1,9 @@
 package tasks
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // AnswerLoss is implemented by tasks that can restrict the training loss to
 // a document's answer. The mixture scores every document token by default,
@@ -56,4 +59,14 @@ func (s *Stream) Batch(step int64, B, T int, tokens, targets []int32) {
 			}
 		}
 	}
+}
+
+// promptThroughEquals is the length in characters of doc up to and
+// including its first "=", or 0 when it has none (then nothing is masked).
+func promptThroughEquals(doc string) int {
+	i := strings.IndexByte(doc, '=')
+	if i < 0 {
+		return 0
+	}
+	return len([]rune(doc[:i+1]))
 }

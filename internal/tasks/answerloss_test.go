@@ -16,13 +16,14 @@ func TestAnswerLoss(t *testing.T) {
 	cases := []struct {
 		name string
 		spec string
-		// scoredPerDoc is how many targets of one modadd document
-		// (Z:a+b=c, 7 tokens) carry loss.
+		// scoredPerDoc is how many targets of one document carry loss
+		// (modadd Z:a+b=c: 7 tokens; 7 means every one).
 		scoredPerDoc int
 	}{
 		{"answer", "modadd(p=53,enc=token,loss=answer)", 2},
 		{"all", "modadd(p=53,enc=token)", 7},
 		{"answer-digits", "modadd(p=97,enc=digits,loss=answer)", -1}, // answer length varies; checked per document
+		{"parity-answer", "parity(n=8,k=3,tasks=4,loss=answer)", 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -99,6 +100,13 @@ func TestModaddPromptLen(t *testing.T) {
 		if got := c.task.(AnswerLoss).PromptLen(c.doc); got != c.want {
 			t.Errorf("%s PromptLen(%q) = %d, want %d", c.task.Spec(), c.doc, got, c.want)
 		}
+	}
+	par, err := Lookup("parity(n=8,loss=answer)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := par.(AnswerLoss).PromptLen("B:A01101100=1"); got != 12 {
+		t.Errorf("parity PromptLen = %d, want 12", got)
 	}
 	if _, err := Lookup("modadd(loss=prompt)"); err == nil || !strings.Contains(err.Error(), "loss") {
 		t.Errorf("loss=prompt: %v", err)

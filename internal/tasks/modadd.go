@@ -104,11 +104,7 @@ func (t *modadd) PromptLen(doc string) int {
 	if !t.answerLoss {
 		return 0
 	}
-	i := strings.IndexByte(doc, '=')
-	if i < 0 {
-		return 0
-	}
-	return len([]rune(doc[:i+1]))
+	return promptThroughEquals(doc)
 }
 
 func (t *modadd) heldout(a, b int) bool {

@@ -27,6 +27,7 @@ type parity struct {
 	subsets      [][]int
 	cum          []float64
 	split        splitter
+	answerLoss   bool // loss=answer: only "=" → parity and parity → separator are scored (AnswerLoss)
 }
 
 const parityVersion = 1
@@ -45,6 +46,7 @@ func init() {
 			{Name: "alpha", Default: "1.5", Doc: "Zipf exponent of the subtask frequencies, in [0, 5]"},
 			{Name: "subsets", Default: "0", Doc: "seed of the subsets"},
 			heldoutParam("0.05"),
+			{Name: "loss", Default: "all", Doc: "all (every document token in the training loss) | answer (only the parity: the n random bits' irreducible loss left out, as in Michaud et al. 2023)"},
 		},
 		build: newParity,
 	})
@@ -70,6 +72,7 @@ func newParity(p *params) (Task, error) {
 	t.alpha = p.Float("alpha", 0, 5)
 	seed := p.Uint64("subsets")
 	frac := p.Float("heldout", 0.001, 0.9)
+	t.answerLoss = p.Enum("loss", "all", "answer") == "answer"
 	if p.err == nil && t.k > t.n {
 		p.fail("k=%d > n=%d", t.k, t.n)
 	}
@@ -164,6 +167,15 @@ func (t *parity) Generate(r *rand.Rand) string {
 		}
 	}
 	panic("tasks: parity: rejection sampling failed")
+}
+
+// PromptLen implements AnswerLoss: with loss=answer, the characters up to
+// and including "="; with loss=all, 0 (every token scored).
+func (t *parity) PromptLen(doc string) int {
+	if !t.answerLoss {
+		return 0
+	}
+	return promptThroughEquals(doc)
 }
 
 // Heldout splits on the prompt (control and bits).
