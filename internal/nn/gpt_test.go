@@ -671,6 +671,7 @@ func BenchmarkGPTStep(b *testing.B) {
 	}{
 		{"tiny", 32, 64, 2, 64, 4, 128},
 		{"small", 32, 128, 4, 128, 4, 512},
+		{"medium", 16, 256, 6, 256, 8, 2048},
 	} {
 		for _, threads := range []int{1, 2} {
 			b.Run(p.name+"/threads="+strconv.Itoa(threads), func(b *testing.B) {

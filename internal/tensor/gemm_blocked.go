@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -33,19 +34,41 @@ type gemmISA struct {
 	tile func(mr, nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, accum bool, bias *float32)
 }
 
-// bufPool recycles packing buffers so steady-state training does not allocate.
-var bufPool sync.Pool
+// bufFree recycles packing buffers so steady-state training does not
+// allocate: one free list per power-of-two capacity, so a step's mix of
+// sizes does not keep discarding buffers that are too small (one shared
+// sync.Pool allocated ~20 MB a step at the medium preset). Unlike a
+// sync.Pool the lists survive garbage collections; they hold at most what
+// the largest step had in use at once.
+var bufFree struct {
+	sync.Mutex
+	lists [48][]*[]float32
+}
+
+// bufClass is the list of buffers of capacity 2^bufClass(n) ≥ n.
+func bufClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
 
 func getBuf(n int) *[]float32 {
-	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+	c := bufClass(n)
+	bufFree.Lock()
+	if l := bufFree.lists[c]; len(l) > 0 {
+		p := l[len(l)-1]
+		bufFree.lists[c] = l[:len(l)-1]
+		bufFree.Unlock()
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]float32, n, n+n/4)
+	bufFree.Unlock()
+	s := make([]float32, n, 1<<c)
 	return &s
 }
 
-func putBuf(p *[]float32) { bufPool.Put(p) }
+func putBuf(p *[]float32) {
+	c := bufClass(cap(*p))
+	bufFree.Lock()
+	bufFree.lists[c] = append(bufFree.lists[c], p)
+	bufFree.Unlock()
+}
 
 // packB copies op(B)[k0:k0+kl, j:j+nr] into dst as kl rows of NR floats,
 // zero padding columns nr..NR.
