@@ -3,8 +3,8 @@
 # OpenBLAS) on the tiny/small/medium presets, in one run, printing ratios.
 # PyTorch runs at its best setting on this 2-core machine: one torch thread,
 # two OpenBLAS threads, OPENBLAS_CORETYPE=SkylakeX (for its command only).
-# emlab runs tiny and small on one thread and medium on two (the presets'
-# train.threads), and medium also on one thread to report the 2-thread scaling.
+# emlab runs each preset at its train.threads (two threads for tiny, small
+# and medium), and medium also on one thread to report the 2-thread scaling.
 #
 # usage: tools/bench/compare.sh [seconds-per-measurement]   (default 5)
 set -euo pipefail
