@@ -52,6 +52,22 @@ var presets = map[string]struct {
 	// one core); with weight decay 0 it stays at 0.
 	"grok":     {"window MLP d=64 → 256 ReLU on modadd p=53, weight decay 2.0 (groks in < 2000 steps)", grokSet(2)},
 	"grok-wd0": {"grok with weight decay 0 (the control: memorises, never generalises)", grokSet(0)},
+	// quanta: CALIBRATION.md "Multitask sparse parity" scaled to one core
+	// (docs/calibration.md): 10 subtasks, n = 16 bits, k = 3, Zipf 1.5,
+	// window MLP over the control token, the bits and "=" (d=8 embeddings),
+	// loss on the parity only, AdamW lr 3e-3 without weight decay, B=256,
+	// 3000 steps. Set model.d_mlp per run: widths 16/32/64/128 solved the
+	// 2/3/4/6 most frequent subtasks (≈ 12–51 s each).
+	"quanta": {"window MLP on multitask sparse parity n=16 k=3, 10 Zipf subtasks; set model.d_mlp per run", []string{
+		"model.arch=mlp", "model.d_model=8", "model.d_mlp=64", "model.window=18", "model.n_ctx=21",
+		"model.n_layers=1", "model.n_heads=0", "model.act=relu", "model.tied_embeddings=false", "model.layer_norm=false",
+		"model.init_std=0", "model.embed_init_std=0",
+		// Documents are B:K + 16 bits + =p (21 tokens), one per window;
+		// the window of 18 reaches from the control token K to "=".
+		"data.source=tasks", "data.tasks=parity(n=16,k=3,tasks=10,alpha=1.5,loss=answer)", "data.slot=21",
+		"optim.lr=3e-3", "optim.weight_decay=0", "optim.warmup_steps=10", "optim.schedule=constant",
+		"train.batch_size=256", "train.steps=3000", "train.checkpoint_every=500", "train.log_every=100", "train.threads=1",
+	}},
 }
 
 // grokSet is the grok preset with weight decay wd.
