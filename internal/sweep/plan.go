@@ -14,6 +14,7 @@ import (
 	"emlab/internal/config"
 	"emlab/internal/data"
 	"emlab/internal/nn"
+	"emlab/internal/train"
 )
 
 // Run is one planned training run.
@@ -256,6 +257,17 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	cfg.Train.Threads = e.Resources.Threads
 	if err := cfg.Validate(); err != nil {
 		return Run{}, err
+	}
+	// A task mixture or a corpus fixes the vocabulary (and so the
+	// parameter count): resolve it as training will. A source that cannot
+	// be built is left for training to report, so that one bad axis value
+	// fails its own runs, not the whole plan.
+	if cfg.Data.Source != "synthetic" {
+		if src, _, err := train.Sources(cfg); err == nil {
+			if err := train.ResolveVocab(&cfg, src); err != nil {
+				return Run{}, err
+			}
+		}
 	}
 	// Build the model once to count its parameters exactly as training
 	// will (the weights are discarded).

@@ -121,6 +121,12 @@ type AnalyzeOptions struct {
 	Stats stats.Options
 	// Forecast holds out this many largest rungs (0: no forecast).
 	Forecast int
+	// Metrics, when not empty, limits the analysis to these metrics.
+	Metrics []string
+	// LossBoot, when > 0, is the number of bootstrap replicates on the
+	// eval-loss axis, whose curves have one level per (run, checkpoint)
+	// and so cost far more per replicate than the params axis.
+	LossBoot int
 }
 
 // DefaultAnalyzeOptions are stats' defaults with a forecast of the two
@@ -214,6 +220,9 @@ func Analyze(ctx context.Context, ladder []*Run, o AnalyzeOptions) ([]byte, []st
 		curves := Curves(ladder, axis)
 		var kept []*stats.Curve
 		for _, c := range curves {
+			if len(o.Metrics) > 0 && !contains(o.Metrics, c.Metric) {
+				continue
+			}
 			if err := c.Validate(); err != nil {
 				notes = append(notes, fmt.Sprintf("%s against %s left out: %v", c.Key(), axis, err))
 				continue
@@ -225,6 +234,9 @@ func Analyze(ctx context.Context, ladder []*Run, o AnalyzeOptions) ([]byte, []st
 			cfg.Forecast = o.Forecast
 		} else {
 			cfg.LossView = true
+			if o.LossBoot > 0 {
+				cfg.Boot = o.LossBoot
+			}
 		}
 		results, err := stats.AnalyzeCurves(ctx, kept, cfg)
 		if err != nil {

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"emlab/internal/demo"
+)
+
+func init() {
+	register("demo", "the main job: a model ladder and mechanism studies → DIR/report.html, DIR/analysis.json", runDemoCmd)
+}
+
+type demoOptions struct {
+	out   string
+	quick bool
+	jobs  int
+	plan  bool
+}
+
+func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", stderr)
+	var o demoOptions
+	fs.StringVar(&o.out, "out", "demo-out", "output directory (resumes a demo already there)")
+	fs.BoolVar(&o.quick, "quick", false, "the smaller demo (about 3 minutes on 2 cores)")
+	fs.IntVar(&o.jobs, "jobs", 0, "runs trained at once (default: one per core)")
+	fs.BoolVar(&o.plan, "plan", false, "print the runs and their cost, train nothing")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	return runDemo(ctx, o, append([]string{"emlab", "demo"}, args...), stdout, stderr)
+}
+
+func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stderr io.Writer) error {
+	if o.plan {
+		studies, err := demo.Studies(o.quick)
+		if err != nil {
+			return err
+		}
+		var flops float64
+		for _, s := range studies {
+			fmt.Fprintf(stdout, "%s (%s): %d runs, %.3g FLOPs\n", s.Plan.Name, s.Role, len(s.Plan.Runs), s.Plan.FLOPs)
+			for _, r := range s.Plan.Runs {
+				fmt.Fprintf(stdout, "  %-20s %8d params %6d steps %.3g FLOPs\n", r.ID, r.Params, r.Steps, r.FLOPs)
+			}
+			flops += s.Plan.FLOPs
+		}
+		fmt.Fprintf(stdout, "total %.3g training FLOPs → %s\n", flops, o.out)
+		return nil
+	}
+	began := time.Now()
+	view := newDemoView(stderr)
+	_, failures, err := demo.Train(ctx, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.update})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "demo: trained in %s; analysing\n", time.Since(began).Round(time.Second))
+	res, err := demo.Finish(ctx, demo.FinishOptions{Out: o.out, Command: command, Failures: failures,
+		Analyze: demo.AnalyzeOptions()})
+	if err != nil {
+		return err
+	}
+	pass := 0
+	for _, f := range res.Findings {
+		mark := "✓"
+		if f.Pass {
+			pass++
+		} else {
+			mark = "✗"
+		}
+		fmt.Fprintf(stdout, "%s %s — %s\n", mark, f.Claim, f.Detail)
+		for _, it := range f.Items {
+			fmt.Fprintf(stdout, "    %s\n", it)
+		}
+	}
+	fmt.Fprintf(stdout, "%d of %d findings shown in %s; report: %s/%s, analysis: %s/%s\n", pass, len(res.Findings),
+		time.Since(began).Round(time.Second), o.out, demo.ReportFile, o.out, demo.AnalysisFile)
+	if len(failures) > 0 {
+		return fmt.Errorf("%d run(s) failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return nil
+}
+
+// demoView renders demo.Progress: per-run bars redrawn in place on a
+// terminal, a summary line every 10 s elsewhere.
+type demoView struct {
+	w        io.Writer
+	live     bool
+	lines    int
+	lastLine time.Time
+}
+
+func newDemoView(w io.Writer) *demoView { return &demoView{w: w, live: isTerminal(w)} }
+
+func (v *demoView) update(p demo.Progress) {
+	running := 0
+	for _, r := range p.Runs {
+		if r.State == "running" {
+			running++
+		}
+	}
+	head := fmt.Sprintf("demo: %d/%d runs done, %d running, %.0f%% of FLOPs, %s elapsed, ETA %s",
+		p.Done, len(p.Runs), running, 100*p.FLOPsDone/math.Max(p.FLOPsAll, 1), p.Elapsed.Round(time.Second), p.ETA.Round(time.Second))
+	if !v.live {
+		if time.Since(v.lastLine) >= 10*time.Second || p.Done == len(p.Runs) {
+			v.lastLine = time.Now()
+			fmt.Fprintln(v.w, head)
+		}
+		return
+	}
+	if v.lines > 0 {
+		fmt.Fprintf(v.w, "\x1b[%dA", v.lines)
+	}
+	fmt.Fprintf(v.w, "\x1b[K%s\n", head)
+	n := 1
+	for _, r := range p.Runs {
+		const width = 20
+		frac := 0.0
+		if r.Steps > 0 {
+			frac = math.Min(float64(r.Step)/float64(r.Steps), 1)
+		}
+		if r.State == "done" {
+			frac = 1
+		}
+		filled := int(frac * width)
+		loss := ""
+		if !math.IsNaN(r.Loss) && r.Loss != 0 {
+			loss = fmt.Sprintf("loss %.3f", r.Loss)
+		}
+		fmt.Fprintf(v.w, "\x1b[K  %-10s %-22s %s%s %5d/%-5d %-8s %s\n", r.Study, r.ID, strings.Repeat("█", filled),
+			strings.Repeat("·", width-filled), r.Step, r.Steps, r.State, loss)
+		n++
+	}
+	v.lines = n
+}
