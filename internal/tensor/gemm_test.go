@@ -161,6 +161,8 @@ func TestGemmShapes(t *testing.T) {
 		{false, false, 5, 5, 0, 0, 0.5},     // k = 0 scales C
 		{false, false, 4, 3, 0, 0, 0},       // k = 0, beta = 0 clears C
 		{false, false, 1, 1, 1, 0, 0},
+		{true, false, 70, 1024, 300, 0, 1},  // ldb = 1024, m ≤ 256: B panels copied per chunk
+		{false, false, 30, 1000, 33, 24, 0}, // ditto with padding (ldb = 1024), odd n
 	}
 	for _, isa := range gemmISAs {
 		rng := rand.New(rand.NewPCG(3, 4))
