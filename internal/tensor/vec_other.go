@@ -43,4 +43,6 @@ func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
 
 func packB32Fast(NR int) bool { return false }
 
-func packB512(dst, src *float32, rows, lds int, mask uint32) { panic("tensor: packB512 without assembly") }
+func packB512(dst, src *float32, rows, lds int, mask uint32) {
+	panic("tensor: packB512 without assembly")
+}

@@ -32,9 +32,9 @@ const (
 	log2e   = 1.44269504088896341
 	ln2Hi   = 0.693359375
 	ln2Lo   = -2.12194440e-4
-	expHi   = 88.72283 // just under ln(MaxFloat32): e^x stays finite
+	expHi   = 88.72283     // just under ln(MaxFloat32): e^x stays finite
 	expLo   = -87.33654475 // ln(smallest normal float32): below it e^x is 0
-	sigHi   = 80.0     // σ's exp argument bound: 1/(1+e^80) is still normal
+	sigHi   = 80.0         // σ's exp argument bound: 1/(1+e^80) is still normal
 	expP0   = 1.9875691500e-4
 	expP1   = 1.3981999507e-3
 	expP2   = 8.3334519073e-3
@@ -64,7 +64,7 @@ func bcast(name string, v float32) reg.VecVirtual {
 // expConsts are the broadcast constants of expVec, loaded once per kernel.
 type expConsts struct {
 	hi, lo, log2e, ln2Hi, ln2Lo, one, two reg.VecVirtual
-	p                                [6]reg.VecVirtual
+	p                                     [6]reg.VecVirtual
 }
 
 func loadExpConsts(hi float32) expConsts {
@@ -105,8 +105,8 @@ func expVec(c expConsts, x, y reg.VecVirtual) {
 	}
 	rr := ZMM()
 	VMULPS(r, r, rr)
-	VFMADD213PS(r, rr, p) // p = p·r² + r
-	VADDPS(c.one, p, p)   // + 1
+	VFMADD213PS(r, rr, p)       // p = p·r² + r
+	VADDPS(c.one, p, p)         // + 1
 	VSCALEFPS_Z(fn, p, live, y) // y = p·2^fn, 0 in the lanes below expLo
 }
 
