@@ -27,9 +27,18 @@
 // with FMA: 6×16), chosen at start-up from the CPU's features, inside a
 // cache-blocked Go driver (gemm_blocked.go); other CPUs, other
 // architectures and the purego build tag use a plain Go loop. The generator
-// is internal/asmgen (`go generate ./internal/tensor`). Softmax,
-// cross-entropy and GELU use expf, a float32 exp with ≤ 3e-7 relative error
-// (fastmath.go); their references use float64 libm.
+// is internal/asmgen (`go generate ./internal/tensor`). GemmBias adds a bias
+// row in the micro-kernels' last store (bit-identical to Gemm then AddBias).
+//
+// The elementwise and row kernels (GELU, softmax rows, cross-entropy,
+// LayerNorm rows, adds, GEMM packing) are built from "spans" (vec.go): on
+// CPUs with AVX-512 they run the avo-generated gen_vec_amd64.s, 16 floats at
+// a time with a masked tail, so an element's result never depends on where
+// a chunk starts; elsewhere the plain Go loops of vec.go, which are also the
+// assembly's test oracle. exp is Cephes' expf in both forms (≤ 3e-7
+// relative error, 0 below the normal range); the references use float64
+// libm. AttentionHeadForward/Backward fuse one causal attention head on the
+// GEMM tiles, skipping the masked triangle.
 //
 // What this package deliberately does not do: shapes, autograd, allocation
 // policies. Models in package nn own their buffers and call these kernels.
