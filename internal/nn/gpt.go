@@ -36,7 +36,7 @@ func init() {
 const lnEps = 1e-5
 
 // attnGroups is the number of fixed groups the (b, head) pairs of the
-// attention backward are split into (each with its own scratch): enough to
+// attention (forward and backward) are split into (each with its own scratch): enough to
 // keep 2 to 8 threads busy, few enough that the scratch stays in cache.
 const attnGroups = 16
 
