@@ -78,7 +78,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 			row := dS[t*T : t*T+i1]
 			clear(row)
 			a, d := p[t*T:t*T+t+1], dP[t*T:t*T+t+1]
-			softmaxBwdSpan(row[:t+1], a, d, scale, dotSpan(a, d))
+			softmaxBwdRowSpan(row[:t+1], a, d, scale)
 		}
 		// dq rows [i0, i1) = ds[i0:i1, 0:i1]·k[0:i1].
 		for d := 0; d < Dh; d += NR {

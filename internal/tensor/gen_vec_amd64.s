@@ -4,6 +4,295 @@
 
 #include "textflag.h"
 
+// func softmaxRow512(row *float32, live int, n int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·softmaxRow512(SB), NOSPLIT, $0-28
+	MOVQ         row+0(FP), AX
+	MOVQ         live+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS (AX), Z0
+	MOVQ         CX, BX
+	MOVQ         AX, SI
+
+mloop:
+	CMPQ   BX, $0x10
+	JL     mtail
+	VMAXPS (SI), Z0, Z0
+	ADDQ   $0x40, SI
+	SUBQ   $0x10, BX
+	JMP    mloop
+
+mtail:
+	TESTQ  BX, BX
+	JZ     mdone
+	MOVQ   $-1, DI
+	BZHIQ  BX, DI, BX
+	KMOVW  BX, K1
+	VMAXPS (SI), Z0, K1, Z0
+
+mdone:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXSS        X1, X0, X0
+	VMULSS        scale+24(FP), X0, X0
+	VBROADCASTSS  X0, Z0
+	VBROADCASTSS  scale+24(FP), Z1
+	VBROADCASTSS  expHi88<>+0(SB), Z2
+	VBROADCASTSS  expLo<>+0(SB), Z3
+	VBROADCASTSS  log2e<>+0(SB), Z4
+	VBROADCASTSS  ln2Hi<>+0(SB), Z5
+	VBROADCASTSS  ln2Lo<>+0(SB), Z6
+	VBROADCASTSS  one<>+0(SB), Z7
+	VBROADCASTSS  two<>+0(SB), Z8
+	VBROADCASTSS  expP0<>+0(SB), Z8
+	VBROADCASTSS  expP1<>+0(SB), Z9
+	VBROADCASTSS  expP2<>+0(SB), Z10
+	VBROADCASTSS  expP3<>+0(SB), Z11
+	VBROADCASTSS  expP4<>+0(SB), Z12
+	VBROADCASTSS  expP5<>+0(SB), Z13
+	VXORPS        Z14, Z14, Z14
+	MOVQ          CX, BX
+	MOVQ          AX, SI
+
+eloop:
+	CMPQ         BX, $0x10
+	JL           etail
+	VMOVUPS      (SI), Z15
+	VFMSUB213PS  Z0, Z1, Z15
+	VCMPPS       $0x05, Z3, Z15, K1
+	VMINPS       Z15, Z2, Z15
+	VMAXPS       Z15, Z3, Z15
+	VMULPS       Z4, Z15, Z16
+	VRNDSCALEPS  $0x08, Z16, Z16
+	VFNMADD231PS Z5, Z16, Z15
+	VFNMADD231PS Z6, Z16, Z15
+	VMOVAPS      Z8, Z17
+	VFMADD213PS  Z9, Z15, Z17
+	VFMADD213PS  Z10, Z15, Z17
+	VFMADD213PS  Z11, Z15, Z17
+	VFMADD213PS  Z12, Z15, Z17
+	VFMADD213PS  Z13, Z15, Z17
+	VMULPS       Z15, Z15, Z18
+	VFMADD213PS  Z15, Z18, Z17
+	VADDPS       Z7, Z17, Z17
+	VSCALEFPS.Z  Z16, Z17, K1, Z15
+	VADDPS       Z15, Z14, Z14
+	VMOVUPS      Z15, (SI)
+	ADDQ         $0x40, SI
+	SUBQ         $0x10, BX
+	JMP          eloop
+
+etail:
+	TESTQ        BX, BX
+	JZ           edone
+	MOVQ         $-1, DI
+	BZHIQ        BX, DI, BX
+	KMOVW        BX, K1
+	VMOVUPS.Z    (SI), K1, Z15
+	VFMSUB213PS  Z0, Z1, Z15
+	VCMPPS       $0x05, Z3, Z15, K2
+	VMINPS       Z15, Z2, Z15
+	VMAXPS       Z15, Z3, Z15
+	VMULPS       Z4, Z15, Z0
+	VRNDSCALEPS  $0x08, Z0, Z0
+	VFNMADD231PS Z5, Z0, Z15
+	VFNMADD231PS Z6, Z0, Z15
+	VMOVAPS      Z8, Z1
+	VFMADD213PS  Z9, Z15, Z1
+	VFMADD213PS  Z10, Z15, Z1
+	VFMADD213PS  Z11, Z15, Z1
+	VFMADD213PS  Z12, Z15, Z1
+	VFMADD213PS  Z13, Z15, Z1
+	VMULPS       Z15, Z15, Z2
+	VFMADD213PS  Z15, Z2, Z1
+	VADDPS       Z7, Z1, Z1
+	VSCALEFPS.Z  Z0, Z1, K2, Z0
+	VADDPS       Z0, Z14, K1, Z14
+	VMOVUPS      Z0, K1, (SI)
+
+edone:
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VADDPS        Y0, Y14, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VMOVSS        one<>+0(SB), X0
+	VDIVSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	MOVQ          CX, BX
+	MOVQ          AX, SI
+
+sloop:
+	CMPQ    BX, $0x10
+	JL      stail
+	VMOVUPS (SI), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x40, SI
+	SUBQ    $0x10, BX
+	JMP     sloop
+
+stail:
+	TESTQ     BX, BX
+	JZ        sdone
+	MOVQ      $-1, DI
+	BZHIQ     BX, DI, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (SI)
+
+sdone:
+	SUBQ   CX, DX
+	LEAQ   (AX)(CX*4), AX
+	VXORPS Z0, Z0, Z0
+
+zloop:
+	CMPQ    DX, $0x10
+	JL      ztail
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x40, AX
+	SUBQ    $0x10, DX
+	JMP     zloop
+
+ztail:
+	TESTQ   DX, DX
+	JZ      zdone
+	MOVQ    $-1, CX
+	BZHIQ   DX, CX, CX
+	KMOVW   CX, K1
+	VMOVUPS Z0, K1, (AX)
+
+zdone:
+	VZEROUPPER
+	RET
+
+DATA expHi88<>+0(SB)/4, $0x42b17217
+GLOBL expHi88<>(SB), RODATA|NOPTR, $4
+
+DATA expLo<>+0(SB)/4, $0xc2aeac50
+GLOBL expLo<>(SB), RODATA|NOPTR, $4
+
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $4
+
+DATA ln2Hi<>+0(SB)/4, $0x3f318000
+GLOBL ln2Hi<>(SB), RODATA|NOPTR, $4
+
+DATA ln2Lo<>+0(SB)/4, $0xb95e8083
+GLOBL ln2Lo<>(SB), RODATA|NOPTR, $4
+
+DATA one<>+0(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $4
+
+DATA two<>+0(SB)/4, $0x40000000
+GLOBL two<>(SB), RODATA|NOPTR, $4
+
+DATA expP0<>+0(SB)/4, $0x39506967
+GLOBL expP0<>(SB), RODATA|NOPTR, $4
+
+DATA expP1<>+0(SB)/4, $0x3ab743ce
+GLOBL expP1<>(SB), RODATA|NOPTR, $4
+
+DATA expP2<>+0(SB)/4, $0x3c088908
+GLOBL expP2<>(SB), RODATA|NOPTR, $4
+
+DATA expP3<>+0(SB)/4, $0x3d2aa9c1
+GLOBL expP3<>(SB), RODATA|NOPTR, $4
+
+DATA expP4<>+0(SB)/4, $0x3e2aaaaa
+GLOBL expP4<>(SB), RODATA|NOPTR, $4
+
+DATA expP5<>+0(SB)/4, $0x3f000000
+GLOBL expP5<>(SB), RODATA|NOPTR, $4
+
+// func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·softmaxBwdRow512(SB), NOSPLIT, $0-36
+	MOVQ   dp+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   d+16(FP), DX
+	MOVQ   n+24(FP), BX
+	VXORPS Z0, Z0, Z0
+	MOVQ   BX, SI
+	MOVQ   CX, DI
+	MOVQ   DX, R8
+
+dloop:
+	CMPQ        SI, $0x10
+	JL          dtail
+	VMOVUPS     (DI), Z1
+	VMOVUPS     (R8), Z2
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	SUBQ        $0x10, SI
+	JMP         dloop
+
+dtail:
+	TESTQ       SI, SI
+	JZ          ddone
+	MOVQ        $-1, R9
+	BZHIQ       SI, R9, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (DI), K1, Z1
+	VMOVUPS.Z   (R8), K1, Z2
+	VFMADD231PS Z1, Z2, Z0
+
+ddone:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VBROADCASTSS  scale+32(FP), Z1
+
+uloop:
+	CMPQ        BX, $0x10
+	JL          utail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMOVUPS     (AX), Z4
+	VSUBPS      Z0, Z3, Z3
+	VMULPS      Z1, Z2, Z2
+	VFMADD231PS Z2, Z3, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	SUBQ        $0x10, BX
+	JMP         uloop
+
+utail:
+	TESTQ       BX, BX
+	JZ          udone
+	MOVQ        $-1, SI
+	BZHIQ       BX, SI, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMOVUPS.Z   (AX), K1, Z4
+	VSUBPS      Z0, Z3, Z3
+	VMULPS      Z1, Z2, Z2
+	VFMADD231PS Z2, Z3, Z4
+	VMOVUPS     Z4, K1, (AX)
+
+udone:
+	VZEROUPPER
+	RET
+
 // func packB512(dst *float32, src *float32, rows int, lds int, mask uint32)
 // Requires: AVX, AVX512F
 TEXT ·packB512(SB), NOSPLIT, $0-36
@@ -535,42 +824,6 @@ done:
 DATA expHi80<>+0(SB)/4, $0x42a00000
 GLOBL expHi80<>(SB), RODATA|NOPTR, $4
 
-DATA expLo<>+0(SB)/4, $0xc2aeac50
-GLOBL expLo<>(SB), RODATA|NOPTR, $4
-
-DATA log2e<>+0(SB)/4, $0x3fb8aa3b
-GLOBL log2e<>(SB), RODATA|NOPTR, $4
-
-DATA ln2Hi<>+0(SB)/4, $0x3f318000
-GLOBL ln2Hi<>(SB), RODATA|NOPTR, $4
-
-DATA ln2Lo<>+0(SB)/4, $0xb95e8083
-GLOBL ln2Lo<>(SB), RODATA|NOPTR, $4
-
-DATA one<>+0(SB)/4, $0x3f800000
-GLOBL one<>(SB), RODATA|NOPTR, $4
-
-DATA two<>+0(SB)/4, $0x40000000
-GLOBL two<>(SB), RODATA|NOPTR, $4
-
-DATA expP0<>+0(SB)/4, $0x39506967
-GLOBL expP0<>(SB), RODATA|NOPTR, $4
-
-DATA expP1<>+0(SB)/4, $0x3ab743ce
-GLOBL expP1<>(SB), RODATA|NOPTR, $4
-
-DATA expP2<>+0(SB)/4, $0x3c088908
-GLOBL expP2<>(SB), RODATA|NOPTR, $4
-
-DATA expP3<>+0(SB)/4, $0x3d2aa9c1
-GLOBL expP3<>(SB), RODATA|NOPTR, $4
-
-DATA expP4<>+0(SB)/4, $0x3e2aaaaa
-GLOBL expP4<>(SB), RODATA|NOPTR, $4
-
-DATA expP5<>+0(SB)/4, $0x3f000000
-GLOBL expP5<>(SB), RODATA|NOPTR, $4
-
 DATA geluCA<>+0(SB)/4, $0x3d122279
 GLOBL geluCA<>(SB), RODATA|NOPTR, $4
 
@@ -919,9 +1172,6 @@ done:
 	VZEROUPPER
 	MOVSS         X1, ret+32(FP)
 	RET
-
-DATA expHi88<>+0(SB)/4, $0x42b17217
-GLOBL expHi88<>(SB), RODATA|NOPTR, $4
 
 // func expShiftSum512(src *float32, n int, scale float32, shift float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE

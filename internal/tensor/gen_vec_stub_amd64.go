@@ -4,6 +4,19 @@
 
 package tensor
 
+// softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)
+// and row[live:n] = 0: the causal attention row in one call (max, exp and sum,
+// normalise, clear), the same operations as the max512/expShift512/scale512 sequence.
+//
+//go:noescape
+func softmaxRow512(row *float32, live int, n int, scale float32)
+
+// softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512
+// then softmaxBwd512 in one call.
+//
+//go:noescape
+func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+
 // packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src
 // (rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.
 //

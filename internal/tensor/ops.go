@@ -266,11 +266,7 @@ func CausalSoftmaxRow(row []float32, scale float32) {
 // zeroes row[live:]. scale must be positive: max(v)·scale is then
 // max(v·scale) exactly (rounding is monotone).
 func causalSoftmaxRow(row []float32, live int, scale float32) {
-	l := row[:live]
-	mx := maxSpan(l) * scale
-	s := expShiftSpan(l, l, scale, mx)
-	scaleSpan(l, 1/s)
-	clear(row[live:])
+	softmaxRowSpan(row, live, scale)
 }
 
 // CausalSoftmaxBackward accumulates the gradient of the pre-softmax scores
@@ -280,7 +276,7 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 	for t := 0; t < T; t++ {
 		a := att[t*T : t*T+t+1]
 		d := datt[t*T : t*T+t+1]
-		softmaxBwdSpan(dpre[t*T:t*T+t+1], a, d, scale, dotSpan(a, d))
+		softmaxBwdRowSpan(dpre[t*T:t*T+t+1], a, d, scale)
 	}
 }
 

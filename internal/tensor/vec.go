@@ -120,3 +120,18 @@ func transposeGo(dst, src []float32, rows, cols, lds, ldd int) {
 		}
 	}
 }
+
+// softmaxRowGo sets row[:live] = softmax(row[:live]·scale) (scale > 0,
+// live ≥ 1) and clears row[live:], from the spans above.
+func softmaxRowGo(row []float32, live int, scale float32) {
+	l := row[:live]
+	mx := maxSpan(l) * scale
+	s := expShiftSpan(l, l, scale, mx)
+	scaleSpan(l, 1/s)
+	clear(row[live:])
+}
+
+// softmaxBwdRowGo accumulates dp += scale·a·(d − Σ a·d).
+func softmaxBwdRowGo(dp, a, d []float32, scale float32) {
+	softmaxBwdSpan(dp, a, d, scale, dotSpan(a, d))
+}

@@ -156,3 +156,22 @@ func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
 
 // packB32Fast reports whether packB has an assembly kernel for NR columns.
 func packB32Fast(NR int) bool { return useVec512 && NR == 32 }
+
+// softmaxRowSpan is softmaxRowGo in one assembly call (the same operations).
+func softmaxRowSpan(row []float32, live int, scale float32) {
+	if useVec512 && live >= 1 && live <= len(row) {
+		softmaxRow512(&row[0], live, len(row), scale)
+		return
+	}
+	softmaxRowGo(row, live, scale)
+}
+
+// softmaxBwdRowSpan is softmaxBwdRowGo in one assembly call.
+func softmaxBwdRowSpan(dp, a, d []float32, scale float32) {
+	if useVec512 && len(a) > 0 {
+		_, _ = dp[len(a)-1], d[len(a)-1]
+		softmaxBwdRow512(&dp[0], &a[0], &d[0], len(a), scale)
+		return
+	}
+	softmaxBwdRowGo(dp, a, d, scale)
+}

@@ -46,3 +46,7 @@ func packB32Fast(NR int) bool { return false }
 func packB512(dst, src *float32, rows, lds int, mask uint32) {
 	panic("tensor: packB512 without assembly")
 }
+
+func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, live, scale) }
+
+func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }

@@ -98,6 +98,24 @@ func TestSpansMatchGo(t *testing.T) {
 			}
 		}
 		if n > 0 {
+			// The one-call rows do exactly what the span sequences do.
+			live := 1 + n/2
+			r, rG := randn(rng, n, 3), make([]float32, n)
+			copy(rG, r)
+			softmaxRowSpan(r, live, 0.3)
+			softmaxRowGo(rG, live, 0.3)
+			if !slices.Equal(r, rG) {
+				t.Fatalf("%s: softmax row (live %d) differs from the span sequence", name, live)
+			}
+			dp0 := randn(rng, n, 1)
+			dp, dpG := slices.Clone(dp0), slices.Clone(dp0)
+			softmaxBwdRowSpan(dp, r, b, 0.3)
+			softmaxBwdRowGo(dpG, r, b, 0.3)
+			if !slices.Equal(dp, dpG) {
+				t.Fatalf("%s: softmax backward row differs from the span sequence", name)
+			}
+		}
+		if n > 0 {
 			x[rng.IntN(n)] = 50
 			if got, want := maxSpan(x), maxGo(x); got != want {
 				t.Fatalf("%s: max %g, want %g", name, got, want)

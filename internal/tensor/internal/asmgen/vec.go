@@ -774,8 +774,129 @@ func packB32() {
 	RET()
 }
 
+func softmaxRowVec() {
+	TEXT("softmaxRow512", NOSPLIT, "func(row *float32, live, n int, scale float32)")
+	Pragma("noescape")
+	Doc("softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)",
+		"and row[live:n] = 0: the causal attention row in one call (max, exp and sum,",
+		"normalise, clear), the same operations as the max512/expShift512/scale512 sequence.")
+	row := Load(Param("row"), GP64())
+	live := Load(Param("live"), GP64())
+	n := Load(Param("n"), GP64())
+	k := K()
+	// max over row[:live]
+	mx := ZMM()
+	VBROADCASTSS(operand.Mem{Base: row}, mx)
+	c := copies(live, row)
+	vecLoopL("m", c[0], c[1:], k, func(masked bool) {
+		if masked {
+			VMAXPS(operand.Mem{Base: c[1]}, mx, k, mx)
+		} else {
+			VMAXPS(operand.Mem{Base: c[1]}, mx, mx)
+		}
+	})
+	y := YMM()
+	VEXTRACTF64X4(operand.U8(1), mx, y)
+	VMAXPS(y, mx.AsY(), y)
+	xx := XMM()
+	VEXTRACTF128(operand.U8(1), y, xx)
+	VMAXPS(xx, y.AsX(), xx)
+	t := XMM()
+	VMOVHLPS(xx, xx, t)
+	VMAXPS(t, xx, xx)
+	VMOVSHDUP(xx, t)
+	VMAXSS(t, xx, xx)
+	VMULSS(paramAddr("scale"), xx, xx) // shift = max·scale
+	sh, sc := ZMM(), ZMM()
+	VBROADCASTSS(xx, sh)
+	VBROADCASTSS(paramAddr("scale"), sc)
+	// e^(x·scale − shift) and its sum
+	cons := loadExpConsts(expHi)
+	acc := ZMM()
+	VXORPS(acc, acc, acc)
+	c = copies(live, row)
+	vecLoopL("e", c[0], c[1:], k, func(masked bool) {
+		v := ZMM()
+		load(c[1], masked, k, v)
+		VFMSUB213PS(sh, sc, v)
+		e := ZMM()
+		expVec(cons, v, e)
+		if masked {
+			VADDPS(e, acc, k, acc)
+		} else {
+			VADDPS(e, acc, acc)
+		}
+		store(e, c[1], masked, k)
+	})
+	s := hsum(acc)
+	one := XMM()
+	VMOVSS(consts["one"], one)
+	VDIVSS(s, one, one) // 1/sum
+	inv := ZMM()
+	VBROADCASTSS(one, inv)
+	c = copies(live, row)
+	vecLoopL("s", c[0], c[1:], k, func(masked bool) {
+		v := ZMM()
+		load(c[1], masked, k, v)
+		VMULPS(inv, v, v)
+		store(v, c[1], masked, k)
+	})
+	// zero row[live:n]
+	rest := GP64()
+	MOVQ(n, rest)
+	SUBQ(live, rest)
+	p := GP64()
+	LEAQ(operand.Mem{Base: row, Index: live, Scale: 4}, p)
+	z := ZMM()
+	VXORPS(z, z, z)
+	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
+		store(z, p, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func softmaxBwdRowVec() {
+	TEXT("softmaxBwdRow512", NOSPLIT, "func(dp, a, d *float32, n int, scale float32)")
+	Pragma("noescape")
+	Doc("softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512",
+		"then softmaxBwd512 in one call.")
+	dp := Load(Param("dp"), GP64())
+	a := Load(Param("a"), GP64())
+	d := Load(Param("d"), GP64())
+	n := Load(Param("n"), GP64())
+	k := K()
+	acc := ZMM()
+	VXORPS(acc, acc, acc)
+	c := copies(n, a, d)
+	vecLoopL("d", c[0], c[1:], k, func(masked bool) {
+		va, vb := ZMM(), ZMM()
+		load(c[1], masked, k, va)
+		load(c[2], masked, k, vb)
+		VFMADD231PS(va, vb, acc)
+	})
+	s := hsum(acc)
+	dt, sc := ZMM(), ZMM()
+	VBROADCASTSS(s, dt)
+	VBROADCASTSS(paramAddr("scale"), sc)
+	vecLoopL("u", n, []reg.Register{dp, a, d}, k, func(masked bool) {
+		va, vd, vp := ZMM(), ZMM(), ZMM()
+		load(a, masked, k, va)
+		load(d, masked, k, vd)
+		load(dp, masked, k, vp)
+		VSUBPS(dt, vd, vd)
+		VMULPS(sc, va, va)
+		VFMADD231PS(va, vd, vp)
+		store(vp, dp, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	softmaxRowVec()
+	softmaxBwdRowVec()
 	packB32()
 	transposeGather()
 	packPanels()
