@@ -4,9 +4,9 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// useVec512 selects the AVX-512 spans of gen_vec_amd64.s (they also use
-// BMI2's BZHI for the tail mask).
-var useVec512 = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
+// useVec512 selects the AVX-512 spans of gen_vec_amd64.s (avo lists
+// AVX512F and AVX512DQ for them, and BMI2's BZHI for the tail masks).
+var useVec512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasBMI2
 
 func geluForwardSpan(o, x []float32) {
 	if useVec512 && len(x) > 0 {
