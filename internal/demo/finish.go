@@ -99,6 +99,9 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		}
 		notes = append(notes, fmt.Sprintf("%s %s: %s", mark, f.Claim, f.Detail))
 	}
+	notes = append(notes, "The ladder's training steps grow with model size (as in CALIBRATION.md), so emergence against "+
+		"parameters here is emergence against compute: within one rung, addition clicks after a number of steps that the "+
+		"small rungs never reach. The induction, grokking and quanta studies vary one thing at a time.")
 	for _, f := range o.Failures {
 		notes = append(notes, "run failed: "+f)
 	}
