@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 	}
 	fmt.Fprintf(stderr, "demo: trained in %s; analysing\n", time.Since(began).Round(time.Second))
 	res, err := demo.Finish(ctx, demo.FinishOptions{Out: o.out, Command: command, Failures: failures,
-		Analyze: demo.AnalyzeOptions()})
+		Analyze: demo.AnalyzeOptions(o.quick)})
 	if err != nil {
 		return err
 	}

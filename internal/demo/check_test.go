@@ -179,7 +179,7 @@ func TestFinishDeterministic(t *testing.T) {
 	root := t.TempDir()
 	reporttest.Tree(t, root)
 	reporttest.Write(t, filepath.Join(root, "induction", "attn1"), inductionRun(1, []float64{0.02, 0.1}))
-	o := FinishOptions{Out: root, Analyze: AnalyzeOptions()}
+	o := FinishOptions{Out: root, Analyze: AnalyzeOptions(true)}
 	o.Analyze.Stats.Boot, o.Analyze.LossBoot = 20, 10
 	res, err := Finish(context.Background(), o)
 	if err != nil {

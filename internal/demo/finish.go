@@ -25,11 +25,15 @@ const (
 // AnalyzeOptions are the demo's analysis settings: stats' defaults with a
 // forecast of the two largest rungs, on the metrics the report shows, with
 // fewer bootstrap replicates on the eval-loss axis (one level per run and
-// checkpoint makes each replicate ~20× dearer there).
-func AnalyzeOptions() assemble.AnalyzeOptions {
+// checkpoint makes each replicate ~20× dearer there). The quick demo
+// halves the bootstrap (intervals from 100 replicates instead of 200).
+func AnalyzeOptions(quick bool) assemble.AnalyzeOptions {
 	o := assemble.DefaultAnalyzeOptions()
 	o.Metrics = []string{"exact_match", "mc_grade", "token_accuracy", "logprob", "edit_distance", "brier"}
 	o.LossBoot = 40
+	if quick {
+		o.Stats.Boot, o.LossBoot = 100, 20
+	}
 	return o
 }
 
