@@ -74,7 +74,7 @@ def bench(name, seconds):
     p = PRESETS[name]
     torch.manual_seed(0)
     model = GPT(p["L"], p["d"], p["H"], p["V"], p["T"])
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=0.1, foreach=True)  # foreach: its fastest CPU path here
     idx = torch.randint(p["V"], (p["B"], p["T"]))
     tgt = torch.randint(p["V"], (p["B"], p["T"]))
 
