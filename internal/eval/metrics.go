@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"emlab/internal/suggest"
 )
 
 // Metric describes one metric: its direction and how it aggregates.
@@ -70,25 +72,7 @@ func meanStderr(xs []float64) Stat {
 }
 
 // Levenshtein is the edit distance between token sequences a and b.
-func Levenshtein(a, b []int32) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func Levenshtein(a, b []int32) int { return suggest.EditDistance(a, b) }
 
 // Result is one aggregated line of evals.jsonl.
 type Result struct {

@@ -1,44 +1,18 @@
 package eval
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 
 	"emlab/internal/atomicfile"
+	"emlab/internal/jsonl"
 )
 
 // ReadResults reads an evals.jsonl file; a missing file is no results, a
 // partial last line (a crash mid-append) is skipped.
 func ReadResults(path string) ([]Result, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []Result
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	var bad error
-	for sc.Scan() {
-		line++
-		if bad != nil {
-			return nil, bad
-		}
-		var r Result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			bad = fmt.Errorf("%s line %d: %w", path, line, err)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
+	return jsonl.Read[Result](path, true)
 }
 
 // MergeResults writes results into path, replacing earlier lines for the

@@ -1,15 +1,13 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"sort"
 
 	"emlab/internal/atomicfile"
+	"emlab/internal/jsonl"
 )
 
 // Row is one line of probes.jsonl: the value of one probe at one checkpoint
@@ -39,31 +37,7 @@ func fp(f float64) *float64 { return &f }
 // last line (a crash mid-write of a non-atomic writer) is skipped, a bad
 // line elsewhere is an error.
 func ReadRows(path string) ([]Row, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	var out []Row
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	var bad error
-	for sc.Scan() {
-		line++
-		if bad != nil {
-			return nil, bad
-		}
-		var r Row
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			bad = fmt.Errorf("%s line %d: %w", path, line, err)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
+	return jsonl.Read[Row](path, true)
 }
 
 // MergeRows writes rows into path, first dropping every earlier row with

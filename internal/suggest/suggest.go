@@ -51,7 +51,12 @@ func max3(a, b, c int) int {
 
 // Levenshtein is the edit distance between a and b over bytes
 // (insertions, deletions and substitutions each cost 1).
-func Levenshtein(a, b string) int {
+func Levenshtein(a, b string) int { return EditDistance([]byte(a), []byte(b)) }
+
+// EditDistance is the Levenshtein distance between two sequences
+// (insertions, deletions and substitutions each cost 1), in O(len(a)·len(b))
+// time and O(len(b)) memory.
+func EditDistance[T comparable](a, b []T) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

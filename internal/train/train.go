@@ -11,7 +11,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,6 +26,7 @@ import (
 	"emlab/internal/checkpoint"
 	"emlab/internal/config"
 	"emlab/internal/data"
+	"emlab/internal/jsonl"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
 	"emlab/internal/tasks"
@@ -447,34 +447,10 @@ func truncateMetrics(path string, step int, keep bool) (float64, error) {
 }
 
 // ReadMetrics reads metrics.jsonl, skipping a partial last line left by a
-// crash (any other malformed line is an error naming the line).
+// crash (any other malformed line is an error naming the line). A missing
+// file is an error wrapping os.ErrNotExist.
 func ReadMetrics(path string) ([]Metrics, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []Metrics
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var bad error
-	line := 0
-	for sc.Scan() {
-		line++
-		if bad != nil {
-			return nil, bad // a malformed line that was not the last
-		}
-		var m Metrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			bad = fmt.Errorf("%s line %d: %w", path, line, err)
-			continue
-		}
-		out = append(out, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return out, nil
+	return jsonl.Read[Metrics](path, false)
 }
 
 // pruneCheckpoints keeps the newest two checkpoints (the newest may be the
