@@ -296,3 +296,32 @@ func TestInsufficientShowsObserved(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantaSubtasksAcrossVariants: the parity task reports each subtask
+// under its own variant (parity/t=00, parity/t=01, …); the heat map pools
+// them by task family.
+func TestQuantaSubtasksAcrossVariants(t *testing.T) {
+	root := t.TempDir()
+	for i, w := range []float64{8, 16, 32} {
+		r := reporttest.QuantaRun(w*100, i+1)
+		for _, e := range r.Evals {
+			e["task"] = fmt.Sprintf("parity/t=%02d", e["subtask"])
+		}
+		reporttest.Write(t, filepath.Join(root, "quanta", fmt.Sprintf("w%d", int(w))), r)
+	}
+	runs, err := LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(context.Background(), Input{Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := rep.Quanta
+	if q == nil || len(q.Map.Rows) != 6 || len(q.Map.Cols) != 3 {
+		t.Fatalf("quanta %+v, want 6 subtasks × 3 widths", q)
+	}
+	if !strings.Contains(q.Map.Title, "parity") || strings.Contains(q.Map.Title, "t=00") {
+		t.Errorf("title %q names a variant, not the task", q.Map.Title)
+	}
+}

@@ -665,7 +665,7 @@ func quanta(r *report.Report, runs []*Run) {
 	for _, ru := range runs {
 		for _, e := range ru.Evals {
 			if e.Subtask >= 0 {
-				task = e.Task
+				task = family(e.Task)
 				break
 			}
 		}
@@ -679,7 +679,7 @@ func quanta(r *report.Report, runs []*Run) {
 	var with []*Run
 	for _, ru := range sortBySize(runs) {
 		for _, e := range ru.Evals {
-			if e.Task == task && e.Subtask >= 0 {
+			if family(e.Task) == task && e.Subtask >= 0 {
 				with = append(with, ru)
 				break
 			}
@@ -688,7 +688,7 @@ func quanta(r *report.Report, runs []*Run) {
 	metric, label, sign, offset := "logprob", "loss (−log p, nats/token)", -1.0, 0.0
 	has := false
 	for _, e := range with[0].Evals {
-		has = has || (e.Task == task && e.Subtask >= 0 && e.Metric == "logprob")
+		has = has || (family(e.Task) == task && e.Subtask >= 0 && e.Metric == "logprob")
 	}
 	if !has {
 		metric, label, sign, offset = "exact_match", "error rate (1 − exact match)", -1, 1
@@ -699,12 +699,12 @@ func quanta(r *report.Report, runs []*Run) {
 	for c, ru := range with {
 		final := -1
 		for _, e := range ru.Evals {
-			if e.Task == task && e.Subtask >= 0 {
+			if family(e.Task) == task && e.Subtask >= 0 {
 				final = max(final, e.Step)
 			}
 		}
 		for _, e := range ru.Evals {
-			if e.Task != task || e.Subtask < 0 || e.Step != final {
+			if family(e.Task) != task || e.Subtask < 0 || e.Step != final {
 				continue
 			}
 			if e.Metric == metric {
@@ -755,6 +755,15 @@ func quanta(r *report.Report, runs []*Run) {
 		q.Order = append([]string{"Order in which subtasks are solved as size grows:"}, order...)
 	}
 	r.Quanta = q
+}
+
+// family is a task name without its variant ("parity/t=03" → "parity"):
+// per-subtask lines of one task may be spread over its variants.
+func family(task string) string {
+	if i := strings.IndexByte(task, '/'); i >= 0 {
+		return task[:i]
+	}
+	return task
 }
 
 // scaling fits L = E + A·N^−α to the ladder's final eval losses against
