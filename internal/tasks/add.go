@@ -234,6 +234,25 @@ func (t *add) Eval(seed uint64, n int) []Item {
 	return out
 }
 
+// TrainItems returns up to n pairs per trained length from the training
+// side of the split (variants "add/FORMAT/D/train"), for the gap between
+// memorised and held-out items. They are NOT held out: report them apart.
+func (t *add) TrainItems(seed uint64, n int) []Item {
+	var out []Item
+	for d := t.minDigits; d <= t.digits; d++ {
+		v := t.variant(d) + "/train"
+		r := evalRNG(seed, t.spec, v)
+		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
+			a, b := randOperand(r, d), randOperand(r, d)
+			if t.heldoutPair(d, a, b) {
+				return Item{}, false
+			}
+			return t.item(v, d, a, b), true
+		})...)
+	}
+	return out
+}
+
 // item builds the evaluation item of a+b. Vars: "a", "b" operand digits and
 // "digits" answer digits, all least significant first; "carry" the carry
 // out of each column.

@@ -116,11 +116,23 @@ func (t *mul) Variants() []Variant {
 
 // Eval items carry Vars "digits": the product's digits, least significant first.
 func (t *mul) Eval(seed uint64, n int) []Item {
-	v := t.Variants()[0].Name
+	return t.sample(seed, t.Variants()[0].Name, n, true)
+}
+
+// TrainItems returns up to n pairs from the training side of the split as
+// items (variant "mul/FORMAT/D/train"), for the train/held-out gap. They
+// are NOT held out: report them apart.
+func (t *mul) TrainItems(seed uint64, n int) []Item {
+	return t.sample(seed, t.Variants()[0].Name+"/train", n, false)
+}
+
+// sample draws up to n distinct items of variant v from the held-out side
+// of the split (heldout) or from the training side.
+func (t *mul) sample(seed uint64, v string, n int, heldout bool) []Item {
 	r := evalRNG(seed, t.spec, v)
 	return collect(n, 50*n+200, func() (Item, bool) {
 		a, b := randOperand(r, t.digits), randOperand(r, t.digits)
-		if !t.split.heldout(pairKey("*", a, b)) {
+		if t.split.heldout(pairKey("*", a, b)) != heldout {
 			return Item{}, false
 		}
 		doc := t.doc(a, b)
