@@ -153,8 +153,8 @@ func TestCheckEmergentAndArtifact(t *testing.T) {
 	lines := []assemble.Line{
 		line("a", "exact_match", "emergent", true, 5000),
 		line("b", "exact_match", "emergent", true, 5000),
-		line("b", "mc_grade", "emergent", true, 5000), // same task: counted once
-		line("c", "exact_match", "emergent", true, 500), // interval reaches below the smallest rung
+		line("b", "mc_grade", "emergent", true, 5000),       // same task: counted once
+		line("c", "exact_match", "emergent", true, 500),     // interval reaches below the smallest rung
 		line("d", "token_accuracy", "emergent", true, 5000), // not a sharp metric
 	}
 	if f := checkEmergent(lines, ladder); f.Pass || len(f.Items) != 2 {

@@ -21,7 +21,7 @@ type succModel struct {
 	calls   int
 }
 
-func (m *succModel) Config() nn.Config  { return nn.Config{NCtx: m.nctx, DVocab: m.V} }
+func (m *succModel) Config() nn.Config    { return nn.Config{NCtx: m.nctx, DVocab: m.V} }
 func (m *succModel) Params() *nn.ParamSet { return &nn.ParamSet{} }
 func (m *succModel) Backward()            {}
 func (m *succModel) Logits() []float32    { return m.logits }
@@ -60,8 +60,8 @@ func TestScoreContinuationsClosedForm(t *testing.T) {
 	pNext := math.Exp(2) / (math.Exp(2) + 10)
 	pOther := 1 / (math.Exp(2) + 10)
 	reqs := []Continuation{
-		{Prompt: []int32{1, 2}, Cont: []int32{3, 4}},    // both predicted
-		{Prompt: []int32{5}, Cont: []int32{7}},          // wrong
+		{Prompt: []int32{1, 2}, Cont: []int32{3, 4}},     // both predicted
+		{Prompt: []int32{5}, Cont: []int32{7}},           // wrong
 		{Prompt: []int32{9, 10}, Cont: []int32{1, 2, 3}}, // after 10 the model predicts the separator
 	}
 	got, err := h.ScoreContinuations(reqs, true)

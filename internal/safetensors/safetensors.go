@@ -73,8 +73,8 @@ type File struct {
 const maxHeader = 100 << 20
 
 type headerEntry struct {
-	DType       DType   `json:"dtype"`
-	Shape       []int   `json:"shape"`
+	DType       DType    `json:"dtype"`
+	Shape       []int    `json:"shape"`
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
