@@ -98,22 +98,9 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	steps, err := rd.Steps()
+	steps, err := selectSteps(rd, o.step, o.all)
 	if err != nil {
 		return err
-	}
-	if len(steps) == 0 {
-		return fmt.Errorf("run %s has no checkpoints", o.run)
-	}
-	switch {
-	case o.all:
-	case o.step >= 0:
-		if !slices.Contains(steps, o.step) {
-			return fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", o.run, o.step, joinInts(steps))
-		}
-		steps = []int{o.step}
-	default:
-		steps = steps[len(steps)-1:]
 	}
 	bat, err := eval.NewBattery(ts, o.n)
 	if err != nil {
@@ -157,6 +144,28 @@ func printEvalSummary(w io.Writer, rs []eval.Result, step int) {
 		}
 		fmt.Fprintf(w, "%-28s %-16s %9.4f %9.4f %6d\n", r.Task, r.Metric, r.Value, r.Stderr, r.N)
 	}
+}
+
+// selectSteps picks the checkpoints a command works on: every one (all),
+// the one at step (step ≥ 0, which must exist), or the newest.
+func selectSteps(rd *train.RunDir, step int, all bool) ([]int, error) {
+	steps, err := rd.Steps()
+	if err != nil {
+		return nil, err
+	}
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("run %s has no checkpoints", rd.Dir)
+	}
+	switch {
+	case all:
+		return steps, nil
+	case step >= 0:
+		if !slices.Contains(steps, step) {
+			return nil, fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", rd.Dir, step, joinInts(steps))
+		}
+		return []int{step}, nil
+	}
+	return steps[len(steps)-1:], nil
 }
 
 func joinInts(xs []int) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -79,22 +78,9 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return err
 	}
-	steps, err := rd.Steps()
+	steps, err := selectSteps(rd, o.step, o.all)
 	if err != nil {
 		return err
-	}
-	if len(steps) == 0 {
-		return fmt.Errorf("run %s has no checkpoints", o.run)
-	}
-	switch {
-	case o.all:
-	case o.step >= 0:
-		if !slices.Contains(steps, o.step) {
-			return fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", o.run, o.step, joinInts(steps))
-		}
-		steps = []int{o.step}
-	default:
-		steps = steps[len(steps)-1:]
 	}
 	m, err := rd.Model(steps[0])
 	if err != nil {
