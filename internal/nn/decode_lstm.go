@@ -71,17 +71,17 @@ func (s *lstmDecodeState) Step(rows []int, tokens []int32) []float32 {
 		return s.logits[:0]
 	}
 	x := s.x[:A*H] // (A, H)
-	tensor.Gather(x, m.view(m.pWte), tokens, H)
+	tensor.Gather(x, m.ps.DataAt(m.pWte), tokens, H)
 	G, hprev := s.g[:A*4*H], s.hprev[:A*H]
 	for l := 0; l < m.cfg.NLayers; l++ {
-		tensor.Gemm(false, true, A, 4*H, H, x, H, m.view(m.pWih[l]), H, 0, G, 4*H) // x·W_ihᵀ (A, 4H)
-		tensor.AddBias(G, m.view(m.pBih[l]), A, 4*H)
-		tensor.AddBias(G, m.view(m.pBhh[l]), A, 4*H)
+		tensor.Gemm(false, true, A, 4*H, H, x, H, m.ps.DataAt(m.pWih[l]), H, 0, G, 4*H) // x·W_ihᵀ (A, 4H)
+		tensor.AddBias(G, m.ps.DataAt(m.pBih[l]), A, 4*H)
+		tensor.AddBias(G, m.ps.DataAt(m.pBhh[l]), A, 4*H)
 		for j, r := range rows {
 			src := (l*s.B + r) * H
 			copy(hprev[j*H:(j+1)*H], s.h[src:src+H])
 		}
-		tensor.Gemm(false, true, A, 4*H, H, hprev, H, m.view(m.pWhh[l]), H, 1, G, 4*H) // += h_{t−1}·W_hhᵀ
+		tensor.Gemm(false, true, A, 4*H, H, hprev, H, m.ps.DataAt(m.pWhh[l]), H, 1, G, 4*H) // += h_{t−1}·W_hhᵀ
 		tensor.ParallelFor(A, func(j int) {
 			st := (l*s.B + rows[j]) * H
 			g := G[j*4*H : j*4*H+4*H]
@@ -101,10 +101,10 @@ func (s *lstmDecodeState) Step(rows []int, tokens []int32) []float32 {
 	}
 	logits := s.logits[:A*V] // (A, V)
 	if m.cfg.TiedEmbeddings {
-		tensor.Gemm(false, true, A, V, H, x, H, m.view(m.pWte), H, 0, logits, V) // h·wteᵀ
+		tensor.Gemm(false, true, A, V, H, x, H, m.ps.DataAt(m.pWte), H, 0, logits, V) // h·wteᵀ
 	} else {
-		tensor.Gemm(false, false, A, V, H, x, H, m.view(m.pHead), V, 0, logits, V) // h·W
-		tensor.AddBias(logits, m.view(m.pHeadBias), A, V)
+		tensor.Gemm(false, false, A, V, H, x, H, m.ps.DataAt(m.pHead), V, 0, logits, V) // h·W
+		tensor.AddBias(logits, m.ps.DataAt(m.pHeadBias), A, V)
 	}
 	s.finishStep(rows)
 	return logits

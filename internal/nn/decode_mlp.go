@@ -70,7 +70,7 @@ func (s *mlpDecodeState) run(rows []int) []float32 {
 	if A == 0 {
 		return s.logits[:0]
 	}
-	wte := m.view(m.pWte)
+	wte := m.ps.DataAt(m.pWte)
 	concat := s.concat[:A*WD] // (A, W·D): slot j holds position pos−W+1+j
 	for j, r := range rows {
 		row := concat[j*WD : (j+1)*WD]
@@ -84,16 +84,16 @@ func (s *mlpDecodeState) run(rows []int) []float32 {
 			copy(row[k*D:k*D+D], wte[id*D:(id+1)*D])
 		}
 	}
-	pre, post := s.pre[:A*F], s.post[:A*F]                                       // (A, F)
-	tensor.Gemm(false, false, A, F, WD, concat, WD, m.view(m.pW1), F, 0, pre, F) // x·W1
-	tensor.AddBias(pre, m.view(m.pB1), A, F)
+	pre, post := s.pre[:A*F], s.post[:A*F]                                            // (A, F)
+	tensor.Gemm(false, false, A, F, WD, concat, WD, m.ps.DataAt(m.pW1), F, 0, pre, F) // x·W1
+	tensor.AddBias(pre, m.ps.DataAt(m.pB1), A, F)
 	if m.relu {
 		tensor.ReLUForward(post, pre)
 	} else {
 		tensor.GELUForward(post, pre)
 	}
-	logits := s.logits[:A*V]                                                    // (A, V)
-	tensor.Gemm(false, false, A, V, F, post, F, m.view(m.pW2), V, 0, logits, V) // post·W2
-	tensor.AddBias(logits, m.view(m.pB2), A, V)
+	logits := s.logits[:A*V]                                                         // (A, V)
+	tensor.Gemm(false, false, A, V, F, post, F, m.ps.DataAt(m.pW2), V, 0, logits, V) // post·W2
+	tensor.AddBias(logits, m.ps.DataAt(m.pB2), A, V)
 	return logits
 }

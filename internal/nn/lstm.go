@@ -134,15 +134,6 @@ func (m *lstmModel) Logits() []float32 {
 	return m.logits[:n:n]
 }
 
-func (m *lstmModel) view(i int) []float32 {
-	p := m.ps.Params[i]
-	return m.ps.Data[p.Off : p.Off+p.Size]
-}
-func (m *lstmModel) grad(i int) []float32 {
-	p := m.ps.Params[i]
-	return m.ps.Grad[p.Off : p.Off+p.Size]
-}
-
 // ensure sizes the activation buffers for B·T rows; they are allocated once
 // and reused until a larger batch arrives.
 func (m *lstmModel) ensure(B, T int) {
@@ -178,7 +169,7 @@ func (m *lstmModel) Forward(tokens, targets []int32, B, T int) float32 {
 	H, V, BT := cfg.DModel, cfg.DVocab, B*T
 	copy(m.tokens, tokens[:BT])
 
-	tensor.Gather(m.embed[:BT*H], m.view(m.pWte), m.tokens[:BT], H) // (B, T, H)
+	tensor.Gather(m.embed[:BT*H], m.ps.DataAt(m.pWte), m.tokens[:BT], H) // (B, T, H)
 	x := m.embed[:BT*H]
 	for l := 0; l < cfg.NLayers; l++ {
 		m.layerForward(l, x, B, T)
@@ -187,10 +178,10 @@ func (m *lstmModel) Forward(tokens, targets []int32, B, T int) float32 {
 
 	logits := m.logits[:BT*V] // (B, T, V)
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, true, BT, V, H, x, H, m.view(m.pWte), H, 0, logits, V) // h·wteᵀ
+		tensor.Gemm(false, true, BT, V, H, x, H, m.ps.DataAt(m.pWte), H, 0, logits, V) // h·wteᵀ
 	} else {
-		tensor.Gemm(false, false, BT, V, H, x, H, m.view(m.pHead), V, 0, logits, V) // h·W
-		tensor.AddBias(logits, m.view(m.pHeadBias), BT, V)
+		tensor.Gemm(false, false, BT, V, H, x, H, m.ps.DataAt(m.pHead), V, 0, logits, V) // h·W
+		tensor.AddBias(logits, m.ps.DataAt(m.pHeadBias), BT, V)
 	}
 	if targets == nil {
 		return 0
@@ -208,12 +199,12 @@ func (m *lstmModel) layerForward(l int, x []float32, B, T int) {
 	H, BT := m.cfg.DModel, B*T
 	G := m.gates[l][:BT*4*H] // (B, T, 4H)
 	c, tc, h := m.cell[l], m.tanhCell[l], m.hidden[l]
-	bih, bhh := m.view(m.pBih[l]), m.view(m.pBhh[l])
+	bih, bhh := m.ps.DataAt(m.pBih[l]), m.ps.DataAt(m.pBhh[l])
 
-	tensor.Gemm(false, true, BT, 4*H, H, x, H, m.view(m.pWih[l]), H, 0, G, 4*H) // x·W_ihᵀ (B·T, 4H)
+	tensor.Gemm(false, true, BT, 4*H, H, x, H, m.ps.DataAt(m.pWih[l]), H, 0, G, 4*H) // x·W_ihᵀ (B·T, 4H)
 	tensor.AddBias(G, bih, BT, 4*H)
 	tensor.AddBias(G, bhh, BT, 4*H)
-	whh := m.view(m.pWhh[l])
+	whh := m.ps.DataAt(m.pWhh[l])
 	for t := 0; t < T; t++ {
 		if t > 0 {
 			// G[:, t] += h[:, t−1]·W_hhᵀ: (B, H)·(H, 4H), rows T apart.
@@ -259,12 +250,12 @@ func (m *lstmModel) Backward() {
 	htop := m.hidden[cfg.NLayers-1][:BT*H]
 	dh := m.dh[:BT*H] // (B, T, H)
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, false, BT, H, V, dlogits, V, m.view(m.pWte), H, 0, dh, H)  // dh = dlogits·wte
-		tensor.Gemm(true, false, V, H, BT, dlogits, V, htop, H, 1, m.grad(m.pWte), H) // dwte += dlogitsᵀ·h
+		tensor.Gemm(false, false, BT, H, V, dlogits, V, m.ps.DataAt(m.pWte), H, 0, dh, H)  // dh = dlogits·wte
+		tensor.Gemm(true, false, V, H, BT, dlogits, V, htop, H, 1, m.ps.GradAt(m.pWte), H) // dwte += dlogitsᵀ·h
 	} else {
-		tensor.Gemm(false, true, BT, H, V, dlogits, V, m.view(m.pHead), V, 0, dh, H)   // dh = dlogits·Wᵀ
-		tensor.Gemm(true, false, H, V, BT, htop, H, dlogits, V, 1, m.grad(m.pHead), V) // dW += hᵀ·dlogits
-		tensor.BiasGrad(m.grad(m.pHeadBias), dlogits, BT, V)
+		tensor.Gemm(false, true, BT, H, V, dlogits, V, m.ps.DataAt(m.pHead), V, 0, dh, H)   // dh = dlogits·Wᵀ
+		tensor.Gemm(true, false, H, V, BT, htop, H, dlogits, V, 1, m.ps.GradAt(m.pHead), V) // dW += hᵀ·dlogits
+		tensor.BiasGrad(m.ps.GradAt(m.pHeadBias), dlogits, BT, V)
 	}
 	for l := cfg.NLayers - 1; l >= 0; l-- {
 		x := m.embed[:BT*H]
@@ -276,7 +267,7 @@ func (m *lstmModel) Backward() {
 		m.dh, m.dx = m.dx, m.dh
 		dh = dx
 	}
-	tensor.ScatterAdd(m.grad(m.pWte), dh, m.tokens[:BT], H) // dwte[tokens] += dembed
+	tensor.ScatterAdd(m.ps.GradAt(m.pWte), dh, m.tokens[:BT], H) // dwte[tokens] += dembed
 }
 
 // layerBackward back-propagates through time for layer l. dh (B, T, H) holds
@@ -291,7 +282,7 @@ func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 	dG := m.dGates[:BT*4*H]           // (B, T, 4H)
 	dc := m.dc[:B*H]                  // (B, H)
 	clear(dc)
-	whh := m.view(m.pWhh[l])
+	whh := m.ps.DataAt(m.pWhh[l])
 	for t := T - 1; t >= 0; t-- {
 		tensor.ParallelFor(B, func(b int) {
 			r := b*T + t
@@ -327,11 +318,11 @@ func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 		clear(hprev[b*T*H : b*T*H+H])
 		copy(hprev[(b*T+1)*H:(b*T+T)*H], h[b*T*H:(b*T+T-1)*H])
 	}
-	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, hprev, H, 1, m.grad(m.pWhh[l]), H)
-	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, x, H, 1, m.grad(m.pWih[l]), H) // dW_ih += dGᵀ·x
-	tensor.BiasGrad(m.grad(m.pBih[l]), dG, BT, 4*H)
-	tensor.BiasGrad(m.grad(m.pBhh[l]), dG, BT, 4*H)
-	tensor.Gemm(false, false, BT, H, 4*H, dG, 4*H, m.view(m.pWih[l]), H, 0, dx, H) // dx = dG·W_ih
+	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, hprev, H, 1, m.ps.GradAt(m.pWhh[l]), H)
+	tensor.Gemm(true, false, 4*H, H, BT, dG, 4*H, x, H, 1, m.ps.GradAt(m.pWih[l]), H) // dW_ih += dGᵀ·x
+	tensor.BiasGrad(m.ps.GradAt(m.pBih[l]), dG, BT, 4*H)
+	tensor.BiasGrad(m.ps.GradAt(m.pBhh[l]), dG, BT, 4*H)
+	tensor.Gemm(false, false, BT, H, 4*H, dG, 4*H, m.ps.DataAt(m.pWih[l]), H, 0, dx, H) // dx = dG·W_ih
 }
 
 // ActivationNames lists the names Activation answers, as the GPT does.

@@ -85,16 +85,16 @@ func (m *mlpModel) init(rng *rand.Rand) {
 	if embStd == 0 {
 		embStd = 1
 	}
-	normal(m.view(m.pWte), embStd, rng)
+	normal(m.ps.DataAt(m.pWte), embStd, rng)
 	fanIn := []float64{float64(cfg.Window * cfg.DModel), float64(cfg.HiddenMLP())}
 	for i, pair := range [][2]int{{m.pW1, m.pB1}, {m.pW2, m.pB2}} {
 		if cfg.InitStd == 0 {
 			k := 1 / math.Sqrt(fanIn[i])
-			uniform(m.view(pair[0]), k, rng)
-			uniform(m.view(pair[1]), k, rng)
+			uniform(m.ps.DataAt(pair[0]), k, rng)
+			uniform(m.ps.DataAt(pair[1]), k, rng)
 		} else {
-			normal(m.view(pair[0]), cfg.InitStd, rng)
-			fill(m.view(pair[1]), 0)
+			normal(m.ps.DataAt(pair[0]), cfg.InitStd, rng)
+			fill(m.ps.DataAt(pair[1]), 0)
 		}
 	}
 }
@@ -107,15 +107,6 @@ func (m *mlpModel) Params() *ParamSet { return m.ps }
 func (m *mlpModel) Logits() []float32 {
 	n := m.B * m.T * m.cfg.DVocab
 	return m.logits[:n:n]
-}
-
-func (m *mlpModel) view(i int) []float32 {
-	p := m.ps.Params[i]
-	return m.ps.Data[p.Off : p.Off+p.Size]
-}
-func (m *mlpModel) grad(i int) []float32 {
-	p := m.ps.Params[i]
-	return m.ps.Grad[p.Off : p.Off+p.Size]
 }
 
 // ensure sizes the buffers for B·T rows, reallocating only when B·T grows.
@@ -150,7 +141,7 @@ func (m *mlpModel) Forward(tokens, targets []int32, B, T int) float32 {
 	copy(m.tokens, tokens[:BT])
 
 	embed := m.embed[:BT*D] // (B, T, D)
-	tensor.Gather(embed, m.view(m.pWte), m.tokens[:BT], D)
+	tensor.Gather(embed, m.ps.DataAt(m.pWte), m.tokens[:BT], D)
 	concat := m.concat[:BT*WD] // (B, T, W·D): slot j holds position t−W+1+j
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
@@ -165,17 +156,17 @@ func (m *mlpModel) Forward(tokens, targets []int32, B, T int) float32 {
 			}
 		}
 	}
-	pre, post := m.pre[:BT*F], m.post[:BT*F]                                      // (B, T, F)
-	tensor.Gemm(false, false, BT, F, WD, concat, WD, m.view(m.pW1), F, 0, pre, F) // x·W1
-	tensor.AddBias(pre, m.view(m.pB1), BT, F)
+	pre, post := m.pre[:BT*F], m.post[:BT*F]                                           // (B, T, F)
+	tensor.Gemm(false, false, BT, F, WD, concat, WD, m.ps.DataAt(m.pW1), F, 0, pre, F) // x·W1
+	tensor.AddBias(pre, m.ps.DataAt(m.pB1), BT, F)
 	if m.relu {
 		tensor.ReLUForward(post, pre)
 	} else {
 		tensor.GELUForward(post, pre)
 	}
-	logits := m.logits[:BT*V]                                                    // (B, T, V)
-	tensor.Gemm(false, false, BT, V, F, post, F, m.view(m.pW2), V, 0, logits, V) // post·W2
-	tensor.AddBias(logits, m.view(m.pB2), BT, V)
+	logits := m.logits[:BT*V]                                                         // (B, T, V)
+	tensor.Gemm(false, false, BT, V, F, post, F, m.ps.DataAt(m.pW2), V, 0, logits, V) // post·W2
+	tensor.AddBias(logits, m.ps.DataAt(m.pB2), BT, V)
 	if targets == nil {
 		return 0
 	}
@@ -201,20 +192,20 @@ func (m *mlpModel) Backward() {
 	}
 	dlogits := m.dlogits[:BT*V] // (B, T, V)
 	pre, post := m.pre[:BT*F], m.post[:BT*F]
-	dpost, dpre := m.dpost[:BT*F], m.dpre[:BT*F]                                  // (B, T, F)
-	tensor.Gemm(false, true, BT, F, V, dlogits, V, m.view(m.pW2), V, 0, dpost, F) // dpost = dlogits·W2ᵀ
-	tensor.Gemm(true, false, F, V, BT, post, F, dlogits, V, 1, m.grad(m.pW2), V)  // dW2 += postᵀ·dlogits
-	tensor.BiasGrad(m.grad(m.pB2), dlogits, BT, V)
+	dpost, dpre := m.dpost[:BT*F], m.dpre[:BT*F]                                       // (B, T, F)
+	tensor.Gemm(false, true, BT, F, V, dlogits, V, m.ps.DataAt(m.pW2), V, 0, dpost, F) // dpost = dlogits·W2ᵀ
+	tensor.Gemm(true, false, F, V, BT, post, F, dlogits, V, 1, m.ps.GradAt(m.pW2), V)  // dW2 += postᵀ·dlogits
+	tensor.BiasGrad(m.ps.GradAt(m.pB2), dlogits, BT, V)
 	clear(dpre) // the activation backward kernels accumulate
 	if m.relu {
 		tensor.ReLUBackward(dpre, pre, dpost)
 	} else {
 		tensor.GELUBackward(dpre, pre, dpost)
 	}
-	concat, dconcat := m.concat[:BT*WD], m.dconcat[:BT*WD]                        // (B, T, W·D)
-	tensor.Gemm(true, false, WD, F, BT, concat, WD, dpre, F, 1, m.grad(m.pW1), F) // dW1 += xᵀ·dpre
-	tensor.BiasGrad(m.grad(m.pB1), dpre, BT, F)
-	tensor.Gemm(false, true, BT, WD, F, dpre, F, m.view(m.pW1), F, 0, dconcat, WD) // dx = dpre·W1ᵀ
+	concat, dconcat := m.concat[:BT*WD], m.dconcat[:BT*WD]                             // (B, T, W·D)
+	tensor.Gemm(true, false, WD, F, BT, concat, WD, dpre, F, 1, m.ps.GradAt(m.pW1), F) // dW1 += xᵀ·dpre
+	tensor.BiasGrad(m.ps.GradAt(m.pB1), dpre, BT, F)
+	tensor.Gemm(false, true, BT, WD, F, dpre, F, m.ps.DataAt(m.pW1), F, 0, dconcat, WD) // dx = dpre·W1ᵀ
 	// Un-concatenate: slot j of position t belongs to position t−W+1+j.
 	// Summed per position first, then one scatter into wte, in a fixed order.
 	dembed := m.dembed[:BT*D] // (B, T, D)
@@ -234,7 +225,7 @@ func (m *mlpModel) Backward() {
 			}
 		}
 	}
-	tensor.ScatterAdd(m.grad(m.pWte), dembed, m.tokens[:BT], D)
+	tensor.ScatterAdd(m.ps.GradAt(m.pWte), dembed, m.tokens[:BT], D)
 }
 
 // ActivationNames lists the names Activation answers, as the GPT does.

@@ -60,6 +60,18 @@ func (ps *ParamSet) GradOf(name string) []float32 {
 	return ps.Grad[p.Off : p.Off+p.Size]
 }
 
+// DataAt returns the values of the i-th tensor in layout order (a view).
+func (ps *ParamSet) DataAt(i int) []float32 {
+	p := ps.Params[i]
+	return ps.Data[p.Off : p.Off+p.Size]
+}
+
+// GradAt returns the gradient view of the i-th tensor in layout order.
+func (ps *ParamSet) GradAt(i int) []float32 {
+	p := ps.Params[i]
+	return ps.Grad[p.Off : p.Off+p.Size]
+}
+
 // Lookup returns the named tensor's description.
 func (ps *ParamSet) Lookup(name string) (Param, bool) {
 	i, ok := ps.index[name]
