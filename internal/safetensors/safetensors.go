@@ -10,8 +10,13 @@
 // offsets inside the buffer, overlaps) and returns an error rather than
 // panicking; it is fuzzed (FuzzDecode).
 //
-// What it deliberately does not do: memory-map files or support dtypes emlab
-// never writes (F16/BF16 are parsed but cannot be converted).
+// Reader (reader.go) reads the header of a file on disk and then one tensor
+// at a time, converted to float32 in bounded chunks, so a model far larger
+// than the memory spare for a second copy can be loaded into its own
+// buffer: the way Hugging Face checkpoints are read.
+//
+// What it deliberately does not do: memory-map files, or write F16/BF16
+// (they are read and widened to float32 exactly, never produced).
 package safetensors
 
 import (
@@ -88,14 +93,36 @@ func Decode(b []byte) (*File, error) {
 	if n > maxHeader || n > uint64(len(b)-8) {
 		return nil, fmt.Errorf("header length %d exceeds the file (%d bytes) or the 100 MB limit", n, len(b))
 	}
-	hdr := b[8 : 8+n]
 	data := b[8+n:]
+	h, err := parseHeader(b[8:8+n], int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Metadata: h.metadata, Tensors: map[string]Tensor{}, Names: h.names}
+	for name, e := range h.entries {
+		f.Tensors[name] = Tensor{Name: name, DType: e.DType, Shape: e.Shape, Data: data[e.DataOffsets[0]:e.DataOffsets[1]]}
+	}
+	return f, nil
+}
+
+// header is a parsed and validated safetensors header.
+type header struct {
+	metadata map[string]string
+	entries  map[string]headerEntry
+	names    []string // in data-offset order
+}
+
+// parseHeader parses the JSON header hdr of a file whose data section (the
+// bytes after the header) is dataLen bytes long, and checks every entry:
+// known dtype, shape × dtype size equal to its byte span, spans inside the
+// data section and not overlapping.
+func parseHeader(hdr []byte, dataLen int64) (*header, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(hdr))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("header JSON: %w", err)
 	}
-	f := &File{Metadata: map[string]string{}, Tensors: map[string]Tensor{}}
+	h := &header{metadata: map[string]string{}, entries: map[string]headerEntry{}}
 	type span struct {
 		name       string
 		begin, end int64
@@ -103,7 +130,7 @@ func Decode(b []byte) (*File, error) {
 	var spans []span
 	for name, msg := range raw {
 		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
+			if err := json.Unmarshal(msg, &h.metadata); err != nil {
 				return nil, fmt.Errorf("header __metadata__: %w", err)
 			}
 			continue
@@ -127,13 +154,13 @@ func Decode(b []byte) (*File, error) {
 			count *= int64(s)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		if begin < 0 || end < begin || end > int64(len(data)) {
-			return nil, fmt.Errorf("tensor %q: data offsets [%d, %d] outside the %d data bytes (truncated file?)", name, begin, end, len(data))
+		if begin < 0 || end < begin || end > dataLen {
+			return nil, fmt.Errorf("tensor %q: data offsets [%d, %d] outside the %d data bytes (truncated file?)", name, begin, end, dataLen)
 		}
 		if end-begin != count*int64(size) {
 			return nil, fmt.Errorf("tensor %q: %d bytes for shape %v of %s (want %d)", name, end-begin, e.Shape, e.DType, count*int64(size))
 		}
-		f.Tensors[name] = Tensor{Name: name, DType: e.DType, Shape: e.Shape, Data: data[begin:end]}
+		h.entries[name] = e
 		spans = append(spans, span{name, begin, end})
 	}
 	sort.Slice(spans, func(i, j int) bool {
@@ -146,9 +173,9 @@ func Decode(b []byte) (*File, error) {
 		if i > 0 && s.begin < spans[i-1].end {
 			return nil, fmt.Errorf("tensors %q and %q overlap", spans[i-1].name, s.name)
 		}
-		f.Names = append(f.Names, s.name)
+		h.names = append(h.names, s.name)
 	}
-	return f, nil
+	return h, nil
 }
 
 // ReadFile reads and decodes the file at path; errors name the file.
@@ -172,7 +199,8 @@ func (f *File) get(name string) (Tensor, error) {
 	return t, nil
 }
 
-// F32 returns the named tensor as float32 (F32 as stored; F64 converted).
+// F32 returns the named tensor as float32 (F32 as stored; F64 rounded to
+// nearest; F16 and BF16 widened exactly).
 func (f *File) F32(name string) ([]float32, []int, error) {
 	t, err := f.get(name)
 	if err != nil {
@@ -185,14 +213,12 @@ func (f *File) F32(name string) ([]float32, []int, error) {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
 		}
 		return out, t.Shape, nil
-	case F64:
-		out := make([]float32, len(t.Data)/8)
-		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(t.Data[8*i:])))
-		}
+	case F64, F16, BF16:
+		out := make([]float32, len(t.Data)/t.DType.Size())
+		convertF32(out, t.Data, t.DType)
 		return out, t.Shape, nil
 	}
-	return nil, nil, fmt.Errorf("tensor %q: dtype %s, want F32 or F64", name, t.DType)
+	return nil, nil, fmt.Errorf("tensor %q: dtype %s, want F32, F64, F16 or BF16", name, t.DType)
 }
 
 // F64 returns the named tensor as float64 (F64 as stored; F32 widened).
