@@ -20,7 +20,7 @@ func ActName(kind string, layer int) string {
 	switch kind {
 	case "resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out":
 		return fmt.Sprintf("blocks.%d.hook_%s", layer, kind)
-	case "q", "k", "v", "z", "attn_scores":
+	case "q", "k", "v", "z", "attn_scores", "rot_q", "rot_k":
 		return fmt.Sprintf("blocks.%d.attn.hook_%s", layer, kind)
 	case "pattern":
 		return fmt.Sprintf("blocks.%d.attn.pattern", layer)

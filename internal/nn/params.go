@@ -40,7 +40,15 @@ func (b *paramBuilder) add(name string, decay bool, shape ...int) {
 }
 
 func (b *paramBuilder) build() *ParamSet {
-	ps := &ParamSet{Data: make([]float32, b.n), Grad: make([]float32, b.n), Params: b.params, index: map[string]int{}}
+	ps := b.buildNoGrad()
+	ps.Grad = make([]float32, b.n)
+	return ps
+}
+
+// buildNoGrad allocates the values only (Grad stays nil): an inference-only
+// model holds one copy of its weights.
+func (b *paramBuilder) buildNoGrad() *ParamSet {
+	ps := &ParamSet{Data: make([]float32, b.n), Params: b.params, index: map[string]int{}}
 	for i, p := range b.params {
 		ps.index[p.Name] = i
 	}

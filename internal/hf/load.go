@@ -1,0 +1,108 @@
+package hf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"emlab/internal/nn"
+)
+
+// LoadModel reads dir's config.json and weights into a new model. Errors
+// name the file and the key or tensor at fault.
+func LoadModel(dir string) (*nn.Pretrained, error) {
+	s, err := ReadSpec(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := nn.NewPretrained(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if err := loadInto(m, dir); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// LoadWeights overwrites m's weights with the checkpoint in dir, which
+// must describe the same model (its config.json gives m's Spec): the next
+// checkpoint of a training run is loaded into the buffers of the previous
+// one, allocating nothing the size of the weights. On error m's weights
+// may be partly overwritten.
+func LoadWeights(m *nn.Pretrained, dir string) error {
+	s, err := ReadSpec(dir)
+	if err != nil {
+		return err
+	}
+	if s != m.Spec() {
+		return fmt.Errorf("%s describes %+v, not the loaded model %+v", filepath.Join(dir, ConfigFile), s, m.Spec())
+	}
+	return loadInto(m, dir)
+}
+
+func loadInto(m *nn.Pretrained, dir string) (err error) {
+	c, err := openCheckpoint(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Close()) }()
+	return c.load(m.Spec(), m.Params())
+}
+
+// IsModelDir reports whether dir holds a config.json (a Hugging Face model
+// directory, as opposed to a folder of them).
+func IsModelDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ConfigFile))
+	return err == nil
+}
+
+// Checkpoint is one training step's model directory.
+type Checkpoint struct {
+	Step int
+	Dir  string
+}
+
+// stepDir is the name of a training checkpoint's directory: step<N>, as
+// Pythia's revisions are named (step0 … step143000).
+var stepDir = regexp.MustCompile(`^step(\d+)$`)
+
+// Steps lists the step<N> subdirectories of dir that are model directories,
+// in increasing step order. It fails when dir has none, or when two name
+// the same step (step010 and step10).
+func Steps(dir string) ([]Checkpoint, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Checkpoint
+	seen := map[int]string{}
+	for _, e := range entries {
+		m := stepDir.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if !IsModelDir(sub) {
+			continue
+		}
+		step, err := strconv.Atoi(m[1])
+		if err != nil {
+			return nil, fmt.Errorf("%s: step number: %w", sub, err)
+		}
+		if prev, dup := seen[step]; dup {
+			return nil, fmt.Errorf("%s and %s are both step %d", prev, sub, step)
+		}
+		seen[step] = sub
+		out = append(out, Checkpoint{Step: step, Dir: sub})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no step<N>/ subdirectories with a %s", dir, ConfigFile)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
+	return out, nil
+}
