@@ -16,6 +16,7 @@ import (
 type decodeCase struct {
 	name string
 	cfg  Config
+	spec Spec // a loaded transformer (nn.Pretrained) instead of cfg, when Arch is set
 	mask []float32
 }
 
@@ -33,7 +34,7 @@ func decodeCases() []decodeCase {
 	lstmT := tinyLSTMConfig(true, 0)
 	lstmT.NCtx, lstmT.DModel, lstmT.DVocab = 21, 24, 37
 	mlp := func(w int, act string) Config { c := tinyMLPConfig(w, act); c.NCtx = 21; return c }
-	return []decodeCase{
+	return append([]decodeCase{
 		{name: "gpt/LN/tied", cfg: base},
 		{name: "gpt/LN/untied", cfg: with(func(c *Config) { c.TiedEmbeddings = false })},
 		{name: "gpt/noLN/relu", cfg: with(func(c *Config) { c.LayerNorm, c.Act = false, "relu" })},
@@ -46,7 +47,7 @@ func decodeCases() []decodeCase {
 		{name: "mlp/w1", cfg: mlp(1, "relu")},
 		{name: "mlp/w3", cfg: mlp(3, "relu")},
 		{name: "mlp/w3/gelu", cfg: mlp(3, "gelu")},
-	}
+	}, pretrainedDecodeCases()...)
 }
 
 // build makes the case's model with randomized weights, large enough that
@@ -56,17 +57,27 @@ func decodeCases() []decodeCase {
 func (c decodeCase) build(t testing.TB, seed uint64) (Model, func(B int) DecodeState) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 7))
-	m, err := New(c.cfg, rng)
+	var m Model
+	var err error
+	if c.spec.Arch != "" {
+		m, err = NewPretrained(c.spec)
+	} else {
+		m, err = New(c.cfg, rng)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	std := 0.3
-	if c.cfg.Arch != ArchGPT {
+	if c.cfg.Arch != ArchGPT && c.spec.Arch == "" {
 		std = 1
 	}
 	randomizeParams(m.Params(), std, rng)
 	if c.mask != nil {
-		if err := m.(*GPT).SetHeadMask(c.mask); err != nil {
+		hm, ok := m.(interface{ SetHeadMask([]float32) error })
+		if !ok {
+			t.Fatalf("%s has no head mask", c.name)
+		}
+		if err := hm.SetHeadMask(c.mask); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +135,7 @@ func TestDecodeMatchesForward(t *testing.T) {
 func testDecodeMatchesForward(t *testing.T, name string, ci int, c decodeCase) {
 	t.Run(name, func(t *testing.T) {
 		m, newState := c.build(t, uint64(100+ci))
-		N, V := c.cfg.NCtx, c.cfg.DVocab
+		N, V := m.Config().NCtx, m.Config().DVocab
 		const B = 5
 		st := newState(B)
 		rng := rand.New(rand.NewPCG(uint64(ci), 1))

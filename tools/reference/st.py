@@ -15,11 +15,17 @@ _DTYPES = {
     np.dtype("int32"): "I32",
     np.dtype("int64"): "I64",
     np.dtype("uint8"): "U8",
+    np.dtype("float16"): "F16",
 }
 
 
-def save(path, tensors, metadata=None):
-    """Write tensors (name -> numpy array) to path, in sorted name order."""
+def save(path, tensors, metadata=None, dtypes=None):
+    """Write tensors (name -> numpy array) to path, in sorted name order.
+
+    dtypes overrides the dtype label of some tensors: {"w": "BF16"} stores
+    the uint16 array tensors["w"] as raw bfloat16 bit patterns (numpy has no
+    bfloat16; bf16_bits makes them)."""
+    dtypes = dtypes or {}
     header = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
@@ -27,10 +33,16 @@ def save(path, tensors, metadata=None):
     off = 0
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name])
-        if a.dtype not in _DTYPES:
+        if name in dtypes:
+            if dtypes[name] != "BF16" or a.dtype != np.uint16:
+                raise TypeError(f"{name}: override {dtypes[name]} needs uint16 bf16 bits")
+            label = "BF16"
+        elif a.dtype in _DTYPES:
+            label = _DTYPES[a.dtype]
+        else:
             raise TypeError(f"{name}: unsupported dtype {a.dtype}")
         b = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": _DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        header[name] = {"dtype": label, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     js = json.dumps(header, sort_keys=True).encode()
@@ -40,3 +52,10 @@ def save(path, tensors, metadata=None):
         f.write(js)
         for b in blobs:
             f.write(b)
+
+
+def bf16_bits(t):
+    """The bfloat16 bit patterns (uint16 numpy array) of a torch tensor
+    already in torch.bfloat16."""
+    import torch
+    return t.contiguous().view(torch.int16).numpy().view(np.uint16)
