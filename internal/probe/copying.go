@@ -64,8 +64,8 @@ type GPTWeights struct {
 
 // ReadGPTWeights copies the circuit matrices out of a GPT's parameter set.
 func ReadGPTWeights(cfg nn.Config, ps *nn.ParamSet) (*GPTWeights, error) {
-	if cfg.Arch != nn.ArchGPT {
-		return nil, fmt.Errorf("circuit weights: want a gpt, got %s", cfg.Arch)
+	if !nn.IsTransformer(cfg.Arch) {
+		return nil, fmt.Errorf("circuit weights: want a gpt (or a loaded transformer), got %s", cfg.Arch)
 	}
 	get := func(name string) ([]float32, error) {
 		p, ok := ps.Lookup(name)

@@ -120,7 +120,7 @@ func Select(list string, env *Env) ([]Probe, error) {
 func always(*Env) error { return nil }
 
 func needGPT(e *Env) error {
-	if a := e.Model.Config().Arch; a != nn.ArchGPT {
+	if a := e.Model.Config().Arch; !nn.IsTransformer(a) {
 		return fmt.Errorf("needs a gpt, the run is %s", a)
 	}
 	return nil
@@ -348,7 +348,7 @@ func runICL(e *Env, step int) ([]Row, error) {
 // embeddings (layer −1) and each layer's output.
 func layerActs(cfg nn.Config) (layers []int, names []string) {
 	switch cfg.Arch {
-	case nn.ArchGPT:
+	case nn.ArchGPT, nn.ArchGPT2, nn.ArchNeoX:
 		layers, names = []int{-1}, []string{nn.ActName("resid_pre", 0)}
 		for l := range cfg.NLayers {
 			layers, names = append(layers, l), append(names, nn.ActName("resid_post", l))

@@ -516,7 +516,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 		}
 		out = append(out, Row{Step: step, Probe: "parity_fourier", Layer: -1, Head: -1, Index: ip(s),
 			Value: ParityCoefficient(lp1, lp0, bits), Task: t.Spec(), N: len(its)})
-		if e.Model.Config().Arch != nn.ArchGPT {
+		if !nn.IsTransformer(e.Model.Config().Arch) {
 			continue
 		}
 		// Prompt: B : control bits… = ; the bits start at token 3.
