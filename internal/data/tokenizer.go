@@ -15,7 +15,9 @@ type Tokenizer interface {
 	// Encode returns the ids of s; it fails on text the tokenizer cannot
 	// represent, naming the offending character and its byte offset.
 	Encode(s string) ([]int32, error)
-	// Decode is the inverse of Encode; the separator decodes to "\n".
+	// Decode is the inverse of Encode. emlab's own tokenizers decode the
+	// separator to "\n"; a byte-level BPE read from a model directory
+	// decodes every id, the separator included, to its text.
 	Decode(ids []int32) string
 	// Vocab is the number of ids, all in [0, Vocab()).
 	Vocab() int

@@ -2,7 +2,8 @@
 // attention-only variant for induction-head studies), an LSTM language model
 // as the recurrent baseline, and a small MLP over concatenated token
 // embeddings (Bengio et al. 2003's neural LM; the cheapest model that groks
-// modular addition). Every model is a next-token predictor over a (B, T)
+// modular addition). Pretrained runs transformers trained elsewhere (GPT-2,
+// GPT-NeoX/Pythia) for inference only, with the GPT's names and layout. Every model is a next-token predictor over a (B, T)
 // batch of token ids, with forward and backward written by hand side by side
 // and shapes on every buffer.
 //
