@@ -263,6 +263,13 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 				}
 				return b, true
 			}), nil)
+		case tasks.Bits:
+			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(it.Choices) == 0 {
+					return 0, false
+				}
+				return choiceBits(s.ChoiceLP, it.Correct), true
+			}), nil)
 		case tasks.PerPositionLoss:
 			maxLen := 0
 			for _, i := range idx {
@@ -287,6 +294,24 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 		}
 	}
 	return out
+}
+
+// choiceBits is the information about the right choice, in bits, held by
+// a model whose total log-probabilities of the K choices are lp:
+// log2 K + log2 softmax(lp)[correct] (Allen-Zhu & Li 2024, "Physics of
+// Language Models: Part 3.3": the code length saved against a uniform
+// guess). It is log2 K for a certain right answer, 0 for a uniform one, and
+// negative for a confident wrong one.
+func choiceBits(lp []float64, correct int) float64 {
+	mx := math.Inf(-1)
+	for _, x := range lp {
+		mx = max(mx, x)
+	}
+	var z float64
+	for _, x := range lp {
+		z += math.Exp(x - mx)
+	}
+	return (math.Log(float64(len(lp))) + lp[correct] - mx - math.Log(z)) / math.Ln2
 }
 
 func b2f(b bool) float64 {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestRandomModelAtChance scores random-weight GPTs on every registered
-// task with default parameters. Averaged over several random inits, no
+// task with default parameters (and on the perturbed variants). Averaged over several random inits, no
 // sharp metric may beat the task's declared chance level by more than
 // sampling noise, and multiple-choice metrics must not fall far below it
 // either (which would mean the declared chance, or the scoring, is wrong).
@@ -27,7 +27,10 @@ func TestRandomModelAtChance(t *testing.T) {
 		n     = 100 // items per variant
 		inits = 4
 	)
-	for _, name := range tasks.Names() {
+	// Every task with default parameters, and the perturbed variants of
+	// the robustness tasks.
+	specs := append(tasks.Names(), "add(perturb=all)", "icl(perturb=all)", "stories(perturb=all)")
+	for _, name := range specs {
 		t.Run(name, func(t *testing.T) {
 			task, err := tasks.Lookup(name)
 			if err != nil {

@@ -41,6 +41,7 @@ var Metrics = map[string]Metric{
 	"per_position_loss": {"per_position_loss", false, "mean", "loss (nats) at each answer position, one line per position"},
 	"bayes_kl":          {"bayes_kl", false, "mean", "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},
 	"choice_logprob":    {"choice_logprob", true, "mean", "log-probability of the correct choice, nats"},
+	"bits":              {"bits", true, "mean", "knowledge per item: log2 K + log2 P(correct choice), P renormalised over the K choices (Allen-Zhu & Li 2024); 0 for uniform guessing, log2 K when certain and right"},
 }
 
 // Stat is an aggregated metric: mean, standard error of the mean, count.

@@ -40,6 +40,7 @@ const (
 	MCGrade         = "mc_grade"          // 1 when P(Choices[Correct]) is the largest
 	PerPositionLoss = "per_position_loss" // loss at each answer position (induction, markov)
 	BayesKL         = "bayes_kl"          // KL(Bayes predictor ‖ model) per position (markov)
+	Bits            = "bits"              // log2 K − cross-entropy (bits) of the right one of K choices (facts)
 )
 
 // Variant is a reporting unit of a task: items with the same Variant are
@@ -56,8 +57,18 @@ type Variant struct {
 	// or chain of thought precedes the final answer).
 	Generate bool
 	// Trained is false for variants whose shape never occurs in training
-	// (held-out lengths of add, gaps beyond the training range).
+	// (held-out lengths of add, gaps beyond the training range, prompts
+	// with perturbations the training text never has).
 	Trained bool
+	// Memorised is true for variants whose items are the training
+	// documents themselves, not held out (facts: knowledge is the recall
+	// of the facts trained on). Their scores measure what was stored, never
+	// generalisation, and Heldout is false on their text.
+	Memorised bool
+	// Perturbs names the clean variant this one perturbs (robustness:
+	// "add/plain/2" for "add/plain/2/perturbed=spaces"); empty for clean
+	// variants. A perturbation keeps the answer.
+	Perturbs string
 }
 
 // Dist is, for each answer position, a reference distribution over a small
@@ -111,12 +122,13 @@ type Task interface {
 	Generate(r *rand.Rand) string
 	// Heldout reports whether a document in training format contains a
 	// held-out item; Generate's documents never do, and Prompt+Answer of
-	// every evaluation item does.
+	// every evaluation item does (except in Memorised variants, whose items
+	// are training documents).
 	Heldout(doc string) bool
-	// Eval returns up to n distinct held-out items per variant, drawn from
-	// data.RNG(seed, ...): the harness should use one fixed seed (0) so all
-	// runs see the same items. Fewer than n come back when a variant's
-	// held-out set is smaller.
+	// Eval returns up to n distinct held-out items per variant (or, for
+	// Memorised variants, trained items), drawn from data.RNG(seed, ...):
+	// the harness should use one fixed seed (0) so all runs see the same
+	// items. Fewer than n come back when a variant's item set is smaller.
 	Eval(seed uint64, n int) []Item
 	// Variants lists the reporting variants Eval produces, in order.
 	Variants() []Variant
@@ -132,4 +144,12 @@ type Task interface {
 // held out: report them apart.
 type TrainSampler interface {
 	TrainItems(seed uint64, n int) []Item
+}
+
+// FactSet is implemented by tasks whose items are a finite set of
+// memorised facts (facts): the knowledge a model stores is the mean of the
+// `bits` metric over a uniform sample of items times Facts, at most MaxBits.
+type FactSet interface {
+	Facts() int
+	MaxBits() float64
 }

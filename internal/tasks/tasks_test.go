@@ -17,6 +17,12 @@ var configs = []string{
 	"markov", "markov(states=5,alpha=0.3,len=40)", "multihop", "multihop(people=10,values=3,world=7)",
 	"parity", "parity(n=8,k=2,tasks=5,alpha=0)", "longrange", "longrange(mode=brackets,gap=12,eval_gap=20,depth=3)",
 	"stories", "stories(len=300)", "copyspan", "copyspan(len=20,vocab=8,min_span=3)",
+	"trace", "trace(vars=2,len=6,min_len=3,eval_len=8)", "trace(vars=6,len=1)",
+	"facts", "facts(entities=30,attrs=3,values=100,world=3)", "facts(entities=3,attrs=2,values=2)",
+	"chain", "chain(hops=3,format=direct)", "chain(hops=1,eval_hops=3,people=8,values=3,world=2)",
+	"add(perturb=all)", "add(format=scratchpad,digits=3,perturb=zeros)", "add(format=reversed,perturb=spaces)",
+	"icl(perturb=all)", "icl(k=4,classes=2,labels=5,perturb=distract)", "icl(k=8,classes=26,perturb=all)",
+	"stories(perturb=all)", "stories(len=100,perturb=distract)", "stories(perturb=spaces)",
 }
 
 // nDocs is how many training documents each property test draws per
@@ -123,7 +129,19 @@ func TestSplitDisjoint(t *testing.T) {
 			if len(items) == 0 {
 				t.Fatal("no evaluation items")
 			}
+			memorised := map[string]bool{}
+			for _, v := range task.Variants() {
+				memorised[v.Name] = v.Memorised
+			}
 			for _, it := range items {
+				if memorised[it.Variant] {
+					// Items of memorised variants are training documents
+					// (TestFactsAreTheTrainingFacts checks they all are).
+					if task.Heldout(it.Prompt + it.Answer) {
+						t.Fatalf("memorised item %q|%q is held out", it.Prompt, it.Answer)
+					}
+					continue
+				}
 				if !task.Heldout(it.Prompt + it.Answer) {
 					t.Fatalf("item %q|%q is not held out", it.Prompt, it.Answer)
 				}
@@ -238,6 +256,16 @@ func TestBadParameters(t *testing.T) {
 		{"markov(alpha=nan)", "not a number"},
 		{"mull", `unknown task "mull" (did you mean mul`},
 		{"add(digits=2", "missing ')'"},
+		{"add(perturb=spacez)", `unknown perturbation "spacez" (did you mean spaces`},
+		{"icl(perturb=distract+spaces)", `unknown perturbation "spaces"`},
+		{"trace(len=4,min_len=5)", "min_len=5 > len=4"},
+		{"trace(len=4,eval_len=3)", "eval_len=3 < len=4"},
+		{"trace(vars=7)", "vars=7 outside [2, 6]"},
+		{"facts(entities=8000)", "entities=8000 outside"},
+		{"facts(values=1)", "values=1 outside"},
+		{"chain(hops=3,eval_hops=2)", "eval_hops=2 < hops=3"},
+		{"chain(format=tree)", "not one of cot, direct"},
+		{"chain(hops=5)", "hops=5 outside [1, 4]"},
 	}
 	for _, c := range cases {
 		_, err := Lookup(c.spec)
@@ -248,7 +276,7 @@ func TestBadParameters(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"add", "copyspan", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories"}
+	want := []string{"add", "chain", "copyspan", "facts", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories", "trace"}
 	if got := strings.Join(Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("Names() = %s", got)
 	}
