@@ -85,9 +85,9 @@ func newAdd(p *params) (Task, error) {
 // addPerturbations: spaces around the operands, leading zeros.
 var addPerturbations = []string{"spaces", "zeros"}
 
-func (t *add) Name() string     { return "add" }
-func (t *add) Version() int     { return addVersion }
-func (t *add) Spec() string     { return t.spec }
+func (t *add) Name() string { return "add" }
+func (t *add) Version() int { return addVersion }
+func (t *add) Spec() string { return t.spec }
 func (t *add) Alphabet() string {
 	a := "0123456789+=,;" + addPrefix[t.format]
 	if slices.Contains(t.perturb, "spaces") {

@@ -85,10 +85,12 @@ func newFacts(p *params) (Task, error) {
 	return t, nil
 }
 
-func (t *facts) Name() string     { return "facts" }
-func (t *facts) Version() int     { return factsVersion }
-func (t *facts) Spec() string     { return t.spec }
-func (t *facts) Alphabet() string { return "A:.=abcdefghijklmnoprstuvz0123456789" + factsAttrs[:t.attrs] }
+func (t *facts) Name() string { return "facts" }
+func (t *facts) Version() int { return factsVersion }
+func (t *facts) Spec() string { return t.spec }
+func (t *facts) Alphabet() string {
+	return "A:.=abcdefghijklmnoprstuvz0123456789" + factsAttrs[:t.attrs]
+}
 
 // MaxLen: "A:" + name + "." + attribute + "=" + value.
 func (t *facts) MaxLen() int { return 2 + 4 + 1 + 1 + 1 + t.width }

@@ -90,6 +90,7 @@ func (t *stories) Spec() string { return t.spec }
 func (t *stories) Alphabet() string {
 	return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ."
 }
+
 // MaxLen is len, or with perturbations at least the longest perturbed
 // item (a minimal pair is shorter than len ≥ 100 without them).
 func (t *stories) MaxLen() int {

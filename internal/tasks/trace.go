@@ -101,16 +101,16 @@ func (t *trace) MaxLen() int { return 2 + 11*t.evLen + 4 }
 // or a variable when cmpVar), and body (a set or copy); loop: the count
 // and body (an add).
 type stmt struct {
-	kind    int
-	dst     int
-	src     int
-	srcVar  bool
-	cond    int
-	op      byte
-	cmp     int
-	cmpVar  bool
-	count   int
-	body    *stmt
+	kind   int
+	dst    int
+	src    int
+	srcVar bool
+	cond   int
+	op     byte
+	cmp    int
+	cmpVar bool
+	count  int
+	body   *stmt
 }
 
 func (t *trace) name(v int) string { return t.vars[v : v+1] }
