@@ -14,7 +14,16 @@
 // the run seed — so every run of a ladder is scored on the same items and
 // never trains on them. Generate rejects held-out items; Eval returns only
 // held-out items; Heldout(doc) re-derives the keys from a document's text, and
-// the tests check both directions.
+// the tests check both directions. The exception is a Memorised variant
+// (facts): stored knowledge can only be asked about the facts trained on,
+// so its items are training documents, and it never measures generalisation.
+//
+// # Robustness
+//
+// add, icl and stories take perturb=…: Eval adds variants "V/perturbed=P"
+// whose prompts are perturbed in ways that keep the answer (perturb.go),
+// while the training documents, and with perturb=none the spec and the
+// items, stay exactly as they are without the parameter.
 //
 // # Evaluation items
 //
