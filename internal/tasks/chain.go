@@ -3,6 +3,7 @@ package tasks
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -28,11 +29,19 @@ import (
 // Split: every fact (1 hop) is trained. Chains of a trained length are held
 // out by the hash of their query (entity and relations); every chain longer
 // than hops is held out.
+//
+// Composition of relations (pairs=boss.city+pal.pet): every chain in which
+// one of the named relations directly follows the other is held out too,
+// and reported apart (variants …/pairs). Each relation is trained — as a
+// fact, and composed with the others — but never composed with its held-out
+// partner, so those chains test composing two skills trained separately,
+// at a trained length.
 type chain struct {
 	spec         string
 	w            *multihop
 	hops, evHops int
 	direct       bool
+	pairs        map[string]bool // held-out consecutive relation pairs "r1.r2"
 	split        splitter
 }
 
@@ -49,6 +58,7 @@ func init() {
 			{Name: "hops", Default: "2", Doc: "longest chain in training, 1–4 (1: facts only)"},
 			{Name: "eval_hops", Default: "auto", Doc: "longest chain evaluated, hops–5 and ≥ 2 (auto: hops+1); longer than hops is never trained"},
 			{Name: "format", Default: "cot", Doc: "cot (every bridge written out) | direct (the answer only)"},
+			{Name: "pairs", Default: "none", Doc: "relation pairs never composed in training, e.g. boss.city+pal.pet (r1 boss or pal), or none"},
 			heldoutParam("0.2"),
 		},
 		build: newChain,
@@ -70,6 +80,19 @@ func newChain(p *params) (Task, error) {
 		}
 	}
 	t.direct = p.Enum("format", "cot", "direct") == "direct"
+	t.pairs = map[string]bool{}
+	if v := p.vals["pairs"]; v != "none" {
+		all := append(append([]string{}, personRels...), attrRels...)
+		for _, pr := range strings.Split(v, "+") {
+			r1, r2, ok := strings.Cut(pr, ".")
+			if !ok || !slices.Contains(personRels, r1) || !slices.Contains(all, r2) {
+				p.fail("pairs=%q: %q is not r1.r2 with r1 one of %s and r2 one of %s", v, pr,
+					strings.Join(personRels, ", "), strings.Join(all, ", "))
+				break
+			}
+			t.pairs[pr] = true
+		}
+	}
 	frac := p.Float("heldout", 0.001, 0.9)
 	if p.err != nil {
 		return nil, p.err
@@ -164,11 +187,22 @@ func (t *chain) randQuery(r *rand.Rand, h int) query {
 	return q
 }
 
+// pairHeld reports whether the chain key composes a held-out pair.
+func (t *chain) pairHeld(key string) bool {
+	rels := strings.Split(key, ".")[1:]
+	for i := 0; i+1 < len(rels); i++ {
+		if t.pairs[rels[i]+"."+rels[i+1]] {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *chain) heldout(key string, h int) bool {
 	switch {
 	case h == 1:
 		return false // facts are all trained
-	case h > t.hops:
+	case h > t.hops || t.pairHeld(key):
 		return true
 	}
 	return t.split.heldout(key)
@@ -206,11 +240,18 @@ func (t *chain) format() string {
 	return "cot"
 }
 
-func (t *chain) variant(h int) string { return fmt.Sprintf("chain/%s/hops=%d", t.format(), h) }
+func (t *chain) variant(h int, pairs bool) string {
+	v := fmt.Sprintf("chain/%s/hops=%d", t.format(), h)
+	if pairs {
+		v += "/pairs"
+	}
+	return v
+}
 
 // Variants: one per chain length 2…eval_hops (one hop is a fact, trained
-// and so never held out). Chance, as in multihop, is the mean over the last
-// relation of one over its range.
+// and so never held out), and with held-out pairs, one more per length for
+// the chains that compose one (…/pairs, never trained). Chance, as in
+// multihop, is the mean over the last relation of one over its range.
 func (t *chain) Variants() []Variant {
 	var vs []Variant
 	ms := []string{ExactMatch, TokenAccuracy, LogProb}
@@ -218,7 +259,10 @@ func (t *chain) Variants() []Variant {
 		ms = append(ms, Brier, MCGrade)
 	}
 	for h := 2; h <= t.evHops; h++ {
-		vs = append(vs, Variant{Name: t.variant(h), Chance: t.w.chance(), Metrics: ms, Generate: !t.direct, Trained: h <= t.hops})
+		vs = append(vs, Variant{Name: t.variant(h, false), Chance: t.w.chance(), Metrics: ms, Generate: !t.direct, Trained: h <= t.hops})
+		if len(t.pairs) > 0 {
+			vs = append(vs, Variant{Name: t.variant(h, true), Chance: t.w.chance(), Metrics: slices.Clone(ms), Generate: !t.direct})
+		}
 	}
 	return vs
 }
@@ -232,40 +276,51 @@ func (t *chain) Variants() []Variant {
 func (t *chain) Eval(seed uint64, n int) []Item {
 	var out []Item
 	for h := 2; h <= t.evHops; h++ {
-		v := t.variant(h)
-		r := evalRNG(seed, t.spec, v)
-		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
-			q := t.randQuery(r, h)
-			key := q.key(t)
-			if !t.heldout(key, h) {
-				return Item{}, false
+		for _, pairs := range []bool{false, true} {
+			if pairs && len(t.pairs) == 0 {
+				continue
 			}
-			d, pl := t.doc(q)
-			bridges, x, ans := t.walk(q)
-			var names []string
-			for _, b := range bridges {
-				names = append(names, t.w.people[b])
-			}
-			it := Item{Task: "chain", Variant: v, Key: key, Prompt: d[:pl], Answer: d[pl:], Target: ans, Subtask: -1,
-				Vars: map[string][]int{"entity": {q.e}, "bridge": bridges, "answer": {x}, "hops": {h}},
-				Text: map[string]string{"bridge": names[0], "bridges": strings.Join(names, ",")}}
-			for i := range len(d) {
-				if d[i] == '=' {
-					it.Vars["eq"] = append(it.Vars["eq"], i)
-				}
-			}
-			if t.direct {
-				last := q.rels[h-1]
-				rng := t.w.values[last]
-				if _, isP := t.w.rel[last]; isP {
-					rng = t.w.people
-				}
-				it.Choices, it.Correct = append([]string(nil), rng...), x
-			}
-			return it, true
-		})...)
+			out = append(out, t.evalItems(seed, n, h, pairs)...)
+		}
 	}
 	return out
+}
+
+// evalItems draws up to n held-out chains of h hops, composing a held-out
+// pair or not.
+func (t *chain) evalItems(seed uint64, n, h int, pairs bool) []Item {
+	v := t.variant(h, pairs)
+	r := evalRNG(seed, t.spec, v)
+	return collect(n, 50*n+200, func() (Item, bool) {
+		q := t.randQuery(r, h)
+		key := q.key(t)
+		if !t.heldout(key, h) || t.pairHeld(key) != pairs {
+			return Item{}, false
+		}
+		d, pl := t.doc(q)
+		bridges, x, ans := t.walk(q)
+		var names []string
+		for _, b := range bridges {
+			names = append(names, t.w.people[b])
+		}
+		it := Item{Task: "chain", Variant: v, Key: key, Prompt: d[:pl], Answer: d[pl:], Target: ans, Subtask: -1,
+			Vars: map[string][]int{"entity": {q.e}, "bridge": bridges, "answer": {x}, "hops": {h}},
+			Text: map[string]string{"bridge": names[0], "bridges": strings.Join(names, ",")}}
+		for i := range len(d) {
+			if d[i] == '=' {
+				it.Vars["eq"] = append(it.Vars["eq"], i)
+			}
+		}
+		if t.direct {
+			last := q.rels[h-1]
+			rng := t.w.values[last]
+			if _, isP := t.w.rel[last]; isP {
+				rng = t.w.people
+			}
+			it.Choices, it.Correct = append([]string(nil), rng...), x
+		}
+		return it, true
+	})
 }
 
 // Extract returns the text after the last '=' (chain of thought), or the

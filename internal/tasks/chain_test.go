@@ -154,3 +154,45 @@ func TestChainSplitExhaustive(t *testing.T) {
 	}
 	t.Logf("%d training, %d held-out two-hop queries", len(seen), held)
 }
+
+// TestChainPairs: with held-out relation pairs, no training chain composes
+// one (though each relation is trained, alone and composed with others);
+// the …/pairs variants hold exactly the chains that compose one, at trained
+// and untrained lengths, and are marked untrained.
+func TestChainPairs(t *testing.T) {
+	task := mustTask(t, "chain(pairs=boss.city+pal.pet)").(*chain)
+	composes := func(key string) bool {
+		return strings.Contains(key+".", ".boss.city.") || strings.Contains(key+".", ".pal.pet.")
+	}
+	firsts, seconds := map[string]bool{}, map[string]bool{}
+	for _, d := range genDocs(task, 5, 5000) {
+		key, _, _ := strings.Cut(d[2:], "=")
+		if composes(key) {
+			t.Fatalf("training chain %q composes a held-out pair", d)
+		}
+		if rels := strings.Split(key, "."); len(rels) == 3 {
+			firsts[rels[1]+"."+rels[2]] = true
+			seconds[rels[2]] = true
+		}
+	}
+	// boss and city are each composed in training, only never together.
+	if !firsts["boss.pet"] || !firsts["pal.city"] || firsts["boss.city"] {
+		t.Fatalf("trained two-hop relation pairs %v", firsts)
+	}
+	n := map[bool]int{}
+	for _, it := range task.Eval(0, 40) {
+		pairs := strings.HasSuffix(it.Variant, "/pairs")
+		if composes(it.Key) != pairs || !task.Heldout(it.Prompt+it.Answer) {
+			t.Fatalf("%s item %q", it.Variant, it.Key)
+		}
+		n[pairs]++
+	}
+	if n[true] == 0 || n[false] == 0 {
+		t.Fatalf("items %v", n)
+	}
+	for _, v := range task.Variants() {
+		if strings.HasSuffix(v.Name, "/pairs") && v.Trained {
+			t.Errorf("%s marked trained", v.Name)
+		}
+	}
+}

@@ -19,7 +19,7 @@ var configs = []string{
 	"stories", "stories(len=300)", "copyspan", "copyspan(len=20,vocab=8,min_span=3)",
 	"trace", "trace(vars=2,len=6,min_len=3,eval_len=8)", "trace(vars=6,len=1)",
 	"facts", "facts(entities=30,attrs=3,values=100,world=3)", "facts(entities=3,attrs=2,values=2)",
-	"chain", "chain(hops=3,format=direct)", "chain(hops=1,eval_hops=3,people=8,values=3,world=2)",
+	"chain", "chain(hops=3,format=direct)", "chain(hops=1,eval_hops=3,people=8,values=3,world=2)", "chain(pairs=boss.city+pal.pet+boss.boss)",
 	"add(perturb=all)", "add(format=scratchpad,digits=3,perturb=zeros)", "add(format=reversed,perturb=spaces)",
 	"icl(perturb=all)", "icl(k=4,classes=2,labels=5,perturb=distract)", "icl(k=8,classes=26,perturb=all)",
 	"stories(perturb=all)", "stories(len=100,perturb=distract)", "stories(perturb=spaces)",
@@ -266,6 +266,7 @@ func TestBadParameters(t *testing.T) {
 		{"chain(hops=3,eval_hops=2)", "eval_hops=2 < hops=3"},
 		{"chain(format=tree)", "not one of cot, direct"},
 		{"chain(hops=5)", "hops=5 outside [1, 4]"},
+		{"chain(pairs=city.boss)", `"city.boss" is not r1.r2 with r1 one of boss, pal`},
 	}
 	for _, c := range cases {
 		_, err := Lookup(c.spec)
