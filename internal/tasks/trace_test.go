@@ -117,7 +117,7 @@ func runTrace(doc string, strict bool) (int, *traceRun, []string, string, error)
 }
 
 func TestTraceAnswers(t *testing.T) {
-	for _, spec := range []string{"trace", "trace(vars=2,len=6,min_len=3,eval_len=8)", "trace(vars=6,len=8,eval_len=10)"} {
+	for _, spec := range []string{"trace", "trace(vars=2,len=6,min_len=3,eval_len=8,arith=full)", "trace(vars=6,len=8,eval_len=10)"} {
 		t.Run(spec, func(t *testing.T) {
 			task := mustTask(t, spec).(*trace)
 			kinds := map[int]int{}
@@ -134,6 +134,9 @@ func TestTraceAnswers(t *testing.T) {
 				}
 				for _, k := range tr.kinds {
 					kinds[k]++
+				}
+				if !task.fullArith && regexp.MustCompile(`\+=[^123]`).MatchString(d) {
+					t.Fatalf("%q: an add beyond 1–3 with arith=small", d)
 				}
 			}
 			// Every statement kind occurs (set, copy, add, if, loop).
