@@ -23,7 +23,7 @@ import (
 //
 // and the program ends with a query, whose answer is one digit:
 //
-//	T:a=3;b=a;a+=4;if b<5:c=a;rep 2:b+=c;?b=3
+//	T:a=3;b=a;a+=2;if b<5:c=a;rep 2:b+=1;?b=5
 //
 // Every variable is assigned before it is read, the first statement is a
 // set, and the queried variable has been assigned. Training draws the
