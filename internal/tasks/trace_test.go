@@ -255,3 +255,13 @@ func TestTraceSplitExhaustive(t *testing.T) {
 	}
 	t.Logf("%d training, %d held-out programs", len(seen), held)
 }
+
+// TestTraceDocExample: the example in the documentation is a valid program
+// with the answer it shows.
+func TestTraceDocExample(t *testing.T) {
+	const doc = "T:a=3;b=a;a+=2;if b<5:c=a;rep 2:b+=1;?b=5"
+	v, _, _, _, err := runTrace(doc, true)
+	if err != nil || v != 5 {
+		t.Fatalf("%q gives %d (%v), want 5", doc, v, err)
+	}
+}
