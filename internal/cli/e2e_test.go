@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"emlab/internal/demo"
-	"emlab/internal/eval"
+	"emlab/internal/rundir"
 )
 
 // runCLI runs one emlab command line in-process.
@@ -38,13 +38,13 @@ func TestTrainAddEmerges(t *testing.T) {
 		"--set", "model.n_layers=2", "--set", "model.n_heads=4", "--steps", "1600", "--seed", "1",
 		"--set", "train.checkpoint_every=800", "--out", dir, "--quiet")
 	runCLI(t, "eval", "--run", dir, "--n", "300", "--quiet")
-	rs, err := eval.ReadResults(filepath.Join(dir, EvalsFile))
+	rs, err := rundir.ReadEvals(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, r := range rs {
-		if r.Task == "add/plain/2" && r.Metric == "exact_match" {
+		if r.Task == "add/plain/2" && r.Metric == rundir.ExactMatch {
 			found = true
 			t.Logf("held-out 2-digit exact match %.3f ± %.3f (n=%d)", r.Value, r.Stderr, r.N)
 			if r.Value <= 0.9 {
@@ -53,7 +53,7 @@ func TestTrainAddEmerges(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatal("no add/plain/2 exact_match in evals.jsonl")
+		t.Fatal("no add/plain/2 exact_match in " + rundir.EvalsFile)
 	}
 }
 

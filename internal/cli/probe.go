@@ -5,22 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"emlab/internal/data"
 	"emlab/internal/probe"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
 func init() {
-	register("probe", "measure mechanisms inside a run's checkpoints (induction heads, geometry, linear probes...) → DIR/probes.jsonl", runProbeCmd)
+	register("probe", "measure mechanisms inside a run's checkpoints (induction heads, geometry, linear probes...) → DIR/"+rundir.ProbesFile, runProbeCmd)
 }
-
-// ProbesFile is the probe results file inside a run directory.
-const ProbesFile = "probes.jsonl"
 
 type probeOptions struct {
 	run    string
@@ -108,7 +105,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var last []probe.Row
+	var last []rundir.Probe
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -117,7 +114,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 		if err := rd.Load(m, step); err != nil {
 			return err
 		}
-		var rows []probe.Row
+		var rows []rundir.Probe
 		for _, p := range sel {
 			rs, err := p.Run(env, step)
 			if err != nil {
@@ -126,7 +123,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 			rows = append(rows, rs...)
 		}
 		// Write after every step so an interrupted --all keeps what it did.
-		if err := probe.MergeRows(filepath.Join(o.run, ProbesFile), rows); err != nil {
+		if err := rundir.MergeProbes(o.run, rows); err != nil {
 			return err
 		}
 		last = rows
@@ -138,10 +135,10 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 
 // printProbeSummary prints, per probe of the last step, its largest value
 // and where (series probes: their row count).
-func printProbeSummary(w io.Writer, rows []probe.Row, step int) {
+func printProbeSummary(w io.Writer, rows []rundir.Probe, step int) {
 	fmt.Fprintf(w, "step %d\n%-24s %10s %6s %5s  %s\n", step, "probe", "max", "layer", "head", "rows")
 	type agg struct {
-		best  probe.Row
+		best  rundir.Probe
 		count int
 	}
 	var order []string

@@ -17,6 +17,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/probe"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
@@ -214,7 +215,7 @@ func solvedSubtasks(t *testing.T, rd *train.RunDir) []float64 {
 	}
 	acc := make([]float64, len(b.Tasks[0].Variants()))
 	for _, r := range res {
-		if r.Metric == tasks.ExactMatch && r.Subtask != nil {
+		if r.Metric == rundir.ExactMatch && r.Subtask != nil {
 			acc[*r.Subtask] = r.Value
 		}
 	}

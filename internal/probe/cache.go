@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 )
 
 // Cache is a copy of named activations of one forward pass (TransformerLens's
@@ -90,12 +91,12 @@ func (c *Cache) Pattern(l int) (Pattern, error) {
 
 // Head detector names (the `probe` field of probes.jsonl).
 const (
-	PrevToken      = "previous_token"
-	PrefixMatching = "prefix_matching"
-	DuplicateToken = "duplicate_token"
-	AttnEntropy    = "attn_entropy"
-	AttnDistance   = "attn_distance"
-	Copying        = "copying"
+	PrevToken      = rundir.ProbePrevToken
+	PrefixMatching = rundir.ProbePrefixMatching
+	DuplicateToken = rundir.ProbeDuplicateToken
+	AttnEntropy    = rundir.ProbeAttnEntropy
+	AttnDistance   = rundir.ProbeAttnDistance
+	Copying        = rundir.ProbeCopying
 )
 
 // HeadDetectors lists the pattern-based detectors, in report order.

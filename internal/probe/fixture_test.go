@@ -14,6 +14,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/probe"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
@@ -144,8 +145,8 @@ func TestProbesLeaveModelAndCheckpointUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	run := func() []probe.Row {
-		var all []probe.Row
+	run := func() []rundir.Probe {
+		var all []rundir.Probe
 		names = names[:0]
 		for _, p := range sel {
 			names = append(names, p.Name)

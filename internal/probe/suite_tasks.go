@@ -13,6 +13,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 )
 
@@ -72,7 +73,7 @@ func encodePrompts(tok data.Tokenizer, items []tasks.Item) ([][]int32, error) {
 }
 
 // runFourier: Nanda et al. 2023's measures on every (a, b) pair.
-func runFourier(e *Env, step int) ([]Row, error) {
+func runFourier(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "modadd")
 	ts, ok := t.(tasks.TrainSampler)
 	if !ok {
@@ -141,26 +142,26 @@ func runFourier(e *Env, step int) ([]Row, error) {
 		return nil, err
 	}
 	spec := t.Spec()
-	row := func(probe string, v float64, idx *int) Row {
-		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Index: idx, Task: spec}
+	row := func(probe string, v float64, idx *int) rundir.Probe {
+		return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Index: idx, Task: spec}
 	}
-	var out []Row
+	var out []rundir.Probe
 	for k, v := range energy {
-		out = append(out, row("fourier_energy", v, ip(k+1)))
+		out = append(out, row(rundir.ProbeFourierEnergy, v, ip(k+1)))
 	}
 	for i, k := range keys {
-		out = append(out, row("fourier_key", float64(k), ip(i)))
+		out = append(out, row(rundir.ProbeFourierKey, float64(k), ip(i)))
 	}
-	return append(out, row("fourier_gini", Gini(energy), nil), row("fourier_full_loss", fl.Full, nil),
-		row("fourier_restricted_loss", fl.Restricted, nil), row("fourier_excluded_loss", fl.Excluded, nil)), nil
+	return append(out, row(rundir.ProbeFourierGini, Gini(energy), nil), row(rundir.ProbeFourierFullLoss, fl.Full, nil),
+		row(rundir.ProbeFourierRestricted, fl.Restricted, nil), row(rundir.ProbeFourierExcluded, fl.Excluded, nil)), nil
 }
 
 // probeVars are the task variables the linear probes read.
 var probeVars = map[string][]string{"add": {"carry", "digits"}, "multihop": {"bridge"}}
 
-func runLinearProbes(e *Env, step int) ([]Row, error) {
+func runLinearProbes(e *Env, step int) ([]rundir.Probe, error) {
 	layers, names := layerActs(e.Model.Config())
-	var out []Row
+	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		vars, ok := probeVars[t.Name()]
 		if !ok {
@@ -209,7 +210,7 @@ func runLinearProbes(e *Env, step int) ([]Row, error) {
 					if err != nil {
 						return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), varName, layers[li], err)
 					}
-					out = append(out, Row{Step: step, Probe: "linear_probe", Layer: layers[li], Head: -1, Value: res.Accuracy,
+					out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
 						Ref: fp(res.Majority), Task: t.Spec(), Var: varName, N: res.NTest})
 				}
 			}
@@ -242,9 +243,9 @@ func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (fl
 	return float64(hit) / float64(len(items)), nil
 }
 
-func runTrainHeldout(e *Env, step int) ([]Row, error) {
+func runTrainHeldout(e *Env, step int) ([]rundir.Probe, error) {
 	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
-	var out []Row
+	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		ts, ok := t.(tasks.TrainSampler)
 		if !ok {
@@ -278,8 +279,8 @@ func runTrainHeldout(e *Env, step int) ([]Row, error) {
 				return nil, err
 			}
 			out = append(out,
-				Row{Step: step, Probe: "train_acc", Layer: -1, Head: -1, Value: a, Task: v.Name, N: len(trainItems)},
-				Row{Step: step, Probe: "heldout_acc", Layer: -1, Head: -1, Value: b, Task: v.Name, N: len(held)})
+				rundir.Probe{Step: step, Probe: rundir.ProbeTrainAcc, Layer: -1, Head: -1, Value: a, Task: v.Name, N: len(trainItems)},
+				rundir.Probe{Step: step, Probe: rundir.ProbeHeldoutAcc, Layer: -1, Head: -1, Value: b, Task: v.Name, N: len(held)})
 		}
 	}
 	return out, nil
@@ -382,7 +383,7 @@ func KnowledgeBits(h *eval.Harness, tok data.Tokenizer, facts []Fact, ranges map
 	return bits, maxBits, nil
 }
 
-func runKnowledge(e *Env, step int) ([]Row, error) {
+func runKnowledge(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "multihop")
 	facts, ranges := CollectFacts(t, e.Seed)
 	if len(facts) == 0 {
@@ -394,12 +395,12 @@ func runKnowledge(e *Env, step int) ([]Row, error) {
 		return nil, err
 	}
 	n := e.Model.Params().Count()
-	mk := func(probe string, v float64) Row {
-		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
+	mk := func(probe string, v float64) rundir.Probe {
+		return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
 	}
-	r := mk("bits_per_param", bits/float64(n))
+	r := mk(rundir.ProbeBitsPerParam, bits/float64(n))
 	r.N = n
-	return []Row{mk("knowledge_bits", bits), mk("knowledge_bits_max", maxBits), r}, nil
+	return []rundir.Probe{mk(rundir.ProbeKnowledgeBits, bits), mk(rundir.ProbeKnowledgeBitsMax, maxBits), r}, nil
 }
 
 // ParityCoefficient is the Fourier coefficient of the model's output on
@@ -472,7 +473,7 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int
 	return (rel / float64(nRel)) / (irr / float64(nIrr))
 }
 
-func runParity(e *Env, step int) ([]Row, error) {
+func runParity(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "parity")
 	items := t.Eval(e.Seed, min(e.items(), 128))
 	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
@@ -488,7 +489,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Row
+	var out []rundir.Probe
 	subs := make([]int, 0, len(bySub))
 	for s := range bySub {
 		subs = append(subs, s)
@@ -514,7 +515,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 		for i := range its {
 			lp1[i], lp0[i] = sc[2*i].LogProbs[0], sc[2*i+1].LogProbs[0]
 		}
-		out = append(out, Row{Step: step, Probe: "parity_fourier", Layer: -1, Head: -1, Index: ip(s),
+		out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeParityFourier, Layer: -1, Head: -1, Index: ip(s),
 			Value: ParityCoefficient(lp1, lp0, bits), Task: t.Spec(), N: len(its)})
 		if !nn.IsTransformer(e.Model.Config().Arch) {
 			continue
@@ -531,7 +532,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 		}
 		r := paritySaliency(e.Model, prompts[:k], ans, its[0].Vars["subset"], 3, nBits)
 		if !math.IsNaN(r) {
-			out = append(out, Row{Step: step, Probe: "parity_saliency_ratio", Layer: -1, Head: -1, Index: ip(s),
+			out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeParitySaliency, Layer: -1, Head: -1, Index: ip(s),
 				Value: r, Task: t.Spec(), N: k})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/probe"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
@@ -45,7 +46,7 @@ func TestTaskProbesAtChanceOnARandomModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]probe.Row{}
+	got := map[string][]rundir.Probe{}
 	for _, p := range sel {
 		rows, err := p.Run(env, 0)
 		if err != nil {

@@ -154,6 +154,8 @@ func TestMergeProbesAndSamples(t *testing.T) {
 	if err := MergeProbes(dir, rows); err != nil {
 		t.Fatal(err)
 	}
+	// Re-probing step 1 with x replaces (1, x) and keeps (1, icl_loss)
+	// and (2, x).
 	if err := MergeProbes(dir, []Probe{{Step: 1, Probe: "x", Layer: 1, Head: 0, Value: 5}}); err != nil {
 		t.Fatal(err)
 	}

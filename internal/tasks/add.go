@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // add is n-digit addition in three formats. Both operands have exactly n
@@ -198,7 +200,7 @@ func (t *add) Variants() []Variant {
 		vs = append(vs, Variant{
 			Name:     t.variant(n),
 			Chance:   1 / float64(distinctSums(n)),
-			Metrics:  []string{ExactMatch, TokenAccuracy, EditDistance, LogProb},
+			Metrics:  []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.EditDistance, rundir.LogProb},
 			Generate: t.format == "scratchpad",
 			Trained:  n >= t.minDigits && n <= t.digits,
 		})

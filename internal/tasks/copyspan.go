@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // copyspan is the induction-head training distribution of
@@ -101,7 +103,7 @@ func (t *copyspan) Generate(r *rand.Rand) string {
 }
 
 func (t *copyspan) Variants() []Variant {
-	ms := []string{TokenAccuracy, LogProb, PerPositionLoss}
+	ms := []string{rundir.TokenAccuracy, rundir.LogProb, rundir.PerPositionLoss}
 	c := 1 / float64(len(t.symbols)) // per-token accuracy of a uniform guess
 	return []Variant{
 		{Name: "copyspan", Chance: c, Metrics: ms, Trained: true},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // icl is few-shot in-context label mapping. Each episode draws `classes`
@@ -119,7 +121,7 @@ func (t *icl) Variants() []Variant {
 	var vs []Variant
 	for _, k := range t.ks() {
 		vs = append(vs, Variant{Name: fmt.Sprintf("icl/k=%d", k), Chance: 1 / float64(t.nlab),
-			Metrics: []string{ExactMatch, LogProb, Brier, MCGrade}, Trained: true})
+			Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}, Trained: true})
 	}
 	return vs
 }

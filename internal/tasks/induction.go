@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // induction is a random token sequence in which one span A reappears later
@@ -100,7 +102,7 @@ func (t *induction) Generate(r *rand.Rand) string {
 func (t *induction) Heldout(doc string) bool { return t.split.heldout(doc) }
 
 func (t *induction) Variants() []Variant {
-	ms := []string{TokenAccuracy, LogProb, PerPositionLoss, ExactMatch}
+	ms := []string{rundir.TokenAccuracy, rundir.LogProb, rundir.PerPositionLoss, rundir.ExactMatch}
 	// Chance: token accuracy of a uniform guess over the symbols.
 	c := 1 / float64(len(t.symbols))
 	return []Variant{

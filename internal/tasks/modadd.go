@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // modadd is (a+b) mod p, the grokking task of Power et al. 2022 and Nanda
@@ -152,7 +154,7 @@ func (t *modadd) Variants() []Variant {
 	return []Variant{{
 		Name:    fmt.Sprintf("modadd/p=%d", t.p),
 		Chance:  1 / float64(t.p),
-		Metrics: []string{ExactMatch, TokenAccuracy, LogProb},
+		Metrics: []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb},
 		Trained: true,
 	}}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // parity is multitask sparse parity (Michaud et al. 2023, "The quantization
@@ -190,7 +191,7 @@ func (t *parity) Variants() []Variant {
 	var vs []Variant
 	for i := range t.ntasks {
 		vs = append(vs, Variant{Name: t.variant(i), Chance: 0.5,
-			Metrics: []string{ExactMatch, LogProb, Brier, MCGrade}, Trained: true})
+			Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}, Trained: true})
 	}
 	return vs
 }

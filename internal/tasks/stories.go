@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // stories are short English stories from a small grammar: one main
@@ -228,7 +230,7 @@ var storyVariants = []string{"stories/agree/match", "stories/agree/attractor", "
 func (t *stories) Variants() []Variant {
 	var vs []Variant
 	for _, v := range storyVariants {
-		vs = append(vs, Variant{Name: v, Chance: 0.5, Metrics: []string{MCGrade, LogProb, Brier}, Trained: true})
+		vs = append(vs, Variant{Name: v, Chance: 0.5, Metrics: []string{rundir.MCGrade, rundir.LogProb, rundir.Brier}, Trained: true})
 	}
 	return vs
 }
