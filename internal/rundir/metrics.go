@@ -19,7 +19,7 @@ import (
 // training so far; Seconds is training time across resumptions.
 type Metrics struct {
 	Step     int
-	Tokens   int64
+	Tokens   float64 // a count; a float so that files written by other tools in exponent form read
 	FLOPs    float64
 	Loss     float64
 	EvalLoss float64
@@ -31,7 +31,7 @@ type Metrics struct {
 // metricsJSON is the wire form; its field order is the file's.
 type metricsJSON struct {
 	Step     *int     `json:"step"`
-	Tokens   int64    `json:"tokens"`
+	Tokens   float64  `json:"tokens"`
 	FLOPs    float64  `json:"flops"`
 	Loss     *float64 `json:"loss,omitempty"`
 	EvalLoss *float64 `json:"eval_loss,omitempty"`

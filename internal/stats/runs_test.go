@@ -154,7 +154,7 @@ func TestReadRunsErrors(t *testing.T) {
 		{"no evals", []string{noEvals}, AxisParams, "has no evals.jsonl"},
 		{"same run twice", []string{ok, ok}, AxisParams, "duplicate x=10000"},
 		{"unknown axis", []string{ok}, "parameters", `unknown axis "parameters"`},
-		{"missing dir", []string{filepath.Join(root, "nope")}, AxisParams, "read run config"},
+		{"missing dir", []string{filepath.Join(root, "nope")}, AxisParams, "nope: no such file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := ReadRuns(c.dirs, c.axis)

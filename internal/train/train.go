@@ -322,7 +322,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		isCkpt := cfg.Train.IsCheckpoint(done)
 		st := Status{Step: done, Steps: steps, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm, Tokens: tokens}
 		if done%cfg.Train.LogEvery == 0 || isCkpt {
-			m := rundir.Metrics{Step: done, Tokens: tokens, FLOPs: float64(tokens) * flopsPerToken, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm}
+			m := rundir.Metrics{Step: done, Tokens: float64(tokens), FLOPs: float64(tokens) * flopsPerToken, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm}
 			if isCkpt {
 				m.EvalLoss = evalLoss()
 				st.EvalLoss = m.EvalLoss

@@ -66,7 +66,7 @@ func losses(t *testing.T, dir string) []string {
 		if !math.IsNaN(m.EvalLoss) {
 			s += fmt.Sprintf(" eval %v", m.EvalLoss)
 		}
-		s += fmt.Sprintf(" lr %v gn %v tok %d", m.LR, m.GradNorm, m.Tokens)
+		s += fmt.Sprintf(" lr %v gn %v tok %v", m.LR, m.GradNorm, m.Tokens)
 		out = append(out, s)
 	}
 	return out
