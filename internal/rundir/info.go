@@ -58,7 +58,9 @@ func (c *RunConfig) SeedLabel() string {
 }
 
 // ParseRunConfig reads config.json's content; label names the file in
-// errors. params and non_embedding_params must be positive.
+// errors. A missing "params" or "non_embedding_params" reads as 0 (a
+// directory made by hand; analyses on those axes refuse it); a negative
+// one is an error.
 func ParseRunConfig(b []byte, label string) (*RunConfig, error) {
 	var c RunConfig
 	if err := strictUnmarshal(b, &c); err != nil {
@@ -68,13 +70,8 @@ func ParseRunConfig(b []byte, label string) (*RunConfig, error) {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	for _, k := range []string{"params", "non_embedding_params"} {
-		if _, ok := keys[k]; !ok {
-			return nil, fmt.Errorf("%s: missing %q", label, k)
-		}
-	}
-	if c.Params <= 0 || c.NonEmbeddingParams <= 0 {
-		return nil, fmt.Errorf("%s: \"params\" and \"non_embedding_params\" must be positive, got %d and %d", label, c.Params, c.NonEmbeddingParams)
+	if c.Params < 0 || c.NonEmbeddingParams < 0 {
+		return nil, fmt.Errorf("%s: \"params\" and \"non_embedding_params\" must not be negative, got %d and %d", label, c.Params, c.NonEmbeddingParams)
 	}
 	_, c.HasSeed = keys["seed"]
 	return &c, nil

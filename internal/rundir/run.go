@@ -146,13 +146,18 @@ func (r *Run) Status(now time.Time, fresh time.Duration) string {
 // sweep planned has sweep.json before it has config.json).
 var markers = []string{ConfigFile, MetricsFile, SweepSpecFile, DoneFile}
 
+// MaxDepth is how deep below a root FindRuns looks: a sweep's runs sit at
+// depth 1 (out/run), the demo's at 2 (out/study/run), a tree of sweeps one
+// or two levels further.
+const MaxDepth = 4
+
 // FindRuns lists the run directories under root (root itself included),
 // sorted, as slash-separated paths relative to root ("." for root). It
 // does not follow symbolic links, descend into a run (its checkpoints) or
-// into hidden directories, or go below maxDepth levels (0: no limit).
-// Unreadable subdirectories are not runs.
-func FindRuns(root string, maxDepth int) ([]string, error) {
-	ids, err := FindRunsFS(os.DirFS(root), maxDepth)
+// into hidden directories, or go below MaxDepth levels. Unreadable
+// subdirectories are not runs.
+func FindRuns(root string) ([]string, error) {
+	ids, err := FindRunsFS(os.DirFS(root))
 	if err != nil {
 		return nil, fmt.Errorf("find runs under %s: %w", root, err)
 	}
@@ -160,7 +165,7 @@ func FindRuns(root string, maxDepth int) ([]string, error) {
 }
 
 // FindRunsFS is FindRuns on a file system.
-func FindRunsFS(fsys fs.FS, maxDepth int) ([]string, error) {
+func FindRunsFS(fsys fs.FS) ([]string, error) {
 	var out []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -173,7 +178,7 @@ func FindRunsFS(fsys fs.FS, maxDepth int) ([]string, error) {
 			return nil
 		}
 		if p != "." {
-			if strings.HasPrefix(d.Name(), ".") || maxDepth > 0 && strings.Count(p, "/")+1 > maxDepth {
+			if strings.HasPrefix(d.Name(), ".") || strings.Count(p, "/")+1 > MaxDepth {
 				return fs.SkipDir
 			}
 		}
@@ -194,8 +199,8 @@ func FindRunsFS(fsys fs.FS, maxDepth int) ([]string, error) {
 
 // LoadRuns finds and reads every run under root (see FindRuns), each with
 // its path relative to root as ID and root joined with it as Dir.
-func LoadRuns(root string, maxDepth int) ([]*Run, error) {
-	ids, err := FindRuns(root, maxDepth)
+func LoadRuns(root string) ([]*Run, error) {
+	ids, err := FindRuns(root)
 	if err != nil {
 		return nil, err
 	}

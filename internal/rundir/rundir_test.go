@@ -212,9 +212,9 @@ func TestConfig(t *testing.T) {
 	if err != nil || c.Params != 1000 || c.Model.NLayers != 2 || c.SeedLabel() != "7" || c.Command[1] != "train" {
 		t.Fatalf("%+v %v", c, err)
 	}
-	write(t, dir, ConfigFile, `{"non_embedding_params": 5}`)
-	if _, err := ReadRunConfig(dir); err == nil || !strings.Contains(err.Error(), `config.json: missing "params"`) {
-		t.Errorf("missing params: %v", err)
+	write(t, dir, ConfigFile, `{"params": -5}`)
+	if _, err := ReadRunConfig(dir); err == nil || !strings.Contains(err.Error(), ConfigFile) {
+		t.Errorf("negative params: %v", err)
 	}
 	write(t, dir, ConfigFile, `{"params": 10, "non_embedding_params": 5}`)
 	if c, err := ReadRunConfig(dir); err != nil || c.SeedLabel() != "" {
@@ -232,14 +232,12 @@ func TestFindAndStatus(t *testing.T) {
 	write(t, filepath.Join(root, "exp", "b"), SweepSpecFile, `{"experiment":"e","run":{"axes":{"size":"s"}}}`)
 	write(t, filepath.Join(root, ".hidden", "c"), DoneFile, "")
 	write(t, filepath.Join(root, "x", "y", "z", "d"), DoneFile, "")
-	ids, err := FindRuns(root, 3)
-	if err != nil || !reflect.DeepEqual(ids, []string{"a", "exp/b"}) {
+	write(t, filepath.Join(root, "x", "y", "z", "w", "e"), DoneFile, "") // below MaxDepth
+	ids, err := FindRuns(root)
+	if err != nil || !reflect.DeepEqual(ids, []string{"a", "exp/b", "x/y/z/d"}) {
 		t.Fatalf("ids %v %v", ids, err)
 	}
-	if ids, _ := FindRuns(root, 0); len(ids) != 3 {
-		t.Errorf("no depth limit: %v", ids)
-	}
-	runs, err := LoadRuns(root, 3)
+	runs, err := LoadRuns(root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ var kinds = []Kind{
 	{MCGrade, true, true, true, true, false, "mean", "1 when the correct choice has the highest log-probability"},
 	{TokenAccuracy, false, true, false, true, false, "mean", "teacher-forced: fraction of answer tokens that are the argmax"},
 	{LogProb, false, true, false, false, false, "mean", "mean log-probability of the answer tokens, nats per token"},
-	{Brier, false, false, false, true, false, "mean", "Brier score of the softmax over the choices' total log-probabilities"},
+	{Brier, false, false, false, false, false, "mean", "Brier score of the softmax over the choices' total log-probabilities (0 to 2)"},
 	{EditDistance, false, false, false, false, false, "mean", "Levenshtein distance in tokens between the greedy continuation and the answer"},
 	{LogProbTotal, false, true, false, false, false, "mean", "total log-probability of the answer, nats"},
 	{BayesKL, false, false, false, false, false, "mean", "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},

@@ -47,6 +47,12 @@ func fixture(t *testing.T) (dir string, now time.Time) {
 	writeFile(t, filepath.Join(dir, "sweep2/pending/sweep.json"), `{"experiment":"sweep2"}`)
 	// A hostile run name.
 	reporttest.Write(t, filepath.Join(dir, "sweep2", `<img src=x onerror=alert(1)>`), reporttest.LadderRun(0))
+	// Unreadable: damage in the middle of a file, and a metrics.jsonl that
+	// is a link out of the directory (read through the os.Root, refused).
+	reporttest.Write(t, filepath.Join(dir, "sweep2/damaged"), running)
+	writeFile(t, filepath.Join(dir, "sweep2/damaged/evals.jsonl"), "{\"step\":1,\"task\":\"a\",\"metric\":\"m\",\"value\":1}\ngarbage\n{\"step\":2}\n")
+	reporttest.Write(t, filepath.Join(dir, "sweep2/escape"), reporttest.Run{Config: running.Config})
+	must(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "sweep2/escape/metrics.jsonl")))
 	writeFile(t, filepath.Join(dir, "report.html"), "<html><body>the report</body></html>")
 	must(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "link-out.txt")))
 	must(t, os.Symlink(outside, filepath.Join(dir, "dir-out")))
@@ -122,10 +128,18 @@ func TestAPIRuns(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"done": 13, "running": 1, "failed": 1, "pending": 1, "interrupted": 1}
+	want := map[string]int{"done": 13, "running": 1, "failed": 1, "pending": 1, "interrupted": 1, "unreadable": 2}
 	for k, v := range want {
 		if out.Counts[k] != v {
 			t.Errorf("%s runs: %d, want %d (counts %v)", k, out.Counts[k], v, out.Counts)
+		}
+	}
+	if strings.Contains(rec.Body.String(), secret) {
+		t.Errorf("/api/runs shows a file outside the directory")
+	}
+	for _, r := range out.Runs {
+		if r.ID == "sweep2/damaged" && !strings.Contains(r.Error, "evals.jsonl:2") {
+			t.Errorf("the damaged run's error %q does not name the line", r.Error)
 		}
 	}
 	if !strings.Contains(out.CurvesSVG, `class="series"`) || !strings.Contains(out.CurvesSVG, `data-label="sweep2/running"`) {

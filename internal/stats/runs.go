@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -43,6 +44,9 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(curves) == 0 {
+		return nil, nil, fmt.Errorf("no evaluations found on the %s axis in %d run directories", axis, len(runs))
+	}
 	for _, c := range curves {
 		if err := c.Validate(); err != nil {
 			return nil, nil, err
@@ -66,14 +70,14 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 //   - A curve keeps the chance rate of its lines only where the metric's
 //     kind says it applies (rundir.Eval.ChanceOf); runs that disagree on it
 //     are an error.
-//   - Points are labelled with the run's seed (its ID when config.json has
-//     none; on the eval_loss axis with the step too, since two checkpoints
+//   - Points are labelled with the run's seed (its directory when
+//     config.json has none; on the eval_loss axis with the step too, since two checkpoints
 //     of one run are distinct observations) and grouped by the run's
 //     parameter count; Line is "file:line".
 //
 // Curves are sorted by task and metric and not validated (see
-// Curve.Validate). A run without config.json or without evaluations is an
-// error.
+// Curve.Validate); none at all is not an error. A run without config.json
+// or without evaluations is an error.
 func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
 	if axis == "" || !ValidAxis(axis) {
 		return nil, nil, fmt.Errorf("unknown axis %q (want one of %v)", axis, Axes)
@@ -97,10 +101,18 @@ func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
 			final = max(final, e.Step)
 		}
 		params := float64(r.Config.Params)
+		// Points are grouped by the parameter count on every axis.
+		if r.Config.Params <= 0 || axis == AxisNonEmbedding && r.Config.NonEmbeddingParams <= 0 {
+			key := "params"
+			if r.Config.Params > 0 {
+				key = "non_embedding_params"
+			}
+			return nil, nil, fmt.Errorf("%s: missing %q", rundir.Path(r.Dir, rundir.ConfigFile), key)
+		}
 		group := strconv.FormatFloat(params, 'g', -1, 64)
 		seed := r.Config.SeedLabel()
 		if seed == "" {
-			seed = r.ID
+			seed = filepath.Clean(r.Dir)
 		}
 		evalsFile := rundir.Path(r.Dir, rundir.EvalsFile)
 		for _, e := range r.Evals {
@@ -167,9 +179,6 @@ func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
 			}
 			c.Points = append(c.Points, Point{X: x, Value: e.Value, Seed: s, N: e.N, Stderr: e.Stderr, Group: group, Line: where})
 		}
-	}
-	if len(curves) == 0 {
-		return nil, nil, fmt.Errorf("no evaluations found on the %s axis in %d run directories", axis, len(runs))
 	}
 	sort.SliceStable(curves, func(i, j int) bool {
 		if curves[i].Task != curves[j].Task {
