@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"emlab/internal/config"
+	"emlab/internal/rundir"
 	"emlab/internal/train"
 )
 
 func init() {
-	register("train", "train one model into a run directory (config.json, metrics.jsonl, checkpoints/, DONE)", runTrainCmd)
+	register("train", "train one model into a run directory ("+rundir.ConfigFile+", "+rundir.MetricsFile+", "+rundir.CheckpointsDir+"/, "+rundir.DoneFile+")", runTrainCmd)
 }
 
 // trainOptions are the flags of emlab train.

@@ -1,9 +1,11 @@
 package rundir
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -98,6 +100,34 @@ func readMetrics(fsys fs.FS, label string) ([]Metrics, int, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	return out, partial, nil
+}
+
+// LastMetrics returns the last line of dir's metrics.jsonl that decodes,
+// reading only the file's end, so that watching many runs stays cheap; ok
+// is false when there is none.
+func LastMetrics(dir string) (m Metrics, ok bool) {
+	f, err := os.Open(Path(dir, MetricsFile))
+	if err != nil {
+		return Metrics{}, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return Metrics{}, false
+	}
+	const tail = 4096 // a few lines of a few hundred bytes
+	off := max(st.Size()-tail, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return Metrics{}, false
+	}
+	lines := bytes.Split(bytes.TrimRight(buf, "\n"), []byte{'\n'})
+	for i := len(lines) - 1; i >= 0; i-- {
+		if json.Unmarshal(lines[i], &m) == nil {
+			return m, true
+		}
+	}
+	return Metrics{}, false
 }
 
 // AppendMetrics appends one line to dir's metrics.jsonl and fsyncs it.

@@ -59,8 +59,8 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 // Axes), the one rule by which both `emlab analyze --runs` and the report
 // turn run directories into curves:
 //
-//   - On the params and non_embedding_params axes each run contributes its
-//     final evaluated step; on the step, tokens, flops and eval_loss axes
+//   - On the params and non_embedding_params axes each run contributes the
+//     last step at which it evaluated the (task, metric); on the step, tokens, flops and eval_loss axes
 //     every evaluated step contributes, joined to metrics.jsonl by step (a
 //     step with evaluations but no metrics line is an error on the tokens
 //     and FLOPs axes; one without an eval loss is left out of the eval_loss
@@ -96,9 +96,12 @@ func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
 		for _, m := range r.Metrics {
 			metrics[m.Step] = m
 		}
-		final := r.Evals[0].Step
+		final := map[[2]string]int{} // (task, metric) → its last evaluated step
 		for _, e := range r.Evals {
-			final = max(final, e.Step)
+			k := [2]string{e.Task, e.Metric}
+			if s, ok := final[k]; !ok || e.Step > s {
+				final[k] = e.Step
+			}
 		}
 		params := float64(r.Config.Params)
 		// Points are grouped by the parameter count on every axis.
@@ -116,7 +119,7 @@ func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
 		}
 		evalsFile := rundir.Path(r.Dir, rundir.EvalsFile)
 		for _, e := range r.Evals {
-			if !rundir.PerStepAxis(axis) && e.Step != final {
+			if !rundir.PerStepAxis(axis) && e.Step != final[[2]string{e.Task, e.Metric}] {
 				continue
 			}
 			if e.Breakdown() {

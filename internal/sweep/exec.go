@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"emlab/internal/atomicfile"
+	"emlab/internal/rundir"
 )
 
 // ExecOptions say how to execute runs.
@@ -120,7 +121,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 		return out, writeStatus(dir, st)
 	}
 
-	if _, err := os.Stat(filepath.Join(dir, doneFile)); err != nil || st.Steps["train"] != StepDone {
+	if !rundir.IsDone(dir) || st.Steps["train"] != StepDone {
 		args := []string{"train", "--config", filepath.Join(dir, TrainConfigFile), "--out", dir, "--resume"}
 		out.Ran = true
 		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log")); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"emlab/internal/rundir"
 	"emlab/internal/store"
 	"emlab/internal/sweep"
 )
@@ -82,7 +83,7 @@ func TestLocalTinySweep(t *testing.T) {
 	}
 	for _, r := range p.Runs {
 		dir := sweep.RunDir(out, r.ID)
-		if _, err := os.Stat(filepath.Join(dir, "DONE")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, rundir.DoneFile)); err != nil {
 			t.Errorf("%s: no DONE", r.ID)
 		}
 		if st := readStatus(t, dir); st.State != sweep.StateDone || st.Attempts != 1 {
@@ -249,7 +250,7 @@ values = [1, 2]
 	first, second := sweep.RunDir(killed, p.Runs[0].ID), sweep.RunDir(killed, p.Runs[1].ID)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		_, errDone := os.Stat(filepath.Join(first, "DONE"))
+		_, errDone := os.Stat(filepath.Join(first, rundir.DoneFile))
 		v := sweep.ReadState(killed, p.Runs[1])
 		if errDone == nil && v.Step >= 60 {
 			break
@@ -267,7 +268,7 @@ values = [1, 2]
 	if v.State != sweep.StateInterrupted {
 		t.Errorf("after SIGKILL the second run is %s, want interrupted", v.State)
 	}
-	if _, err := os.Stat(filepath.Join(second, "DONE")); err == nil {
+	if _, err := os.Stat(filepath.Join(second, rundir.DoneFile)); err == nil {
 		t.Fatal("the second run finished before the kill: the test did not interrupt anything")
 	}
 	if err := run(killed).Run(); err != nil {
@@ -276,7 +277,7 @@ values = [1, 2]
 
 	for i, r := range p.Runs {
 		a, b := sweep.RunDir(ref, r.ID), sweep.RunDir(killed, r.ID)
-		if !equalMetrics(t, filepath.Join(a, "metrics.jsonl"), filepath.Join(b, "metrics.jsonl")) {
+		if !equalMetrics(t, filepath.Join(a, rundir.MetricsFile), filepath.Join(b, rundir.MetricsFile)) {
 			t.Errorf("%s: metrics differ from the uninterrupted sweep", r.ID)
 		}
 		last := filepath.Join("checkpoints", "step-600.safetensors")
@@ -313,7 +314,7 @@ values = [1, 2]
 	}
 	lines := 0
 	for _, r := range p.Runs {
-		b, _ := os.ReadFile(filepath.Join(sweep.RunDir(killed, r.ID), "metrics.jsonl"))
+		b, _ := os.ReadFile(filepath.Join(sweep.RunDir(killed, r.ID), rundir.MetricsFile))
 		lines += bytes.Count(b, []byte("\n"))
 	}
 	if n["runs"] != len(p.Runs) || n["metrics"] != lines {
@@ -393,7 +394,7 @@ func TestPostStepEval(t *testing.T) {
 		if st.Steps["eval"] != sweep.StepDone {
 			t.Errorf("%s: %+v", r.ID, st)
 		}
-		b, err := os.ReadFile(filepath.Join(sweep.RunDir(out, r.ID), "evals.jsonl"))
+		b, err := os.ReadFile(filepath.Join(sweep.RunDir(out, r.ID), rundir.EvalsFile))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -131,7 +131,7 @@ func TestRunWritesRunDirectory(t *testing.T) {
 	if rc.Model.Arch != cfg.Model.Arch || rc.Model.DModel != cfg.Model.DModel || rc.Model.NLayers != cfg.Model.NLayers ||
 		rc.Model.NHeads != cfg.Model.NHeads || rc.Model.NCtx != cfg.Model.NCtx || rc.Data.Source != cfg.Data.Source ||
 		rc.Train.Steps != cfg.Train.Steps || rc.Seed != cfg.Train.Seed || !rc.HasSeed || rc.Params <= rc.NonEmbeddingParams {
-		t.Errorf("config.json read as %+v, config %+v", rc, cfg)
+		t.Errorf("%s read as %+v, config %+v", rundir.ConfigFile, rc, cfg)
 	}
 	steps, _ := checkpoint.Steps(filepath.Join(dir, rundir.CheckpointsDir))
 	if want := []int{0, 1, 2, 4, 8, 10, 20, 30, 40}; fmt.Sprint(steps) != fmt.Sprint(want) {
