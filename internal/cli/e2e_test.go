@@ -58,6 +58,7 @@ func TestTrainAddEmerges(t *testing.T) {
 }
 
 func TestTrainBadInput(t *testing.T) {
+	fresh := filepath.Join(t.TempDir(), "run") // does not exist yet
 	cases := []struct {
 		args []string
 		want string
@@ -67,7 +68,9 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"train", "--set", "model.n_heads=3", "--out", t.TempDir()}, "model.n_heads"},
 		{[]string{"train", "--set", "model.d_model=-1", "--out", t.TempDir()}, "model.d_model: must be positive"},
 		{[]string{"train", "--preset", "tiny"}, "--out"},
-		{[]string{"train", "--tasks", "ad:1", "--out", t.TempDir()}, "add"},
+		{[]string{"train", "--tasks", "ad:1", "--out", fresh}, "did you mean add"},
+		{[]string{"train", "--set", "data.source=tasks", "--set", "data.tasks=add:1,icl(k=9O):1", "--out", fresh}, "icl"},
+		{[]string{"train", "--tasks", "stories", "--set", "model.n_ctx=16", "--out", fresh}, "longer than the window"},
 		{[]string{"eval", "--run", t.TempDir()}, "not a run directory"},
 	}
 	for _, c := range cases {
@@ -76,6 +79,10 @@ func TestTrainBadInput(t *testing.T) {
 		if code == 0 || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("emlab %s: exit %d, stderr %q, want it to mention %q", strings.Join(c.args, " "), code, errb.String(), c.want)
 		}
+	}
+	// A bad mixture fails before anything is written.
+	if _, err := os.Stat(fresh); err == nil {
+		t.Errorf("a failed train created %s", fresh)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/rundir"
 	"emlab/internal/tasks"
@@ -60,27 +59,20 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return runEval(ctx, o, stdout, log)
 }
 
-// evalTasks builds the tasks to score: an explicit list, or the run's mixture.
+// evalTasks builds the tasks to score: an explicit list (a mixture spec;
+// weights are ignored), or the run's mixture.
 func evalTasks(spec string, rd *train.RunDir) ([]tasks.Task, error) {
 	if spec == "" {
 		if rd.Config.Data.Source != "tasks" {
 			return nil, fmt.Errorf("run %s was trained on the %s stream: give --tasks", rd.Dir, rd.Config.Data.Source)
 		}
-		spec = rd.Config.Data.Tasks
+		return rd.Config.Data.Tasks.Tasks(), nil
 	}
-	entries, err := data.ParseMixSpec(spec)
+	m, err := tasks.ParseMixture(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--tasks: %w", err)
 	}
-	var ts []tasks.Task
-	for _, e := range entries {
-		t, err := tasks.FromCall(e.Call)
-		if err != nil {
-			return nil, fmt.Errorf("--tasks: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, nil
+	return m.Tasks(), nil
 }
 
 func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {

@@ -8,10 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"emlab/internal/data"
 	"emlab/internal/probe"
 	"emlab/internal/rundir"
-	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
@@ -83,24 +81,12 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return err
 	}
-	_, ev, err := train.Sources(rd.Config)
+	ev, err := rd.Heldout()
 	if err != nil {
 		return fmt.Errorf("run %s: %w", o.run, err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items}
-	if rd.Config.Data.Source == "tasks" {
-		entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
-		if err != nil {
-			return fmt.Errorf("run %s: data.tasks: %w", o.run, err)
-		}
-		for _, e := range entries {
-			t, err := tasks.FromCall(e.Call)
-			if err != nil {
-				return fmt.Errorf("run %s: data.tasks: %w", o.run, err)
-			}
-			env.Tasks = append(env.Tasks, t)
-		}
-	}
+	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items,
+		Tasks: rd.Config.Data.Tasks.Tasks()}
 	sel, err := probe.Select(o.probes, env)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"emlab/internal/config"
 	"emlab/internal/rundir"
+	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
@@ -98,7 +99,11 @@ func resolveConfig(o trainOptions) (config.Config, error) {
 		}
 	}
 	if o.tasks != "" {
-		cfg.Data.Source, cfg.Data.Tasks = "tasks", o.tasks
+		m, err := tasks.ParseMixture(o.tasks)
+		if err != nil {
+			return cfg, fmt.Errorf("--tasks: %w", err)
+		}
+		cfg.Data.Source, cfg.Data.Tasks = "tasks", m
 	}
 	if o.steps > 0 {
 		cfg.Train.Steps = o.steps

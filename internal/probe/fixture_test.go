@@ -15,7 +15,6 @@ import (
 	"emlab/internal/nn"
 	"emlab/internal/probe"
 	"emlab/internal/rundir"
-	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
@@ -30,25 +29,11 @@ func envFor(t *testing.T, dir string, step int) *probe.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ev, err := train.Sources(rd.Config)
+	ev, err := rd.Heldout()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T()}
-	if rd.Config.Data.Source == "tasks" {
-		entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			tk, err := tasks.FromCall(e.Call)
-			if err != nil {
-				t.Fatal(err)
-			}
-			env.Tasks = append(env.Tasks, tk)
-		}
-	}
-	return env
+	return &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Tasks: rd.Config.Data.Tasks.Tasks()}
 }
 
 func prefixMatching(t *testing.T, env *probe.Env, step int) probe.Matrix {

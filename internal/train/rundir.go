@@ -50,6 +50,10 @@ func OpenRun(dir string) (*RunDir, error) {
 	return r, nil
 }
 
+// Heldout is the run's held-out stream, built from its configuration and
+// tokenizer (see HeldoutSource).
+func (r *RunDir) Heldout() (data.Source, error) { return HeldoutSource(r.Config, r.Tok) }
+
 // Steps lists the checkpointed steps, ascending.
 func (r *RunDir) Steps() ([]int, error) {
 	return checkpoint.Steps(filepath.Join(r.Dir, rundir.CheckpointsDir))

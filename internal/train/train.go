@@ -12,7 +12,6 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,7 +90,7 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 		return tr, ev, err
 	case "tasks":
 		mk := func(label string) (*tasks.Stream, error) {
-			return tasks.NewStream(cfg.Data.Tasks, data.MixtureConfig{Seed: cfg.Train.Seed, Label: label, NCtx: cfg.T(), Slot: cfg.Data.Slot})
+			return cfg.Data.Tasks.Stream(data.MixtureConfig{Seed: cfg.Train.Seed, Label: label, NCtx: cfg.T(), Slot: cfg.Data.Slot})
 		}
 		tr, err := mk("train")
 		if err != nil {
@@ -103,14 +102,67 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 		}
 		return tr, ev, nil
 	case "text":
-		tr, ev, tok, err := data.TextSources(data.TextConfig{Path: cfg.Data.Corpus, Field: cfg.Data.CorpusField,
-			Tokenizer: cfg.Data.Tokenizer, BPEVocab: cfg.Data.BPEVocab, Heldout: cfg.Data.Heldout, Seed: cfg.Train.Seed})
+		tr, ev, tok, err := data.TextSources(textConfig(cfg))
 		if err != nil {
 			return nil, nil, fmt.Errorf("data.corpus: %w", err)
 		}
 		return withTokenizer{tr, tok}, ev, nil
 	}
 	return nil, nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
+}
+
+// HeldoutSource builds the held-out stream of cfg alone, the one Sources
+// returns as eval, for a run that has trained: tok is the run's tokenizer
+// (tokenizer.json; nil for the synthetic stream), so a text corpus is not
+// tokenized for training again nor its BPE retrained.
+func HeldoutSource(cfg config.Config, tok data.Tokenizer) (data.Source, error) {
+	switch cfg.Data.Source {
+	case "synthetic":
+		return data.NewSynthetic(cfg.Train.Seed, cfg.Model.DVocab, cfg.Data.Branch, "eval")
+	case "tasks":
+		s, err := cfg.Data.Tasks.Stream(data.MixtureConfig{Seed: cfg.Train.Seed, Label: "eval", NCtx: cfg.T(), Slot: cfg.Data.Slot})
+		if err != nil {
+			return nil, fmt.Errorf("data.tasks: %w", err)
+		}
+		return s, nil
+	case "text":
+		if tok == nil {
+			return nil, fmt.Errorf("data.corpus: the run has no %s", rundir.TokenizerFile)
+		}
+		s, err := data.TextHeldout(textConfig(cfg), tok)
+		if err != nil {
+			return nil, fmt.Errorf("data.corpus: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
+}
+
+// Vocab is the vocabulary size training will give the model: fixed by the
+// mixture's tokenizer for task runs, by the corpus' tokenizer for text
+// runs (which trains it: as costly as starting the run), and
+// model.d_vocab for the synthetic stream.
+func Vocab(cfg config.Config) (int, error) {
+	switch cfg.Data.Source {
+	case "tasks":
+		tok, err := cfg.Data.Tasks.Tokenizer()
+		if err != nil {
+			return 0, fmt.Errorf("data.tasks: %w", err)
+		}
+		return tok.Vocab(), nil
+	case "text":
+		src, _, err := Sources(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return src.Vocab(), nil
+	}
+	return cfg.Model.DVocab, nil
+}
+
+func textConfig(cfg config.Config) data.TextConfig {
+	return data.TextConfig{Path: cfg.Data.Corpus, Field: cfg.Data.CorpusField, Tokenizer: cfg.Data.Tokenizer,
+		BPEVocab: cfg.Data.BPEVocab, Heldout: cfg.Data.Heldout, Seed: cfg.Train.Seed}
 }
 
 // Tokenizer returns the tokenizer a source encodes with, or nil for
@@ -130,14 +182,15 @@ type withTokenizer struct {
 
 func (w withTokenizer) Tokenizer() data.Tokenizer { return w.tok }
 
-// ResolveVocab sets model.d_vocab from the tokenizer of a task mixture or a
-// corpus, which fixes it; the synthetic stream keeps the configured size.
-func ResolveVocab(cfg *config.Config, src data.Source) error {
+// ResolveVocab sets model.d_vocab to vocab, the size of the data's
+// vocabulary, for a task mixture or a corpus, whose tokenizer fixes it; the
+// synthetic stream keeps the configured size, which must hold vocab.
+func ResolveVocab(cfg *config.Config, vocab int) error {
 	if cfg.Data.Source == "tasks" || cfg.Data.Source == "text" {
-		cfg.Model.DVocab = src.Vocab()
+		cfg.Model.DVocab = vocab
 	}
-	if v := src.Vocab(); v > cfg.Model.DVocab {
-		return fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, v)
+	if vocab > cfg.Model.DVocab {
+		return fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, vocab)
 	}
 	return nil
 }
@@ -188,7 +241,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ResolveVocab(&cfg, trainSrc); err != nil {
+	if err := ResolveVocab(&cfg, trainSrc.Vocab()); err != nil {
 		return nil, err
 	}
 
@@ -363,9 +416,7 @@ func sameRun(prev []byte, cfg config.Config) error {
 	a, b := old, cfg
 	a.Train.Threads, b.Train.Threads = 0, 0
 	a.Train.Steps, b.Train.Steps = 0, 0
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	if !bytes.Equal(ja, jb) {
+	if !a.Equal(b) {
 		return fmt.Errorf("the configuration differs from the one the run was started with (%s); use another --out", rundir.ConfigFile)
 	}
 	return nil

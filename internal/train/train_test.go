@@ -334,4 +334,21 @@ func TestTextCorpusRun(t *testing.T) {
 	if first := ms[0].EvalLoss; !(res.EvalLoss < first-1) {
 		t.Errorf("eval loss %v → %v: did not fall", first, res.EvalLoss)
 	}
+	// The probes' held-out stream, built from the run's tokenizer.json
+	// without training the BPE again, is the one training measured.
+	_, want, err := Sources(rd.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := rd.Heldout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B, T = 3, 16
+	wt, wg, gt, gg := make([]int32, B*T), make([]int32, B*T), make([]int32, B*T), make([]int32, B*T)
+	want.Batch(5, B, T, wt, wg)
+	got.Batch(5, B, T, gt, gg)
+	if fmt.Sprint(wt, wg) != fmt.Sprint(gt, gg) || got.Vocab() != want.Vocab() {
+		t.Errorf("held-out stream from tokenizer.json differs from training's")
+	}
 }
