@@ -24,7 +24,7 @@ func execOptions(t *testing.T, p *sweep.Plan, out string) sweep.ExecOptions {
 	t.Helper()
 	bin := os.Args[0]
 	return sweep.ExecOptions{Bin: bin, Out: out, Experiment: p.Name, Eval: p.Experiment.Eval, Probe: p.Experiment.Probe,
-		PostSteps: p.PostSteps, Available: sweep.Available(context.Background(), bin, p.PostSteps)}
+		PostSteps: p.PostSteps}
 }
 
 func writeFile(t *testing.T, path, s string) string {
@@ -66,7 +66,7 @@ func TestLocalTinySweep(t *testing.T) {
 	reports := 0
 	began := time.Now()
 	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: execOptions(t, p, out),
-		Progress: func(pr sweep.Progress) { last = pr; reports++ }, Every: 100 * time.Millisecond})
+		PoolOptions: sweep.PoolOptions{Progress: func(pr sweep.Progress) { last = pr; reports++ }, Every: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ points = [{label = "syn"}, {label = "add", tasks = "add(digits=1):1"}]
 	if again.Ran != 0 || again.Failed != 2 {
 		t.Errorf("rerun without --retry: %+v", again)
 	}
-	retry, _ := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: execOptions(t, p, out), Retry: true})
+	retry, _ := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: execOptions(t, p, out), PoolOptions: sweep.PoolOptions{Retry: true}})
 	if retry.Ran != 2 {
 		t.Errorf("--retry worked on %d runs, want the 2 failed ones", retry.Ran)
 	}
@@ -166,28 +166,47 @@ points = [{label = "syn"}, {label = "add", tasks = "add(digits=1):1"}]
 	}
 }
 
-// A post-step whose subcommand the binary lacks is recorded as skipped,
-// not failed; the run counts as done and is revisited when it lands.
-func TestPostStepSkipped(t *testing.T) {
-	src := strings.Replace(tinyExp, "values = [1, 2, 3]", "values = [1]", 1) + "\n[probe]\nenabled = true\n"
+// A post-step that an older emlab, which lacked its command, recorded as
+// skipped is run by the next sweep: the run needs work although it is
+// done.
+func TestPostStepSkippedByAnOlderBuild(t *testing.T) {
+	src := strings.Replace(tinyExp, "values = [1, 2, 3]", "values = [1]", 1) + "\n[probe]\nenabled = true\nprobes = \"weight_norm\"\n"
 	p := mustPlan(t, src)
 	out := t.TempDir()
 	o := execOptions(t, p, out)
-	if o.Available["probe"] {
-		t.Skip("this emlab has a probe command: the skip path cannot be exercised")
-	}
 	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o})
-	if err != nil || sum.Failed != 0 {
+	if err != nil || sum.Failed != 0 || sum.Ran != len(p.Runs) {
 		t.Fatalf("%+v %v", sum, err)
 	}
 	for _, r := range p.Runs {
-		st := readStatus(t, sweep.RunDir(out, r.ID))
-		if st.State != sweep.StateDone || !strings.HasPrefix(st.Steps["probe"], sweep.StepSkipped) {
-			t.Errorf("%s: %+v", r.ID, st)
+		dir := sweep.RunDir(out, r.ID)
+		st := readStatus(t, dir)
+		if st.State != sweep.StateDone || st.Steps["probe"] != sweep.StepDone {
+			t.Fatalf("%s: %+v", r.ID, st)
 		}
-		v := sweep.ReadState(out, r)
-		if !sweep.NeedsWork(v, map[string]bool{"probe": true}) || sweep.NeedsWork(v, o.Available) {
-			t.Errorf("%s: NeedsWork wrong for a skipped step (%+v)", r.ID, v)
+		// What an emlab without the probe command left behind.
+		st.Steps["probe"] = sweep.StepSkipped + ": this emlab has no probe command yet"
+		if err := rundir.WriteSweepStatus(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, rundir.ProbesFile)); err != nil {
+			t.Fatal(err)
+		}
+		if v := sweep.ReadState(out, r); !sweep.NeedsWork(v) {
+			t.Errorf("%s: a skipped step needs no work (%+v)", r.ID, v)
+		}
+	}
+	sum, err = sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o})
+	if err != nil || sum.Failed != 0 || sum.Ran != len(p.Runs) {
+		t.Fatalf("second sweep %+v %v", sum, err)
+	}
+	for _, r := range p.Runs {
+		dir := sweep.RunDir(out, r.ID)
+		if st := readStatus(t, dir); st.Steps["probe"] != sweep.StepDone {
+			t.Errorf("%s: probe %q after the second sweep", r.ID, st.Steps["probe"])
+		}
+		if ps, err := rundir.ReadProbes(dir); err != nil || len(ps) == 0 {
+			t.Errorf("%s: no probes written (%v)", r.ID, err)
 		}
 	}
 }
@@ -369,18 +388,15 @@ func TestPostStepEval(t *testing.T) {
 	p := mustPlan(t, src)
 	out := t.TempDir()
 	o := execOptions(t, p, out)
-	if !o.Available["eval"] {
-		t.Skip("this emlab has no eval command yet")
-	}
 	ix, err := store.Open(filepath.Join(out, store.IndexFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ix.Close()
 	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o,
-		AfterRun: func(r sweep.Run, _ sweep.Outcome) error {
-			return ix.IndexRun(context.Background(), out, sweep.RunDir(out, r.ID))
-		}})
+		PoolOptions: sweep.PoolOptions{AfterRun: func(j sweep.Job, _ sweep.Outcome) error {
+			return ix.IndexRun(context.Background(), out, sweep.RunDir(out, j.Run.ID))
+		}}})
 	if err != nil || sum.Failed != 0 {
 		t.Fatalf("%+v %v", sum, err)
 	}

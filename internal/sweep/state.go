@@ -33,9 +33,11 @@ const (
 
 // Step outcomes in Status.Steps.
 const (
-	StepDone    = "done"
-	StepFailed  = "failed"
-	StepSkipped = "skipped" // the subcommand is not in this binary; retried by later sweeps
+	StepDone   = "done"
+	StepFailed = "failed"
+	// StepSkipped was recorded by emlab builds that lacked a post-step's
+	// command; a sweep runs such a step now.
+	StepSkipped = "skipped"
 )
 
 // Spec is sweep.json: the run as planned, with the settings that make it.
@@ -51,6 +53,7 @@ type Status = rundir.SweepStatus
 // View is what is known about a run right now.
 type View struct {
 	Run   Run
+	Label string // the run's name in a pool of runs (its ID in a sweep)
 	State string
 	Error string
 	// Progress from the last metrics.jsonl line.
@@ -107,7 +110,7 @@ func locked(dir string) bool {
 // ReadState reads a run's state from its directory under out.
 func ReadState(out string, r Run) View {
 	dir := RunDir(out, r.ID)
-	v := View{Run: r, State: StatePending, Loss: nan}
+	v := View{Run: r, Label: r.ID, State: StatePending, Loss: nan}
 	if m, ok := rundir.LastMetrics(dir); ok {
 		v.Step, v.FLOPs, v.Loss = m.Step, m.FLOPs, m.Loss
 	}
