@@ -162,7 +162,7 @@ func needModadd(e *Env) error {
 	if err := needWTE(e); err != nil {
 		return err
 	}
-	if !strings.Contains(findTask(e, "modadd").Spec(), "enc=token") {
+	if its := findTask(e, "modadd").Eval(0, 1); len(its) == 0 || its[0].Vars["a_pos"] == nil {
 		return fmt.Errorf("the Fourier analysis needs modadd(enc=token): one token per residue")
 	}
 	return nil
@@ -182,7 +182,15 @@ func needTrainSampler(e *Env) error {
 	return fmt.Errorf("no task of the run's mixture has a training sampler")
 }
 
-func needFacts(e *Env) error { return needTask(e, "multihop") }
+func needFacts(e *Env) error {
+	if e.Tok == nil {
+		return fmt.Errorf("the run has no tokenizer (synthetic stream)")
+	}
+	if t, _ := statedFacts(e); t == nil {
+		return fmt.Errorf("no task of the run's mixture states facts (multihop does)")
+	}
+	return nil
+}
 
 func needParity(e *Env) error { return needTask(e, "parity") }
 
