@@ -14,8 +14,8 @@ import (
 	"emlab/internal/rundir"
 )
 
-// ladderCSV is a small emergent curve (the 3-minute ladder of
-// CALIBRATION.md, three seeds) plus a smooth and a too-short curve.
+// ladderCSV is a small emergent curve (the gpt-3min ladder, three seeds)
+// plus a smooth and a too-short curve.
 const ladderCSV = `task,metric,x,value,seed,n,chance
 add,exact_match,16500,0.01,0,200,0.01
 add,exact_match,29000,0.06,0,200,0.01

@@ -24,10 +24,10 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// TestTrainAddEmerges is issue 3's end-to-end check: a tiny GPT trained only
+// TestTrainAddEmerges is the end-to-end check: a tiny GPT trained only
 // on next-token loss over 2-digit addition documents reaches > 90% exact
 // match on held-out pairs (never in its training stream) in under a minute.
-// The configuration is CALIBRATION.md's 108k-parameter rung (d=64, L=2,
+// The configuration is the gpt-3min ladder's 108k-parameter rung (d=64, L=2,
 // H=4) with a 32-token context (two slot-aligned documents per window).
 func TestTrainAddEmerges(t *testing.T) {
 	if testing.Short() {
@@ -87,7 +87,7 @@ func TestTrainBadInput(t *testing.T) {
 }
 
 // TestDemoQuickShowsEverything runs `emlab demo --quick` end to end and
-// requires every finding of issue 7 to hold. It trains for minutes, so it
+// requires every finding to hold. It trains for minutes, so it
 // runs only with EMLAB_LONG_TESTS=1 (docs/demo.md records its figures).
 // The demo runs each step as a process of the emlab binary, so the test
 // builds it first.

@@ -3,7 +3,7 @@ package config
 import "testing"
 
 // TestAttnPresets checks the induction-head presets resolve to the
-// configuration of CALIBRATION.md "Induction heads" and differ only in depth.
+// induction-head configuration (docs/probes.md) and differ only in depth.
 func TestAttnPresets(t *testing.T) {
 	for _, c := range []struct {
 		name   string

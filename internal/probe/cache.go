@@ -139,7 +139,7 @@ func HeadScores(c *Cache, layers int, detector string) (Matrix, error) {
 // with |A| = T/2 drawn from symbols without replacement when there are at
 // least T/2 symbols (so every token of the second half has exactly one
 // earlier occurrence), with replacement otherwise. T must be even and ≥ 2.
-// This is the prefix-matching probe's input (CALIBRATION.md).
+// This is the prefix-matching probe's input (docs/probes.md).
 func RepeatedSequences(rng *rand.Rand, n, T int, symbols []int32) ([]int32, error) {
 	if T < 2 || T%2 != 0 || n < 1 || len(symbols) == 0 {
 		return nil, fmt.Errorf("repeated sequences: need n ≥ 1, even T ≥ 2 and symbols; got n=%d T=%d, %d symbols", n, T, len(symbols))

@@ -218,7 +218,7 @@ func (e *Env) probeT() int {
 }
 
 // repeated is the A A batch of the prefix-matching probe: Batch sequences
-// (64 by default, as in CALIBRATION.md).
+// (64 by default: the batch the attn2 calibration used, docs/probes.md).
 func (e *Env) repeated(label string) ([]int32, int, int, error) {
 	B, T := e.batch(), e.probeT()
 	toks, err := RepeatedSequences(data.RNG(e.Seed, "probe/"+label), B, T, e.symbols())

@@ -7,8 +7,8 @@ import (
 	"emlab/internal/rundir"
 )
 
-// copyspan is the induction-head training distribution of
-// ../../../shared/CALIBRATION.md ("Induction heads"): a window of `len`
+// copyspan is the induction-head training distribution (the attn2
+// preset, docs/probes.md): a window of `len`
 // random symbols in which one span (length uniform in [min_span, len/2]) is
 // copied to a later position, both copies at random offsets, and loss is
 // taken on every position. It differs from the `induction` task in three
@@ -36,7 +36,7 @@ const copyspanVersion = 1
 func init() {
 	register(factory{
 		name:    "copyspan",
-		summary: "a full window of random symbols with one span copied to a later random offset; loss everywhere (CALIBRATION's induction-head data)",
+		summary: "a full window of random symbols with one span copied to a later random offset; loss everywhere (the attn2 preset's induction-head data)",
 		params: []ParamSpec{
 			{Name: "len", Default: "64", Doc: "symbols per document (the window length T), 16–1024"},
 			{Name: "vocab", Default: "64", Doc: "number of distinct symbols, 2–64"},

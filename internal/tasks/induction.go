@@ -11,7 +11,7 @@ import (
 // (Olsson et al. 2022): `I:` + random prefix + A + random filler + A, the
 // document ending with the second copy. The span length is uniform in
 // [min_span, len/2], the first copy sits at a random offset (a fixed offset
-// lets a 1-layer model solve the task by position; CALIBRATION.md), and the
+// lets a 1-layer model solve the task by position), and the
 // document length is uniform in [2|A|, len]. Scored on the second copy,
 // which is predictable only by looking back; the per-position loss over it
 // is the in-context-learning score.

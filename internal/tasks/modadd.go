@@ -12,8 +12,8 @@ import (
 // modadd is (a+b) mod p, the grokking task of Power et al. 2022 and Nanda
 // et al. 2023. A fraction `train` of the unordered pairs {a, b} is the
 // training set and the rest is held out; splitting by unordered pair keeps
-// a+b and b+a on the same side (CALIBRATION.md: an ordered split lets
-// commutativity lift held-out accuracy to ≈ 48% at once).
+// a+b and b+a on the same side (an ordered split lets commutativity lift
+// held-out accuracy to ≈ 48% at once).
 //
 //	enc=token:  Z:ā+ċ=č   (each residue one character, U+0100+x, so one token)
 //	enc=digits: Z:0+11=11 (decimal)
