@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"sort"
 )
@@ -94,7 +95,7 @@ func intOr(p *int, def int) int {
 // ok = false.
 func (e *Eval) ChanceOf() (chance float64, ok bool) {
 	k, known := KindOf(e.Metric)
-	if !known || !k.Chance || e.Chance != e.Chance {
+	if !known || !k.Chance || math.IsNaN(e.Chance) {
 		return 0, false
 	}
 	return e.Chance, true

@@ -44,15 +44,24 @@ type Kind struct {
 // sharp metric a task has is its ability curve, the first smooth one its
 // smooth counterpart.
 var kinds = []Kind{
-	{ExactMatch, true, true, true, true, false, "mean", "greedy generation, after the task's Extract, equals the target (1/0)"},
-	{MCGrade, true, true, true, true, false, "mean", "1 when the correct choice has the highest log-probability"},
-	{TokenAccuracy, false, true, false, true, false, "mean", "teacher-forced: fraction of answer tokens that are the argmax"},
-	{LogProb, false, true, false, false, false, "mean", "mean log-probability of the answer tokens, nats per token"},
-	{Brier, false, false, false, false, false, "mean", "Brier score of the softmax over the choices' total log-probabilities (0 to 2)"},
-	{EditDistance, false, false, false, false, false, "mean", "Levenshtein distance in tokens between the greedy continuation and the answer"},
-	{LogProbTotal, false, true, false, false, false, "mean", "total log-probability of the answer, nats"},
-	{BayesKL, false, false, false, false, false, "mean", "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},
-	{PerPositionLoss, false, false, false, false, true, "mean", "loss (nats) at each answer position, one line per position"},
+	{Name: ExactMatch, Sharp: true, HigherIsBetter: true, Chance: true, Fraction: true, Aggregation: "mean",
+		About: "greedy generation, after the task's Extract, equals the target (1/0)"},
+	{Name: MCGrade, Sharp: true, HigherIsBetter: true, Chance: true, Fraction: true, Aggregation: "mean",
+		About: "1 when the correct choice has the highest log-probability"},
+	{Name: TokenAccuracy, HigherIsBetter: true, Fraction: true, Aggregation: "mean",
+		About: "teacher-forced: fraction of answer tokens that are the argmax"},
+	{Name: LogProb, HigherIsBetter: true, Aggregation: "mean",
+		About: "mean log-probability of the answer tokens, nats per token"},
+	{Name: Brier, Aggregation: "mean",
+		About: "Brier score of the softmax over the choices' total log-probabilities (0 to 2)"},
+	{Name: EditDistance, Aggregation: "mean",
+		About: "Levenshtein distance in tokens between the greedy continuation and the answer"},
+	{Name: LogProbTotal, HigherIsBetter: true, Aggregation: "mean",
+		About: "total log-probability of the answer, nats"},
+	{Name: BayesKL, Aggregation: "mean",
+		About: "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},
+	{Name: PerPositionLoss, PerPosition: true, Aggregation: "mean",
+		About: "loss (nats) at each answer position, one line per position"},
 }
 
 // Kinds lists every metric the harness writes, in preference order.

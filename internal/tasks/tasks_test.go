@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // configs are the task configurations every property test runs on: each
@@ -321,6 +322,24 @@ func TestProbeLayouts(t *testing.T) {
 	for range 2000 {
 		if d := mh.Generate(r); strings.HasPrefix(d, "F:") && !stated[d] {
 			t.Fatalf("the training text states %q, not among the stated facts", d)
+		}
+	}
+}
+
+// TestVariantMetricsHaveKinds: every metric a variant lists is one the
+// run directory's vocabulary knows, so the analysis knows how to read it.
+func TestVariantMetricsHaveKinds(t *testing.T) {
+	for _, spec := range configs {
+		task, err := Lookup(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range task.Variants() {
+			for _, m := range v.Metrics {
+				if _, ok := rundir.KindOf(m); !ok {
+					t.Errorf("%s variant %s: metric %q has no rundir.Kind", spec, v.Name, m)
+				}
+			}
 		}
 	}
 }
