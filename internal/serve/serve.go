@@ -431,7 +431,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 <style>
 body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}
 table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;padding:2px 8px;text-align:left}th{background:#f3f3f3}
-.st-done{color:#009E73}.st-running{color:#0072B2;font-weight:bold}.st-failed{color:#D55E00;font-weight:bold}.st-pending,.st-interrupted{color:#777}
+.st-done{color:#009E73}.st-running{color:#0072B2;font-weight:bold}.st-failed,.st-unreadable{color:#D55E00;font-weight:bold}.st-pending,.st-interrupted{color:#777}
 .plots{display:flex;flex-wrap:wrap;gap:10px}.plots svg{max-width:100%;height:auto}
 .muted{color:#666;font-size:.9em}
 </style></head>
