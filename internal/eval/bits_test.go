@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"emlab/internal/rundir"
 	"math"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestBitsMetricAggregates(t *testing.T) {
 	if !found {
 		t.Fatal("no bits line")
 	}
-	if _, ok := Metrics["bits"]; !ok {
-		t.Error("bits is not in the metric registry")
+	if k, ok := rundir.KindOf(rundir.Bits); !ok || !k.HigherIsBetter || k.Sharp {
+		t.Errorf("bits has kind %+v (known %v), want a smooth higher-is-better metric", k, ok)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 )
 
@@ -47,7 +48,7 @@ func TestRandomModelAtChance(t *testing.T) {
 			}
 			type key struct{ task, metric string }
 			vals := map[key][]float64{}
-			res := map[key]eval.Result{}
+			res := map[key]rundir.Eval{}
 			var order []key
 			for s := 0; s < inits; s++ {
 				cfg := nn.DefaultConfig(nn.ArchGPT)
@@ -61,7 +62,7 @@ func TestRandomModelAtChance(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, r := range rs {
-					if r.Subtask != nil || (r.Metric != "exact_match" && r.Metric != "mc_grade") {
+					if r.Subtask != nil || !rundir.IsSharp(r.Metric) {
 						continue
 					}
 					k := key{r.Task, r.Metric}

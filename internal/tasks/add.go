@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // add is n-digit addition in three formats. Both operands have exactly n
@@ -227,7 +229,7 @@ func (t *add) Variants() []Variant {
 		v := Variant{
 			Name:     t.variant(n),
 			Chance:   1 / float64(distinctSums(n)),
-			Metrics:  []string{ExactMatch, TokenAccuracy, EditDistance, LogProb},
+			Metrics:  []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.EditDistance, rundir.LogProb},
 			Generate: t.format == "scratchpad",
 			Trained:  n >= t.minDigits && n <= t.digits,
 		}

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"emlab/internal/rundir"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -254,9 +255,9 @@ func (t *chain) variant(h int, pairs bool) string {
 // multihop, is the mean over the last relation of one over its range.
 func (t *chain) Variants() []Variant {
 	var vs []Variant
-	ms := []string{ExactMatch, TokenAccuracy, LogProb}
+	ms := []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb}
 	if t.direct {
-		ms = append(ms, Brier, MCGrade)
+		ms = append(ms, rundir.Brier, rundir.MCGrade)
 	}
 	for h := 2; h <= t.evHops; h++ {
 		vs = append(vs, Variant{Name: t.variant(h, false), Chance: t.w.chance(), Metrics: ms, Generate: !t.direct, Trained: h <= t.hops})

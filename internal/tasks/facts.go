@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"emlab/internal/rundir"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -113,7 +114,7 @@ func (t *facts) Heldout(string) bool { return false }
 
 func (t *facts) Variants() []Variant {
 	return []Variant{{Name: "facts", Chance: 1 / float64(t.nv),
-		Metrics: []string{ExactMatch, LogProb, Brier, MCGrade, Bits}, Trained: true, Memorised: true}}
+		Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade, rundir.Bits}, Trained: true, Memorised: true}}
 }
 
 // Eval returns up to n of the trained facts (all of them when n ≥

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // icl is few-shot in-context label mapping. Each episode draws `classes`
@@ -146,7 +148,7 @@ func (t *icl) Variants() []Variant {
 	var vs []Variant
 	for _, k := range t.ks() {
 		v := Variant{Name: fmt.Sprintf("icl/k=%d", k), Chance: 1 / float64(t.nlab),
-			Metrics: []string{ExactMatch, LogProb, Brier, MCGrade}, Trained: true}
+			Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}, Trained: true}
 		// Every distract item could be a training episode only when k+d
 		// examples fit in k_max and at most `classes` distinct inputs can
 		// be shown; reordered episodes are training episodes.

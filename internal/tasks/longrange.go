@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // longrange tests memory across a controlled gap of random filler, for
@@ -190,14 +192,14 @@ func (t *longrange) Variants() []Variant {
 	for _, g := range t.gaps() {
 		v := Variant{Name: t.variant(g), Trained: g <= t.gap}
 		if t.mode == "retrieve" {
-			v.Chance, v.Metrics = 0.1, []string{ExactMatch, LogProb, Brier, MCGrade}
+			v.Chance, v.Metrics = 0.1, []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}
 		} else {
 			// Exact match of d closing brackets guessed uniformly.
 			c := 1.0
 			for range t.depth {
 				c /= float64(len(lrOpen))
 			}
-			v.Chance, v.Metrics = c, []string{ExactMatch, TokenAccuracy, LogProb}
+			v.Chance, v.Metrics = c, []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb}
 		}
 		vs = append(vs, v)
 	}

@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // stories are short English stories from a small grammar: one main
@@ -277,7 +279,7 @@ var storyVariants = []string{"stories/agree/match", "stories/agree/attractor", "
 func (t *stories) Variants() []Variant {
 	var vs []Variant
 	for _, v := range storyVariants {
-		c := Variant{Name: v, Chance: 0.5, Metrics: []string{MCGrade, LogProb, Brier}, Trained: true}
+		c := Variant{Name: v, Chance: 0.5, Metrics: []string{rundir.MCGrade, rundir.LogProb, rundir.Brier}, Trained: true}
 		// Doubled spaces never occur in training; a distracting sentence
 		// is a grammatical sentence in a place training stories have one.
 		vs = append(append(vs, c), perturbedOf(c, t.perturb, func(p string) bool { return p == "distract" })...)

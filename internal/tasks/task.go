@@ -39,19 +39,6 @@ import (
 	"math/rand/v2"
 )
 
-// Metric names the harness implements (package eval).
-const (
-	ExactMatch      = "exact_match"       // generated answer (after Extract) == Target
-	TokenAccuracy   = "token_accuracy"    // teacher-forced argmax == answer token, per token
-	EditDistance    = "edit_distance"     // Levenshtein between generated and target answer tokens
-	LogProb         = "logprob"           // mean and total nats of Answer given Prompt
-	Brier           = "brier"             // over Choices
-	MCGrade         = "mc_grade"          // 1 when P(Choices[Correct]) is the largest
-	PerPositionLoss = "per_position_loss" // loss at each answer position (induction, markov)
-	BayesKL         = "bayes_kl"          // KL(Bayes predictor ‖ model) per position (markov)
-	Bits            = "bits"              // log2 K − cross-entropy (bits) of the right one of K choices (facts)
-)
-
 // Variant is a reporting unit of a task: items with the same Variant are
 // scored and aggregated together, e.g. "add/scratchpad/3" or "icl/k=4".
 type Variant struct {
@@ -60,7 +47,7 @@ type Variant struct {
 	// top-1 token accuracy where noted) of a model that knows the format but
 	// nothing else; a random-weight model should score at or below it.
 	Chance float64
-	// Metrics that apply to this variant.
+	// Metrics that apply to this variant (names from package rundir).
 	Metrics []string
 	// Generate is true when exact match needs free generation (a scratchpad
 	// or chain of thought precedes the final answer).

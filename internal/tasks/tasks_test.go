@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // configs are the task configurations every property test runs on: each
@@ -290,6 +291,85 @@ func TestRegistry(t *testing.T) {
 		}
 		if len(info.Params) == 0 || len(info.Variants) == 0 || info.Version < 1 {
 			t.Errorf("%s: incomplete info %+v", info.Name, info)
+		}
+	}
+}
+
+// TestProbeLayouts: the positions tasks give probes in Item.Vars point at
+// what they name in the prompt, and the stated facts are the training
+// text's.
+func TestProbeLayouts(t *testing.T) {
+	mod, err := Lookup("modadd(p=11)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range mod.Eval(0, 20) {
+		p := []rune(it.Prompt)
+		if p[it.Vars["a_pos"][0]] != rune(residueBase+it.Vars["a"][0]) || p[it.Vars["b_pos"][0]] != rune(residueBase+it.Vars["b"][0]) {
+			t.Fatalf("modadd %q: a_pos %v b_pos %v", it.Prompt, it.Vars["a_pos"], it.Vars["b_pos"])
+		}
+	}
+	if dig, _ := Lookup("modadd(p=11,enc=digits)"); dig.Eval(0, 1)[0].Vars["a_pos"] != nil {
+		t.Errorf("enc=digits items claim one-token residues")
+	}
+	par, err := Lookup("parity(n=12,tasks=3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range par.Eval(0, 10) {
+		p := []rune(it.Prompt)
+		pos := it.Vars["bit_pos"]
+		if len(pos) != 12 || p[len(p)-1] != '=' || pos[len(pos)-1] != len(p)-2 {
+			t.Fatalf("parity %q: bit_pos %v", it.Prompt, pos)
+		}
+		bit := 0
+		for _, s := range it.Vars["subset"] {
+			if c := p[pos[s]]; c != '0' && c != '1' {
+				t.Fatalf("parity %q: bit %d at %d is %q", it.Prompt, s, pos[s], c)
+			}
+			bit ^= int(p[pos[s]] - '0')
+		}
+		if bit != it.Correct {
+			t.Errorf("parity %q: the subset's bits give %d, the answer is %d", it.Prompt, bit, it.Correct)
+		}
+	}
+	mh, err := Lookup("multihop(people=6)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := mh.(StatedFacts).StatedFacts()
+	if len(facts) != 6*5 {
+		t.Fatalf("%d facts, want 6 people × 5 relations", len(facts))
+	}
+	stated := map[string]bool{}
+	for _, f := range facts {
+		if f.Choices[f.Correct] != f.Answer || !strings.HasPrefix(f.Prompt, "F:") {
+			t.Fatalf("fact %+v", f)
+		}
+		stated[f.Prompt+f.Answer] = true
+	}
+	r := data.RNG(1, "test")
+	for range 2000 {
+		if d := mh.Generate(r); strings.HasPrefix(d, "F:") && !stated[d] {
+			t.Fatalf("the training text states %q, not among the stated facts", d)
+		}
+	}
+}
+
+// TestVariantMetricsHaveKinds: every metric a variant lists is one the
+// run directory's vocabulary knows, so the analysis knows how to read it.
+func TestVariantMetricsHaveKinds(t *testing.T) {
+	for _, spec := range configs {
+		task, err := Lookup(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range task.Variants() {
+			for _, m := range v.Metrics {
+				if _, ok := rundir.KindOf(m); !ok {
+					t.Errorf("%s variant %s: metric %q has no rundir.Kind", spec, v.Name, m)
+				}
+			}
 		}
 	}
 }

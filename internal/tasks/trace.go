@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"emlab/internal/rundir"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -327,7 +328,7 @@ func (t *trace) firstEval() int { return max(t.minLen, 2) }
 func (t *trace) Variants() []Variant {
 	var vs []Variant
 	for n := t.firstEval(); n <= t.evLen; n++ {
-		vs = append(vs, Variant{Name: t.variant(n), Chance: 0.1, Metrics: []string{ExactMatch, LogProb, Brier, MCGrade},
+		vs = append(vs, Variant{Name: t.variant(n), Chance: 0.1, Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade},
 			Trained: n <= t.maxLen})
 	}
 	return vs
