@@ -108,3 +108,60 @@ func TestKnowledgeBitsOfOracles(t *testing.T) {
 		}
 	}
 }
+
+// TestFactSetBitsOfOracles: on the facts task, an oracle that knows every
+// fact stores exactly MaxBits = entities·attrs·log2(values); one that knows
+// the facts of half the entities stores half; one that knows nothing stores
+// exactly 0 (its values all have the same width, so its guesses are
+// uniform).
+func TestFactSetBitsOfOracles(t *testing.T) {
+	task, err := tasks.Lookup("facts(entities=20,attrs=3,values=10)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := data.NewCharTokenizer(task.Alphabet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := task.(tasks.FactSet)
+	items := task.Eval(0, fs.Facts())
+	all, half := map[string]string{}, map[string]string{}
+	for _, it := range items {
+		all[it.Prompt] = it.Answer
+		if it.Vars["entity"][0]%2 == 0 {
+			half[it.Prompt] = it.Answer
+		}
+	}
+	cfg := nn.Config{NCtx: 16, DVocab: tok.Vocab()}
+	for _, c := range []struct {
+		name string
+		know map[string]string
+		frac float64
+	}{{"knows everything", all, 1}, {"knows half the entities", half, 0.5}, {"knows nothing", map[string]string{}, 0}} {
+		h := &eval.Harness{Model: &oracle{cfg: cfg, tok: tok, know: c.know}, Tok: tok}
+		bits, maxBits, err := FactSetBits(h, task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %.4f of %.4f bits", c.name, bits, maxBits)
+		if want := 20 * 3 * math.Log2(10); math.Abs(maxBits-want) > 1e-9 {
+			t.Errorf("max %.4f bits, want %.4f", maxBits, want)
+		}
+		// Logit 30 leaves ≈ V·e^−30 of the mass elsewhere per token.
+		if want := c.frac * maxBits; math.Abs(bits-want) > 1e-6 {
+			t.Errorf("%s: %.6f bits, want %.6f", c.name, bits, want)
+		}
+	}
+	if _, _, err := FactSetBits(&eval.Harness{Model: &oracle{cfg: cfg, tok: tok}, Tok: tok}, mustLookup(t, "add")); err == nil {
+		t.Error("a task that is not a set of facts accepted")
+	}
+}
+
+func mustLookup(t *testing.T, spec string) tasks.Task {
+	t.Helper()
+	task, err := tasks.Lookup(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task
+}

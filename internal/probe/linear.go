@@ -140,10 +140,12 @@ func (m *LogReg) Predict(x []float64, n int) []int {
 	return out
 }
 
-// ProbeResult is a linear probe's held-out accuracy and the accuracy of
-// always guessing the training set's most common class.
+// ProbeResult is a linear probe's held-out accuracy, the accuracy of
+// always guessing the training set's most common class (on the held-out
+// rows), and its accuracy on its own training rows.
 type ProbeResult struct {
 	Accuracy, Majority float64
+	TrainAccuracy      float64
 	NTrain, NTest      int
 }
 
@@ -176,12 +178,20 @@ func LinearProbe(x []float64, y []int, n, d, nTrain int) (ProbeResult, error) {
 	var pred []int
 	if len(ids) == 1 {
 		pred = make([]int, n-nTrain) // one class seen: predict it
+		res.TrainAccuracy = 1
 	} else {
 		m, err := FitLogReg(x[:nTrain*d], yy[:nTrain], nTrain, d, len(ids), 1e-3)
 		if err != nil {
 			return res, err
 		}
 		pred = m.Predict(x[nTrain*d:], n-nTrain)
+		hit := 0
+		for i, p := range m.Predict(x[:nTrain*d], nTrain) {
+			if p == yy[i] {
+				hit++
+			}
+		}
+		res.TrainAccuracy = float64(hit) / float64(nTrain)
 	}
 	var hit, maj int
 	for i, p := range pred {

@@ -69,9 +69,11 @@ func Probes() []Probe {
 		{"embed_pca", "first two principal components of the token embeddings (rows embed_pca per token and component, embed_pca_var)", needWTE, runPCA},
 		{"weight_norm", "L2 norm of all weights and of the weight-decayed matrices (weight_norm, weight_norm_decayed)", always, runWeightNorm},
 		{"fourier", "modadd: embedding Fourier spectrum, Gini sparsity, key frequencies, restricted and excluded loss (Nanda et al. 2023)", needModadd, runFourier},
-		{"linear_probe", "held-out accuracy of a logistic-regression probe per layer for task variables (add: carry, digits; multihop: bridge)", needProbeVars, runLinearProbes},
+		{"linear_probe", "held-out accuracy of a logistic-regression probe per layer for task variables (add: operand digits, current digit, carry, answer digits; multihop, chain: entity, bridge)", needProbeVars, runLinearProbes},
+		{"neurons", "best single MLP neuron against the whole MLP layer as a linear probe of each task variable (rows neuron_best, neuron_layer)", needNeurons, runNeuronProbes},
+		{"neuron_ablation", "task ability with the k most selective MLP neurons mean-ablated against k random directions (rows ablate_selective, ablate_random; index k)", needNeurons, runNeuronAblation},
 		{"train_heldout", "accuracy on training items versus held-out items, for tasks with a training sampler", needTrainSampler, runTrainHeldout},
-		{"knowledge", "bits of knowledge stored about the multihop facts, and bits per parameter (Allen-Zhu & Li 2024)", needFacts, runKnowledge},
+		{"knowledge", "bits of knowledge stored about the facts of multihop or facts, and bits per parameter (Allen-Zhu & Li 2024)", needFacts, runKnowledge},
 		{"parity_progress", "sparse parity hidden progress: Fourier coefficient of the output on the true subset and relevant-position saliency ratio (Barak et al. 2022)", needParity, runParity},
 	}
 }
@@ -168,7 +170,7 @@ func needModadd(e *Env) error {
 	return nil
 }
 
-func needProbeVars(e *Env) error { return needTask(e, "add", "multihop") }
+func needProbeVars(e *Env) error { return needTask(e, "add", "multihop", "chain") }
 
 func needTrainSampler(e *Env) error {
 	if e.Tok == nil {
@@ -186,8 +188,8 @@ func needFacts(e *Env) error {
 	if e.Tok == nil {
 		return fmt.Errorf("the run has no tokenizer (synthetic stream)")
 	}
-	if t, _ := statedFacts(e); t == nil {
-		return fmt.Errorf("no task of the run's mixture states facts (multihop does)")
+	if t, _ := statedFacts(e); t == nil && len(factSets(e)) == 0 {
+		return fmt.Errorf("no task of the run's mixture states facts (multihop and facts do)")
 	}
 	return nil
 }

@@ -18,49 +18,6 @@ import (
 	"emlab/internal/tasks"
 )
 
-// lastPositionActs runs the prompts (padded after their end with the
-// separator, which a causal model never sees from earlier positions) and
-// returns, for each named activation, the rows at each prompt's last
-// position: feats[name] is (len(prompts), d).
-func lastPositionActs(e *Env, prompts [][]int32, names []string) (map[string][]float64, map[string]int, error) {
-	feats, dims := map[string][]float64{}, map[string]int{}
-	bs := e.batch()
-	sep := int32(0)
-	if e.Tok != nil {
-		sep = e.Tok.Sep()
-	}
-	for b0 := 0; b0 < len(prompts); b0 += bs {
-		batch := prompts[b0:min(b0+bs, len(prompts))]
-		T := 0
-		for _, p := range batch {
-			T = max(T, len(p))
-		}
-		toks := make([]int32, len(batch)*T)
-		for i := range toks {
-			toks[i] = sep
-		}
-		for i, p := range batch {
-			copy(toks[i*T:], p)
-		}
-		c, err := RunWithCache(e.Model, toks, len(batch), T, names...)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, name := range names {
-			x, s, _ := c.Get(name)
-			d := s[len(s)-1] // (B, T, d) for every per-layer representation
-			dims[name] = d
-			for i, p := range batch {
-				row := x[(i*T+len(p)-1)*d : (i*T+len(p))*d]
-				for _, v := range row {
-					feats[name] = append(feats[name], float64(v))
-				}
-			}
-		}
-	}
-	return feats, dims, nil
-}
-
 // charPrompts encodes the items' prompts and checks that each character
 // is one token, so that the character offsets tasks give in Item.Vars are
 // token positions.
@@ -175,63 +132,30 @@ func runFourier(e *Env, step int) ([]rundir.Probe, error) {
 		row(rundir.ProbeFourierRestricted, fl.Restricted, nil), row(rundir.ProbeFourierExcluded, fl.Excluded, nil)), nil
 }
 
-// probeVars are the task variables the linear probes read.
-var probeVars = map[string][]string{"add": {"carry", "digits"}, "multihop": {"bridge"}}
-
+// runLinearProbes fits, for each task variable (vars.go) and each layer's
+// representation, a logistic-regression probe on 60% of the sites and
+// scores it on the rest.
 func runLinearProbes(e *Env, step int) ([]rundir.Probe, error) {
 	layers, names := layerActs(e.Model.Config())
 	var out []rundir.Probe
 	for _, t := range e.Tasks {
-		vars, ok := probeVars[t.Name()]
-		if !ok {
+		if _, ok := probeVars[t.Name()]; !ok {
 			continue
 		}
-		items := t.Eval(e.Seed, e.items())
-		// One deterministic shuffle so the probe's train/test halves mix
-		// the task's variants.
-		r := data.RNG(e.Seed, "probe/linear/"+t.Spec())
-		r.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
-		prompts, err := encodePrompts(e.Tok, items)
+		ps, err := newProbeSet(e, t, names)
 		if err != nil {
 			return nil, err
 		}
-		feats, dims, err := lastPositionActs(e, prompts, names)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vars {
-			maxK := 0
-			for _, it := range items {
-				maxK = max(maxK, len(it.Vars[v]))
-			}
-			for k := range maxK {
-				var rows []int
-				var y []int
-				for i, it := range items {
-					if len(it.Vars[v]) > k {
-						rows, y = append(rows, i), append(y, it.Vars[v][k])
-					}
+		for v, vd := range ps.vars {
+			for li, name := range names {
+				x, d := ps.rows(v, name)
+				n := len(vd.labels)
+				res, err := LinearProbe(x, vd.labels, n, d, n*6/10)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, layers[li], err)
 				}
-				if len(rows) < 20 {
-					continue // too few items to fit and test a probe
-				}
-				varName := v
-				if maxK > 1 {
-					varName = fmt.Sprintf("%s/%d", v, k)
-				}
-				for li, name := range names {
-					d := dims[name]
-					x := make([]float64, 0, len(rows)*d)
-					for _, i := range rows {
-						x = append(x, feats[name][i*d:(i+1)*d]...)
-					}
-					res, err := LinearProbe(x, y, len(rows), d, len(rows)*6/10)
-					if err != nil {
-						return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), varName, layers[li], err)
-					}
-					out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
-						Ref: fp(res.Majority), Task: t.Spec(), Var: varName, N: res.NTest})
-				}
+				out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
+					Ref: fp(res.Majority), Task: t.Spec(), Var: vd.name, N: res.NTest})
 			}
 		}
 	}
@@ -361,23 +285,83 @@ func statedFacts(e *Env) (tasks.Task, []tasks.Item) {
 	return nil, nil
 }
 
+// factSets returns the run's tasks whose items are memorised facts.
+func factSets(e *Env) []tasks.Task {
+	var out []tasks.Task
+	for _, t := range e.Tasks {
+		if _, ok := t.(tasks.FactSet); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// FactSetBits is the knowledge a model stores about the facts of a
+// FactSet task, in bits: the mean of the evaluation's `bits` metric
+// (package eval: log2 K + log2 of the right value's probability
+// renormalised over the K values) over every one of its Facts() items,
+// times their number — exact, not a sample estimate. Also returned: the
+// maximum, MaxBits().
+func FactSetBits(h *eval.Harness, t tasks.Task) (bits, maxBits float64, err error) {
+	fs, ok := t.(tasks.FactSet)
+	if !ok {
+		return 0, 0, fmt.Errorf("knowledge: task %s is not a set of facts", t.Name())
+	}
+	items := t.Eval(0, fs.Facts())
+	if len(items) != fs.Facts() {
+		return 0, 0, fmt.Errorf("knowledge: %s gave %d items for %d facts", t.Spec(), len(items), fs.Facts())
+	}
+	vs := map[string]tasks.Variant{}
+	for _, v := range t.Variants() {
+		vs[v.Name] = v
+	}
+	scores, err := h.ScoreItems(t, items, vs)
+	if err != nil {
+		return 0, 0, err
+	}
+	found := false
+	for _, l := range eval.Aggregate(t, items, scores, 0) {
+		if l.Metric == rundir.Bits && l.Position == nil && l.Subtask == nil {
+			bits += l.Value * float64(l.N)
+			found = true
+		}
+	}
+	if !found {
+		return 0, 0, fmt.Errorf("knowledge: %s has no %s metric", t.Spec(), rundir.Bits)
+	}
+	return bits, fs.MaxBits(), nil
+}
+
 func runKnowledge(e *Env, step int) ([]rundir.Probe, error) {
-	t, facts := statedFacts(e)
-	if len(facts) == 0 {
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	n := e.Model.Params().Count()
+	var out []rundir.Probe
+	emit := func(t tasks.Task, bits, maxBits float64, facts int) {
+		mk := func(probe string, v float64) rundir.Probe {
+			return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: facts}
+		}
+		r := mk(rundir.ProbeBitsPerParam, bits/float64(n))
+		r.N = n
+		out = append(out, mk(rundir.ProbeKnowledgeBits, bits), mk(rundir.ProbeKnowledgeBitsMax, maxBits), r)
+	}
+	if t, facts := statedFacts(e); len(facts) > 0 {
+		bits, maxBits, err := KnowledgeBits(h, e.Tok, facts)
+		if err != nil {
+			return nil, err
+		}
+		emit(t, bits, maxBits, len(facts))
+	}
+	for _, t := range factSets(e) {
+		bits, maxBits, err := FactSetBits(h, t)
+		if err != nil {
+			return nil, err
+		}
+		emit(t, bits, maxBits, t.(tasks.FactSet).Facts())
+	}
+	if len(out) == 0 {
 		return nil, fmt.Errorf("knowledge: no task of the run states facts")
 	}
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
-	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts)
-	if err != nil {
-		return nil, err
-	}
-	n := e.Model.Params().Count()
-	mk := func(probe string, v float64) rundir.Probe {
-		return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
-	}
-	r := mk(rundir.ProbeBitsPerParam, bits/float64(n))
-	r.N = n
-	return []rundir.Probe{mk(rundir.ProbeKnowledgeBits, bits), mk(rundir.ProbeKnowledgeBitsMax, maxBits), r}, nil
+	return out, nil
 }
 
 // ParityCoefficient is the Fourier coefficient of the model's output on

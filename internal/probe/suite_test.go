@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"emlab/internal/config"
@@ -102,6 +103,122 @@ func TestTaskProbesAtChanceOnARandomModel(t *testing.T) {
 	for _, v := range []string{"carry/0", "digits/0", "bridge"} {
 		if !vars[v] {
 			t.Errorf("no linear probe for %s (have %v)", v, vars)
+		}
+	}
+}
+
+// TestVariableProbesOnARandomModel runs the variable probes on a freshly
+// initialised GPT over add and facts. The digit at the position read
+// ("current") is the token there, so it is linearly readable from the
+// embeddings of any model (accuracy 1); the units digit of the sum, (a₀ +
+// b₀) mod 10, is not a linear function of the digits, so a random model's
+// layers do not hold it much above the majority rate. (The carries are:
+// a carry is a threshold on a₀ + b₀, which a linear probe reads from an
+// average of the digits' embeddings, so even random attention exposes it.)
+// Every last-token variable gets a whole-layer and a best-neuron row per
+// MLP layer, the ablation gives a selective and a random row per k, a
+// random model knows nothing of the facts, the weights are unchanged and
+// a second run gives the same rows.
+func TestVariableProbesOnARandomModel(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data.Source = "tasks"
+	if err := cfg.Set("data.tasks=add:1,facts(entities=30):1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 2, 16, 2
+	tr, ev, err := train.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
+	sel, err := probe.Select("linear_probe,neurons,neuron_ablation,knowledge", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(m.Params().Data)
+	run := func() []rundir.Probe {
+		var all []rundir.Probe
+		for _, p := range sel {
+			rows, err := p.Run(env, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", p.Name, err)
+			}
+			all = append(all, rows...)
+		}
+		return all
+	}
+	rows := run()
+	if !slices.Equal(m.Params().Data, before) {
+		t.Fatal("the probes changed the weights")
+	}
+	byProbe := map[string][]rundir.Probe{}
+	for _, r := range rows {
+		byProbe[r.Probe] = append(byProbe[r.Probe], r)
+	}
+	var current, units float64 = -1, -1
+	lastVars := map[string]bool{}
+	for _, r := range byProbe["linear_probe"] {
+		switch {
+		case r.Var == "current" && r.Layer == -1:
+			current = r.Value
+		case r.Var == "digits/0" && r.Layer == 1:
+			units = r.Value - *r.Ref
+		}
+		if r.Var != "current" {
+			lastVars[r.Var] = true
+		}
+	}
+	// 40 distinct (digit, position) embeddings in 16 dimensions, all seen
+	// in training: linearly separable.
+	if current < 0.99 {
+		t.Errorf("current digit from the embeddings: accuracy %.3f, want 1", current)
+	}
+	// ≈ 30 test rows: the majority rate's noise is ≈ 0.07; 0.25 above it
+	// would be a sum computed by random weights.
+	if units > 0.25 {
+		t.Errorf("digits/0 at layer 1 of a random model: %.3f above the majority rate", units)
+	}
+	for _, v := range []string{"a/0", "b/1", "carry/1", "digits/2"} {
+		if !lastVars[v] {
+			t.Errorf("no linear probe of %s (have %v)", v, lastVars)
+		}
+	}
+	if want := 2 * len(lastVars) * cfg.Model.NLayers; len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]) != want {
+		t.Errorf("%d neuron rows, want %d (best and layer for %d variables × %d layers)",
+			len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]), want, len(lastVars), cfg.Model.NLayers)
+	}
+	for _, r := range append(byProbe["neuron_best"], byProbe["neuron_layer"]...) {
+		if r.Value < 0 || r.Value > 1 || r.Ref == nil || (r.Probe == "neuron_best" && (r.Index == nil || *r.Index < 0 || *r.Index >= 4*16)) {
+			t.Errorf("neuron row %+v", r)
+		}
+	}
+	// k = 1, 2, …, 32 (a quarter of 2 × 64 neurons).
+	if len(byProbe["ablate_selective"]) != 6 || len(byProbe["ablate_random"]) != 6 {
+		t.Errorf("%d selective and %d random ablation rows, want 6 each", len(byProbe["ablate_selective"]), len(byProbe["ablate_random"]))
+	}
+	for _, r := range byProbe["knowledge_bits"] {
+		// 120 facts of log2 10 bits: a random model is within a few bits of 0.
+		if math.Abs(r.Value) > 10 {
+			t.Errorf("a random model stores %.2f bits of %s", r.Value, r.Task)
+		}
+	}
+	if len(byProbe["knowledge_bits"]) != 1 {
+		t.Errorf("%d knowledge rows, want 1 (facts)", len(byProbe["knowledge_bits"]))
+	}
+	again := run()
+	if len(again) != len(rows) {
+		t.Fatalf("second run: %d rows, first %d", len(again), len(rows))
+	}
+	for i := range rows {
+		if rows[i].Value != again[i].Value || rows[i].Var != again[i].Var {
+			t.Fatalf("row %d differs between runs: %+v vs %+v", i, rows[i], again[i])
 		}
 	}
 }

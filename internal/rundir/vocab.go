@@ -3,6 +3,8 @@ package rundir
 // vocab.go: the names the writers put in the files and the judgements the
 // readers make on them, each in one place.
 
+import "strings"
+
 // Metric names the evaluation harness writes in evals.jsonl.
 const (
 	ExactMatch      = "exact_match"       // greedy generation (after the task's Extract) equals the target
@@ -170,7 +172,40 @@ const (
 	ProbeBitsPerParam      = "bits_per_param"
 	ProbeParityFourier     = "parity_fourier"
 	ProbeParitySaliency    = "parity_saliency_ratio"
+
+	// Distributed representations: the best single MLP neuron against the
+	// whole MLP layer as a linear probe of one variable, and the ability
+	// with the k most selective neurons ablated against k random
+	// directions of the same layers (Index = k).
+	ProbeNeuronBest      = "neuron_best"      // held-out accuracy of the best single neuron (Index = the neuron)
+	ProbeNeuronLayer     = "neuron_layer"     // held-out accuracy of the whole MLP layer
+	ProbeAblateSelective = "ablate_selective" // ability with the k most selective neurons mean-ablated (Ref = intact)
+	ProbeAblateRandom    = "ablate_random"    // ability with k random directions mean-ablated, mean over draws (Ref = intact)
 )
+
+// Levels of the task variables the linear probes read (the var of a
+// linear_probe line without its "/k" element): a low-level variable is
+// written in the prompt (an operand digit, the digit at the position read,
+// the entity asked about), a high-level one is computed from it (a carry,
+// an answer digit, the intermediate entity of a multi-hop question).
+const (
+	VarLow  = "low"
+	VarHigh = "high"
+)
+
+var varLevels = map[string]string{
+	"a": VarLow, "b": VarLow, "current": VarLow, "entity": VarLow,
+	"carry": VarHigh, "digits": VarHigh, "bridge": VarHigh,
+}
+
+// VarLevel returns the level of a probed variable ("carry/1" → high), or
+// "" for a variable without one.
+func VarLevel(v string) string {
+	if i := strings.IndexByte(v, '/'); i >= 0 {
+		v = v[:i]
+	}
+	return varLevels[v]
+}
 
 // Thresholds of the judgements the report and the demo's findings make.
 // Each is used by one function (package report/assemble) that both call.

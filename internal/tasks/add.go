@@ -309,7 +309,9 @@ func (t *add) TrainItems(seed uint64, n int) []Item {
 
 // item builds the evaluation item of a+b. Vars: "a", "b" operand digits and
 // "digits" answer digits, all least significant first; "carry" the carry
-// out of each column.
+// out of each column; "a_pos", "b_pos" the offset in Prompt of each
+// operand digit (least significant first), where a probe reads the digit
+// as the current token.
 func (t *add) item(v string, n, a, b int) Item {
 	doc := t.format2(n, a, b)
 	i := strings.Index(doc, "=")
@@ -321,12 +323,16 @@ func (t *add) item(v string, n, a, b int) Item {
 		it.Target = strconv.Itoa(sum)
 	}
 	carry := 0
+	aEnd := len(addPrefix[t.format]) + n - 1 // offset of a's last digit
+	bEnd := aEnd + 1 + n                     // of b's, after the '+'
 	for k := range n {
 		s := digitAt(a, k) + digitAt(b, k) + carry
 		carry = s / 10
 		it.Vars["a"] = append(it.Vars["a"], digitAt(a, k))
 		it.Vars["b"] = append(it.Vars["b"], digitAt(b, k))
 		it.Vars["carry"] = append(it.Vars["carry"], carry)
+		it.Vars["a_pos"] = append(it.Vars["a_pos"], aEnd-k)
+		it.Vars["b_pos"] = append(it.Vars["b_pos"], bEnd-k)
 	}
 	for k := range len(strconv.Itoa(sum)) {
 		it.Vars["digits"] = append(it.Vars["digits"], digitAt(sum, k))

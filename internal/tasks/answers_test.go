@@ -103,6 +103,18 @@ func TestArithmeticAnswers(t *testing.T) {
 							t.Fatalf("%q: carry %d = %d, want %d", it.Prompt, i, c, want)
 						}
 					}
+					// Operand digit positions: the character there is the digit.
+					for _, op := range []string{"a", "b"} {
+						pos, dig := it.Vars[op+"_pos"], it.Vars[op]
+						if len(pos) != len(dig) || len(pos) == 0 {
+							t.Fatalf("%q: %s_pos %v for digits %v", it.Prompt, op, pos, dig)
+						}
+						for k, at := range pos {
+							if at < 0 || at >= len(it.Prompt) || int(it.Prompt[at]-'0') != dig[k] {
+								t.Fatalf("%q: %s_pos[%d] = %d, want the offset of digit %d", it.Prompt, op, k, at, dig[k])
+							}
+						}
+					}
 				}
 			}
 		})

@@ -78,7 +78,8 @@ func perturbedOf(v Variant, perts []string, trained func(pert string) bool) []Va
 // name (so the same clean items always get the same perturbations). f
 // returns the new prompt and whether it succeeded; items it fails on are
 // left out. Keys, answers and variables are the clean item's: a perturbed
-// item is paired with its clean item by Key.
+// item is paired with its clean item by Key. Prompt offsets (variables
+// named "*_pos") are dropped: the perturbation moves the characters.
 func perturbItems(seed uint64, spec string, items []Item, pert string, f func(r *rand.Rand, it *Item) (string, bool)) []Item {
 	if len(items) == 0 {
 		return nil
@@ -95,6 +96,11 @@ func perturbItems(seed uint64, spec string, items []Item, pert string, f func(r 
 		it.Variant, it.Prompt = v, prompt
 		it.Choices = slices.Clone(it.Choices)
 		it.Vars = cloneVars(it.Vars)
+		for k := range it.Vars {
+			if strings.HasSuffix(k, "_pos") {
+				delete(it.Vars, k)
+			}
+		}
 		out = append(out, it)
 	}
 	return out

@@ -60,6 +60,15 @@ func TestPerturbLeavesTrainingAndCleanItems(t *testing.T) {
 					t.Fatalf("clean item %d differs: %q vs %q", i, x[i].Prompt, y[i].Prompt)
 				}
 			}
+			// A perturbation moves characters, so no perturbed item gives
+			// prompt offsets (the clean items' would point elsewhere).
+			for _, it := range all.Eval(0, 40) {
+				for k := range it.Vars {
+					if strings.HasSuffix(k, "_pos") && !clean[it.Variant] {
+						t.Fatalf("perturbed item %q keeps the clean offsets %s", it.Prompt, k)
+					}
+				}
+			}
 			// Each perturbed variant names its clean variant and keeps its
 			// chance level and metrics.
 			byName := map[string]Variant{}
