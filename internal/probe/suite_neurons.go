@@ -39,8 +39,9 @@ func mlpNames(L int) []string {
 	return out
 }
 
-// runNeuronProbes: for every variable read at the prompt's last token and
-// every MLP layer, the held-out accuracy of a linear probe on the whole
+// runNeuronProbes: for every high-level variable read at the prompt's
+// last token (rundir.VarLevel: carries, answer digits, the bridge entity)
+// and every MLP layer, the held-out accuracy of a linear probe on the whole
 // layer (neuron_layer) and of the best single neuron (neuron_best, Index =
 // the neuron, chosen on the training rows), with the majority rate as Ref.
 func runNeuronProbes(e *Env, step int) ([]rundir.Probe, error) {
@@ -55,7 +56,7 @@ func runNeuronProbes(e *Env, step int) ([]rundir.Probe, error) {
 			return nil, err
 		}
 		for v, vd := range ps.vars {
-			if !ps.lastToken(v) {
+			if !ps.lastToken(v) || !ps.highLevel(v) {
 				continue
 			}
 			n := len(vd.labels)

@@ -115,7 +115,7 @@ func TestTaskProbesAtChanceOnARandomModel(t *testing.T) {
 // layers do not hold it much above the majority rate. (The carries are:
 // a carry is a threshold on a₀ + b₀, which a linear probe reads from an
 // average of the digits' embeddings, so even random attention exposes it.)
-// Every last-token variable gets a whole-layer and a best-neuron row per
+// Every high-level variable gets a whole-layer and a best-neuron row per
 // MLP layer, the ablation gives a selective and a random row per k, a
 // random model knows nothing of the facts, the weights are unchanged and
 // a second run gives the same rows.
@@ -163,7 +163,7 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 		byProbe[r.Probe] = append(byProbe[r.Probe], r)
 	}
 	var current, units float64 = -1, -1
-	lastVars := map[string]bool{}
+	lastVars, highVars := map[string]bool{}, 0
 	for _, r := range byProbe["linear_probe"] {
 		switch {
 		case r.Var == "current" && r.Layer == -1:
@@ -171,8 +171,11 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 		case r.Var == "digits/0" && r.Layer == 1:
 			units = r.Value - *r.Ref
 		}
-		if r.Var != "current" {
+		if r.Var != "current" && !lastVars[r.Var] {
 			lastVars[r.Var] = true
+			if rundir.VarLevel(r.Var) == rundir.VarHigh {
+				highVars++
+			}
 		}
 	}
 	// 40 distinct (digit, position) embeddings in 16 dimensions, all seen
@@ -190,9 +193,10 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 			t.Errorf("no linear probe of %s (have %v)", v, lastVars)
 		}
 	}
-	if want := 2 * len(lastVars) * cfg.Model.NLayers; len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]) != want {
-		t.Errorf("%d neuron rows, want %d (best and layer for %d variables × %d layers)",
-			len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]), want, len(lastVars), cfg.Model.NLayers)
+	// carry/0, carry/1, digits/0, digits/1, digits/2.
+	if want := 2 * 5 * cfg.Model.NLayers; highVars != 5 || len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]) != want {
+		t.Errorf("%d neuron rows for %d high-level variables, want %d (best and layer for 5 variables × %d layers)",
+			len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]), highVars, want, cfg.Model.NLayers)
 	}
 	for _, r := range append(byProbe["neuron_best"], byProbe["neuron_layer"]...) {
 		if r.Value < 0 || r.Value > 1 || r.Ref == nil || (r.Probe == "neuron_best" && (r.Index == nil || *r.Index < 0 || *r.Index >= 4*16)) {
