@@ -75,9 +75,12 @@ func writeFindings(dir string, fs []Finding) error {
 			fs[i].Items = []string{}
 		}
 	}
-	b, err := json.MarshalIndent(fs, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // claims compare with < and ≥
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(fs); err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(filepath.Join(dir, FindingsFile), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, FindingsFile), b.Bytes())
 }

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -57,7 +56,8 @@ type FinishOptions struct {
 	Analyze  assemble.AnalyzeOptions
 }
 
-// Finish analyses the demo ladder (analysis.json), judges the studies
+// Finish judges the studies (and analyses the demo ladder into
+// analysis.json when one of them reads its analysis)
 // into findings.json (replacing their own objects, keeping every other)
 // and writes report.html, which opens with the claims table of every
 // object in findings.json and shows each study's section. It is a pure
@@ -68,7 +68,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, runs, err := newInput(o.Out, o.Quick, o.Analyze.Stats)
+	in, runs, err := newInput(o.Out, o.Quick, o.Analyze)
 	if err != nil {
 		return nil, err
 	}
@@ -77,19 +77,6 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	roles := map[string]string{}
 	for _, r := range runs {
 		roles[r.ID] = sweepOf(r)
-	}
-	if len(ladder) > 0 {
-		b, notes, err := assemble.Analyze(ctx, ladder, o.Analyze)
-		if err != nil {
-			return nil, err
-		}
-		res.Notes = notes
-		if err := atomicfile.WriteBytes(filepath.Join(o.Out, AnalysisFile), b); err != nil {
-			return nil, err
-		}
-		if in.Analysis, err = assemble.ParseAnalysis(bytes.NewReader(b)); err != nil {
-			return nil, err
-		}
 	}
 
 	// The studies shown: those judged now and those findings.json already
@@ -127,6 +114,15 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 			hasSection[s.Name] = true
 		}
 	}
+	// The ladder's analysis, when a study used it (the demo's emergence
+	// and artifact findings do): analysis.json and the report's abilities,
+	// loss-view and forecasts sections.
+	if in.analyzed {
+		res.Notes = in.analysisNotes
+		if err := atomicfile.WriteBytes(filepath.Join(o.Out, AnalysisFile), in.analysisJSON); err != nil {
+			return nil, err
+		}
+	}
 	all := mergeFindings(prev, ids, judged)
 	if err := writeFindings(o.Out, all); err != nil {
 		return nil, err
@@ -155,7 +151,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	rep, err := assemble.Build(ctx, assemble.Input{
 		Title:    "emlab demo: emergent abilities on a laptop",
 		Subtitle: "command: " + cmd,
-		Runs:     runs, Ladder: ladder, Analysis: in.Analysis, Roles: roles, Notes: notes,
+		Runs:     runs, Ladder: ladder, Analysis: in.analysis, Roles: roles, Notes: notes,
 		Now: time.Time{},
 	})
 	if err != nil {

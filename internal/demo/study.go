@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,6 +102,7 @@ var registry = map[string]*Study{}
 // listed here come after these, by name.
 var order = []string{
 	"emergence", "artifact", "induction", "grokking", "quanta",
+	"cot",
 }
 
 // register adds a study; a duplicate name is a programming error.
@@ -207,10 +209,35 @@ type Input struct {
 	Quick bool
 	// Stats are the statistics' settings (bootstrap replicates, level).
 	Stats stats.Options
-	// Analysis is the demo ladder's analysis (analysis.json), nil when the
-	// ladder has no runs.
-	Analysis []assemble.Line
-	runs     map[string][]*rundir.Run // sweep → its runs under Out
+	runs  map[string][]*rundir.Run // sweep → its runs under Out
+
+	analyze       assemble.AnalyzeOptions
+	analyzed      bool
+	analysis      []assemble.Line
+	analysisJSON  []byte
+	analysisNotes []string
+}
+
+// LadderAnalysis is the demo ladder's analysis (what analysis.json
+// holds), computed on first use; nil when the ladder has no runs.
+func (in *Input) LadderAnalysis(ctx context.Context) ([]assemble.Line, error) {
+	if in.analyzed {
+		return in.analysis, nil
+	}
+	ladder := in.Runs(ladderSweep)
+	if len(ladder) == 0 {
+		return nil, nil
+	}
+	b, notes, err := assemble.Analyze(ctx, ladder, in.analyze)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := assemble.ParseAnalysis(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	in.analyzed, in.analysis, in.analysisJSON, in.analysisNotes = true, lines, b, notes
+	return lines, nil
 }
 
 // Runs returns every run found under Out/<sweep> (whether a quick or a
@@ -218,12 +245,12 @@ type Input struct {
 func (in *Input) Runs(sweep string) []*rundir.Run { return in.runs[sweep] }
 
 // newInput reads every run under out and groups them by sweep.
-func newInput(out string, quick bool, o stats.Options) (*Input, []*rundir.Run, error) {
+func newInput(out string, quick bool, o assemble.AnalyzeOptions) (*Input, []*rundir.Run, error) {
 	all, err := rundir.LoadRuns(out)
 	if err != nil {
 		return nil, nil, err
 	}
-	in := &Input{Out: out, Quick: quick, Stats: o, runs: map[string][]*rundir.Run{}}
+	in := &Input{Out: out, Quick: quick, Stats: o.Stats, analyze: o, runs: map[string][]*rundir.Run{}}
 	for _, r := range all {
 		w := sweepOf(r)
 		in.runs[w] = append(in.runs[w], r)

@@ -83,7 +83,7 @@ func TestStudiesJudgeEmptyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	o := AnalyzeOptions(true)
 	o.Stats.Boot = 20
-	in, _, err := newInput(dir, true, o.Stats)
+	in, _, err := newInput(dir, true, o)
 	if err != nil {
 		t.Fatal(err)
 	}
