@@ -39,6 +39,7 @@ type RunConfig struct {
 		NHeads  int    `json:"n_heads"`
 		DVocab  int    `json:"d_vocab"`
 		NCtx    int    `json:"n_ctx"`
+		DMLP    int    `json:"d_mlp"` // MLP hidden width; 0 means 4·DModel
 	} `json:"model"`
 	Data struct {
 		Source string `json:"source"`
