@@ -175,3 +175,5 @@ func softmaxBwdRowSpan(dp, a, d []float32, scale float32) {
 	}
 	softmaxBwdRowGo(dp, a, d, scale)
 }
+
+func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }

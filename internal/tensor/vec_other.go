@@ -50,3 +50,5 @@ func packB512(dst, src *float32, rows, lds int, mask uint32) {
 func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, live, scale) }
 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
+
+func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
