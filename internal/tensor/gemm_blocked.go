@@ -405,3 +405,12 @@ func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b 
 		}
 	}
 }
+
+// Scratch returns a buffer of n floats with undefined contents from the
+// kernels' free lists (see bufFree); Release gives it back. Model code uses
+// them for temporaries that each goroutine of a parallel loop needs for a
+// moment, so that a steady-state step allocates nothing.
+func Scratch(n int) *[]float32 { return getBuf(n) }
+
+// Release returns a buffer obtained from Scratch.
+func Release(p *[]float32) { putBuf(p) }
