@@ -4,6 +4,133 @@
 
 #include "textflag.h"
 
+// func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·adamW512(SB), NOSPLIT, $8-48
+	MOVQ         p+0(FP), AX
+	MOVQ         grad+8(FP), CX
+	MOVQ         m+16(FP), DX
+	MOVQ         v+24(FP), BX
+	MOVQ         n+32(FP), SI
+	MOVQ         c+40(FP), DI
+	VSTMXCSR     (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	VLDMXCSR     4(SP)
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+
+loop:
+	CMPQ    SI, $0x10
+	JL      tail
+	VMOVUPS (CX), Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS (BX), Z10
+	VMOVUPS (AX), Z11
+	VMULPS  Z0, Z9, Z9
+	VMULPS  Z1, Z8, Z12
+	VADDPS  Z12, Z9, Z9
+	VMULPS  Z2, Z10, Z10
+	VMULPS  Z3, Z8, Z12
+	VMULPS  Z8, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, (BX)
+	VSQRTPS Z10, Z8
+	VDIVPS  Z7, Z8, Z8
+	VADDPS  Z4, Z8, Z8
+	VMULPS  Z6, Z9, Z12
+	VDIVPS  Z8, Z12, Z12
+	VMULPS  Z5, Z11, Z11
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	SUBQ    $0x10, SI
+	JMP     loop
+
+tail:
+	TESTQ     SI, SI
+	JZ        done
+	MOVQ      $-1, DI
+	BZHIQ     SI, DI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z8
+	VMOVUPS.Z (DX), K1, Z9
+	VMOVUPS.Z (BX), K1, Z10
+	VMOVUPS.Z (AX), K1, Z11
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z1, Z8, Z0
+	VADDPS    Z0, Z9, Z9
+	VMULPS    Z2, Z10, Z10
+	VMULPS    Z3, Z8, Z0
+	VMULPS    Z8, Z0, Z0
+	VADDPS    Z0, Z10, Z10
+	VMOVUPS   Z9, K1, (DX)
+	VMOVUPS   Z10, K1, (BX)
+	VSQRTPS   Z10, Z1
+	VDIVPS    Z7, Z1, Z1
+	VADDPS    Z4, Z1, Z1
+	VMULPS    Z6, Z9, Z0
+	VDIVPS    Z1, Z0, Z0
+	VMULPS    Z5, Z11, Z11
+	VSUBPS    Z0, Z11, Z11
+	VMOVUPS   Z11, K1, (AX)
+
+done:
+	VLDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func scaleFlush512(x *float32, n int, s float32, thr float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·scaleFlush512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Z0
+	VBROADCASTSS thr+20(FP), Z1
+	VPBROADCASTD absMask<>+0(SB), Z2
+
+loop:
+	CMPQ     CX, $0x10
+	JL       tail
+	VMOVUPS  (AX), Z3
+	VANDPS   Z2, Z3, Z4
+	VCMPPS   $0x05, Z1, Z4, K1
+	VMULPS.Z Z0, Z3, K1, Z3
+	VMOVUPS  Z3, (AX)
+	ADDQ     $0x40, AX
+	SUBQ     $0x10, CX
+	JMP      loop
+
+tail:
+	TESTQ     CX, CX
+	JZ        done
+	MOVQ      $-1, DX
+	BZHIQ     CX, DX, CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z3
+	VANDPS    Z2, Z3, Z2
+	VCMPPS    $0x05, Z1, Z2, K1, K2
+	VMULPS.Z  Z0, Z3, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA absMask<>+0(SB)/4, $0x7fffffff
+GLOBL absMask<>(SB), RODATA|NOPTR, $4
+
 // func softmaxRow512(row *float32, live int, n int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·softmaxRow512(SB), NOSPLIT, $0-28

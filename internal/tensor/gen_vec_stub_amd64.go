@@ -4,6 +4,21 @@
 
 package tensor
 
+// adamW512 applies one AdamW step to n parameters p with gradients grad and moments
+// m, v; c points to adamConsts (b1, 1−b1, b2, 1−b2, eps, decay, stepSize, √bc2).
+// The operations are adamWGo's, in its order, with MXCSR's flush-to-zero and
+// denormals-are-zero set for the loop (and restored): moments decaying towards 0
+// never become subnormal, whose arithmetic takes microcode assists.
+//
+//go:noescape
+func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float32)
+
+// scaleFlush512 sets x[i] = x[i]·s for i < n, or +0 where |x[i]| < thr (thr = the
+// smallest normal float32 / |s|: products that would be subnormal are never formed).
+//
+//go:noescape
+func scaleFlush512(x *float32, n int, s float32, thr float32)
+
 // softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)
 // and row[live:n] = 0: the causal attention row in one call (max, exp and sum,
 // normalise, clear), the same operations as the max512/expShift512/scale512 sequence.

@@ -378,7 +378,8 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 // number of counted rows. A negative target marks a row that is ignored.
 // If dlogits is not nil it is OVERWRITTEN with gradScale·(softmax − onehot)
 // (zero for ignored rows): the fused form saves a pass over the largest
-// activation of a small model. Sums are in float64, in row order.
+// activation of a small model. Gradient entries below the normal float32
+// range are 0, not subnormal. Sums are in float64, in row order.
 func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int, gradScale float32) (sum float64, count int) {
 	// Rows in fixed chunks; per-chunk sums are added in chunk order.
 	chunks := rowChunks(rows, V)
@@ -436,7 +437,11 @@ func (j *sceJob) do(ci int) {
 		j.sums[ci] += float64(mx) + math.Log(float64(s)) - float64(lr[tg])
 		j.counts[ci]++
 		if dr != nil {
-			scaleSpan(dr, j.gradScale/s)
+			// Entries that would be subnormal become 0: once a model
+			// has memorised its data, most of a row is below the normal
+			// range, and subnormal operands cost microcode assists in
+			// every product that reads them.
+			scaleFlushSpan(dr, j.gradScale/s)
 			dr[tg] -= j.gradScale
 		}
 	}
@@ -498,13 +503,14 @@ func AdamW(p, g, m, v []float32, h AdamWParams) {
 	bc2 := 1 - math.Pow(float64(h.Beta2), float64(h.Step))
 	n := len(p)
 	run(&adamJobs, elemChunks(n), adamJob{p: p, g: g[:n], m: m[:n], v: v[:n], c: adamConsts{
-		b1: h.Beta1, b2: h.Beta2, eps: h.Eps, decay: 1 - h.LR*h.WeightDecay,
+		b1: h.Beta1, omb1: 1 - h.Beta1, b2: h.Beta2, omb2: 1 - h.Beta2, eps: h.Eps, decay: 1 - h.LR*h.WeightDecay,
 		stepSize: float32(float64(h.LR) / bc1), bc2sqrt: float32(math.Sqrt(bc2))}})
 }
 
-// adamConsts are one AdamW step's scalars.
+// adamConsts are one AdamW step's scalars, in the order the assembly
+// kernel reads them.
 type adamConsts struct {
-	b1, b2, eps, decay, stepSize, bc2sqrt float32
+	b1, omb1, b2, omb2, eps, decay, stepSize, bc2sqrt float32
 }
 
 type adamJob struct {
@@ -519,18 +525,30 @@ func (j *adamJob) do(ci int) {
 	adamWSpan(j.p[i0:i1], j.g[i0:i1], j.m[i0:i1], j.v[i0:i1], &j.c)
 }
 
-// adamWGo is the AdamW update of one span, in float32.
+// adamWGo is the AdamW update of one span in float32, flushing subnormal
+// inputs and results to zero as the assembly kernel does with MXCSR's
+// denormals-are-zero and flush-to-zero (ftz after every operation; the
+// conversions keep the compiler from fusing a multiply and an add).
 func adamWGo(p, g, m, v []float32, c *adamConsts) {
-	b1, b2, eps, decay, stepSize, bc2sqrt := c.b1, c.b2, c.eps, c.decay, c.stepSize, c.bc2sqrt
+	b1, omb1, b2, omb2, eps, decay, stepSize, bc2sqrt := c.b1, c.omb1, c.b2, c.omb2, c.eps, c.decay, c.stepSize, c.bc2sqrt
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i := range p {
-		gi := g[i]
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		gi := ftz(g[i])
+		mi := ftz(ftz(float32(b1*ftz(m[i]))) + ftz(float32(omb1*gi)))
+		vi := ftz(ftz(float32(b2*ftz(v[i]))) + ftz(float32(ftz(float32(omb2*gi))*gi)))
 		m[i], v[i] = mi, vi
 		// float32 sqrt: SQRTSS is exact (correctly rounded) like the
-		// reference's float64 sqrt rounded to float32.
-		denom := float32(math.Sqrt(float64(vi)))/bc2sqrt + eps
-		p[i] = p[i]*decay - stepSize*mi/denom
+		// float64 sqrt rounded to float32.
+		denom := ftz(ftz(float32(math.Sqrt(float64(vi)))/bc2sqrt) + eps)
+		p[i] = ftz(ftz(float32(ftz(p[i])*decay)) - ftz(ftz(float32(stepSize*mi))/denom))
 	}
+}
+
+// ftz is x, or a zero of x's sign when x is subnormal: what MXCSR's
+// flush-to-zero makes of a result and denormals-are-zero of an operand.
+func ftz(x float32) float32 {
+	if b := math.Float32bits(x); b&0x7f800000 == 0 {
+		return math.Float32frombits(b & 0x80000000)
+	}
+	return x
 }

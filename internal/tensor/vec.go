@@ -1,5 +1,7 @@
 package tensor
 
+import "math"
+
 // vec.go holds the row and elementwise building blocks of the kernels in
 // ops.go ("spans": one contiguous run of floats). On amd64 with AVX-512 they
 // run the avo-generated assembly of gen_vec_amd64.s (vec_amd64.go picks
@@ -65,6 +67,23 @@ func scaleGo(x []float32, s float32) {
 	for i := range x {
 		x[i] *= s
 	}
+}
+
+// scaleFlushGo sets x = x·s, or +0 where |x| < thr (NaN kept).
+func scaleFlushGo(x []float32, s, thr float32) {
+	for i, v := range x {
+		if float32(math.Abs(float64(v))) < thr {
+			x[i] = 0
+		} else {
+			x[i] = v * s
+		}
+	}
+}
+
+// flushThreshold is the |x| below which x·s would be subnormal: the
+// smallest normal float32 over |s| (+Inf for s = 0 flushes everything).
+func flushThreshold(s float32) float32 {
+	return float32(0x1p-126 / math.Abs(float64(s)))
 }
 
 // dotGo returns Σ a·b.

@@ -53,6 +53,16 @@ func scaleSpan(x []float32, s float32) {
 	scaleGo(x, s)
 }
 
+// scaleFlushSpan sets x = x·s, flushing the products that would be subnormal
+// to +0 (scaleFlushGo).
+func scaleFlushSpan(x []float32, s float32) {
+	if useVec512 && len(x) > 0 {
+		scaleFlush512(&x[0], len(x), s, flushThreshold(s))
+		return
+	}
+	scaleFlushGo(x, s, flushThreshold(s))
+}
+
 func dotSpan(a, b []float32) float32 {
 	if useVec512 && len(a) > 0 {
 		_ = b[len(a)-1]
@@ -176,4 +186,11 @@ func softmaxBwdRowSpan(dp, a, d []float32, scale float32) {
 	softmaxBwdRowGo(dp, a, d, scale)
 }
 
-func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
+func adamWSpan(p, g, m, v []float32, c *adamConsts) {
+	if useVec512 && len(p) > 0 {
+		_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
+		adamW512(&p[0], &g[0], &m[0], &v[0], len(p), &c.b1)
+		return
+	}
+	adamWGo(p, g, m, v, c)
+}

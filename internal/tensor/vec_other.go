@@ -13,8 +13,11 @@ func expShiftSpan(dst, src []float32, scale, shift float32) float32 {
 }
 func maxSpan(x []float32) float32      { return maxGo(x) }
 func scaleSpan(x []float32, s float32) { scaleGo(x, s) }
-func dotSpan(a, b []float32) float32   { return dotGo(a, b) }
-func addSpan(dst, a, b []float32)      { addGo(dst, a, b) }
+func scaleFlushSpan(x []float32, s float32) {
+	scaleFlushGo(x, s, flushThreshold(s))
+}
+func dotSpan(a, b []float32) float32 { return dotGo(a, b) }
+func addSpan(dst, a, b []float32)    { addGo(dst, a, b) }
 func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
 	softmaxBwdGo(dp, a, d, scale, dot)
 }

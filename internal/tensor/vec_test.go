@@ -147,3 +147,111 @@ func TestExpSpanAccuracy(t *testing.T) {
 		t.Fatalf("e^{-200, NaN, 0, -87.4, -Inf} = %v, want {0, NaN, 1, 0, 0}", y)
 	}
 }
+
+// TestAdamWSpanFlushesSubnormals checks the AdamW span (the assembly where
+// the CPU has it) against adamWGo, bit for bit, on every tail length, with
+// values spread over the normal range and down into the subnormals: moments
+// decaying towards zero and gradients whose squares underflow, the state of
+// a run whose loss has reached ≈ 0. The kernel flushes (MXCSR) where
+// adamWGo emulates the flush, so no moment or parameter may come out
+// subnormal. Afterwards the goroutine's own float arithmetic must still
+// keep subnormals (the kernel restores MXCSR).
+func TestAdamWSpanFlushesSubnormals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 7))
+	spread := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			// |x| from 1e-45 (the smallest subnormal) to 1e1, either sign.
+			x[i] = float32(math.Pow(10, -45+46*rng.Float64()))
+			if rng.IntN(2) == 0 {
+				x[i] = -x[i]
+			}
+		}
+		return x
+	}
+	c := adamConsts{b1: 0.9, omb1: 1 - float32(0.9), b2: 0.98, omb2: 1 - float32(0.98), eps: 1e-8, decay: 1,
+		stepSize: 3e-3, bc2sqrt: 0.3}
+	subnormals := 0
+	for _, n := range vecSizes() {
+		p, g, m, v := spread(n), spread(n), spread(n), spread(n)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i])))
+		}
+		for _, x := range [][]float32{p, g, m, v} {
+			for _, e := range x {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					subnormals++
+				}
+			}
+		}
+		pG, mG, vG := slices.Clone(p), slices.Clone(m), slices.Clone(v)
+		adamWSpan(p, g, m, v, &c)
+		adamWGo(pG, g, mG, vG, &c)
+		for name, pair := range map[string][2][]float32{"p": {p, pG}, "m": {m, mG}, "v": {v, vG}} {
+			if i, d := firstBitDiff(pair[0], pair[1]); i >= 0 {
+				t.Fatalf("n=%d %s[%d]: span %g, Go %g (|Δ| %g)", n, name, i, pair[0][i], pair[1][i], d)
+			}
+			for i, e := range pair[0] {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					t.Fatalf("n=%d: %s[%d] = %g is subnormal", n, name, i, e)
+				}
+			}
+		}
+	}
+	if subnormals < 100 {
+		t.Fatalf("only %d subnormal inputs: the test does not exercise the flush", subnormals)
+	}
+	tiny := []float32{0x1p-126}
+	if h := tiny[0] * float32(len(tiny)) / 4; h == 0 {
+		t.Fatal("a subnormal result after the kernel was flushed: MXCSR was not restored")
+	}
+}
+
+// firstBitDiff is the first index where a and b differ in their bits and
+// the difference there, or −1.
+func firstBitDiff(a, b []float32) (int, float64) {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i, math.Abs(float64(a[i]) - float64(b[i]))
+		}
+	}
+	return -1, 0
+}
+
+// TestScaleFlushSpan checks scaleFlushSpan against scaleFlushGo bit for bit
+// (the same multiply; the same threshold) on values across the float32
+// range, NaN included, and that no product comes out subnormal.
+func TestScaleFlushSpan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 8))
+	for _, s := range []float32{1, 1.0 / 512, 3e-5, -0.25} {
+		for _, n := range vecSizes() {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(math.Pow(10, -44+44*rng.Float64()))
+				if rng.IntN(2) == 0 {
+					x[i] = -x[i]
+				}
+			}
+			if n > 3 {
+				x[3] = float32(math.NaN())
+			}
+			y, yG := slices.Clone(x), slices.Clone(x)
+			scaleFlushSpan(y, s)
+			scaleFlushGo(yG, s, flushThreshold(s))
+			if i, d := firstBitDiff(y, yG); i >= 0 {
+				t.Fatalf("s=%g n=%d [%d]: span %g, Go %g (|Δ| %g)", s, n, i, y[i], yG[i], d)
+			}
+			for i, e := range y {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					t.Fatalf("s=%g n=%d: [%d] = %g is subnormal", s, n, i, e)
+				}
+				if x[i] == x[i] && e != 0 && e != x[i]*s {
+					t.Fatalf("s=%g n=%d: [%d] = %g, want %g·%g", s, n, i, e, x[i], s)
+				}
+			}
+			if n > 3 && y[3] == y[3] {
+				t.Fatalf("s=%g: NaN became %g", s, y[3])
+			}
+		}
+	}
+}

@@ -893,8 +893,105 @@ func softmaxBwdRowVec() {
 	RET()
 }
 
+// mxcsrFlush are MXCSR's flush-to-zero (bit 15) and denormals-are-zero
+// (bit 6) bits.
+const mxcsrFlush = 1<<15 | 1<<6
+
+func adamWVec() {
+	TEXT("adamW512", NOSPLIT, "func(p, grad, m, v *float32, n int, c *float32)")
+	Pragma("noescape")
+	Doc("adamW512 applies one AdamW step to n parameters p with gradients grad and moments",
+		"m, v; c points to adamConsts (b1, 1−b1, b2, 1−b2, eps, decay, stepSize, √bc2).",
+		"The operations are adamWGo's, in its order, with MXCSR's flush-to-zero and",
+		"denormals-are-zero set for the loop (and restored): moments decaying towards 0",
+		"never become subnormal, whose arithmetic takes microcode assists.")
+	p := Load(Param("p"), GP64())
+	g := Load(Param("grad"), GP64()) // not "g": the Go assembler's goroutine register
+	m := Load(Param("m"), GP64())
+	v := Load(Param("v"), GP64())
+	n := Load(Param("n"), GP64())
+	c := Load(Param("c"), GP64())
+	saved, flush := AllocLocal(4), AllocLocal(4)
+	VSTMXCSR(saved)
+	t := GP32()
+	MOVL(saved, t)
+	ORL(operand.U32(mxcsrFlush), t)
+	MOVL(t, flush)
+	VLDMXCSR(flush)
+	var cs [8]reg.VecVirtual
+	for i := range cs {
+		cs[i] = ZMM()
+		VBROADCASTSS(operand.Mem{Base: c, Disp: 4 * i}, cs[i])
+	}
+	b1, omb1, b2, omb2, eps, decay, step, bc2 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]
+	k := K()
+	vecLoop(n, []reg.Register{p, g, m, v}, k, func(masked bool) {
+		vg, vm, vv, vp := ZMM(), ZMM(), ZMM(), ZMM()
+		load(g, masked, k, vg)
+		load(m, masked, k, vm)
+		load(v, masked, k, vv)
+		load(p, masked, k, vp)
+		// m = b1·m + (1−b1)·g
+		t1 := ZMM()
+		VMULPS(b1, vm, vm)
+		VMULPS(omb1, vg, t1)
+		VADDPS(t1, vm, vm)
+		// v = b2·v + ((1−b2)·g)·g
+		VMULPS(b2, vv, vv)
+		VMULPS(omb2, vg, t1)
+		VMULPS(vg, t1, t1)
+		VADDPS(t1, vv, vv)
+		store(vm, m, masked, k)
+		store(vv, v, masked, k)
+		// p = p·decay − (stepSize·m)/(√v/√bc2 + eps)
+		d := ZMM()
+		VSQRTPS(vv, d)
+		VDIVPS(bc2, d, d)
+		VADDPS(eps, d, d)
+		VMULPS(step, vm, t1)
+		VDIVPS(d, t1, t1)
+		VMULPS(decay, vp, vp)
+		VSUBPS(t1, vp, vp)
+		store(vp, p, masked, k)
+	})
+	VLDMXCSR(saved)
+	VZEROUPPER()
+	RET()
+}
+
+func scaleFlushVec() {
+	TEXT("scaleFlush512", NOSPLIT, "func(x *float32, n int, s, thr float32)")
+	Pragma("noescape")
+	Doc("scaleFlush512 sets x[i] = x[i]·s for i < n, or +0 where |x[i]| < thr (thr = the",
+		"smallest normal float32 / |s|: products that would be subnormal are never formed).")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	sv, tv, abs := ZMM(), ZMM(), ZMM()
+	VBROADCASTSS(paramAddr("s"), sv)
+	VBROADCASTSS(paramAddr("thr"), tv)
+	VPBROADCASTD(ConstData("absMask", operand.U32(0x7fffffff)), abs)
+	k := K()
+	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
+		v, a := ZMM(), ZMM()
+		load(x, masked, k, v)
+		VANDPS(abs, v, a)
+		keep := K()
+		if masked {
+			VCMPPS(operand.U8(5), tv, a, k, keep) // |x| ≥ thr or NaN, within the tail
+		} else {
+			VCMPPS(operand.U8(5), tv, a, keep)
+		}
+		VMULPS_Z(sv, v, keep, v)
+		store(v, x, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	adamWVec()
+	scaleFlushVec()
 	softmaxRowVec()
 	softmaxBwdRowVec()
 	packB32()
