@@ -4,6 +4,80 @@
 
 #include "textflag.h"
 
+// func reluFwd512(out *float32, x *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·reluFwd512(SB), NOSPLIT, $0-24
+	MOVQ   out+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	CMPQ    DX, $0x10
+	JL      tail
+	VMOVUPS (CX), Z1
+	VMAXPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	SUBQ    $0x10, DX
+	JMP     loop
+
+tail:
+	TESTQ     DX, DX
+	JZ        done
+	MOVQ      $-1, BX
+	BZHIQ     DX, BX, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMAXPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluBwd512(dx *float32, x *float32, dout *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·reluBwd512(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   dout+16(FP), DX
+	MOVQ   n+24(FP), BX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	CMPQ    BX, $0x10
+	JL      tail
+	VMOVUPS (CX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (DX), Z3
+	VCMPPS  $0x1e, Z0, Z1, K1
+	VADDPS  Z3, Z2, K1, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	SUBQ    $0x10, BX
+	JMP     loop
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	MOVQ      $-1, SI
+	BZHIQ     BX, SI, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (AX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VADDPS    Z3, Z2, K2, Z2
+	VMOVUPS   Z2, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·adamW512(SB), NOSPLIT, $8-48

@@ -4,6 +4,16 @@
 
 package tensor
 
+// reluFwd512 sets out[i] = x[i] if x[i] > 0, else +0 (NaN too), for i < n.
+//
+//go:noescape
+func reluFwd512(out *float32, x *float32, n int)
+
+// reluBwd512 accumulates dx[i] += dout[i] where x[i] > 0, for i < n.
+//
+//go:noescape
+func reluBwd512(dx *float32, x *float32, dout *float32, n int)
+
 // adamW512 applies one AdamW step to n parameters p with gradients grad and moments
 // m, v; c points to adamConsts (b1, 1−b1, b2, 1−b2, eps, decay, stepSize, √bc2).
 // The operations are adamWGo's, in its order, with MXCSR's flush-to-zero and

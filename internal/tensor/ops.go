@@ -62,6 +62,8 @@ const (
 	elemGELUBwd                  // y += z·GELU'(x)
 	elemGELUBwdSet               // y = z·GELU'(x)
 	elemScale                    // x *= s
+	elemReLU                     // y = max(x, 0)
+	elemReLUBwd                  // y += z·1[x > 0]
 )
 
 var elemJobs jobList[elemJob]
@@ -80,6 +82,10 @@ func (j *elemJob) do(ci int) {
 		geluBackwardSetSpan(j.y[i0:i1], x, j.z[i0:i1])
 	case elemScale:
 		scaleSpan(x, j.s)
+	case elemReLU:
+		reluForwardSpan(j.y[i0:i1], x)
+	case elemReLUBwd:
+		reluBackwardSpan(j.y[i0:i1], x, j.z[i0:i1])
 	}
 }
 
@@ -454,13 +460,25 @@ func Gather(out, table []float32, idx []int32, C int) {
 	}
 }
 
+// GatherAdd accumulates out[i] += table[idx[i]] for out (len(idx), C),
+// skipping the rows whose index is negative: one term of an embedding bag.
+func GatherAdd(out, table []float32, idx []int32, C int) {
+	for i, id := range idx {
+		if id >= 0 {
+			o := out[i*C : i*C+C]
+			addSpan(o, o, table[int(id)*C:int(id)*C+C])
+		}
+	}
+}
+
 // ScatterAdd accumulates dtable[idx[i]] += dout[i] for dout (len(idx), C),
-// in index order (deterministic even when an index repeats).
+// in index order (deterministic even when an index repeats), skipping
+// negative indices.
 func ScatterAdd(dtable, dout []float32, idx []int32, C int) {
 	for i, id := range idx {
-		d := dtable[int(id)*C : int(id)*C+C]
-		for j, g := range dout[i*C : i*C+C] {
-			d[j] += g
+		if id >= 0 {
+			d := dtable[int(id)*C : int(id)*C+C]
+			addSpan(d, d, dout[i*C:i*C+C])
 		}
 	}
 }

@@ -194,3 +194,21 @@ func adamWSpan(p, g, m, v []float32, c *adamConsts) {
 	}
 	adamWGo(p, g, m, v, c)
 }
+
+func reluForwardSpan(out, x []float32) {
+	if useVec512 && len(x) > 0 {
+		_ = out[len(x)-1]
+		reluFwd512(&out[0], &x[0], len(x))
+		return
+	}
+	reluForwardGo(out, x)
+}
+
+func reluBackwardSpan(dx, x, dout []float32) {
+	if useVec512 && len(x) > 0 {
+		_, _ = dx[len(x)-1], dout[len(x)-1]
+		reluBwd512(&dx[0], &x[0], &dout[0], len(x))
+		return
+	}
+	reluBackwardGo(dx, x, dout)
+}

@@ -55,3 +55,6 @@ func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
 
 func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
+
+func reluForwardSpan(out, x []float32)       { reluForwardGo(out, x) }
+func reluBackwardSpan(dx, x, dout []float32) { reluBackwardGo(dx, x, dout) }

@@ -255,3 +255,31 @@ func TestScaleFlushSpan(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUSpans checks the ReLU spans against their Go loops bit for bit,
+// on every tail length, with NaN, ±0 and ±Inf among the inputs.
+func TestReLUSpans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, n := range vecSizes() {
+		x := randn(rng, n, 2)
+		for i := 0; i < n && i < len(special); i++ {
+			x[i*3%n] = special[i]
+		}
+		o, oG := make([]float32, n+1), make([]float32, n+1)
+		o[n], oG[n] = 7, 7 // past the end: must stay
+		reluForwardSpan(o[:n], x)
+		reluForwardGo(oG[:n], x)
+		if i, d := firstBitDiff(o, oG); i >= 0 {
+			t.Fatalf("n=%d relu[%d]: span %g, Go %g (|Δ| %g)", n, i, o[i], oG[i], d)
+		}
+		g := randn(rng, n, 1)
+		d0 := randn(rng, n+1, 1)
+		d, dG := slices.Clone(d0), slices.Clone(d0)
+		reluBackwardSpan(d[:n], x, g)
+		reluBackwardGo(dG[:n], x, g)
+		if i, dd := firstBitDiff(d, dG); i >= 0 {
+			t.Fatalf("n=%d drelu[%d]: span %g, Go %g (|Δ| %g)", n, i, d[i], dG[i], dd)
+		}
+	}
+}

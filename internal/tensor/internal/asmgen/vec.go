@@ -988,8 +988,57 @@ func scaleFlushVec() {
 	RET()
 }
 
+func reluFwdVec() {
+	TEXT("reluFwd512", NOSPLIT, "func(out, x *float32, n int)")
+	Pragma("noescape")
+	Doc("reluFwd512 sets out[i] = x[i] if x[i] > 0, else +0 (NaN too), for i < n.")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	k := K()
+	vecLoop(n, []reg.Register{out, x}, k, func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		// MAXPS returns its second source (here +0) when either is NaN and
+		// when both are zeros, as the Go loop's x > 0 test.
+		VMAXPS(zero, v, v)
+		store(v, out, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func reluBwdVec() {
+	TEXT("reluBwd512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+	Pragma("noescape")
+	Doc("reluBwd512 accumulates dx[i] += dout[i] where x[i] > 0, for i < n.")
+	dx := Load(Param("dx"), GP64())
+	x := Load(Param("x"), GP64())
+	dout := Load(Param("dout"), GP64())
+	n := Load(Param("n"), GP64())
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	k := K()
+	vecLoop(n, []reg.Register{dx, x, dout}, k, func(masked bool) {
+		v, d, g := ZMM(), ZMM(), ZMM()
+		load(x, masked, k, v)
+		load(dx, masked, k, d)
+		load(dout, masked, k, g)
+		pos := K()
+		VCMPPS(operand.U8(0x1e), zero, v, pos) // x > 0, ordered (NaN: false)
+		VADDPS(g, d, pos, d)
+		store(d, dx, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	reluFwdVec()
+	reluBwdVec()
 	adamWVec()
 	scaleFlushVec()
 	softmaxRowVec()
