@@ -82,8 +82,8 @@ func (s *mlpDecodeState) run(rows []int) []float32 {
 			}
 		}
 	}
-	pre, post := s.pre[:A*F], s.post[:A*F] // (A, F)
-	m.firstLayer(pre, s.proj, slots, A)    // x·W1 + b1
+	pre, post := s.pre[:A*F], s.post[:A*F]                  // (A, F)
+	m.firstLayer(pre, s.proj, slots, A, m.ps.DataAt(m.pB1)) // x·W1 + b1
 	if m.relu {
 		tensor.ReLUForward(post, pre)
 	} else {

@@ -18,6 +18,13 @@ package nn
 // each slot's dpre rows per token first (S_j, V × DMLP), so that
 // dW1_j = wteᵀ·S_j and dwte += S_j·W1_jᵀ are products over V rows, not B·T.
 //
+// Training on task documents counts the loss at a few positions per
+// document (the answer). A Forward with targets therefore runs only the
+// counted positions (compacted; the backward runs on them too) and leaves
+// the other positions' activations and logits to be computed when Logits
+// or Activation asks for them, from the weights the Forward saw (the
+// layers are per position, so the values are those a full pass gives).
+//
 // What it deliberately does not do: a tied unembedding (the hidden width
 // differs from the embedding width in every calibrated setting), more than
 // one hidden layer, dropout.
@@ -54,14 +61,25 @@ type mlpModel struct {
 	tokens      []int32   // (B, T)
 	slots       []int32   // (W, B, T) slot j's token at each position, −1 before position 0
 	embed       []float32 // (B, T, D)     hook_embed
-	pre, post   []float32 // (B, T, DMLP)
+	pre, post   []float32 // (B, T, DMLP)  valid when !partial or full
 	logits      []float32 // (B, T, V)
-	dlogits     []float32 // (B, T, V)
 	ready       bool
 	proj        []float32 // (W, V, DMLP) P_j = wte·W1_j
 
-	dpost, dpre []float32 // (B, T, DMLP)
-	dslots      []float32 // (W, V, DMLP) S_j: dpre summed per token of slot j
+	// The positions the last Forward with targets ran: all of them, or
+	// (partial) the n counted ones, compacted into the C buffers. full
+	// says pre, post and logits have since been completed for every
+	// position, from the weights saved at the Forward.
+	partial, full bool
+	n             int
+	slotsC        []int32   // (W, n) the counted positions' slot tokens
+	targetsC      []int32   // (n)
+	preC, postC   []float32 // (n, DMLP)
+	logitsC       []float32 // (n, V)
+	b1, w2, b2    []float32 // c_fc.bias, lm_head.weight and .bias as the Forward saw them
+	dlogits       []float32 // (n, V)
+	dpost, dpre   []float32 // (n, DMLP)
+	dslots        []float32 // (W, V, DMLP) S_j: dpre summed per token of slot j
 }
 
 func newMLP(cfg Config, rng *rand.Rand) *mlpModel {
@@ -114,8 +132,20 @@ func (m *mlpModel) Params() *ParamSet { return m.ps }
 // Logits implements Model; the slice is the model's buffer (capacity capped),
 // overwritten by the next Forward.
 func (m *mlpModel) Logits() []float32 {
+	m.complete()
 	n := m.B * m.T * m.cfg.DVocab
 	return m.logits[:n:n]
+}
+
+// complete computes every position's activations and logits after a
+// partial Forward, from the projections and weights it saved.
+func (m *mlpModel) complete() {
+	if !m.partial || m.full {
+		return
+	}
+	BT, F, V := m.B*m.T, m.cfg.HiddenMLP(), m.cfg.DVocab
+	m.forwardRows(m.pre[:BT*F], m.post[:BT*F], m.logits[:BT*V], m.slots[:m.cfg.Window*BT], BT, m.b1, m.w2, m.b2)
+	m.full = true
 }
 
 // ensure sizes the buffers for B·T rows, reallocating only when B·T grows.
@@ -134,6 +164,7 @@ func (m *mlpModel) ensure(B, T int) {
 	m.post = make([]float32, BT*F)
 	m.logits = make([]float32, BT*V)
 	m.dlogits = make([]float32, BT*V)
+	m.slotsC, m.targetsC, m.preC, m.postC, m.logitsC = nil, nil, nil, nil, nil
 	m.dpost, m.dpre = nil, nil
 	if m.proj == nil {
 		m.proj = make([]float32, W*V*F)
@@ -153,13 +184,27 @@ func (m *mlpModel) projectSlots(proj []float32) {
 // firstLayer sets pre (n, DMLP) = Σ_j P_j[slots_j] + b1 for n positions
 // whose slot-j tokens are slots[j·n : (j+1)·n] (−1: a zero vector), summing
 // the slots in order and the bias last.
-func (m *mlpModel) firstLayer(pre, proj []float32, slots []int32, n int) {
+func (m *mlpModel) firstLayer(pre, proj []float32, slots []int32, n int, b1 []float32) {
 	F, V := m.cfg.HiddenMLP(), m.cfg.DVocab
 	clear(pre[:n*F])
 	for j := 0; j < m.cfg.Window; j++ {
 		tensor.GatherAdd(pre, proj[j*V*F:(j+1)*V*F], slots[j*n:(j+1)*n], F)
 	}
-	tensor.AddBias(pre, m.ps.DataAt(m.pB1), n, F)
+	tensor.AddBias(pre, b1, n, F)
+}
+
+// forwardRows runs both layers on n positions (slots as firstLayer's) with
+// the projections in m.proj: pre, post (n, DMLP) and logits (n, V).
+func (m *mlpModel) forwardRows(pre, post, logits []float32, slots []int32, n int, b1, w2, b2 []float32) {
+	F, V := m.cfg.HiddenMLP(), m.cfg.DVocab
+	m.firstLayer(pre, m.proj, slots, n, b1) // x·W1 + b1
+	if m.relu {
+		tensor.ReLUForward(post[:n*F], pre[:n*F])
+	} else {
+		tensor.GELUForward(post[:n*F], pre[:n*F])
+	}
+	tensor.Gemm(false, false, n, V, F, post, F, w2, V, 0, logits, V) // post·W2
+	tensor.AddBias(logits, b2, n, V)
 }
 
 // Forward implements Model.
@@ -190,20 +235,48 @@ func (m *mlpModel) Forward(tokens, targets []int32, B, T int) float32 {
 		}
 	}
 	m.projectSlots(m.proj)
-	pre, post := m.pre[:BT*F], m.post[:BT*F] // (B, T, F)
-	m.firstLayer(pre, m.proj, slots, BT)     // x·W1 + b1
-	if m.relu {
-		tensor.ReLUForward(post, pre)
-	} else {
-		tensor.GELUForward(post, pre)
+	b1, w2, b2 := m.ps.DataAt(m.pB1), m.ps.DataAt(m.pW2), m.ps.DataAt(m.pB2)
+	m.partial, m.full = false, false
+	count := 0
+	if targets != nil {
+		for _, tg := range targets[:BT] {
+			if tg >= 0 {
+				count++
+			}
+		}
 	}
-	logits := m.logits[:BT*V]                                                         // (B, T, V)
-	tensor.Gemm(false, false, BT, V, F, post, F, m.ps.DataAt(m.pW2), V, 0, logits, V) // post·W2
-	tensor.AddBias(logits, m.ps.DataAt(m.pB2), BT, V)
-	if targets == nil {
-		return 0
+	if targets == nil || count == BT {
+		m.n = BT
+		m.forwardRows(m.pre[:BT*F], m.post[:BT*F], m.logits[:BT*V], slots, BT, b1, w2, b2)
+		if targets == nil {
+			return 0
+		}
+		loss := meanNextTokenLoss(m.dlogits[:BT*V], m.logits[:BT*V], targets[:BT], BT, V)
+		m.ready = true
+		return loss
 	}
-	loss := meanNextTokenLoss(m.dlogits[:BT*V], logits, targets[:BT], BT, V)
+	// Only the counted positions: compact their slot tokens and targets,
+	// and save the weights a later complete() needs.
+	n := count
+	if m.slotsC == nil {
+		m.slotsC, m.targetsC = make([]int32, W*m.capBT), make([]int32, m.capBT)
+		m.preC, m.postC, m.logitsC = make([]float32, m.capBT*F), make([]float32, m.capBT*F), make([]float32, m.capBT*V)
+	}
+	k := 0
+	for r, tg := range targets[:BT] {
+		if tg < 0 {
+			continue
+		}
+		for j := 0; j < W; j++ {
+			m.slotsC[j*n+k] = slots[j*BT+r]
+		}
+		m.targetsC[k] = tg
+		k++
+	}
+	m.b1, m.w2, m.b2 = append(m.b1[:0], b1...), append(m.w2[:0], w2...), append(m.b2[:0], b2...)
+	m.partial, m.n = true, n
+	m.forwardRows(m.preC[:n*F], m.postC[:n*F], m.logitsC[:n*V], m.slotsC[:W*n], n, b1, w2, b2)
+	loss := meanNextTokenLoss(m.dlogits[:n*V], m.logitsC[:n*V], m.targetsC[:n], n, V)
 	m.ready = true
 	return loss
 }
@@ -214,8 +287,7 @@ func (m *mlpModel) Backward() {
 		panic("nn.mlp: Backward without a Forward with targets")
 	}
 	cfg := m.cfg
-	B, T := m.B, m.T
-	D, W, F, V, BT := cfg.DModel, cfg.Window, cfg.HiddenMLP(), cfg.DVocab, B*T
+	D, W, F, V, BT := cfg.DModel, cfg.Window, cfg.HiddenMLP(), cfg.DVocab, m.B*m.T
 	if m.dpost == nil {
 		m.dpost = make([]float32, m.capBT*F)
 		m.dpre = make([]float32, m.capBT*F)
@@ -223,19 +295,24 @@ func (m *mlpModel) Backward() {
 	if m.dslots == nil {
 		m.dslots = make([]float32, W*V*F)
 	}
-	dlogits := m.dlogits[:BT*V] // (B, T, V)
-	pre, post := m.pre[:BT*F], m.post[:BT*F]
-	dpost, dpre := m.dpost[:BT*F], m.dpre[:BT*F]                                       // (B, T, F)
-	tensor.Gemm(false, true, BT, F, V, dlogits, V, m.ps.DataAt(m.pW2), V, 0, dpost, F) // dpost = dlogits·W2ᵀ
-	tensor.Gemm(true, false, F, V, BT, post, F, dlogits, V, 1, m.ps.GradAt(m.pW2), V)  // dW2 += postᵀ·dlogits
-	tensor.BiasGrad(m.ps.GradAt(m.pB2), dlogits, BT, V)
+	// The positions the Forward ran: all, or the counted ones compacted.
+	n, pre, post, slots := BT, m.pre[:BT*F], m.post[:BT*F], m.slots[:W*BT]
+	if m.partial {
+		n = m.n
+		pre, post, slots = m.preC[:n*F], m.postC[:n*F], m.slotsC[:W*n]
+	}
+	dlogits := m.dlogits[:n*V]                                                        // (n, V)
+	dpost, dpre := m.dpost[:n*F], m.dpre[:n*F]                                        // (n, F)
+	tensor.Gemm(false, true, n, F, V, dlogits, V, m.ps.DataAt(m.pW2), V, 0, dpost, F) // dpost = dlogits·W2ᵀ
+	tensor.Gemm(true, false, F, V, n, post, F, dlogits, V, 1, m.ps.GradAt(m.pW2), V)  // dW2 += postᵀ·dlogits
+	tensor.BiasGrad(m.ps.GradAt(m.pB2), dlogits, n, V)
 	clear(dpre) // the activation backward kernels accumulate
 	if m.relu {
 		tensor.ReLUBackward(dpre, pre, dpost)
 	} else {
 		tensor.GELUBackward(dpre, pre, dpost)
 	}
-	tensor.BiasGrad(m.ps.GradAt(m.pB1), dpre, BT, F)
+	tensor.BiasGrad(m.ps.GradAt(m.pB1), dpre, n, F)
 	// Slot j: S_j[v] = Σ dpre over the positions whose slot-j token is v;
 	// dW1_j += wteᵀ·S_j, dwte += S_j·W1_jᵀ.
 	wte, w1 := m.ps.DataAt(m.pWte), m.ps.DataAt(m.pW1)
@@ -243,7 +320,7 @@ func (m *mlpModel) Backward() {
 	for j := 0; j < W; j++ {
 		sj := m.dslots[j*V*F : (j+1)*V*F] // (V, F)
 		clear(sj)
-		tensor.ScatterAdd(sj, dpre, m.slots[j*BT:(j+1)*BT], F)
+		tensor.ScatterAdd(sj, dpre, slots[j*n:(j+1)*n], F)
 		tensor.Gemm(true, false, D, F, V, wte, D, sj, F, 1, dw1[j*D*F:(j+1)*D*F], F)
 		tensor.Gemm(false, true, V, D, F, sj, F, w1[j*D*F:], F, 1, dwte, D)
 	}
@@ -261,6 +338,7 @@ func (m *mlpModel) Activation(name string) ([]float32, []int, bool) {
 		return nil, nil, false
 	}
 	B, T, BT, F := m.B, m.T, m.B*m.T, m.cfg.HiddenMLP()
+	m.complete()
 	switch name {
 	case ActName("embed", -1):
 		return m.embed[:BT*m.cfg.DModel], []int{B, T, m.cfg.DModel}, true

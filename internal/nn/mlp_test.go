@@ -143,3 +143,62 @@ func BenchmarkMLPStep(b *testing.B) {
 	cfg.DVocab = 53
 	benchStep(b, cfg, 1404, 2)
 }
+
+// TestMLPCountedPositions: a Forward with targets runs only the counted
+// positions; Logits and Activation then complete the others from the
+// weights that Forward saw. They must equal, bit for bit, a full Forward of
+// an identical model, even after the first model's weights have changed;
+// and the loss must be the mean cross-entropy of those logits over the
+// counted positions (1e-5: float32 loss against a float64 recomputation).
+func TestMLPCountedPositions(t *testing.T) {
+	cfg := tinyMLPConfig(3, "relu")
+	B, T := 3, 7
+	tokens, targets := tinyBatch(cfg.DVocab, B, T, rand.New(rand.NewPCG(5, 6)))
+	for i := range targets {
+		if i%T != T-1 && i%4 != 0 {
+			targets[i] = -1 // the answer position and a few others count
+		}
+	}
+	a, err := New(cfg, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(cfg, rand.New(rand.NewPCG(3, 4)))
+	a.Params().ZeroGrad()
+	loss := a.Forward(tokens, targets, B, T)
+	a.Backward()
+	for i := range a.Params().Data {
+		a.Params().Data[i] += 0.5 // as an optimizer step would
+	}
+	b.Forward(tokens, nil, B, T)
+	for _, name := range a.(*mlpModel).ActivationNames() {
+		ga, _, _ := a.Activation(name)
+		gb, _, _ := b.Activation(name)
+		if i, d := sameBits(ga, gb); i >= 0 {
+			t.Fatalf("%s[%d]: completed %g, full Forward %g (|Δ| %g)", name, i, ga[i], gb[i], d)
+		}
+	}
+	V := cfg.DVocab
+	logits := b.Logits()
+	var sum float64
+	n := 0
+	for r, tg := range targets {
+		if tg < 0 {
+			continue
+		}
+		row := logits[r*V : (r+1)*V]
+		mx := float64(row[0])
+		for _, x := range row {
+			mx = math.Max(mx, float64(x))
+		}
+		var s float64
+		for _, x := range row {
+			s += math.Exp(float64(x) - mx)
+		}
+		sum += mx + math.Log(s) - float64(row[tg])
+		n++
+	}
+	if want := sum / float64(n); math.Abs(float64(loss)-want) > 1e-5 {
+		t.Fatalf("loss %g, mean cross-entropy of the full logits %g", loss, want)
+	}
+}
