@@ -12,9 +12,9 @@ package nn
 //	           x += z·W_O + b;  x += mlp(ln_2(x))
 //	logits = ln_f(x)·wteᵀ (or lm_head)
 //
-// What it deliberately does not do: attention kernels of its own (each
-// (row, head) product is a tensor.Gemm of one query row, so the arithmetic
-// is Forward's, element for element), or a cache shared across rows.
+// What it deliberately does not do: attention arithmetic of its own (each
+// (row, head) is tensor.AttentionRow, the last row of Forward's attention
+// head, element for element), or a cache shared across rows.
 
 import (
 	"math"
@@ -182,10 +182,8 @@ func (s *gptDecodeState) stepGroup(g int) {
 			q := qkv[j*3*C+hd*Dh:]         // (1, Dh)
 			p := s.att[(j0+j)*H*s.nctx+hd*s.nctx:][:np]
 			// scores (1, np) = q·Kᵀ, softmax of scores/√Dh, z_h (1, Dh) = p·V
-			tensor.Gemm(false, false, 1, np, Dh, q, 3*C, kT, s.nctx, 0, p, np)
-			causalSoftmaxLastRow(p, scale)
 			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
-			tensor.Gemm(false, false, 1, Dh, np, p, np, vc, C, 0, zh, C)
+			tensor.AttentionRow(p, zh, q[:Dh], kT, s.nctx, vc, C, np, Dh, scale)
 			if mask != nil && mask[hd] != 1 {
 				tensor.Scale(zh, mask[hd])
 			}

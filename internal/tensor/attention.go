@@ -98,6 +98,38 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	}
 }
 
+// AttentionRow computes one query's causal attention over n ≥ 1 keys:
+// p (n) = softmax(q·Kᵀ·scale) and z (Dh) = p·V, where kT (Dh, n) holds the
+// keys transposed with row stride ldk and v (n, Dh) the values with row
+// stride ldv. Each element is computed exactly as row n−1 of
+// AttentionHeadForward over the same keys computes it (the same tiles, the
+// same k-blocks, the same softmax row), so a decoder that caches keys and
+// values reproduces Forward bit for bit; it skips Gemm's dispatch, which
+// costs as much as the arithmetic of one query.
+func AttentionRow(p, z, q, kT []float32, ldk int, v []float32, ldv, n, Dh int, scale float32) {
+	if n < 1 || Dh < 1 || len(p) < n || len(z) < Dh || len(q) < Dh || ldk < n || ldv < Dh ||
+		len(kT) < (Dh-1)*ldk+n || len(v) < (n-1)*ldv+Dh {
+		panic("tensor.AttentionRow: views too short for their shape")
+	}
+	isa := activeISA
+	if isa == nil || !isa.strideB {
+		Gemm(false, false, 1, n, Dh, q, Dh, kT, ldk, 0, p, n)
+		causalSoftmaxRow(p[:n], n, scale)
+		Gemm(false, false, 1, Dh, n, p, n, v, ldv, 0, z, Dh)
+		return
+	}
+	NR, KC := isa.nr, isa.kc
+	for j := 0; j < n; j += NR {
+		isa.tile(1, min(NR, n-j), Dh, &q[0], Dh, 1, &kT[j], ldk, &p[j], n, false, nil)
+	}
+	causalSoftmaxRow(p[:n], n, scale)
+	for d := 0; d < Dh; d += NR {
+		for k0 := 0; k0 < n; k0 += KC {
+			isa.tile(1, min(NR, Dh-d), min(KC, n-k0), &p[k0], n, 1, &v[k0*ldv+d], ldv, &z[d], Dh, k0 > 0, nil)
+		}
+	}
+}
+
 // checkHead panics on views too short for (T, Dh) heads (a programming
 // error), since the fast path hands raw pointers to the kernels.
 func checkHead(T, Dh, ld, ldz int, a, b, c, z []float32) {

@@ -350,17 +350,6 @@ func CausalSoftmaxForward(att []float32, T int, scale float32) {
 	}
 }
 
-// CausalSoftmaxRow turns one row of attention scores into probabilities
-// in place, row = softmax(row·scale) (scale > 0), computing exactly what
-// CausalSoftmaxForward computes for the last row of a (len(row), len(row))
-// matrix: the decoder's one-query step uses it to stay bit-identical to
-// Forward.
-func CausalSoftmaxRow(row []float32, scale float32) {
-	if len(row) > 0 {
-		causalSoftmaxRow(row, len(row), scale)
-	}
-}
-
 // causalSoftmaxRow turns row[:live] into softmax(row[:live]·scale) and
 // zeroes row[live:]. scale must be positive: max(v)·scale is then
 // max(v·scale) exactly (rounding is monotone).
