@@ -66,6 +66,11 @@ func getBuf(n int) *[]float32 {
 func putBuf(p *[]float32) {
 	c := bufClass(cap(*p))
 	bufFree.Lock()
+	if bufFree.lists[c] == nil {
+		// Room for several buffers in use at once (two micro-batches'
+		// products each hold two), so that the list rarely grows.
+		bufFree.lists[c] = make([]*[]float32, 0, 16)
+	}
 	bufFree.lists[c] = append(bufFree.lists[c], p)
 	bufFree.Unlock()
 }

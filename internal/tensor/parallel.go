@@ -235,14 +235,22 @@ type jobList[T any] struct {
 
 func (l *jobList[T]) get() *T {
 	l.mu.Lock()
-	if n := len(l.free); n > 0 {
-		j := l.free[n-1]
-		l.free = l.free[:n-1]
-		l.mu.Unlock()
-		return j
+	defer l.mu.Unlock()
+	if len(l.free) == 0 {
+		// Stock several: how many calls of a kernel run at once depends on
+		// how the goroutines interleave, and a list that grew one job at a
+		// time would keep allocating now and then long after warm-up.
+		if l.free == nil {
+			l.free = make([]*T, 0, 16)
+		}
+		for i := 0; i < 4; i++ {
+			l.free = append(l.free, new(T))
+		}
 	}
-	l.mu.Unlock()
-	return new(T)
+	n := len(l.free)
+	j := l.free[n-1]
+	l.free = l.free[:n-1]
+	return j
 }
 
 func (l *jobList[T]) put(j *T) {
