@@ -45,21 +45,24 @@ echo "load after:  $(uptime)"
 import json, statistics, sys
 d, rounds = sys.argv[1], int(sys.argv[2])
 def lines(f): return [json.loads(l) for l in open(d + "/" + f)]
-peak = sum(j["gflops"] for j in lines("peak.jsonl"))
+peaks = lines("peak.jsonl")
+peak = sum(j["gflops"] for j in peaks)
 torch, em, m1 = lines("torch.jsonl"), lines("emlab.jsonl"), lines("medium1.jsonl")
-print(f"two-core FMA peak: {peak:.0f} GFLOP/s ({len(lines('peak.jsonl'))} cores at once); best of {rounds} interleaved rounds")
-print(f"{'preset':8} {'PyTorch tok/s':>14} {'emlab tok/s':>12} {'ratio':>6} {'median':>6} {'PyTorch %pk':>11} {'emlab GFLOP/s':>14} {'emlab %pk':>9}")
+print(f"FMA peak: {peak:.0f} GFLOP/s ({len(peaks)} cores at once: {' + '.join('%.0f' % j['gflops'] for j in peaks)})")
+print(f"tokens/s: best of {rounds} interleaved rounds (each a mean over its seconds); best step: the fastest single step of all rounds")
+print(f"{'preset':7} {'PyTorch':>8} {'emlab':>8} {'ratio':>6} {'median':>6} | {'PyT step':>8} {'em step':>8} {'ratio':>6} | {'PyT %pk':>7} {'em GF/s':>7} {'em %pk':>6}")
 for p in ("tiny", "small", "medium"):
     t = [j for j in torch if j["preset"] == p]
     e = [j for j in em if j["preset"] == p]
-    bt, be = max(t, key=lambda j: j["tokens_per_s"]), max(e, key=lambda j: j["tokens_per_s"])
-    med = statistics.median(a["tokens_per_s"] / b["tokens_per_s"] for a, b in zip(e, t))
-    print(f"{p:8} {bt['tokens_per_s']:14.0f} {be['tokens_per_s']:12.0f} {be['tokens_per_s']/bt['tokens_per_s']:6.2f} {med:6.2f}"
-          f" {100*bt['gflops']/peak:10.0f}% {be['gflops']:14.1f} {100*be['gflops']/peak:8.0f}%")
-    rt = " ".join("%.0f" % j["tokens_per_s"] for j in t)
-    re_ = " ".join("%.0f" % j["tokens_per_s"] for j in e)
-    print(f"{'':8} rounds: PyTorch {rt}; emlab {re_}")
+    ft = lambda j: j["tokens_per_s"]
+    fb = lambda j: j["best_step_tokens_per_s"]
+    bt, be = max(t, key=ft), max(e, key=ft)
+    med = statistics.median(ft(a) / ft(b) for a, b in zip(e, t))
+    st, se = max(map(fb, t)), max(map(fb, e))
+    print(f"{p:7} {ft(bt):8.0f} {ft(be):8.0f} {ft(be)/ft(bt):6.2f} {med:6.2f} | {st:8.0f} {se:8.0f} {se/st:6.2f} |"
+          f" {100*bt['gflops']/peak:6.0f}% {be['gflops']:7.1f} {100*be['gflops']/peak:5.0f}%")
+    print(f"{'':7} rounds: PyTorch {' '.join('%.0f' % ft(j) for j in t)}; emlab {' '.join('%.0f' % ft(j) for j in e)}")
 b2 = max(j["tokens_per_s"] for j in em if j["preset"] == "medium")
 b1 = max(j["tokens_per_s"] for j in m1)
-print(f"medium: 2 threads / 1 thread = {b2/b1:.2f} (best of each)")
+print(f"medium: 2 threads / 1 thread = {b2/b1:.2f} (best round of each)")
 PY
