@@ -34,9 +34,7 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 		for j := 0; j < i1; j += NR {
 			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
 		}
-		for t := i0; t < i1; t++ {
-			causalSoftmaxRow(p[t*T:t*T+T], t+1, scale)
-		}
+		softmaxRowsSpan(p[i0*T:i1*T], i0+1, mr, T, scale)
 		// z rows [i0, i1) = p[i0:i1, 0:i1]·v[0:i1] (p is 0 beyond), summed
 		// in Gemm's k-blocks so each z row is bit-identical to a one-row
 		// Gemm over the same keys (the decoder's step relies on it).

@@ -205,174 +205,182 @@ done:
 DATA absMask<>+0(SB)/4, $0x7fffffff
 GLOBL absMask<>(SB), RODATA|NOPTR, $4
 
-// func softmaxRow512(row *float32, live int, n int, scale float32)
+// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxRow512(SB), NOSPLIT, $0-28
+TEXT ·softmaxRows512(SB), NOSPLIT, $0-36
 	MOVQ         row+0(FP), AX
 	MOVQ         live+8(FP), CX
-	MOVQ         n+16(FP), DX
-	VBROADCASTSS (AX), Z0
-	MOVQ         CX, BX
-	MOVQ         AX, SI
+	MOVQ         rows+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VBROADCASTSS scale+32(FP), Z0
+	VBROADCASTSS expHi88<>+0(SB), Z1
+	VBROADCASTSS expLo<>+0(SB), Z2
+	VBROADCASTSS log2e<>+0(SB), Z3
+	VBROADCASTSS ln2Hi<>+0(SB), Z4
+	VBROADCASTSS ln2Lo<>+0(SB), Z5
+	VBROADCASTSS one<>+0(SB), Z6
+	VBROADCASTSS two<>+0(SB), Z7
+	VBROADCASTSS expP0<>+0(SB), Z7
+	VBROADCASTSS expP1<>+0(SB), Z8
+	VBROADCASTSS expP2<>+0(SB), Z9
+	VBROADCASTSS expP3<>+0(SB), Z10
+	VBROADCASTSS expP4<>+0(SB), Z11
+	VBROADCASTSS expP5<>+0(SB), Z12
+
+row:
+	VBROADCASTSS (AX), Z13
+	MOVQ         CX, SI
+	MOVQ         AX, DI
 
 mloop:
-	CMPQ   BX, $0x10
+	CMPQ   SI, $0x10
 	JL     mtail
-	VMAXPS (SI), Z0, Z0
-	ADDQ   $0x40, SI
-	SUBQ   $0x10, BX
+	VMAXPS (DI), Z13, Z13
+	ADDQ   $0x40, DI
+	SUBQ   $0x10, SI
 	JMP    mloop
 
 mtail:
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     mdone
-	MOVQ   $-1, DI
-	BZHIQ  BX, DI, BX
-	KMOVW  BX, K1
-	VMAXPS (SI), Z0, K1, Z0
+	MOVQ   $-1, R8
+	BZHIQ  SI, R8, SI
+	KMOVW  SI, K1
+	VMAXPS (DI), Z13, K1, Z13
 
 mdone:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VMAXPS        X0, X1, X0
-	VMOVHLPS      X0, X0, X1
-	VMAXPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VMAXSS        X1, X0, X0
-	VMULSS        scale+24(FP), X0, X0
-	VBROADCASTSS  X0, Z0
-	VBROADCASTSS  scale+24(FP), Z1
-	VBROADCASTSS  expHi88<>+0(SB), Z2
-	VBROADCASTSS  expLo<>+0(SB), Z3
-	VBROADCASTSS  log2e<>+0(SB), Z4
-	VBROADCASTSS  ln2Hi<>+0(SB), Z5
-	VBROADCASTSS  ln2Lo<>+0(SB), Z6
-	VBROADCASTSS  one<>+0(SB), Z7
-	VBROADCASTSS  two<>+0(SB), Z8
-	VBROADCASTSS  expP0<>+0(SB), Z8
-	VBROADCASTSS  expP1<>+0(SB), Z9
-	VBROADCASTSS  expP2<>+0(SB), Z10
-	VBROADCASTSS  expP3<>+0(SB), Z11
-	VBROADCASTSS  expP4<>+0(SB), Z12
-	VBROADCASTSS  expP5<>+0(SB), Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMAXPS        Y14, Y13, Y14
+	VEXTRACTF128  $0x01, Y14, X13
+	VMAXPS        X13, X14, X13
+	VMOVHLPS      X13, X13, X14
+	VMAXPS        X14, X13, X13
+	VMOVSHDUP     X13, X14
+	VMAXSS        X14, X13, X13
+	VMULSS        X0, X13, X13
+	VBROADCASTSS  X13, Z13
 	VXORPS        Z14, Z14, Z14
-	MOVQ          CX, BX
-	MOVQ          AX, SI
+	MOVQ          CX, SI
+	MOVQ          AX, DI
 
 eloop:
-	CMPQ         BX, $0x10
+	CMPQ         SI, $0x10
 	JL           etail
-	VMOVUPS      (SI), Z15
-	VFMSUB213PS  Z0, Z1, Z15
-	VCMPPS       $0x05, Z3, Z15, K1
-	VMINPS       Z15, Z2, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMULPS       Z4, Z15, Z16
+	VMOVUPS      (DI), Z15
+	VFMSUB213PS  Z13, Z0, Z15
+	VCMPPS       $0x05, Z2, Z15, K1
+	VMINPS       Z15, Z1, Z15
+	VMAXPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
+	VFNMADD231PS Z4, Z16, Z15
 	VFNMADD231PS Z5, Z16, Z15
-	VFNMADD231PS Z6, Z16, Z15
-	VMOVAPS      Z8, Z17
+	VMOVAPS      Z7, Z17
+	VFMADD213PS  Z8, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z12, Z15, Z17
-	VFMADD213PS  Z13, Z15, Z17
 	VMULPS       Z15, Z15, Z18
 	VFMADD213PS  Z15, Z18, Z17
-	VADDPS       Z7, Z17, Z17
+	VADDPS       Z6, Z17, Z17
 	VSCALEFPS.Z  Z16, Z17, K1, Z15
 	VADDPS       Z15, Z14, Z14
-	VMOVUPS      Z15, (SI)
-	ADDQ         $0x40, SI
-	SUBQ         $0x10, BX
+	VMOVUPS      Z15, (DI)
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, SI
 	JMP          eloop
 
 etail:
-	TESTQ        BX, BX
+	TESTQ        SI, SI
 	JZ           edone
-	MOVQ         $-1, DI
-	BZHIQ        BX, DI, BX
-	KMOVW        BX, K1
-	VMOVUPS.Z    (SI), K1, Z15
-	VFMSUB213PS  Z0, Z1, Z15
-	VCMPPS       $0x05, Z3, Z15, K2
-	VMINPS       Z15, Z2, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMULPS       Z4, Z15, Z0
-	VRNDSCALEPS  $0x08, Z0, Z0
-	VFNMADD231PS Z5, Z0, Z15
-	VFNMADD231PS Z6, Z0, Z15
-	VMOVAPS      Z8, Z1
-	VFMADD213PS  Z9, Z15, Z1
-	VFMADD213PS  Z10, Z15, Z1
-	VFMADD213PS  Z11, Z15, Z1
-	VFMADD213PS  Z12, Z15, Z1
-	VFMADD213PS  Z13, Z15, Z1
-	VMULPS       Z15, Z15, Z2
-	VFMADD213PS  Z15, Z2, Z1
-	VADDPS       Z7, Z1, Z1
-	VSCALEFPS.Z  Z0, Z1, K2, Z0
-	VADDPS       Z0, Z14, K1, Z14
-	VMOVUPS      Z0, K1, (SI)
+	MOVQ         $-1, R8
+	BZHIQ        SI, R8, SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (DI), K1, Z15
+	VFMSUB213PS  Z13, Z0, Z15
+	VCMPPS       $0x05, Z2, Z15, K2
+	VMINPS       Z15, Z1, Z15
+	VMAXPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z13
+	VRNDSCALEPS  $0x08, Z13, Z13
+	VFNMADD231PS Z4, Z13, Z15
+	VFNMADD231PS Z5, Z13, Z15
+	VMOVAPS      Z7, Z16
+	VFMADD213PS  Z8, Z15, Z16
+	VFMADD213PS  Z9, Z15, Z16
+	VFMADD213PS  Z10, Z15, Z16
+	VFMADD213PS  Z11, Z15, Z16
+	VFMADD213PS  Z12, Z15, Z16
+	VMULPS       Z15, Z15, Z17
+	VFMADD213PS  Z15, Z17, Z16
+	VADDPS       Z6, Z16, Z16
+	VSCALEFPS.Z  Z13, Z16, K2, Z13
+	VADDPS       Z13, Z14, K1, Z14
+	VMOVUPS      Z13, K1, (DI)
 
 edone:
-	VEXTRACTF64X4 $0x01, Z14, Y0
-	VADDPS        Y0, Y14, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDSS        X0, X1, X1
-	VMOVSS        one<>+0(SB), X0
-	VDIVSS        X1, X0, X0
-	VBROADCASTSS  X0, Z0
-	MOVQ          CX, BX
-	MOVQ          AX, SI
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VADDPS        Y13, Y14, Y13
+	VEXTRACTF128  $0x01, Y13, X14
+	VADDPS        X14, X13, X14
+	VMOVHLPS      X14, X14, X13
+	VADDPS        X13, X14, X14
+	VMOVSHDUP     X14, X13
+	VADDSS        X13, X14, X14
+	VMOVSS        one<>+0(SB), X13
+	VDIVSS        X14, X13, X13
+	VBROADCASTSS  X13, Z13
+	MOVQ          CX, SI
+	MOVQ          AX, DI
 
 sloop:
-	CMPQ    BX, $0x10
+	CMPQ    SI, $0x10
 	JL      stail
-	VMOVUPS (SI), Z1
-	VMULPS  Z0, Z1, Z1
-	VMOVUPS Z1, (SI)
-	ADDQ    $0x40, SI
-	SUBQ    $0x10, BX
+	VMOVUPS (DI), Z14
+	VMULPS  Z13, Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, SI
 	JMP     sloop
 
 stail:
-	TESTQ     BX, BX
+	TESTQ     SI, SI
 	JZ        sdone
-	MOVQ      $-1, DI
-	BZHIQ     BX, DI, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (SI), K1, Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K1, (SI)
+	MOVQ      $-1, R8
+	BZHIQ     SI, R8, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (DI), K1, Z14
+	VMULPS    Z13, Z14, Z14
+	VMOVUPS   Z14, K1, (DI)
 
 sdone:
-	SUBQ   CX, DX
-	LEAQ   (AX)(CX*4), AX
-	VXORPS Z0, Z0, Z0
+	MOVQ   BX, SI
+	SUBQ   CX, SI
+	LEAQ   (AX)(CX*4), DI
+	VXORPS Z13, Z13, Z13
 
 zloop:
-	CMPQ    DX, $0x10
+	CMPQ    SI, $0x10
 	JL      ztail
-	VMOVUPS Z0, (AX)
-	ADDQ    $0x40, AX
-	SUBQ    $0x10, DX
+	VMOVUPS Z13, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, SI
 	JMP     zloop
 
 ztail:
-	TESTQ   DX, DX
+	TESTQ   SI, SI
 	JZ      zdone
-	MOVQ    $-1, CX
-	BZHIQ   DX, CX, CX
-	KMOVW   CX, K1
-	VMOVUPS Z0, K1, (AX)
+	MOVQ    $-1, R8
+	BZHIQ   SI, R8, SI
+	KMOVW   SI, K1
+	VMOVUPS Z13, K1, (DI)
 
 zdone:
+	LEAQ (AX)(BX*4), AX
+	INCQ CX
+	DECQ DX
+	JNZ  row
 	VZEROUPPER
 	RET
 

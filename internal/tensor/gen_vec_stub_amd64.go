@@ -29,12 +29,14 @@ func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float
 //go:noescape
 func scaleFlush512(x *float32, n int, s float32, thr float32)
 
-// softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)
-// and row[live:n] = 0: the causal attention row in one call (max, exp and sum,
-// normalise, clear), the same operations as the max512/expShift512/scale512 sequence.
+// softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into
+// causal attention rows: row r's first live+r entries become softmax(x·scale)
+// (1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and
+// sum, normalise, clear — the same operations as max512/expShift512/scale512 —
+// with the exp constants loaded once for all rows.
 //
 //go:noescape
-func softmaxRow512(row *float32, live int, n int, scale float32)
+func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 
 // softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512
 // then softmaxBwd512 in one call.

@@ -150,6 +150,14 @@ func softmaxRowGo(row []float32, live int, scale float32) {
 	clear(row[live:])
 }
 
+// softmaxRowsGo runs softmaxRowGo on rows consecutive rows of n floats in
+// p, row r with live+r live entries.
+func softmaxRowsGo(p []float32, live, rows, n int, scale float32) {
+	for r := 0; r < rows; r++ {
+		softmaxRowGo(p[r*n:r*n+n], live+r, scale)
+	}
+}
+
 // softmaxBwdRowGo accumulates dp += scale·a·(d − Σ a·d).
 func softmaxBwdRowGo(dp, a, d []float32, scale float32) {
 	softmaxBwdSpan(dp, a, d, scale, dotSpan(a, d))

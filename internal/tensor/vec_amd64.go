@@ -170,10 +170,21 @@ func packB32Fast(NR int) bool { return useVec512 && NR == 32 }
 // softmaxRowSpan is softmaxRowGo in one assembly call (the same operations).
 func softmaxRowSpan(row []float32, live int, scale float32) {
 	if useVec512 && live >= 1 && live <= len(row) {
-		softmaxRow512(&row[0], live, len(row), scale)
+		softmaxRows512(&row[0], live, 1, len(row), scale)
 		return
 	}
 	softmaxRowGo(row, live, scale)
+}
+
+// softmaxRowsSpan is softmaxRowSpan on rows consecutive rows of n floats in
+// p, row r with live+r live entries, in one assembly call.
+func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
+	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= n {
+		_ = p[rows*n-1]
+		softmaxRows512(&p[0], live, rows, n, scale)
+		return
+	}
+	softmaxRowsGo(p, live, rows, n, scale)
 }
 
 // softmaxBwdRowSpan is softmaxBwdRowGo in one assembly call.

@@ -51,6 +51,9 @@ func packB512(dst, src *float32, rows, lds int, mask uint32) {
 }
 
 func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, live, scale) }
+func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
+	softmaxRowsGo(p, live, rows, n, scale)
+}
 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
 

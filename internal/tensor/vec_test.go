@@ -107,6 +107,15 @@ func TestSpansMatchGo(t *testing.T) {
 			if !slices.Equal(r, rG) {
 				t.Fatalf("%s: softmax row (live %d) differs from the span sequence", name, live)
 			}
+			// Several rows in one call: row r with live+r entries.
+			rows := min(n-live+1, 5)
+			m, mG := randn(rng, rows*n, 3), make([]float32, rows*n)
+			copy(mG, m)
+			softmaxRowsSpan(m, live, rows, n, 0.3)
+			softmaxRowsGo(mG, live, rows, n, 0.3)
+			if !slices.Equal(m, mG) {
+				t.Fatalf("%s: %d softmax rows (live %d..) differ from the span sequence", name, rows, live)
+			}
 			dp0 := randn(rng, n, 1)
 			dp, dpG := slices.Clone(dp0), slices.Clone(dp0)
 			softmaxBwdRowSpan(dp, r, b, 0.3)

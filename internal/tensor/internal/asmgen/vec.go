@@ -775,15 +775,22 @@ func packB32() {
 }
 
 func softmaxRowVec() {
-	TEXT("softmaxRow512", NOSPLIT, "func(row *float32, live, n int, scale float32)")
+	TEXT("softmaxRows512", NOSPLIT, "func(row *float32, live, rows, n int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)",
-		"and row[live:n] = 0: the causal attention row in one call (max, exp and sum,",
-		"normalise, clear), the same operations as the max512/expShift512/scale512 sequence.")
+	Doc("softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into",
+		"causal attention rows: row r's first live+r entries become softmax(x·scale)",
+		"(1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and",
+		"sum, normalise, clear — the same operations as max512/expShift512/scale512 —",
+		"with the exp constants loaded once for all rows.")
 	row := Load(Param("row"), GP64())
 	live := Load(Param("live"), GP64())
+	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
 	k := K()
+	sc := ZMM()
+	VBROADCASTSS(paramAddr("scale"), sc)
+	cons := loadExpConsts(expHi)
+	Label("row")
 	// max over row[:live]
 	mx := ZMM()
 	VBROADCASTSS(operand.Mem{Base: row}, mx)
@@ -806,12 +813,10 @@ func softmaxRowVec() {
 	VMAXPS(t, xx, xx)
 	VMOVSHDUP(xx, t)
 	VMAXSS(t, xx, xx)
-	VMULSS(paramAddr("scale"), xx, xx) // shift = max·scale
-	sh, sc := ZMM(), ZMM()
+	VMULSS(sc.AsX(), xx, xx) // shift = max·scale
+	sh := ZMM()
 	VBROADCASTSS(xx, sh)
-	VBROADCASTSS(paramAddr("scale"), sc)
 	// e^(x·scale − shift) and its sum
-	cons := loadExpConsts(expHi)
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
 	c = copies(live, row)
@@ -852,6 +857,11 @@ func softmaxRowVec() {
 	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
 		store(z, p, masked, k)
 	})
+	// next row: one more live entry, n floats further
+	LEAQ(operand.Mem{Base: row, Index: n, Scale: 4}, row)
+	INCQ(live)
+	DECQ(rows)
+	JNZ(operand.LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
