@@ -64,6 +64,7 @@ const (
 	elemScale                    // x *= s
 	elemReLU                     // y = max(x, 0)
 	elemReLUBwd                  // y += z·1[x > 0]
+	elemGELUErf                  // y = exact GELU(x)
 )
 
 var elemJobs jobList[elemJob]
@@ -86,6 +87,8 @@ func (j *elemJob) do(ci int) {
 		reluForwardSpan(j.y[i0:i1], x)
 	case elemReLUBwd:
 		reluBackwardSpan(j.y[i0:i1], x, j.z[i0:i1])
+	case elemGELUErf:
+		geluErfGo(j.y[i0:i1], x)
 	}
 }
 
