@@ -41,11 +41,13 @@ func (f funcTask) do(i int) { f(i) }
 
 // ParallelFor calls fn(i) for every chunk index i in [0, n), spreading the
 // chunks over up to Threads() goroutines. Chunks must be independent: the
-// caller decides chunk boundaries from the problem size alone. A ParallelFor
-// inside another one (or concurrent with one) runs its chunks serially in
-// its caller, so a parallel loop over whole micro-batches runs their
-// kernels on one core each. fn is not retained after the call; pass a func
-// value built once (a closure created per call allocates).
+// caller decides chunk boundaries from the problem size alone. A
+// ParallelFor inside another one opens its own region: its caller runs its
+// chunks, helped by any worker that is idle (one that finished its share of
+// the outer region early), so a loop over whole micro-batches runs their
+// kernels one core each, and a core that finishes first helps the other.
+// fn is not retained after the call; pass a func value built once (a
+// closure created per call allocates).
 func ParallelFor(n int, fn func(i int)) { parallel(n, funcTask(fn)) }
 
 // parallel is ParallelFor for a task.
@@ -54,20 +56,23 @@ func parallel(n int, t task) {
 		return
 	}
 	th := min(Threads(), n)
-	if th <= 1 || !workers.busy.CompareAndSwap(false, true) {
-		for i := 0; i < n; i++ {
-			t.do(i)
+	if th > 1 {
+		if r := workers.acquire(); r != nil {
+			workers.run(r, n, th, t)
+			r.busy.Store(false)
+			return
 		}
-		return
 	}
-	workers.run(n, th, t)
-	workers.busy.Store(false)
+	for i := 0; i < n; i++ {
+		t.do(i)
+	}
 }
 
-// workers is the process's pool: persistent goroutines that spin briefly
-// after each parallel region and then park, so the hundreds of regions of a
-// small model's step cost neither a goroutine start nor (mostly) a wake-up.
-// One region runs at a time (busy); the caller is one of its workers.
+// workers is the process's pool: persistent goroutines that join open
+// parallel regions, spin briefly when there is none and then park, so the
+// regions of a small model's step cost neither a goroutine start nor
+// (mostly) a wake-up. Several regions may be open at once (nested ones,
+// or concurrent callers); each caller works in its own region.
 var workers pool
 
 // A region's state is one word, so that joining (a compare-and-swap that
@@ -83,80 +88,109 @@ const (
 // Spin budgets, in polls of an atomic word (a poll is a few ns; a
 // runtime.Gosched every 64 polls keeps other goroutines running): a worker
 // waits about 50 µs for the next region before parking, a caller about as
-// long for its workers before blocking.
+// long for its helpers before blocking.
 const (
 	workerSpin = 1 << 14
 	callerSpin = 1 << 14
 )
 
-type pool struct {
-	busy  atomic.Bool   // a region is running (its caller holds the pool)
-	state atomic.Uint64 // see stRefs, stOpen, stEpoch
-	limit atomic.Int32  // goroutines allowed in the current region, caller included
+// maxRegions bounds the regions open at once; a caller that finds every
+// slot taken runs its chunks serially.
+const maxRegions = 8
 
-	// The region's work, written by the caller before it opens the region.
+// region is one parallel loop's slot.
+type region struct {
+	busy  atomic.Bool   // a caller holds the slot
+	state atomic.Uint64 // see stRefs, stOpen, stEpoch
+	limit atomic.Int32  // goroutines allowed in, caller included
+
+	// The loop, written by the caller before it opens the region (n is
+	// atomic because a worker checks it before joining).
 	t    task
-	n    int64
+	n    atomic.Int64
 	next atomic.Int64 // next chunk to take
 
-	mu      sync.Mutex // guards started, wake
-	started int
-	wake    []chan struct{} // one per worker, capacity 1
-	parked  []atomic.Bool   // worker i is parked (or about to park) on wake[i]
-
 	waiter atomic.Bool   // the caller is blocked on done
-	done   chan struct{} // capacity 1: the last worker out wakes the caller
+	done   chan struct{} // capacity 1: the last helper out wakes the caller
 }
 
-// run executes t over n chunks on up to th goroutines. The caller holds busy.
-func (p *pool) run(n, th int, t task) {
+type pool struct {
+	regions [maxRegions]region
+	open    atomic.Int32 // regions open now (workers scan only when > 0)
+
+	mu      sync.Mutex      // serialises starting workers
+	started atomic.Int32    // workers started; wake[i] and parked[i] exist below it
+	wake    []chan struct{} // one per worker, capacity 1
+	parked  []atomic.Bool   // worker i is parked (or about to park) on wake[i]
+}
+
+// acquire takes a free region slot, or returns nil when all are taken.
+func (p *pool) acquire() *region {
+	for i := range p.regions {
+		if r := &p.regions[i]; r.busy.CompareAndSwap(false, true) {
+			return r
+		}
+	}
+	return nil
+}
+
+// run executes t over n chunks in region r on up to th goroutines.
+func (p *pool) run(r *region, n, th int, t task) {
 	p.ensure(th - 1)
-	p.t, p.n = t, int64(n)
-	p.next.Store(0)
-	p.limit.Store(int32(th))
+	if r.done == nil {
+		r.done = make(chan struct{}, 1) // once per slot: the slot is ours
+	}
+	r.t = t
+	r.n.Store(int64(n))
+	r.next.Store(0)
+	r.limit.Store(int32(th))
 	// Open the next epoch with the caller inside (nobody else is: joining
 	// needs an open region, and the last one was left empty).
-	p.state.Store((p.state.Load()/stEpoch+1)*stEpoch | stOpen | 1)
-	for i := 0; i < th-1 && i < len(p.parked); i++ {
+	r.state.Store((r.state.Load()/stEpoch+1)*stEpoch | stOpen | 1)
+	p.open.Add(1)
+	woken := 0
+	for i := 0; i < int(p.started.Load()) && woken < th-1; i++ {
 		if p.parked[i].Swap(false) {
+			woken++
 			select {
 			case p.wake[i] <- struct{}{}:
 			default:
 			}
 		}
 	}
-	p.work()
-	// Close the region and leave it; wait for the workers still inside.
+	work(r)
+	// Close the region and leave it; wait for the helpers still inside.
 	for {
-		s := p.state.Load()
-		if p.state.CompareAndSwap(s, (s&^stOpen)-1) {
+		s := r.state.Load()
+		if r.state.CompareAndSwap(s, (s&^stOpen)-1) {
 			break
 		}
 	}
-	for spin := 0; p.state.Load()&stRefs != 0; spin++ {
+	p.open.Add(-1)
+	for spin := 0; r.state.Load()&stRefs != 0; spin++ {
 		if spin < callerSpin {
 			if spin%64 == 63 {
 				runtime.Gosched()
 			}
 			continue
 		}
-		p.waiter.Store(true)
-		if p.state.Load()&stRefs == 0 {
-			if !p.waiter.Swap(false) {
-				<-p.done // the last worker cleared it and is sending
+		r.waiter.Store(true)
+		if r.state.Load()&stRefs == 0 {
+			if !r.waiter.Swap(false) {
+				<-r.done // the last helper cleared it and is sending
 			}
 			break
 		}
-		<-p.done
+		<-r.done
 	}
-	p.t = nil
+	r.t = nil
 }
 
-// work takes chunks of the current region until none is left.
-func (p *pool) work() {
-	t, n := p.t, p.n
+// work takes chunks of region r until none is left.
+func work(r *region) {
+	t, n := r.t, r.n.Load()
 	for {
-		i := p.next.Add(1) - 1
+		i := r.next.Add(1) - 1
 		if i >= n {
 			return
 		}
@@ -166,47 +200,66 @@ func (p *pool) work() {
 
 // ensure starts workers until there are at least k.
 func (p *pool) ensure(k int) {
-	if p.started >= k {
+	if int(p.started.Load()) >= k {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.done == nil {
-		p.done = make(chan struct{}, 1)
+	if p.wake == nil {
 		// Fixed capacity: the slices must not move under running workers.
 		max := runtime.NumCPU() + 64
 		p.wake = make([]chan struct{}, max)
 		p.parked = make([]atomic.Bool, max)
 	}
-	for p.started < k && p.started < len(p.wake) {
-		i := p.started
+	for i := int(p.started.Load()); i < k && i < len(p.wake); i++ {
 		p.wake[i] = make(chan struct{}, 1)
 		go p.worker(i)
-		p.started++
+		p.started.Store(int32(i + 1))
 	}
 }
 
-// worker joins every open region it can (up to the region's limit), spins
-// for the next one, then parks until a caller wakes it.
+// join enters region r if it is open in an epoch other than last, has
+// chunks left and is below its limit, runs chunks, and leaves; it returns
+// the epoch it saw (a region without room or work in that epoch is passed
+// over until its next one) and whether it joined.
+func (p *pool) join(r *region, last uint64) (uint64, bool) {
+	for {
+		s := r.state.Load()
+		e := s / stEpoch
+		if s&stOpen == 0 || e == last {
+			return last, false
+		}
+		if r.next.Load() >= r.n.Load() || int32(s&stRefs) >= r.limit.Load() {
+			return e, false // nothing left, or full: its participants finish it
+		}
+		if r.state.CompareAndSwap(s, s+1) {
+			work(r)
+			if s := r.state.Add(^uint64(0)); s&stRefs == 0 && r.waiter.Swap(false) {
+				r.done <- struct{}{}
+			}
+			return e, true
+		}
+	}
+}
+
+// worker joins every open region it can, spins for the next one, then
+// parks until a caller wakes it.
 func (p *pool) worker(id int) {
-	var last uint64 // epoch of the last region joined (or passed over)
+	var last [maxRegions]uint64 // epoch of each slot's region last joined or passed over
 	spin := 0
 	for {
-		s := p.state.Load()
-		if e := s / stEpoch; s&stOpen != 0 && e != last {
-			if int32(s&stRefs) >= p.limit.Load() {
-				last = e // full: wait for the next region
+		if p.open.Load() > 0 {
+			joined := false
+			for i := range p.regions {
+				var ok bool
+				if last[i], ok = p.join(&p.regions[i], last[i]); ok {
+					joined = true
+				}
+			}
+			if joined {
+				spin = 0
 				continue
 			}
-			if !p.state.CompareAndSwap(s, s+1) {
-				continue
-			}
-			last, spin = e, 0
-			p.work()
-			if s := p.state.Add(^uint64(0)); s&stRefs == 0 && p.waiter.Swap(false) {
-				p.done <- struct{}{}
-			}
-			continue
 		}
 		if spin < workerSpin {
 			spin++
@@ -216,13 +269,25 @@ func (p *pool) worker(id int) {
 			continue
 		}
 		p.parked[id].Store(true)
-		if s := p.state.Load(); s&stOpen != 0 && s/stEpoch != last {
+		if p.open.Load() > 0 && p.anyJoinable(&last) {
 			p.parked[id].Store(false)
 			continue
 		}
 		<-p.wake[id]
 		spin = 0
 	}
+}
+
+// anyJoinable reports whether some region is open in an epoch the worker
+// has not seen.
+func (p *pool) anyJoinable(last *[maxRegions]uint64) bool {
+	for i := range p.regions {
+		s := p.regions[i].state.Load()
+		if s&stOpen != 0 && s/stEpoch != last[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // jobList is a free list of kernel task structs, so that a parallel kernel

@@ -75,3 +75,30 @@ func TestParallelForUsesWorkers(t *testing.T) {
 		})
 	}
 }
+
+// TestParallelForHelpsNestedRegions checks that a worker left idle by an
+// outer region helps a region nested in it: the outer loop's chunk 0 ends
+// at once, chunk 1 opens an inner loop whose two chunks wait for each
+// other, which only terminates if another goroutine (the idle worker)
+// joins the inner region.
+func TestParallelForHelpsNestedRegions(t *testing.T) {
+	defer SetThreads(Threads())
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2")
+	}
+	SetThreads(2)
+	for it := 0; it < 200; it++ {
+		ParallelFor(2, func(i int) {
+			if i == 0 {
+				return
+			}
+			var arrived atomic.Int32
+			ParallelFor(2, func(int) {
+				arrived.Add(1)
+				for arrived.Load() < 2 {
+					runtime.Gosched()
+				}
+			})
+		})
+	}
+}
