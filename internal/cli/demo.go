@@ -25,7 +25,7 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("demo", stderr)
 	var o demoOptions
 	fs.StringVar(&o.out, "out", "demo-out", "output directory (resumes a demo already there)")
-	fs.BoolVar(&o.quick, "quick", false, "the smaller demo (about 3 minutes on 2 cores)")
+	fs.BoolVar(&o.quick, "quick", false, "the smaller demo (about 2 minutes on 2 cores)")
 	fs.IntVar(&o.jobs, "jobs", 0, "runs trained at once (default: one per core)")
 	fs.BoolVar(&o.plan, "plan", false, "print the runs and their cost, train nothing")
 	pos, err := parseFlags(fs, args)
