@@ -72,12 +72,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false, nil)
 		}
 		// ds rows, 0 above the diagonal up to i1 (dq and dk read them).
-		for t := i0; t < i1; t++ {
-			row := dS[t*T : t*T+i1]
-			clear(row)
-			a, d := p[t*T:t*T+t+1], dP[t*T:t*T+t+1]
-			softmaxBwdRowSpan(row[:t+1], a, d, scale)
-		}
+		softmaxBwdRowsSpan(dS[i0*T:], p[i0*T:], dP[i0*T:], i0+1, mr, T, i1, scale)
 		// dq rows [i0, i1) = ds[i0:i1, 0:i1]·k[0:i1].
 		for d := 0; d < Dh; d += NR {
 			isa.tile(mr, min(NR, Dh-d), i1, &dS[i0*T], T, 1, &k[d], ld, &dq[i0*ld+d], ld, false, nil)

@@ -423,82 +423,119 @@ GLOBL expP4<>(SB), RODATA|NOPTR, $4
 DATA expP5<>+0(SB)/4, $0x3f000000
 GLOBL expP5<>(SB), RODATA|NOPTR, $4
 
-// func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+// func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxBwdRow512(SB), NOSPLIT, $0-36
-	MOVQ   dp+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   d+16(FP), DX
-	MOVQ   n+24(FP), BX
-	VXORPS Z0, Z0, Z0
-	MOVQ   BX, SI
-	MOVQ   CX, DI
-	MOVQ   DX, R8
+TEXT ·softmaxBwdRows512(SB), NOSPLIT, $0-60
+	MOVQ         dp+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         d+16(FP), DX
+	MOVQ         live+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         n+40(FP), DI
+	MOVQ         width+48(FP), R8
+	VBROADCASTSS scale+56(FP), Z0
+
+row:
+	VXORPS Z1, Z1, Z1
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   DX, R11
 
 dloop:
-	CMPQ        SI, $0x10
+	CMPQ        R9, $0x10
 	JL          dtail
-	VMOVUPS     (DI), Z1
-	VMOVUPS     (R8), Z2
-	VFMADD231PS Z1, Z2, Z0
-	ADDQ        $0x40, DI
-	ADDQ        $0x40, R8
-	SUBQ        $0x10, SI
+	VMOVUPS     (R10), Z2
+	VMOVUPS     (R11), Z3
+	VFMADD231PS Z2, Z3, Z1
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	SUBQ        $0x10, R9
 	JMP         dloop
 
 dtail:
-	TESTQ       SI, SI
+	TESTQ       R9, R9
 	JZ          ddone
-	MOVQ        $-1, R9
-	BZHIQ       SI, R9, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (DI), K1, Z1
-	VMOVUPS.Z   (R8), K1, Z2
-	VFMADD231PS Z1, Z2, Z0
+	MOVQ        $-1, R12
+	BZHIQ       R9, R12, R9
+	KMOVW       R9, K1
+	VMOVUPS.Z   (R10), K1, Z2
+	VMOVUPS.Z   (R11), K1, Z3
+	VFMADD231PS Z2, Z3, Z1
 
 ddone:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPS        X0, X1, X0
-	VMOVHLPS      X0, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VADDSS        X1, X0, X0
-	VBROADCASTSS  X0, Z0
-	VBROADCASTSS  scale+32(FP), Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPS        Y2, Y1, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPS        X1, X2, X1
+	VMOVHLPS      X1, X1, X2
+	VADDPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VADDSS        X2, X1, X1
+	VBROADCASTSS  X1, Z1
+	MOVQ          BX, R9
+	MOVQ          AX, R10
+	MOVQ          CX, R11
+	MOVQ          DX, R12
 
 uloop:
-	CMPQ        BX, $0x10
+	CMPQ        R9, $0x10
 	JL          utail
-	VMOVUPS     (CX), Z2
-	VMOVUPS     (DX), Z3
-	VMOVUPS     (AX), Z4
-	VSUBPS      Z0, Z3, Z3
-	VMULPS      Z1, Z2, Z2
+	VMOVUPS     (R11), Z2
+	VMOVUPS     (R12), Z3
+	VXORPS      Z4, Z4, Z4
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z0, Z2, Z2
 	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, (AX)
-	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
-	ADDQ        $0x40, DX
-	SUBQ        $0x10, BX
+	VMOVUPS     Z4, (R10)
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R12
+	SUBQ        $0x10, R9
 	JMP         uloop
 
 utail:
-	TESTQ       BX, BX
+	TESTQ       R9, R9
 	JZ          udone
-	MOVQ        $-1, SI
-	BZHIQ       BX, SI, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VMOVUPS.Z   (DX), K1, Z3
-	VMOVUPS.Z   (AX), K1, Z4
-	VSUBPS      Z0, Z3, Z3
-	VMULPS      Z1, Z2, Z2
+	MOVQ        $-1, R13
+	BZHIQ       R9, R13, R9
+	KMOVW       R9, K1
+	VMOVUPS.Z   (R11), K1, Z2
+	VMOVUPS.Z   (R12), K1, Z3
+	VXORPS      Z4, Z4, Z4
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z0, Z2, Z2
 	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS     Z4, K1, (R10)
 
 udone:
+	MOVQ   R8, R9
+	SUBQ   BX, R9
+	LEAQ   (AX)(BX*4), R10
+	VXORPS Z1, Z1, Z1
+
+zloop:
+	CMPQ    R9, $0x10
+	JL      ztail
+	VMOVUPS Z1, (R10)
+	ADDQ    $0x40, R10
+	SUBQ    $0x10, R9
+	JMP     zloop
+
+ztail:
+	TESTQ   R9, R9
+	JZ      zdone
+	MOVQ    $-1, R11
+	BZHIQ   R9, R11, R9
+	KMOVW   R9, K1
+	VMOVUPS Z1, K1, (R10)
+
+zdone:
+	LEAQ (AX)(DI*4), AX
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	INCQ BX
+	DECQ SI
+	JNZ  row
 	VZEROUPPER
 	RET
 

@@ -38,11 +38,14 @@ func scaleFlush512(x *float32, n int, s float32, thr float32)
 //go:noescape
 func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 
-// softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512
-// then softmaxBwd512 in one call.
+// softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n
+// floats apart in dp, a and d: row r's first live+r entries become
+// 0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as
+// softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0
+// (1 ≤ live, live+rows−1 ≤ width ≤ n).
 //
 //go:noescape
-func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 
 // packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src
 // (rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.

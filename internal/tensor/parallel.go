@@ -43,9 +43,10 @@ func (f funcTask) do(i int) { f(i) }
 // chunks over up to Threads() goroutines. Chunks must be independent: the
 // caller decides chunk boundaries from the problem size alone. A
 // ParallelFor inside another one opens its own region: its caller runs its
-// chunks, helped by any worker that is idle (one that finished its share of
-// the outer region early), so a loop over whole micro-batches runs their
-// kernels one core each, and a core that finishes first helps the other.
+// chunks, helped by any goroutine that is idle (a worker or a caller that
+// finished its share of the outer region early and waits for the rest), so
+// a loop over whole micro-batches runs their kernels one core each, and a
+// core that finishes first helps the other.
 // fn is not retained after the call; pass a func value built once (a
 // closure created per call allocates).
 func ParallelFor(n int, fn func(i int)) { parallel(n, funcTask(fn)) }
@@ -167,7 +168,24 @@ func (p *pool) run(r *region, n, th int, t task) {
 		}
 	}
 	p.open.Add(-1)
+	// While helpers finish, help the regions open elsewhere: a helper's
+	// chunk may have opened one (a micro-batch's kernels), and this caller
+	// is the idle core.
+	var last [maxRegions]uint64
 	for spin := 0; r.state.Load()&stRefs != 0; spin++ {
+		if p.open.Load() > 0 {
+			joined := false
+			for i := range p.regions {
+				var ok bool
+				if last[i], ok = p.join(&p.regions[i], last[i]); ok {
+					joined = true
+				}
+			}
+			if joined {
+				spin = 0
+				continue
+			}
+		}
 		if spin < callerSpin {
 			if spin%64 == 63 {
 				runtime.Gosched()

@@ -162,3 +162,16 @@ func softmaxRowsGo(p []float32, live, rows, n int, scale float32) {
 func softmaxBwdRowGo(dp, a, d []float32, scale float32) {
 	softmaxBwdSpan(dp, a, d, scale, dotSpan(a, d))
 }
+
+// softmaxBwdRowsGo sets rows consecutive causal rows of the softmax
+// backward, n floats apart in dp, a and d: row r's first live+r entries
+// become scale·a·(d − Σ a·d) (accumulated into a cleared row) and the rest
+// up to width 0.
+func softmaxBwdRowsGo(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	for r := 0; r < rows; r++ {
+		row := dp[r*n : r*n+width]
+		clear(row)
+		l := live + r
+		softmaxBwdRowGo(row[:l], a[r*n:r*n+l], d[r*n:r*n+l], scale)
+	}
+}

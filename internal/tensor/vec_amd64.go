@@ -187,14 +187,18 @@ func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
 	softmaxRowsGo(p, live, rows, n, scale)
 }
 
-// softmaxBwdRowSpan is softmaxBwdRowGo in one assembly call.
-func softmaxBwdRowSpan(dp, a, d []float32, scale float32) {
-	if useVec512 && len(a) > 0 {
-		_, _ = dp[len(a)-1], d[len(a)-1]
-		softmaxBwdRow512(&dp[0], &a[0], &d[0], len(a), scale)
+// softmaxBwdRowSpan is softmaxBwdRowGo (its spans are the assembly's).
+func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
+
+// softmaxBwdRowsSpan is softmaxBwdRowsGo in one assembly call.
+func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= width && width <= n {
+		last := (rows-1)*n + width - 1
+		_, _, _ = dp[last], a[(rows-1)*n+live+rows-2], d[(rows-1)*n+live+rows-2]
+		softmaxBwdRows512(&dp[0], &a[0], &d[0], live, rows, n, width, scale)
 		return
 	}
-	softmaxBwdRowGo(dp, a, d, scale)
+	softmaxBwdRowsGo(dp, a, d, live, rows, n, width, scale)
 }
 
 func adamWSpan(p, g, m, v []float32, c *adamConsts) {

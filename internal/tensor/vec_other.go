@@ -56,6 +56,9 @@ func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
 }
 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
+func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	softmaxBwdRowsGo(dp, a, d, live, rows, n, width, scale)
+}
 
 func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
 

@@ -123,6 +123,16 @@ func TestSpansMatchGo(t *testing.T) {
 			if !slices.Equal(dp, dpG) {
 				t.Fatalf("%s: softmax backward row differs from the span sequence", name)
 			}
+			// Several rows in one call, each cleared to a width first.
+			width := min(n, live+rows+1)
+			brow := randn(rng, rows*n, 1)
+			ar, dr := randn(rng, rows*n, 1), randn(rng, rows*n, 1)
+			bG := slices.Clone(brow)
+			softmaxBwdRowsSpan(brow, ar, dr, live, rows, n, width, 0.3)
+			softmaxBwdRowsGo(bG, ar, dr, live, rows, n, width, 0.3)
+			if !slices.Equal(brow, bG) {
+				t.Fatalf("%s: %d softmax backward rows differ from the span sequence", name, rows)
+			}
 		}
 		if n > 0 {
 			x[rng.IntN(n)] = 50

@@ -867,18 +867,27 @@ func softmaxRowVec() {
 }
 
 func softmaxBwdRowVec() {
-	TEXT("softmaxBwdRow512", NOSPLIT, "func(dp, a, d *float32, n int, scale float32)")
+	TEXT("softmaxBwdRows512", NOSPLIT, "func(dp, a, d *float32, live, rows, n, width int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512",
-		"then softmaxBwd512 in one call.")
+	Doc("softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n",
+		"floats apart in dp, a and d: row r's first live+r entries become",
+		"0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as",
+		"softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0",
+		"(1 ≤ live, live+rows−1 ≤ width ≤ n).")
 	dp := Load(Param("dp"), GP64())
 	a := Load(Param("a"), GP64())
 	d := Load(Param("d"), GP64())
+	live := Load(Param("live"), GP64())
+	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
+	width := Load(Param("width"), GP64())
 	k := K()
+	sc := ZMM()
+	VBROADCASTSS(paramAddr("scale"), sc)
+	Label("row")
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
-	c := copies(n, a, d)
+	c := copies(live, a, d)
 	vecLoopL("d", c[0], c[1:], k, func(masked bool) {
 		va, vb := ZMM(), ZMM()
 		load(c[1], masked, k, va)
@@ -886,19 +895,37 @@ func softmaxBwdRowVec() {
 		VFMADD231PS(va, vb, acc)
 	})
 	s := hsum(acc)
-	dt, sc := ZMM(), ZMM()
+	dt := ZMM()
 	VBROADCASTSS(s, dt)
-	VBROADCASTSS(paramAddr("scale"), sc)
-	vecLoopL("u", n, []reg.Register{dp, a, d}, k, func(masked bool) {
+	c = copies(live, dp, a, d)
+	vecLoopL("u", c[0], c[1:], k, func(masked bool) {
 		va, vd, vp := ZMM(), ZMM(), ZMM()
-		load(a, masked, k, va)
-		load(d, masked, k, vd)
-		load(dp, masked, k, vp)
+		load(c[2], masked, k, va)
+		load(c[3], masked, k, vd)
+		VXORPS(vp, vp, vp)
 		VSUBPS(dt, vd, vd)
 		VMULPS(sc, va, va)
 		VFMADD231PS(va, vd, vp)
-		store(vp, dp, masked, k)
+		store(vp, c[1], masked, k)
 	})
+	// zero dp[live:width]
+	rest := GP64()
+	MOVQ(width, rest)
+	SUBQ(live, rest)
+	p := GP64()
+	LEAQ(operand.Mem{Base: dp, Index: live, Scale: 4}, p)
+	z := ZMM()
+	VXORPS(z, z, z)
+	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
+		store(z, p, masked, k)
+	})
+	// next row
+	LEAQ(operand.Mem{Base: dp, Index: n, Scale: 4}, dp)
+	LEAQ(operand.Mem{Base: a, Index: n, Scale: 4}, a)
+	LEAQ(operand.Mem{Base: d, Index: n, Scale: 4}, d)
+	INCQ(live)
+	DECQ(rows)
+	JNZ(operand.LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
