@@ -34,7 +34,7 @@ func TestSubnormalStepNotSlower(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ResolveVocab(&cfg, src); err != nil {
+	if err := ResolveVocab(&cfg, src.Vocab()); err != nil {
 		t.Fatal(err)
 	}
 	tensor.SetThreads(1)
