@@ -41,9 +41,10 @@ const lnEps = 1e-5
 const attnGroups = 16
 
 // gptMicroBatches is the number of micro-batches a batch of B ≥ 2 sequences
-// is cut into (B/2 each). Each runs Forward and Backward on one core with
-// its kernels serial, so a step synchronises the cores a few times instead
-// of around every kernel (hundreds of times for a small model). The number
+// is cut into (B/2 each). Each runs Forward and Backward on one core (the
+// other core joins its kernels once it has finished its own half), so a
+// step synchronises the cores a few times instead of around every kernel
+// (hundreds of times for a small model). The number
 // is fixed, never the thread count, so that the gradient sums are the same
 // bits on any number of threads: micro-batch 0 accumulates into Grad as a
 // whole batch would, micro-batch 1 into its own buffer, added to Grad last.

@@ -23,8 +23,10 @@
 //
 // ParallelFor runs its chunks on a pool of persistent workers (parallel.go)
 // that spin briefly between regions, then park. A ParallelFor inside a
-// running region runs serially in its caller, so a model can hand whole
-// micro-batches to the cores and let each run its kernels alone. Kernels
+// running region opens a region of its own, run by its caller and joined
+// by any idle goroutine, so a model can hand whole micro-batches to the
+// cores, each running its kernels, and a core that finishes first helps
+// the other. Kernels
 // keep their arguments in task structs from free lists and their packing
 // buffers in free lists too: after the first call of a shape, a kernel call
 // allocates nothing.
