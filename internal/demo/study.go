@@ -102,7 +102,7 @@ var registry = map[string]*Study{}
 // listed here come after these, by name.
 var order = []string{
 	"emergence", "artifact", "induction", "grokking", "quanta",
-	"cot",
+	"cot", "longrange",
 }
 
 // register adds a study; a duplicate name is a programming error.

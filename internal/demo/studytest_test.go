@@ -93,3 +93,45 @@ func judgeDir(t *testing.T, name, dir string) *Judged {
 	}
 	return j
 }
+
+// patchArch marks a fake run's config.json as an LSTM's.
+func patchArch(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, rundir.ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	c["model"].(map[string]any)["arch"] = "lstm"
+	if b, err = json.Marshal(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustPlanTasks is the task mixture every run of an embedded sweep trains
+// on (full and quick plans), as written in the run's config.
+func mustPlanTasks(t *testing.T, sweep string) string {
+	t.Helper()
+	var tasks string
+	for _, quick := range []bool{false, true} {
+		p, err := LoadPlan(sweep, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range p.Runs {
+			s := r.Config.Data.Tasks.String()
+			if tasks != "" && s != tasks {
+				t.Fatalf("sweep %s trains on %q and %q", sweep, tasks, s)
+			}
+			tasks = s
+		}
+	}
+	return tasks
+}
