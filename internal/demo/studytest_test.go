@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"emlab/internal/report/reporttest"
@@ -25,6 +26,16 @@ type fake struct {
 	logprob       map[string]float64 // variant → log-prob at the last step
 	n             int                // items per variant (200 when 0)
 	chance        float64
+	// history adds checkpoints before the last step, each with an eval
+	// loss and exact match per variant.
+	history []checkpoint
+}
+
+// checkpoint is an earlier evaluated checkpoint of a fake run.
+type checkpoint struct {
+	step     int
+	evalLoss float64
+	exact    map[string]float64
 }
 
 // write writes f as dir (created), through reporttest's plain files.
@@ -62,6 +73,15 @@ func (f fake) write(t *testing.T, dir string) {
 		r.Evals = append(r.Evals, map[string]any{"step": steps, "task": task, "metric": rundir.LogProb, "value": f.logprob[task],
 			"stderr": 0.01, "n": n, "chance": f.chance})
 	}
+	for _, c := range f.history {
+		r.Metrics = append(r.Metrics, map[string]any{"step": c.step, "tokens": c.step * 2048, "flops": 6 * f.params * float64(c.step*2048), "eval_loss": c.evalLoss})
+		for _, task := range sortedKeys(c.exact) {
+			v := c.exact[task]
+			r.Evals = append(r.Evals, map[string]any{"step": c.step, "task": task, "metric": rundir.ExactMatch, "value": v,
+				"stderr": math.Sqrt(v * (1 - v) / float64(n)), "n": n, "chance": f.chance})
+		}
+	}
+	sort.Slice(r.Metrics, func(i, j int) bool { return r.Metrics[i]["step"].(int) < r.Metrics[j]["step"].(int) })
 	reporttest.Write(t, dir, r)
 	if f.axes != nil {
 		b, err := json.Marshal(map[string]any{"experiment": filepath.Base(filepath.Dir(dir)), "run": map[string]any{"axes": f.axes}})
