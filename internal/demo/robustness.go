@@ -44,8 +44,8 @@ func init() {
 	})
 }
 
-// gap is one run's pooled clean and perturbed accuracy.
-type gap struct {
+// pertGap is one run's pooled clean and perturbed accuracy.
+type pertGap struct {
 	run            *rundir.Run
 	family         string
 	cleanK, cleanN int
@@ -55,9 +55,9 @@ type gap struct {
 	perVariant     []string
 }
 
-func (g *gap) clean() float64 { return float64(g.cleanK) / float64(g.cleanN) }
+func (g *pertGap) clean() float64 { return float64(g.cleanK) / float64(g.cleanN) }
 
-func (g *gap) String() string {
+func (g *pertGap) String() string {
 	return fmt.Sprintf("%s %s (%s): clean %.2f, perturbed %.2f, gap %+.2f %s (chance %.2f)", g.family, runLabel(g.run), paramsText(g.run),
 		g.d.P1, g.d.P2, g.d.Diff, report.Interval(g.d.Lo, g.d.Hi), g.chance)
 }
@@ -73,12 +73,12 @@ func sharpOf(r *rundir.Run, step int, variant string) (rundir.Eval, bool) {
 	return rundir.Eval{}, false
 }
 
-// gapOf pools, at a run's last evaluated step, every (clean, perturbed)
+// pertGapOf pools, at a run's last evaluated step, every (clean, perturbed)
 // pair of variants: each perturbed variant's sharp score against its
 // clean variant's, counts summed over pairs.
-func gapOf(r *rundir.Run) (*gap, error) {
+func pertGapOf(r *rundir.Run) (*pertGap, error) {
 	step := lastEvalStep(r)
-	g := &gap{run: r}
+	g := &pertGap{run: r}
 	var chanceSum float64
 	seen := map[string]bool{}
 	for _, e := range r.Evals {
@@ -118,9 +118,9 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 	f := Finding{Claim: fmt.Sprintf("The gap between clean and perturbed accuracy closes as models grow (by more than %.2f, intervals apart) for at least two of add, icl and stories.", robustSame)}
 	sec := &report.StudySection{Title: "Robustness to perturbed inputs",
 		Intro: "Sharp scores (exact match; minimal pairs for stories) on held-out items, clean and perturbed, pooled over each task's variants and perturbations; the gap is clean − perturbed with Newcombe's 95% interval."}
-	byFamily := map[string][]*gap{}
+	byFamily := map[string][]*pertGap{}
 	for _, r := range bySize(evaluated(in.Runs(robustnessSweep))) {
-		g, err := gapOf(r)
+		g, err := pertGapOf(r)
 		if err != nil {
 			return nil, err
 		}

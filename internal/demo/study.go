@@ -64,6 +64,8 @@ type Study struct {
 	// that file exists. A sweep's runs live in DIR/<sweep>; studies that
 	// name the same sweep share its runs.
 	Sweeps []string
+	// QuickSweeps, when not nil, replaces Sweeps with --quick.
+	QuickSweeps []string
 	// Demo marks the studies plain `emlab demo` runs.
 	Demo bool
 	// Section is the id of the report section that shows the study's plots
@@ -102,7 +104,7 @@ var registry = map[string]*Study{}
 // listed here come after these, by name.
 var order = []string{
 	"emergence", "artifact", "induction", "grokking", "quanta",
-	"cot",
+	"scale-axes", "cot", "longrange", "forecast",
 }
 
 // register adds a study; a duplicate name is a programming error.
@@ -157,12 +159,20 @@ func Lookup(name string) (*Study, error) {
 	return nil, fmt.Errorf("no study %q (studies: %s)", name, strings.Join(names, ", "))
 }
 
+// SweepsFor is the study's sweeps, quick or full.
+func (s *Study) SweepsFor(quick bool) []string {
+	if quick && s.QuickSweeps != nil {
+		return s.QuickSweeps
+	}
+	return s.Sweeps
+}
+
 // Sweeps lists the sweeps the studies train, each once, in order of first
 // mention.
-func Sweeps(studies []*Study) []string {
+func Sweeps(studies []*Study, quick bool) []string {
 	var out []string
 	for _, s := range studies {
-		for _, w := range s.Sweeps {
+		for _, w := range s.SweepsFor(quick) {
 			if !slices.Contains(out, w) {
 				out = append(out, w)
 			}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"emlab/internal/report/reporttest"
@@ -25,6 +26,16 @@ type fake struct {
 	logprob       map[string]float64 // variant → log-prob at the last step
 	n             int                // items per variant (200 when 0)
 	chance        float64
+	// history adds checkpoints before the last step, each with an eval
+	// loss and exact match per variant.
+	history []checkpoint
+}
+
+// checkpoint is an earlier evaluated checkpoint of a fake run.
+type checkpoint struct {
+	step     int
+	evalLoss float64
+	exact    map[string]float64
 }
 
 // write writes f as dir (created), through reporttest's plain files.
@@ -62,6 +73,15 @@ func (f fake) write(t *testing.T, dir string) {
 		r.Evals = append(r.Evals, map[string]any{"step": steps, "task": task, "metric": rundir.LogProb, "value": f.logprob[task],
 			"stderr": 0.01, "n": n, "chance": f.chance})
 	}
+	for _, c := range f.history {
+		r.Metrics = append(r.Metrics, map[string]any{"step": c.step, "tokens": c.step * 2048, "flops": 6 * f.params * float64(c.step*2048), "eval_loss": c.evalLoss})
+		for _, task := range sortedKeys(c.exact) {
+			v := c.exact[task]
+			r.Evals = append(r.Evals, map[string]any{"step": c.step, "task": task, "metric": rundir.ExactMatch, "value": v,
+				"stderr": math.Sqrt(v * (1 - v) / float64(n)), "n": n, "chance": f.chance})
+		}
+	}
+	sort.Slice(r.Metrics, func(i, j int) bool { return r.Metrics[i]["step"].(int) < r.Metrics[j]["step"].(int) })
 	reporttest.Write(t, dir, r)
 	if f.axes != nil {
 		b, err := json.Marshal(map[string]any{"experiment": filepath.Base(filepath.Dir(dir)), "run": map[string]any{"axes": f.axes}})
@@ -92,4 +112,46 @@ func judgeDir(t *testing.T, name, dir string) *Judged {
 		t.Fatal(err)
 	}
 	return j
+}
+
+// patchArch marks a fake run's config.json as an LSTM's.
+func patchArch(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, rundir.ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	c["model"].(map[string]any)["arch"] = "lstm"
+	if b, err = json.Marshal(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustPlanTasks is the task mixture every run of an embedded sweep trains
+// on (full and quick plans), as written in the run's config.
+func mustPlanTasks(t *testing.T, sweep string) string {
+	t.Helper()
+	var tasks string
+	for _, quick := range []bool{false, true} {
+		p, err := LoadPlan(sweep, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range p.Runs {
+			s := r.Config.Data.Tasks.String()
+			if tasks != "" && s != tasks {
+				t.Fatalf("sweep %s trains on %q and %q", sweep, tasks, s)
+			}
+			tasks = s
+		}
+	}
+	return tasks
 }
