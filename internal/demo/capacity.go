@@ -145,7 +145,7 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 			s.X, s.Y = append(s.X, k.params), append(s.Y, math.Max(k.bits, 1))
 			mx.X, mx.Y = append(mx.X, k.params), append(mx.Y, k.max)
 			d.X, d.Y = append(d.X, k.params), append(d.Y, k.perParam())
-			tab.Rows = append(tab.Rows, []string{runLabel(k.run), report.Num(k.params), w, fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
+			tab.Rows = append(tab.Rows, []string{runLabel(k.run), num(k.params), w, fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
 		}
 		bitsPlot.Series = append(bitsPlot.Series, s, mx)
 		densPlot.Series = append(densPlot.Series, d)

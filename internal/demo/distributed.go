@@ -185,6 +185,10 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 			keeps := sel[kSmall] >= distributedKeeps*intact
 			f.Detail = fmt.Sprintf("%s: median margin of the whole layer over the best neuron %+.2f over %d variables (%s %.2f); the %d most selective of %d neurons ablated leave %.2f of %.2f (random directions %.2f)",
 				runLabel(big), med, len(ms), map[bool]string{true: "≥", false: "<"}[spread], distributedMargin, kSmall, n, sel[kSmall], intact, rnd[kSmall])
+			if k2 := 2 * kSmall; slices.Contains(ks, k2) {
+				// The verdict hangs on one k: say what twice as many do.
+				f.Detail += fmt.Sprintf("; twice as many (%d) leave %.2f (random %.2f)", k2, sel[k2], rnd[k2])
+			}
 			if spread && keeps {
 				f.verdict(VerdictSupported)
 			} else {

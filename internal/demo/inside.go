@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 
-	"emlab/internal/report"
 	"emlab/internal/rundir"
 )
 
@@ -108,7 +107,7 @@ func paramsText(r *rundir.Run) string {
 	if r.Config == nil {
 		return "? params"
 	}
-	return report.Num(float64(r.Config.Params)) + " params"
+	return num(float64(r.Config.Params)) + " params"
 }
 
 // Readability of a variable by a linear probe: a probe's accuracy acc
