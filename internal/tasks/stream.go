@@ -19,12 +19,19 @@ type Mixture struct {
 	spec    string
 	tasks   []Task
 	weights []float64
+	files   Files // the content of the task files it names
 }
 
-// ParseMixture parses a mixture spec (`add:2,icl:1,stories(len=200):1`)
-// and builds its tasks. An unknown task or parameter is an error that
-// suggests close names; an empty spec is the empty mixture.
-func ParseMixture(spec string) (Mixture, error) {
+// ParseMixture parses a mixture spec (`add:2,icl:1,stories(len=200):1`,
+// `file:tasks/capitals.toml:2`) and builds its tasks, reading task files
+// from disk. An unknown task or parameter is an error that suggests close
+// names; an empty spec is the empty mixture.
+func ParseMixture(spec string) (Mixture, error) { return ParseMixtureWith(spec, nil) }
+
+// ParseMixtureWith is ParseMixture taking the content of task files from
+// files where it holds their path (a run's recorded copies), from disk
+// otherwise.
+func ParseMixtureWith(spec string, files Files) (Mixture, error) {
 	if strings.TrimSpace(spec) == "" {
 		return Mixture{}, nil
 	}
@@ -33,15 +40,39 @@ func ParseMixture(spec string) (Mixture, error) {
 		return Mixture{}, err
 	}
 	m := Mixture{spec: spec}
+	fileNames := map[string]string{}
 	for _, e := range entries {
-		t, err := FromCall(e.Call)
+		t, err := fromCall(e.Call, files)
 		if err != nil {
 			return Mixture{}, fmt.Errorf("mixture %q: %w", spec, err)
+		}
+		if ft, ok := t.(FileTask); ok {
+			if other, dup := fileNames[t.Name()]; dup {
+				return Mixture{}, fmt.Errorf("mixture %q: task files %s and %s both name their task %q", spec, other, ft.Path(), t.Name())
+			}
+			fileNames[t.Name()] = ft.Path()
+			if m.files == nil {
+				m.files = Files{}
+			}
+			m.files[ft.Path()] = ft.Source()
 		}
 		m.tasks = append(m.tasks, t)
 		m.weights = append(m.weights, e.Weight)
 	}
 	return m, nil
+}
+
+// Files returns the content of the task files the mixture names, by the
+// path written in the spec (nil when it names none).
+func (m Mixture) Files() Files {
+	if m.files == nil {
+		return nil
+	}
+	out := make(Files, len(m.files))
+	for k, v := range m.files {
+		out[k] = v
+	}
+	return out
 }
 
 // String is the spec as written.
