@@ -72,10 +72,11 @@ type fileTask struct {
 // exact counts; for a template, counts over the load-time sample of
 // fileSampleDraws draws.
 type FileStats struct {
-	Draws    int // items (item list) or draws (template)
-	Heldout  int // of them held out (by key or an untrained variant)
-	Failed   int // draws an expression failed on, or that gave an empty prompt or answer, redrawn
-	Rejected int // draws with a variant [[variants]] does not declare, redrawn
+	Draws     int // items (item list) or draws (template)
+	Heldout   int // of them held out (by key or an untrained variant)
+	Untrained int // of the held out, those of untrained variants
+	Failed    int // draws an expression failed on, or that gave an empty prompt or answer, redrawn
+	Rejected  int // draws with a variant [[variants]] does not declare, redrawn
 	// FirstFailure is the first failed draw's error.
 	FirstFailure string
 }
@@ -91,6 +92,10 @@ type FileTask interface {
 	Stats() FileStats
 	// HeldoutFraction is the split's requested held-out fraction.
 	HeldoutFraction() float64
+	// IsItemList is true for an item list, false for a template.
+	IsItemList() bool
+	// Summary is the file's one-line description.
+	Summary() string
 }
 
 func (t *fileTask) Name() string             { return t.name }
@@ -104,6 +109,7 @@ func (t *fileTask) Path() string             { return t.path }
 func (t *fileTask) Stats() FileStats         { return t.sample }
 func (t *fileTask) HeldoutFraction() float64 { return t.split.frac }
 func (t *fileTask) Summary() string          { return t.summary }
+func (t *fileTask) IsItemList() bool         { return t.items != nil }
 func (t *fileTask) variantName(suffix string) string {
 	if t.variantT == nil {
 		return t.name
@@ -471,8 +477,8 @@ func (t *fileTask) buildItems(s *schema, tf TaskFile) error {
 		return s.errAt([]string{"target"}, "an item's target is its JSONL target field")
 	}
 	for _, fi := range il.all {
-		if fi.Target != fi.Answer {
-			t.generate = true
+		if fi.Target != "" && fi.Target != fi.Answer {
+			t.generate = true // a scratchpad before the target
 		}
 	}
 	if s.Extract.After != "" {
@@ -557,6 +563,9 @@ func (t *fileTask) buildItems(s *schema, tf TaskFile) error {
 			il.heldout[fi.Variant] = append(il.heldout[fi.Variant], i)
 			il.heldText[text] = true
 			t.sample.Heldout++
+			if t.untrained[fi.Variant] {
+				t.sample.Untrained++
+			}
 		} else {
 			il.train = append(il.train, i)
 			il.trainBy[fi.Variant] = append(il.trainBy[fi.Variant], i)

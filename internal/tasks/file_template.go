@@ -648,6 +648,9 @@ func (t *fileTask) measureSample() error {
 			longest = max(longest, d.length)
 			if d.heldout {
 				st.Heldout++
+				if t.untrained[d.item.Variant] {
+					st.Untrained++
+				}
 			} else {
 				train++
 			}

@@ -156,14 +156,25 @@ func TestTaskFileStats(t *testing.T) {
 	if st.Draws != 175 || st.Heldout != held {
 		t.Errorf("plurals stats %+v, Eval found %d held out of 175", st, held)
 	}
-	cmp := loadExample(t, "compare.toml").Stats()
-	// compare: a == b gives two equal choices, about 1/10 of the draws at
-	// d=1 (a third of them): ≈ 3.7 % of draws are redrawn.
-	if cmp.Draws != fileSampleDraws || cmp.Failed == 0 || !strings.Contains(cmp.FirstFailure, "equals another") {
+	if cmp := loadExample(t, "compare.toml").Stats(); cmp.Draws != fileSampleDraws || cmp.Failed != 0 || cmp.Heldout == 0 {
 		t.Errorf("compare stats %+v", cmp)
 	}
-	if share := float64(cmp.Failed) / float64(cmp.Draws); share < 0.02 || share > 0.06 {
-		t.Errorf("compare: %.3f of draws failed, want ≈ 0.037", share)
+	// a = b divides by zero: 1 in 10 draws fails and is redrawn.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "div.toml")
+	writeFile(t, path, "name = \"div\"\nversion = 1\nchance = 0.1\nprompt = \"{a},{b}=\"\nanswer = \"{100/(a-b)}\"\n[vars]\na = { range = [0, 9] }\nb = { range = [0, 9] }\n")
+	task, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = task.(FileTask).Stats()
+	if share := float64(st.Failed) / float64(st.Draws); share < 0.08 || share > 0.12 || !strings.Contains(st.FirstFailure, "division by zero") {
+		t.Errorf("div stats %+v: %.3f failed, want ≈ 0.1", st, share)
+	}
+	for _, d := range genDocs(task, 1, 500) {
+		if a, b, _ := strings.Cut(strings.TrimSuffix(strings.SplitN(d, "=", 2)[0], ""), ","); a == b {
+			t.Fatalf("document %q divides by zero", d)
+		}
 	}
 }
 
