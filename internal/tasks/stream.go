@@ -75,6 +75,34 @@ func (m Mixture) Files() Files {
 	return out
 }
 
+// CheckFilesAgainst reports a task file of m whose task (name and
+// version) is also one of ref's task files with other content: scoring it
+// would write results under the variant names of the task ref trained on
+// for a different task. Raise the file's version, or rename its task.
+func (m Mixture) CheckFilesAgainst(ref Mixture) error {
+	type id struct {
+		name    string
+		version int
+	}
+	known := map[id]FileTask{}
+	for _, t := range ref.tasks {
+		if ft, ok := t.(FileTask); ok {
+			known[id{t.Name(), t.Version()}] = ft
+		}
+	}
+	for _, t := range m.tasks {
+		ft, ok := t.(FileTask)
+		if !ok {
+			continue
+		}
+		if old, ok := known[id{t.Name(), t.Version()}]; ok && old.Source().SHA256 != ft.Source().SHA256 {
+			return fmt.Errorf("task file %s gives task %s v%d other content than the copy the run recorded (sha256 %.12s, recorded %.12s): raise its version or rename the task, or leave out --tasks to score the recorded one",
+				ft.Path(), t.Name(), t.Version(), ft.Source().SHA256, old.Source().SHA256)
+		}
+	}
+	return nil
+}
+
 // String is the spec as written.
 func (m Mixture) String() string { return m.spec }
 
