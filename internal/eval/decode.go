@@ -10,14 +10,14 @@ import (
 // batch is prefilled once, then every step feeds only the token each
 // unfinished row just produced, so a batch costs one prompt pass plus one
 // token step per generated token instead of a pass over the whole prefix per
-// token. The stopping rules are Generate's (separator, maxNew tokens, the
-// row reaching n_ctx), and the DecodeState's logits are bit-identical to
+// token. The stopping rules are Generate's (separator or newline, maxNew
+// tokens, the row reaching n_ctx), and the DecodeState's logits are bit-identical to
 // Forward's, so the tokens are those of the uncached path. One state, sized
 // for the batch, is reused by every batch.
 func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) ([][]int32, error) {
 	cfg := h.Model.Config()
 	nctx, V := cfg.NCtx, cfg.DVocab
-	sep := h.Tok.Sep()
+	sep, stops := h.Tok.Sep(), h.stopIDs()
 	out := make([][]int32, len(prompts))
 	if len(prompts) == 0 {
 		return out, nil
@@ -51,7 +51,7 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 			live, next := rows[:0], toks[:0]
 			for j, i := range rows {
 				tok := argmax32(logits[j*V : (j+1)*V])
-				if tok == sep {
+				if tok == sep || stops[tok] {
 					continue
 				}
 				gens[i] = append(gens[i], tok)

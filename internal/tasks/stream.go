@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -185,25 +186,49 @@ func NewStream(spec string, cfg data.MixtureConfig) (*Stream, error) {
 	return m.Stream(cfg)
 }
 
-// EncodeItem returns the token ids of an item's prompt, answer and choices
-// under tok. With a character tokenizer, ids(prompt)+ids(answer) is exactly
-// the ids of the training document, so scoring the answer given the prompt
-// is the same as scoring it inside a training window.
+// EncodeItem returns the token ids of an item's prompt, answer and
+// choices under tok, split at the text boundary between the prompt and
+// each continuation (see EncodeContinuation). With a character tokenizer,
+// ids(prompt)+ids(answer) is exactly the ids of the training document, so
+// scoring the answer given the prompt is the same as scoring it inside a
+// training window.
 func EncodeItem(tok data.Tokenizer, it *Item) (prompt, answer []int32, choices [][]int32, err error) {
 	if prompt, err = tok.Encode(it.Prompt); err != nil {
 		return nil, nil, nil, fmt.Errorf("item %s prompt: %w", it.Variant, err)
 	}
-	if answer, err = tok.Encode(it.Answer); err != nil {
-		return nil, nil, nil, fmt.Errorf("item %s answer: %w", it.Variant, err)
+	if it.Answer != "" {
+		if answer, err = EncodeContinuation(tok, it.Prompt, prompt, it.Answer); err != nil {
+			return nil, nil, nil, fmt.Errorf("item %s answer: %w", it.Variant, err)
+		}
 	}
 	for _, c := range it.Choices {
-		ids, err := tok.Encode(c)
+		ids, err := EncodeContinuation(tok, it.Prompt, prompt, c)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("item %s choice: %w", it.Variant, err)
 		}
 		choices = append(choices, ids)
 	}
 	return prompt, answer, choices, nil
+}
+
+// EncodeContinuation returns the ids of cont as it follows prompt (whose
+// ids are promptIDs): the tail of the encoding of prompt+cont when that
+// encoding begins with promptIDs, so the model reads the whole text as its
+// tokenizer writes it; otherwise, when a token of the joint encoding spans
+// the boundary (a BPE merge across it, as in "Then"+" she" never, but
+// "ab"+"cd" may), cont's own ids. Either way the prompt's ids are the same
+// for every continuation of an item and the scored ids decode to cont
+// exactly, so choices are compared on their own text. A character tokenizer
+// always takes the first branch.
+func EncodeContinuation(tok data.Tokenizer, prompt string, promptIDs []int32, cont string) ([]int32, error) {
+	joint, err := tok.Encode(prompt + cont)
+	if err != nil {
+		return nil, err
+	}
+	if len(joint) > len(promptIDs) && slices.Equal(joint[:len(promptIDs)], promptIDs) {
+		return joint[len(promptIDs):], nil
+	}
+	return tok.Encode(cont)
 }
 
 // runeLen is the length of s in characters (= tokens under the character tokenizer).
