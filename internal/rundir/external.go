@@ -26,12 +26,16 @@ const ExternalSource = "external"
 // External is ExternalFile's content. Its JSON form reads as a RunConfig
 // (the same keys; no seed, so analyses label its points by directory).
 type External struct {
-	Params             int64    `json:"params"`
-	NonEmbeddingParams int64    `json:"non_embedding_params"`
-	FLOPsPerToken      float64  `json:"flops_per_token"` // training (forward + backward), at the model's context
-	CodeVersion        string   `json:"code_version"`    // of the emlab that wrote the file
-	Command            []string `json:"command,omitempty"`
-	Model              struct {
+	Params             int64   `json:"params"`
+	NonEmbeddingParams int64   `json:"non_embedding_params"`
+	FLOPsPerToken      float64 `json:"flops_per_token"` // training (forward + backward), at the model's context
+	// TokensPerStep is what the model trained on per step, when the user
+	// says (Pythia: 2,097,152); metrics.jsonl then has a line per
+	// checkpoint with its tokens and FLOPs, for those axes. 0: unknown.
+	TokensPerStep int64    `json:"tokens_per_step,omitempty"`
+	CodeVersion   string   `json:"code_version"` // of the emlab that wrote the file
+	Command       []string `json:"command,omitempty"`
+	Model         struct {
 		Arch    string `json:"arch"` // the family, as config.json's model_type (gpt2, gpt_neox)
 		DModel  int    `json:"d_model"`
 		NLayers int    `json:"n_layers"`

@@ -176,6 +176,43 @@ func (m Mixture) Stream(cfg data.MixtureConfig) (*Stream, error) {
 	return s, nil
 }
 
+// StreamWith packs the mixture's documents with another tokenizer than
+// its own (a model's, trained elsewhere), for held-out text: a document's
+// length in tokens is then not its length in characters, so each is
+// measured as it is packed and one longer than the window is skipped.
+func (m Mixture) StreamWith(tok data.Tokenizer, cfg data.MixtureConfig) (*data.Mixture, error) {
+	if m.IsZero() {
+		return nil, errors.New("empty task mixture")
+	}
+	var comps []data.Component
+	for i, t := range m.tasks {
+		comps = append(comps, data.Component{Name: t.Spec(), Weight: m.weights[i], Gen: t})
+		// Packing skips documents longer than the window; a task none of
+		// whose documents fit would never be placed (and the packer
+		// gives up on it), so it is an error now.
+		r := data.RNG(0, "tasks/streamwith/"+t.Spec())
+		fits, longest := false, 0
+		for range 100 {
+			ids, err := tok.Encode(t.Generate(r))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Spec(), err)
+			}
+			if fits = len(ids) > 0 && len(ids) <= cfg.NCtx; fits {
+				break
+			}
+			longest = max(longest, len(ids))
+		}
+		if !fits {
+			return nil, fmt.Errorf("%s: 100 documents in a row are longer than the window of %d tokens (up to %d): choose shorter tasks", t.Spec(), cfg.NCtx, longest)
+		}
+	}
+	s, err := data.NewMixture(comps, tok, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mixture %q: %w", m.spec, err)
+	}
+	return s, nil
+}
+
 // NewStream parses a mixture spec and packs its stream: ParseMixture, then
 // Mixture.Stream.
 func NewStream(spec string, cfg data.MixtureConfig) (*Stream, error) {
