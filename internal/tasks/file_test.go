@@ -153,8 +153,8 @@ func TestTaskFileStats(t *testing.T) {
 		_ = it
 		held++
 	}
-	if st.Draws != 175 || st.Heldout != held {
-		t.Errorf("plurals stats %+v, Eval found %d held out of 175", st, held)
+	if st.Draws != 174 || st.Heldout != held {
+		t.Errorf("plurals stats %+v, Eval found %d held out of 174", st, held)
 	}
 	if cmp := loadExample(t, "compare.toml").Stats(); cmp.Draws != fileSampleDraws || cmp.Failed != 0 || cmp.Heldout == 0 {
 		t.Errorf("compare stats %+v", cmp)
