@@ -317,6 +317,16 @@ func TestModelBadInput(t *testing.T) {
 	traj := filepath.Join(root, "traj")
 	neoxModel(t, filepath.Join(traj, "step0"), 1, nil)
 	neoxModel(t, filepath.Join(traj, "step8"), 2, map[string]any{"hidden_size": 48, "intermediate_size": 96})
+	tokTraj := filepath.Join(root, "toktraj")
+	neoxModel(t, filepath.Join(tokTraj, "step0"), 1, nil)
+	neoxModel(t, filepath.Join(tokTraj, "step8"), 2, nil)
+	tj, err := os.ReadFile(filepath.Join(tokTraj, "step8", hf.TokenizerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tokTraj, "step8", hf.TokenizerFile), append(tj, ' '), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notDir := filepath.Join(root, "file")
 	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -331,6 +341,7 @@ func TestModelBadInput(t *testing.T) {
 		{[]string{"eval", "--run", arch, "--tasks", "add(digits=1)"}, []string{filepath.Join(arch, hf.ConfigFile), "llama"}},
 		{[]string{"eval", "--run", vocab, "--tasks", "add(digits=1)"}, []string{filepath.Join(vocab, hf.TokenizerFile), "not below vocab_size 200", "does not belong to this model"}},
 		{[]string{"eval", "--run", traj, "--all", "--tasks", "add(digits=1)"}, []string{filepath.Join(traj, "step8", hf.ConfigFile)}},
+		{[]string{"eval", "--run", tokTraj, "--all", "--tasks", "add(digits=1)"}, []string{filepath.Join(tokTraj, "step8"), "another tokenizer"}},
 		{[]string{"eval", "--run", good}, []string{"trained elsewhere", "give --tasks"}},
 		{[]string{"eval", "--run", good, "--tasks", "add(digits=1)", "--out", filepath.Join(notDir, "res")}, []string{"give --out DIR"}},
 		{[]string{"probe", "--run", good, "--tasks", "stories"}, []string{"longer than the window of 64 tokens"}},

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,5 +97,30 @@ func TestExampleTaskFilesTrainAndEvaluate(t *testing.T) {
 				t.Errorf("probe output %q lacks the train/held-out accuracies", out)
 			}
 		})
+	}
+}
+
+// TestTaskFileResumeRefusesEdit: resuming a run whose task file was
+// edited since is refused, as any change of configuration is.
+func TestTaskFileResumeRefusesEdit(t *testing.T) {
+	work := t.TempDir()
+	file := filepath.Join(work, "echo.toml")
+	write := func(prompt string) {
+		t.Helper()
+		toml := "name = \"echo\"\nversion = 1\nchance = 0.1\nprompt = \"" + prompt + "\"\nanswer = \"{a}\"\n[vars]\na = { range = [0, 99] }\n"
+		if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("E:{a}=")
+	run := filepath.Join(work, "run")
+	args := []string{"train", "--tasks", "file:" + file, "--set", "model.n_ctx=16", "--set", "model.d_model=16", "--set", "model.n_layers=1",
+		"--set", "model.n_heads=2", "--steps", "2", "--set", "train.batch_size=2", "--out", run, "--quiet"}
+	runCLI(t, args...)
+	runCLI(t, append(args, "--resume")...) // unchanged: a finished run
+	write("F:{a}=")
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), append(args, "--resume"), &out, &errb); code == 0 || !strings.Contains(errb.String(), "configuration differs") {
+		t.Errorf("resume after editing the task file: exit %d, %q", code, errb.String())
 	}
 }

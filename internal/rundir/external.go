@@ -96,6 +96,12 @@ func HasExternal(dir string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
+// IsStarted reports whether dir holds a started run: emlab's config.json,
+// or ExternalFile (a run trained elsewhere, evaluated).
+func IsStarted(dir string) bool {
+	return HasExternal(dir) || HasConfig(dir) && !foreignConfig(os.DirFS(dir), ".")
+}
+
 // foreignConfig reports whether p's config.json is another format's: a
 // Hugging Face model directory's, which has "model_type" (emlab's never
 // does). Such a directory is a model, not a run, until it holds

@@ -27,8 +27,8 @@ func TestExternalRun(t *testing.T) {
 		t.Fatalf("model directories found as runs: %v %v", ids, err)
 	}
 	r, err := ReadRun(model, "")
-	if err != nil || r.Config != nil {
-		t.Fatalf("a model directory read as a run config: %+v %v", r.Config, err)
+	if err != nil || r.Config != nil || IsStarted(model) {
+		t.Fatalf("a model directory read as a run config: %+v %v (started %v)", r.Config, err, IsStarted(model))
 	}
 	for _, d := range []string{model, traj} {
 		e := &External{Params: 1234, NonEmbeddingParams: 1000, CodeVersion: "test"}
@@ -40,6 +40,9 @@ func TestExternalRun(t *testing.T) {
 		if err := MergeEvals(d, []Eval{{Step: 8, Task: "add/plain/1", Metric: ExactMatch, Value: 0.5, N: 10}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if !IsStarted(model) || !IsStarted(traj) {
+		t.Errorf("evaluated directories are not started runs")
 	}
 	ids, err := FindRuns(root)
 	if err != nil || !slices.Equal(ids, []string{"gpt2", "pythia"}) {
