@@ -75,7 +75,9 @@ func TestStepFolderOneModelAtATime(t *testing.T) {
 		peak := func(run ...string) uint64 {
 			t.Helper()
 			var code int
-			p := heapPeak(func() { code = Main(context.Background(), append(append([]string{args[0]}, run...), args[1:]...), io.Discard, io.Discard) })
+			p := heapPeak(func() {
+				code = Main(context.Background(), append(append([]string{args[0]}, run...), args[1:]...), io.Discard, io.Discard)
+			})
 			if code != 0 {
 				t.Fatalf("emlab %s %v: exit %d", args[0], run, code)
 			}
