@@ -39,7 +39,7 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 			continue
 		}
 		if st == nil {
-			st = dec.NewDecodeState(min(bs, len(prompts)))
+			st = newDecodeState(dec, min(bs, len(prompts)), min(nctx, longest(prompts)+maxNew))
 		}
 		logits := st.Prefill(batch) // (len(batch), V)
 		rows = rows[:0]
@@ -68,6 +68,27 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 		}
 	}
 	return out, nil
+}
+
+// newDecodeState sizes the cache for n tokens a row when the model can (a
+// model trained elsewhere, whose context is far longer than an item:
+// nn.Pretrained.NewDecodeStateLen), for its whole context otherwise. No
+// row outgrows n: it holds its prompt and at most maxNew tokens.
+func newDecodeState(dec nn.Decoder, B, n int) nn.DecodeState {
+	if d, ok := dec.(interface {
+		NewDecodeStateLen(B, n int) nn.DecodeState
+	}); ok {
+		return d.NewDecodeStateLen(B, n)
+	}
+	return dec.NewDecodeState(B)
+}
+
+func longest(prompts [][]int32) int {
+	n := 0
+	for _, p := range prompts {
+		n = max(n, len(p))
+	}
+	return n
 }
 
 // argmax32 is the greedy choice: the lowest index among the maxima, as
