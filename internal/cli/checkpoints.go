@@ -17,6 +17,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -54,6 +55,29 @@ type target interface {
 // elsewhere, whose context (1024, 2048) would make the pattern probes'
 // [B, heads, T, T] attention far larger than their statistics need.
 const defaultProbeLen = 128
+
+// externalBatch is the default batch for a model trained elsewhere: its
+// vocabulary (50257 tokens for GPT-2) makes a batch's logits
+// B·T·V·4 bytes, 260 MB for 64 sequences of 20 tokens, and its probe
+// windows longer.
+const externalBatch = 8
+
+// batchFor is the batch a command uses on tg: --batch when given, else
+// the command's default for an emlab run and externalBatch for a model
+// trained elsewhere.
+func batchFor(tg target, batch int, given bool) int {
+	if tg.external() && !given {
+		return externalBatch
+	}
+	return batch
+}
+
+// flagGiven reports whether the flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
 
 // openTargets opens --run: one target, or a ladder's rungs in name
 // order. out, when set, is where results of models trained elsewhere go

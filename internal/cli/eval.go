@@ -31,6 +31,7 @@ type evalOptions struct {
 
 	tokensPerStep int64
 	command       []string
+	batchSet      bool // --batch given (else a model trained elsewhere gets externalBatch)
 }
 
 func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +44,7 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&o.all, "all", false, "evaluate every checkpoint")
 	fs.StringVar(&o.tasks, "tasks", "", "tasks to score, comma-separated specs (default: the run's training mixture)")
 	fs.IntVar(&o.n, "n", 200, "items per task variant")
-	fs.IntVar(&o.batch, "batch", 64, "sequences per forward pass")
+	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per forward pass (models trained elsewhere: %d unless given)", externalBatch))
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -62,6 +63,7 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("--tokens-per-step must be positive")
 	}
 	o.command = append([]string{"emlab", "eval"}, args...)
+	o.batchSet = flagGiven(fs, "batch")
 	var log io.Writer = stderr
 	if o.quiet {
 		log = io.Discard
@@ -153,7 +155,7 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 	if k, ok := m.(interface{ SetKeepActivations(bool) }); ok {
 		k.SetKeepActivations(false)
 	}
-	h := &eval.Harness{Model: m, Tok: tg.tokenizer(), BatchSize: o.batch}
+	h := &eval.Harness{Model: m, Tok: tg.tokenizer(), BatchSize: batchFor(tg, o.batch, o.batchSet)}
 	var all []rundir.Eval
 	for i, step := range steps {
 		if err := ctx.Err(); err != nil {

@@ -33,7 +33,8 @@ type probeOptions struct {
 	list   bool
 	quiet  bool
 
-	command []string
+	command  []string
+	batchSet bool // --batch given (else a model trained elsewhere gets externalBatch)
 }
 
 func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,7 +47,7 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.step, "step", -1, "probe this checkpoint step (default: the newest)")
 	fs.BoolVar(&o.all, "all", false, "probe every checkpoint")
 	fs.StringVar(&o.probes, "probes", "", "probes to run, comma-separated (default: every probe that applies; see --list)")
-	fs.IntVar(&o.batch, "batch", 64, "sequences per probe batch (64 repeated sequences for prefix matching)")
+	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per probe batch (64 repeated sequences for prefix matching; models trained elsewhere: %d unless given)", externalBatch))
 	fs.IntVar(&o.items, "items", 256, "task items per variant for item-based probes")
 	fs.BoolVar(&o.list, "list", false, "list the probes and exit")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
@@ -73,6 +74,7 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("--batch, --items and --len must be positive")
 	}
 	o.command = append([]string{"emlab", "probe"}, args...)
+	o.batchSet = flagGiven(fs, "batch")
 	var log io.Writer = stderr
 	if o.quiet {
 		log = io.Discard
@@ -106,7 +108,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 // elsewhere, the documents of --tasks (or of the tasks eval recorded, else
 // stories) in its own tokenizer, in windows of --len tokens.
 func probeEnv(o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
-	env := &probe.Env{Model: m, Tok: tg.tokenizer(), Batch: o.batch, Items: o.items}
+	env := &probe.Env{Model: m, Tok: tg.tokenizer(), Batch: batchFor(tg, o.batch, o.batchSet), Items: o.items}
 	if r, ok := tg.(*emlabRun); ok {
 		ev, err := r.rd.Heldout()
 		if err != nil {
