@@ -283,6 +283,12 @@ func TestEvalLadderAndAnalyze(t *testing.T) {
 	// The rungs re-open from their records (--out results know where the
 	// models are).
 	runCLI(t, "eval", "--run", filepath.Join(out, "w16"), "--n", "12", "--quiet")
+	// The report reads the ladder as it reads emlab's runs.
+	html := filepath.Join(root, "report.html")
+	runCLI(t, "report", "--dir", out, "--out", html)
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "compare/d=1") {
+		t.Errorf("the report on the ladder does not show compare/d=1 (%v)", err)
+	}
 }
 
 // TestModelBadInput: a model directory that is not one coherent model
