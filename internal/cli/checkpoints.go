@@ -112,7 +112,7 @@ func openTargets(run, out string, command []string) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out2 []target
+	var rungs []target
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -126,14 +126,14 @@ func openTargets(run, out string, command []string) ([]target, error) {
 			return nil, err
 		}
 		if ok {
-			out2 = append(out2, tg)
+			rungs = append(rungs, tg)
 		}
 	}
-	if len(out2) == 0 {
+	if len(rungs) == 0 {
 		return nil, fmt.Errorf("%s is %w: no %s, no Hugging Face model directory (a %s with model_type), no step<N>/ model directories, and no subdirectory that is one of these",
 			run, rundir.ErrNotRun, rundir.ConfigFile, hf.ConfigFile)
 	}
-	return out2, nil
+	return rungs, nil
 }
 
 // openOne opens dir as a model trained elsewhere: a model directory, a

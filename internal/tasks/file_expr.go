@@ -826,7 +826,8 @@ func (p *exprParser) call(name string) (expr, error) {
 		switch {
 		case got == tRow:
 			return nil, fmt.Errorf("%s: argument %d is a whole row: name one of its fields", name, i+1)
-		case anyScalar && name != "len" && name != "rev" && name != "if" && got == tList:
+		case anyScalar && got == tList && !slices.Contains([]string{"len", "rev", "if"}, name):
+			// Only these take a list where they take a scalar.
 			return nil, fmt.Errorf("%s: argument %d is a list (%s)", name, i+1, f.doc)
 		case anyScalar:
 		case got != want:

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"emlab/internal/data"
 	"emlab/internal/rundir"
@@ -408,7 +407,7 @@ func (e itemEnv) get(path []string) (value, error) {
 }
 
 func (t *fileTask) buildItems(s *schema, tf TaskFile) error {
-	for _, k := range []string{"prompt", "answer", "target", "choices", "correct", "vars"} {
+	for _, k := range []string{"prompt", "answer", "choices", "correct", "vars"} {
 		if s.isSet(k) {
 			return s.errAt([]string{k}, "an item-list task (items = %q) takes its items from the JSONL; %s belongs to a template task", s.Items, k)
 		}
@@ -588,8 +587,6 @@ func (s *schema) isSet(key string) bool {
 		return s.Prompt != ""
 	case "answer":
 		return s.Answer != ""
-	case "target":
-		return false // an item list may set target for its extract rule; checked separately
 	case "choices":
 		return len(s.Choices) > 0
 	case "correct":
@@ -849,9 +846,6 @@ func cloneItem(it Item) Item {
 	}
 	return it
 }
-
-// runeCount is the length of s in characters.
-func runeCount(s string) int { return utf8.RuneCountInString(s) }
 
 var (
 	_ FileTask     = (*fileTask)(nil)

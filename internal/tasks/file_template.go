@@ -749,9 +749,9 @@ func (tt *templateTask) drawItem(t *fileTask, r *rand.Rand, withVars bool) (draw
 	if it.Answer == "" {
 		return drawnItem{}, errors.New("the answer is empty")
 	}
-	length := runeCount(it.Prompt) + runeCount(it.Answer)
+	length := runeLen(it.Prompt) + runeLen(it.Answer)
 	for _, c := range it.Choices {
-		length = max(length, runeCount(it.Prompt)+runeCount(c))
+		length = max(length, runeLen(it.Prompt)+runeLen(c))
 	}
 	if length > t.maxLen {
 		return drawnItem{}, fmt.Errorf("longer than MaxLen %d", t.maxLen)
