@@ -138,14 +138,15 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 		HLines: []report.Marker{{At: 2, Label: "Allen-Zhu & Li"}, {At: capacityBits, Label: "rule"}}}
 	tab := &report.Table{Head: []string{"run", "params", "world", "bits stored", "of", "bits/param"}}
 	for _, w := range worldOrder {
-		s := report.Series{Label: w}
-		d := report.Series{Label: w}
-		mx := report.Series{Label: w + " (all of it)"}
+		name := fmt.Sprintf("%.0f-bit world", worlds[w][0].max)
+		s := report.Series{Label: name}
+		d := report.Series{Label: name}
+		mx := report.Series{Label: name + ": all of it"}
 		for _, k := range worlds[w] {
 			s.X, s.Y = append(s.X, k.params), append(s.Y, math.Max(k.bits, 1))
 			mx.X, mx.Y = append(mx.X, k.params), append(mx.Y, k.max)
 			d.X, d.Y = append(d.X, k.params), append(d.Y, k.perParam())
-			tab.Rows = append(tab.Rows, []string{runLabel(k.run), num(k.params), w, fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
+			tab.Rows = append(tab.Rows, []string{runLabel(k.run), num(k.params), name + " (" + w + ")", fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
 		}
 		bitsPlot.Series = append(bitsPlot.Series, s, mx)
 		densPlot.Series = append(densPlot.Series, d)
