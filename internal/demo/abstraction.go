@@ -268,7 +268,10 @@ func judgeAbstraction(_ context.Context, in *Input) (*Judged, error) {
 	sec.Figures = []report.StudyFigure{
 		{Caption: fmt.Sprintf("By depth at step %d (%s, %s)", last, runLabel(run), paramsText(run)),
 			Plots: []*report.Plot{depthPlot("low-level variables", low), depthPlot("high-level variables", high)}, Table: tab},
-		{Caption: "By step", Plots: []*report.Plot{stepPlot}, Lines: []string{f.Detail + "."}},
+		{Caption: "By step", Plots: []*report.Plot{stepPlot}, Lines: []string{
+			"Lines: the ability, and each computed variable's best layer as (accuracy − majority) / (1 − majority). The untrained model (step 0) already reads " +
+				"a carry this way (a random network's averaging exposes thresholds of sums), so the table's 'readable from step' also asks for 0.1 above step 0.",
+			f.Detail + "."}},
 	}
 	return &Judged{Findings: []Finding{f}, Section: sec}, nil
 }

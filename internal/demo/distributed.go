@@ -256,7 +256,10 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 		sec.Figures = append(sec.Figures, report.StudyFigure{Caption: "Effective rank against size", Plots: []*report.Plot{rank}, Lines: rankLines})
 	}
 
-	// The grokking embedding's Fourier structure.
+	// The grokking embedding's Fourier structure: every grokking run in
+	// one plot (the weight-decay run against its control).
+	spectrum := &report.Plot{Title: "share of the residue embedding's energy by frequency", XLabel: "frequency k", YLabel: "share", YFixed: true, YMin: 0}
+	var fourierLines []string
 	for _, r := range bySize(in.Runs(grokkingSweep)) {
 		steps := probeSteps(r, rundir.ProbeFourierGini)
 		if len(steps) == 0 {
@@ -269,31 +272,32 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 			}
 			return math.NaN()
 		}
+		energy := map[int]float64{}
+		s := report.Series{Label: runLabel(r)}
+		for _, p := range probeRows(r, last, rundir.ProbeFourierEnergy) {
+			if p.Index != nil {
+				energy[*p.Index] = p.Value
+				s.X, s.Y = append(s.X, float64(*p.Index)), append(s.Y, p.Value)
+				spectrum.YMax = math.Max(spectrum.YMax, p.Value)
+			}
+		}
 		var keys []string
+		var held float64
 		for _, p := range probeRows(r, last, rundir.ProbeFourierKey) {
 			keys = append(keys, fmt.Sprint(int(p.Value)))
+			held += energy[int(p.Value)]
 		}
-		energy := probeRows(r, last, rundir.ProbeFourierEnergy)
-		var held float64
-		spec := report.Series{Label: "share of the embedding's energy"}
-		for _, p := range energy {
-			if p.Index != nil {
-				spec.X, spec.Y = append(spec.X, float64(*p.Index)), append(spec.Y, p.Value)
-			}
-		}
-		for _, k := range keys {
-			for _, p := range energy {
-				if p.Index != nil && fmt.Sprint(*p.Index) == k {
-					held += p.Value
-				}
-			}
-		}
+		spectrum.Series = append(spectrum.Series, s)
 		line := fmt.Sprintf("grokking %s, step %d: %d key frequencies (%s of %d) hold %.0f%% of the embedding's energy, Gini %.2f; loss %.3f, restricted to them %.3f, without them on the training pairs %.3f",
 			runLabel(r), last, len(keys), strings.Join(keys, ", "), len(energy), 100*held, one(rundir.ProbeFourierGini),
 			one(rundir.ProbeFourierFullLoss), one(rundir.ProbeFourierRestricted), one(rundir.ProbeFourierExcluded))
 		f.Items = append(f.Items, line)
-		sec.Figures = append(sec.Figures, report.StudyFigure{Caption: "Fourier spectrum of the grokking model's residue embedding",
-			Plots: []*report.Plot{{Title: "energy by frequency", XLabel: "frequency k", YLabel: "share", Series: []report.Series{spec}}}, Lines: []string{line}})
+		fourierLines = append(fourierLines, line)
+	}
+	if len(spectrum.Series) > 0 {
+		spectrum.YMax = math.Min(1, 1.1*spectrum.YMax)
+		sec.Figures = append(sec.Figures, report.StudyFigure{Caption: "Fourier spectrum of the grokking study's residue embedding (Nanda et al. 2023)",
+			Plots: []*report.Plot{spectrum}, Lines: fourierLines})
 	}
 	if len(sec.Figures) == 0 {
 		sec.Note = "No probed runs of the distributed or grokking sweeps in this directory."
