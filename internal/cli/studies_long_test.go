@@ -14,7 +14,13 @@ import (
 // studyVerdicts are the verdicts each claims study's quick form measured
 // (docs/studies.md): a finding whose verdict changes fails its study's
 // long test, whichever way it changes. Keys are the start of the claim.
-var studyVerdicts = map[string]map[string]string{}
+var studyVerdicts = map[string]map[string]string{
+	"cot": {
+		"Writing the intermediate steps (a scratchpad) makes 3-digit addition emerge": demo.VerdictSupported,
+		"A model trained with a scratchpad on sums of up to 3 digits adds 4-digit":    demo.VerdictNotSupported,
+		"Writing out the bridge entity (chain of thought) makes two-hop questions":    demo.VerdictSupported,
+	},
+}
 
 // TestStudiesQuick runs each claims study's quick form end to end
 // (`emlab demo --study NAME --quick`) and requires the verdicts measured

@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +101,46 @@ func TestCoTJudge(t *testing.T) {
 		if f.Verdict != VerdictNotSupported {
 			t.Errorf("swapped, finding %d (%s): %s — %s, want not supported", i, f.Claim, f.Verdict, f.Detail)
 		}
+	}
+}
+
+// TestFinishWritesStudySection: judging a claims study through Finish
+// writes its objects, all with its id, and a report whose claims table
+// links each to the study's own section.
+func TestFinishWritesStudySection(t *testing.T) {
+	root := t.TempDir()
+	flat := []float64{0, 0, 0, 0, 0, 0}
+	add := map[string][]float64{}
+	for _, f := range []string{"scratchpad", "plain"} {
+		for d := 1; d <= 4; d++ {
+			add[fmt.Sprintf("add/%s/%d", f, d)] = flat
+		}
+	}
+	writeCoT(t, root, add, map[string][]float64{"cot": flat, "direct": flat})
+	s, _ := Lookup("cot")
+	o := FinishOptions{Out: root, Studies: []*Study{s}, Analyze: AnalyzeOptions(true)}
+	o.Analyze.Stats.Boot = 20
+	res, err := Finish(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 3 {
+		t.Fatalf("%d findings", len(res.Findings))
+	}
+	for _, f := range res.Findings {
+		if f.ID != "cot" {
+			t.Errorf("finding %q has id %q", f.Claim, f.ID)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(root, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	if strings.Count(html, `<a href="#study-cot">cot</a>`) != 3 || !strings.Contains(html, `<section id="study-cot">`) {
+		t.Error("the claims table does not link cot's three claims to its section")
+	}
+	if _, err := os.Stat(filepath.Join(root, AnalysisFile)); err == nil {
+		t.Error("analysis.json written although no study read the demo ladder's analysis")
 	}
 }

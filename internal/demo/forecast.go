@@ -44,18 +44,23 @@ const (
 	lossNoGap = 0.2
 )
 
-// forecastLadders are the ladders the study forecasts, by sweep; a ladder
-// with too few rungs for a forecast is passed over with a note.
-var forecastLadders = []string{ladderSweep, cotAddSweep, cotMultihopSweep}
+// forecastLadders are the ladders the study forecasts: a sweep and the
+// axis its runs climb (the data ladder has one size, so it climbs in
+// tokens). A ladder with too few rungs for a forecast is passed over with
+// a note.
+var forecastLadders = []struct{ sweep, axis string }{
+	{ladderSweep, rundir.AxisParams}, {cotAddSweep, rundir.AxisParams}, {cotMultihopSweep, rundir.AxisParams}, {scaleDataSweep, rundir.AxisTokens},
+}
 
 func init() {
 	register(&Study{Name: "forecast",
 		Claim:      "Emergent abilities are unpredictable: the smaller models do not foretell the larger ones.",
-		Experiment: "each emergent curve of the demo ladder and the chain-of-thought ladders fitted on the rungs below its transition and extrapolated to the rest (values and x*); the demo ladder's abilities against eval loss across sizes and checkpoints",
-		Sweeps:     forecastLadders,
-		// The quick form reads the quick demo ladder only: the quick
-		// chain-of-thought ladders have four rungs, too few to forecast.
-		QuickSweeps: []string{ladderSweep},
+		Experiment: "each emergent curve of the demo ladder, the chain-of-thought ladders and the data ladder fitted on the rungs below its transition and extrapolated to the rest (values and x*); the demo ladder's abilities against eval loss across sizes and checkpoints",
+		Sweeps:     []string{ladderSweep, cotAddSweep, cotMultihopSweep, scaleDataSweep},
+		// The quick form reads the quick demo ladder and data ladder: the
+		// quick chain-of-thought ladders have four rungs, too few to
+		// forecast.
+		QuickSweeps: []string{ladderSweep, scaleDataSweep},
 		Judge:       judgeForecast,
 	})
 }
@@ -84,8 +89,8 @@ type forecastOne struct {
 
 func (f forecastOne) String() string {
 	fc := f.FC
-	s := fmt.Sprintf("%s %s: fitted on %d rungs (up to %s params, %s), %d held out:", f.Ladder, f.Result.Task, fc.FitLevels,
-		num(f.Result.Levels[fc.FitLevels-1].X), fc.Model, fc.Holdout)
+	s := fmt.Sprintf("%s %s: fitted on %d rungs (up to %s %s, %s), %d held out:", f.Ladder, f.Result.Task, fc.FitLevels,
+		num(f.Result.Levels[fc.FitLevels-1].X), f.Result.Axis, fc.Model, fc.Holdout)
 	for _, r := range fc.Rungs {
 		s += fmt.Sprintf(" at %s predicted %.2f %s, measured %.2f;", num(r.X), r.Predicted, interval(r.Lo, r.Hi), r.Actual)
 	}
@@ -102,12 +107,13 @@ func judgeForecast(ctx context.Context, in *Input) (*Judged, error) {
 			"The loss view plots each ability against eval loss for every size and checkpoint of the demo ladder."}
 	var fcs []forecastOne
 	var notes []string
-	for _, ladder := range forecastLadders {
+	for _, fl := range forecastLadders {
+		ladder := fl.sweep
 		runs := evaluated(in.Runs(ladder))
 		if len(runs) == 0 {
 			continue
 		}
-		curves, err := curvesByTask(runs, rundir.AxisParams, rundir.ExactMatch)
+		curves, err := curvesByTask(finalOnly(runs), fl.axis, rundir.ExactMatch)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +209,7 @@ func forecastFigure(f forecastOne) report.StudyFigure {
 		pred.Lo, pred.Hi = append(pred.Lo, r.Lo), append(pred.Hi, r.Hi)
 	}
 	p := &report.Plot{Title: fmt.Sprintf("%s %s: forecast of the %d largest rungs", f.Ladder, f.Result.Task, fc.Holdout),
-		XLabel: "parameters (log scale)", YLabel: "exact match", XLog: true, YFixed: true, YMin: 0, YMax: 1, Series: []report.Series{obs, pred},
+		XLabel: f.Result.Axis + " (log scale)", YLabel: "exact match", XLog: true, YFixed: true, YMin: 0, YMax: 1, Series: []report.Series{obs, pred},
 		VLines: []report.Marker{{At: f.Result.Levels[fc.FitLevels-1].X, Label: "last rung fitted"}}}
 	return report.StudyFigure{Caption: f.Ladder + " " + f.Result.Task, Plots: []*report.Plot{p}, Lines: []string{f.String() + "."}}
 }

@@ -67,6 +67,28 @@ func evaluated(runs []*rundir.Run) []*rundir.Run {
 	return out
 }
 
+// finalOnly copies the runs keeping each run's evaluations at its last
+// evaluated step, so that on a per-step axis (tokens, FLOPs) a run is one
+// point, as it is on the parameters axis.
+func finalOnly(runs []*rundir.Run) []*rundir.Run {
+	out := make([]*rundir.Run, 0, len(runs))
+	for _, r := range runs {
+		last := -1
+		for _, e := range r.Evals {
+			last = max(last, e.Step)
+		}
+		c := *r
+		c.Evals = nil
+		for _, e := range r.Evals {
+			if e.Step == last {
+				c.Evals = append(c.Evals, e)
+			}
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
 // curvesByTask returns the runs' valid curves of one metric on an axis,
 // keyed by task variant (assemble.Curves: the rule emlab analyze uses).
 func curvesByTask(runs []*rundir.Run, axis, metric string) (map[string]*stats.Curve, error) {

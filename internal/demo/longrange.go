@@ -67,17 +67,17 @@ func (m *lrModel) label() string {
 	return fmt.Sprintf("%s %s (%s params)", strings.ToUpper(m.Arch), sizeName(m.Run), num(m.Params))
 }
 
-// sizeName is the run's size label from sweep.json, else d<d_model>L<layers>.
+// sizeName names a run's size: d<d_model>L<layers> for a GPT, H<hidden>
+// for an LSTM.
 func sizeName(r *rundir.Run) string {
-	if r.Spec != nil {
-		if s := r.Spec.Run.Axes["model"]; s != "" {
-			return s
+	m := r.Config.Model
+	if m.Arch == "lstm" {
+		if m.NLayers > 1 {
+			return fmt.Sprintf("H%dL%d", m.DModel, m.NLayers)
 		}
+		return fmt.Sprintf("H%d", m.DModel)
 	}
-	if r.Config != nil {
-		return fmt.Sprintf("d%dL%d", r.Config.Model.DModel, r.Config.Model.NLayers)
-	}
-	return r.ID
+	return fmt.Sprintf("d%dL%d", m.DModel, m.NLayers)
 }
 
 // gapOf reads the gap from a longrange variant name ("longrange/retrieve/gap=64").
@@ -313,6 +313,7 @@ func judgeLongrange(_ context.Context, in *Input) (*Judged, error) {
 		tab.Rows = append(tab.Rows, row)
 	}
 	sec.Figures = []report.StudyFigure{{Caption: "GPT and LSTM against the gap", Plots: []*report.Plot{em, lp}, Table: tab,
-		Lines: []string{f1.Detail + ".", f2.Detail + "."}}}
+		Lines: []string{fmt.Sprintf("Gaps %d → %d (trained): %s: %s.", short, longrangeGap, f1.Verdict, f1.Detail),
+			fmt.Sprintf("Gaps %d → %d (beyond training): %s: %s.", short, longrangeEvalGap, f2.Verdict, f2.Detail)}}}
 	return &Judged{Findings: []Finding{f1, f2}, Section: sec}, nil
 }

@@ -62,6 +62,7 @@ type scaleRun struct {
 func scaleRuns(in *Input) []scaleRun {
 	var out []scaleRun
 	for _, design := range []string{ladderSweep, scaleDataSweep, scaleISOFLOPSweep} {
+		first := len(out)
 		for _, r := range in.Runs(design) {
 			if r.Config == nil || r.Config.Params <= 0 {
 				continue
@@ -93,6 +94,8 @@ func scaleRuns(in *Input) []scaleRun {
 			}
 			out = append(out, s)
 		}
+		d := out[first:]
+		sort.Slice(d, func(i, j int) bool { return d[i].N < d[j].N || d[i].N == d[j].N && d[i].D < d[j].D })
 	}
 	return out
 }
