@@ -164,19 +164,35 @@ func withColumnHint(err error) error {
 
 func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tbreakthrough\tlinearity")
+	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
-			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), fnum(r.Breakthroughness), fnum(r.Linearity))
+		nmin := "-"
+		if r.NMin > 0 {
+			nmin = strconv.Itoa(r.NMin)
+			if r.FewItems {
+				nmin += "!"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
+			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), r.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
+	few := false
 	for _, r := range results {
+		few = few || r.FewItems
+		if r.Note != "" {
+			fmt.Fprintf(w, "\n%s/%s: %s\n", r.Task, r.Metric, r.Note)
+		}
 		if r.Mirage != nil {
-			fmt.Fprintf(w, "\nmirage %s: %s", r.Task, r.Mirage.Detail)
+			fmt.Fprintf(w, "\nmirage %s: %s — %s", r.Task, r.Mirage.Verdict, r.Mirage.Reason)
 			if pl := r.Mirage.PowerL; pl != nil {
-				fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				if pl.Applicable {
+					fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				} else {
+					fmt.Fprintf(w, "; p^L check not applicable: %s", pl.Reason)
+				}
 			}
 			fmt.Fprintln(w)
 		}
@@ -188,6 +204,9 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
 				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
 		}
+	}
+	if few {
+		fmt.Fprintf(w, "\n! fewer than %d items per evaluation at some level: treat that verdict with caution\n", stats.MinItems)
 	}
 	return nil
 }

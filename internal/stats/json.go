@@ -17,7 +17,10 @@ type analyzeLine struct {
 	Metric           string      `json:"metric"`
 	Axis             string      `json:"axis,omitempty"`
 	Verdict          string      `json:"verdict"`
+	Reason           string      `json:"reason"`
 	Emergent         bool        `json:"emergent"`
+	Direction        string      `json:"direction,omitempty"`
+	LowerIsBetter    bool        `json:"lower_is_better"`
 	Breakthroughness any         `json:"breakthroughness"`
 	Linearity        any         `json:"linearity"`
 	XStar            any         `json:"x_star"`
@@ -28,6 +31,11 @@ type analyzeLine struct {
 	XCrossHi         any         `json:"x_cross_hi"`
 	Fit              string      `json:"fit"`
 	Params           any         `json:"params"`
+	FamilySD         any         `json:"family_sd"`
+	NMin             int         `json:"n_min"`
+	FewItems         bool        `json:"few_items"`
+	NotApplicable    string      `json:"not_applicable,omitempty"`
+	Note             string      `json:"note,omitempty"`
 	Fits             any         `json:"fits,omitempty"`
 	Levels           []levelJSON `json:"levels,omitempty"`
 	Evidence         any         `json:"evidence"`
@@ -42,21 +50,27 @@ type levelJSON struct {
 	SD    any `json:"sd"`
 	Seeds int `json:"seeds"`
 	N     int `json:"n,omitempty"`
+	Items int `json:"items,omitempty"`
 }
 
 // MarshalJSON writes the result as one line of emlab analyze --json (the
-// interface other tools read, see DESIGN.md): task, metric, verdict,
-// emergent, breakthroughness, linearity, x_star with x_star_lo/x_star_hi,
-// x_cross with its interval, the chosen fit and its params, every fit, the
-// pooled levels, the evidence and the optional mirage, loss_threshold and
-// forecast objects. Undefined numbers (NaN, ±Inf) are null.
+// interface other tools read, see DESIGN.md): task, metric, verdict with its
+// reason, emergent, direction (of improvement) and lower_is_better,
+// breakthroughness, linearity, x_star with x_star_lo/x_star_hi, x_cross
+// with its interval, the chosen fit and its params, family_sd, n_min and
+// few_items, not_applicable (why nothing was fitted) and note (binning),
+// every fit, the pooled levels (with items per evaluation), the evidence
+// and the optional mirage, loss_threshold and forecast objects. Undefined
+// numbers (NaN, ±Inf) are null.
 func (r *Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.jsonLine())
 }
 
 func (r *Result) jsonLine() analyzeLine {
 	l := analyzeLine{
-		Task: r.Task, Metric: r.Metric, Axis: r.Axis, Verdict: r.Verdict, Emergent: r.Emergent,
+		Task: r.Task, Metric: r.Metric, Axis: r.Axis, Verdict: r.Verdict, Reason: r.Reason, Emergent: r.Emergent,
+		Direction: r.Direction, LowerIsBetter: r.LowerIsBetter, FamilySD: jsonValue(r.FamilySD), NMin: r.NMin, FewItems: r.FewItems,
+		NotApplicable: r.NotApplicable, Note: r.Note,
 		Breakthroughness: jsonValue(r.Breakthroughness), Linearity: jsonValue(r.Linearity),
 		XStar: jsonValue(r.XStar), XStarLo: jsonValue(r.XStarLo), XStarHi: jsonValue(r.XStarHi),
 		XCross: jsonValue(r.XCross), XCrossLo: jsonValue(r.XCrossLo), XCrossHi: jsonValue(r.XCrossHi),
@@ -69,7 +83,7 @@ func (r *Result) jsonLine() analyzeLine {
 		l.Fits = jsonValue(r.Fits)
 	}
 	for _, lv := range r.Levels {
-		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N})
+		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N, Items: lv.Items})
 	}
 	if r.Mirage != nil {
 		l.Mirage = jsonValue(r.Mirage)

@@ -348,7 +348,9 @@ func checkScaling(pts []ScalingPoint, needD bool) error {
 		return fmt.Errorf("%w: %d points, need at least %d", ErrTooFewLevels, len(pts), need)
 	}
 	ns, ds := map[float64]bool{}, map[float64]bool{}
+	lmin, lmax := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
+		lmin, lmax = math.Min(lmin, p.L), math.Max(lmax, p.L)
 		for _, v := range []float64{p.N, p.L} {
 			if !(v > 0) || math.IsInf(v, 0) {
 				return fmt.Errorf("%s: N=%v L=%v: values must be positive and finite", p.Line, p.N, p.L)
@@ -361,6 +363,11 @@ func checkScaling(pts []ScalingPoint, needD bool) error {
 	}
 	if len(ns) < 2 {
 		return fmt.Errorf("%w: all points have the same N; a scaling fit needs at least 2", ErrTooFewLevels)
+	}
+	if lmax-lmin <= 1e-12*lmax {
+		// Any exponent fits a constant with A = 0: the optimiser would
+		// "converge" on α = 0 and report a law that is not there.
+		return fmt.Errorf("the loss is %g at every point: a constant has no scaling law to fit", lmin)
 	}
 	if needD && len(ds) < 2 {
 		return fmt.Errorf("%w: all points have the same D; L(N, D) needs at least 2", ErrTooFewLevels)

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -133,5 +134,24 @@ func TestScalingErrors(t *testing.T) {
 	few := []ScalingPoint{{1, 1, 2, "a"}, {2, 2, 2, "b"}, {3, 3, 2, "c"}}
 	if _, err := FitChinchilla(context.Background(), few, DefaultScalingOptions()); err == nil || !IsTooFew(err) {
 		t.Errorf("three points: err = %v, want too few", err)
+	}
+	// A constant loss has no law: refused, not "converged" with α = 0.
+	var flat []ScalingPoint
+	var xs, ls []float64
+	for i := 0; i < 9; i++ {
+		n, d := math.Pow(10, float64(5+i%3)), math.Pow(10, float64(8+i/3))
+		flat = append(flat, ScalingPoint{N: n, D: d, L: 3.2, Line: fmt.Sprint("row ", i)})
+		xs, ls = append(xs, n*float64(i+1)), append(ls, 3.2)
+	}
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	if _, err := FitChinchilla(context.Background(), flat, o); err == nil || !strings.Contains(err.Error(), "the loss is 3.2 at every point") {
+		t.Errorf("constant loss, Chinchilla: err = %v", err)
+	}
+	if _, err := FitPowerLaw(context.Background(), xs, ls, o); err == nil || !strings.Contains(err.Error(), "no scaling law") {
+		t.Errorf("constant loss, power law: err = %v", err)
+	}
+	if _, err := FitKaplan(context.Background(), xs, ls, o); err == nil || !strings.Contains(err.Error(), "no scaling law") {
+		t.Errorf("constant loss, Kaplan: err = %v", err)
 	}
 }

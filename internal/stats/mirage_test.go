@@ -1,0 +1,93 @@
+package stats
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestJudgeMirage: every branch of the one mirage rule, on hand-made
+// results.
+func TestJudgeMirage(t *testing.T) {
+	res := func(metric, verdict, fit string, gof float64) *Result {
+		return &Result{Task: "x", Metric: metric, Verdict: verdict, Fit: fit, smoothGOFP: gof}
+	}
+	em := res("exact_match", VerdictEmergent, ModelSigmoid, math.NaN())
+	cases := []struct {
+		name    string
+		sharp   *Result
+		others  []*Result
+		verdict string
+		smooth  string
+		reason  string
+		hidden  bool
+	}{
+		{"artifact", em, []*Result{res("logprob", VerdictSmooth, ModelPower, 0.4)}, MirageArtifact, "logprob", "improves smoothly", false},
+		{"flat sharp metric: nothing to explain", res("exact_match", VerdictFlat, ModelConstant, math.NaN()),
+			[]*Result{res("token_accuracy", VerdictSmooth, ModelLinear, 0.5)}, MirageNotApplicable, "token_accuracy", "nothing sharp to explain", true},
+		{"inverse sharp metric", res("exact_match", VerdictInverse, ModelLinear, math.NaN()),
+			[]*Result{res("token_accuracy", VerdictSmooth, ModelLinear, 0.5)}, MirageNotApplicable, "token_accuracy", "nothing sharp to explain", false},
+		{"smooth metric fails goodness of fit", em, []*Result{res("token_accuracy", VerdictSmooth, ModelLinear, 0.001)}, MirageInconclusive, "token_accuracy", "goodness-of-fit", false},
+		{"goodness of fit untestable", em, []*Result{res("token_accuracy", VerdictSmooth, ModelLinear, math.NaN())}, MirageInconclusive, "token_accuracy", "cannot be tested", false},
+		{"smooth metric best fitted by a sigmoid", em, []*Result{res("token_accuracy", VerdictSmooth, ModelSigmoid, 0.5)}, MirageInconclusive, "token_accuracy", "not a line or a power law", false},
+		{"smooth metric emergent too", em, []*Result{res("token_accuracy", VerdictEmergent, ModelSigmoid, 0.5)}, MirageNotArtifact, "token_accuracy", "rises sharply too", false},
+		{"smooth metric flat", em, []*Result{res("token_accuracy", VerdictFlat, ModelConstant, 0.5)}, MirageInconclusive, "token_accuracy", "is flat", false},
+		{"only insufficient metrics", em, []*Result{res("token_accuracy", VerdictInsufficient, "", math.NaN())}, MirageInconclusive, "", "too little data", false},
+		{"no other metric", em, []*Result{em}, MirageNotApplicable, "", "no other metric", false},
+		{"token accuracy preferred over log-prob", em, []*Result{res("logprob", VerdictSmooth, ModelLinear, 0.5), res("token_accuracy", VerdictEmergent, ModelSigmoid, 0.5)},
+			MirageNotArtifact, "token_accuracy", "rises sharply", false},
+		{"insufficient token accuracy skipped", em, []*Result{res("logprob", VerdictSmooth, ModelLinear, 0.5), res("token_accuracy", VerdictInsufficient, "", math.NaN())},
+			MirageArtifact, "logprob", "improves smoothly", false},
+		{"another sharp metric is not a smooth one", em, []*Result{res("mc_grade", VerdictSmooth, ModelLinear, 0.5)}, MirageNotApplicable, "", "no other metric", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := JudgeMirage(c.sharp, c.others, nil, 0)
+			if m.Verdict != c.verdict || m.SmoothMetric != c.smooth || !strings.Contains(m.Reason, c.reason) || m.HiddenProgress != c.hidden {
+				t.Errorf("got %s with %q (hidden progress %v): %s; want %s with %q (%v), reason containing %q",
+					m.Verdict, m.SmoothMetric, m.HiddenProgress, m.Reason, c.verdict, c.smooth, c.hidden, c.reason)
+			}
+			if m.Mirage != (m.Verdict == MirageArtifact) {
+				t.Errorf("mirage %v with verdict %s", m.Mirage, m.Verdict)
+			}
+		})
+	}
+}
+
+// TestPowerLNotApplicable: an exact match that is 0 everywhere, or one no
+// answer length explains, gets no p^L check (NaN numbers, a reason).
+func TestPowerLNotApplicable(t *testing.T) {
+	lv := func(means ...float64) []Level {
+		var out []Level
+		for i, m := range means {
+			out = append(out, Level{X: math.Pow(10, float64(4+i)), Mean: m, Var: 1e-4})
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		em, tok  []Level
+		reason   string
+		applies  bool
+		consists bool
+	}{
+		{"all-zero exact match", lv(0, 0, 0, 0, 0), lv(0.2, 0.4, 0.6, 0.8, 0.9), "at every scale", false, false},
+		{"L at the edge", lv(0.9, 0.9, 0.95, 0.95, 0.99), lv(0.1, 0.2, 0.3, 0.4, 0.5), "edge of its range", false, false},
+		{"not fractions", lv(0.1, 0.2, 0.3, 0.4, 0.5), lv(-3, -2, -1.5, -1, -0.5), "fractions", false, false},
+		{"a real p^L", lv(math.Pow(0.5, 3), math.Pow(0.6, 3), math.Pow(0.7, 3), math.Pow(0.8, 3), math.Pow(0.9, 3)), lv(0.5, 0.6, 0.7, 0.8, 0.9), "", true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pl := powerL(&Result{Metric: "exact_match", Levels: c.em}, &Result{Metric: "token_accuracy", Levels: c.tok}, 0)
+			if pl.Applicable != c.applies || pl.Consistent != c.consists || !strings.Contains(pl.Reason, c.reason) {
+				t.Errorf("applicable %v consistent %v reason %q L %g; want %v %v %q", pl.Applicable, pl.Consistent, pl.Reason, pl.L, c.applies, c.consists, c.reason)
+			}
+			if !pl.Applicable && !(math.IsNaN(pl.L) && math.IsNaN(pl.RMSE)) {
+				t.Errorf("not applicable but L = %g, RMSE = %g (want NaN: nothing to draw)", pl.L, pl.RMSE)
+			}
+			if pl.Applicable && math.Abs(pl.L-3) > 0.05 {
+				t.Errorf("L = %g, want 3", pl.L)
+			}
+		})
+	}
+}
