@@ -329,7 +329,10 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		// No transition, so no midpoint to report (the sigmoid fitted to
 		// noise has an arbitrary one).
 		res.Verdict, res.Direction = VerdictFlat, DirectionNone
-		res.Reason = "no significant change with scale"
+		res.Reason = fmt.Sprintf("no significant change with scale (trend p = %.3g, alpha %g)", p, o.Alpha)
+		if sd := fs.get(ModelConstant).FamilySD; sd > 0 && known {
+			res.Reason = fmt.Sprintf("no significant change with scale beyond the model-to-model scatter (family sd %.3g about a constant; trend p = %.3g, alpha %g)", sd, p, o.Alpha)
+		}
 		if trend {
 			res.Reason = fmt.Sprintf("the change with scale (%.3g) is below Delta/2 = %.3g", change, o.Delta/2)
 		}

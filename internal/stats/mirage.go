@@ -106,8 +106,10 @@ type PowerLCheck struct {
 //     power law does not describe it better by BIC); and that fit passes a
 //     goodness-of-fit test: Pearson χ² with each level's sampling variance
 //     plus the family variance the sigmoid leaves (scatter no monotone
-//     curve removes), on n − k degrees of freedom, p ≥ GOFAlpha.
-//     Otherwise inconclusive, with the condition that failed.
+//     curve removes), on n − k degrees of freedom, p ≥ GOFAlpha; and it
+//     rests on at least MinItems items per evaluation (with fewer, passing
+//     the test says little). Otherwise inconclusive, with the condition
+//     that failed.
 //
 // The p^L check is reported beside the verdict, not used by it.
 func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen float64) *MirageResult {
@@ -153,6 +155,9 @@ func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen
 		} else {
 			m.Reason = fmt.Sprintf("%s's %s fit fails the goodness-of-fit test (p = %.3g < %g): it is not smooth where it matters", smooth.Metric, smooth.Fit, smooth.smoothGOFP, GOFAlpha)
 		}
+	case smooth.FewItems:
+		m.Verdict = MirageInconclusive
+		m.Reason = fmt.Sprintf("%s rests on %d items per evaluation (fewer than %d): too few to tell a smooth rise from a jump", smooth.Metric, smooth.NMin, MinItems)
 	default:
 		m.Verdict, m.Mirage = MirageArtifact, true
 		m.Reason = fmt.Sprintf("%s is emergent while %s of the same outputs improves smoothly (%s, goodness of fit p = %.3g): the sharpness may be a metric artifact",

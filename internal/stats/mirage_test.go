@@ -38,6 +38,8 @@ func TestJudgeMirage(t *testing.T) {
 			MirageNotArtifact, "token_accuracy", "rises sharply", false},
 		{"insufficient token accuracy skipped", em, []*Result{res("logprob", VerdictSmooth, ModelLinear, 0.5), res("token_accuracy", VerdictInsufficient, "", math.NaN())},
 			MirageArtifact, "logprob", "improves smoothly", false},
+		{"smooth metric on too few items", em, []*Result{{Task: "x", Metric: "token_accuracy", Verdict: VerdictSmooth, Fit: ModelLinear, smoothGOFP: 0.6, NMin: 13, FewItems: true}},
+			MirageInconclusive, "token_accuracy", "13 items per evaluation", false},
 		{"another sharp metric is not a smooth one", em, []*Result{res("mc_grade", VerdictSmooth, ModelLinear, 0.5)}, MirageNotApplicable, "", "no other metric", false},
 	}
 	for _, c := range cases {
@@ -89,5 +91,21 @@ func TestPowerLNotApplicable(t *testing.T) {
 				t.Errorf("L = %g, want 3", pl.L)
 			}
 		})
+	}
+}
+
+// TestJudgements: every metric of a task carries the task's mirage
+// verdict; x* is given only for emergent curves.
+func TestJudgements(t *testing.T) {
+	em := &Result{Task: "x", Metric: "exact_match", Verdict: VerdictEmergent, Emergent: true, Fit: ModelSigmoid, XStar: 5, XStarLo: 4, XStarHi: 6}
+	lp := &Result{Task: "x", Metric: "logprob", Verdict: VerdictSmooth, Fit: ModelPower, XStar: 7, smoothGOFP: 0.3}
+	flat := &Result{Task: "y", Metric: "exact_match", Verdict: VerdictFlat, NotApplicable: "every level is 0"}
+	em.Mirage = JudgeMirage(em, []*Result{lp}, nil, 0)
+	js := Judgements([]*Result{em, lp, flat})
+	if !js[0].Artifact || !js[1].Artifact || js[1].Mirage != em.Mirage || js[2].Mirage != nil {
+		t.Errorf("mirage not shared across the task: %+v", js)
+	}
+	if js[0].XStar != 5 || !math.IsNaN(js[1].XStar) || js[2].Drawable || !js[0].Drawable {
+		t.Errorf("x* or drawable: %+v", js)
 	}
 }
