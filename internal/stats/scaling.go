@@ -243,11 +243,14 @@ func bestStarts(starts [][]float64, k int, obj func([]float64) float64) [][]floa
 	return out
 }
 
-func minimiseFrom(starts [][]float64, f func(x []float64) float64, g func(grad, x []float64)) ([]float64, float64, bool) {
+func minimiseFrom(ctx context.Context, starts [][]float64, f func(x []float64) float64, g func(grad, x []float64)) ([]float64, float64, bool) {
 	var best []float64
 	bestF := math.Inf(1)
 	conv := false
-	for _, s := range starts {
+	for i, s := range starts {
+		if i > 0 && ctx.Err() != nil {
+			break // the caller reports the cancellation
+		}
 		x, v, ok := lbfgs(f, g, append([]float64(nil), s...))
 		if v < bestF {
 			best, bestF, conv = x, v, ok
@@ -285,11 +288,14 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 	fit := func(lnN, lnD, lnL []float64, starts [][]float64) ([]float64, float64, bool) {
 		f := func(x []float64) float64 { return chinchillaObjective(x, nil, lnN, lnD, lnL, o.Delta) }
 		g := func(grad, x []float64) { chinchillaObjective(x, grad, lnN, lnD, lnL, o.Delta) }
-		return minimiseFrom(starts, f, g)
+		return minimiseFrom(ctx, starts, f, g)
 	}
 	grid := chinchillaGrid()
 	starts := bestStarts(grid, chinchillaStarts, func(x []float64) float64 { return chinchillaObjective(x, nil, lnN, lnD, lnL, o.Delta) })
 	theta, obj, conv := fit(lnN, lnD, lnL, starts)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scaling fit: %w", err)
+	}
 	derived := func(th []float64) []float64 {
 		A, B, E, al, be := math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), th[3], th[4]
 		G := math.Pow(al*A/(be*B), 1/(al+be))
@@ -415,7 +421,7 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 		return f
 	}
 	fit := func(lx, ll []float64, starts [][]float64) []float64 {
-		th, _, _ := minimiseFrom(starts,
+		th, _, _ := minimiseFrom(ctx, starts,
 			func(t []float64) float64 { return obj(t, nil, lx, ll) },
 			func(g, t []float64) { obj(t, g, lx, ll) })
 		return th
@@ -430,6 +436,9 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 	}
 	starts := bestStarts(grid, 10, func(t []float64) float64 { return obj(t, nil, lx, ll) })
 	th := fit(lx, ll, starts)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("power-law fit: %w", err)
+	}
 	derived := func(th []float64) []float64 { return []float64{math.Exp(th[1]), math.Exp(th[0]), th[2]} }
 	out := &PowerLawFit{Points: n}
 	ivs := []*Interval{&out.E, &out.A, &out.Alpha}

@@ -174,6 +174,16 @@ func TestDegenerate(t *testing.T) {
 	if !rs[1].Drawable() {
 		t.Errorf("a normal curve is not drawable")
 	}
+	// On the eval-loss axis an all-zero curve gets no L* either.
+	z := curveOf("exact_match", 100, 0.1, one(0, 0, 0, 0, 0, 0)...)
+	z.Axis = AxisEvalLoss
+	rs, err = AnalyzeCurves(context.Background(), []*Curve{z}, AnalyzeConfig{Options: o, LossView: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := evidence(rs[0], "loss_threshold"); rs[0].Loss != nil || !ok || !strings.Contains(e.Detail, "not applicable") {
+		t.Errorf("all-zero curve on the loss axis: loss view %+v, evidence %q", rs[0].Loss, e.Detail)
+	}
 }
 
 // TestFewItems: a verdict resting on fewer than 50 items per evaluation is
