@@ -285,6 +285,10 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 
 	sig := fs.get(ModelSigmoid)
 	res.XStar = sig.Params["x_mid"]
+	if orient*(sig.Params["ceiling"]-sig.Params["floor"]) <= 0 {
+		// The midpoint of a fitted fall is no transition scale to report.
+		res.XStar = math.NaN()
+	}
 	base := y[0]
 	if c.HasChance {
 		base = c.Chance
@@ -445,6 +449,9 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		res.Reason = "improves with scale without a sharp transition: " + fails[0]
 		res.add(Evidence{Test: "smooth_fit_gof", Pass: res.smoothGOFP >= GOFAlpha, Values: map[string]float64{"p": res.smoothGOFP, "alpha": GOFAlpha},
 			Detail: fmt.Sprintf("goodness of fit of the smooth fit (line or power law), χ² with sampling plus the sigmoid's family variance: p = %.3g (the mirage test counts a metric as smooth only at p ≥ %g)", res.smoothGOFP, GOFAlpha)})
+	}
+	if math.IsNaN(res.XStar) {
+		sig = nil
 	}
 	return res, o.intervals(ctx, c, res, levels, fs, sig, base, orient)
 }

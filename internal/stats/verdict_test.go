@@ -77,10 +77,24 @@ func TestVerdicts(t *testing.T) {
 			if r.Emergent != (r.Verdict == VerdictEmergent) {
 				t.Errorf("emergent flag %v with verdict %s", r.Emergent, r.Verdict)
 			}
-			if (r.Verdict == VerdictInverse || r.Verdict == VerdictNonMonotone || r.Verdict == VerdictFlat) && !math.IsNaN(r.XStar) {
+			if (r.Verdict == VerdictInverse || r.Verdict == VerdictNonMonotone || r.Verdict == VerdictFlat) && !(math.IsNaN(r.XStar) && math.IsNaN(r.XStarLo)) {
 				t.Errorf("%s curve reports a transition midpoint x* = %g", r.Verdict, r.XStar)
 			}
 		})
+	}
+}
+
+// TestFallingSigmoidHasNoXStar: four falling points without variances are
+// insufficient, and the midpoint of the fitted fall is not reported as a
+// transition scale.
+func TestFallingSigmoidHasNoXStar(t *testing.T) {
+	o := DefaultOptions()
+	r, err := Analyze(context.Background(), curveOf("exact_match", 0, 0.1, one(0.12, 0.09, 0.13, 0)...), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictInsufficient || !math.IsNaN(r.XStar) || !math.IsNaN(r.XStarLo) {
+		t.Errorf("verdict %s, x* %g [%g, %g]; want insufficient with no x*", r.Verdict, r.XStar, r.XStarLo, r.XStarHi)
 	}
 }
 
