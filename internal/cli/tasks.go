@@ -89,6 +89,12 @@ func variantNote(v tasks.Variant) string {
 	if !v.Trained {
 		notes = append(notes, "untrained shape")
 	}
+	if v.Memorised {
+		notes = append(notes, "memorised: scored on trained items")
+	}
+	if v.Perturbs != "" {
+		notes = append(notes, "perturbs "+v.Perturbs)
+	}
 	if len(notes) == 0 {
 		return ""
 	}
@@ -105,7 +111,7 @@ func runTasksSample(o tasksSampleOpts, w io.Writer) error {
 	for range o.n {
 		fmt.Fprintf(w, "  %s\n", t.Generate(r))
 	}
-	fmt.Fprintln(w, "\nheld-out evaluation items (prompt | answer):")
+	fmt.Fprintln(w, "\nevaluation items, held out unless the variant is memorised (prompt | answer):")
 	for _, it := range t.Eval(o.seed, o.n) {
 		line := fmt.Sprintf("  [%s] %s | %s", it.Variant, it.Prompt, it.Answer)
 		if it.Target != it.Answer {

@@ -6,6 +6,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +18,11 @@ import (
 	"strconv"
 	"strings"
 
+	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
 	"emlab/internal/suggest"
+	"emlab/internal/tasks"
 )
 
 // Config is everything that determines a run. Its JSON form, with the
@@ -35,9 +39,12 @@ type Data struct {
 	// Source is "synthetic" (the built-in Markov stream), "tasks" (the
 	// task mixture given by Tasks) or "text" (a natural-language corpus).
 	Source string `json:"source"`
-	Tasks  string `json:"tasks"`  // mixture, e.g. "add:2,icl:1" (source "tasks")
-	Branch int    `json:"branch"` // synthetic: successors per token
-	Slot   int    `json:"slot"`   // tasks: documents start at multiples of Slot tokens
+	// Tasks is the mixture of source "tasks", parsed when set (--tasks,
+	// --set data.tasks=…, a file) so a misspelt task fails before any
+	// work; its JSON form is the spec as written, e.g. "add:2,icl:1".
+	Tasks  tasks.Mixture `json:"tasks"`
+	Branch int           `json:"branch"` // synthetic: successors per token
+	Slot   int           `json:"slot"`   // tasks: documents start at multiples of Slot tokens
 
 	Corpus      string  `json:"corpus"`       // text: file (plain, .jsonl, .rdb) or SWORD module directory
 	CorpusField string  `json:"corpus_field"` // text: JSONL field with the text
@@ -83,11 +90,20 @@ func (c Config) T() int {
 	return c.Model.NCtx
 }
 
+// Equal reports whether c and o describe the same run: whether their JSON
+// forms, which hold every setting, are the same.
+func (c Config) Equal(o Config) bool {
+	a, errA := json.Marshal(c)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
+}
+
 // Validate reports every problem, each naming its key.
 func (c Config) Validate() error {
 	var errs []error
-	if err := c.Model.Validate(); err != nil {
-		errs = append(errs, err)
+	modelErr := c.Model.Validate()
+	if modelErr != nil {
+		errs = append(errs, modelErr)
 	}
 	if err := c.Optim.Validate(); err != nil {
 		errs = append(errs, err)
@@ -101,11 +117,17 @@ func (c Config) Validate() error {
 			bad("data.branch", "must be in [1, model.d_vocab=%d], got %d", c.Model.DVocab, c.Data.Branch)
 		}
 	case "tasks":
-		if strings.TrimSpace(c.Data.Tasks) == "" {
+		switch {
+		case c.Data.Tasks.IsZero():
 			bad("data.tasks", "empty mixture (give e.g. --tasks add:2,icl:1)")
-		}
-		if c.Data.Slot < 1 {
+		case c.Data.Slot < 1:
 			bad("data.slot", "must be positive, got %d", c.Data.Slot)
+		case modelErr == nil && c.Train.SeqLen >= 0 && c.Train.SeqLen <= c.Model.NCtx:
+			// The stream training will build, built now: every document
+			// must fit the window it is packed into.
+			if _, err := c.Data.Tasks.Stream(data.MixtureConfig{Seed: c.Train.Seed, NCtx: c.T(), Slot: c.Data.Slot}); err != nil {
+				bad("data.tasks", "%v", err)
+			}
 		}
 	case "text":
 		if strings.TrimSpace(c.Data.Corpus) == "" {
@@ -179,6 +201,12 @@ func (c *Config) SetValue(key, val string) error {
 	if err != nil {
 		return err
 	}
+	if u, ok := textValue(f); ok {
+		if err := u.UnmarshalText([]byte(val)); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	}
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(val)
@@ -217,6 +245,21 @@ func (c *Config) SetValue(key, val string) error {
 	return nil
 }
 
+// textValue returns the field as a TextUnmarshaler when its type parses
+// its own text form (data.tasks): such a field is one value, not a section.
+func textValue(f reflect.Value) (encoding.TextUnmarshaler, bool) {
+	if !f.CanAddr() {
+		return nil, false
+	}
+	u, ok := f.Addr().Interface().(encoding.TextUnmarshaler)
+	return u, ok
+}
+
+// isTextValue reports whether fields of type t parse their own text form.
+func isTextValue(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
 // field finds the settable field for a dotted key, or an error that
 // suggests the closest known keys.
 func field(v reflect.Value, key string) (reflect.Value, error) {
@@ -237,7 +280,7 @@ func field(v reflect.Value, key string) (reflect.Value, error) {
 		if !found {
 			return reflect.Value{}, unknownKey(key)
 		}
-		if i == len(parts)-1 && cur.Kind() == reflect.Struct {
+		if i == len(parts)-1 && cur.Kind() == reflect.Struct && !isTextValue(cur.Type()) {
 			return reflect.Value{}, fmt.Errorf("%s: is a section, not a value (set one of its keys)", key)
 		}
 	}
@@ -260,7 +303,7 @@ func Keys() []string {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name := prefix + jsonName(f)
-			if f.Type.Kind() == reflect.Struct {
+			if f.Type.Kind() == reflect.Struct && !isTextValue(f.Type) {
 				walk(f.Type, name+".")
 			} else {
 				keys = append(keys, name)

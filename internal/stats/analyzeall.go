@@ -4,14 +4,19 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
+
+	"emlab/internal/rundir"
 )
 
 // Metric names the mirage test looks for when AnalyzeConfig does not name
-// them: the first present is used.
+// them, the first present is used: the sharp metrics and the per-token
+// accuracy in rundir's order of preference, each followed by the aliases
+// user tables spell it with.
 var (
-	SharpMetricNames = []string{"exact_match", "em", "mc_grade", "accuracy", "acc"}
-	TokenMetricNames = []string{"token_accuracy", "token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
+	SharpMetricNames = namesOf(rundir.SharpMetrics())
+	TokenMetricNames = namesOf([]string{rundir.TokenAccuracy})
 )
 
 // AnalyzeConfig selects the analyses AnalyzeCurves runs besides Analyze.
@@ -157,7 +162,7 @@ func attachMirage(results []*Result, cfg AnalyzeConfig) {
 		}
 		for _, n := range names {
 			for _, r := range rs {
-				if r.Metric == n {
+				if strings.EqualFold(r.Metric, n) {
 					return r
 				}
 			}

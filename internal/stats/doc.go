@@ -22,8 +22,9 @@
 // Analyze computes, for one curve:
 //
 //   - The curve oriented: a metric where lower is better (edit distance,
-//     loss, perplexity; MetricLowerIsBetter, the package's one table of
-//     metric kinds) is judged negated, so "improves" always means better.
+//     loss, perplexity: the metric's kind in package rundir's vocabulary,
+//     with the aliases of published tables mapped onto it, MetricKind) is
+//     judged negated, so "improves" always means better.
 //   - BIG-bench's breakthroughness and linearity (Srivastava et al. 2022,
 //     "Beyond the Imitation Game", appendix B) on chance-normalised scores —
 //     descriptive numbers, with a documented floor for flat curves.

@@ -11,7 +11,7 @@ import (
 )
 
 // analyzeLine is one line of emlab analyze --json; the field order is the
-// interface other tools read (see DESIGN.md).
+// interface other tools read (docs/stats.md).
 type analyzeLine struct {
 	Task             string      `json:"task"`
 	Metric           string      `json:"metric"`
@@ -54,7 +54,7 @@ type levelJSON struct {
 }
 
 // MarshalJSON writes the result as one line of emlab analyze --json (the
-// interface other tools read, see DESIGN.md): task, metric, verdict with its
+// interface other tools read, docs/stats.md): task, metric, verdict with its
 // reason, emergent, direction (of improvement) and lower_is_better,
 // breakthroughness, linearity, x_star with x_star_lo/x_star_hi, x_cross
 // with its interval, the chosen fit and its params, family_sd, n_min and

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"emlab/internal/rundir"
 )
 
 // Mirage verdicts: is a sharp metric's emergence an artifact of the metric
@@ -30,13 +32,13 @@ const (
 const GOFAlpha = 0.01
 
 // SmoothMetricNames is the order in which the mirage test picks the smooth
-// metric it compares a sharp metric with: the per-position accuracies first
-// (exact match is their product over the answer, the relation Schaeffer et
-// al. 2023 build on), then the answer's log-probability, then distances and
-// scores of the whole answer. The first present with enough data is used;
-// metrics not listed come after, in their order of appearance.
-var SmoothMetricNames = append(append([]string{}, TokenMetricNames...),
-	"logprob", "logprob_total", "answer_prob", "choice_logprob", "log_prob", "edit_distance", "brier")
+// metric it compares a sharp metric with: rundir's smooth metrics in its
+// order of preference (the per-token accuracy first — exact match is its
+// product over the answer, the relation Schaeffer et al. 2023 build on —
+// then the answer's log-probability, then scores and distances of the whole
+// answer), each followed by its aliases. The first present with enough data
+// is used; metrics not listed come after, in their order of appearance.
+var SmoothMetricNames = namesOf(rundir.SmoothMetrics())
 
 // MirageResult is the mirage test of one task's sharp metric.
 type MirageResult struct {
@@ -206,15 +208,6 @@ func pickSmooth(sharp *Result, others []*Result) (smooth *Result, anyOther bool)
 		}
 	}
 	return nil, true
-}
-
-func isSharpMetric(name string) bool {
-	for _, s := range SharpMetricNames {
-		if strings.EqualFold(s, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // smoothGOF is the goodness-of-fit p-value of a curve's smooth fit (the

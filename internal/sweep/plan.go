@@ -259,15 +259,14 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 		return Run{}, err
 	}
 	// A task mixture or a corpus fixes the vocabulary (and so the
-	// parameter count): resolve it as training will. A source that cannot
-	// be built is left for training to report, so that one bad axis value
-	// fails its own runs, not the whole plan.
-	if cfg.Data.Source != "synthetic" {
-		if src, _, err := train.Sources(cfg); err == nil {
-			if err := train.ResolveVocab(&cfg, src); err != nil {
-				return Run{}, err
-			}
-		}
+	// parameter count): resolve it as training will. A data source that
+	// cannot be built is the run's error, reported now.
+	vocab, err := train.Vocab(cfg)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := train.ResolveVocab(&cfg, vocab); err != nil {
+		return Run{}, err
 	}
 	// Build the model once to count its parameters exactly as training
 	// will (the weights are discarded).
@@ -276,13 +275,8 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 		return Run{}, err
 	}
 	ps := model.Params()
-	r := Run{Params: ps.Count(), TokensPerStep: cfg.Train.BatchSize * cfg.T(), FLOPsPerToken: model.FLOPsPerToken(cfg.T())}
-	r.NonEmbeddingParams = r.Params
-	for _, name := range []string{"wte.weight", "wpe.weight"} {
-		if p, ok := ps.Lookup(name); ok {
-			r.NonEmbeddingParams -= p.Size
-		}
-	}
+	r := Run{Params: ps.Count(), NonEmbeddingParams: train.NonEmbedding(ps), TokensPerStep: cfg.Train.BatchSize * cfg.T(),
+		FLOPsPerToken: model.FLOPsPerToken(cfg.T())}
 	switch {
 	case tpp > 0:
 		cfg.Train.Steps = int(math.Ceil(tpp * float64(r.Params) / float64(r.TokensPerStep)))
