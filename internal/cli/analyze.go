@@ -169,16 +169,22 @@ func withColumnHint(err error) error {
 func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
-	for _, r := range results {
+	js := stats.Judgements(results)
+	for i, r := range results {
+		j := js[i]
 		nmin := "-"
-		if r.NMin > 0 {
-			nmin = strconv.Itoa(r.NMin)
-			if r.FewItems {
+		if j.NMin > 0 {
+			nmin = strconv.Itoa(j.NMin)
+			if j.FewItems {
 				nmin += "!"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
-			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), r.Reason)
+		fit := r.Fit
+		if !j.Drawable {
+			fit = "n/a"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, j.Verdict, fit,
+			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -122,6 +123,10 @@ type Result struct {
 	// XStar is the sigmoid's midpoint: the scale where the fitted transition
 	// is half way from floor to ceiling.
 	XStar, XStarLo, XStarHi float64
+	// XStarSeeds is x* of each seed's own curve (the sigmoid refitted to
+	// that seed's levels), for an emergent curve with replicate seeds: the
+	// seed-to-seed spread of the transition's location. Empty otherwise.
+	XStarSeeds []SeedXStar
 	// XCross is the first scale where the pooled curve reaches chance + Delta
 	// (or, without a chance rate, improves Delta on its smallest-scale
 	// value), interpolated in log x.
@@ -444,6 +449,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	case emergent:
 		res.Verdict, res.Emergent = VerdictEmergent, true
 		res.Reason = fmt.Sprintf("a sharp rise from near chance at %.3g (sigmoid midpoint), better than the smooth fits in and out of sample", res.XStar)
+		res.XStarSeeds = seedXStars(levels, sig, orient)
 	default:
 		res.Verdict = VerdictSmooth
 		res.Reason = "improves with scale without a sharp transition: " + fails[0]
@@ -457,6 +463,76 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 }
 
 func (r *Result) add(e Evidence) { r.Evidence = append(r.Evidence, e) }
+
+// SeedXStar is the transition scale of one seed's curve.
+type SeedXStar struct {
+	Seed string `json:"seed"`
+	// Levels is the number of levels the seed has a point at.
+	Levels int `json:"levels"`
+	// XStar is the midpoint of the sigmoid refitted to the seed's levels;
+	// NaN when that sigmoid does not rise.
+	XStar float64 `json:"x_star"`
+}
+
+// seedXStars refits the pooled curve's sigmoid to each seed's own points
+// (the mean of its points where a binned level holds several), each
+// weighted by its own sampling variance plus the sigmoid's family variance
+// (without sampling variances, equally), started from the pooled fit, for
+// every seed with points at four levels or more (a ladder's largest rung is
+// often trained with fewer seeds). Nothing with fewer than two such seeds.
+func seedXStars(levels []Level, sig *Fit, orient float64) []SeedXStar {
+	type acc struct{ sum, v, n float64 }
+	var seeds []string
+	per := map[string][]acc{}
+	known := true
+	for i, l := range levels {
+		for _, p := range l.points {
+			if p.Seed == "" {
+				return nil
+			}
+			if _, ok := per[p.Seed]; !ok {
+				seeds = append(seeds, p.Seed)
+				per[p.Seed] = make([]acc, len(levels))
+			}
+			a := &per[p.Seed][i]
+			a.sum += p.Value
+			a.n++
+			v := pointVar(p)
+			known = known && v > 0
+			a.v += v
+		}
+	}
+	sort.Strings(seeds)
+	var out []SeedXStar
+	for _, s := range seeds {
+		var t, y, w []float64
+		for i, a := range per[s] {
+			if a.n == 0 {
+				continue
+			}
+			wi := 1.0
+			if known {
+				wi = 1 / (a.v/(a.n*a.n) + sig.tau2)
+			}
+			t, y, w = append(t, levels[i].T), append(y, a.sum/a.n), append(w, wi)
+		}
+		if len(t) < 4 {
+			continue
+		}
+		th, _ := fitModel(sig.model, t, y, w, sig.theta)
+		x := math.NaN()
+		if th != nil {
+			if ps := sig.model.report(th); orient*(ps["ceiling"]-ps["floor"]) > 0 {
+				x = ps["x_mid"]
+			}
+		}
+		out = append(out, SeedXStar{Seed: s, Levels: len(t), XStar: x})
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
 
 func b2f(b bool) float64 {
 	if b {

@@ -26,6 +26,7 @@ type analyzeLine struct {
 	XStar            any         `json:"x_star"`
 	XStarLo          any         `json:"x_star_lo"`
 	XStarHi          any         `json:"x_star_hi"`
+	XStarSeeds       any         `json:"x_star_seeds,omitempty"`
 	XCross           any         `json:"x_cross"`
 	XCrossLo         any         `json:"x_cross_lo"`
 	XCrossHi         any         `json:"x_cross_hi"`
@@ -56,7 +57,8 @@ type levelJSON struct {
 // MarshalJSON writes the result as one line of emlab analyze --json (the
 // interface other tools read, docs/stats.md): task, metric, verdict with its
 // reason, emergent, direction (of improvement) and lower_is_better,
-// breakthroughness, linearity, x_star with x_star_lo/x_star_hi, x_cross
+// breakthroughness, linearity, x_star with x_star_lo/x_star_hi and
+// x_star_seeds (each seed's own x*), x_cross
 // with its interval, the chosen fit and its params, family_sd, n_min and
 // few_items, not_applicable (why nothing was fitted) and note (binning),
 // every fit, the pooled levels (with items per evaluation), the evidence
@@ -75,6 +77,9 @@ func (r *Result) jsonLine() analyzeLine {
 		XStar: jsonValue(r.XStar), XStarLo: jsonValue(r.XStarLo), XStarHi: jsonValue(r.XStarHi),
 		XCross: jsonValue(r.XCross), XCrossLo: jsonValue(r.XCrossLo), XCrossHi: jsonValue(r.XCrossHi),
 		Fit: r.Fit, Params: jsonValue(r.Params), Evidence: jsonValue(r.Evidence),
+	}
+	if len(r.XStarSeeds) > 0 {
+		l.XStarSeeds = jsonValue(r.XStarSeeds)
 	}
 	if l.Params == nil {
 		l.Params = map[string]any{}

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -108,4 +109,57 @@ func TestJudgements(t *testing.T) {
 	if js[0].XStar != 5 || !math.IsNaN(js[1].XStar) || js[2].Drawable || !js[0].Drawable {
 		t.Errorf("x* or drawable: %+v", js)
 	}
+}
+
+// TestReadJudgements: judgements read back from the analysis lines equal
+// those of the results (the report and the findings read saved lines), and
+// a task's mirage verdict stays on its own axis.
+func TestReadJudgements(t *testing.T) {
+	em := &Result{Task: "x", Metric: "exact_match", Axis: AxisParams, Verdict: VerdictEmergent, Emergent: true, Fit: ModelSigmoid,
+		XStar: 5, XStarLo: 4, XStarHi: math.Inf(1), XStarSeeds: []SeedXStar{{"0", 6, 4.5}, {"1", 5, math.NaN()}}, NMin: 20, FewItems: true,
+		FamilySD: math.NaN(), Breakthroughness: 3, Linearity: 1}
+	lp := &Result{Task: "x", Metric: "logprob", Axis: AxisParams, Verdict: VerdictSmooth, Fit: ModelPower, XStar: 7, smoothGOFP: 0.3, FamilySD: 0.1}
+	em.Mirage = JudgeMirage(em, []*Result{lp}, nil, 0)
+	loss := &Result{Task: "x", Metric: "exact_match", Axis: AxisEvalLoss, Verdict: VerdictFlat, NotApplicable: "every level is 0", XStar: math.NaN()}
+	results := []*Result{em, lp, loss}
+	var lines []json.RawMessage
+	for _, r := range results {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, b)
+	}
+	got, err := ReadJudgements(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Judgements(results)
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Task != w.Task || g.Metric != w.Metric || g.Axis != w.Axis || g.Verdict != w.Verdict || g.Emergent != w.Emergent ||
+			g.Drawable != w.Drawable || g.NotApplicable != w.NotApplicable || g.NMin != w.NMin || g.FewItems != w.FewItems ||
+			g.Artifact != w.Artifact || !sameNum(g.XStar, w.XStar) || !sameNum(g.XStarLo, w.XStarLo) || len(g.XStarSeeds) != len(w.XStarSeeds) {
+			t.Errorf("line %d: read %+v, want %+v", i, g, w)
+		}
+		if (g.Mirage == nil) != (w.Mirage == nil) || g.Mirage != nil && (g.Mirage.Verdict != w.Mirage.Verdict || g.Mirage.Reason != w.Mirage.Reason) {
+			t.Errorf("line %d: mirage %+v, want %+v", i, g.Mirage, w.Mirage)
+		}
+	}
+	if got[2].Mirage != nil {
+		t.Errorf("the params axis' mirage verdict leaked onto the eval-loss curve")
+	}
+	if !math.IsInf(got[0].XStarHi, 0) && !math.IsNaN(got[0].XStarHi) {
+		t.Errorf("open interval end read as %g", got[0].XStarHi)
+	}
+	if _, err := ReadJudgements([]json.RawMessage{[]byte(`{"task":"x"}`)}); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a line without a verdict: got %v, want an error naming line 1", err)
+	}
+}
+
+// sameNum compares two numbers as the analysis writes them: NaN and ±Inf
+// are all null.
+func sameNum(a, b float64) bool {
+	undef := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	return undef(a) && undef(b) || a == b
 }

@@ -252,3 +252,46 @@ func TestSeedsWidenXStar(t *testing.T) {
 		t.Errorf("seed spread does not widen the x* interval: %.3g vs %.3g decades", wide, narrow)
 	}
 }
+
+// TestSeedXStars: each seed's own x* lies at its own jump, the largest
+// level (one seed) is skipped for a seed without it, and a curve that is
+// not emergent has none.
+func TestSeedXStars(t *testing.T) {
+	// Scales 10^4 … 10^7.5 by half decades; seed 0 jumps between 10^5.5
+	// and 10^6, seed 1 between 10^6 and 10^6.5; only seed 0 has the
+	// largest level.
+	c := curveOf("exact_match", 200, 0.01,
+		[]float64{0.01, 0.01}, []float64{0.01, 0.02}, []float64{0.02, 0.01}, []float64{0.02, 0.01},
+		[]float64{0.95, 0.02}, []float64{0.97, 0.96}, []float64{0.98, 0.97}, []float64{0.99})
+	o := DefaultOptions()
+	o.Boot = 0
+	r, err := Analyze(context.Background(), c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictEmergent || len(r.XStarSeeds) != 2 {
+		t.Fatalf("verdict %s with seeds %+v; want emergent with two seeds' x*", r.Verdict, r.XStarSeeds)
+	}
+	for _, s := range []struct {
+		seed   string
+		levels int
+		lo, hi float64
+	}{{"0", 8, 5.5, 6}, {"1", 7, 6, 6.5}} {
+		var got *SeedXStar
+		for i := range r.XStarSeeds {
+			if r.XStarSeeds[i].Seed == s.seed {
+				got = &r.XStarSeeds[i]
+			}
+		}
+		if got == nil || got.Levels != s.levels || !(math.Log10(got.XStar) > s.lo && math.Log10(got.XStar) < s.hi) {
+			t.Errorf("seed %s: %+v, want x* in (10^%g, 10^%g) over %d levels", s.seed, got, s.lo, s.hi, s.levels)
+		}
+	}
+	flat, err := Analyze(context.Background(), curveOf("exact_match", 200, 0.01, [][]float64{{0.3, 0.3}, {0.31, 0.29}, {0.3, 0.3}, {0.29, 0.3}, {0.3, 0.31}, {0.3, 0.3}}...), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flat.XStarSeeds) != 0 {
+		t.Errorf("a flat curve has seed x*: %+v", flat.XStarSeeds)
+	}
+}
