@@ -142,6 +142,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(o.runs) > 0 {
+		if err := attachItemViews(results, o); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -153,6 +158,47 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return nil
 	}
 	return writeAnalyzeTable(w, results)
+}
+
+// attachItemViews gives each result its per-item view (stats.RunItemViews)
+// when the runs wrote samples.jsonl (emlab eval --samples).
+func attachItemViews(results []*stats.Result, o analyzeOptions) error {
+	var runs []*rundir.Run
+	var samples [][]rundir.Sample
+	found := false
+	for _, dir := range o.runs {
+		ss, err := rundir.ReadSamples(dir)
+		if err != nil {
+			return err
+		}
+		r, err := rundir.ReadRun(dir, "")
+		if err != nil {
+			return err
+		}
+		runs, samples = append(runs, r), append(samples, ss)
+		found = found || len(ss) > 0
+	}
+	if !found {
+		return nil
+	}
+	if rundir.PerStepAxis(o.axis) {
+		if o.notes != nil {
+			fmt.Fprintf(o.notes, "emlab analyze: per-item view left out: it compares one model per run, so it needs --x %s or %s\n", stats.AxisParams, stats.AxisNonEmbedding)
+		}
+		return nil
+	}
+	views, err := stats.RunItemViews(runs, samples, o.axis)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
+		for _, r := range results {
+			if r.Task == v.Task && r.Metric == v.Metric {
+				r.ItemView = v.View
+			}
+		}
+	}
+	return nil
 }
 
 // withColumnHint adds "did you mean" to a missing-column error.
@@ -209,6 +255,14 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 		if lt := r.Loss; lt != nil {
 			fmt.Fprintf(w, "\nloss view %s/%s: L* = %s [%s, %s], R² one curve %s vs per size %s\n", r.Task, r.Metric,
 				fnum(lt.LStar), fnum(lt.LStarLo), fnum(lt.LStarHi), fnum(lt.R2All), fnum(lt.R2PerGroup))
+		}
+		if v := r.ItemView; v != nil {
+			var flips []string
+			for _, f := range v.Flips {
+				flips = append(flips, fmt.Sprintf("%s→%s %s", fnum(f.FromX), fnum(f.ToX), fnum(f.FracWrongToRight)))
+			}
+			fmt.Fprintf(w, "\nitems %s/%s over %d rungs: wrong→right (score ≥ %g) between consecutive rungs: %s; per-item correlation of score with log scale over %d items: median %s, mean %s, %s positive (%d constant, %d seen at fewer than 3 rungs)\n",
+				r.Task, r.Metric, v.Rungs, v.Threshold, strings.Join(flips, ", "), len(v.Correlations), fnum(v.MedianR), fnum(v.MeanR), fnum(v.FracPositive), v.Constant, v.Sparse)
 		}
 		if fc := r.Forecast; fc != nil {
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",

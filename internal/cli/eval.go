@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("eval", "score a run's checkpoints on the task battery → DIR/"+rundir.EvalsFile, runEvalCmd)
+	register("eval", "score a run's checkpoints on the task battery → DIR/"+rundir.EvalsFile+" (+ "+rundir.SamplesFile+")", runEvalCmd)
 }
 
 type evalOptions struct {
@@ -27,6 +27,8 @@ type evalOptions struct {
 	n     int
 	batch int
 	quiet bool
+	// samples also writes every item's outputs and scores to samples.jsonl.
+	samples bool
 }
 
 func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,6 +41,7 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.n, "n", 200, "items per task variant")
 	fs.IntVar(&o.batch, "batch", 64, "sequences per forward pass")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.samples, "samples", false, "also write each item's prompt, target, generated answer, scores and answer log-prob to DIR/"+rundir.SamplesFile)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -109,13 +112,24 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 		if err := rd.Load(m, step); err != nil {
 			return err
 		}
-		rs, err := bat.Run(h, step)
+		var rs []rundir.Eval
+		var ss []rundir.Sample
+		if o.samples {
+			rs, ss, err = bat.RunSamples(h, step)
+		} else {
+			rs, err = bat.Run(h, step)
+		}
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		// Write after every step so an interrupted --all keeps what it did.
 		if err := rundir.MergeEvals(o.run, rs); err != nil {
 			return err
+		}
+		if o.samples {
+			if err := rundir.MergeSamples(o.run, ss); err != nil {
+				return err
+			}
 		}
 		all = append(all, rs...)
 		fmt.Fprintf(log, "eval step %d: %d results in %.1fs\n", step, len(rs), time.Since(began).Seconds())

@@ -157,6 +157,9 @@ type Result struct {
 	Mirage   *MirageResult
 	Loss     *LossThreshold
 	Forecast *Forecast
+	// ItemView is the per-item view of the curve's ladder (RunItemViews),
+	// when its runs wrote samples.
+	ItemView *ItemView
 	// smoothGOFP is the goodness-of-fit p-value of the smooth fit (see
 	// smoothGOF), for the mirage test.
 	smoothGOFP float64

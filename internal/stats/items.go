@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"emlab/internal/rundir"
 )
 
 // The per-item view of emergence (Schaeffer et al. 2024, "Why Has
@@ -181,3 +183,117 @@ func pearson(x, y []float64) float64 {
 
 // MarshalJSON writes the view with undefined numbers as null.
 func (v *ItemView) MarshalJSON() ([]byte, error) { return json.Marshal(jsonValue(*v)) }
+
+// TaskItemView is the per-item view of one (task, metric) of a ladder.
+type TaskItemView struct {
+	Task, Metric string
+	View         *ItemView
+}
+
+// RunItemViews is the per-item view of a ladder read from its runs'
+// samples.jsonl (samples[i] are runs[i]'s lines), on a parameter axis
+// (params or non_embedding_params: one model per run), by the rule of
+// RunCurves: each run contributes the last step at which it sampled the
+// task. Every (task, metric) with per-item scores is viewed for its sharp
+// metric (the first of rundir.SharpMetrics the samples have: right when
+// ≥ ½) and for answer_prob, the probability of the whole answer (right
+// when ≥ ½). Runs at the same scale (seeds) are pooled: an item's score
+// at a rung is its mean over them. A task sampled at fewer than two scales
+// is left out. Views come sorted by task and metric.
+func RunItemViews(runs []*rundir.Run, samples [][]rundir.Sample, axis string) ([]TaskItemView, error) {
+	if axis != AxisParams && axis != AxisNonEmbedding {
+		return nil, fmt.Errorf("per-item view against %s: it needs one model per run (params or non_embedding_params)", axis)
+	}
+	if len(samples) != len(runs) {
+		return nil, fmt.Errorf("per-item view: %d runs but %d sample sets", len(runs), len(samples))
+	}
+	type key struct{ task, metric string }
+	type acc struct{ sum, n float64 }
+	byKey := map[key]map[float64]map[string]*acc{} // (task, metric) → x → item → mean
+	sharpOf := map[string]string{}
+	for i, r := range runs {
+		if len(samples[i]) == 0 {
+			continue
+		}
+		if r.Config == nil {
+			return nil, fmt.Errorf("run %s has no %s", r.ID, rundir.ConfigFile)
+		}
+		x := float64(r.Config.Params)
+		if axis == AxisNonEmbedding {
+			x = float64(r.Config.NonEmbeddingParams)
+		}
+		if !(x > 0) {
+			return nil, fmt.Errorf("%s: no positive %s for the per-item view", rundir.Path(r.Dir, rundir.ConfigFile), axis)
+		}
+		final := map[string]int{}
+		for _, s := range samples[i] {
+			if f, ok := final[s.Task]; !ok || s.Step > f {
+				final[s.Task] = s.Step
+			}
+		}
+		for _, s := range samples[i] {
+			if s.Step != final[s.Task] {
+				continue
+			}
+			if _, ok := sharpOf[s.Task]; !ok {
+				sharpOf[s.Task] = ""
+			}
+			for m, v := range s.Scores {
+				if m != rundir.AnswerProb && !rundir.IsSharp(m) {
+					continue
+				}
+				k := key{s.Task, m}
+				if byKey[k] == nil {
+					byKey[k] = map[float64]map[string]*acc{}
+				}
+				if byKey[k][x] == nil {
+					byKey[k][x] = map[string]*acc{}
+				}
+				a := byKey[k][x][s.Item]
+				if a == nil {
+					a = &acc{}
+					byKey[k][x][s.Item] = a
+				}
+				a.sum += v
+				a.n++
+			}
+		}
+	}
+	for task := range sharpOf {
+		for _, m := range rundir.SharpMetrics() {
+			if _, ok := byKey[key{task, m}]; ok {
+				sharpOf[task] = m
+				break
+			}
+		}
+	}
+	var keys []key
+	for k := range byKey {
+		if (k.metric == rundir.AnswerProb || k.metric == sharpOf[k.task]) && len(byKey[k]) >= 2 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].task != keys[j].task {
+			return keys[i].task < keys[j].task
+		}
+		return keys[i].metric < keys[j].metric
+	})
+	var out []TaskItemView
+	for _, k := range keys {
+		var rungs []ItemRung
+		for x, items := range byKey[k] {
+			sc := make(map[string]float64, len(items))
+			for id, a := range items {
+				sc[id] = a.sum / a.n
+			}
+			rungs = append(rungs, ItemRung{X: x, Scores: sc})
+		}
+		v, err := ItemViewOf(rungs, 0.5)
+		if err != nil {
+			return nil, fmt.Errorf("per-item view of %s %s: %w", k.task, k.metric, err)
+		}
+		out = append(out, TaskItemView{Task: k.task, Metric: k.metric, View: v})
+	}
+	return out, nil
+}

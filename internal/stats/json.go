@@ -43,6 +43,7 @@ type analyzeLine struct {
 	Mirage           any         `json:"mirage,omitempty"`
 	LossThreshold    any         `json:"loss_threshold,omitempty"`
 	Forecast         any         `json:"forecast,omitempty"`
+	ItemView         any         `json:"item_view,omitempty"`
 }
 
 type levelJSON struct {
@@ -58,12 +59,12 @@ type levelJSON struct {
 // interface other tools read, docs/stats.md): task, metric, verdict with its
 // reason, emergent, direction (of improvement) and lower_is_better,
 // breakthroughness, linearity, x_star with x_star_lo/x_star_hi and
-// x_star_seeds (each seed's own x*), x_cross
-// with its interval, the chosen fit and its params, family_sd, n_min and
-// few_items, not_applicable (why nothing was fitted) and note (binning),
-// every fit, the pooled levels (with items per evaluation), the evidence
-// and the optional mirage, loss_threshold and forecast objects. Undefined
-// numbers (NaN, ±Inf) are null.
+// x_star_seeds (each seed's own x*), x_cross with its interval, the chosen
+// fit and its params, family_sd, n_min and few_items, not_applicable (why
+// nothing was fitted) and note (binning), every fit, the pooled levels
+// (with items per evaluation), the evidence and the optional mirage,
+// loss_threshold, forecast and item_view objects. Undefined numbers (NaN,
+// ±Inf) are null.
 func (r *Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.jsonLine())
 }
@@ -98,6 +99,9 @@ func (r *Result) jsonLine() analyzeLine {
 	}
 	if r.Forecast != nil {
 		l.Forecast = jsonValue(r.Forecast)
+	}
+	if r.ItemView != nil {
+		l.ItemView = jsonValue(r.ItemView)
 	}
 	return l
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -172,4 +173,112 @@ func PairedBootstrap(ctx context.Context, label string, a, b []float64, o Option
 	}
 	out.P = math.Min(1, 2*math.Min(below+1, above+1)/float64(o.Boot+1))
 	return out, nil
+}
+
+// Comparison is a paired comparison of one metric of two runs scored on the
+// same items (CompareItems).
+type Comparison struct {
+	Task   string `json:"task"`
+	Metric string `json:"metric"`
+	// Test is "mcnemar" for a sharp metric (a whole answer right or wrong)
+	// and "paired_bootstrap" for a smooth one.
+	Test  string  `json:"test"`
+	N     int     `json:"n"`
+	MeanA float64 `json:"mean_a"`
+	MeanB float64 `json:"mean_b"`
+	// Diff is the mean over items of B − A, with the paired bootstrap's
+	// percentile interval [Lo, Hi] at the options' level.
+	Diff float64 `json:"diff"`
+	Lo   float64 `json:"lo"`
+	Hi   float64 `json:"hi"`
+	// P is the two-sided p-value of "no difference": McNemar's for a sharp
+	// metric, the paired bootstrap's for a smooth one.
+	P float64 `json:"p"`
+	// McNemar is the test's detail for a sharp metric (nil otherwise).
+	McNemar *McNemarResult `json:"mcnemar,omitempty"`
+	// LowerIsBetter: B is better when Diff < 0.
+	LowerIsBetter bool `json:"lower_is_better"`
+}
+
+// MarshalJSON writes the comparison with undefined numbers as null.
+func (c Comparison) MarshalJSON() ([]byte, error) { return json.Marshal(jsonValue(c)) }
+
+// ItemMismatchError says that two runs were not scored on the same items,
+// which a paired test needs.
+type ItemMismatchError struct {
+	Task, Metric   string
+	OnlyA, OnlyB   []string // item ids (sorted; at most a few are named)
+	NOnlyA, NOnlyB int
+}
+
+func (e *ItemMismatchError) Error() string {
+	name := func(ids []string, n int) string {
+		if n == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("%d, e.g. %q", n, ids[0])
+	}
+	return fmt.Sprintf("%s %s: the runs were not scored on the same items (only in A: %s; only in B: %s): a paired test needs the same items in both (evaluate both runs with the same tasks and --n)",
+		e.Task, e.Metric, name(e.OnlyA, e.NOnlyA), name(e.OnlyB, e.NOnlyB))
+}
+
+// CompareItems compares one metric of runs A and B item by item: a and b
+// map item ids to the item's score. The item sets must be equal (else an
+// *ItemMismatchError). A sharp metric (its kind in rundir's vocabulary,
+// aliases resolved; a score ≥ 0.5 is right) gets McNemar's test, any other
+// the paired bootstrap's p-value; both get the paired bootstrap's interval
+// of the mean difference B − A (o.Boot replicates at o.Level, seeded by
+// o.Seed and the task and metric, over the items in sorted order).
+func CompareItems(ctx context.Context, task, metric string, a, b map[string]float64, o Options) (*Comparison, error) {
+	var onlyA, onlyB []string
+	for id := range a {
+		if _, ok := b[id]; !ok {
+			onlyA = append(onlyA, id)
+		}
+	}
+	for id := range b {
+		if _, ok := a[id]; !ok {
+			onlyB = append(onlyB, id)
+		}
+	}
+	if len(onlyA) > 0 || len(onlyB) > 0 {
+		sort.Strings(onlyA)
+		sort.Strings(onlyB)
+		return nil, &ItemMismatchError{Task: task, Metric: metric, OnlyA: onlyA[:min(3, len(onlyA))], OnlyB: onlyB[:min(3, len(onlyB))],
+			NOnlyA: len(onlyA), NOnlyB: len(onlyB)}
+	}
+	if len(a) == 0 {
+		return nil, fmt.Errorf("%s %s: no items to compare", task, metric)
+	}
+	ids := make([]string, 0, len(a))
+	for id := range a {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	xa, xb := make([]float64, len(ids)), make([]float64, len(ids))
+	for i, id := range ids {
+		xa[i], xb[i] = a[id], b[id]
+	}
+	d, err := PairedBootstrap(ctx, task+"/"+metric, xa, xb, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", task, metric, err)
+	}
+	c := &Comparison{Task: task, Metric: metric, Test: "paired_bootstrap", N: len(ids), Diff: d.Mean, Lo: d.Lo, Hi: d.Hi, P: d.P,
+		LowerIsBetter: MetricLowerIsBetter(metric)}
+	for i := range ids {
+		c.MeanA += xa[i] / float64(len(ids))
+		c.MeanB += xb[i] / float64(len(ids))
+	}
+	if isSharpMetric(metric) {
+		ra, rb := make([]bool, len(ids)), make([]bool, len(ids))
+		for i := range ids {
+			ra[i], rb[i] = xa[i] >= 0.5, xb[i] >= 0.5
+		}
+		m, err := McNemar(ra, rb)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", task, metric, err)
+		}
+		c.Test, c.P, c.McNemar = "mcnemar", m.P, &m
+	}
+	return c, nil
 }

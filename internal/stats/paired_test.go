@@ -3,6 +3,8 @@ package stats
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -123,5 +125,63 @@ func TestBootstrapWorkers(t *testing.T) {
 	g2 := goldenAnalyze(t, "ladder.csv", AxisParams, AnalyzeConfig{Options: goldenOptions(2), Forecast: 1})
 	if string(g1) != string(g2) {
 		t.Errorf("analysis differs between 1 and 2 workers")
+	}
+}
+
+// TestCompareItems: a sharp metric gets McNemar's test on the paired
+// outcomes (the hand-computed 2 vs 8 case of TestMcNemar), a smooth one the
+// paired bootstrap; both the difference B − A and its interval; items that
+// differ between the runs are an error naming them.
+func TestCompareItems(t *testing.T) {
+	ctx := context.Background()
+	o := DefaultOptions()
+	o.Boot = 2000
+	a, b := map[string]float64{}, map[string]float64{}
+	// 100 items: 40 right in both, 2 right only in A, 8 only in B, 50 wrong in both.
+	for i := 0; i < 100; i++ {
+		id := fmt.Sprintf("item%03d", i)
+		switch {
+		case i < 40:
+			a[id], b[id] = 1, 1
+		case i < 42:
+			a[id], b[id] = 1, 0
+		case i < 50:
+			a[id], b[id] = 0, 1
+		default:
+			a[id], b[id] = 0, 0
+		}
+	}
+	c, err := CompareItems(ctx, "add/plain/2", "exact_match", a, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tolerances: the p-value is exact (TestMcNemar); the bootstrap
+	// interval of a mean of 100 paired differences with SD ≈ 0.31 has
+	// half-width ≈ 0.06, its Monte Carlo error with 2000 replicates < 0.01.
+	if c.Test != "mcnemar" || c.N != 100 || c.McNemar == nil || c.McNemar.B != 2 || c.McNemar.C != 8 || math.Abs(c.P-112.0/1024) > 1e-12 ||
+		math.Abs(c.Diff-0.06) > 1e-12 || math.Abs(c.MeanA-0.42) > 1e-12 || math.Abs(c.MeanB-0.48) > 1e-12 ||
+		!(c.Lo < 0.06 && c.Lo > -0.02 && c.Hi > 0.06 && c.Hi < 0.14) {
+		t.Errorf("exact match: %+v (mcnemar %+v)", c, c.McNemar)
+	}
+	// A smooth metric: B lower by 1 on every item of an edit distance.
+	ea, eb := map[string]float64{}, map[string]float64{}
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprint(i)
+		ea[id], eb[id] = float64(2+i%3), float64(1+i%3)
+	}
+	c, err = CompareItems(ctx, "t", "edit_distance", ea, eb, o)
+	if err != nil || c.Test != "paired_bootstrap" || c.Diff != -1 || c.Lo != -1 || c.Hi != -1 || !c.LowerIsBetter || c.P > 0.001 {
+		t.Errorf("edit distance: %+v, %v", c, err)
+	}
+	// Different items.
+	delete(b, "item007")
+	b["other"] = 1
+	_, err = CompareItems(ctx, "add/plain/2", "exact_match", a, b, o)
+	var mm *ItemMismatchError
+	if !errors.As(err, &mm) || mm.NOnlyA != 1 || mm.NOnlyB != 1 || !strings.Contains(err.Error(), `"item007"`) || !strings.Contains(err.Error(), "same items") {
+		t.Errorf("mismatch: %v", err)
+	}
+	if _, err := CompareItems(ctx, "t", "exact_match", map[string]float64{}, map[string]float64{}, o); err == nil {
+		t.Error("no items: no error")
 	}
 }
