@@ -267,9 +267,15 @@ func TestFinishDeterministic(t *testing.T) {
 // findings' emergent abilities are among those the header and the analysis
 // call emergent; a flat exact match (mul, whose token accuracy rises) is
 // an artifact in none of them.
+//
+// The same run set has events that never happen (a grokking run that never
+// generalises, a control with no induction head): no "step -1" sentinel may
+// leak into any of the three files, "never" stands for it.
 func TestReportAnalysisFindingsAgree(t *testing.T) {
 	root := t.TempDir()
 	reporttest.Tree(t, root)
+	reporttest.Write(t, filepath.Join(root, "grokking", "wd0"), grokRun([]float64{0.1, 1, 1, 1}, []float64{0.02, 0.03, 0.04, 0.05}))
+	reporttest.Write(t, filepath.Join(root, "induction", "attn1"), inductionRun(1, []float64{0.02, 0.1}))
 	o := FinishOptions{Out: root, Analyze: AnalyzeOptions(true)}
 	o.Analyze.Stats.Boot, o.Analyze.LossBoot = 20, 10
 	res, err := Finish(context.Background(), o)
@@ -351,6 +357,15 @@ func TestReportAnalysisFindingsAgree(t *testing.T) {
 		if slices.Contains(a, "mul/plain/2") {
 			t.Errorf("mul/plain/2 (flat exact match) counted as an artifact: %v", a)
 		}
+	}
+	sentinel := regexp.MustCompile(`(?i)step[^0-9<]{0,3}[-−]1\b|at -1\b`)
+	for name, b := range map[string][]byte{AnalysisFile: b, ReportFile: html, FindingsFile: fb} {
+		if m := sentinel.Find(b); m != nil {
+			t.Errorf("%s shows a step sentinel: %q", name, m)
+		}
+	}
+	if !strings.Contains(string(fb), "step never") {
+		t.Errorf("findings.json does not say 'never' for the grokking run that never generalises")
 	}
 	if !strings.Contains(res.Findings[1].Detail, "hidden progress") || !strings.Contains(res.Findings[1].Detail, "mul/plain/2") {
 		t.Errorf("the flat exact match beside a rising smooth metric is not named as hidden progress: %s", res.Findings[1].Detail)
