@@ -128,7 +128,7 @@ func TestSamplesRoundTrip(t *testing.T) {
 					}
 				}
 				if n != l.N || math.Abs(sum/float64(n)-l.Value) > 1e-12 {
-					t.Errorf("%s %s: samples give %v over %d items, evals.jsonl %v over %d", l.Task, l.Metric, sum/float64(max(n, 1)), n, l.Value, l.N)
+					t.Errorf("%s %s: samples give %v over %d items, the aggregate %v over %d", l.Task, l.Metric, sum/float64(max(n, 1)), n, l.Value, l.N)
 				}
 			}
 		})
