@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,7 +42,7 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("analyze", stderr)
 	o := analyzeOptions{stats: stats.DefaultOptions(), notes: stderr}
 	fs.StringVar(&o.csv, "csv", "", "read curves from this CSV (columns task,metric,x,value; optional seed,n,chance,low,high,group)")
-	runs := fs.String("runs", "", "read curves from run directories (this one and any further arguments)")
+	runs := fs.String("runs", "", "read curves from run directories, or the runs under a directory (this one and any further arguments)")
 	fs.StringVar(&o.axis, "x", "", "x axis: "+strings.Join(stats.Axes, ", ")+" (default params for --runs; for --csv the x column as given)")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per (task, metric) per line")
 	tasks := fs.String("tasks", "", "comma-separated tasks to analyse (default all)")
@@ -84,6 +86,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return err
 	}
 	var curves []*stats.Curve
+	var dirs []string // the run directories, expanded
 	if o.csv != "" {
 		f, err := os.Open(o.csv)
 		if err != nil {
@@ -99,8 +102,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 			o.axis = stats.AxisParams
 		}
 		var err error
+		if dirs, err = expandRuns(o.runs); err != nil {
+			return err
+		}
 		var rep *stats.RunsReport
-		if curves, rep, err = stats.ReadRuns(o.runs, o.axis); err != nil {
+		if curves, rep, err = stats.ReadRuns(dirs, o.axis); err != nil {
 			return err
 		}
 		if rep.DroppedNonPositive > 0 && o.notes != nil {
@@ -142,8 +148,8 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(o.runs) > 0 {
-		if err := attachItemViews(results, o); err != nil {
+	if len(dirs) > 0 {
+		if err := attachItemViews(results, dirs, o); err != nil {
 			return err
 		}
 	}
@@ -162,11 +168,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 
 // attachItemViews gives each result its per-item view (stats.RunItemViews)
 // when the runs wrote samples.jsonl (emlab eval --samples).
-func attachItemViews(results []*stats.Result, o analyzeOptions) error {
+func attachItemViews(results []*stats.Result, dirs []string, o analyzeOptions) error {
 	var runs []*rundir.Run
 	var samples [][]rundir.Sample
 	found := false
-	for _, dir := range o.runs {
+	for _, dir := range dirs {
 		ss, err := rundir.ReadSamples(dir)
 		if err != nil {
 			return err
@@ -199,6 +205,28 @@ func attachItemViews(results []*stats.Result, o analyzeOptions) error {
 		}
 	}
 	return nil
+}
+
+// expandRuns replaces each directory that is not a run itself by the runs
+// under it (a sweep's output, a ladder of models trained elsewhere, one
+// run per size), so --runs takes either.
+func expandRuns(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		ids, err := rundir.FindRuns(d)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0 || slices.Contains(ids, "."):
+			out = append(out, d) // a run, or nothing: ReadRuns says which
+		default:
+			for _, id := range ids {
+				out = append(out, filepath.Join(d, filepath.FromSlash(id)))
+			}
+		}
+	}
+	return out, nil
 }
 
 // withColumnHint adds "did you mean" to a missing-column error.

@@ -90,15 +90,9 @@ func TestLadderSameDataOrder(t *testing.T) {
 
 func ladderPlan(t *testing.T, quick bool) *sweep.Plan {
 	t.Helper()
-	studies, err := Studies(quick)
+	p, err := LoadPlan(ladderSweep, quick)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range studies {
-		if s.Role == "ladder" {
-			return s.Plan
-		}
-	}
-	t.Fatal("no ladder study")
-	return nil
+	return p
 }

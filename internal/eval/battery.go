@@ -32,34 +32,32 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	var choiceOf []int // request → choice index, −1 for the answer
 	var prompts [][]int32
 	var genItems []int
+	answers := make([][]int32, len(items))
+	maxAnswer := 0
 	for i := range items {
 		it := &items[i]
 		v, ok := variants[it.Variant]
 		if !ok {
 			return nil, fmt.Errorf("task %s: item variant %q not in Variants()", task.Name(), it.Variant)
 		}
-		p, err := h.encode(it, "prompt", it.Prompt)
+		// Prompt and continuations split at their text boundary
+		// (tasks.EncodeContinuation), as the tokenizer writes the whole.
+		p, a, chs, err := tasks.EncodeItem(h.Tok, it)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s item %q: %w", it.Variant, it.Key, err)
 		}
 		if len(it.Choices) > 0 {
-			for c, ch := range it.Choices {
-				ids, err := h.encode(it, "choice", ch)
-				if err != nil {
-					return nil, err
-				}
+			for c, ids := range chs {
 				reqs = append(reqs, Continuation{p, ids})
 				owner, choiceOf = append(owner, i), append(choiceOf, c)
 			}
 			scores[i].ChoiceLP = make([]float64, len(it.Choices))
 		}
 		if it.Answer != "" {
-			a, err := h.encode(it, "answer", it.Answer)
-			if err != nil {
-				return nil, err
-			}
 			reqs = append(reqs, Continuation{p, a})
 			owner, choiceOf = append(owner, i), append(choiceOf, -1)
+			answers[i] = a
+			maxAnswer = max(maxAnswer, len(a))
 		}
 		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, rundir.ExactMatch) || slices.Contains(v.Metrics, rundir.EditDistance)) {
 			prompts = append(prompts, p)
@@ -96,7 +94,10 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		}
 	}
 	if len(prompts) > 0 {
-		maxNew := task.MaxLen() + 1
+		// MaxLen is in characters, one token each under a character
+		// tokenizer; under a BPE a character may take several tokens, so
+		// the bound is at least the longest answer's tokens plus one.
+		maxNew := max(task.MaxLen(), maxAnswer) + 1
 		gens, err := h.Generate(prompts, maxNew)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
@@ -107,8 +108,7 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 			s := &scores[i]
 			s.Generated, s.GenIDs, s.HasGen = text, gens[g], true
 			s.Exact = task.Extract(it, text) == it.Target
-			ans, _ := h.Tok.Encode(it.Answer)
-			s.Edit = Levenshtein(gens[g], ans)
+			s.Edit = Levenshtein(gens[g], answers[i])
 		}
 	}
 	return scores, nil

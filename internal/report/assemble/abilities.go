@@ -129,7 +129,7 @@ func abilities(r *report.Report, lines []Line, chance map[chanceKey]float64) {
 				}
 			}
 		}
-		if sharp.Verdict == stats.VerdictInsufficient {
+		if sharp.Judgement.Verdict == stats.VerdictInsufficient {
 			a.Note = "Insufficient data: " + sharp.Judgement.Reason
 			r.Notes = append(r.Notes, task+": "+a.Note)
 		}
