@@ -56,6 +56,7 @@ type absVar struct {
 	name, level string
 	ref         float64         // majority rate at the last step
 	acc         map[int]float64 // layer → accuracy at the last step
+	n           map[int]int     // layer → held-out rows of that probe
 	depth       int             // first readable layer at the last step; math.MinInt when none
 	from        int             // first probed step from which it stays readable at some layer; −1 when never
 	byStep      []float64       // best readable fraction over layers, per probed step
@@ -101,10 +102,11 @@ func judgeAbstraction(_ context.Context, in *Input) (*Judged, error) {
 	for k, p := range final {
 		v := byVar[k.v]
 		if v == nil {
-			v = &absVar{name: k.v, level: rundir.VarLevel(k.v), ref: *p.Ref, acc: map[int]float64{}, depth: math.MinInt, from: -1}
+			v = &absVar{name: k.v, level: rundir.VarLevel(k.v), ref: *p.Ref, acc: map[int]float64{}, n: map[int]int{}, depth: math.MinInt, from: -1}
 			byVar[k.v] = v
 		}
 		v.acc[k.layer] = p.Value
+		v.n[k.layer] = p.N
 		if !slices.Contains(layers, k.layer) {
 			layers = append(layers, k.layer)
 		}
@@ -149,12 +151,12 @@ func judgeAbstraction(_ context.Context, in *Input) (*Judged, error) {
 
 	// The ability: the first evaluated step from which exact match stays ≥ reachLevel.
 	abSteps := evalSteps(run, abstractionAbility, rundir.ExactMatch)
-	abFrom, abFinal := -1, math.NaN()
+	abFrom, abFinal, abN := -1, math.NaN(), 0
 	var abX, abY []float64
 	for _, s := range abSteps {
 		e, _ := evalLine(run, s, abstractionAbility, rundir.ExactMatch)
 		abX, abY = append(abX, float64(s)), append(abY, e.Value)
-		abFinal = e.Value
+		abFinal, abN = e.Value, e.N
 		switch {
 		case e.Value >= reachLevel && abFrom < 0:
 			abFrom = s
@@ -193,7 +195,7 @@ func judgeAbstraction(_ context.Context, in *Input) (*Judged, error) {
 	for _, v := range vars {
 		f.Items = append(f.Items, absItem(v, layers))
 	}
-	f.Items = append(f.Items, fmt.Sprintf("ability %s exact match %.2f at step %s; at or above %.1f from step %s on", abstractionAbility, abFinal, stepText(lastEvalStep(run)), reachLevel, stepText(abFrom)))
+	f.Items = append(f.Items, fmt.Sprintf("ability %s exact match %s at step %s; at or above %.1f from step %s on", abstractionAbility, withCI(abFinal, abN), stepText(lastEvalStep(run)), reachLevel, stepText(abFrom)))
 	if len(control) == 0 {
 		f.Items = append(f.Items, "no probes of the untrained model (step 0): the control condition was skipped")
 	}
@@ -281,8 +283,14 @@ func absItem(v *absVar, layers []int) string {
 	for _, l := range layers {
 		accs = append(accs, fmt.Sprintf("%.2f", v.acc[l]))
 	}
-	return fmt.Sprintf("%s (%s, majority %.2f): accuracy by layer %s; first readable layer %s; readable from step %s",
-		v.name, v.level, v.ref, strings.Join(accs, " / "), depthText(v.depth), stepText(v.from))
+	best := layers[0]
+	for _, l := range layers {
+		if v.acc[l] > v.acc[best] {
+			best = l
+		}
+	}
+	return fmt.Sprintf("%s (%s, majority %.2f): accuracy by layer %s (best, layer %d: %s); first readable layer %s; readable from step %s",
+		v.name, v.level, v.ref, strings.Join(accs, " / "), best, withCI(v.acc[best], v.n[best]), depthText(v.depth), stepText(v.from))
 }
 
 func depthText(d int) string {

@@ -55,24 +55,24 @@ func neurons(r *rundir.Run) int {
 }
 
 // probeVarMax returns, per variable, the largest value of probe over
-// layers at step and the majority rate.
-func probeVarMax(r *rundir.Run, step int, probe string) (best, ref map[string]float64) {
-	best, ref = map[string]float64{}, map[string]float64{}
+// layers at step, the majority rate and the held-out rows behind it.
+func probeVarMax(r *rundir.Run, step int, probe string) (best, ref map[string]float64, n map[string]int) {
+	best, ref, n = map[string]float64{}, map[string]float64{}, map[string]int{}
 	for _, p := range probeRows(r, step, probe) {
 		if p.Ref == nil {
 			continue
 		}
 		if v, ok := best[p.Var]; !ok || p.Value > v {
-			best[p.Var] = p.Value
+			best[p.Var], n[p.Var] = p.Value, p.N
 		}
 		ref[p.Var] = *p.Ref
 	}
-	return best, ref
+	return best, ref, n
 }
 
 // ablationCurve returns ablate_selective and ablate_random by k at step,
-// with the intact ability.
-func ablationCurve(r *rundir.Run, step int) (ks []int, sel, rnd map[int]float64, intact float64) {
+// with the intact ability and the items it is measured on.
+func ablationCurve(r *rundir.Run, step int) (ks []int, sel, rnd map[int]float64, intact float64, n int) {
 	sel, rnd, intact = map[int]float64{}, map[int]float64{}, math.NaN()
 	for _, p := range r.Probes {
 		if p.Step != step || p.Index == nil {
@@ -80,7 +80,7 @@ func ablationCurve(r *rundir.Run, step int) (ks []int, sel, rnd map[int]float64,
 		}
 		switch p.Probe {
 		case rundir.ProbeAblateSelective:
-			sel[*p.Index] = p.Value
+			sel[*p.Index], n = p.Value, p.N
 			ks = append(ks, *p.Index)
 			if p.Ref != nil {
 				intact = *p.Ref
@@ -90,15 +90,15 @@ func ablationCurve(r *rundir.Run, step int) (ks []int, sel, rnd map[int]float64,
 		}
 	}
 	slices.Sort(ks)
-	return ks, sel, rnd, intact
+	return ks, sel, rnd, intact, n
 }
 
 // margins is the whole-layer accuracy minus the best neuron's, per
 // variable the layer reads (halfway from majority to 1, majority ≤
 // readableMaxRef).
 func margins(r *rundir.Run, step int) (map[string]float64, []string) {
-	layer, ref := probeVarMax(r, step, rundir.ProbeNeuronLayer)
-	one, _ := probeVarMax(r, step, rundir.ProbeNeuronBest)
+	layer, ref, nl := probeVarMax(r, step, rundir.ProbeNeuronLayer)
+	one, _, no := probeVarMax(r, step, rundir.ProbeNeuronBest)
 	out := map[string]float64{}
 	var items []string
 	for _, v := range sortedKeys(layer) {
@@ -106,7 +106,7 @@ func margins(r *rundir.Run, step int) (map[string]float64, []string) {
 			continue
 		}
 		out[v] = layer[v] - one[v]
-		items = append(items, fmt.Sprintf("%s: whole layer %s, best neuron %.2f, margin %+.2f", v, fmtAcc(layer[v], ref[v]), one[v], out[v]))
+		items = append(items, fmt.Sprintf("%s (majority %.2f): whole layer %s, best neuron %s, margin %+.2f", v, ref[v], withCI(layer[v], nl[v]), withCI(one[v], no[v]), out[v]))
 	}
 	return out, items
 }
@@ -144,7 +144,7 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 		steps := probeSteps(big, rundir.ProbeNeuronLayer)
 		last := steps[len(steps)-1]
 		m, items := margins(big, last)
-		ks, sel, rnd, intact := ablationCurve(big, last)
+		ks, sel, rnd, intact, nAbl := ablationCurve(big, last)
 		n := neurons(big)
 		kSmall := 0
 		for _, k := range ks {
@@ -160,8 +160,8 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 		f.Items = append(f.Items, fmt.Sprintf("largest model %s (%s, %d MLP neurons), step %d:", runLabel(big), paramsText(big), n, last))
 		f.Items = append(f.Items, items...)
 		for _, k := range ks {
-			f.Items = append(f.Items, fmt.Sprintf("k = %d neurons (%.1f%%): ability %.2f with the most selective ablated, %.2f with random directions (intact %.2f)",
-				k, 100*float64(k)/float64(n), sel[k], rnd[k], intact))
+			f.Items = append(f.Items, fmt.Sprintf("k = %d neurons (%.1f%%): ability %s with the most selective ablated, %s with random directions (intact %.2f)",
+				k, 100*float64(k)/float64(n), withCI(sel[k], nAbl), withCI(rnd[k], nAbl), intact))
 		}
 		if len(steps) > 1 && steps[0] == 0 {
 			m0, _ := margins(big, 0)
@@ -183,8 +183,8 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 		default:
 			spread := med >= distributedMargin
 			keeps := sel[kSmall] >= distributedKeeps*intact
-			f.Detail = fmt.Sprintf("%s: median margin of the whole layer over the best neuron %+.2f over %d variables (%s %.2f); the %d most selective of %d neurons ablated leave %.2f of %.2f (random directions %.2f)",
-				runLabel(big), med, len(ms), map[bool]string{true: "≥", false: "<"}[spread], distributedMargin, kSmall, n, sel[kSmall], intact, rnd[kSmall])
+			f.Detail = fmt.Sprintf("%s: median margin of the whole layer over the best neuron %+.2f over %d variables (%s %.2f); the %d most selective of %d neurons ablated leave %s of %.2f (random directions %.2f)",
+				runLabel(big), med, len(ms), map[bool]string{true: "≥", false: "<"}[spread], distributedMargin, kSmall, n, withCI(sel[kSmall], nAbl), intact, rnd[kSmall])
 			if k2 := 2 * kSmall; slices.Contains(ks, k2) {
 				// The verdict hangs on one k: say what twice as many do.
 				f.Detail += fmt.Sprintf("; twice as many (%d) leave %.2f (random %.2f)", k2, sel[k2], rnd[k2])
@@ -208,8 +208,8 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 			abl.VLines = []report.Marker{{At: float64(kSmall), Label: fmt.Sprintf("%.0f%% of neurons", 100*distributedSmall)}}
 		}
 		tab := &report.Table{Head: []string{"variable", "majority", "whole layer (best layer)", "best single neuron", "margin"}}
-		layer, ref := probeVarMax(big, last, rundir.ProbeNeuronLayer)
-		one, _ := probeVarMax(big, last, rundir.ProbeNeuronBest)
+		layer, ref, _ := probeVarMax(big, last, rundir.ProbeNeuronLayer)
+		one, _, _ := probeVarMax(big, last, rundir.ProbeNeuronBest)
 		for _, v := range sortedKeys(layer) {
 			tab.Rows = append(tab.Rows, []string{v, fmt.Sprintf("%.2f", ref[v]), fmt.Sprintf("%.2f", layer[v]), fmt.Sprintf("%.2f", one[v]), fmt.Sprintf("%+.2f", layer[v]-one[v])})
 		}

@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"emlab/internal/rundir"
+	"emlab/internal/stats"
 )
 
 // evalLine returns the aggregate line (no position, no subtask) of a task
@@ -136,5 +137,15 @@ func readable(acc, ref, control float64) bool {
 	return math.IsNaN(control) || acc >= control+readableOverControl
 }
 
-// fmtAcc writes an accuracy with its majority rate.
-func fmtAcc(acc, ref float64) string { return fmt.Sprintf("%.2f (majority %.2f)", acc, ref) }
+// withCI writes a proportion measured on n items with its 95% Wilson
+// interval ("0.83 [0.75, 0.89] of 104"); n ≤ 0 writes the value alone.
+func withCI(p float64, n int) string {
+	if n <= 0 || math.IsNaN(p) {
+		return fmt.Sprintf("%.2f", p)
+	}
+	lo, hi, err := stats.Wilson(int(math.Round(p*float64(n))), n, 0.95)
+	if err != nil {
+		return fmt.Sprintf("%.2f", p)
+	}
+	return fmt.Sprintf("%.2f [%.2f, %.2f] of %d", p, lo, hi, n)
+}

@@ -169,7 +169,30 @@ func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, erro
 		return nil, err
 	}
 	r.X, r.Lo, r.Hi = cr.XCross, cr.XCrossLo, cr.XCrossHi
+	if math.IsNaN(r.X) && math.IsNaN(r.Lo) && math.IsNaN(r.Hi) && constantBelow(res.Levels, reachLevel) {
+		// stats does not bootstrap a constant curve (nothing to fit). Every
+		// level's Wilson interval lying below the level stands in for the
+		// replicates: none would reach it, so the reach is beyond the ladder.
+		r.Lo, r.Hi = math.Inf(1), math.Inf(1)
+	}
 	return r, nil
+}
+
+// constantBelow reports whether every level is the same fraction, measured
+// on a known number of items (the fewest behind any pooled evaluation:
+// seeds scored on the same items add none), with its 95% Wilson interval
+// wholly below level.
+func constantBelow(levels []stats.Level, level float64) bool {
+	for _, l := range levels {
+		if l.Mean != levels[0].Mean || l.Items <= 0 || l.Mean < 0 || l.Mean > 1 {
+			return false
+		}
+		_, hi, err := stats.Wilson(int(math.Round(l.Mean*float64(l.Items))), l.Items, 0.95)
+		if err != nil || hi >= level {
+			return false
+		}
+	}
+	return len(levels) > 0
 }
 
 // earlier is the rule "variant a emerges at a smaller scale than b",
