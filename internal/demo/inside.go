@@ -138,7 +138,7 @@ func readable(acc, ref, control float64) bool {
 }
 
 // withCI writes a proportion measured on n items with its 95% Wilson
-// interval ("0.83 [0.75, 0.89] of 104"); n ≤ 0 writes the value alone.
+// interval ("0.83 [0.75, 0.89], n = 104"); n ≤ 0 writes the value alone.
 func withCI(p float64, n int) string {
 	if n <= 0 || math.IsNaN(p) {
 		return fmt.Sprintf("%.2f", p)
@@ -147,5 +147,5 @@ func withCI(p float64, n int) string {
 	if err != nil {
 		return fmt.Sprintf("%.2f", p)
 	}
-	return fmt.Sprintf("%.2f [%.2f, %.2f] of %d", p, lo, hi, n)
+	return fmt.Sprintf("%.2f [%.2f, %.2f], n = %d", p, lo, hi, n)
 }
