@@ -17,6 +17,7 @@ import (
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
+	"emlab/internal/stats"
 )
 
 const (
@@ -182,17 +183,28 @@ func judgeDistributed(_ context.Context, in *Input) (*Judged, error) {
 			f.Detail = "no variable read by a whole layer, or no ablation of a small set"
 		default:
 			spread := med >= distributedMargin
-			keeps := sel[kSmall] >= distributedKeeps*intact
+			// What the small set's ablation leaves is decided on its
+			// Wilson interval: apart from half the ability either way, or
+			// undecided.
+			keepLo, keepHi := sel[kSmall], sel[kSmall] // no item count: the point estimate
+			if nAbl > 0 {
+				keepLo, keepHi, _ = stats.Wilson(int(math.Round(sel[kSmall]*float64(nAbl))), nAbl, 0.95)
+			}
+			keeps, loses := keepLo >= distributedKeeps*intact, keepHi < distributedKeeps*intact
 			f.Detail = fmt.Sprintf("%s: median margin of the whole layer over the best neuron %+.2f over %d variables (%s %.2f); the %d most selective of %d neurons ablated leave %s of %.2f (random directions %.2f)",
 				runLabel(big), med, len(ms), map[bool]string{true: "≥", false: "<"}[spread], distributedMargin, kSmall, n, withCI(sel[kSmall], nAbl), intact, rnd[kSmall])
 			if k2 := 2 * kSmall; slices.Contains(ks, k2) {
 				// The verdict hangs on one k: say what twice as many do.
 				f.Detail += fmt.Sprintf("; twice as many (%d) leave %.2f (random %.2f)", k2, sel[k2], rnd[k2])
 			}
-			if spread && keeps {
+			switch {
+			case spread && keeps:
 				f.verdict(VerdictSupported)
-			} else {
+			case !spread || loses:
 				f.verdict(VerdictNotSupported)
+			default:
+				f.verdict(VerdictInconclusive)
+				f.Detail += fmt.Sprintf("; what the %d leave is undecided: its interval holds half the intact ability (%.2f)", kSmall, distributedKeeps*intact)
 			}
 		}
 		// Figures: the ablation curve and the probe table of the largest model.
