@@ -137,6 +137,7 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 	densPlot := &report.Plot{Title: "bits per parameter", XLabel: "parameters (log scale)", YLabel: "bits / parameter", XLog: true,
 		HLines: []report.Marker{{At: 2, Label: "Allen-Zhu & Li"}, {At: capacityBits, Label: "rule"}}}
 	tab := &report.Table{Head: []string{"run", "params", "world", "bits stored", "of", "bits/param"}}
+	var whole []report.Series // after the stored bits, so that each world keeps its colour in both plots
 	for _, w := range worldOrder {
 		name := fmt.Sprintf("%.0f-bit world", worlds[w][0].max)
 		s := report.Series{Label: name}
@@ -148,9 +149,11 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 			d.X, d.Y = append(d.X, k.params), append(d.Y, k.perParam())
 			tab.Rows = append(tab.Rows, []string{runLabel(k.run), num(k.params), name + " (" + w + ")", fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
 		}
-		bitsPlot.Series = append(bitsPlot.Series, s, mx)
+		bitsPlot.Series = append(bitsPlot.Series, s)
+		whole = append(whole, mx)
 		densPlot.Series = append(densPlot.Series, d)
 	}
+	bitsPlot.Series = append(bitsPlot.Series, whole...)
 	sec.Figures = []report.StudyFigure{{Caption: "Knowledge stored against size", Plots: []*report.Plot{bitsPlot, densPlot}, Table: tab,
 		Lines: []string{f.Detail + ".", strings.Join(f.Items[len(ks):], "; ") + "."}}}
 	return &Judged{Findings: []Finding{f}, Section: sec}, nil
