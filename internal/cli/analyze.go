@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,7 +42,7 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("analyze", stderr)
 	o := analyzeOptions{stats: stats.DefaultOptions(), notes: stderr}
 	fs.StringVar(&o.csv, "csv", "", "read curves from this CSV (columns task,metric,x,value; optional seed,n,chance,low,high,group)")
-	runs := fs.String("runs", "", "read curves from run directories (this one and any further arguments)")
+	runs := fs.String("runs", "", "read curves from run directories, or the runs under a directory (this one and any further arguments)")
 	fs.StringVar(&o.axis, "x", "", "x axis: "+strings.Join(stats.Axes, ", ")+" (default params for --runs; for --csv the x column as given)")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per (task, metric) per line")
 	tasks := fs.String("tasks", "", "comma-separated tasks to analyse (default all)")
@@ -84,6 +86,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return err
 	}
 	var curves []*stats.Curve
+	var dirs []string // the run directories, expanded
 	if o.csv != "" {
 		f, err := os.Open(o.csv)
 		if err != nil {
@@ -99,8 +102,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 			o.axis = stats.AxisParams
 		}
 		var err error
+		if dirs, err = expandRuns(o.runs); err != nil {
+			return err
+		}
 		var rep *stats.RunsReport
-		if curves, rep, err = stats.ReadRuns(o.runs, o.axis); err != nil {
+		if curves, rep, err = stats.ReadRuns(dirs, o.axis); err != nil {
 			return err
 		}
 		if rep.DroppedNonPositive > 0 && o.notes != nil {
@@ -142,6 +148,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(dirs) > 0 {
+		if err := attachItemViews(results, dirs, o); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -153,6 +164,69 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return nil
 	}
 	return writeAnalyzeTable(w, results)
+}
+
+// attachItemViews gives each result its per-item view (stats.RunItemViews)
+// when the runs wrote samples.jsonl (emlab eval --samples).
+func attachItemViews(results []*stats.Result, dirs []string, o analyzeOptions) error {
+	var runs []*rundir.Run
+	var samples [][]rundir.Sample
+	found := false
+	for _, dir := range dirs {
+		ss, err := rundir.ReadSamples(dir)
+		if err != nil {
+			return err
+		}
+		r, err := rundir.ReadRun(dir, "")
+		if err != nil {
+			return err
+		}
+		runs, samples = append(runs, r), append(samples, ss)
+		found = found || len(ss) > 0
+	}
+	if !found {
+		return nil
+	}
+	if rundir.PerStepAxis(o.axis) {
+		if o.notes != nil {
+			fmt.Fprintf(o.notes, "emlab analyze: per-item view left out: it compares one model per run, so it needs --x %s or %s\n", stats.AxisParams, stats.AxisNonEmbedding)
+		}
+		return nil
+	}
+	views, err := stats.RunItemViews(runs, samples, o.axis)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
+		for _, r := range results {
+			if r.Task == v.Task && r.Metric == v.Metric {
+				r.ItemView = v.View
+			}
+		}
+	}
+	return nil
+}
+
+// expandRuns replaces each directory that is not a run itself by the runs
+// under it (a sweep's output, a ladder of models trained elsewhere, one
+// run per size), so --runs takes either.
+func expandRuns(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		ids, err := rundir.FindRuns(d)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0 || slices.Contains(ids, "."):
+			out = append(out, d) // a run, or nothing: ReadRuns says which
+		default:
+			for _, id := range ids {
+				out = append(out, filepath.Join(d, filepath.FromSlash(id)))
+			}
+		}
+	}
+	return out, nil
 }
 
 // withColumnHint adds "did you mean" to a missing-column error.
@@ -168,19 +242,41 @@ func withColumnHint(err error) error {
 
 func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tbreakthrough\tlinearity")
-	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
-			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), fnum(r.Breakthroughness), fnum(r.Linearity))
+	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
+	js := stats.Judgements(results)
+	for i, r := range results {
+		j := js[i]
+		nmin := "-"
+		if j.NMin > 0 {
+			nmin = strconv.Itoa(j.NMin)
+			if j.FewItems {
+				nmin += "!"
+			}
+		}
+		fit := r.Fit
+		if !j.Drawable {
+			fit = "n/a"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, j.Verdict, fit,
+			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
+	few := false
 	for _, r := range results {
+		few = few || r.FewItems
+		if r.Note != "" {
+			fmt.Fprintf(w, "\n%s/%s: %s\n", r.Task, r.Metric, r.Note)
+		}
 		if r.Mirage != nil {
-			fmt.Fprintf(w, "\nmirage %s: %s", r.Task, r.Mirage.Detail)
+			fmt.Fprintf(w, "\nmirage %s: %s — %s", r.Task, r.Mirage.Verdict, r.Mirage.Reason)
 			if pl := r.Mirage.PowerL; pl != nil {
-				fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				if pl.Applicable {
+					fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				} else {
+					fmt.Fprintf(w, "; p^L check not applicable: %s", pl.Reason)
+				}
 			}
 			fmt.Fprintln(w)
 		}
@@ -188,10 +284,21 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 			fmt.Fprintf(w, "\nloss view %s/%s: L* = %s [%s, %s], R² one curve %s vs per size %s\n", r.Task, r.Metric,
 				fnum(lt.LStar), fnum(lt.LStarLo), fnum(lt.LStarHi), fnum(lt.R2All), fnum(lt.R2PerGroup))
 		}
+		if v := r.ItemView; v != nil {
+			var flips []string
+			for _, f := range v.Flips {
+				flips = append(flips, fmt.Sprintf("%s→%s %s", fnum(f.FromX), fnum(f.ToX), fnum(f.FracWrongToRight)))
+			}
+			fmt.Fprintf(w, "\nitems %s/%s over %d rungs: wrong→right (score ≥ %g) between consecutive rungs: %s; per-item correlation of score with log scale over %d items: median %s, mean %s, %s positive (%d constant, %d seen at fewer than 3 rungs)\n",
+				r.Task, r.Metric, v.Rungs, v.Threshold, strings.Join(flips, ", "), len(v.Correlations), fnum(v.MedianR), fnum(v.MeanR), fnum(v.FracPositive), v.Constant, v.Sparse)
+		}
 		if fc := r.Forecast; fc != nil {
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
 				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
 		}
+	}
+	if few {
+		fmt.Fprintf(w, "\n! fewer than %d items per evaluation at some level: treat that verdict with caution\n", stats.MinItems)
 	}
 	return nil
 }

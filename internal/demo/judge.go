@@ -169,7 +169,23 @@ func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, erro
 		return nil, err
 	}
 	r.X, r.Lo, r.Hi = cr.XCross, cr.XCrossLo, cr.XCrossHi
+	if math.IsNaN(r.X) && cr.NotApplicable != "" && allZero(res.Levels) && reachLevel > 0 {
+		// stats does not resample a constant curve. Every level at 0 on a
+		// score in [0, 1] means every item scored 0, so every bootstrap
+		// replicate is 0 too: none reaches the level.
+		r.Lo, r.Hi = math.Inf(1), math.Inf(1)
+	}
 	return r, nil
+}
+
+// allZero is true when every level's mean and spread are 0.
+func allZero(levels []stats.Level) bool {
+	for _, l := range levels {
+		if l.Mean != 0 || l.SD != 0 {
+			return false
+		}
+	}
+	return len(levels) > 0
 }
 
 // earlier is the rule "variant a emerges at a smaller scale than b",

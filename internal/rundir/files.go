@@ -12,6 +12,9 @@ const (
 	SamplesFile    = "samples.jsonl"
 	CheckpointsDir = "checkpoints"
 	DoneFile       = "DONE"
+	// ExternalFile stands for config.json in a run emlab did not train
+	// (external.go).
+	ExternalFile = "emlab-run.json"
 
 	// Written by a sweep beside what the commands write.
 	SweepSpecFile   = "sweep.json"        // the run as the plan asked for it
