@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
@@ -297,6 +298,9 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 		}
 		s.X, s.Y = append(s.X, pt.X), append(s.Y, pt.Value)
 	}
+	// Sizes in the legend smallest first (the points come in order of
+	// eval loss, which would list the sizes in no order).
+	sort.SliceStable(order, func(i, j int) bool { return parseNum(order[i]) < parseNum(order[j]) })
 	for _, g := range order {
 		p.Series = append(p.Series, *groups[g])
 	}
