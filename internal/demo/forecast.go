@@ -298,9 +298,11 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 		}
 		s.X, s.Y = append(s.X, pt.X), append(s.Y, pt.Value)
 	}
-	// Sizes in the legend smallest first (the points come in order of
-	// eval loss, which would list the sizes in no order).
-	sort.SliceStable(order, func(i, j int) bool { return parseNum(order[i]) < parseNum(order[j]) })
+	// Sizes in the legend largest first (the points come in order of eval
+	// loss, which would list the sizes in no order): the largest models,
+	// the ones that rise, get the palette's strongest colours, and the
+	// smallest, flat at zero, its pale yellow.
+	sort.SliceStable(order, func(i, j int) bool { return parseNum(order[i]) > parseNum(order[j]) })
 	for _, g := range order {
 		p.Series = append(p.Series, *groups[g])
 	}

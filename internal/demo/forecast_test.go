@@ -98,7 +98,7 @@ func TestHoldoutFor(t *testing.T) {
 }
 
 // TestLossFigureSizesInOrder: the loss view's legend lists the model
-// sizes smallest first, whatever order their points come in.
+// sizes largest first, whatever order their points come in.
 func TestLossFigureSizesInOrder(t *testing.T) {
 	c := &stats.Curve{Task: "add/plain/2", Points: []stats.Point{
 		{X: 1.1, Value: 0.9, Group: "107264"}, {X: 1.5, Value: 0.2, Group: "62016"},
@@ -110,7 +110,7 @@ func TestLossFigureSizesInOrder(t *testing.T) {
 	for _, s := range fig.Plots[0].Series {
 		got = append(got, s.Label)
 	}
-	want := []string{"1.78k params", "3.25k params", "29.1k params", "62k params", "107k params"}
+	want := []string{"107k params", "62k params", "29.1k params", "3.25k params", "1.78k params"}
 	if !slices.Equal(got, want) {
 		t.Errorf("legend %q, want %q", got, want)
 	}
