@@ -33,6 +33,7 @@ func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, floa
 	rTry := make([]float64, n)
 	J := make([]float64, n*k) // (n, k): ∂f/∂θ
 	A := make([]float64, k*k)
+	M := make([]float64, k*k) // A with the damped diagonal, solved in place
 	g := make([]float64, k)
 	step := make([]float64, k)
 	pTry := make([]float64, k)
@@ -70,7 +71,6 @@ func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, floa
 		}
 		improved := false
 		for tries := 0; tries < 20; tries++ {
-			M := make([]float64, k*k)
 			copy(M, A)
 			for a := 0; a < k; a++ {
 				d := A[a*k+a]
