@@ -128,7 +128,7 @@ func judgeForecast(ctx context.Context, in *Input) (*Judged, error) {
 				notes = append(notes, fmt.Sprintf("%s %s: %v", ladder, task, err))
 				continue
 			}
-			if res.Verdict != stats.VerdictEmergent {
+			if !stats.Judgements([]*stats.Result{res})[0].Emergent {
 				continue
 			}
 			if len(res.Levels) < forecastMinFit+1 {
