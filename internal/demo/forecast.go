@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
@@ -127,7 +128,7 @@ func judgeForecast(ctx context.Context, in *Input) (*Judged, error) {
 				notes = append(notes, fmt.Sprintf("%s %s: %v", ladder, task, err))
 				continue
 			}
-			if res.Verdict != stats.VerdictEmergent {
+			if !stats.Judgements([]*stats.Result{res})[0].Emergent {
 				continue
 			}
 			if len(res.Levels) < forecastMinFit+1 {
@@ -297,6 +298,11 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 		}
 		s.X, s.Y = append(s.X, pt.X), append(s.Y, pt.Value)
 	}
+	// Sizes in the legend largest first (the points come in order of eval
+	// loss, which would list the sizes in no order): the largest models,
+	// the ones that rise, get the palette's strongest colours, and the
+	// smallest, flat at zero, its pale yellow.
+	sort.SliceStable(order, func(i, j int) bool { return parseNum(order[i]) > parseNum(order[j]) })
 	for _, g := range order {
 		p.Series = append(p.Series, *groups[g])
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"emlab/internal/stats"
@@ -93,5 +94,24 @@ func TestHoldoutFor(t *testing.T) {
 		if got := holdoutFor(levels, c.xStar); got != c.want {
 			t.Errorf("x* %g: hold out %d, want %d", c.xStar, got, c.want)
 		}
+	}
+}
+
+// TestLossFigureSizesInOrder: the loss view's legend lists the model
+// sizes largest first, whatever order their points come in.
+func TestLossFigureSizesInOrder(t *testing.T) {
+	c := &stats.Curve{Task: "add/plain/2", Points: []stats.Point{
+		{X: 1.1, Value: 0.9, Group: "107264"}, {X: 1.5, Value: 0.2, Group: "62016"},
+		{X: 2.5, Value: 0, Group: "3252"}, {X: 3.9, Value: 0, Group: "1784"}, {X: 2.0, Value: 0, Group: "29056"},
+	}}
+	lt := &stats.LossThreshold{LStar: 1.3, LStarLo: 1.2, LStarHi: 1.4, R2All: 0.9, R2PerGroup: 0.95}
+	fig := lossFigure2("add/plain/2", c, lt, "one curve")
+	var got []string
+	for _, s := range fig.Plots[0].Series {
+		got = append(got, s.Label)
+	}
+	want := []string{"107k params", "62k params", "29.1k params", "3.25k params", "1.78k params"}
+	if !slices.Equal(got, want) {
+		t.Errorf("legend %q, want %q", got, want)
 	}
 }

@@ -119,8 +119,8 @@ type reach struct {
 	X, Lo, Hi float64
 	// Largest is the largest scale sampled and Top the mean there.
 	Largest, Top float64
-	// Verdict, XStar and its interval are stats.Analyze's with the
-	// lab's default settings.
+	// Verdict, XStar and its interval are stats' judgement of the curve
+	// with the lab's default settings (XStar NaN unless emergent).
 	Verdict                 string
 	XStar, XStarLo, XStarHi float64
 	Levels                  []stats.Level
@@ -141,7 +141,7 @@ func (r *reach) String() string {
 		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, num(r.Largest), r.Top, interval(r.Lo, r.Hi))
 	}
 	s += "; stats: " + r.Verdict
-	if !math.IsNaN(r.XStar) && r.Verdict == stats.VerdictEmergent {
+	if !math.IsNaN(r.XStar) {
 		s += fmt.Sprintf(", x* %s %s", num(r.XStar), interval(r.XStarLo, r.XStarHi))
 	}
 	return s
@@ -155,7 +155,10 @@ func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &reach{Task: c.Task, Verdict: res.Verdict, XStar: res.XStar, XStarLo: res.XStarLo, XStarHi: res.XStarHi, Levels: res.Levels}
+	// The verdict and x* as stats judges them for every reader (x* only
+	// on an emergent curve).
+	j := stats.Judgements([]*stats.Result{res})[0]
+	r := &reach{Task: c.Task, Verdict: j.Verdict, XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Levels: res.Levels}
 	last := res.Levels[len(res.Levels)-1]
 	r.Largest, r.Top = last.X, last.Mean
 	oc := o
@@ -169,13 +172,25 @@ func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, erro
 		return nil, err
 	}
 	r.X, r.Lo, r.Hi = cr.XCross, cr.XCrossLo, cr.XCrossHi
-	if math.IsNaN(r.X) && math.IsNaN(r.Lo) && math.IsNaN(r.Hi) && constantBelow(res.Levels, reachLevel) {
-		// stats does not bootstrap a constant curve (nothing to fit). Every
-		// level's Wilson interval lying below the level stands in for the
-		// replicates: none would reach it, so the reach is beyond the ladder.
+	if math.IsNaN(r.X) && cr.NotApplicable != "" && (allZero(res.Levels) || constantBelow(res.Levels, reachLevel)) {
+		// stats does not resample a constant curve. Every level at 0 on a
+		// score in [0, 1] means every item scored 0, so every bootstrap
+		// replicate is 0 too; a constant fraction whose Wilson interval
+		// lies below the level at every size stands in for replicates that
+		// would not reach it either.
 		r.Lo, r.Hi = math.Inf(1), math.Inf(1)
 	}
 	return r, nil
+}
+
+// allZero is true when every level's mean and spread are 0.
+func allZero(levels []stats.Level) bool {
+	for _, l := range levels {
+		if l.Mean != 0 || l.SD != 0 {
+			return false
+		}
+	}
+	return len(levels) > 0
 }
 
 // constantBelow reports whether every level is the same fraction, measured

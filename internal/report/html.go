@@ -42,6 +42,9 @@ func Num(v float64) string {
 }
 
 func siLabelPrec(v float64) string {
+	// Round to three significant digits before picking the unit, so that
+	// 999.7G reads 1T, not 1e+03G.
+	v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
 	a := math.Abs(v)
 	for _, u := range []struct {
 		f float64
