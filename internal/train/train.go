@@ -100,8 +100,11 @@ type RunInfo struct {
 	Command            []string `json:"command,omitempty"`
 }
 
-// ErrNonFinite is wrapped by the error returned when the loss becomes NaN or Inf.
-var ErrNonFinite = errors.New("non-finite loss")
+// ErrNonFinite is wrapped by the error returned when the run diverges: the
+// loss, the held-out loss or a weight becomes NaN or ±Inf. Nothing
+// non-finite is ever saved, so the checkpoint the error names as the last
+// good one is finite.
+var ErrNonFinite = errors.New("training diverged (non-finite values)")
 
 // Result summarizes a finished (or already finished) run.
 type Result struct {
@@ -315,6 +318,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	lastCkpt := ""
 	saveCkpt := func(step int) error {
+		if name, v, bad := checkpoint.NonFinite(ps, opt); bad {
+			return fmt.Errorf("step %d: %w: tensor %q holds %v, so no checkpoint is saved; last good checkpoint: %s",
+				step, ErrNonFinite, name, v, lastCkpt)
+		}
 		path, err := checkpoint.Save(ckptDir, checkpoint.Meta{Step: step, Tokens: tokens, OptStep: opt.Step,
 			Config: cfgJSON, CodeVersion: info.CodeVersion}, ps, opt)
 		if err != nil {
@@ -361,7 +368,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		loss := float64(model.Forward(tok, tgt, B, T))
 		done := s + 1
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fmt.Errorf("step %d: %w (%v); last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
+			return nil, fmt.Errorf("step %d: %w: the loss is %v; last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
 		}
 		model.Backward()
 		norm := optim.ClipGradNorm(ps, cfg.Optim.Clip)
@@ -375,6 +382,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			m := Metrics{Step: done, Tokens: tokens, FLOPs: float64(tokens) * flopsPerToken, Loss: &loss, LR: lr, GradNorm: norm}
 			if isCkpt {
 				el := evalLoss()
+				if math.IsInf(el, 0) || math.IsNaN(el) && cfg.Train.EvalBatches > 0 {
+					return nil, fmt.Errorf("step %d: %w: the held-out loss is %v, so no checkpoint is saved; last good checkpoint: %s",
+						done, ErrNonFinite, el, lastCkpt)
+				}
 				if !math.IsNaN(el) {
 					m.EvalLoss = &el
 					st.EvalLoss = el

@@ -1,0 +1,147 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"emlab/internal/checkpoint"
+	"emlab/internal/config"
+	"emlab/internal/data"
+	"emlab/internal/nn"
+	"emlab/internal/optim"
+	"emlab/internal/safetensors"
+)
+
+// allFinite fails the test if any checkpoint in dir holds NaN or ±Inf.
+func allFinite(t *testing.T, dir string) {
+	t.Helper()
+	steps, err := checkpoint.Steps(filepath.Join(dir, CheckpointsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(s))
+		f, err := safetensors.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range f.Tensors {
+			v, _, err := f.F32(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range v {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					t.Fatalf("%s: tensor %s holds %v", p, name, x)
+				}
+			}
+		}
+	}
+}
+
+// TestReliabilityDivergedRunSavesNothingNonFinite: an absurd learning rate
+// drives the weights to ±Inf/NaN. The run must stop with ErrNonFinite,
+// every checkpoint left on disk must be finite, and the one the error names
+// as the last good checkpoint must exist.
+func TestReliabilityDivergedRunSavesNothingNonFinite(t *testing.T) {
+	for _, lr := range []float64{1e38, 1e30, 1e20} {
+		for _, clip := range []float64{0, 1} {
+			dir := t.TempDir()
+			cfg := smallConfig()
+			cfg.Optim.LR, cfg.Optim.Clip = lr, clip
+			_, err := Run(context.Background(), Options{Config: cfg, Out: dir})
+			if !errors.Is(err, ErrNonFinite) {
+				t.Fatalf("lr %g clip %g: err = %v, want ErrNonFinite", lr, clip, err)
+			}
+			allFinite(t, dir)
+			m := regexp.MustCompile(`last good checkpoint: (\S+)`).FindStringSubmatch(err.Error())
+			if m == nil {
+				t.Fatalf("lr %g: error names no last good checkpoint: %v", lr, err)
+			}
+			if _, serr := os.Stat(m[1]); serr != nil {
+				t.Errorf("lr %g: the named last good checkpoint: %v", lr, serr)
+			}
+			if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
+				t.Errorf("lr %g: DONE written for a diverged run", lr)
+			}
+			// --resume refuses to continue into the same divergence silently:
+			// it resumes from the last good checkpoint and fails again.
+			_, err = Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true})
+			if !errors.Is(err, ErrNonFinite) {
+				t.Errorf("lr %g: resume: err = %v, want ErrNonFinite again", lr, err)
+			}
+			allFinite(t, dir)
+		}
+	}
+}
+
+// poison rewrites the checkpoint at step with one NaN weight, keeping its
+// metadata, as a file damaged in place or written by an older emlab.
+func poison(t *testing.T, cfg config.Config, dir string, step int) string {
+	t.Helper()
+	m, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := m.Params()
+	opt := optim.NewAdamW(cfg.Optim, ps)
+	p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(step))
+	meta, err := checkpoint.Load(p, ps, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []safetensors.Tensor
+	ps.Data[len(ps.Data)/2] = float32(math.NaN())
+	for _, q := range ps.Params {
+		ts = append(ts, safetensors.F32Tensor(q.Name, q.Shape, ps.Data[q.Off:q.Off+q.Size]),
+			safetensors.F32Tensor("optim.exp_avg."+q.Name, q.Shape, opt.M[q.Off:q.Off+q.Size]),
+			safetensors.F32Tensor("optim.exp_avg_sq."+q.Name, q.Shape, opt.V[q.Off:q.Off+q.Size]))
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	md := map[string]string{"format": checkpoint.Format, "step": itoa(meta.Step), "tokens": itoa64(meta.Tokens),
+		"optimizer_step": itoa(meta.OptStep), "config": string(meta.Config), "code_version": meta.CodeVersion}
+	if err := safetensors.Encode(f, ts, md); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestReliabilityResumeSkipsNonFiniteCheckpoint: a run killed after its
+// final checkpoint but before DONE, whose final checkpoint holds a NaN, must
+// not be accepted as finished: resume falls back past it with a message
+// naming it, retrains the last stretch and reaches the uninterrupted bits.
+func TestReliabilityResumeSkipsNonFiniteCheckpoint(t *testing.T) {
+	cfg := smallConfig()
+	ref := t.TempDir()
+	run(t, cfg, ref, false)
+	dir := t.TempDir()
+	run(t, cfg, dir, false)
+	if err := os.Remove(filepath.Join(dir, DoneFile)); err != nil {
+		t.Fatal(err)
+	}
+	p := poison(t, cfg, dir, 40)
+	rec := &recorder{}
+	if _, err := Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true, Reporter: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rec.events, p) || !strings.Contains(rec.events, "non-finite") || !strings.Contains(rec.events, "step-30.safetensors") {
+		t.Errorf("events do not name the skipped checkpoint and the fallback:\n%s", rec.events)
+	}
+	allFinite(t, dir)
+	sameLines(t, losses(t, ref), losses(t, dir))
+	sameWeights(t, weights(t, ref, 40), weights(t, dir, 40))
+}
+
+func itoa(n int) string     { return itoa64(int64(n)) }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
