@@ -56,6 +56,9 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"forecast": 0, "boot": 0, "workers": 0}); err != nil {
+		return err
+	}
 	if *runs != "" {
 		o.runs = append([]string{*runs}, pos...)
 	} else if len(pos) > 0 {

@@ -47,6 +47,9 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"step": 0, "n": 1, "batch": 1}); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}

@@ -48,6 +48,9 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"step": 0, "batch": 1, "items": 1}); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}

@@ -59,6 +59,9 @@ func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"jobs": 0}); err != nil {
+		return err
+	}
 	if sub == "worker" {
 		return runSweepWorker(ctx, o, stderr)
 	}

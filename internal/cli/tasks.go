@@ -48,6 +48,9 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if err := atLeast(fs, map[string]int64{"n": 1}); err != nil {
+			return err
+		}
 		if len(pos) != 1 {
 			return fmt.Errorf("tasks sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
 		}

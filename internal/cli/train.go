@@ -49,6 +49,9 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"steps": 1, "seed": 0}); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}

@@ -6,7 +6,6 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -85,7 +84,7 @@ func (c Config) T() int {
 
 // Validate reports every problem, each naming its key.
 func (c Config) Validate() error {
-	var errs []error
+	errs := nonFinite(c)
 	if err := c.Model.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -295,23 +294,23 @@ func unknownKey(key string) error {
 	return errors.New(msg)
 }
 
-// ApplyJSON applies the overrides in a JSON object (nested sections or
-// dotted keys) through SetValue, so files get the same type checks and
-// suggestions as --set.
+// ApplyJSON applies the overrides in one JSON object (nested sections or
+// dotted keys) through SetAny, so files get the same type checks and
+// suggestions as --set. Duplicate keys, a key given both dotted and nested,
+// and anything after the object are errors.
 func (c *Config) ApplyJSON(b []byte) error {
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	m, err := decodeObject(b)
+	if err != nil {
 		return fmt.Errorf("parse: %w", err)
 	}
 	return c.ApplyMap(m)
 }
 
-// ApplyMap applies nested overrides (as decoded from JSON or TOML).
+// ApplyMap applies nested overrides (as decoded from JSON or TOML), in
+// sorted key order, each through SetAny.
 func (c *Config) ApplyMap(m map[string]any) error {
-	flat := map[string]string{}
-	if err := flatten("", m, flat); err != nil {
+	flat, err := Flatten(m)
+	if err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(flat))
@@ -321,41 +320,11 @@ func (c *Config) ApplyMap(m map[string]any) error {
 	sort.Strings(keys)
 	var errs []error
 	for _, k := range keys {
-		if err := c.SetValue(k, flat[k]); err != nil {
+		if err := c.SetAny(k, flat[k]); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func flatten(prefix string, v any, out map[string]string) error {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, vv := range x {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
-			if err := flatten(key, vv, out); err != nil {
-				return err
-			}
-		}
-	case string:
-		out[prefix] = x
-	case json.Number:
-		out[prefix] = x.String()
-	case bool:
-		out[prefix] = strconv.FormatBool(x)
-	case int64:
-		out[prefix] = strconv.FormatInt(x, 10)
-	case float64:
-		out[prefix] = strconv.FormatFloat(x, 'g', -1, 64)
-	case nil:
-		return fmt.Errorf("%s: null is not a value", prefix)
-	default:
-		return fmt.Errorf("%s: unsupported value %v (%T)", prefix, v, v)
-	}
-	return nil
 }
 
 // LoadFile applies the overrides in a JSON config file.

@@ -99,6 +99,9 @@ func NewMixture(comps []Component, tok Tokenizer, cfg MixtureConfig) (*Mixture, 
 		m.comps = append(m.comps, c)
 		m.cum = append(m.cum, total)
 	}
+	if err := weightSum(len(comps), func(i int) float64 { return comps[i].Weight }); err != nil {
+		return nil, fmt.Errorf("mixture: %w", err)
+	}
 	return m, nil
 }
 

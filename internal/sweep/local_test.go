@@ -138,7 +138,7 @@ points = [{label = "syn"}, {label = "bad", tasks = "no_such_task:1"}]
 				t.Errorf("%s: %+v", r.ID, st)
 			}
 		default:
-			if st.State != sweep.StateFailed || !strings.Contains(st.Error, "non-finite loss") {
+			if st.State != sweep.StateFailed || !strings.Contains(st.Error, "diverged") {
 				t.Errorf("%s: %+v", r.ID, st)
 			}
 		}

@@ -215,16 +215,16 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	var errs []error
 	var tpp, tokens float64 = e.Budget.TokensPerParam, e.Budget.Tokens
 	stepsSet := false
-	plain := map[string]string{}
+	plain := map[string]any{}
 	for _, k := range sortedKeys(settings) {
 		v := settings[k]
 		switch k {
 		case "seed":
-			plain["train.seed"] = valueText(v)
+			plain["train.seed"] = v
 		case "steps":
-			plain["train.steps"] = valueText(v)
+			plain["train.steps"] = v
 		case "tasks":
-			plain["data.source"], plain["data.tasks"] = "tasks", valueText(v)
+			plain["data.source"], plain["data.tasks"] = "tasks", v
 		case "tokens", "tokens_per_param":
 			x, ok := number(v)
 			if !ok || x <= 0 {
@@ -237,14 +237,15 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 				tpp, tokens = x, 0
 			}
 		default:
-			plain[k] = valueText(v)
+			plain[k] = v
 		}
 	}
 	for _, k := range sortedKeys(plain) {
 		if k == "train.steps" {
 			stepsSet = true
 		}
-		if err := cfg.SetValue(k, plain[k]); err != nil {
+		// Typed: "32" in quotes is not the number 32, as in config files.
+		if err := cfg.SetAny(k, plain[k]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -310,8 +311,20 @@ func configHash(c config.Config) string {
 	return hex.EncodeToString(h[:3])
 }
 
-// flattenInto flattens nested tables into dotted keys.
+// flattenInto flattens nested tables into dotted keys. A key reached twice
+// (once dotted, once nested) is an error, so what a run gets never depends
+// on map order; every such key is reported, sorted.
 func flattenInto(prefix string, m map[string]any, out map[string]any) error {
+	var errs []string
+	flattenAll(prefix, m, out, &errs)
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func flattenAll(prefix string, m map[string]any, out map[string]any, errs *[]string) {
 	for k, v := range m {
 		key := k
 		if prefix != "" {
@@ -319,16 +332,17 @@ func flattenInto(prefix string, m map[string]any, out map[string]any) error {
 		}
 		switch x := v.(type) {
 		case map[string]any:
-			if err := flattenInto(key, x, out); err != nil {
-				return err
-			}
+			flattenAll(key, x, out, errs)
 		case []any, []map[string]any:
-			return fmt.Errorf("%s: a list is not a value (an axis varies a key)", key)
+			*errs = append(*errs, fmt.Sprintf("%s: a list is not a value (an axis varies a key)", key))
 		default:
+			if _, dup := out[key]; dup {
+				*errs = append(*errs, fmt.Sprintf("%s: set twice (once as a dotted key, once in its table): keep one", key))
+				continue
+			}
 			out[key] = v
 		}
 	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

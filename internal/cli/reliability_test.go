@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// badInput is one command line that must be refused: a non-zero exit, an
+// error mentioning want, promptly, and no panic.
+type badInput struct {
+	name string
+	args []string
+	want string
+}
+
+func checkRefused(t *testing.T, cases []badInput) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			began := time.Now()
+			code := Main(context.Background(), c.args, &out, &errb)
+			if code == 0 || !strings.Contains(errb.String(), c.want) {
+				t.Errorf("emlab %s: exit %d, stderr %q; want a refusal mentioning %q", strings.Join(c.args, " "), code, errb.String(), c.want)
+			}
+			if d := time.Since(began); d > 20*time.Second { // a refusal is up-front work, milliseconds
+				t.Errorf("emlab %s took %v to refuse", strings.Join(c.args, " "), d)
+			}
+		})
+	}
+}
+
+// TestReliabilityValidation: out-of-range flags, non-finite numbers and
+// overflowing mixture weights are refused up front with a message naming
+// the flag or key (before, --steps -5 trained 1000 steps, NaN reached
+// config.json, and add:1e308,icl:1e308 trained icl only).
+func TestReliabilityValidation(t *testing.T) {
+	out := func() string { return filepath.Join(t.TempDir(), "run") }
+	dup := filepath.Join(t.TempDir(), "dup.json")
+	os.WriteFile(dup, []byte(`{"model.d_model": 32, "model": {"d_model": 48}}`), 0o644)
+	garbage := filepath.Join(t.TempDir(), "garbage.json")
+	os.WriteFile(garbage, []byte(`{"train.steps": 5} trailing`), 0o644)
+	quoted := filepath.Join(t.TempDir(), "quoted.json")
+	os.WriteFile(quoted, []byte(`{"model": {"d_model": "32"}}`), 0o644)
+	cases := []badInput{
+		{"steps negative", []string{"train", "--steps", "-5", "--out", out()}, "--steps: must be positive, got -5"},
+		{"steps zero", []string{"train", "--steps", "0", "--out", out()}, "--steps: must be positive, got 0"},
+		{"seed negative", []string{"train", "--seed", "-5", "--out", out()}, "--seed: must be ≥ 0, got -5"},
+		{"set steps negative", []string{"train", "--set", "train.steps=-5", "--out", out()}, "train.steps: must be positive"},
+		{"set seed negative", []string{"train", "--set", "train.seed=-5", "--out", out()}, "train.seed"},
+		{"set NaN lr", []string{"train", "--set", "optim.lr=NaN", "--out", out()}, "optim.lr: must be a finite number"},
+		{"set Inf lr", []string{"train", "--set", "optim.lr=Inf", "--out", out()}, "optim.lr: must be a finite number"},
+		{"set NaN beta1", []string{"train", "--set", "optim.beta1=NaN", "--out", out()}, "optim.beta1: must be a finite number"},
+		{"set NaN min_lr_frac", []string{"train", "--set", "optim.min_lr_frac=nan", "--out", out()}, "optim.min_lr_frac"},
+		{"set NaN warmup_frac", []string{"train", "--set", "optim.warmup_frac=NaN", "--out", out()}, "optim.warmup_frac"},
+		{"set Inf weight_decay", []string{"train", "--set", "optim.weight_decay=+Inf", "--out", out()}, "optim.weight_decay"},
+		{"set Inf clip", []string{"train", "--set", "optim.clip=Inf", "--out", out()}, "optim.clip"},
+		{"set NaN init_std", []string{"train", "--set", "model.init_std=NaN", "--out", out()}, "model.init_std"},
+		{"set NaN heldout", []string{"train", "--set", "data.heldout=NaN", "--out", out()}, "data.heldout"},
+		{"overflowing weights", []string{"train", "--tasks", "add:1e308,icl:1e308", "--out", out()}, "sum to +Inf"},
+		{"config dotted and nested", []string{"train", "--config", dup, "--out", out()}, "model.d_model: set twice"},
+		{"config trailing garbage", []string{"train", "--config", garbage, "--out", out()}, "after the JSON object"},
+		{"config quoted number", []string{"train", "--config", quoted, "--out", out()}, "want a number"},
+		{"eval batch zero", []string{"eval", "--run", out(), "--batch", "0"}, "--batch: must be positive, got 0"},
+		{"eval batch negative", []string{"eval", "--run", out(), "--batch", "-1"}, "--batch: must be positive, got -1"},
+		{"eval n zero", []string{"eval", "--run", out(), "--n", "0"}, "--n: must be positive"},
+		{"eval step negative", []string{"eval", "--run", out(), "--step", "-5"}, "--step: must be ≥ 0, got -5"},
+		{"probe step negative", []string{"probe", "--run", out(), "--step", "-5"}, "--step: must be ≥ 0, got -5"},
+		{"probe batch zero", []string{"probe", "--run", out(), "--batch", "0"}, "--batch: must be positive"},
+		{"tasks sample n zero", []string{"tasks", "sample", "add", "--n", "0"}, "--n: must be positive"},
+		{"analyze NaN alpha", []string{"analyze", "--csv", "x.csv", "--alpha", "NaN"}, "--alpha: must be a finite number"},
+		{"analyze negative boot", []string{"analyze", "--csv", "x.csv", "--boot", "-3"}, "--boot: must be ≥ 0"},
+		{"scaling Inf compute", []string{"scaling", "fit", "--csv", "x.csv", "--compute", "Inf"}, "--compute: must be a finite number"},
+		{"sweep negative jobs", []string{"sweep", "run", "x.toml", "--jobs", "-2"}, "--jobs: must be ≥ 0"},
+	}
+	checkRefused(t, cases)
+}
