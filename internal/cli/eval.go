@@ -31,6 +31,8 @@ type evalOptions struct {
 	n     int
 	batch int
 	quiet bool
+	// noMemCheck skips the up-front memory estimate.
+	noMemCheck bool
 }
 
 func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,6 +45,7 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.n, "n", 200, "items per task variant")
 	fs.IntVar(&o.batch, "batch", 64, "sequences per forward pass")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -105,7 +108,13 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bat, err := eval.NewBattery(ts, o.n)
+	if o.n > eval.MaxItems {
+		return fmt.Errorf("--n: at most %d items per variant, got %d", eval.MaxItems, o.n)
+	}
+	if err := checkMemory(train.InferenceMemory(rd.Config.Model, o.batch, rd.Config.Model.NCtx, true), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", o.run, o.batch, err)
+	}
+	bat, err := eval.NewBatteryContext(ctx, ts, o.n)
 	if err != nil {
 		return err
 	}
@@ -113,7 +122,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h := &eval.Harness{Model: m, Tok: rd.Tok, BatchSize: o.batch}
+	h := &eval.Harness{Model: m, Tok: rd.Tok, BatchSize: o.batch, Ctx: ctx}
 	var all []eval.Result
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
@@ -125,6 +134,13 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 		}
 		rs, err := bat.Run(h, step)
 		if err != nil {
+			if ctx.Err() != nil && len(rs) > 0 {
+				// Keep the tasks scored before the signal.
+				if merr := eval.MergeResults(filepath.Join(o.run, EvalsFile), rs); merr != nil {
+					return errors.Join(err, merr)
+				}
+				fmt.Fprintf(log, "eval step %d: interrupted; kept %d results of the tasks finished\n", step, len(rs))
+			}
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		// Write after every step so an interrupted --all keeps what it did.

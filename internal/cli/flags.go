@@ -7,6 +7,9 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"emlab/internal/sysmem"
+	"emlab/internal/train"
 )
 
 // checkFiniteFlags refuses NaN and ±Inf for every float flag given (the
@@ -59,4 +62,30 @@ func atLeast(fs *flag.FlagSet, mins map[string]int64) error {
 	}
 	sort.Strings(errs)
 	return errors.New(strings.Join(errs, "\n"))
+}
+
+// checkMemory refuses an estimate that exceeds what this machine allows
+// (see sysmem), unless skip (--no-memory-check) is set or the limit is
+// unknown.
+func checkMemory(m train.Memory, skip bool) error {
+	if skip {
+		return nil
+	}
+	limit, ok := sysmem.Get()
+	if !ok {
+		return nil
+	}
+	return m.Fits(limit)
+}
+
+// memoryLimit is the limit train.Run checks against: nil with skip or when
+// unknown.
+func memoryLimit(skip bool) *sysmem.Limit {
+	if skip {
+		return nil
+	}
+	if l, ok := sysmem.Get(); ok {
+		return &l
+	}
+	return nil
 }

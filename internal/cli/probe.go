@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"emlab/internal/data"
+	"emlab/internal/eval"
 	"emlab/internal/probe"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
@@ -31,6 +32,8 @@ type probeOptions struct {
 	items  int
 	list   bool
 	quiet  bool
+	// noMemCheck skips the up-front memory estimate.
+	noMemCheck bool
 }
 
 func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +47,7 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.items, "items", 256, "task items per variant for item-based probes")
 	fs.BoolVar(&o.list, "list", false, "list the probes and exit")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -69,6 +73,9 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.batch < 1 || o.items < 1 {
 		return errors.New("--batch and --items must be positive")
 	}
+	if o.items > eval.MaxItems {
+		return fmt.Errorf("--items: at most %d items per variant, got %d", eval.MaxItems, o.items)
+	}
 	var log io.Writer = stderr
 	if o.quiet {
 		log = io.Discard
@@ -85,6 +92,9 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := checkMemory(train.InferenceMemory(rd.Config.Model, o.batch, rd.Config.T(), false), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", o.run, o.batch, err)
+	}
 	m, err := rd.Model(steps[0])
 	if err != nil {
 		return err
@@ -93,7 +103,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("run %s: %w", o.run, err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items}
+	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items, Ctx: ctx}
 	if rd.Config.Data.Source == "tasks" {
 		entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
 		if err != nil {
@@ -121,12 +131,28 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 			return err
 		}
 		var rows []probe.Row
+		// interrupted keeps the rows of the probes finished before a signal.
+		interrupted := func(err error) error {
+			if len(rows) > 0 {
+				if merr := probe.MergeRows(filepath.Join(o.run, ProbesFile), rows); merr != nil {
+					return errors.Join(err, merr)
+				}
+				fmt.Fprintf(log, "probe step %d: interrupted; kept %d rows of the probes finished\n", step, len(rows))
+			}
+			return fmt.Errorf("step %d: %w", step, err)
+		}
 		for _, p := range sel {
 			rs, err := p.Run(env, step)
 			if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(fmt.Errorf("probe %s: %w", p.Name, err))
+				}
 				return fmt.Errorf("step %d: probe %s: %w", step, p.Name, err)
 			}
 			rows = append(rows, rs...)
+			if err := ctx.Err(); err != nil {
+				return interrupted(err)
+			}
 		}
 		// Write after every step so an interrupted --all keeps what it did.
 		if err := probe.MergeRows(filepath.Join(o.run, ProbesFile), rows); err != nil {

@@ -80,3 +80,38 @@ func TestReliabilityValidation(t *testing.T) {
 	}
 	checkRefused(t, cases)
 }
+
+// TestReliabilitySizes: configurations that cannot fit are refused before
+// any work, with the numbers — never a makeslice panic or Go's
+// out-of-memory dump — and the run directory is not created.
+func TestReliabilitySizes(t *testing.T) {
+	run := tinyAddRun(t)
+	outs := []string{}
+	out := func() string {
+		o := filepath.Join(t.TempDir(), "run")
+		outs = append(outs, o)
+		return o
+	}
+	cases := []badInput{
+		{"d_model 1e8", []string{"train", "--set", "model.d_model=100000000", "--out", out()}, "parameters"},
+		{"d_model 1e8 unchecked", []string{"train", "--set", "model.d_model=100000000", "--no-memory-check", "--out", out()}, "more than any machine holds"},
+		{"n_layers 1e9", []string{"train", "--set", "model.n_layers=1000000000", "--out", out()}, "parameters"},
+		{"d_vocab 1e12", []string{"train", "--set", "model.d_vocab=1000000000000", "--out", out()}, "parameters"},
+		{"n_ctx 1e9", []string{"train", "--set", "model.n_ctx=1000000000", "--out", out()}, "activation values"},
+		{"n_ctx 1e5", []string{"train", "--set", "model.n_ctx=100000", "--out", out()}, "does not fit in memory"},
+		{"50 TB model", []string{"train", "--set", "model.d_model=65536", "--set", "model.n_layers=64", "--set", "model.n_heads=64", "--out", out()}, "does not fit in memory"},
+		{"batch 1e7", []string{"train", "--set", "train.batch_size=10000000", "--out", out()}, "does not fit in memory"},
+		{"batch 1e9", []string{"train", "--set", "train.batch_size=1000000000", "--out", out()}, "activation values"},
+		{"batch 1e12", []string{"train", "--set", "train.batch_size=1000000000000", "--no-memory-check", "--out", out()}, "train.batch_size"},
+		{"eval batch 1e9", []string{"eval", "--run", run, "--batch", "1000000000"}, "does not fit in memory"},
+		{"eval n 1e9", []string{"eval", "--run", run, "--n", "1000000000"}, "--n: at most 1000000"},
+		{"probe batch 1e9", []string{"probe", "--run", run, "--batch", "1000000000"}, "does not fit in memory"},
+		{"probe items 1e9", []string{"probe", "--run", run, "--items", "1000000000"}, "--items: at most"},
+	}
+	checkRefused(t, cases)
+	for _, o := range outs {
+		if _, err := os.Stat(o); err == nil {
+			t.Errorf("%s was created for a refused run", o)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type trainOptions struct {
 	seed                      int64
 	out                       string
 	resume, quiet             bool
+	noMemCheck                bool
 }
 
 // multiFlag collects a repeatable flag.
@@ -45,6 +46,7 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.out, "out", "", "run directory (required)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out from its newest valid checkpoint")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model, optimizer and batch fit in memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +70,7 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rep = newProgress(stderr, "train", cfg.Train.LogEvery)
 	}
 	res, err := train.Run(ctx, train.Options{Config: cfg, Out: o.out, Resume: o.resume,
-		Command: append([]string{"emlab", "train"}, args...), Reporter: rep})
+		Command: append([]string{"emlab", "train"}, args...), Reporter: rep, MemoryLimit: memoryLimit(o.noMemCheck)})
 	if err != nil {
 		return err
 	}

@@ -147,6 +147,12 @@ func (c Config) Validate() error {
 	if t.CheckpointLogMax < 0 {
 		bad("train.checkpoint_log_max", "must be ≥ 0, got %d", t.CheckpointLogMax)
 	}
+	if len(errs) == 0 {
+		if a := nn.ActivationFloats(c.Model, t.BatchSize, c.T()); !(a <= nn.MaxElements) {
+			bad("train.batch_size", "%d sequences of %d tokens (train.seq_len, or model.n_ctx) need %.3g activation values, more than any machine holds",
+				t.BatchSize, c.T(), a)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -341,14 +342,34 @@ type Battery struct {
 	variants []map[string]tasks.Variant
 }
 
+// MaxItems bounds the items per variant a battery draws. The held-out sets
+// are far smaller for most tasks, and drawing stops only after 50 tries per
+// missing item, so an absurd n would spin for hours before scoring anything.
+const MaxItems = 1_000_000
+
 // NewBattery draws up to n items per variant of each task.
 func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("items per variant must be positive, got %d", n)
+	return NewBatteryContext(context.Background(), ts, n)
+}
+
+// NewBatteryContext is NewBattery that returns ctx's error as soon as ctx
+// is done. The tasks' item generators do not take a context, so a
+// generator still drawing is abandoned (it finishes in the background);
+// in a command that is about to exit that costs nothing.
+func NewBatteryContext(ctx context.Context, ts []tasks.Task, n int) (*Battery, error) {
+	if n < 1 || n > MaxItems {
+		return nil, fmt.Errorf("items per variant must be in [1, %d], got %d", MaxItems, n)
 	}
 	b := &Battery{Tasks: ts}
 	for _, t := range ts {
-		items := t.Eval(0, n)
+		got := make(chan []tasks.Item, 1)
+		go func() { got <- t.Eval(0, n) }()
+		var items []tasks.Item
+		select {
+		case items = <-got:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("drawing the items of %s: %w", t.Spec(), ctx.Err())
+		}
 		if len(items) == 0 {
 			return nil, fmt.Errorf("task %s has no evaluation items", t.Spec())
 		}
@@ -363,11 +384,19 @@ func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
 }
 
 // Run scores every task with h and returns the aggregated lines for step.
+// When h's context ends the run, the lines of the tasks finished so far
+// come back with the error, for the caller to keep.
 func (b *Battery) Run(h *Harness, step int) ([]Result, error) {
 	var out []Result
 	for i, t := range b.Tasks {
+		if err := h.err(); err != nil {
+			return out, err
+		}
 		scores, err := h.ScoreItems(t, b.Items[i], b.variants[i])
 		if err != nil {
+			if h.err() != nil {
+				return out, err
+			}
 			return nil, err
 		}
 		out = append(out, Aggregate(t, b.Items[i], scores, step)...)

@@ -28,6 +28,9 @@ func lastPositionActs(e *Env, prompts [][]int32, names []string) (map[string][]f
 		sep = e.Tok.Sep()
 	}
 	for b0 := 0; b0 < len(prompts); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, nil, err
+		}
 		batch := prompts[b0:min(b0+bs, len(prompts))]
 		T := 0
 		for _, p := range batch {
@@ -118,6 +121,9 @@ func runFourier(e *Env, step int) ([]Row, error) {
 	V := e.Model.Config().DVocab
 	bs := e.batch()
 	for b0 := 0; b0 < len(all); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, err
+		}
 		n := min(bs, len(all)-b0)
 		toks := make([]int32, 0, n*6)
 		for i := range n {
@@ -166,7 +172,10 @@ func runLinearProbes(e *Env, step int) ([]Row, error) {
 		if !ok {
 			continue
 		}
-		items := t.Eval(e.Seed, e.items())
+		items, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
 		// One deterministic shuffle so the probe's train/test halves mix
 		// the task's variants.
 		r := data.RNG(e.Seed, "probe/linear/"+t.Spec())
@@ -243,14 +252,21 @@ func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (fl
 }
 
 func runTrainHeldout(e *Env, step int) ([]Row, error) {
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	var out []Row
 	for _, t := range e.Tasks {
 		ts, ok := t.(tasks.TrainSampler)
 		if !ok {
 			continue
 		}
-		tr, he := ts.TrainItems(e.Seed, e.items()), t.Eval(e.Seed, e.items())
+		tr, err := e.draw(func() []tasks.Item { return ts.TrainItems(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
+		he, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
 		// Compare like with like: only the held-out variants that have a
 		// "/train" counterpart.
 		byV := map[string][]tasks.Item{}
@@ -388,7 +404,7 @@ func runKnowledge(e *Env, step int) ([]Row, error) {
 	if len(facts) == 0 {
 		return nil, fmt.Errorf("knowledge: the multihop task produced no facts")
 	}
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts, ranges)
 	if err != nil {
 		return nil, err
@@ -475,7 +491,7 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int
 func runParity(e *Env, step int) ([]Row, error) {
 	t := findTask(e, "parity")
 	items := t.Eval(e.Seed, min(e.items(), 128))
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	bySub := map[int][]tasks.Item{}
 	for _, it := range items {
 		bySub[it.Subtask] = append(bySub[it.Subtask], it)

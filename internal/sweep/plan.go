@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"emlab/internal/config"
-	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/train"
 )
@@ -95,6 +94,9 @@ func NewPlan(e *Experiment) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := checkGrid(e, axes); err != nil {
+		return nil, err
+	}
 	// Check the base alone first so a bad base key is reported once, not
 	// once per run.
 	if _, err := resolve(base, baseSet, e); err != nil {
@@ -136,12 +138,14 @@ func NewPlan(e *Experiment) (*Plan, error) {
 			errs = append(errs, fmt.Errorf("run %s: %w", name, err))
 		} else {
 			r.Axes, r.Settings = labels, own
-			h := configHash(r.Config)
-			r.ID = name + "-" + h
-			if j, dup := ids[h]; dup {
+			full := configDigest(r.Config)
+			r.ID = name + "-" + full[:6]
+			// Same runs are found by the whole digest: six hex digits
+			// collide by chance within a few thousand runs.
+			if j, dup := ids[full]; dup {
 				errs = append(errs, fmt.Errorf("runs %s and %s are the same run (their axis values give one config)", p.Runs[j].ID, r.ID))
 			}
-			ids[h] = len(p.Runs)
+			ids[full] = len(p.Runs)
 			p.Runs = append(p.Runs, r)
 			p.Params += int64(r.Params)
 			p.Tokens += r.Tokens
@@ -165,6 +169,28 @@ func NewPlan(e *Experiment) (*Plan, error) {
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// MaxRuns bounds the runs of one plan. Planning is cheap (tens of
+// microseconds a run), but a sweep of more runs than this is a mistake in
+// the axes far more often than an intent, and each run is a directory and
+// a process.
+const MaxRuns = 100_000
+
+// checkGrid refuses, before planning anything, axes whose product exceeds
+// MaxRuns.
+func checkGrid(e *Experiment, axes [][]point) error {
+	total := 1.0
+	var sizes []string
+	for i, pts := range axes {
+		total *= float64(len(pts))
+		sizes = append(sizes, fmt.Sprintf("%s %d", e.Axes[i].Name, len(pts)))
+	}
+	if total > MaxRuns {
+		return fmt.Errorf("the axes give %.0f runs (%s), more than the %d one plan may hold: split the experiment or thin an axis",
+			total, strings.Join(sizes, " × "), MaxRuns)
+	}
+	return nil
 }
 
 // axisPoints lists an axis's values with their labels and settings.
@@ -270,20 +296,13 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 			}
 		}
 	}
-	// Build the model once to count its parameters exactly as training
-	// will (the weights are discarded).
-	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
-	if err != nil {
-		return Run{}, err
-	}
-	ps := model.Params()
-	r := Run{Params: ps.Count(), TokensPerStep: cfg.Train.BatchSize * cfg.T(), FLOPsPerToken: model.FLOPsPerToken(cfg.T())}
-	r.NonEmbeddingParams = r.Params
-	for _, name := range []string{"wte.weight", "wpe.weight"} {
-		if p, ok := ps.Lookup(name); ok {
-			r.NonEmbeddingParams -= p.Size
-		}
-	}
+	// Count the parameters from the config alone: building the model would
+	// allocate it (a plan of absurd sizes must not run out of memory) and
+	// takes far longer on a large grid. nn's tests check the counts
+	// against built models.
+	r := Run{Params: int(nn.ParamCount(cfg.Model)), TokensPerStep: cfg.Train.BatchSize * cfg.T(),
+		FLOPsPerToken: nn.FLOPsPerToken(cfg.Model, cfg.T())}
+	r.NonEmbeddingParams = r.Params - int(nn.EmbeddingParams(cfg.Model))
 	switch {
 	case tpp > 0:
 		cfg.Train.Steps = int(math.Ceil(tpp * float64(r.Params) / float64(r.TokensPerStep)))
@@ -300,15 +319,16 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	return r, nil
 }
 
-// configHash is a short stable hash of what determines a run's results:
-// the resolved config without train.threads (threads never change results).
-// It makes a run id change when anything about the run changes, so an
-// edited experiment never resumes a directory trained under other settings.
-func configHash(c config.Config) string {
+// configDigest is a stable hash (hex SHA-256) of what determines a run's
+// results: the resolved config without train.threads (threads never change
+// results). Its first six digits end the run id, so the id changes when
+// anything about the run changes and an edited experiment never resumes a
+// directory trained under other settings.
+func configDigest(c config.Config) string {
 	c.Train.Threads = 0
 	b, _ := json.Marshal(c)
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:3])
+	return hex.EncodeToString(h[:])
 }
 
 // flattenInto flattens nested tables into dotted keys. A key reached twice

@@ -1,8 +1,10 @@
 package sweep_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"emlab/internal/sweep"
 )
@@ -54,5 +56,61 @@ func TestReliabilityBaseIsDeterministic(t *testing.T) {
 		} else if got := strings.Join(s, " "); got != ids {
 			t.Fatalf("run ids changed between plans:\n%s\n%s", ids, got)
 		}
+	}
+}
+
+// gridExp is an experiment crossing a seed axis of n values with an lr axis
+// of m values.
+func gridExp(n, m int, extra string) string {
+	var seeds, lrs []string
+	for i := range n {
+		seeds = append(seeds, strconv.Itoa(i))
+	}
+	for i := range m {
+		lrs = append(lrs, strconv.FormatFloat(1e-4*float64(i+1), 'g', -1, 64))
+	}
+	return "name=\"grid\"\n" + extra + "\n[[axis]]\nkey=\"seed\"\nvalues=[" + strings.Join(seeds, ",") +
+		"]\n[[axis]]\nkey=\"optim.lr\"\nvalues=[" + strings.Join(lrs, ",") + "]\n"
+}
+
+// TestReliabilityHugeGrids: a 1000×1000 grid is refused at once with its
+// size; a large grid below the bound plans in seconds with no false "same
+// run" reports (six hex digits of the config hash collide by chance among
+// tens of thousands of runs); absurd model sizes are refused by validation
+// and large ones planned without allocating the model.
+func TestReliabilityHugeGrids(t *testing.T) {
+	began := time.Now()
+	e, err := sweep.Parse([]byte(gridExp(1000, 1000, "")))
+	if err == nil {
+		_, err = sweep.NewPlan(e)
+	}
+	if err == nil || !strings.Contains(err.Error(), "1000000 runs (seed 1000 × optim.lr 1000)") {
+		t.Fatalf("1000×1000 grid: err = %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second { // parsing the file dominates: milliseconds
+		t.Errorf("refusing a 1000×1000 grid took %v", d)
+	}
+
+	began = time.Now()
+	p := mustPlan(t, gridExp(200, 100, ""))
+	took := time.Since(began)
+	t.Logf("planned %d runs in %v", len(p.Runs), took)
+	if len(p.Runs) != 20000 {
+		t.Fatalf("%d runs, want 20000", len(p.Runs))
+	}
+	if took > 60*time.Second { // ≈ 2 s on the development machine; the bound only catches a return to building models
+		t.Errorf("planning 20000 runs took %v", took)
+	}
+
+	e, err = sweep.Parse([]byte("name=\"x\"\n[base]\n\"model.d_model\"=100000000"))
+	if err == nil {
+		_, err = sweep.NewPlan(e)
+	}
+	if err == nil || !strings.Contains(err.Error(), "parameters") {
+		t.Errorf("d_model 1e8: err = %v", err)
+	}
+	big := mustPlan(t, "name=\"x\"\n[base]\n\"model.d_model\"=8192\n\"model.n_layers\"=64\n\"model.n_heads\"=64")
+	if n := big.Runs[0].Params; n < 5e10 {
+		t.Errorf("d_model 8192 × 64 layers: %d parameters, want ≈ 5.2e10", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"emlab/internal/nn"
 	"emlab/internal/optim"
 	"emlab/internal/safetensors"
+	"emlab/internal/sysmem"
 )
 
 // allFinite fails the test if any checkpoint in dir holds NaN or ±Inf.
@@ -145,3 +146,23 @@ func TestReliabilityResumeSkipsNonFiniteCheckpoint(t *testing.T) {
 
 func itoa(n int) string     { return itoa64(int64(n)) }
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestReliabilityMemoryLimit: a run whose estimate exceeds the limit is
+// refused with ErrTooBig and the numbers before the run directory exists;
+// within the limit it trains.
+func TestReliabilityMemoryLimit(t *testing.T) {
+	cfg := smallConfig()
+	est := TrainMemory(cfg)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err := Run(context.Background(), Options{Config: cfg, Out: dir, MemoryLimit: &sysmem.Limit{Bytes: est.Peak / 2, Source: "test"}})
+	if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "parameters") || !strings.Contains(err.Error(), "(test)") {
+		t.Fatalf("err = %v, want ErrTooBig with the estimate and the limit", err)
+	}
+	if _, serr := os.Stat(dir); serr == nil {
+		t.Error("the run directory was created for a refused run")
+	}
+	if _, err := Run(context.Background(), Options{Config: cfg, Out: dir, MemoryLimit: &sysmem.Limit{Bytes: est.Peak * 2, Source: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("estimate %v", est)
+}

@@ -29,6 +29,7 @@ import (
 	"emlab/internal/jsonl"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
+	"emlab/internal/sysmem"
 	"emlab/internal/tasks"
 	"emlab/internal/tensor"
 	"emlab/internal/version"
@@ -50,6 +51,10 @@ type Options struct {
 	Resume   bool     // continue from the newest valid checkpoint in Out
 	Command  []string // the command line, recorded in config.json
 	Reporter Reporter // progress; nil for none
+	// MemoryLimit, when set, refuses (with ErrTooBig) a run whose
+	// TrainMemory estimate exceeds it, before anything is allocated or
+	// written.
+	MemoryLimit *sysmem.Limit
 	// Sources overrides the data sources (tests); nil means build them
 	// from Config.Data.
 	Sources func(cfg config.Config) (train, eval data.Source, err error)
@@ -200,6 +205,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	fits := func(cfg config.Config) error {
+		if opts.MemoryLimit == nil {
+			return nil
+		}
+		return TrainMemory(cfg).Fits(*opts.MemoryLimit)
+	}
+	if err := fits(cfg); err != nil {
+		return nil, err
+	}
 	rep := opts.Reporter
 	if rep == nil {
 		rep = nopReporter{}
@@ -227,6 +241,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := ResolveVocab(&cfg, trainSrc); err != nil {
+		return nil, err
+	}
+	if err := fits(cfg); err != nil { // the data may have set a larger vocabulary
 		return nil, err
 	}
 
@@ -304,17 +321,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	tok := make([]int32, B*T)
 	tgt := make([]int32, B*T)
-	evalLoss := func() float64 {
+	// evalLoss is the mean held-out loss over eval_batches batches (NaN
+	// with none). It checks ctx between batches: eval_batches may be large.
+	evalLoss := func(step int) (float64, error) {
 		n := cfg.Train.EvalBatches
 		if n == 0 {
-			return math.NaN()
+			return math.NaN(), nil
 		}
 		var s float64
 		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return 0, fmt.Errorf("stopped while measuring the held-out loss at step %d (resume with --resume): %w", step, err)
+			}
 			evalSrc.Batch(int64(i), B, T, tok, tgt)
 			s += float64(model.Forward(tok, tgt, B, T))
 		}
-		return s / float64(n)
+		return s / float64(n), nil
 	}
 	lastCkpt := ""
 	saveCkpt := func(step int) error {
@@ -343,7 +365,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	began := time.Now()
 	if start == 0 {
-		el := evalLoss()
+		el, err := evalLoss(0)
+		if err != nil {
+			return nil, err
+		}
 		m := Metrics{Step: 0, LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
 		if !math.IsNaN(el) {
 			m.EvalLoss = &el
@@ -381,7 +406,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if done%cfg.Train.LogEvery == 0 || isCkpt {
 			m := Metrics{Step: done, Tokens: tokens, FLOPs: float64(tokens) * flopsPerToken, Loss: &loss, LR: lr, GradNorm: norm}
 			if isCkpt {
-				el := evalLoss()
+				el, err := evalLoss(done)
+				if err != nil {
+					return nil, err
+				}
 				if math.IsInf(el, 0) || math.IsNaN(el) && cfg.Train.EvalBatches > 0 {
 					return nil, fmt.Errorf("step %d: %w: the held-out loss is %v, so no checkpoint is saved; last good checkpoint: %s",
 						done, ErrNonFinite, el, lastCkpt)
