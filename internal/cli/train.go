@@ -74,8 +74,14 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if !res.WasDone {
-		fmt.Fprintf(stdout, "trained %d steps: loss %.4f, eval loss %.4f → %s\n", res.Steps, res.FinalLoss, res.EvalLoss, o.out)
+	switch {
+	case res.WasDone:
+		fmt.Fprintf(stdout, "%s already finished (%d steps): nothing to train\n", o.out, res.Steps)
+	case res.Trained == 0:
+		fmt.Fprintf(stdout, "nothing left to train: %s was at its last step %d (loss %.4f, eval loss %.4f logged then); marked done\n",
+			o.out, res.Steps, res.FinalLoss, res.EvalLoss)
+	default:
+		fmt.Fprintf(stdout, "trained %d steps (to step %d): loss %.4f, eval loss %.4f → %s\n", res.Trained, res.Steps, res.FinalLoss, res.EvalLoss, o.out)
 	}
 	return nil
 }

@@ -166,3 +166,135 @@ func TestReliabilityMemoryLimit(t *testing.T) {
 	}
 	t.Logf("estimate %v", est)
 }
+
+// TestReliabilityResumeRefusesForeignCheckpoint: a checkpoint copied in
+// from another run with the same shapes (another seed) is refused on
+// resume with the differing key named, not silently continued.
+func TestReliabilityResumeRefusesForeignCheckpoint(t *testing.T) {
+	cfg := smallConfig()
+	other := cfg
+	other.Train.Seed = 2
+	a, b := t.TempDir(), t.TempDir()
+	run(t, other, a, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	Run(ctx, Options{Config: cfg, Out: b, Reporter: &cancelAt{step: 8, cancel: cancel}})
+	// The other run's step-20 checkpoint lands in b as its newest.
+	data, err := os.ReadFile(filepath.Join(a, CheckpointsDir, checkpoint.Name(20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, CheckpointsDir, checkpoint.Name(20)), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Config: cfg, Out: b, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "step-20.safetensors") || !strings.Contains(err.Error(), "train.seed") {
+		t.Fatalf("err = %v, want a refusal naming the checkpoint and train.seed", err)
+	}
+	if _, serr := os.Stat(filepath.Join(b, DoneFile)); serr == nil {
+		t.Error("DONE written after resuming from another run's checkpoint")
+	}
+}
+
+// TestReliabilityResumeSteps: changing train.steps on --resume is either
+// exact or refused, and said clearly.
+func TestReliabilityResumeSteps(t *testing.T) {
+	cfg := smallConfig() // 40 steps, cosine schedule
+	t.Run("fewer steps than the newest checkpoint", func(t *testing.T) {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 30, cancel: cancel}})
+		c := cfg
+		c.Train.Steps = 10
+		_, err := Run(context.Background(), Options{Config: c, Out: dir, Resume: true})
+		if err == nil || !strings.Contains(err.Error(), "step 30") || !strings.Contains(err.Error(), "train.steps") {
+			t.Fatalf("err = %v", err)
+		}
+		if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
+			t.Error("DONE written although train.steps is behind the checkpoint")
+		}
+	})
+	t.Run("more steps under a cosine schedule", func(t *testing.T) {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 20, cancel: cancel}})
+		c := cfg
+		c.Train.Steps = 80
+		_, err := Run(context.Background(), Options{Config: c, Out: dir, Resume: true})
+		if err == nil || !strings.Contains(err.Error(), "learning-rate schedule") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("more steps after DONE under a cosine schedule", func(t *testing.T) {
+		dir := t.TempDir()
+		run(t, cfg, dir, false)
+		c := cfg
+		c.Train.Steps = 80
+		_, err := Run(context.Background(), Options{Config: c, Out: dir, Resume: true})
+		if err == nil || !strings.Contains(err.Error(), "finished") || !strings.Contains(err.Error(), "learning-rate schedule") {
+			t.Fatalf("err = %v, want a refusal: the finished run cannot grow under its schedule", err)
+		}
+	})
+	t.Run("fewer steps after DONE", func(t *testing.T) {
+		dir := t.TempDir()
+		run(t, cfg, dir, false)
+		c := cfg
+		c.Train.Steps = 10
+		_, err := Run(context.Background(), Options{Config: c, Out: dir, Resume: true})
+		if err == nil || !strings.Contains(err.Error(), "finished at step 40") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("more steps after DONE under a constant schedule", func(t *testing.T) {
+		// Constant LR with fixed warmup steps: the first 40 steps are the
+		// same in a 40- and an 80-step run, so extending is exact.
+		c := cfg
+		c.Optim.Schedule, c.Optim.WarmupSteps = "constant", 5
+		short, ref := t.TempDir(), t.TempDir()
+		run(t, c, short, false)
+		long := c
+		long.Train.Steps = 80
+		res := run(t, long, short, true)
+		if res.WasDone || res.Trained != 40 {
+			t.Errorf("extension: %+v, want 40 steps trained", res)
+		}
+		run(t, long, ref, false)
+		sameWeights(t, weights(t, ref, 80), weights(t, short, 80))
+		sameLines(t, losses(t, ref), losses(t, short))
+	})
+	t.Run("nothing left to train", func(t *testing.T) {
+		// Killed after the final checkpoint, before DONE.
+		dir := t.TempDir()
+		run(t, cfg, dir, false)
+		os.Remove(filepath.Join(dir, DoneFile))
+		res := run(t, cfg, dir, true)
+		if res.Trained != 0 || res.Steps != 40 || res.FinalLoss == 0 {
+			t.Errorf("result %+v: want 0 trained, 40 steps and the logged final loss", res)
+		}
+		if _, err := os.Stat(filepath.Join(dir, DoneFile)); err != nil {
+			t.Error("DONE not written")
+		}
+	})
+}
+
+// TestReliabilityResumeRemovesStaleTemps: the temporary file of a
+// checkpoint write killed mid-way is removed on resume, with a message.
+func TestReliabilityResumeRemovesStaleTemps(t *testing.T) {
+	cfg := smallConfig()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 10, cancel: cancel}})
+	tmp := filepath.Join(dir, CheckpointsDir, ".step-20.safetensors.tmp-123456")
+	if err := os.WriteFile(tmp, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	if _, err := Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true, Reporter: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err == nil {
+		t.Error("stale temporary checkpoint left in place")
+	}
+	if !strings.Contains(rec.events, tmp) {
+		t.Errorf("no message names the removed file:\n%s", rec.events)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"emlab/internal/atomicfile"
@@ -116,6 +117,7 @@ type Result struct {
 	Steps     int
 	FinalLoss float64
 	EvalLoss  float64
+	Trained   int  // optimizer steps taken by this call (0 when nothing was left)
 	Resumed   bool // continued from a checkpoint
 	WasDone   bool // the run directory already held a finished run
 }
@@ -276,23 +278,59 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if !opts.Resume {
 			return nil, fmt.Errorf("%s already holds a run (%s exists): pass --resume to continue it, or choose another --out", out, ConfigFile)
 		}
-		if err := sameRun(prev, cfg); err != nil {
-			return nil, fmt.Errorf("resume %s: %w", out, err)
+		var old RunInfo
+		if err := json.Unmarshal(prev, &old); err != nil {
+			return nil, fmt.Errorf("resume %s: %s: %w", out, ConfigFile, err)
 		}
+		if diff := configDiff(old.Config, cfg); len(diff) > 0 {
+			return nil, fmt.Errorf("resume %s: the configuration differs from the one the run was started with (%s): %s; use another --out",
+				out, ConfigFile, strings.Join(diff, "; "))
+		}
+		oldSteps, steps := old.Train.Steps, cfg.Train.Steps
 		if _, err := os.Stat(filepath.Join(out, DoneFile)); err == nil {
-			lines, _ := ReadMetrics(metricsPath)
-			res.WasDone, res.Steps = true, cfg.Train.Steps
-			if n := len(lines); n > 0 && lines[n-1].Loss != nil {
-				res.FinalLoss = *lines[n-1].Loss
+			switch {
+			case steps == oldSteps:
+				res.WasDone, res.Steps = true, oldSteps
+				if lines, _ := ReadMetrics(metricsPath); len(lines) > 0 && lines[len(lines)-1].Loss != nil {
+					res.FinalLoss = *lines[len(lines)-1].Loss
+				}
+				rep.Event(fmt.Sprintf("%s is already finished (%d steps)", out, oldSteps))
+				return res, nil
+			case steps < oldSteps:
+				return nil, fmt.Errorf("resume %s: the run finished at step %d; train.steps=%d is fewer (a finished run does not shrink): use another --out",
+					out, oldSteps, steps)
 			}
-			rep.Event(fmt.Sprintf("%s is already finished", out))
-			return res, nil
+			if s, changed := scheduleChange(cfg.Optim, oldSteps, steps, oldSteps); changed {
+				return nil, fmt.Errorf("resume %s: the run finished at step %d; growing it to train.steps=%d would not match a %d-step run: %s; train a new run in another --out",
+					out, oldSteps, steps, steps, scheduleWhy(cfg.Optim, oldSteps, steps, s))
+			}
+			rep.Event(fmt.Sprintf("extending the finished run from %d to %d steps (the learning rates of the steps taken are unchanged)", oldSteps, steps))
+			if err := os.Remove(filepath.Join(out, DoneFile)); err != nil {
+				return nil, fmt.Errorf("resume %s: %w", out, err)
+			}
 		}
+		removeTemps(ckptDir, rep)
 		m, path, skipped, found := checkpoint.LoadLatest(ckptDir, ps, opt)
 		for _, e := range skipped {
 			rep.Event(fmt.Sprintf("skipping unusable checkpoint: %v", e))
 		}
 		if found {
+			diff, err := checkpointDiff(m.Config, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("resume %s: checkpoint %s: %w", out, path, err)
+			}
+			if len(diff) > 0 {
+				return nil, fmt.Errorf("resume %s: checkpoint %s was written by another run (%s); move it out of %s or use another --out",
+					out, path, strings.Join(diff, "; "), ckptDir)
+			}
+			if m.Step > steps {
+				return nil, fmt.Errorf("resume %s: the newest checkpoint %s is at step %d, past train.steps=%d (the run was started with %d): resume with train.steps=%d or use another --out",
+					out, path, m.Step, steps, oldSteps, oldSteps)
+			}
+			if s, changed := scheduleChange(cfg.Optim, oldSteps, steps, m.Step); changed {
+				return nil, fmt.Errorf("resume %s: train.steps=%d differs from the %d the run was started with, and %s; resume with train.steps=%d or use another --out",
+					out, steps, oldSteps, scheduleWhy(cfg.Optim, oldSteps, steps, s), oldSteps)
+			}
 			start, tokens = m.Step, m.Tokens
 			res.Resumed = true
 			rep.Event(fmt.Sprintf("resuming from %s (step %d)", path, m.Step))
@@ -302,6 +340,18 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		secondsBefore, err = truncateMetrics(metricsPath, start, found)
 		if err != nil {
 			return nil, err
+		}
+		if start == steps {
+			// Killed after the final checkpoint, before DONE: nothing to
+			// train; report the losses logged at that step.
+			if lines, _ := ReadMetrics(metricsPath); len(lines) > 0 && lines[len(lines)-1].Step == start {
+				if l := lines[len(lines)-1]; l.Loss != nil {
+					res.FinalLoss = *l.Loss
+				}
+				if l := lines[len(lines)-1]; l.EvalLoss != nil {
+					res.EvalLoss = *l.EvalLoss
+				}
+			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", cfgPath, err)
@@ -437,30 +487,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		rep.Step(st)
 		res.FinalLoss, res.EvalLoss = loss, st.EvalLoss
 	}
-	res.Steps = steps
+	res.Steps, res.Trained = steps, steps-start
 	if err := atomicfile.WriteBytes(filepath.Join(out, DoneFile), []byte(version.String()+"\n")); err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// sameRun checks that a run directory's config.json describes the same
-// run as cfg, apart from settings that do not change results (threads) or
-// that may grow (steps).
-func sameRun(prev []byte, cfg config.Config) error {
-	var old RunInfo
-	if err := json.Unmarshal(prev, &old); err != nil {
-		return fmt.Errorf("%s: %w", ConfigFile, err)
-	}
-	a, b := old.Config, cfg
-	a.Train.Threads, b.Train.Threads = 0, 0
-	a.Train.Steps, b.Train.Steps = 0, 0
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	if !bytes.Equal(ja, jb) {
-		return fmt.Errorf("the configuration differs from the one the run was started with (%s); use another --out", ConfigFile)
-	}
-	return nil
 }
 
 // truncateMetrics drops metrics lines after the resume step (they will be
