@@ -249,8 +249,8 @@ func sweepRun(ctx context.Context, stdout, stderr io.Writer, p *sweep.Plan, file
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "sweep %s: %d runs worked on, %d done, %d failed, %d held by another process → %s\n",
-			p.Name, sum.Ran, sum.Done, sum.Failed, sum.Busy, o.out)
+		fmt.Fprintf(stdout, "sweep %s: %d runs worked on, %d done, %d failed, %d not finished (held by another process) → %s\n",
+			p.Name, sum.Ran, sum.Done, sum.Failed, len(sum.Unfinished), o.out)
 		return sum.Err()
 	case "slurm":
 		abs, err := filepath.Abs(o.out)

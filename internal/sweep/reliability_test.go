@@ -1,8 +1,14 @@
 package sweep_test
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +118,90 @@ func TestReliabilityHugeGrids(t *testing.T) {
 	big := mustPlan(t, "name=\"x\"\n[base]\n\"model.d_model\"=8192\n\"model.n_layers\"=64\n\"model.n_heads\"=64")
 	if n := big.Runs[0].Params; n < 5e10 {
 		t.Errorf("d_model 8192 × 64 layers: %d parameters, want ≈ 5.2e10", n)
+	}
+}
+
+// TestReliabilityRerunFinishesEveryRun replays the rerun race in a loop:
+// runs killed after their last checkpoint (no DONE, status "running", no
+// lock holder) are rerun with a progress watcher probing every run's lock
+// many times a second, and four more watchers (as `sweep status --watch`
+// would) probing without pause. Every rerun must finish every run (before, a worker
+// whose lock attempt met a probe skipped its run as "held by another
+// process" and the sweep exited 0 with it unfinished).
+func TestReliabilityRerunFinishesEveryRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reruns a sweep of processes 15 times; skipped with -short")
+	}
+	p := mustPlan(t, tinyExp)
+	out := t.TempDir()
+	o := execOptions(t, p, out)
+	if _, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o}); err != nil {
+		t.Fatal(err)
+	}
+	const trials = 15
+	for trial := range trials {
+		for _, r := range p.Runs {
+			dir := sweep.RunDir(out, r.ID)
+			os.Remove(filepath.Join(dir, "DONE"))
+			st := readStatus(t, dir)
+			st.State = sweep.StateRunning
+			b, _ := json.Marshal(st)
+			writeFile(t, filepath.Join(dir, sweep.StatusFile), string(b))
+		}
+		// Besides the sweep's own watcher, four `sweep status --watch`
+		// lookalikes probe as fast as they can.
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sweep.Watch(out, p, time.Microsecond, stop, func(sweep.Progress) {})
+			}()
+		}
+		sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o, Jobs: 3,
+			Progress: func(sweep.Progress) {}, Every: 200 * time.Microsecond})
+		close(stop)
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Busy != 0 || sum.Done != len(p.Runs) || sum.Err() != nil {
+			t.Fatalf("trial %d: summary %+v, err %v; want every run done", trial, sum, sum.Err())
+		}
+		for _, r := range p.Runs {
+			if _, err := os.Stat(filepath.Join(sweep.RunDir(out, r.ID), "DONE")); err != nil {
+				t.Fatalf("trial %d: %s unfinished", trial, r.ID)
+			}
+		}
+	}
+}
+
+// TestReliabilityHeldRunFailsTheSweep: a run another process holds for the
+// whole sweep leaves the sweep unfinished, and the summary's error (the
+// command's exit status) says so with the holder's PID.
+func TestReliabilityHeldRunFailsTheSweep(t *testing.T) {
+	p := mustPlan(t, tinyExp)
+	out := t.TempDir()
+	held := sweep.RunDir(out, p.Runs[0].ID)
+	os.MkdirAll(held, 0o755)
+	writeFile(t, filepath.Join(held, sweep.StatusFile), `{"state":"running","pid":4242,"host":"elsewhere","steps":{}}`)
+	f, err := os.OpenFile(filepath.Join(held, sweep.LockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: execOptions(t, p, out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Done != len(p.Runs)-1 || len(sum.Unfinished) != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if e := sum.Err(); e == nil || !strings.Contains(e.Error(), p.Runs[0].ID) || !strings.Contains(e.Error(), "PID 4242 on elsewhere") {
+		t.Errorf("summary error %v, want the held run and its holder", e)
 	}
 }
