@@ -194,6 +194,10 @@ func ReadCurvesCSV(r io.Reader, axis string) ([]*Curve, error) {
 			if err != nil {
 				return nil, err
 			}
+			if ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+				// Else NaN ≠ NaN reads "chance NaN differs from NaN".
+				return nil, fmt.Errorf("line %d: curve %s: chance is %v, not a rate", tb.lines[r], c.Key(), v)
+			}
 			if ok {
 				if c.HasChance && c.Chance != v {
 					return nil, fmt.Errorf("line %d: curve %s: chance %v differs from %v given earlier", tb.lines[r], c.Key(), v, c.Chance)

@@ -234,7 +234,7 @@ type evalRec struct {
 func scanJSONL(path string, fn func(b []byte, where string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %w", err)
+		return err // os.Open names the operation and the file
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
