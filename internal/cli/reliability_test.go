@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -113,5 +115,75 @@ func TestReliabilitySizes(t *testing.T) {
 		if _, err := os.Stat(o); err == nil {
 			t.Errorf("%s was created for a refused run", o)
 		}
+	}
+}
+
+// TestReliabilityExportReadOnlyDir: export reads the runs, so it works on
+// a directory it cannot write (another user's runs) when --csv points
+// elsewhere; before, it failed opening DIR/index.db. As root, which may
+// write anywhere, the export runs as user nobody.
+func TestReliabilityExportReadOnlyDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains and evaluates a run; skipped with -short")
+	}
+	// A world-readable tree: t.TempDir's directories are private.
+	top, err := os.MkdirTemp("", "emlab-readonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		filepath.Walk(top, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o755) })
+		os.RemoveAll(top)
+	}()
+	dir := filepath.Join(top, "runs")
+	run := filepath.Join(dir, "run")
+	runCLI(t, "train", "--tasks", "add", "--set", "model.d_model=16", "--set", "model.n_layers=1", "--set", "model.n_heads=2",
+		"--set", "model.n_ctx=32", "--set", "train.batch_size=8", "--steps", "10", "--out", run, "--quiet")
+	runCLI(t, "eval", "--run", run, "--n", "20", "--quiet")
+	outDir := filepath.Join(top, "out")
+	os.MkdirAll(outDir, 0o777)
+	os.Chmod(outDir, 0o777)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, _ error) error {
+		if fi.IsDir() {
+			return os.Chmod(p, 0o555)
+		}
+		return nil
+	})
+	os.Chmod(top, 0o755)
+	csv := filepath.Join(outDir, "evals.csv")
+	args := []string{"export", dir, "--csv", csv}
+	var stderr bytes.Buffer
+	if os.Geteuid() == 0 {
+		bin := filepath.Join(top, "emlab")
+		b, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), cliMainEnv+"=1", "HOME=/", "TMPDIR=/tmp")
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.Stdout, cmd.Stderr = &stderr, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("export as nobody: %v\n%s", err, stderr.String())
+		}
+	} else {
+		var out bytes.Buffer
+		if code := Main(context.Background(), args, &out, &stderr); code != 0 {
+			t.Fatalf("export: exit %d\n%s", code, stderr.String())
+		}
+	}
+	b, err := os.ReadFile(csv)
+	if err != nil || !strings.Contains(string(b), "add/plain") {
+		t.Fatalf("csv: %v\n%s\nstderr:\n%s", err, b, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "read-only") {
+		t.Errorf("no note that DIR is read-only:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
+		t.Error("an index was written into the read-only directory")
 	}
 }
