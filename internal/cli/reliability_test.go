@@ -3,13 +3,19 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"emlab/internal/safetensors"
 )
 
 // badInput is one command line that must be refused: a non-zero exit, an
@@ -186,4 +192,63 @@ func TestReliabilityExportReadOnlyDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
 		t.Error("an index was written into the read-only directory")
 	}
+}
+
+// poisonCheckpoint writes NaN into one weight of a checkpoint file,
+// keeping everything else (a file damaged in place, or written by an
+// emlab that saved diverged weights).
+func poisonCheckpoint(t *testing.T, path string) {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(f.Tensors))
+	var ts []safetensors.Tensor
+	for _, n := range names {
+		x := f.Tensors[n]
+		x.Name = n
+		if n == "wte.weight" {
+			x.Data = slices.Clone(x.Data)
+			binary.LittleEndian.PutUint32(x.Data[8:], math.Float32bits(float32(math.NaN())))
+		}
+		ts = append(ts, x)
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Encode(&buf, ts, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReliabilityNonFiniteCheckpoint: eval and probe refuse a checkpoint
+// holding NaN, promptly, with a message naming the file and the tensor
+// (before: eval died in json with "unsupported value: NaN", probe spun in
+// its eigensolver), and --resume falls back past it.
+func TestReliabilityNonFiniteCheckpoint(t *testing.T) {
+	run := tinyAddRun(t)
+	ckpt := filepath.Join(run, "checkpoints", "step-20.safetensors")
+	poisonCheckpoint(t, ckpt)
+	checkRefused(t, []badInput{
+		{"eval newest", []string{"eval", "--run", run, "--n", "20", "--quiet"}, ckpt},
+		{"eval step", []string{"eval", "--run", run, "--step", "20", "--n", "20", "--quiet"}, `tensor "wte.weight" holds NaN`},
+		{"probe newest", []string{"probe", "--run", run, "--quiet"}, ckpt},
+		{"probe all", []string{"probe", "--run", run, "--all", "--probes", "effective_rank", "--quiet"}, "non-finite"},
+	})
+	// The steps before it stay usable.
+	runCLI(t, "eval", "--run", run, "--step", "15", "--n", "20", "--quiet")
+	// A run killed before DONE whose final checkpoint is poisoned resumes
+	// from the one before and finishes.
+	os.Remove(filepath.Join(run, "DONE"))
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"train", "--tasks", "add", "--set", "model.d_model=16", "--set", "model.n_layers=1",
+		"--set", "model.n_heads=2", "--set", "model.n_ctx=32", "--set", "train.batch_size=8", "--steps", "20",
+		"--set", "train.checkpoint_every=5", "--set", "train.checkpoint_log_max=0", "--out", run, "--resume"}, &out, &errb)
+	if code != 0 || !strings.Contains(errb.String(), "skipping unusable checkpoint") || !strings.Contains(errb.String(), "step-15") ||
+		!strings.Contains(out.String(), "trained 5 steps (to step 20)") {
+		t.Errorf("resume past a poisoned checkpoint: exit %d\nstdout %s\nstderr %s", code, out.String(), errb.String())
+	}
+	runCLI(t, "eval", "--run", run, "--n", "20", "--quiet")
 }
