@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -16,23 +17,30 @@ func TestReliabilityPermissions(t *testing.T) {
 		umask int
 		want  os.FileMode
 	}{{0o022, 0o644}, {0o002, 0o644}, {0o077, 0o600}} {
-		old := syscall.Umask(c.umask)
-		dir := t.TempDir()
-		a, b := filepath.Join(dir, "atomic"), filepath.Join(dir, "appended")
-		errA := WriteBytes(a, []byte("x"))
-		errB := AppendLine(b, []byte("x"))
-		syscall.Umask(old)
-		if errA != nil || errB != nil {
-			t.Fatal(errA, errB)
+		t.Run(fmt.Sprintf("umask %03o", c.umask), func(t *testing.T) { checkModes(t, c.umask, c.want) })
+	}
+}
+
+// checkModes writes a file atomically and appends to another under umask
+// and checks both modes.
+func checkModes(t *testing.T, umask int, want os.FileMode) {
+	t.Helper()
+	old := syscall.Umask(umask)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "atomic"), filepath.Join(dir, "appended")
+	errA := WriteBytes(a, []byte("x"))
+	errB := AppendLine(b, []byte("x"))
+	syscall.Umask(old)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	for _, p := range []string{a, b} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, p := range []string{a, b} {
-			fi, err := os.Stat(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := fi.Mode().Perm(); got != c.want {
-				t.Errorf("umask %03o: %s has mode %03o, want %03o", c.umask, filepath.Base(p), got, c.want)
-			}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("umask %03o: %s has mode %03o, want %03o", umask, filepath.Base(p), got, want)
 		}
 	}
 }

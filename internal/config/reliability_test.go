@@ -80,15 +80,20 @@ func TestReliabilityNonFiniteFloats(t *testing.T) {
 		t.Fatalf("found only %d float keys: %v", len(keys), keys)
 	}
 	for _, k := range keys {
-		for _, v := range []string{"NaN", "Inf", "-Inf", "+Inf", "1e999"} {
-			c := Default()
-			if err := c.Set(k + "=" + v); err != nil {
-				continue // refused on parsing already (1e999 overflows)
-			}
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), k+":") || !strings.Contains(err.Error(), "finite") {
-				t.Errorf("%s=%s: Validate = %v, want an error naming %s", k, v, err, k)
-			}
+		for _, v := range []string{"NaN", "Inf", "-Inf", "1e999"} {
+			t.Run(k+"="+v, func(t *testing.T) {
+				c := Default()
+				if err := c.Set(k + "=" + v); err != nil {
+					if !strings.Contains(err.Error(), k) {
+						t.Errorf("Set(%s=%s) = %v, want an error naming the key", k, v, err)
+					}
+					return // refused on parsing already (1e999 overflows)
+				}
+				err := c.Validate()
+				if err == nil || !strings.Contains(err.Error(), k+":") || !strings.Contains(err.Error(), "finite") {
+					t.Errorf("%s=%s: Validate = %v, want an error naming %s", k, v, err, k)
+				}
+			})
 		}
 	}
 }

@@ -97,19 +97,21 @@ func measure(t *testing.T, name string, cfg Config, B, T int, check bool) {
 // TestReliabilityHugeModelRefused: sizes beyond any machine are a
 // validation error naming the sizes, never a makeslice panic.
 func TestReliabilityHugeModelRefused(t *testing.T) {
-	for _, set := range []func(*Config){
-		func(c *Config) { c.DModel, c.NHeads = 100_000_000, 4 },
-		func(c *Config) { c.DModel, c.NHeads = 1<<40, 4 },
-		func(c *Config) { c.NLayers = 1 << 40 },
-		func(c *Config) { c.DVocab = 1 << 50 },
-		func(c *Config) { c.NCtx = 1 << 50 },
-		func(c *Config) { c.DMLP = 1 << 55 },
+	for name, set := range map[string]func(*Config){
+		"d_model 1e8":   func(c *Config) { c.DModel, c.NHeads = 100_000_000, 4 },
+		"d_model 2^40":  func(c *Config) { c.DModel, c.NHeads = 1<<40, 4 },
+		"n_layers 2^40": func(c *Config) { c.NLayers = 1 << 40 },
+		"d_vocab 2^50":  func(c *Config) { c.DVocab = 1 << 50 },
+		"n_ctx 2^50":    func(c *Config) { c.NCtx = 1 << 50 },
+		"d_mlp 2^55":    func(c *Config) { c.DMLP = 1 << 55 },
 	} {
-		cfg := DefaultConfig(ArchGPT)
-		set(&cfg)
-		_, err := New(cfg, rand.New(rand.NewPCG(1, 2)))
-		if err == nil || !strings.Contains(err.Error(), "parameters") {
-			t.Errorf("%+v: err = %v, want a refusal counting the parameters", cfg, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig(ArchGPT)
+			set(&cfg)
+			_, err := New(cfg, rand.New(rand.NewPCG(1, 2)))
+			if err == nil || !strings.Contains(err.Error(), "parameters") {
+				t.Errorf("%+v: err = %v, want a refusal counting the parameters", cfg, err)
+			}
+		})
 	}
 }

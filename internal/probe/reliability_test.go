@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -52,16 +53,18 @@ func TestReliabilityEigenNonFinite(t *testing.T) {
 			}},
 		}
 		for _, c := range cases {
-			done := make(chan error, 1)
-			go func() { done <- c.run() }()
-			select {
-			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "non-finite") {
-					t.Errorf("%s with %v: err = %v, want a non-finite error", c.name, v, err)
+			t.Run(fmt.Sprintf("%s %v", c.name, v), func(t *testing.T) {
+				done := make(chan error, 1)
+				go func() { done <- c.run() }()
+				select {
+				case err := <-done:
+					if err == nil || !strings.Contains(err.Error(), "non-finite") {
+						t.Errorf("%s with %v: err = %v, want a non-finite error", c.name, v, err)
+					}
+				case <-time.After(10 * time.Second): // the refusal takes microseconds; LAPACK on NaN never returns
+					t.Fatalf("%s with %v: still running after 10 s", c.name, v)
 				}
-			case <-time.After(10 * time.Second): // the refusal takes microseconds; LAPACK on NaN never returns
-				t.Fatalf("%s with %v: still running after 10 s", c.name, v)
-			}
+			})
 		}
 	}
 }

@@ -28,13 +28,15 @@ func TestReliabilityHostHeader(t *testing.T) {
 	}
 	for _, path := range []string{"/", "/api/runs", "/files/report.html"} {
 		for _, c := range cases {
-			req := httptest.NewRequest("GET", path, nil)
-			req.Host = c.host
-			rec := httptest.NewRecorder()
-			s.ServeHTTP(rec, req)
-			if rec.Code != c.want {
-				t.Errorf("GET %s with Host %q: %d, want %d", path, c.host, rec.Code, c.want)
-			}
+			t.Run(path+" "+c.host, func(t *testing.T) {
+				req := httptest.NewRequest("GET", path, nil)
+				req.Host = c.host
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code != c.want {
+					t.Errorf("GET %s with Host %q: %d, want %d", path, c.host, rec.Code, c.want)
+				}
+			})
 		}
 	}
 }

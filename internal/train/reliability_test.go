@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,33 +55,39 @@ func allFinite(t *testing.T, dir string) {
 func TestReliabilityDivergedRunSavesNothingNonFinite(t *testing.T) {
 	for _, lr := range []float64{1e38, 1e30, 1e20} {
 		for _, clip := range []float64{0, 1} {
-			dir := t.TempDir()
-			cfg := smallConfig()
-			cfg.Optim.LR, cfg.Optim.Clip = lr, clip
-			_, err := Run(context.Background(), Options{Config: cfg, Out: dir})
-			if !errors.Is(err, ErrNonFinite) {
-				t.Fatalf("lr %g clip %g: err = %v, want ErrNonFinite", lr, clip, err)
-			}
-			allFinite(t, dir)
-			m := regexp.MustCompile(`last good checkpoint: (\S+)`).FindStringSubmatch(err.Error())
-			if m == nil {
-				t.Fatalf("lr %g: error names no last good checkpoint: %v", lr, err)
-			}
-			if _, serr := os.Stat(m[1]); serr != nil {
-				t.Errorf("lr %g: the named last good checkpoint: %v", lr, serr)
-			}
-			if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
-				t.Errorf("lr %g: DONE written for a diverged run", lr)
-			}
-			// --resume refuses to continue into the same divergence silently:
-			// it resumes from the last good checkpoint and fails again.
-			_, err = Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true})
-			if !errors.Is(err, ErrNonFinite) {
-				t.Errorf("lr %g: resume: err = %v, want ErrNonFinite again", lr, err)
-			}
-			allFinite(t, dir)
+			t.Run(fmt.Sprintf("lr %g clip %g", lr, clip), func(t *testing.T) { diverge(t, lr, clip) })
 		}
 	}
+}
+
+// diverge trains with an absurd learning rate and checks what is left.
+func diverge(t *testing.T, lr, clip float64) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := smallConfig()
+	cfg.Optim.LR, cfg.Optim.Clip = lr, clip
+	_, err := Run(context.Background(), Options{Config: cfg, Out: dir})
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("lr %g clip %g: err = %v, want ErrNonFinite", lr, clip, err)
+	}
+	allFinite(t, dir)
+	m := regexp.MustCompile(`last good checkpoint: (\S+)`).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("lr %g: error names no last good checkpoint: %v", lr, err)
+	}
+	if _, serr := os.Stat(m[1]); serr != nil {
+		t.Errorf("lr %g: the named last good checkpoint: %v", lr, serr)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
+		t.Errorf("lr %g: DONE written for a diverged run", lr)
+	}
+	// --resume refuses to continue into the same divergence silently:
+	// it resumes from the last good checkpoint and fails again.
+	_, err = Run(context.Background(), Options{Config: cfg, Out: dir, Resume: true})
+	if !errors.Is(err, ErrNonFinite) {
+		t.Errorf("lr %g: resume: err = %v, want ErrNonFinite again", lr, err)
+	}
+	allFinite(t, dir)
 }
 
 // poison rewrites the checkpoint at step with one NaN weight, keeping its
