@@ -248,6 +248,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := fits(cfg); err != nil { // the data may have set a larger vocabulary
 		return nil, err
 	}
+	if opts.MemoryLimit != nil {
+		m := TrainMemory(cfg)
+		rep.Event(fmt.Sprintf("estimated peak memory %s of %s; %.3g training FLOPs", sysmem.Bytes(m.Peak), sysmem.Bytes(opts.MemoryLimit.Bytes), m.FLOPs))
+	}
 
 	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
 	if err != nil {
