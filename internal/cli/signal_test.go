@@ -72,6 +72,7 @@ func TestReliabilitySignals(t *testing.T) {
 		{"train eval_batches=1e9 SIGINT", []string{"train", "--set", "train.eval_batches=1000000000", "--steps", "5", "--out", filepath.Join(t.TempDir(), "r"), "--quiet"},
 			os.Interrupt, "held-out loss"},
 		{"eval --n 1e6", []string{"eval", "--run", run, "--n", "1000000", "--quiet"}, syscall.SIGTERM, "context canceled"},
+		{"tasks sample --n 1e6", []string{"tasks", "sample", "add", "--n", "1000000"}, syscall.SIGTERM, "context canceled"},
 		{"probe --items 1e6", []string{"probe", "--run", run, "--probes", "linear_probe,train_heldout", "--items", "1000000", "--quiet"}, syscall.SIGTERM, "context canceled"},
 	}
 	for _, c := range cases {

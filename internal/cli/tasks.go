@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"emlab/internal/data"
+	"emlab/internal/eval"
 	"emlab/internal/tasks"
 )
 
@@ -54,11 +55,11 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if len(pos) != 1 {
 			return fmt.Errorf("tasks sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
 		}
-		if o.n < 1 {
-			return fmt.Errorf("--n %d: want at least 1", o.n)
+		if o.n < 1 || o.n > eval.MaxItems {
+			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)
 		}
 		o.spec = pos[0]
-		return runTasksSample(o, stdout)
+		return runTasksSample(ctx, o, stdout)
 	default:
 		return fmt.Errorf("unknown tasks subcommand %q%s (want list or sample)", args[0], didYouMean(args[0], []string{"list", "sample"}))
 	}
@@ -98,7 +99,7 @@ func variantNote(v tasks.Variant) string {
 	return " (" + strings.Join(notes, ", ") + ")"
 }
 
-func runTasksSample(o tasksSampleOpts, w io.Writer) error {
+func runTasksSample(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
 	t, err := tasks.Lookup(o.spec)
 	if err != nil {
 		return err
@@ -106,10 +107,17 @@ func runTasksSample(o tasksSampleOpts, w io.Writer) error {
 	fmt.Fprintf(w, "%s (v%d), max %d characters\n\ntraining documents:\n", t.Spec(), t.Version(), t.MaxLen())
 	r := data.RNG(o.seed, "tasks/sample/"+t.Spec())
 	for range o.n {
+		if err := ctx.Err(); err != nil { // --n may be huge
+			return err
+		}
 		fmt.Fprintf(w, "  %s\n", t.Generate(r))
 	}
 	fmt.Fprintln(w, "\nheld-out evaluation items (prompt | answer):")
-	for _, it := range t.Eval(o.seed, o.n) {
+	items, err := tasks.Draw(ctx, func() []tasks.Item { return t.Eval(o.seed, o.n) })
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
 		line := fmt.Sprintf("  [%s] %s | %s", it.Variant, it.Prompt, it.Answer)
 		if it.Target != it.Answer {
 			line += fmt.Sprintf("  → %s", it.Target)

@@ -353,22 +353,16 @@ func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
 }
 
 // NewBatteryContext is NewBattery that returns ctx's error as soon as ctx
-// is done. The tasks' item generators do not take a context, so a
-// generator still drawing is abandoned (it finishes in the background);
-// in a command that is about to exit that costs nothing.
+// is done (see tasks.Draw).
 func NewBatteryContext(ctx context.Context, ts []tasks.Task, n int) (*Battery, error) {
 	if n < 1 || n > MaxItems {
 		return nil, fmt.Errorf("items per variant must be in [1, %d], got %d", MaxItems, n)
 	}
 	b := &Battery{Tasks: ts}
 	for _, t := range ts {
-		got := make(chan []tasks.Item, 1)
-		go func() { got <- t.Eval(0, n) }()
-		var items []tasks.Item
-		select {
-		case items = <-got:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("drawing the items of %s: %w", t.Spec(), ctx.Err())
+		items, err := tasks.Draw(ctx, func() []tasks.Item { return t.Eval(0, n) })
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Spec(), err)
 		}
 		if len(items) == 0 {
 			return nil, fmt.Errorf("task %s has no evaluation items", t.Spec())

@@ -41,22 +41,10 @@ func (e *Env) err() error {
 	return e.Ctx.Err()
 }
 
-// draw runs a task's item generator, returning the context's error as
-// soon as the context is done. The generators take no context, so one
-// still drawing (a million items can take minutes) is abandoned to finish
-// in the background; it touches nothing but its own items.
+// draw runs a task's item generator, stopping when the context is done
+// (see tasks.Draw).
 func (e *Env) draw(gen func() []tasks.Item) ([]tasks.Item, error) {
-	if e.Ctx == nil {
-		return gen(), nil
-	}
-	got := make(chan []tasks.Item, 1)
-	go func() { got <- gen() }()
-	select {
-	case items := <-got:
-		return items, nil
-	case <-e.Ctx.Done():
-		return nil, fmt.Errorf("drawing task items: %w", e.Ctx.Err())
-	}
+	return tasks.Draw(e.Ctx, gen)
 }
 
 func (e *Env) batch() int {
