@@ -215,6 +215,9 @@ func (s *Server) loadRuns() ([]*assemble.Run, error) {
 	}
 	var runs []*assemble.Run
 	for _, id := range ids {
+		if s.runFilesSafe(id) != nil {
+			continue // a link out of the directory, or a FIFO: never read
+		}
 		r, err := assemble.ReadRun(filepath.Join(s.dir, filepath.FromSlash(id)), id)
 		if err != nil {
 			continue // a run directory removed while we looked
