@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"emlab/internal/report/reporttest"
 	"emlab/internal/safetensors"
 )
 
@@ -251,4 +252,38 @@ func TestReliabilityNonFiniteCheckpoint(t *testing.T) {
 		t.Errorf("resume past a poisoned checkpoint: exit %d\nstdout %s\nstderr %s", code, out.String(), errb.String())
 	}
 	runCLI(t, "eval", "--run", run, "--n", "20", "--quiet")
+}
+
+// TestReliabilityHugeMetricsLine: one metrics line over 16 MiB (a writer
+// gone wrong, or a hostile file) does not fail the whole report; the run's
+// other lines are read.
+func TestReliabilityHugeMetricsLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 17 MiB line and builds a report; skipped with -short")
+	}
+	dir := t.TempDir()
+	reporttest.Tree(t, dir)
+	p := filepath.Join(dir, "ladder", "r2", "metrics.jsonl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	huge := `{"step":150,"tokens":1,"flops":1,"loss":2,"lr":0.001,"grad_norm":1,"seconds":1,"note":"` + strings.Repeat("x", 17<<20) + "\"}\n"
+	var out []string
+	out = append(out, lines[:2]...)
+	out = append(out, huge)
+	out = append(out, lines[2:]...)
+	if err := os.WriteFile(p, []byte(strings.Join(out, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	o := reportOptions{dir: dir, out: filepath.Join(dir, "r.html"), boot: 20, forecast: 2, command: "emlab report --dir X"}
+	if err := runReport(context.Background(), o, &w); err != nil {
+		t.Fatalf("report with one 17 MiB metrics line: %v", err)
+	}
+	html, err := os.ReadFile(o.out)
+	if err != nil || !bytes.Contains(html, []byte("add/plain/2")) {
+		t.Fatalf("report: %v", err)
+	}
 }

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"emlab/internal/jsonl"
 )
 
 // The run-directory contract (see DESIGN.md): this file reads only the
@@ -237,21 +238,17 @@ func scanJSONL(path string, fn func(b []byte, where string) error) error {
 		return err // os.Open names the operation and the file
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for ln := 1; sc.Scan(); ln++ {
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		if err := fn(b, fmt.Sprintf("%s:%d", path, ln)); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
+	// A line longer than any emlab writes is skipped, not fatal: one bad
+	// line must not fail the analysis of every run.
+	var fnErr error
+	err = jsonl.Scan(f, func(ln int, b []byte) error {
+		fnErr = fn(b, fmt.Sprintf("%s:%d", path, ln))
+		return fnErr
+	}, nil)
+	if err != nil && err != fnErr {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	return nil
+	return err
 }
 
 func readEvals(dir string) ([]evalRec, error) {

@@ -15,7 +15,6 @@
 package assemble
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -28,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"emlab/internal/jsonl"
 )
 
 // MetricsLine is one line of metrics.jsonl. Loss and EvalLoss are NaN when
@@ -376,18 +377,15 @@ func readLines(r *Run, name string, fn func([]byte) error) error {
 		return fmt.Errorf("read run: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for ln := 1; sc.Scan(); ln++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err = jsonl.Scan(f, func(ln int, b []byte) error {
 		if err := fn(b); err != nil {
 			r.Problems = append(r.Problems, fmt.Sprintf("%s:%d: %v", path, ln, err))
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	}, func(ln int, n int64) {
+		r.Problems = append(r.Problems, fmt.Sprintf("%s:%d: a line of %d bytes, longer than any emlab writes: skipped", path, ln, n))
+	})
+	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
