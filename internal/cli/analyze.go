@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"emlab/internal/rundir"
 	"emlab/internal/stats"
 )
 
@@ -107,6 +108,9 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		}
 		if rep.DroppedNonPositive > 0 && o.notes != nil {
 			fmt.Fprintf(o.notes, "emlab analyze: left out %d evaluations at %s = 0 (the step-0 checkpoint cannot sit on a log axis)\n", rep.DroppedNonPositive, o.axis)
+		}
+		if rep.DroppedNoEvalLoss > 0 && o.notes != nil {
+			fmt.Fprintf(o.notes, "emlab analyze: left out %d evaluations at steps without an eval loss in %s\n", rep.DroppedNoEvalLoss, rundir.MetricsFile)
 		}
 	}
 	if len(o.tasks) > 0 {

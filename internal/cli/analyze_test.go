@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
-// ladderCSV is a small emergent curve (the 3-minute ladder of
-// CALIBRATION.md, three seeds) plus a smooth and a too-short curve.
+// ladderCSV is a small emergent curve (the gpt-3min ladder, three seeds)
+// plus a smooth and a too-short curve.
 const ladderCSV = `task,metric,x,value,seed,n,chance
 add,exact_match,16500,0.01,0,200,0.01
 add,exact_match,29000,0.06,0,200,0.01
@@ -142,7 +144,7 @@ func TestAnalyzeRuns(t *testing.T) {
 		for seed := 0; seed < 2; seed++ {
 			d := filepath.Join(root, fmt.Sprintf("run-%d-%d", i, seed))
 			os.MkdirAll(d, 0o755)
-			os.WriteFile(filepath.Join(d, "config.json"), []byte(fmt.Sprintf(`{"params": %g, "non_embedding_params": %g, "seed": %d}`, p, p*0.8, seed)), 0o644)
+			os.WriteFile(filepath.Join(d, rundir.ConfigFile), []byte(fmt.Sprintf(`{"params": %g, "non_embedding_params": %g, "seed": %d}`, p, p*0.8, seed)), 0o644)
 			var m, e strings.Builder
 			for _, step := range []int{0, 500, 1000} {
 				final := []float64{0.0, 0.01, 0.9, 0.99, 1.0}[i]
@@ -151,8 +153,8 @@ func TestAnalyzeRuns(t *testing.T) {
 				fmt.Fprintf(&m, `{"step":%d,"tokens":%d,"flops":%g,"loss":%g,"eval_loss":%g,"lr":1e-3,"grad_norm":1,"seconds":1}`+"\n", step, step*1024, 6*p*float64(step*1024), loss, loss)
 				fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"exact_match","value":%g,"stderr":0,"n":300,"chance":0.001}`+"\n", step, math.Round(v*300)/300)
 			}
-			os.WriteFile(filepath.Join(d, "metrics.jsonl"), []byte(m.String()), 0o644)
-			os.WriteFile(filepath.Join(d, "evals.jsonl"), []byte(e.String()), 0o644)
+			os.WriteFile(filepath.Join(d, rundir.MetricsFile), []byte(m.String()), 0o644)
+			os.WriteFile(filepath.Join(d, rundir.EvalsFile), []byte(e.String()), 0o644)
 			dirs = append(dirs, d)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
@@ -60,8 +59,8 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 		return nil
 	}
 	began := time.Now()
-	view := newDemoView(stderr)
-	_, failures, err := demo.Train(ctx, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.update})
+	view := newPoolView(stderr, "demo")
+	_, failures, err := demo.Train(ctx, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.report})
 	if err != nil {
 		return err
 	}
@@ -90,57 +89,4 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 		return fmt.Errorf("%d run(s) failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
 	}
 	return nil
-}
-
-// demoView renders demo.Progress: per-run bars redrawn in place on a
-// terminal, a summary line every 10 s elsewhere.
-type demoView struct {
-	w        io.Writer
-	live     bool
-	lines    int
-	lastLine time.Time
-}
-
-func newDemoView(w io.Writer) *demoView { return &demoView{w: w, live: isTerminal(w)} }
-
-func (v *demoView) update(p demo.Progress) {
-	running := 0
-	for _, r := range p.Runs {
-		if r.State == "running" {
-			running++
-		}
-	}
-	head := fmt.Sprintf("demo: %d/%d runs done, %d running, %.0f%% of FLOPs, %s elapsed, ETA %s",
-		p.Done, len(p.Runs), running, 100*p.FLOPsDone/math.Max(p.FLOPsAll, 1), p.Elapsed.Round(time.Second), p.ETA.Round(time.Second))
-	if !v.live {
-		if time.Since(v.lastLine) >= 10*time.Second || p.Done == len(p.Runs) {
-			v.lastLine = time.Now()
-			fmt.Fprintln(v.w, head)
-		}
-		return
-	}
-	if v.lines > 0 {
-		fmt.Fprintf(v.w, "\x1b[%dA", v.lines)
-	}
-	fmt.Fprintf(v.w, "\x1b[K%s\n", head)
-	n := 1
-	for _, r := range p.Runs {
-		const width = 20
-		frac := 0.0
-		if r.Steps > 0 {
-			frac = math.Min(float64(r.Step)/float64(r.Steps), 1)
-		}
-		if r.State == "done" {
-			frac = 1
-		}
-		filled := int(frac * width)
-		loss := ""
-		if !math.IsNaN(r.Loss) && r.Loss != 0 {
-			loss = fmt.Sprintf("loss %.3f", r.Loss)
-		}
-		fmt.Fprintf(v.w, "\x1b[K  %-10s %-22s %s%s %5d/%-5d %-8s %s\n", r.Study, r.ID, strings.Repeat("█", filled),
-			strings.Repeat("·", width-filled), r.Step, r.Steps, r.State, loss)
-		n++
-	}
-	v.lines = n
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"emlab/internal/demo"
-	"emlab/internal/eval"
+	"emlab/internal/rundir"
 )
 
 // runCLI runs one emlab command line in-process.
@@ -24,10 +24,10 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// TestTrainAddEmerges is issue 3's end-to-end check: a tiny GPT trained only
+// TestTrainAddEmerges is the end-to-end check: a tiny GPT trained only
 // on next-token loss over 2-digit addition documents reaches > 90% exact
 // match on held-out pairs (never in its training stream) in under a minute.
-// The configuration is CALIBRATION.md's 108k-parameter rung (d=64, L=2,
+// The configuration is the gpt-3min ladder's 108k-parameter rung (d=64, L=2,
 // H=4) with a 32-token context (two slot-aligned documents per window).
 func TestTrainAddEmerges(t *testing.T) {
 	if testing.Short() {
@@ -38,13 +38,13 @@ func TestTrainAddEmerges(t *testing.T) {
 		"--set", "model.n_layers=2", "--set", "model.n_heads=4", "--steps", "1600", "--seed", "1",
 		"--set", "train.checkpoint_every=800", "--out", dir, "--quiet")
 	runCLI(t, "eval", "--run", dir, "--n", "300", "--quiet")
-	rs, err := eval.ReadResults(filepath.Join(dir, EvalsFile))
+	rs, err := rundir.ReadEvals(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, r := range rs {
-		if r.Task == "add/plain/2" && r.Metric == "exact_match" {
+		if r.Task == "add/plain/2" && r.Metric == rundir.ExactMatch {
 			found = true
 			t.Logf("held-out 2-digit exact match %.3f ± %.3f (n=%d)", r.Value, r.Stderr, r.N)
 			if r.Value <= 0.9 {
@@ -53,11 +53,12 @@ func TestTrainAddEmerges(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatal("no add/plain/2 exact_match in evals.jsonl")
+		t.Fatal("no add/plain/2 exact_match in " + rundir.EvalsFile)
 	}
 }
 
 func TestTrainBadInput(t *testing.T) {
+	fresh := filepath.Join(t.TempDir(), "run") // does not exist yet
 	cases := []struct {
 		args []string
 		want string
@@ -67,7 +68,9 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"train", "--set", "model.n_heads=3", "--out", t.TempDir()}, "model.n_heads"},
 		{[]string{"train", "--set", "model.d_model=-1", "--out", t.TempDir()}, "model.d_model: must be positive"},
 		{[]string{"train", "--preset", "tiny"}, "--out"},
-		{[]string{"train", "--tasks", "ad:1", "--out", t.TempDir()}, "add"},
+		{[]string{"train", "--tasks", "ad:1", "--out", fresh}, "did you mean add"},
+		{[]string{"train", "--set", "data.source=tasks", "--set", "data.tasks=add:1,icl(k=9O):1", "--out", fresh}, "icl"},
+		{[]string{"train", "--tasks", "stories", "--set", "model.n_ctx=16", "--out", fresh}, "longer than the window"},
 		{[]string{"eval", "--run", t.TempDir()}, "not a run directory"},
 	}
 	for _, c := range cases {
@@ -77,10 +80,14 @@ func TestTrainBadInput(t *testing.T) {
 			t.Errorf("emlab %s: exit %d, stderr %q, want it to mention %q", strings.Join(c.args, " "), code, errb.String(), c.want)
 		}
 	}
+	// A bad mixture fails before anything is written.
+	if _, err := os.Stat(fresh); err == nil {
+		t.Errorf("a failed train created %s", fresh)
+	}
 }
 
 // TestDemoQuickShowsEverything runs `emlab demo --quick` end to end and
-// requires every finding of issue 7 to hold. It trains for minutes, so it
+// requires every finding to hold. It trains for minutes, so it
 // runs only with EMLAB_LONG_TESTS=1 (docs/demo.md records its figures).
 // The demo runs each step as a process of the emlab binary, so the test
 // builds it first.

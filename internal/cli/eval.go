@@ -5,23 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"emlab/internal/data"
 	"emlab/internal/eval"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
 func init() {
-	register("eval", "score a run's checkpoints on the task battery → DIR/evals.jsonl", runEvalCmd)
+	register("eval", "score a run's checkpoints on the task battery → DIR/"+rundir.EvalsFile, runEvalCmd)
 }
-
-// EvalsFile is the evaluation results file inside a run directory.
-const EvalsFile = "evals.jsonl"
 
 type evalOptions struct {
 	run   string
@@ -69,27 +65,20 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return runEval(ctx, o, stdout, log)
 }
 
-// evalTasks builds the tasks to score: an explicit list, or the run's mixture.
+// evalTasks builds the tasks to score: an explicit list (a mixture spec;
+// weights are ignored), or the run's mixture.
 func evalTasks(spec string, rd *train.RunDir) ([]tasks.Task, error) {
 	if spec == "" {
 		if rd.Config.Data.Source != "tasks" {
 			return nil, fmt.Errorf("run %s was trained on the %s stream: give --tasks", rd.Dir, rd.Config.Data.Source)
 		}
-		spec = rd.Config.Data.Tasks
+		return rd.Config.Data.Tasks.Tasks(), nil
 	}
-	entries, err := data.ParseMixSpec(spec)
+	m, err := tasks.ParseMixture(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--tasks: %w", err)
 	}
-	var ts []tasks.Task
-	for _, e := range entries {
-		t, err := tasks.FromCall(e.Call)
-		if err != nil {
-			return nil, fmt.Errorf("--tasks: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, nil
+	return m.Tasks(), nil
 }
 
 func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
@@ -98,7 +87,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 		return err
 	}
 	if rd.Tok == nil {
-		return fmt.Errorf("run %s has no %s: only task-mixture runs can be evaluated on the battery", o.run, train.TokenizerFile)
+		return fmt.Errorf("run %s has no %s: only task-mixture runs can be evaluated on the battery", o.run, rundir.TokenizerFile)
 	}
 	ts, err := evalTasks(o.tasks, rd)
 	if err != nil {
@@ -123,7 +112,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 		return err
 	}
 	h := &eval.Harness{Model: m, Tok: rd.Tok, BatchSize: o.batch, Ctx: ctx}
-	var all []eval.Result
+	var all []rundir.Eval
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -136,7 +125,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 		if err != nil {
 			if ctx.Err() != nil && len(rs) > 0 {
 				// Keep the tasks scored before the signal.
-				if merr := eval.MergeResults(filepath.Join(o.run, EvalsFile), rs); merr != nil {
+				if merr := rundir.MergeEvals(o.run, rs); merr != nil {
 					return errors.Join(err, merr)
 				}
 				fmt.Fprintf(log, "eval step %d: interrupted; kept %d results of the tasks finished\n", step, len(rs))
@@ -144,7 +133,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		// Write after every step so an interrupted --all keeps what it did.
-		if err := eval.MergeResults(filepath.Join(o.run, EvalsFile), rs); err != nil {
+		if err := rundir.MergeEvals(o.run, rs); err != nil {
 			return err
 		}
 		all = append(all, rs...)
@@ -155,10 +144,10 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 }
 
 // printEvalSummary prints the headline metrics of the last step.
-func printEvalSummary(w io.Writer, rs []eval.Result, step int) {
+func printEvalSummary(w io.Writer, rs []rundir.Eval, step int) {
 	fmt.Fprintf(w, "step %d\n%-28s %-16s %9s %9s %6s\n", step, "task", "metric", "value", "stderr", "n")
 	for _, r := range rs {
-		if r.Step != step || r.Position != nil || r.Subtask != nil {
+		if r.Step != step || r.Breakdown() {
 			continue
 		}
 		fmt.Fprintf(w, "%-28s %-16s %9.4f %9.4f %6d\n", r.Task, r.Metric, r.Value, r.Stderr, r.N)

@@ -20,7 +20,7 @@ func init() {
 // exportOptions are the flags of emlab export.
 type exportOptions struct {
 	csv, x, format, experiment, db string
-	loss                           bool
+	loss, breakdown                bool
 }
 
 // canWrite reports whether this process can create files in dir (the
@@ -45,6 +45,7 @@ func runExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&o.experiment, "experiment", "", "only runs of this sweep experiment")
 	fs.StringVar(&o.db, "db", "", "index file (default DIR/index.db)")
 	fs.BoolVar(&o.loss, "loss", false, "tidy: add the LM loss as task lm, metric eval_loss")
+	fs.BoolVar(&o.breakdown, "breakdown", false, "tidy: add the per-position and per-subtask lines (columns position, subtask; not curves for analyze)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func runExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	write := func(w io.Writer) error {
 		switch o.format {
 		case "tidy":
-			st, err := db.Export(ctx, w, store.ExportOptions{X: o.x, Loss: o.loss, Experiment: o.experiment})
+			st, err := db.Export(ctx, w, store.ExportOptions{X: o.x, Loss: o.loss, Experiment: o.experiment, Breakdown: o.breakdown})
 			if err != nil {
 				return err
 			}

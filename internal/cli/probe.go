@@ -5,23 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/probe"
-	"emlab/internal/tasks"
+	"emlab/internal/rundir"
 	"emlab/internal/train"
 )
 
 func init() {
-	register("probe", "measure mechanisms inside a run's checkpoints (induction heads, geometry, linear probes...) → DIR/probes.jsonl", runProbeCmd)
+	register("probe", "measure mechanisms inside a run's checkpoints (induction heads, geometry, linear probes...) → DIR/"+rundir.ProbesFile, runProbeCmd)
 }
-
-// ProbesFile is the probe results file inside a run directory.
-const ProbesFile = "probes.jsonl"
 
 type probeOptions struct {
 	run    string
@@ -99,29 +94,17 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if err != nil {
 		return err
 	}
-	_, ev, err := train.Sources(rd.Config)
+	ev, err := rd.Heldout()
 	if err != nil {
 		return fmt.Errorf("run %s: %w", o.run, err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items, Ctx: ctx}
-	if rd.Config.Data.Source == "tasks" {
-		entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
-		if err != nil {
-			return fmt.Errorf("run %s: data.tasks: %w", o.run, err)
-		}
-		for _, e := range entries {
-			t, err := tasks.FromCall(e.Call)
-			if err != nil {
-				return fmt.Errorf("run %s: data.tasks: %w", o.run, err)
-			}
-			env.Tasks = append(env.Tasks, t)
-		}
-	}
+	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items,
+		Tasks: rd.Config.Data.Tasks.Tasks(), Ctx: ctx}
 	sel, err := probe.Select(o.probes, env)
 	if err != nil {
 		return err
 	}
-	var last []probe.Row
+	var last []rundir.Probe
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -130,11 +113,11 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 		if err := rd.Load(m, step); err != nil {
 			return err
 		}
-		var rows []probe.Row
+		var rows []rundir.Probe
 		// interrupted keeps the rows of the probes finished before a signal.
 		interrupted := func(err error) error {
 			if len(rows) > 0 {
-				if merr := probe.MergeRows(filepath.Join(o.run, ProbesFile), rows); merr != nil {
+				if merr := rundir.MergeProbes(o.run, rows); merr != nil {
 					return errors.Join(err, merr)
 				}
 				fmt.Fprintf(log, "probe step %d: interrupted; kept %d rows of the probes finished\n", step, len(rows))
@@ -155,7 +138,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 			}
 		}
 		// Write after every step so an interrupted --all keeps what it did.
-		if err := probe.MergeRows(filepath.Join(o.run, ProbesFile), rows); err != nil {
+		if err := rundir.MergeProbes(o.run, rows); err != nil {
 			return err
 		}
 		last = rows
@@ -167,10 +150,10 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 
 // printProbeSummary prints, per probe of the last step, its largest value
 // and where (series probes: their row count).
-func printProbeSummary(w io.Writer, rows []probe.Row, step int) {
+func printProbeSummary(w io.Writer, rows []rundir.Probe, step int) {
 	fmt.Fprintf(w, "step %d\n%-24s %10s %6s %5s  %s\n", step, "probe", "max", "layer", "head", "rows")
 	type agg struct {
-		best  probe.Row
+		best  rundir.Probe
 		count int
 	}
 	var order []string

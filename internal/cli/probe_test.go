@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 // copyDir copies the attn2 probe fixture (a run directory made by emlab
@@ -58,7 +60,7 @@ func TestProbeCommand(t *testing.T) {
 		return out.String(), errb.String(), code
 	}
 	readRows := func() []map[string]any {
-		b, err := os.ReadFile(filepath.Join(dir, ProbesFile))
+		b, err := os.ReadFile(rundir.Path(dir, rundir.ProbesFile))
 		if err != nil {
 			t.Fatal(err)
 		}

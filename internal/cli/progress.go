@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"emlab/internal/sweep"
 	"emlab/internal/train"
 )
 
@@ -67,6 +68,71 @@ func (p *progress) Event(msg string) {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 	fmt.Fprintf(p.w, "%s %s\n", p.label, msg)
+}
+
+// poolView renders the progress of a pool of runs (emlab sweep run, emlab
+// demo): on a terminal a header line and a bar per running run, redrawn in
+// place; elsewhere the same lines every 10 s and once at the end.
+type poolView struct {
+	w     io.Writer
+	label string // "sweep", "demo"
+	live  bool
+	last  time.Time
+	lines int // drawn last time (live)
+}
+
+func newPoolView(w io.Writer, label string) *poolView {
+	return &poolView{w: w, label: label, live: isTerminal(w)}
+}
+
+func (v *poolView) report(p sweep.Progress) {
+	finished := p.Finished()
+	if !v.live && time.Since(v.last) < 10*time.Second && !finished {
+		return
+	}
+	v.last = time.Now()
+	head := fmt.Sprintf("%s: %d/%d runs done, %d running", v.label, p.Done, p.Total, p.Running)
+	if p.Queued > 0 {
+		head += fmt.Sprintf(", %d queued", p.Queued)
+	}
+	if p.Failed > 0 {
+		head += fmt.Sprintf(", %d failed", p.Failed)
+	}
+	if p.FLOPsTotal > 0 {
+		head += fmt.Sprintf(", %.0f%% of FLOPs", 100*p.FLOPsDone/p.FLOPsTotal)
+	}
+	head += fmt.Sprintf(", %s elapsed", p.Elapsed.Round(time.Second))
+	if p.ETA >= 0 && !finished {
+		head += fmt.Sprintf(", ETA %s", p.ETA.Round(time.Second))
+	}
+	lines := []string{head}
+	for _, a := range p.Active {
+		const width = 20
+		frac := 0.0
+		if a.Run.Steps > 0 {
+			frac = math.Min(float64(a.Step)/float64(a.Run.Steps), 1)
+		}
+		filled := int(frac * width)
+		line := fmt.Sprintf("  %-32s %s%s %6d/%-6d", a.Label, strings.Repeat("█", filled), strings.Repeat("·", width-filled), a.Step, a.Run.Steps)
+		if !math.IsNaN(a.Loss) {
+			line += fmt.Sprintf(" loss %.3f", a.Loss)
+		}
+		lines = append(lines, line)
+	}
+	if !v.live {
+		fmt.Fprintln(v.w, strings.Join(lines, "\n"))
+		return
+	}
+	if v.lines > 0 {
+		fmt.Fprintf(v.w, "\x1b[%dA", v.lines)
+	}
+	for _, l := range lines {
+		fmt.Fprintf(v.w, "\x1b[K%s\n", l)
+	}
+	for i := len(lines); i < v.lines; i++ { // clear what the last picture drew below
+		fmt.Fprint(v.w, "\x1b[K\n")
+	}
+	v.lines = max(v.lines, len(lines))
 }
 
 func humanRate(r float64) string {

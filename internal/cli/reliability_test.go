@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"emlab/internal/report/reporttest"
+	"emlab/internal/rundir"
 	"emlab/internal/safetensors"
 )
 
@@ -263,7 +264,7 @@ func TestReliabilityHugeMetricsLine(t *testing.T) {
 	}
 	dir := t.TempDir()
 	reporttest.Tree(t, dir)
-	p := filepath.Join(dir, "ladder", "r2", "metrics.jsonl")
+	p := filepath.Join(dir, "ladder", "r2", rundir.MetricsFile)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

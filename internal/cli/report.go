@@ -14,6 +14,7 @@ import (
 	"emlab/internal/atomicfile"
 	"emlab/internal/report"
 	"emlab/internal/report/assemble"
+	"emlab/internal/rundir"
 	"emlab/internal/stats"
 )
 
@@ -66,14 +67,14 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 	if o.out == "" {
 		o.out = filepath.Join(o.dir, "report.html")
 	}
-	runs, err := assemble.LoadRuns(o.dir)
+	runs, err := rundir.LoadRuns(o.dir)
 	if err != nil {
 		return err
 	}
 	if len(runs) == 0 {
-		return fmt.Errorf("no run directories under %s (a run directory holds config.json or metrics.jsonl)", o.dir)
+		return fmt.Errorf("no run directories under %s (a run directory holds %s or %s)", o.dir, rundir.ConfigFile, rundir.MetricsFile)
 	}
-	var ladder []*assemble.Run
+	var ladder []*rundir.Run
 	group := o.ladder
 	if group == "" {
 		ladder, group = assemble.ChooseLadder(runs)
@@ -98,8 +99,8 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 	var lines []assemble.Line
 	path := o.analysis
 	if path == "" {
-		if _, err := os.Stat(filepath.Join(o.dir, "analysis.json")); err == nil {
-			path = filepath.Join(o.dir, "analysis.json")
+		if _, err := os.Stat(filepath.Join(o.dir, assemble.AnalysisFile)); err == nil {
+			path = filepath.Join(o.dir, assemble.AnalysisFile)
 		}
 	}
 	if path != "" {
@@ -126,7 +127,7 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 		}
 		// Keep the analysis beside the runs so the report can be rebuilt
 		// from the same numbers.
-		ap := filepath.Join(o.dir, "analysis.json")
+		ap := filepath.Join(o.dir, assemble.AnalysisFile)
 		if err := atomicfile.WriteBytes(ap, js); err != nil {
 			return fmt.Errorf("write analysis: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"emlab/internal/report/assemble"
 	"emlab/internal/report/reporttest"
 )
 
@@ -26,7 +27,7 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "analysis.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, assemble.AnalysisFile)); err != nil {
 		t.Errorf("analysis.json not written: %v", err)
 	}
 	for _, want := range []string{"add/plain/2", "EMERGENT", "Induction-head formation", "test-0123abc"} {

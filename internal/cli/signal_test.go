@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"emlab/internal/eval"
+	"emlab/internal/rundir"
 )
 
 // The test binary doubles as the emlab binary when this variable is set,
@@ -110,10 +110,10 @@ func TestReliabilityEvalInterruptedKeepsSteps(t *testing.T) {
 	}
 	run := tinyAddRun(t)
 	cmd, out := emlabProcess(t, "eval", "--run", run, "--all", "--n", "3000", "--batch", "8")
-	evals := filepath.Join(run, EvalsFile)
+
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if rs, _ := eval.ReadResults(evals); len(rs) > 0 {
+		if rs, _ := rundir.ReadEvals(run); len(rs) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -127,9 +127,9 @@ func TestReliabilityEvalInterruptedKeepsSteps(t *testing.T) {
 	if err == nil {
 		t.Skipf("eval finished all steps before the signal; output:\n%s", out)
 	}
-	rs, rerr := eval.ReadResults(evals)
+	rs, rerr := rundir.ReadEvals(run)
 	if rerr != nil || len(rs) == 0 {
-		t.Fatalf("evals.jsonl after the signal: %d results, %v", len(rs), rerr)
+		t.Fatalf("%s after the signal: %d results, %v", rundir.EvalsFile, len(rs), rerr)
 	}
 	if !strings.Contains(out.String(), "eval step 0:") {
 		t.Errorf("no finished step reported:\n%s", out)

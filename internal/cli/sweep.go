@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
 	"emlab/internal/store"
 	"emlab/internal/sweep"
@@ -224,23 +223,18 @@ func sweepRun(ctx context.Context, stdout, stderr io.Writer, p *sweep.Plan, file
 		return fmt.Errorf("output directory: %w", err)
 	}
 	eo := sweep.ExecOptions{Bin: bin, Out: o.out, Experiment: p.Name, Eval: p.Experiment.Eval, Probe: p.Experiment.Probe,
-		PostSteps: p.PostSteps, Available: sweep.Available(ctx, bin, p.PostSteps)}
-	for _, s := range p.PostSteps {
-		if !eo.Available[s] {
-			fmt.Fprintf(stderr, "sweep: this emlab has no %s command yet: that step is recorded as skipped and runs in a later sweep\n", s)
-		}
-	}
+		PostSteps: p.PostSteps}
 	var report func(sweep.Progress)
 	if !o.quiet {
-		report = newSweepProgress(stderr).report
+		report = newPoolView(stderr, "sweep").report
 	}
 	switch o.executor {
 	case "local":
 		ix := &indexer{out: o.out}
 		defer ix.close()
-		lo := sweep.LocalOptions{ExecOptions: eo, Jobs: o.jobs, Retry: o.retry, Progress: report}
+		lo := sweep.LocalOptions{ExecOptions: eo, PoolOptions: sweep.PoolOptions{Jobs: o.jobs, Retry: o.retry, Progress: report}}
 		if !o.noIndex {
-			lo.AfterRun = func(r sweep.Run, _ sweep.Outcome) error { return ix.index(ctx, r.ID) }
+			lo.AfterRun = func(j sweep.Job, _ sweep.Outcome) error { return ix.index(ctx, j.Run.ID) }
 		}
 		sum, err := sweep.RunLocal(ctx, p, lo)
 		for _, e := range sum.AfterRunErrors {
@@ -308,62 +302,4 @@ func runSweepWorker(ctx context.Context, o sweepOptions, stderr io.Writer) error
 		after = nil
 	}
 	return sweep.RunWorker(ctx, m, task, bin, after, stderr)
-}
-
-// sweepProgress renders sweep.Progress: one redrawn line on a terminal,
-// otherwise a line every 10 s and at the end.
-type sweepProgress struct {
-	w     io.Writer
-	live  bool
-	last  time.Time
-	lines int
-}
-
-func newSweepProgress(w io.Writer) *sweepProgress { return &sweepProgress{w: w, live: isTerminal(w)} }
-
-func (s *sweepProgress) report(p sweep.Progress) {
-	finished := p.Running == 0 && p.Queued == 0
-	if !s.live && time.Since(s.last) < 10*time.Second && !finished {
-		return
-	}
-	s.last = time.Now()
-	line := fmt.Sprintf("sweep: %d/%d done, %d running", p.Done, p.Total, p.Running)
-	if p.Queued > 0 {
-		line += fmt.Sprintf(", %d queued", p.Queued)
-	}
-	if p.Failed > 0 {
-		line += fmt.Sprintf(", %d failed", p.Failed)
-	}
-	if p.FLOPsTotal > 0 {
-		line += fmt.Sprintf(", %.0f%% of FLOPs", 100*p.FLOPsDone/p.FLOPsTotal)
-	}
-	if p.ETA >= 0 && !finished {
-		line += fmt.Sprintf(", ETA %s", p.ETA.Round(time.Second))
-	}
-	var act []string
-	for i, v := range p.Active {
-		if i == 4 {
-			act = append(act, fmt.Sprintf("+%d", len(p.Active)-4))
-			break
-		}
-		a := fmt.Sprintf("%s %d/%d", v.Run.ID, v.Step, v.Run.Steps)
-		if v.Loss == v.Loss {
-			a += fmt.Sprintf(" loss %.3f", v.Loss)
-		}
-		act = append(act, a)
-	}
-	if s.live {
-		fmt.Fprintf(s.w, "\r%s\x1b[K", line)
-		if len(act) > 0 {
-			fmt.Fprintf(s.w, " | %s\x1b[K", strings.Join(act, " | "))
-		}
-		if finished {
-			fmt.Fprintln(s.w)
-		}
-		return
-	}
-	fmt.Fprintln(s.w, line)
-	for _, a := range act {
-		fmt.Fprintf(s.w, "  %s\n", a)
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -61,7 +63,7 @@ func TestIndexAndExportCommands(t *testing.T) {
 		for _, s := range []int{0, 4, 8} {
 			fmt.Fprintf(&ev, `{"step":%d,"task":"add","metric":"exact_match","value":%g,"stderr":0.02,"n":100}`+"\n", s, float64(i)*0.5+float64(s)/100)
 		}
-		os.WriteFile(filepath.Join(dir, "evals.jsonl"), ev.Bytes(), 0o644)
+		os.WriteFile(filepath.Join(dir, rundir.EvalsFile), ev.Bytes(), 0o644)
 	}
 	code, out, errOut := runMain(t, "index", "rebuild", root)
 	if code != 0 || !strings.Contains(out, "holds 2 runs") || !strings.Contains(out, "6 evals") {

@@ -93,6 +93,12 @@ func variantNote(v tasks.Variant) string {
 	if !v.Trained {
 		notes = append(notes, "untrained shape")
 	}
+	if v.Memorised {
+		notes = append(notes, "memorised: scored on trained items")
+	}
+	if v.Perturbs != "" {
+		notes = append(notes, "perturbs "+v.Perturbs)
+	}
 	if len(notes) == 0 {
 		return ""
 	}
@@ -112,7 +118,7 @@ func runTasksSample(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "  %s\n", t.Generate(r))
 	}
-	fmt.Fprintln(w, "\nheld-out evaluation items (prompt | answer):")
+	fmt.Fprintln(w, "\nevaluation items, held out unless the variant is memorised (prompt | answer):")
 	items, err := tasks.Draw(ctx, func() []tasks.Item { return t.Eval(o.seed, o.n) })
 	if err != nil {
 		return err

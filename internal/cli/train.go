@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"emlab/internal/config"
+	"emlab/internal/rundir"
+	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
 
 func init() {
-	register("train", "train one model into a run directory (config.json, metrics.jsonl, checkpoints/, DONE)", runTrainCmd)
+	register("train", "train one model into a run directory ("+rundir.ConfigFile+", "+rundir.MetricsFile+", "+rundir.CheckpointsDir+"/, "+rundir.DoneFile+")", runTrainCmd)
 }
 
 // trainOptions are the flags of emlab train.
@@ -108,7 +110,11 @@ func resolveConfig(o trainOptions) (config.Config, error) {
 		}
 	}
 	if o.tasks != "" {
-		cfg.Data.Source, cfg.Data.Tasks = "tasks", o.tasks
+		m, err := tasks.ParseMixture(o.tasks)
+		if err != nil {
+			return cfg, fmt.Errorf("--tasks: %w", err)
+		}
+		cfg.Data.Source, cfg.Data.Tasks = "tasks", m
 	}
 	if o.steps > 0 {
 		cfg.Train.Steps = o.steps

@@ -6,6 +6,9 @@
 package config
 
 import (
+	"bytes"
+	"encoding"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,9 +18,11 @@ import (
 	"strconv"
 	"strings"
 
+	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
 	"emlab/internal/suggest"
+	"emlab/internal/tasks"
 )
 
 // Config is everything that determines a run. Its JSON form, with the
@@ -34,9 +39,12 @@ type Data struct {
 	// Source is "synthetic" (the built-in Markov stream), "tasks" (the
 	// task mixture given by Tasks) or "text" (a natural-language corpus).
 	Source string `json:"source"`
-	Tasks  string `json:"tasks"`  // mixture, e.g. "add:2,icl:1" (source "tasks")
-	Branch int    `json:"branch"` // synthetic: successors per token
-	Slot   int    `json:"slot"`   // tasks: documents start at multiples of Slot tokens
+	// Tasks is the mixture of source "tasks", parsed when set (--tasks,
+	// --set data.tasks=…, a file) so a misspelt task fails before any
+	// work; its JSON form is the spec as written, e.g. "add:2,icl:1".
+	Tasks  tasks.Mixture `json:"tasks"`
+	Branch int           `json:"branch"` // synthetic: successors per token
+	Slot   int           `json:"slot"`   // tasks: documents start at multiples of Slot tokens
 
 	Corpus      string  `json:"corpus"`       // text: file (plain, .jsonl, .rdb) or SWORD module directory
 	CorpusField string  `json:"corpus_field"` // text: JSONL field with the text
@@ -82,11 +90,65 @@ func (c Config) T() int {
 	return c.Model.NCtx
 }
 
+// Equal reports whether c and o describe the same run: whether their JSON
+// forms, which hold every setting, are the same.
+func (c Config) Equal(o Config) bool {
+	a, errA := json.Marshal(c)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
+}
+
+// Difference is one key whose value differs between two configurations,
+// with the two values' text forms.
+type Difference struct {
+	Key  string
+	A, B string
+}
+
+// Diff lists, sorted by key, every key whose value differs between a and
+// b. A value that parses its own text form (data.tasks) is compared, and
+// shown, as that text.
+func Diff(a, b Config) []Difference {
+	var out []Difference
+	var walk func(a, b reflect.Value, prefix string)
+	walk = func(a, b reflect.Value, prefix string) {
+		for i := 0; i < a.NumField(); i++ {
+			key := prefix + jsonName(a.Type().Field(i))
+			fa, fb := a.Field(i), b.Field(i)
+			if fa.Kind() == reflect.Struct && !isTextValue(fa.Type()) {
+				walk(fa, fb, key+".")
+				continue
+			}
+			ta, tb := valueText(fa), valueText(fb)
+			if ta != tb {
+				out = append(out, Difference{key, ta, tb})
+			}
+		}
+	}
+	walk(reflect.ValueOf(a), reflect.ValueOf(b), "")
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// valueText is a field's value as text: its own text form when it has one,
+// else as fmt prints it (which tells every float64 apart).
+func valueText(v reflect.Value) string {
+	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		if err != nil {
+			return fmt.Sprintf("(%v)", err)
+		}
+		return string(b)
+	}
+	return fmt.Sprint(v.Interface())
+}
+
 // Validate reports every problem, each naming its key.
 func (c Config) Validate() error {
 	errs := nonFinite(c)
-	if err := c.Model.Validate(); err != nil {
-		errs = append(errs, err)
+	modelErr := c.Model.Validate()
+	if modelErr != nil {
+		errs = append(errs, modelErr)
 	}
 	if err := c.Optim.Validate(); err != nil {
 		errs = append(errs, err)
@@ -100,11 +162,17 @@ func (c Config) Validate() error {
 			bad("data.branch", "must be in [1, model.d_vocab=%d], got %d", c.Model.DVocab, c.Data.Branch)
 		}
 	case "tasks":
-		if strings.TrimSpace(c.Data.Tasks) == "" {
+		switch {
+		case c.Data.Tasks.IsZero():
 			bad("data.tasks", "empty mixture (give e.g. --tasks add:2,icl:1)")
-		}
-		if c.Data.Slot < 1 {
+		case c.Data.Slot < 1:
 			bad("data.slot", "must be positive, got %d", c.Data.Slot)
+		case modelErr == nil && c.Train.SeqLen >= 0 && c.Train.SeqLen <= c.Model.NCtx:
+			// The stream training will build, built now: every document
+			// must fit the window it is packed into.
+			if _, err := c.Data.Tasks.Stream(data.MixtureConfig{Seed: c.Train.Seed, NCtx: c.T(), Slot: c.Data.Slot}); err != nil {
+				bad("data.tasks", "%v", err)
+			}
 		}
 	case "text":
 		if strings.TrimSpace(c.Data.Corpus) == "" {
@@ -184,6 +252,12 @@ func (c *Config) SetValue(key, val string) error {
 	if err != nil {
 		return err
 	}
+	if u, ok := textValue(f); ok {
+		if err := u.UnmarshalText([]byte(val)); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	}
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(val)
@@ -222,6 +296,21 @@ func (c *Config) SetValue(key, val string) error {
 	return nil
 }
 
+// textValue returns the field as a TextUnmarshaler when its type parses
+// its own text form (data.tasks): such a field is one value, not a section.
+func textValue(f reflect.Value) (encoding.TextUnmarshaler, bool) {
+	if !f.CanAddr() {
+		return nil, false
+	}
+	u, ok := f.Addr().Interface().(encoding.TextUnmarshaler)
+	return u, ok
+}
+
+// isTextValue reports whether fields of type t parse their own text form.
+func isTextValue(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
 // field finds the settable field for a dotted key, or an error that
 // suggests the closest known keys.
 func field(v reflect.Value, key string) (reflect.Value, error) {
@@ -242,7 +331,7 @@ func field(v reflect.Value, key string) (reflect.Value, error) {
 		if !found {
 			return reflect.Value{}, unknownKey(key)
 		}
-		if i == len(parts)-1 && cur.Kind() == reflect.Struct {
+		if i == len(parts)-1 && cur.Kind() == reflect.Struct && !isTextValue(cur.Type()) {
 			return reflect.Value{}, fmt.Errorf("%s: is a section, not a value (set one of its keys)", key)
 		}
 	}
@@ -265,7 +354,7 @@ func Keys() []string {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name := prefix + jsonName(f)
-			if f.Type.Kind() == reflect.Struct {
+			if f.Type.Kind() == reflect.Struct && !isTextValue(f.Type) {
 				walk(f.Type, name+".")
 			} else {
 				keys = append(keys, name)

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +16,7 @@ func TestSetTyped(t *testing.T) {
 			t.Fatalf("Set(%s): %v", kv, err)
 		}
 	}
-	if c.Model.DModel != 96 || c.Optim.LR != 2e-3 || c.Model.LayerNorm || c.Train.Seed != 7 || c.Data.Tasks != "add:2" || c.Train.Steps != 10000 {
+	if c.Model.DModel != 96 || c.Optim.LR != 2e-3 || c.Model.LayerNorm || c.Train.Seed != 7 || c.Data.Tasks.String() != "add:2" || c.Train.Steps != 10000 {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -114,5 +116,51 @@ func TestCheckpointSchedule(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("schedule %v, want %v", got, want)
 		}
+	}
+}
+
+// TestTaskMixture: data.tasks is parsed when set, so a misspelt task fails
+// with a suggestion before any work; Validate checks the mixture against
+// the window; the JSON form is the spec as written.
+func TestTaskMixture(t *testing.T) {
+	c := Default()
+	if err := c.Set("data.tasks=ad:1"); err == nil || !strings.Contains(err.Error(), "data.tasks") || !strings.Contains(err.Error(), "did you mean add") {
+		t.Errorf("misspelt task: %v", err)
+	}
+	if err := c.ApplyJSON([]byte(`{"data": {"source": "tasks", "tasks": "add(digitz=2)"}}`)); err == nil || !strings.Contains(err.Error(), "digits") {
+		t.Errorf("misspelt parameter in a file: %v", err)
+	}
+	c = Default()
+	c.Data.Source = "tasks"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "data.tasks: empty mixture") {
+		t.Errorf("empty mixture: %v", err)
+	}
+	for _, kv := range []string{"data.tasks=stories:1,add:2", "model.n_ctx=64"} {
+		if err := c.Set(kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "data.tasks") || !strings.Contains(err.Error(), "longer than the window") {
+		t.Errorf("a task longer than the window: %v", err)
+	}
+	if err := c.Set("data.tasks=add:2,icl:1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Data.Tasks.Tasks(); len(got) != 2 || got[0].Name() != "add" || c.Data.Tasks.Weights()[0] != 2 {
+		t.Errorf("tasks %v weights %v", got, c.Data.Tasks.Weights())
+	}
+	b, err := json.Marshal(c)
+	if err != nil || !strings.Contains(string(b), `"tasks":"add:2,icl:1"`) {
+		t.Fatalf("JSON form %s %v", b, err)
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil || !back.Equal(c) || back.Data.Tasks.String() != "add:2,icl:1" {
+		t.Errorf("round trip %+v %v", back.Data, err)
+	}
+	if !slices.Contains(Keys(), "data.tasks") {
+		t.Errorf("data.tasks is not a settable key: %v", Keys())
 	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // presets are small diffs over Default. The tiny/small/medium GPTs are the
-// issue's benchmark shapes (B batch, T context, L layers, d width, H heads,
-// V vocab); attn2/attn1 are the induction-head study of CALIBRATION.md.
+// benchmark shapes (B batch, T context, L layers, d width, H heads,
+// V vocab); attn2/attn1 are the induction-head study (docs/probes.md).
 // tiny, small and medium train on two kernel threads: side by side
 // (emlab bench --threads 1|2) two beat one by 1.1-1.3x on tiny and 1.4-1.7x
 // on small. Sweeps set train.threads from resources.threads themselves.
@@ -27,12 +27,12 @@ var presets = map[string]struct {
 	"medium": {"GPT B=16 T=256 L=6 d=256 H=8 V=2048", []string{
 		"train.batch_size=16", "model.n_ctx=256", "model.n_layers=6", "model.d_model=256", "model.n_heads=8", "model.d_vocab=2048",
 		"optim.lr=1e-3", "train.threads=2"}},
-	// attn2/attn1: CALIBRATION.md "Induction heads" — attention-only, no
+	// attn2/attn1: the induction-head study — attention-only, no
 	// LayerNorm, d=64, 4 heads, T=64, 64 symbols, AdamW lr 3e-3 without
 	// weight decay, B=32, on copyspan (a span repeated at a random offset
 	// in a full window; a fixed offset lets one layer solve it by
 	// position). The best layer-2 head's prefix-matching score passes 0.5
-	// at ≈ 1350–1650 steps in CALIBRATION's prototype and 1200–1300 here
+	// at ≈ 1350–1650 steps in a PyTorch prototype and 1200–1300 here
 	// (docs/probes.md); 2000 steps (≈ 40 s) leave room for slow seeds,
 	// checkpoints every 100 steps resolve the transition. A
 	// constant schedule (after warmup) as in the prototype; untied
@@ -42,8 +42,7 @@ var presets = map[string]struct {
 	// the embeddings too nothing in 1500 (docs/probes.md).
 	"attn2": {"attention-only GPT L=2 d=64 H=4 T=64, no LayerNorm, on copyspan (induction heads)", attnSet(2)},
 	"attn1": {"attention-only GPT L=1 d=64 H=4 T=64, no LayerNorm, on copyspan (the 1-layer control)", attnSet(1)},
-	// grok/grok-wd0: CALIBRATION.md "Grokking" on emlab's engine
-	// (docs/calibration.md): window MLP, shared embedding d=64 of a, +, b,
+	// grok/grok-wd0: grokking on emlab's engine (docs/calibration.md): window MLP, shared embedding d=64 of a, +, b,
 	// = → 256 ReLU → logits, half of the unordered pairs of (a+b) mod 53 in
 	// training, loss on the answer only (tasks.AnswerLoss), AdamW lr 3e-3,
 	// β2 0.98, weight decay 2.0 on every tensor (1.0 grokked too, but seed
@@ -52,7 +51,7 @@ var presets = map[string]struct {
 	// one core); with weight decay 0 it stays at 0.
 	"grok":     {"window MLP d=64 → 256 ReLU on modadd p=53, weight decay 2.0 (groks in < 2000 steps)", grokSet(2)},
 	"grok-wd0": {"grok with weight decay 0 (the control: memorises, never generalises)", grokSet(0)},
-	// quanta: CALIBRATION.md "Multitask sparse parity" scaled to one core
+	// quanta: multitask sparse parity scaled to one core
 	// (docs/calibration.md): 10 subtasks, n = 16 bits, k = 3, Zipf 1.5,
 	// window MLP over the control token, the bits and "=" (d=8 embeddings),
 	// loss on the parity only, AdamW lr 3e-3 without weight decay, B=256,

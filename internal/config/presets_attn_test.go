@@ -3,7 +3,7 @@ package config
 import "testing"
 
 // TestAttnPresets checks the induction-head presets resolve to the
-// configuration of CALIBRATION.md "Induction heads" and differ only in depth.
+// induction-head configuration (docs/probes.md) and differ only in depth.
 func TestAttnPresets(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -19,7 +19,7 @@ func TestAttnPresets(t *testing.T) {
 		m := cfg.Model
 		if m.NLayers != c.layers || !m.AttnOnly || m.LayerNorm || m.DModel != 64 || m.NHeads != 4 || m.NCtx != 64 ||
 			cfg.Optim.LR != 3e-3 || cfg.Optim.WeightDecay != 0 || cfg.Train.BatchSize != 32 ||
-			cfg.Data.Source != "tasks" || cfg.Data.Tasks != "copyspan(len=64,vocab=64)" {
+			cfg.Data.Source != "tasks" || cfg.Data.Tasks.String() != "copyspan(len=64,vocab=64)" {
 			t.Errorf("%s resolves to %+v", c.name, cfg)
 		}
 	}

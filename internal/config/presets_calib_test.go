@@ -17,6 +17,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/probe"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 	"emlab/internal/train"
 )
@@ -37,7 +38,7 @@ func TestCalibrationPresets(t *testing.T) {
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			s, err := tasks.NewStream(cfg.Data.Tasks, data.MixtureConfig{Seed: 1, NCtx: cfg.T(), Slot: cfg.Data.Slot})
+			s, err := cfg.Data.Tasks.Stream(data.MixtureConfig{Seed: 1, NCtx: cfg.T(), Slot: cfg.Data.Slot})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +66,7 @@ func TestCalibrationPresets(t *testing.T) {
 		t.Errorf("weight decay: grok %g, grok-wd0 %g", g.Optim.WeightDecay, c.Optim.WeightDecay)
 	}
 	c.Optim.WeightDecay = g.Optim.WeightDecay
-	if c != g {
+	if !c.Equal(g) {
 		t.Errorf("grok-wd0 differs from grok in more than the weight decay:\n%+v\n%+v", c, g)
 	}
 }
@@ -97,19 +98,7 @@ func trainPreset(t *testing.T, preset string, set ...string) *train.RunDir {
 
 func runTasks(t *testing.T, rd *train.RunDir) []tasks.Task {
 	t.Helper()
-	entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ts []tasks.Task
-	for _, e := range entries {
-		tk, err := tasks.FromCall(e.Call)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, tk)
-	}
-	return ts
+	return rd.Config.Data.Tasks.Tasks()
 }
 
 // accCurve is train and held-out accuracy (probe train_heldout: 256
@@ -214,7 +203,7 @@ func solvedSubtasks(t *testing.T, rd *train.RunDir) []float64 {
 	}
 	acc := make([]float64, len(b.Tasks[0].Variants()))
 	for _, r := range res {
-		if r.Metric == tasks.ExactMatch && r.Subtask != nil {
+		if r.Metric == rundir.ExactMatch && r.Subtask != nil {
 			acc[*r.Subtask] = r.Value
 		}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,6 +31,9 @@ func TestReliabilityFilesAreDeterministic(t *testing.T) {
 		{"empty", ``, "EOF"},
 		{"fraction for an integer", `{"model.d_model": 32.5}`, "model.d_model: \"32.5\" is not an integer"},
 		{"section as value", `{"model": 3}`, "model: is a section"},
+		{"number for the mixture", `{"data.tasks": 5}`, "data.tasks: want a string, got the number 5"},
+		{"mixture as a section", `{"data": {"tasks": {"add": 2}}}`, `unknown config key "data.tasks.add" (did you mean data.tasks?)`},
+		{"mixture weights overflow", `{"data.tasks": "add:1e308,icl:1e308"}`, "data.tasks: mixture \"add:1e308,icl:1e308\": the weights sum to +Inf"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,6 +59,36 @@ func TestReliabilityFilesAreDeterministic(t *testing.T) {
 	}
 	if cfg.Model.DModel != 32 || cfg.Train.Steps != 50 || cfg.Optim.LR != 1e-3 || cfg.Model.LayerNorm {
 		t.Errorf("got %+v", cfg)
+	}
+	// The mixture is one value, written as its spec, in a section or dotted.
+	for _, js := range []string{`{"data": {"source": "tasks", "tasks": "add:2,icl:1"}}`, `{"data.source": "tasks", "data.tasks": "add:2,icl:1"}`} {
+		cfg := Default()
+		if err := cfg.ApplyJSON([]byte(js)); err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		if err := cfg.Validate(); err != nil || cfg.Data.Tasks.String() != "add:2,icl:1" || len(cfg.Data.Tasks.Tasks()) != 2 {
+			t.Errorf("%s: mixture %q, %v", js, cfg.Data.Tasks, err)
+		}
+	}
+}
+
+// TestReliabilityDiff: Diff names every key whose value differs, the
+// mixture by its spec, and nothing when the configurations agree.
+func TestReliabilityDiff(t *testing.T) {
+	a := Default()
+	if err := a.ApplyJSON([]byte(`{"data.source": "tasks", "data.tasks": "add:2,icl:1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	b := a
+	if d := Diff(a, b); len(d) != 0 {
+		t.Errorf("Diff of equal configs: %v", d)
+	}
+	if err := b.ApplyJSON([]byte(`{"data.tasks": "add:1,icl:1", "optim.lr": 0.125}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []Difference{{"data.tasks", "add:2,icl:1", "add:1,icl:1"}, {"optim.lr", fmt.Sprint(a.Optim.LR), "0.125"}}
+	if d := Diff(a, b); !reflect.DeepEqual(d, want) {
+		t.Errorf("Diff = %v, want %v", d, want)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -145,20 +146,26 @@ func (c *Config) SetAny(key string, v any) error {
 		return err
 	}
 	var text string
-	switch f.Kind() {
-	case reflect.String:
+	switch {
+	case isTextValue(f.Type()): // data.tasks: one value, written as a string
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("%s: want a string, got %s", key, describe(v))
 		}
 		text = s
-	case reflect.Bool:
+	case f.Kind() == reflect.String:
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s: want a string, got %s", key, describe(v))
+		}
+		text = s
+	case f.Kind() == reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("%s: want true or false, got %s", key, describe(v))
 		}
 		text = strconv.FormatBool(b)
-	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64:
+	case slices.Contains([]reflect.Kind{reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64}, f.Kind()):
 		switch x := v.(type) {
 		case json.Number:
 			text = x.String()
@@ -205,10 +212,13 @@ func nonFinite(c Config) []error {
 	walk = func(v reflect.Value, prefix string) {
 		for i := 0; i < v.NumField(); i++ {
 			f, key := v.Field(i), prefix+jsonName(v.Type().Field(i))
-			switch f.Kind() {
-			case reflect.Struct:
+			switch {
+			case isTextValue(f.Type()):
+				// One value parsed from its text form (data.tasks), whose
+				// parser checks its own numbers.
+			case f.Kind() == reflect.Struct:
 				walk(f, key+".")
-			case reflect.Float64, reflect.Float32:
+			case f.Kind() == reflect.Float64 || f.Kind() == reflect.Float32:
 				if x := f.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
 					errs = append(errs, fmt.Errorf("%s: must be a finite number, got %v", key, x))
 				}

@@ -26,7 +26,7 @@ type MixtureConfig struct {
 	Label string // stream label: "train" for training, "eval" for held-out loss batches
 	NCtx  int    // window length T that Batch will be called with
 	// Slot is the alignment: every document starts at a multiple of Slot
-	// (CALIBRATION.md: with plain concatenation a small model learned no
+	// (with plain concatenation a small model learned no
 	// arithmetic in 5M tokens, with 12- or 16-token slots it did). 1 packs
 	// documents back to back (still one separator between them, still never
 	// split across windows); 0 means the default, 16.
@@ -98,9 +98,6 @@ func NewMixture(comps []Component, tok Tokenizer, cfg MixtureConfig) (*Mixture, 
 		total += c.Weight
 		m.comps = append(m.comps, c)
 		m.cum = append(m.cum, total)
-	}
-	if err := weightSum(len(comps), func(i int) float64 { return comps[i].Weight }); err != nil {
-		return nil, fmt.Errorf("mixture: %w", err)
 	}
 	return m, nil
 }

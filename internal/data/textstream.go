@@ -63,21 +63,43 @@ type TextConfig struct {
 	Seed      uint64
 }
 
-// TextSources loads and splits the corpus, builds the tokenizer on the
-// training side (BPE) or on all characters (char: a held-out character
-// must be encodable), and returns the training and held-out streams.
-func TextSources(c TextConfig) (train, heldout *TokenStream, tok Tokenizer, err error) {
-	corpus, err := LoadCorpus(c.Path, c.Field)
-	if err != nil {
+// textSplit loads the corpus and splits it into training and held-out
+// documents.
+func textSplit(c TextConfig) (corpus *Corpus, trainDocs, evalDocs []string, err error) {
+	if corpus, err = LoadCorpus(c.Path, c.Field); err != nil {
 		return nil, nil, nil, err
 	}
 	if !(c.Heldout > 0 && c.Heldout < 1) {
 		return nil, nil, nil, fmt.Errorf("held-out fraction %g outside (0, 1)", c.Heldout)
 	}
-	trainDocs, evalDocs := SplitCorpus(corpus.Docs, c.Heldout, "text")
+	trainDocs, evalDocs = SplitCorpus(corpus.Docs, c.Heldout, "text")
 	if len(trainDocs) == 0 || len(evalDocs) == 0 {
 		return nil, nil, nil, fmt.Errorf("corpus %s: %d documents give %d for training and %d held out; need both",
 			c.Path, len(corpus.Docs), len(trainDocs), len(evalDocs))
+	}
+	return corpus, trainDocs, evalDocs, nil
+}
+
+// textStream encodes documents with tok, each followed by the separator.
+func textStream(c TextConfig, docs []string, tok Tokenizer, label string) (*TokenStream, error) {
+	var ids []int32
+	for i, d := range docs {
+		e, err := tok.Encode(d)
+		if err != nil {
+			return nil, fmt.Errorf("corpus %s document %d: %w", c.Path, i, err)
+		}
+		ids = append(append(ids, e...), tok.Sep())
+	}
+	return NewTokenStream(ids, tok.Vocab(), c.Seed, label)
+}
+
+// TextSources loads and splits the corpus, builds the tokenizer on the
+// training side (BPE) or on all characters (char: a held-out character
+// must be encodable), and returns the training and held-out streams.
+func TextSources(c TextConfig) (train, heldout *TokenStream, tok Tokenizer, err error) {
+	corpus, trainDocs, evalDocs, err := textSplit(c)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	switch c.Tokenizer {
 	case "char":
@@ -90,30 +112,22 @@ func TextSources(c TextConfig) (train, heldout *TokenStream, tok Tokenizer, err 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("corpus %s: %w", c.Path, err)
 	}
-	enc := func(docs []string) ([]int32, error) {
-		var ids []int32
-		for i, d := range docs {
-			e, err := tok.Encode(d)
-			if err != nil {
-				return nil, fmt.Errorf("corpus %s document %d: %w", c.Path, i, err)
-			}
-			ids = append(append(ids, e...), tok.Sep())
-		}
-		return ids, nil
-	}
-	trIDs, err := enc(trainDocs)
-	if err != nil {
+	if train, err = textStream(c, trainDocs, tok, "text/train"); err != nil {
 		return nil, nil, nil, err
 	}
-	evIDs, err := enc(evalDocs)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if train, err = NewTokenStream(trIDs, tok.Vocab(), c.Seed, "text/train"); err != nil {
-		return nil, nil, nil, err
-	}
-	if heldout, err = NewTokenStream(evIDs, tok.Vocab(), c.Seed, "text/eval"); err != nil {
+	if heldout, err = textStream(c, evalDocs, tok, "text/eval"); err != nil {
 		return nil, nil, nil, err
 	}
 	return train, heldout, tok, nil
+}
+
+// TextHeldout is TextSources' held-out stream alone, encoded with tok, the
+// tokenizer training built (a run's tokenizer.json): what the probes of a
+// finished run read, without training the tokenizer again.
+func TextHeldout(c TextConfig, tok Tokenizer) (*TokenStream, error) {
+	_, _, evalDocs, err := textSplit(c)
+	if err != nil {
+		return nil, err
+	}
+	return textStream(c, evalDocs, tok, "text/eval")
 }

@@ -3,10 +3,12 @@ package demo
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
 	"emlab/internal/report/assemble"
+	"emlab/internal/rundir"
 )
 
 // Finding is one claim the demo must show, with the evidence for it.
@@ -17,25 +19,11 @@ type Finding struct {
 	Items  []string `json:"items,omitempty"`
 }
 
-// Thresholds of the checks (issue 7): a head counts as an induction head
-// at prefix-matching ≥ 0.5 and as none below 0.3; grokking means held-out
-// accuracy from under 20% to over 90% after train accuracy passed 99%;
-// a quanta subtask is solved at accuracy ≥ 0.95.
-const (
-	inductionOn   = 0.5
-	inductionNone = 0.3
-	grokLow       = 0.2
-	grokHigh      = 0.9
-	grokTrain     = 0.99
-	quantaSolved  = 0.95
-)
-
-// sharpMetrics are the metrics whose emergence counts as an ability's.
-var sharpMetrics = map[string]bool{"exact_match": true, "mc_grade": true}
-
 // Check evaluates the demo's claims on the analysis of the ladder and on
-// the study runs.
-func Check(lines []assemble.Line, runs, ladder []*assemble.Run) []Finding {
+// the study runs. Every judgement (a head formed, a model grokked, a
+// subtask solved) is the report's own (package assemble, thresholds from
+// package rundir), so the findings and the report cannot disagree.
+func Check(lines []assemble.Line, runs, ladder []*rundir.Run) []Finding {
 	return []Finding{
 		checkEmergent(lines, ladder),
 		checkArtifact(lines),
@@ -48,15 +36,17 @@ func Check(lines []assemble.Line, runs, ladder []*assemble.Run) []Finding {
 // checkEmergent: at least three abilities (task variants) whose sharp
 // metric is classified emergent against parameters with an x_star interval
 // that excludes the smallest rung.
-func checkEmergent(lines []assemble.Line, ladder []*assemble.Run) Finding {
+func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 	f := Finding{Claim: "at least three abilities emerge, with x* intervals above the smallest rung"}
 	smallest := math.Inf(1)
 	for _, r := range ladder {
-		smallest = math.Min(smallest, r.Params)
+		if r.Config != nil && r.Config.Params > 0 {
+			smallest = math.Min(smallest, float64(r.Config.Params))
+		}
 	}
 	seen := map[string]bool{}
 	for _, l := range lines {
-		if l.Axis != "params" || !l.Emergent || !sharpMetrics[l.Metric] || seen[l.Task] {
+		if l.Axis != rundir.AxisParams || !l.Emergent || !rundir.IsSharp(l.Metric) || seen[l.Task] {
 			continue
 		}
 		lo := float64(l.XStarLo)
@@ -72,6 +62,11 @@ func checkEmergent(lines []assemble.Line, ladder []*assemble.Run) Finding {
 	return f
 }
 
+// artifactSmooth are the smooth metrics whose smooth rise beside a flat
+// exact match counts as an artifact here: partial credit on the same
+// answer tokens.
+var artifactSmooth = []string{rundir.TokenAccuracy, rundir.LogProb}
+
 // checkArtifact: a task whose sharp metric looks emergent (or stays flat)
 // while a smooth metric of the same outputs rises smoothly — the mirage of
 // Schaeffer et al. 2023.
@@ -80,15 +75,15 @@ func checkArtifact(lines []assemble.Line) Finding {
 	smooth := map[string][]string{} // task → smooth metrics classified smooth
 	sharp := map[string]string{}    // task → sharp verdict
 	for _, l := range lines {
-		if l.Axis != "params" {
+		if l.Axis != rundir.AxisParams {
 			continue
 		}
 		switch {
-		case sharpMetrics[l.Metric]:
+		case rundir.IsSharp(l.Metric):
 			if _, ok := sharp[l.Task]; !ok {
 				sharp[l.Task] = l.Verdict
 			}
-		case l.Metric == "token_accuracy" || l.Metric == "logprob":
+		case slices.Contains(artifactSmooth, l.Metric):
 			if l.Verdict == "smooth" {
 				smooth[l.Task] = append(smooth[l.Task], l.Metric)
 			}
@@ -104,59 +99,26 @@ func checkArtifact(lines []assemble.Line) Finding {
 		}
 	}
 	sort.Strings(f.Items)
-	f.Items = dedupe(f.Items)
+	f.Items = slices.Compact(f.Items)
 	f.Pass = len(f.Items) > 0
 	f.Detail = fmt.Sprintf("%d tasks where a smooth metric explains the sharp one", len(f.Items))
 	return f
 }
 
-func dedupe(xs []string) []string {
-	var out []string
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
+func layers(r *rundir.Run) int {
+	if r.Config == nil {
+		return 0
 	}
-	return out
-}
-
-// bestByStep returns, per step, the largest value of probe among heads of
-// layer (any layer when layer < 0).
-func bestByStep(r *assemble.Run, probe string, layer int) (steps []int, best []float64) {
-	m := map[int]float64{}
-	for _, p := range r.Probes {
-		if p.Probe != probe || (layer >= 0 && p.Layer != layer) || p.Head < 0 {
-			continue
-		}
-		if v, ok := m[p.Step]; !ok || p.Value > v {
-			m[p.Step] = p.Value
-		}
-	}
-	for s := range m {
-		steps = append(steps, s)
-	}
-	sort.Ints(steps)
-	for _, s := range steps {
-		best = append(best, m[s])
-	}
-	return steps, best
-}
-
-func layers(r *assemble.Run) int {
-	if m, ok := r.Config["model"].(map[string]any); ok {
-		if v, ok := m["n_layers"].(float64); ok {
-			return int(v)
-		}
-	}
-	return 0
+	return r.Config.Model.NLayers
 }
 
 // checkInduction: in the induction study, the 2-layer model's best
-// layer-2 head crosses prefix-matching 0.5 from below 0.3 (a phase change
-// between two checkpoints), and the 1-layer control has no head above 0.3.
-func checkInduction(runs []*assemble.Run) Finding {
+// layer-2 head shows the phase change (assemble.Induction: from below
+// rundir.NoInductionHead to rundir.InductionHead between checkpoints),
+// and the 1-layer control has no head reaching NoInductionHead.
+func checkInduction(runs []*rundir.Run) Finding {
 	f := Finding{Claim: "the induction-head phase change is detected in the attention-only study"}
-	var two, one []*assemble.Run
+	var two, one []*rundir.Run
 	for _, r := range runs {
 		if study(r) != "induction" {
 			continue
@@ -174,34 +136,26 @@ func checkInduction(runs []*assemble.Run) Finding {
 	}
 	pass := true
 	for _, r := range two {
-		steps, best := bestByStep(r, "prefix_matching", 1)
-		before, after := -1, -1
-		for i, v := range best {
-			if v < inductionNone {
-				before = steps[i]
-			}
-			if v >= inductionOn && after < 0 && before >= 0 {
-				after = steps[i]
-			}
-		}
-		if before < 0 || after < 0 {
+		s := assemble.BestHead(r, rundir.ProbePrefixMatching, 1)
+		ph := assemble.Induction(s)
+		if !ph.Crossed {
 			pass = false
-			f.Items = append(f.Items, fmt.Sprintf("%s: no crossing from < %.1f to ≥ %.1f (best per step %v)", r.ID, inductionNone, inductionOn, round2(best)))
+			f.Items = append(f.Items, fmt.Sprintf("%s: no crossing from < %.1f to ≥ %.1f (best per step %v)", r.ID, rundir.NoInductionHead, rundir.InductionHead, round2(s.Y)))
 			continue
 		}
-		f.Items = append(f.Items, fmt.Sprintf("%s: best layer-2 head < %.1f at step %d, ≥ %.1f at step %d (final %.2f)",
-			r.ID, inductionNone, before, inductionOn, after, best[len(best)-1]))
+		f.Items = append(f.Items, fmt.Sprintf("%s: best layer-2 head < %.1f at step %.0f, ≥ %.1f at step %.0f (final %.2f)",
+			r.ID, rundir.NoInductionHead, ph.Before, rundir.InductionHead, ph.After, s.Y[len(s.Y)-1]))
 	}
 	for _, r := range one {
-		_, best := bestByStep(r, "prefix_matching", -1)
-		if len(best) == 0 {
+		s := assemble.BestHead(r, rundir.ProbePrefixMatching, -1)
+		if len(s.Y) == 0 {
 			continue
 		}
 		mx := 0.0
-		for _, v := range best {
+		for _, v := range s.Y {
 			mx = math.Max(mx, v)
 		}
-		if mx >= inductionNone {
+		if mx >= rundir.NoInductionHead {
 			pass = false
 		}
 		f.Items = append(f.Items, fmt.Sprintf("%s (1-layer control): best head ever %.2f", r.ID, mx))
@@ -219,62 +173,29 @@ func round2(xs []float64) []float64 {
 	return out
 }
 
-// series returns a probe's per-step value (layer −1, head −1 rows, or the
-// first row per step).
-func series(r *assemble.Run, probe string) (steps []int, vals []float64) {
-	m := map[int]float64{}
-	for _, p := range r.Probes {
-		if p.Probe == probe {
-			if _, ok := m[p.Step]; !ok {
-				m[p.Step] = p.Value
-			}
-		}
-	}
-	for s := range m {
-		steps = append(steps, s)
-	}
-	sort.Ints(steps)
-	for _, s := range steps {
-		vals = append(vals, m[s])
-	}
-	return steps, vals
-}
-
-// checkGrokking: some grokking run's held-out accuracy goes from under 20%
-// to over 90%, and train accuracy passed 99% before held-out passed 90%.
-func checkGrokking(runs []*assemble.Run) Finding {
-	f := Finding{Claim: "modadd grokking: held-out accuracy from < 20% to > 90% after train accuracy passed 99%"}
+// checkGrokking: some grokking run groks (assemble.Grokking: train
+// accuracy reaches rundir.TrainSolved, then held-out accuracy goes from
+// below rundir.HeldoutLow to rundir.HeldoutSolved).
+func checkGrokking(runs []*rundir.Run) Finding {
+	f := Finding{Claim: fmt.Sprintf("modadd grokking: held-out accuracy from < %.0f%% to ≥ %.0f%% after train accuracy reached %.0f%%",
+		100*rundir.HeldoutLow, 100*rundir.HeldoutSolved, 100*rundir.TrainSolved)}
 	found := false
 	for _, r := range runs {
 		if study(r) != "grokking" {
 			continue
 		}
-		ts, tv := series(r, "train_acc")
-		hs, hv := series(r, "heldout_acc")
-		if len(hs) == 0 {
+		train, held := assemble.ProbeSeries(r, rundir.ProbeTrainAcc), assemble.ProbeSeries(r, rundir.ProbeHeldoutAcc)
+		if len(held.X) == 0 {
 			continue
 		}
 		found = true
-		trainAt, lowSeen, highAt := -1, false, -1
-		for i, v := range tv {
-			if v > grokTrain && trainAt < 0 {
-				trainAt = ts[i]
-			}
-		}
-		for i, v := range hv {
-			if v < grokLow {
-				lowSeen = true
-			}
-			if v > grokHigh && lowSeen && highAt < 0 {
-				highAt = hs[i]
-			}
-		}
-		ok := trainAt >= 0 && highAt >= 0 && trainAt < highAt
-		if ok {
+		g := assemble.Grokking(train, held)
+		if g.Grokked {
 			f.Pass = true
 		}
-		f.Items = append(f.Items, fmt.Sprintf("%s: train > 99%% at step %d, held-out > 90%% at step %d (from < 20%%: %v) → %v",
-			r.ID, trainAt, highAt, lowSeen, map[bool]string{true: "grokked", false: "no"}[ok]))
+		f.Items = append(f.Items, fmt.Sprintf("%s: train ≥ %.0f%% at step %s, held-out ≥ %.0f%% at step %s (from < %.0f%%: %v) → %s",
+			r.ID, 100*rundir.TrainSolved, stepOrNever(g.TrainAt), 100*rundir.HeldoutSolved, stepOrNever(g.HeldoutAt), 100*rundir.HeldoutLow,
+			g.LowFirst, map[bool]string{true: "grokked", false: "no"}[g.Grokked]))
 	}
 	if !found {
 		f.Detail = "no grokking run with train/held-out accuracy probes"
@@ -284,39 +205,36 @@ func checkGrokking(runs []*assemble.Run) Finding {
 	return f
 }
 
-// checkQuanta: per-subtask accuracies of the quanta study's widths; the
-// subtasks solved grow with width in order of frequency (subtask index =
-// frequency rank, most frequent first).
-func checkQuanta(runs []*assemble.Run) Finding {
+func stepOrNever(s float64) string {
+	if math.IsNaN(s) {
+		return "never"
+	}
+	return fmt.Sprintf("%.0f", s)
+}
+
+// checkQuanta: the subtasks each width of the quanta study solves
+// (assemble.SolvedSubtasks) grow with width in order of frequency
+// (subtask index = frequency rank, most frequent first).
+func checkQuanta(runs []*rundir.Run) Finding {
 	f := Finding{Claim: "quanta: per-subtask transitions are ordered by frequency"}
+	var quantaRuns []*rundir.Run
+	for _, r := range runs {
+		if study(r) == "quanta" {
+			quantaRuns = append(quantaRuns, r)
+		}
+	}
+	task := assemble.QuantaTask(quantaRuns)
 	type width struct {
 		params float64
 		solved []int
 	}
 	var ws []width
-	for _, r := range runs {
-		if study(r) != "quanta" {
+	for _, r := range quantaRuns {
+		solved, step := assemble.SolvedSubtasks(r, task)
+		if step < 0 || r.Config == nil {
 			continue
 		}
-		last := -1
-		for _, e := range r.Evals {
-			if e.Subtask >= 0 && e.Step > last {
-				last = e.Step
-			}
-		}
-		if last < 0 {
-			continue
-		}
-		var solved []int
-		for _, e := range r.Evals {
-			if e.Step == last && e.Subtask >= 0 && e.Position < 0 && (e.Metric == "exact_match" || e.Metric == "mc_grade") && e.Value >= quantaSolved {
-				if !contains(solved, e.Subtask) {
-					solved = append(solved, e.Subtask)
-				}
-			}
-		}
-		sort.Ints(solved)
-		ws = append(ws, width{r.Params, solved})
+		ws = append(ws, width{float64(r.Config.Params), solved})
 	}
 	if len(ws) < 2 {
 		f.Detail = "fewer than two quanta runs with per-subtask evaluations"
@@ -350,13 +268,4 @@ func checkQuanta(runs []*assemble.Run) Finding {
 	f.Pass = grows && last > first && frac >= 0.8
 	f.Detail = fmt.Sprintf("%d widths; solved %d → %d; %.0f%% of solved subtasks are the most frequent ones", len(ws), first, last, 100*frac)
 	return f
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

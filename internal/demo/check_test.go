@@ -11,6 +11,7 @@ import (
 
 	"emlab/internal/report/assemble"
 	"emlab/internal/report/reporttest"
+	"emlab/internal/rundir"
 )
 
 // inductionRun is an attention-only run whose best layer-2 head's
@@ -45,9 +46,9 @@ func grokRun(train, held []float64) reporttest.Run {
 	return r
 }
 
-func load(t *testing.T, root string) []*assemble.Run {
+func load(t *testing.T, root string) []*rundir.Run {
 	t.Helper()
-	runs, err := assemble.LoadRuns(root)
+	runs, err := rundir.LoadRuns(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestCheckEmergentAndArtifact(t *testing.T) {
 		return assemble.Line{Task: task, Metric: metric, Axis: "params", Verdict: verdict, Emergent: emergent,
 			XStar: assemble.Float(lo * 1.5), XStarLo: assemble.Float(lo), XStarHi: assemble.Float(lo * 2)}
 	}
-	ladder := []*assemble.Run{{Params: 1000}, {Params: 100000}}
+	ladder := []*rundir.Run{{Config: &rundir.RunConfig{Info: rundir.Info{Params: 1000}}}, {Config: &rundir.RunConfig{Info: rundir.Info{Params: 100000}}}}
 	lines := []assemble.Line{
 		line("a", "exact_match", "emergent", true, 5000),
 		line("b", "exact_match", "emergent", true, 5000),

@@ -13,11 +13,12 @@ import (
 	"emlab/internal/atomicfile"
 	"emlab/internal/report"
 	"emlab/internal/report/assemble"
+	"emlab/internal/rundir"
 )
 
 // Files the demo writes at the top of its output directory.
 const (
-	AnalysisFile = "analysis.json" // the schema of emlab analyze --json
+	AnalysisFile = assemble.AnalysisFile // the schema of emlab analyze --json
 	ReportFile   = "report.html"
 	FindingsFile = "findings.json"
 )
@@ -29,7 +30,7 @@ const (
 // halves the bootstrap (intervals from 100 replicates instead of 200).
 func AnalyzeOptions(quick bool) assemble.AnalyzeOptions {
 	o := assemble.DefaultAnalyzeOptions()
-	o.Metrics = []string{"exact_match", "mc_grade", "token_accuracy", "logprob", "edit_distance", "brier"}
+	o.Metrics = []string{rundir.ExactMatch, rundir.MCGrade, rundir.TokenAccuracy, rundir.LogProb, rundir.EditDistance, rundir.Brier}
 	o.LossBoot = 40
 	if quick {
 		o.Stats.Boot, o.LossBoot = 100, 20
@@ -56,11 +57,11 @@ type FinishOptions struct {
 // is a pure function of the run directories: running it again on the same
 // runs writes the same bytes.
 func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
-	runs, err := assemble.LoadRuns(o.Out)
+	runs, err := rundir.LoadRuns(o.Out)
 	if err != nil {
 		return nil, err
 	}
-	var ladder []*assemble.Run
+	var ladder []*rundir.Run
 	roles := map[string]string{}
 	for _, r := range runs {
 		g := study(r)
@@ -103,7 +104,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		}
 		notes = append(notes, fmt.Sprintf("%s %s: %s", mark, f.Claim, f.Detail))
 	}
-	notes = append(notes, "The ladder's training steps grow with model size (as in CALIBRATION.md), so emergence against "+
+	notes = append(notes, "The ladder's training steps grow with model size (as in docs/calibration.md), so emergence against "+
 		"parameters here is emergence against compute: within one rung, addition clicks after a number of steps that the "+
 		"small rungs never reach. The induction, grokking and quanta studies vary one thing at a time.")
 	for _, f := range o.Failures {
@@ -132,7 +133,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 
 // study is the study a run belongs to: the first directory of its ID under
 // the demo's output directory (each study's sweep writes into Out/<name>).
-func study(r *assemble.Run) string {
+func study(r *rundir.Run) string {
 	id := filepath.ToSlash(r.ID)
 	if i := strings.IndexByte(id, '/'); i >= 0 {
 		return id[:i]

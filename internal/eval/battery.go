@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 )
 
@@ -61,7 +62,7 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 			reqs = append(reqs, Continuation{p, a})
 			owner, choiceOf = append(owner, i), append(choiceOf, -1)
 		}
-		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, tasks.ExactMatch) || slices.Contains(v.Metrics, tasks.EditDistance)) {
+		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, rundir.ExactMatch) || slices.Contains(v.Metrics, rundir.EditDistance)) {
 			prompts = append(prompts, p)
 			genItems = append(genItems, i)
 		}
@@ -149,8 +150,8 @@ func (h *Harness) bayesKL(it *tasks.Item, d *tasks.Dist, dists [][]float64) ([]f
 // Aggregate turns item scores into result lines per (variant, metric), in
 // the order of task.Variants(); per_position_loss gives one line per answer
 // position, and items with a Subtask also give per-subtask lines.
-func Aggregate(task tasks.Task, items []tasks.Item, scores []ItemScore, step int) []Result {
-	var out []Result
+func Aggregate(task tasks.Task, items []tasks.Item, scores []ItemScore, step int) []rundir.Eval {
+	var out []rundir.Eval
 	for _, v := range task.Variants() {
 		var idx []int
 		for i := range items {
@@ -181,8 +182,8 @@ func Aggregate(task tasks.Task, items []tasks.Item, scores []ItemScore, step int
 	return out
 }
 
-func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []ItemScore, step int, subtask *int) []Result {
-	var out []Result
+func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []ItemScore, step int, subtask *int) []rundir.Eval {
+	var out []rundir.Eval
 	emit := func(metric string, xs []float64, pos *int) {
 		if len(xs) == 0 {
 			return
@@ -193,7 +194,7 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 			s := *subtask
 			sub = &s
 		}
-		out = append(out, Result{Step: step, Task: v.Name, Metric: metric, Value: st.Value, Stderr: st.Stderr, N: st.N,
+		out = append(out, rundir.Eval{Step: step, Task: v.Name, Metric: metric, Value: st.Value, Stderr: st.Stderr, N: st.N,
 			Chance: v.Chance, Position: pos, Subtask: sub})
 	}
 	col := func(f func(it *tasks.Item, s *ItemScore) (float64, bool)) []float64 {
@@ -207,14 +208,14 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 	}
 	for _, m := range v.Metrics {
 		switch m {
-		case tasks.ExactMatch:
+		case rundir.ExactMatch:
 			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(it.Choices) > 0 {
 					return b2f(argmax(s.ChoiceLP) == it.Correct), true
 				}
 				return b2f(s.Exact), s.HasGen
 			}), nil)
-		case tasks.TokenAccuracy:
+		case rundir.TokenAccuracy:
 			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(s.Correct) == 0 {
 					return 0, false
@@ -227,9 +228,9 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 				}
 				return float64(n) / float64(len(s.Correct)), true
 			}), nil)
-		case tasks.EditDistance:
+		case rundir.EditDistance:
 			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) { return float64(s.Edit), s.HasGen }), nil)
-		case tasks.LogProb:
+		case rundir.LogProb:
 			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(s.LogProbs) == 0 {
 					if len(it.Choices) > 0 {
@@ -239,7 +240,7 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 				}
 				return sum(s.LogProbs) / float64(len(s.LogProbs)), true
 			}), nil)
-			emit("logprob_total", col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+			emit(rundir.LogProbTotal, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(s.LogProbs) == 0 {
 					if len(it.Choices) > 0 {
 						return s.ChoiceLP[it.Correct], true
@@ -248,12 +249,12 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 				}
 				return sum(s.LogProbs), true
 			}), nil)
-		case tasks.Brier, tasks.MCGrade:
+		case rundir.Brier, rundir.MCGrade:
 			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(it.Choices) == 0 {
 					return 0, false
 				}
-				if m == tasks.MCGrade {
+				if m == rundir.MCGrade {
 					return b2f(argmax(s.ChoiceLP) == it.Correct), true
 				}
 				p := softmax(s.ChoiceLP)
@@ -264,7 +265,14 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 				}
 				return b, true
 			}), nil)
-		case tasks.PerPositionLoss:
+		case rundir.Bits:
+			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
+				if len(it.Choices) == 0 {
+					return 0, false
+				}
+				return choiceBits(s.ChoiceLP, it.Correct), true
+			}), nil)
+		case rundir.PerPositionLoss:
 			maxLen := 0
 			for _, i := range idx {
 				maxLen = max(maxLen, len(scores[i].LogProbs))
@@ -278,7 +286,7 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 					return -s.LogProbs[p], true
 				}), &p)
 			}
-		case tasks.BayesKL:
+		case rundir.BayesKL:
 			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
 				if len(s.BayesKL) == 0 {
 					return 0, false
@@ -288,6 +296,24 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 		}
 	}
 	return out
+}
+
+// choiceBits is the information about the right choice, in bits, held by
+// a model whose total log-probabilities of the K choices are lp:
+// log2 K + log2 softmax(lp)[correct] (Allen-Zhu & Li 2024, "Physics of
+// Language Models: Part 3.3": the code length saved against a uniform
+// guess). It is log2 K for a certain right answer, 0 for a uniform one, and
+// negative for a confident wrong one.
+func choiceBits(lp []float64, correct int) float64 {
+	mx := math.Inf(-1)
+	for _, x := range lp {
+		mx = max(mx, x)
+	}
+	var z float64
+	for _, x := range lp {
+		z += math.Exp(x - mx)
+	}
+	return (math.Log(float64(len(lp))) + lp[correct] - mx - math.Log(z)) / math.Ln2
 }
 
 func b2f(b bool) float64 {
@@ -380,8 +406,8 @@ func NewBatteryContext(ctx context.Context, ts []tasks.Task, n int) (*Battery, e
 // Run scores every task with h and returns the aggregated lines for step.
 // When h's context ends the run, the lines of the tasks finished so far
 // come back with the error, for the caller to keep.
-func (b *Battery) Run(h *Harness, step int) ([]Result, error) {
-	var out []Result
+func (b *Battery) Run(h *Harness, step int) ([]rundir.Eval, error) {
+	var out []rundir.Eval
 	for i, t := range b.Tasks {
 		if err := h.err(); err != nil {
 			return out, err

@@ -8,11 +8,12 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 )
 
 // TestRandomModelAtChance scores random-weight GPTs on every registered
-// task with default parameters. Averaged over several random inits, no
+// task with default parameters (and on the perturbed variants). Averaged over several random inits, no
 // sharp metric may beat the task's declared chance level by more than
 // sampling noise, and multiple-choice metrics must not fall far below it
 // either (which would mean the declared chance, or the scoring, is wrong).
@@ -27,7 +28,10 @@ func TestRandomModelAtChance(t *testing.T) {
 		n     = 100 // items per variant
 		inits = 4
 	)
-	for _, name := range tasks.Names() {
+	// Every task with default parameters, and the perturbed variants of
+	// the robustness tasks.
+	specs := append(tasks.Names(), "add(perturb=all)", "icl(perturb=all)", "stories(perturb=all)")
+	for _, name := range specs {
 		t.Run(name, func(t *testing.T) {
 			task, err := tasks.Lookup(name)
 			if err != nil {
@@ -44,7 +48,7 @@ func TestRandomModelAtChance(t *testing.T) {
 			}
 			type key struct{ task, metric string }
 			vals := map[key][]float64{}
-			res := map[key]eval.Result{}
+			res := map[key]rundir.Eval{}
 			var order []key
 			for s := 0; s < inits; s++ {
 				cfg := nn.DefaultConfig(nn.ArchGPT)
@@ -58,7 +62,7 @@ func TestRandomModelAtChance(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, r := range rs {
-					if r.Subtask != nil || (r.Metric != "exact_match" && r.Metric != "mc_grade") {
+					if r.Subtask != nil || !rundir.IsSharp(r.Metric) {
 						continue
 					}
 					k := key{r.Task, r.Metric}

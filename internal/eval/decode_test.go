@@ -78,7 +78,7 @@ func randomModel(t testing.TB, arch string, nctx int, seed uint64) nn.Model {
 	return m
 }
 
-// TestGenerateCachedMatchesUncached is issue 3's check "KV-cache generation
+// TestGenerateCachedMatchesUncached checks that "KV-cache generation
 // equals generation without a cache, token for token": the same prompts
 // through Generate with the model's DecodeState and with the full-forward
 // path, for the GPT, the LSTM and the MLP, over batch sizes that do not

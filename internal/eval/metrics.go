@@ -7,41 +7,15 @@
 // tell real emergence from a metric artifact (Schaeffer et al. 2023).
 //
 // Results are deterministic: items are scored in fixed batches, and
-// aggregation runs in item order.
+// aggregation runs in item order. They are lines of evals.jsonl
+// (rundir.Eval); the metrics and their kinds are rundir's.
 package eval
 
 import (
-	"fmt"
 	"math"
-	"sort"
 
 	"emlab/internal/suggest"
 )
-
-// Metric describes one metric: its direction and how it aggregates.
-type Metric struct {
-	Name           string
-	HigherIsBetter bool
-	// Aggregation is always the mean over items here (per-token metrics
-	// are first averaged within an item); the standard error is the sample
-	// standard deviation over items divided by √n.
-	Aggregation string
-	About       string
-}
-
-// Metrics is the registry of metrics the harness reports.
-var Metrics = map[string]Metric{
-	"exact_match":       {"exact_match", true, "mean", "greedy generation, after the task's Extract, equals the target (1/0)"},
-	"token_accuracy":    {"token_accuracy", true, "mean", "teacher-forced: fraction of answer tokens that are the argmax"},
-	"edit_distance":     {"edit_distance", false, "mean", "Levenshtein distance in tokens between the greedy continuation and the answer"},
-	"logprob":           {"logprob", true, "mean", "mean log-probability of the answer tokens, nats per token"},
-	"logprob_total":     {"logprob_total", true, "mean", "total log-probability of the answer, nats"},
-	"brier":             {"brier", false, "mean", "Brier score of the softmax over the choices' total log-probabilities"},
-	"mc_grade":          {"mc_grade", true, "mean", "1 when the correct choice has the highest log-probability"},
-	"per_position_loss": {"per_position_loss", false, "mean", "loss (nats) at each answer position, one line per position"},
-	"bayes_kl":          {"bayes_kl", false, "mean", "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},
-	"choice_logprob":    {"choice_logprob", true, "mean", "log-probability of the correct choice, nats"},
-}
 
 // Stat is an aggregated metric: mean, standard error of the mean, count.
 type Stat struct {
@@ -73,32 +47,3 @@ func meanStderr(xs []float64) Stat {
 
 // Levenshtein is the edit distance between token sequences a and b.
 func Levenshtein(a, b []int32) int { return suggest.EditDistance(a, b) }
-
-// Result is one aggregated line of evals.jsonl.
-type Result struct {
-	Step     int     `json:"step"`
-	Task     string  `json:"task"` // the variant, e.g. "add/plain/2"
-	Metric   string  `json:"metric"`
-	Value    float64 `json:"value"`
-	Stderr   float64 `json:"stderr"`
-	N        int     `json:"n"`
-	Chance   float64 `json:"chance"`             // the variant's chance level (for exact_match/mc_grade)
-	Position *int    `json:"position,omitempty"` // per_position_loss only
-	Subtask  *int    `json:"subtask,omitempty"`  // per-subtask lines (parity)
-}
-
-// sortResults orders results by task, metric, subtask and position so files
-// are stable.
-func sortResults(rs []Result) {
-	key := func(r Result) string {
-		p, s := -1, -1
-		if r.Position != nil {
-			p = *r.Position
-		}
-		if r.Subtask != nil {
-			s = *r.Subtask
-		}
-		return fmt.Sprintf("%s\x00%s\x00%08d\x00%08d", r.Task, r.Metric, s+1, p+1)
-	}
-	sort.SliceStable(rs, func(i, j int) bool { return key(rs[i]) < key(rs[j]) })
-}

@@ -33,8 +33,8 @@ type Config struct {
 	EmbedInitStd float64 `json:"embed_init_std"` // std of token/position embeddings; 0 means InitStd
 }
 
-// DefaultConfig returns the defaults for arch (the calibrated GPT of
-// ../shared/CALIBRATION.md for "gpt").
+// DefaultConfig returns the defaults for arch (for "gpt" the GPT
+// calibrated for the tiny preset: 2 layers, d = 64, 4 heads, 64 tokens).
 func DefaultConfig(arch string) Config {
 	c := Config{Arch: arch, NLayers: 2, DModel: 64, NHeads: 4, NCtx: 64, DVocab: 128,
 		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.02}

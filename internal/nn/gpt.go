@@ -1,6 +1,6 @@
 package nn
 
-// gpt.go is the GPT of issue 2: GPT-2's pre-LayerNorm transformer (Radford
+// gpt.go is emlab's GPT: GPT-2's pre-LayerNorm transformer (Radford
 // et al. 2019), written llm.c style with each layer's forward and backward
 // side by side and the shape on every buffer. The attention-only variant of
 // the induction-head studies (Olsson et al. 2022; Config.AttnOnly, with

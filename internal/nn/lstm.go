@@ -1,8 +1,8 @@
 package nn
 
 // This file holds the LSTM language model, the recurrent baseline for the
-// long-range tasks (DESIGN.md: "self-attention carries long-range
-// dependencies that RNNs lose"). It follows torch.nn.LSTM exactly (gate
+// long-range tasks, where the claim that self-attention carries
+// long-range dependencies that RNNs lose is measured. It follows torch.nn.LSTM exactly (gate
 // order i, f, g, o; two bias vectors; weights stored (4H, in) as PyTorch
 // does) so the reference fixture maps tensor for tensor.
 //

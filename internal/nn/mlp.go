@@ -5,8 +5,8 @@ package nn
 // connections): the next token is predicted from the concatenated
 // embeddings of the last Window tokens through one hidden layer. It is the
 // cheapest model that groks modular addition (Nanda et al. 2023's
-// embedding + MLP setting, ../shared/CALIBRATION.md: d = 64, window 2,
-// 256 ReLU, AdamW weight decay 1.0) and, over one-hot-like inputs, the
+// embedding + MLP setting: d = 64, window 2, 256 ReLU, AdamW weight
+// decay 1.0; docs/calibration.md) and, over one-hot-like inputs, the
 // sparse-parity learner of Michaud et al. 2023.
 //
 // What it deliberately does not do: a tied unembedding (the hidden width
@@ -60,7 +60,7 @@ func newMLP(cfg Config, rng *rand.Rand) *mlpModel {
 	var pb paramBuilder
 	// All three matrices are decayed, the embedding included: Nanda et al.
 	// 2023 decay every weight (AdamW wd 1.0), and grokking needs it
-	// (CALIBRATION.md: with wd 0 the held-out accuracy stays 0). Biases are
+	// (docs/calibration.md: with wd 0 the held-out accuracy stays 0). Biases are
 	// not, as everywhere in emlab.
 	pb.add("wte.weight", true, V, D)
 	pb.add("h.0.mlp.c_fc.weight", true, W*D, F) // W1, (in, out) as GPT-2

@@ -18,10 +18,23 @@
 //
 // # Activations
 //
-// Named activations follow TransformerLens (blocks.<l>.attn.pattern,
-// blocks.<l>.mlp.post, blocks.<l>.hook_resid_pre ...). The cache is filled by
-// the last Forward; probes read it without another forward pass. Names are
-// built by ActName so there is one spelling.
+// Activations are named after TransformerLens's hook points and built by
+// ActName, so there is one spelling. Most names are TransformerLens's own:
+// hook_embed, hook_pos_embed, blocks.<l>.hook_resid_pre, hook_resid_mid,
+// hook_resid_post, hook_attn_out, hook_mlp_out, blocks.<l>.attn.hook_q,
+// hook_k, hook_v, hook_z, hook_attn_scores and ln_final.hook_normalized.
+// Three differ, dropping the "hook_" prefix:
+//
+//	emlab                    TransformerLens
+//	blocks.<l>.attn.pattern  blocks.<l>.attn.hook_pattern
+//	blocks.<l>.mlp.pre       blocks.<l>.mlp.hook_pre
+//	blocks.<l>.mlp.post      blocks.<l>.mlp.hook_post
+//
+// and two have no TransformerLens counterpart: hook_logits (the output)
+// and blocks.<l>.hook_hidden (the LSTM's h_t). ln_final.hook_normalized is
+// taken after the final LayerNorm's gain and bias, where TransformerLens
+// hooks it before them (gpt.go). The cache is filled by the last Forward;
+// probes read it without another forward pass.
 package nn
 
 import (

@@ -2,9 +2,11 @@ package nn
 
 import "fmt"
 
-// ActName builds an activation name in TransformerLens's scheme:
-// ActName("pattern", 1) = "blocks.1.attn.pattern",
-// ActName("resid_pre", 0) = "blocks.0.hook_resid_pre",
+// ActName builds an activation name after TransformerLens's hook points
+// (the package documentation lists the three that differ):
+// ActName("pattern", 1) = "blocks.1.attn.pattern" (TransformerLens's
+// blocks.1.attn.hook_pattern), ActName("resid_pre", 0) =
+// "blocks.0.hook_resid_pre" (the same),
 // and layer < 0 gives the model-level names ("embed", "pos_embed",
 // "ln_final.normalized", "logits"). Unknown kinds panic (programming error).
 func ActName(kind string, layer int) string {

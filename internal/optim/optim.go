@@ -27,7 +27,8 @@ type Config struct {
 	Clip        float64 `json:"clip"`         // global gradient-norm clip; 0 disables
 }
 
-// DefaultConfig is the calibrated setting of ../shared/CALIBRATION.md:
+// DefaultConfig is the setting calibrated for emlab's small GPTs (the
+// demo's ladder trains with it):
 // AdamW β (0.9, 0.98), weight decay 0.1 on matrices, warmup 5% then cosine
 // to 10% of peak, clip 1.0.
 func DefaultConfig() Config {

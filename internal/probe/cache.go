@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 )
 
 // Cache is a copy of named activations of one forward pass (TransformerLens's
@@ -90,12 +91,12 @@ func (c *Cache) Pattern(l int) (Pattern, error) {
 
 // Head detector names (the `probe` field of probes.jsonl).
 const (
-	PrevToken      = "previous_token"
-	PrefixMatching = "prefix_matching"
-	DuplicateToken = "duplicate_token"
-	AttnEntropy    = "attn_entropy"
-	AttnDistance   = "attn_distance"
-	Copying        = "copying"
+	PrevToken      = rundir.ProbePrevToken
+	PrefixMatching = rundir.ProbePrefixMatching
+	DuplicateToken = rundir.ProbeDuplicateToken
+	AttnEntropy    = rundir.ProbeAttnEntropy
+	AttnDistance   = rundir.ProbeAttnDistance
+	Copying        = rundir.ProbeCopying
 )
 
 // HeadDetectors lists the pattern-based detectors, in report order.
@@ -138,7 +139,7 @@ func HeadScores(c *Cache, layers int, detector string) (Matrix, error) {
 // with |A| = T/2 drawn from symbols without replacement when there are at
 // least T/2 symbols (so every token of the second half has exactly one
 // earlier occurrence), with replacement otherwise. T must be even and ≥ 2.
-// This is the prefix-matching probe's input (CALIBRATION.md).
+// This is the prefix-matching probe's input (docs/probes.md).
 func RepeatedSequences(rng *rand.Rand, n, T int, symbols []int32) ([]int32, error) {
 	if T < 2 || T%2 != 0 || n < 1 || len(symbols) == 0 {
 		return nil, fmt.Errorf("repeated sequences: need n ≥ 1, even T ≥ 2 and symbols; got n=%d T=%d, %d symbols", n, T, len(symbols))

@@ -1,6 +1,6 @@
-// Package probe measures mechanisms inside emlab's models: the claims of
-// DESIGN.md about attention, representations, abstraction and memorisation
-// turned into numbers per checkpoint. docs/probes.md defines every probe
+// Package probe measures mechanisms inside emlab's models: claims about
+// attention, representations, abstraction and memorisation turned into
+// numbers per checkpoint. docs/probes.md defines every probe
 // with its perfect and random values and the measured attn2 phase change.
 //
 // # Pure functions
@@ -26,8 +26,9 @@
 // # The suite
 //
 // Probes lists the named probes `emlab probe` runs; each says when it
-// applies and turns a checkpoint into Rows of probes.jsonl, merged by
-// MergeRows so that re-probing a step replaces its rows. Probe inputs are
+// applies and turns a checkpoint into lines of probes.jsonl (rundir.Probe,
+// named by rundir's probe names), merged by rundir.MergeProbes so that
+// re-probing a step replaces its lines. Probe inputs are
 // drawn from Env.Seed, not the run seed, so every run and step sees the
 // same inputs.
 package probe

@@ -14,7 +14,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/probe"
-	"emlab/internal/tasks"
+	"emlab/internal/rundir"
 	"emlab/internal/train"
 )
 
@@ -29,25 +29,11 @@ func envFor(t *testing.T, dir string, step int) *probe.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ev, err := train.Sources(rd.Config)
+	ev, err := rd.Heldout()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T()}
-	if rd.Config.Data.Source == "tasks" {
-		entries, err := data.ParseMixSpec(rd.Config.Data.Tasks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			tk, err := tasks.FromCall(e.Call)
-			if err != nil {
-				t.Fatal(err)
-			}
-			env.Tasks = append(env.Tasks, tk)
-		}
-	}
-	return env
+	return &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Tasks: rd.Config.Data.Tasks.Tasks()}
 }
 
 func prefixMatching(t *testing.T, env *probe.Env, step int) probe.Matrix {
@@ -144,8 +130,8 @@ func TestProbesLeaveModelAndCheckpointUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	run := func() []probe.Row {
-		var all []probe.Row
+	run := func() []rundir.Probe {
+		var all []rundir.Probe
 		names = names[:0]
 		for _, p := range sel {
 			names = append(names, p.Name)

@@ -149,7 +149,7 @@ func tokenScores(p Pattern, tokens []int32, target func(t, s int) int) ([]float6
 // occurrences, Σ_s attn[t, s+1], averaged over such t.
 //
 // On the probe's sequences A A with |A| = T/2 and A without repeated tokens
-// (CALIBRATION.md), the qualifying t are exactly the second half and the
+// (RepeatedSequences), the qualifying t are exactly the second half and the
 // score is mean over t ∈ [T/2, T) of attn[t, t − T/2 + 1].
 // Perfect head: 1. Uniform head on A A: (H_T − H_{T/2})/(T/2) ≈ 0.021 at
 // T = 64. NaN when no token repeats.

@@ -68,7 +68,7 @@ func TestKnowledgeBitsOfOracles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	facts, ranges := CollectFacts(task, 0)
+	facts := task.(tasks.StatedFacts).StatedFacts()
 	if len(facts) != 10*5 {
 		t.Fatalf("%d facts, want 10 people × 5 relations", len(facts))
 	}
@@ -76,11 +76,11 @@ func TestKnowledgeBitsOfOracles(t *testing.T) {
 	all, noBoss := map[string]string{}, map[string]string{}
 	var bossBits float64
 	for _, f := range facts {
-		all[f.Prompt] = f.Value
-		if f.Rel == "boss" {
-			bossBits += math.Log2(float64(len(ranges["boss"])))
+		all[f.Prompt] = f.Answer
+		if f.Text["relation"] == "boss" {
+			bossBits += math.Log2(float64(len(f.Choices)))
 		} else {
-			noBoss[f.Prompt] = f.Value
+			noBoss[f.Prompt] = f.Answer
 		}
 	}
 	for _, c := range []struct {
@@ -89,7 +89,7 @@ func TestKnowledgeBitsOfOracles(t *testing.T) {
 		less float64
 	}{{"knows everything", all, 0}, {"knows all but boss", noBoss, bossBits}, {"knows nothing of boss or the rest", map[string]string{}, -1}} {
 		h := &eval.Harness{Model: &oracle{cfg: cfg, tok: tok, know: c.know}, Tok: tok}
-		bits, maxBits, err := KnowledgeBits(h, tok, facts, ranges)
+		bits, maxBits, err := KnowledgeBits(h, tok, facts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package probe
 import (
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -317,33 +316,5 @@ func TestParityCoefficient(t *testing.T) {
 	}
 	if got := ParityCoefficient(lp0, lp1, bits); math.Abs(got+1) > 1e-9 {
 		t.Errorf("anti-parity model: %v, want −1", got)
-	}
-}
-
-func TestMergeRowsReplacesAStepsProbe(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "probes.jsonl")
-	a := []Row{{Step: 1, Probe: "x", Value: 1}, {Step: 1, Probe: "y", Value: 2}, {Step: 2, Probe: "x", Value: 3}}
-	if err := MergeRows(path, a); err != nil {
-		t.Fatal(err)
-	}
-	// Re-probing step 1 with x only replaces (1, x) and keeps (1, y), (2, x).
-	if err := MergeRows(path, []Row{{Step: 1, Probe: "x", Value: 10}}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ReadRows(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[[2]any]float64{{1, "x"}: 10, {1, "y"}: 2, {2, "x"}: 3}
-	if len(got) != len(want) {
-		t.Fatalf("rows %+v, want %d", got, len(want))
-	}
-	for _, r := range got {
-		if v, ok := want[[2]any{r.Step, r.Probe}]; !ok || v != r.Value {
-			t.Errorf("row %+v unexpected", r)
-		}
-	}
-	if err := MergeRows(path, []Row{{Step: 3, Probe: "z", Value: math.NaN()}}); err == nil {
-		t.Error("NaN value written")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"emlab/internal/data"
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 	"emlab/internal/suggest"
 	"emlab/internal/tasks"
 )
@@ -68,7 +69,7 @@ type Probe struct {
 	// Applies returns nil when the probe can run in env, or why not.
 	Applies func(env *Env) error
 	// Run measures the model at checkpoint step.
-	Run func(env *Env, step int) ([]Row, error)
+	Run func(env *Env, step int) ([]rundir.Probe, error)
 }
 
 // Probes lists every probe in report order.
@@ -179,7 +180,7 @@ func needModadd(e *Env) error {
 	if err := needWTE(e); err != nil {
 		return err
 	}
-	if !strings.Contains(findTask(e, "modadd").Spec(), "enc=token") {
+	if its := findTask(e, "modadd").Eval(0, 1); len(its) == 0 || its[0].Vars["a_pos"] == nil {
 		return fmt.Errorf("the Fourier analysis needs modadd(enc=token): one token per residue")
 	}
 	return nil
@@ -199,7 +200,15 @@ func needTrainSampler(e *Env) error {
 	return fmt.Errorf("no task of the run's mixture has a training sampler")
 }
 
-func needFacts(e *Env) error { return needTask(e, "multihop") }
+func needFacts(e *Env) error {
+	if e.Tok == nil {
+		return fmt.Errorf("the run has no tokenizer (synthetic stream)")
+	}
+	if t, _ := statedFacts(e); t == nil {
+		return fmt.Errorf("no task of the run's mixture states facts (multihop does)")
+	}
+	return nil
+}
 
 func needParity(e *Env) error { return needTask(e, "parity") }
 
@@ -227,7 +236,7 @@ func (e *Env) probeT() int {
 }
 
 // repeated is the A A batch of the prefix-matching probe: Batch sequences
-// (64 by default, as in CALIBRATION.md).
+// (64 by default: the batch the attn2 calibration used, docs/probes.md).
 func (e *Env) repeated(label string) ([]int32, int, int, error) {
 	B, T := e.batch(), e.probeT()
 	toks, err := RepeatedSequences(data.RNG(e.Seed, "probe/"+label), B, T, e.symbols())
@@ -248,20 +257,20 @@ func (e *Env) heldout(n int) (tokens, targets []int32, B, T int) {
 
 // matrixRows turns a [layer][head] matrix into rows, skipping NaN entries
 // (a detector with nothing to score: no repeated token).
-func matrixRows(step int, probe string, m Matrix, n int) []Row {
-	var out []Row
+func matrixRows(step int, probe string, m Matrix, n int) []rundir.Probe {
+	var out []rundir.Probe
 	for l, row := range m {
 		for h, v := range row {
 			if !math.IsNaN(v) {
-				out = append(out, Row{Step: step, Probe: probe, Layer: l, Head: h, Value: v, N: n})
+				out = append(out, rundir.Probe{Step: step, Probe: probe, Layer: l, Head: h, Value: v, N: n})
 			}
 		}
 	}
 	return out
 }
 
-func patternProbe(name string, onRepeats bool) func(e *Env, step int) ([]Row, error) {
-	return func(e *Env, step int) ([]Row, error) {
+func patternProbe(name string, onRepeats bool) func(e *Env, step int) ([]rundir.Probe, error) {
+	return func(e *Env, step int) ([]rundir.Probe, error) {
 		var toks []int32
 		var B, T int
 		var err error
@@ -289,7 +298,7 @@ func patternProbe(name string, onRepeats bool) func(e *Env, step int) ([]Row, er
 	}
 }
 
-func runCopying(e *Env, step int) ([]Row, error) {
+func runCopying(e *Env, step int) ([]rundir.Probe, error) {
 	w, err := ReadGPTWeights(e.Model.Config(), e.Model.Params())
 	if err != nil {
 		return nil, err
@@ -301,7 +310,7 @@ func runCopying(e *Env, step int) ([]Row, error) {
 	return matrixRows(step, Copying, m, 0), nil
 }
 
-func runAblation(e *Env, step int) ([]Row, error) {
+func runAblation(e *Env, step int) ([]rundir.Probe, error) {
 	toks, B, T, err := e.repeated("repeated")
 	if err != nil {
 		return nil, err
@@ -320,13 +329,13 @@ func runAblation(e *Env, step int) ([]Row, error) {
 	}
 	ref, _, rB, rT := e.heldout(1)
 	metric := SecondHalfLoss(toks, B, T)
-	var out []Row
-	for _, mode := range []string{ZeroAblate, MeanAblate} {
-		r, err := AblateHead(e.Model, l, h, mode, ref, rB, rT, metric)
+	var out []rundir.Probe
+	for _, a := range []struct{ mode, probe string }{{ZeroAblate, rundir.ProbeAblationZero}, {MeanAblate, rundir.ProbeAblationMean}} {
+		r, err := AblateHead(e.Model, l, h, a.mode, ref, rB, rT, metric)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Row{Step: step, Probe: "ablation_" + mode, Layer: l, Head: h, Value: r.Delta(), Ref: fp(r.Base), N: B})
+		out = append(out, rundir.Probe{Step: step, Probe: a.probe, Layer: l, Head: h, Value: r.Delta(), Ref: fp(r.Base), N: B})
 	}
 	return out, nil
 }
@@ -339,16 +348,16 @@ func patternNames(L int) []string {
 	return out
 }
 
-func runICL(e *Env, step int) ([]Row, error) {
+func runICL(e *Env, step int) ([]rundir.Probe, error) {
 	toks, tgts, B, T := e.heldout(4)
 	curve, count, err := PerPositionLoss(e.Model, toks, tgts, B, T)
 	if err != nil {
 		return nil, err
 	}
-	var out []Row
+	var out []rundir.Probe
 	for t, v := range curve {
 		if !math.IsNaN(v) {
-			out = append(out, Row{Step: step, Probe: "icl_loss", Layer: -1, Head: -1, Index: ip(t), Value: v, N: count[t]})
+			out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeICLLoss, Layer: -1, Head: -1, Index: ip(t), Value: v, N: count[t]})
 		}
 	}
 	s, early, late, err := ICLScore(curve)
@@ -358,7 +367,7 @@ func runICL(e *Env, step int) ([]Row, error) {
 		// reported, the score is not.
 		return out, nil
 	}
-	return append(out, Row{Step: step, Probe: "icl_score", Layer: -1, Head: -1, Value: s, Index: ip(late),
+	return append(out, rundir.Probe{Step: step, Probe: rundir.ProbeICLScore, Layer: -1, Head: -1, Value: s, Index: ip(late),
 		Ref: fp(curve[early]), N: count[late]}), nil
 }
 
@@ -382,14 +391,14 @@ func layerActs(cfg nn.Config) (layers []int, names []string) {
 	return layers, names
 }
 
-func runRank(e *Env, step int) ([]Row, error) {
+func runRank(e *Env, step int) ([]rundir.Probe, error) {
 	toks, _, B, T := e.heldout(1)
 	layers, names := layerActs(e.Model.Config())
 	c, err := RunWithCache(e.Model, toks, B, T, names...)
 	if err != nil {
 		return nil, err
 	}
-	var out []Row
+	var out []rundir.Probe
 	for i, name := range names {
 		x, s, _ := c.Get(name)
 		d := s[len(s)-1]
@@ -397,21 +406,21 @@ func runRank(e *Env, step int) ([]Row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		out = append(out, Row{Step: step, Probe: "effective_rank", Layer: layers[i], Head: -1, Value: r, N: len(x) / d})
+		out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeEffectiveRank, Layer: layers[i], Head: -1, Value: r, N: len(x) / d})
 	}
 	return out, nil
 }
 
-func runPCA(e *Env, step int) ([]Row, error) {
+func runPCA(e *Env, step int) ([]rundir.Probe, error) {
 	p, _ := e.Model.Params().Lookup("wte.weight")
 	V, C := p.Shape[0], p.Shape[1]
 	pca, err := PrincipalComponents(e.Model.Params().Get("wte.weight"), V, C, 2)
 	if err != nil {
 		return nil, err
 	}
-	var out []Row
+	var out []rundir.Probe
 	for k, v := range pca.Explained {
-		out = append(out, Row{Step: step, Probe: "embed_pca_var", Layer: -1, Head: -1, Index: ip(k), Value: v})
+		out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeEmbedPCAVar, Layer: -1, Head: -1, Index: ip(k), Value: v})
 	}
 	for id := range V {
 		label := fmt.Sprint(id)
@@ -420,13 +429,13 @@ func runPCA(e *Env, step int) ([]Row, error) {
 		}
 		for k := range 2 {
 			// Index = id·2 + component keeps (step, probe, index) unique.
-			out = append(out, Row{Step: step, Probe: "embed_pca", Layer: -1, Head: -1, Index: ip(id*2 + k), Label: label, Value: pca.Coords[id][k]})
+			out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeEmbedPCA, Layer: -1, Head: -1, Index: ip(id*2 + k), Label: label, Value: pca.Coords[id][k]})
 		}
 	}
 	return out, nil
 }
 
-func runWeightNorm(e *Env, step int) ([]Row, error) {
+func runWeightNorm(e *Env, step int) ([]rundir.Probe, error) {
 	ps := e.Model.Params()
 	var all, dec float64
 	for _, p := range ps.Params {
@@ -437,8 +446,8 @@ func runWeightNorm(e *Env, step int) ([]Row, error) {
 			}
 		}
 	}
-	return []Row{
-		{Step: step, Probe: "weight_norm", Layer: -1, Head: -1, Value: math.Sqrt(all), N: ps.Count()},
-		{Step: step, Probe: "weight_norm_decayed", Layer: -1, Head: -1, Value: math.Sqrt(dec)},
+	return []rundir.Probe{
+		{Step: step, Probe: rundir.ProbeWeightNorm, Layer: -1, Head: -1, Value: math.Sqrt(all), N: ps.Count()},
+		{Step: step, Probe: rundir.ProbeWeightNormDec, Layer: -1, Head: -1, Value: math.Sqrt(dec)},
 	}, nil
 }

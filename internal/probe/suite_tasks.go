@@ -9,10 +9,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"emlab/internal/data"
 	"emlab/internal/eval"
 	"emlab/internal/nn"
+	"emlab/internal/rundir"
 	"emlab/internal/tasks"
 )
 
@@ -62,6 +64,22 @@ func lastPositionActs(e *Env, prompts [][]int32, names []string) (map[string][]f
 	return feats, dims, nil
 }
 
+// charPrompts encodes the items' prompts and checks that each character
+// is one token, so that the character offsets tasks give in Item.Vars are
+// token positions.
+func charPrompts(tok data.Tokenizer, items []tasks.Item) ([][]int32, error) {
+	out, err := encodePrompts(tok, items)
+	if err != nil {
+		return nil, err
+	}
+	for i, ids := range out {
+		if n := utf8.RuneCountInString(items[i].Prompt); len(ids) != n {
+			return nil, fmt.Errorf("prompt %q is %d tokens for %d characters: the task's positions need a character tokenizer", items[i].Prompt, len(ids), n)
+		}
+	}
+	return out, nil
+}
+
 func encodePrompts(tok data.Tokenizer, items []tasks.Item) ([][]int32, error) {
 	out := make([][]int32, len(items))
 	for i := range items {
@@ -75,16 +93,16 @@ func encodePrompts(tok data.Tokenizer, items []tasks.Item) ([][]int32, error) {
 }
 
 // runFourier: Nanda et al. 2023's measures on every (a, b) pair.
-func runFourier(e *Env, step int) ([]Row, error) {
+func runFourier(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "modadd")
 	ts, ok := t.(tasks.TrainSampler)
 	if !ok {
 		return nil, fmt.Errorf("fourier: modadd has no training sampler")
 	}
 	all := append(t.Eval(e.Seed, 1<<30), ts.TrainItems(e.Seed, 1<<30)...)
-	prompts, err := encodePrompts(e.Tok, all)
+	prompts, err := charPrompts(e.Tok, all)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fourier: %w", err)
 	}
 	p := 0
 	for _, it := range all {
@@ -93,15 +111,17 @@ func runFourier(e *Env, step int) ([]Row, error) {
 	if len(all) != p*p {
 		return nil, fmt.Errorf("fourier: %d items, want all %d ordered pairs", len(all), p*p)
 	}
-	// With enc=token the prompt is Z : a + b =, so tokens 2 and 4 are
-	// the residues a and b.
+	// The residues' tokens, at the positions the task gives (one token
+	// per residue); every prompt has the same length T and the answer is
+	// predicted at its last position.
+	T := len(prompts[0])
 	resTok := make([]int32, p)
 	for i, it := range all {
-		if len(prompts[i]) != 6 {
-			return nil, fmt.Errorf("fourier: prompt %q is not 6 tokens (enc=token)", it.Prompt)
+		if len(prompts[i]) != T || it.Vars["a_pos"] == nil || it.Vars["b_pos"] == nil {
+			return nil, fmt.Errorf("fourier: item %q does not give one-token residue positions (a_pos, b_pos) in prompts of one length", it.Prompt)
 		}
-		resTok[it.Vars["a"][0]] = prompts[i][2]
-		resTok[it.Vars["b"][0]] = prompts[i][4]
+		resTok[it.Vars["a"][0]] = prompts[i][it.Vars["a_pos"][0]]
+		resTok[it.Vars["b"][0]] = prompts[i][it.Vars["b_pos"][0]]
 	}
 	// Embedding energy per frequency.
 	wteP, _ := e.Model.Params().Lookup("wte.weight")
@@ -125,17 +145,17 @@ func runFourier(e *Env, step int) ([]Row, error) {
 			return nil, err
 		}
 		n := min(bs, len(all)-b0)
-		toks := make([]int32, 0, n*6)
+		toks := make([]int32, 0, n*T)
 		for i := range n {
 			toks = append(toks, prompts[b0+i]...)
 		}
-		e.Model.Forward(toks, nil, n, 6)
+		e.Model.Forward(toks, nil, n, T)
 		lg := e.Model.Logits()
 		for i := range n {
 			it := all[b0+i]
 			a, b := it.Vars["a"][0], it.Vars["b"][0]
 			train[a*p+b] = strings.HasSuffix(it.Variant, "/train")
-			row := lg[(i*6+5)*V : (i*6+6)*V]
+			row := lg[(i*T+T-1)*V : (i*T+T)*V]
 			for c, id := range resTok {
 				logits[(a*p+b)*p+c] = float64(row[id])
 			}
@@ -147,26 +167,26 @@ func runFourier(e *Env, step int) ([]Row, error) {
 		return nil, err
 	}
 	spec := t.Spec()
-	row := func(probe string, v float64, idx *int) Row {
-		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Index: idx, Task: spec}
+	row := func(probe string, v float64, idx *int) rundir.Probe {
+		return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Index: idx, Task: spec}
 	}
-	var out []Row
+	var out []rundir.Probe
 	for k, v := range energy {
-		out = append(out, row("fourier_energy", v, ip(k+1)))
+		out = append(out, row(rundir.ProbeFourierEnergy, v, ip(k+1)))
 	}
 	for i, k := range keys {
-		out = append(out, row("fourier_key", float64(k), ip(i)))
+		out = append(out, row(rundir.ProbeFourierKey, float64(k), ip(i)))
 	}
-	return append(out, row("fourier_gini", Gini(energy), nil), row("fourier_full_loss", fl.Full, nil),
-		row("fourier_restricted_loss", fl.Restricted, nil), row("fourier_excluded_loss", fl.Excluded, nil)), nil
+	return append(out, row(rundir.ProbeFourierGini, Gini(energy), nil), row(rundir.ProbeFourierFullLoss, fl.Full, nil),
+		row(rundir.ProbeFourierRestricted, fl.Restricted, nil), row(rundir.ProbeFourierExcluded, fl.Excluded, nil)), nil
 }
 
 // probeVars are the task variables the linear probes read.
 var probeVars = map[string][]string{"add": {"carry", "digits"}, "multihop": {"bridge"}}
 
-func runLinearProbes(e *Env, step int) ([]Row, error) {
+func runLinearProbes(e *Env, step int) ([]rundir.Probe, error) {
 	layers, names := layerActs(e.Model.Config())
-	var out []Row
+	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		vars, ok := probeVars[t.Name()]
 		if !ok {
@@ -218,7 +238,7 @@ func runLinearProbes(e *Env, step int) ([]Row, error) {
 					if err != nil {
 						return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), varName, layers[li], err)
 					}
-					out = append(out, Row{Step: step, Probe: "linear_probe", Layer: layers[li], Head: -1, Value: res.Accuracy,
+					out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
 						Ref: fp(res.Majority), Task: t.Spec(), Var: varName, N: res.NTest})
 				}
 			}
@@ -251,9 +271,9 @@ func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (fl
 	return float64(hit) / float64(len(items)), nil
 }
 
-func runTrainHeldout(e *Env, step int) ([]Row, error) {
+func runTrainHeldout(e *Env, step int) ([]rundir.Probe, error) {
 	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
-	var out []Row
+	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		ts, ok := t.(tasks.TrainSampler)
 		if !ok {
@@ -294,78 +314,32 @@ func runTrainHeldout(e *Env, step int) ([]Row, error) {
 				return nil, err
 			}
 			out = append(out,
-				Row{Step: step, Probe: "train_acc", Layer: -1, Head: -1, Value: a, Task: v.Name, N: len(trainItems)},
-				Row{Step: step, Probe: "heldout_acc", Layer: -1, Head: -1, Value: b, Task: v.Name, N: len(held)})
+				rundir.Probe{Step: step, Probe: rundir.ProbeTrainAcc, Layer: -1, Head: -1, Value: a, Task: v.Name, N: len(trainItems)},
+				rundir.Probe{Step: step, Probe: rundir.ProbeHeldoutAcc, Layer: -1, Head: -1, Value: b, Task: v.Name, N: len(held)})
 		}
 	}
 	return out, nil
 }
 
-// Fact is one subject–relation–value statement of a facts task.
-type Fact struct {
-	Prompt string // e.g. "F:kem.boss="
-	Rel    string // e.g. "boss"
-	Value  string // e.g. "dup"
-}
-
-// CollectFacts draws training documents from gen until no new fact
-// (documents "F:<subject>.<relation>=<value>") has appeared for 20 000
-// documents in a row (or 2 000 000 documents), and returns the facts, sorted, and
-// each relation's range: every value seen for it.
-func CollectFacts(gen data.Generator, seed uint64) ([]Fact, map[string][]string) {
-	r := data.RNG(seed, "probe/facts")
-	seen := map[string]Fact{}
-	for i, quiet := 0, 0; quiet < 20000 && i < 2000000; i++ {
-		doc := gen.Generate(r)
-		quiet++
-		if !strings.HasPrefix(doc, "F:") {
-			continue
-		}
-		eq := strings.LastIndexByte(doc, '=')
-		dot := strings.LastIndexByte(doc[:max(eq, 0)], '.')
-		if eq < 0 || dot < 0 {
-			continue
-		}
-		f := Fact{Prompt: doc[:eq+1], Rel: doc[dot+1 : eq], Value: doc[eq+1:]}
-		if _, ok := seen[f.Prompt]; !ok {
-			seen[f.Prompt] = f
-			quiet = 0
-		}
-	}
-	var facts []Fact
-	ranges := map[string][]string{}
-	for _, f := range seen {
-		facts = append(facts, f)
-		if !slices.Contains(ranges[f.Rel], f.Value) {
-			ranges[f.Rel] = append(ranges[f.Rel], f.Value)
-		}
-	}
-	slices.SortFunc(facts, func(a, b Fact) int { return strings.Compare(a.Prompt, b.Prompt) })
-	for _, v := range ranges {
-		slices.Sort(v)
-	}
-	return facts, ranges
-}
-
-// KnowledgeBits is the information about the facts the model holds, in
-// bits: Σ over facts of log2(K_r · P'(v)), where K_r is the size of the
-// fact's relation's range and P'(v) the model's probability of the true
-// value (followed by the separator) renormalised over that range. It is
-// the code length saved, relative to the uniform prior over each range,
-// when the facts are encoded with the model — Allen-Zhu & Li 2024's
-// ("Physics of Language Models: Part 3.3") bit-complexity lower bound in
-// the case of independent uniform attributes. A model that knows every
-// fact stores Σ log2 K_r bits; one that knows none ≈ 0 (slightly below 0 by
-// Jensen's inequality when its guesses are noisy). Also returned: that
-// maximum.
-func KnowledgeBits(h *eval.Harness, tok data.Tokenizer, facts []Fact, ranges map[string][]string) (bits, maxBits float64, err error) {
+// KnowledgeBits is the information about facts the model holds, in
+// bits: Σ over facts of log2(K · P'(v)), where K is the number of a fact's
+// Choices (its relation's range) and P'(v) the model's probability of the
+// true value (followed by the separator) renormalised over them. It is the
+// code length saved, relative to the uniform prior over each range, when
+// the facts are encoded with the model — Allen-Zhu & Li 2024's ("Physics
+// of Language Models: Part 3.3") bit-complexity lower bound in the case of
+// independent uniform attributes. A model that knows every fact stores
+// Σ log2 K bits; one that knows none ≈ 0 (slightly below 0 by Jensen's
+// inequality when its guesses are noisy). Also returned: that maximum.
+// facts are items with Prompt, Choices and Correct (tasks.StatedFacts).
+func KnowledgeBits(h *eval.Harness, tok data.Tokenizer, facts []tasks.Item) (bits, maxBits float64, err error) {
 	var reqs []eval.Continuation
 	for _, f := range facts {
 		p, err := tok.Encode(f.Prompt)
 		if err != nil {
 			return 0, 0, err
 		}
-		for _, v := range ranges[f.Rel] {
+		for _, v := range f.Choices {
 			c, err := tok.Encode(v)
 			if err != nil {
 				return 0, 0, err
@@ -379,43 +353,47 @@ func KnowledgeBits(h *eval.Harness, tok data.Tokenizer, facts []Fact, ranges map
 	}
 	i := 0
 	for _, f := range facts {
-		rng := ranges[f.Rel]
-		lps := make([]float64, len(rng))
-		truth := -1
-		for j, v := range rng {
+		lps := make([]float64, len(f.Choices))
+		for j := range f.Choices {
 			for _, lp := range scores[i].LogProbs {
 				lps[j] += lp
 			}
-			if v == f.Value {
-				truth = j
-			}
 			i++
 		}
-		K := float64(len(rng))
-		bits += (math.Log(K) + lps[truth] - lse64(lps)) / math.Ln2
+		K := float64(len(f.Choices))
+		bits += (math.Log(K) + lps[f.Correct] - lse64(lps)) / math.Ln2
 		maxBits += math.Log2(K)
 	}
 	return bits, maxBits, nil
 }
 
-func runKnowledge(e *Env, step int) ([]Row, error) {
-	t := findTask(e, "multihop")
-	facts, ranges := CollectFacts(t, e.Seed)
+// statedFacts returns the facts the first task that states them does.
+func statedFacts(e *Env) (tasks.Task, []tasks.Item) {
+	for _, t := range e.Tasks {
+		if s, ok := t.(tasks.StatedFacts); ok {
+			return t, s.StatedFacts()
+		}
+	}
+	return nil, nil
+}
+
+func runKnowledge(e *Env, step int) ([]rundir.Probe, error) {
+	t, facts := statedFacts(e)
 	if len(facts) == 0 {
-		return nil, fmt.Errorf("knowledge: the multihop task produced no facts")
+		return nil, fmt.Errorf("knowledge: no task of the run states facts")
 	}
 	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
-	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts, ranges)
+	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts)
 	if err != nil {
 		return nil, err
 	}
 	n := e.Model.Params().Count()
-	mk := func(probe string, v float64) Row {
-		return Row{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
+	mk := func(probe string, v float64) rundir.Probe {
+		return rundir.Probe{Step: step, Probe: probe, Layer: -1, Head: -1, Value: v, Task: t.Spec(), N: len(facts)}
 	}
-	r := mk("bits_per_param", bits/float64(n))
+	r := mk(rundir.ProbeBitsPerParam, bits/float64(n))
 	r.N = n
-	return []Row{mk("knowledge_bits", bits), mk("knowledge_bits_max", maxBits), r}, nil
+	return []rundir.Probe{mk(rundir.ProbeKnowledgeBits, bits), mk(rundir.ProbeKnowledgeBitsMax, maxBits), r}, nil
 }
 
 // ParityCoefficient is the Fourier coefficient of the model's output on
@@ -445,8 +423,9 @@ func ParityCoefficient(lp1, lp0 []float64, bit []int) float64 {
 // norms on relevant and irrelevant coordinates (1 when the model treats
 // all bits alike, large when it reads the subset). The gradient of wpe row
 // t equals the gradient of the input x₀ at position t, since x₀ = wte[tok]
-// + wpe. The model's gradient buffer is restored afterwards.
-func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int, bitStart, nBits int) float64 {
+// + wpe. bitPos are the prompt positions of the data bits, subset indexes
+// them. The model's gradient buffer is restored afterwards.
+func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset, bitPos []int) float64 {
 	ps := m.Params()
 	saved := slices.Clone(ps.Grad)
 	defer copy(ps.Grad, saved)
@@ -468,9 +447,9 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int
 		m.Forward(p, targets, 1, T)
 		m.Backward()
 		g := ps.GradOf("wpe.weight")
-		for i := range nBits {
+		for i, pos := range bitPos {
 			var n2 float64
-			for _, v := range g[(bitStart+i)*C : (bitStart+i+1)*C] {
+			for _, v := range g[pos*C : (pos+1)*C] {
 				n2 += float64(v) * float64(v)
 			}
 			if inS[i] {
@@ -488,7 +467,7 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset []int
 	return (rel / float64(nRel)) / (irr / float64(nIrr))
 }
 
-func runParity(e *Env, step int) ([]Row, error) {
+func runParity(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "parity")
 	items := t.Eval(e.Seed, min(e.items(), 128))
 	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
@@ -504,7 +483,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Row
+	var out []rundir.Probe
 	subs := make([]int, 0, len(bySub))
 	for s := range bySub {
 		subs = append(subs, s)
@@ -512,7 +491,7 @@ func runParity(e *Env, step int) ([]Row, error) {
 	slices.Sort(subs)
 	for _, s := range subs {
 		its := bySub[s]
-		prompts, err := encodePrompts(e.Tok, its)
+		prompts, err := charPrompts(e.Tok, its)
 		if err != nil {
 			return nil, err
 		}
@@ -530,13 +509,11 @@ func runParity(e *Env, step int) ([]Row, error) {
 		for i := range its {
 			lp1[i], lp0[i] = sc[2*i].LogProbs[0], sc[2*i+1].LogProbs[0]
 		}
-		out = append(out, Row{Step: step, Probe: "parity_fourier", Layer: -1, Head: -1, Index: ip(s),
+		out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeParityFourier, Layer: -1, Head: -1, Index: ip(s),
 			Value: ParityCoefficient(lp1, lp0, bits), Task: t.Spec(), N: len(its)})
 		if !nn.IsTransformer(e.Model.Config().Arch) {
 			continue
 		}
-		// Prompt: B : control bits… = ; the bits start at token 3.
-		nBits := len(prompts[0]) - 4
 		k := min(len(prompts), 16)
 		ans := make([]int32, k)
 		for i := range k {
@@ -545,9 +522,9 @@ func runParity(e *Env, step int) ([]Row, error) {
 				ans[i] = one[0]
 			}
 		}
-		r := paritySaliency(e.Model, prompts[:k], ans, its[0].Vars["subset"], 3, nBits)
+		r := paritySaliency(e.Model, prompts[:k], ans, its[0].Vars["subset"], its[0].Vars["bit_pos"])
 		if !math.IsNaN(r) {
-			out = append(out, Row{Step: step, Probe: "parity_saliency_ratio", Layer: -1, Head: -1, Index: ip(s),
+			out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeParitySaliency, Layer: -1, Head: -1, Index: ip(s),
 				Value: r, Task: t.Spec(), N: k})
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/probe"
-	"emlab/internal/tasks"
+	"emlab/internal/rundir"
 	"emlab/internal/train"
 )
 
@@ -20,32 +20,26 @@ import (
 func TestTaskProbesAtChanceOnARandomModel(t *testing.T) {
 	cfg := config.Default()
 	cfg.Data.Source = "tasks"
-	cfg.Data.Tasks = "modadd:1,add:1,multihop(people=10):1,parity(tasks=3):1"
+	if err := cfg.Set("data.tasks=modadd:1,add:1,multihop(people=10):1,parity(tasks=3):1"); err != nil {
+		t.Fatal(err)
+	}
 	tr, ev, err := train.Sources(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := train.ResolveVocab(&cfg, tr); err != nil {
+	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
 		t.Fatal(err)
 	}
 	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64}
-	entries, _ := data.ParseMixSpec(cfg.Data.Tasks)
-	for _, e := range entries {
-		tk, err := tasks.FromCall(e.Call)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.Tasks = append(env.Tasks, tk)
-	}
+	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
 	sel, err := probe.Select("fourier,linear_probe,train_heldout,knowledge,parity_progress", env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]probe.Row{}
+	got := map[string][]rundir.Probe{}
 	for _, p := range sel {
 		rows, err := p.Run(env, 0)
 		if err != nil {

@@ -1,6 +1,6 @@
 // Package report draws emlab's plots as SVG and writes the HTML report.
 //
-// It stands alone (see DESIGN.md): it imports nothing else from emlab and
+// It stands alone: it imports nothing else from emlab and
 // takes plain data — series of numbers, verdicts as strings, notes — so
 // any caller can fill it (internal/report/assemble does so from run
 // directories and the analysis JSON). The report is one self-contained HTML

@@ -119,13 +119,13 @@ func TestBrowser(t *testing.T) {
 	step("screenshot", err)
 
 	joined := strings.Join(ids, "\n")
-	for _, want := range []string{"ladder/r0", "ladder/r5", "induction/attn2", "grokking/modadd", "sweep2/running", "sweep2/<img src=x onerror=alert(1)>"} {
+	for _, want := range []string{"ladder/r0", "ladder/r5", "induction/attn2", "grokking/modadd", "sweep2/running", "sweep2/<img src=x onerror=alert(1)>", "sweep2/damaged", "sweep2/escape"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("runs table lacks %q (has %q)", want, ids)
 		}
 	}
-	if len(ids) != 17 {
-		t.Errorf("runs table has %d rows, want 17", len(ids))
+	if len(ids) != 19 { // the fixture's 17 readable runs and 2 unreadable ones
+		t.Errorf("runs table has %d rows, want 19", len(ids))
 	}
 	if livePaths == 0 || abilityPaths == 0 {
 		t.Errorf("plots did not render: %d live-curve paths, %d ability paths", livePaths, abilityPaths)

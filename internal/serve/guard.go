@@ -1,17 +1,14 @@
 package serve
 
 // guard.go: the dashboard's defences — the Host header check against DNS
-// rebinding, and reading only regular files inside the directory.
+// rebinding, and opening only regular files inside the directory (the
+// runs' own files are read through rundir on the root's file system, whose
+// reader refuses anything but a regular file).
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"path"
-	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -65,33 +62,4 @@ func (s *Server) openRegular(name string) (*os.File, os.FileInfo, error) {
 		return nil, nil, os.ErrNotExist
 	}
 	return f, fi, nil
-}
-
-// runFiles are the files of a run directory the runs table reads.
-var runFiles = []string{"config.json", "metrics.jsonl", "evals.jsonl", "probes.jsonl", "status.json", "sweep.json", "DONE"}
-
-// runFilesSafe checks, through the root, that every file of run id that
-// the runs table reads is a regular file inside the served directory: a
-// symbolic link may point to another file inside, never outside, and a
-// FIFO or device (whose open blocks, or reads forever) is refused. The
-// runs table then reads the files by path; a file swapped between the
-// check and the read is not guarded against.
-func (s *Server) runFilesSafe(id string) error {
-	for _, name := range runFiles {
-		rel := filepath.Join(filepath.FromSlash(id), name)
-		fi, err := s.root.Lstat(rel)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			fi, err = s.root.Stat(rel) // fails for a link leaving the root
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path.Join(id, name), err)
-		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", path.Join(id, name))
-		}
-	}
-	return nil
 }

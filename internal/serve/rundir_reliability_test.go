@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"emlab/internal/report/reporttest"
+	"emlab/internal/rundir"
 )
 
 // getWithin runs one request and fails if it does not answer within 10 s
@@ -38,7 +39,7 @@ func getWithin(t *testing.T, s *Server, target string) (int, string) {
 // config.json) in a run directory does not hang the runs table, the
 // metrics API or the page; the other runs are still listed.
 func TestReliabilityRunFilesFIFO(t *testing.T) {
-	for _, name := range []string{"metrics.jsonl", "evals.jsonl", "config.json"} {
+	for _, name := range []string{rundir.MetricsFile, rundir.EvalsFile, rundir.ConfigFile} {
 		t.Run(name, func(t *testing.T) {
 			s, dir := newServer(t)
 			run := filepath.Join(dir, "fifo-run")
@@ -67,11 +68,11 @@ func TestReliabilityRunFilesSymlinkOut(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"step": step, "tokens": step * 10, "flops": 1, "loss": 4242.125, "lr": 0.1, "grad_norm": 1, "seconds": 1})
 		lines = append(append(lines, b...), '\n')
 	}
-	must(t, os.WriteFile(filepath.Join(outside, "metrics.jsonl"), lines, 0o644))
+	must(t, os.WriteFile(filepath.Join(outside, rundir.MetricsFile), lines, 0o644))
 	run := filepath.Join(dir, "link-run")
 	reporttest.Write(t, run, reporttest.LadderRun(1))
-	os.Remove(filepath.Join(run, "metrics.jsonl"))
-	must(t, os.Symlink(filepath.Join(outside, "metrics.jsonl"), filepath.Join(run, "metrics.jsonl")))
+	os.Remove(filepath.Join(run, rundir.MetricsFile))
+	must(t, os.Symlink(filepath.Join(outside, rundir.MetricsFile), filepath.Join(run, rundir.MetricsFile)))
 	for _, target := range []string{"/api/runs", "/api/metrics?run=link-run", "/"} {
 		_, body := getWithin(t, s, target)
 		if strings.Contains(body, "4242.125") || strings.Contains(body, "4.24e+03") || strings.Contains(body, "4242") {

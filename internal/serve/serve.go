@@ -40,6 +40,7 @@ import (
 
 	"emlab/internal/report"
 	"emlab/internal/report/assemble"
+	"emlab/internal/rundir"
 )
 
 // Options tune the server.
@@ -208,39 +209,45 @@ func opt(v float64) *float64 {
 	return &v
 }
 
-func (s *Server) loadRuns() ([]*assemble.Run, error) {
-	ids, err := assemble.FindRuns(s.dir, assemble.MaxDepth)
+// loadRuns reads the runs under the directory through the os.Root, so
+// no read leaves it. A run that cannot be read (removed while we looked,
+// or a damaged file) is listed with the error as its status.
+func (s *Server) loadRuns() ([]*rundir.Run, map[string]error, error) {
+	fsys := s.root.FS()
+	ids, err := rundir.FindRunsFS(fsys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var runs []*assemble.Run
+	var runs []*rundir.Run
+	bad := map[string]error{}
 	for _, id := range ids {
-		if s.runFilesSafe(id) != nil {
-			continue // a link out of the directory, or a FIFO: never read
+		sub, err := rundir.SubFS(fsys, id)
+		if err == nil {
+			var r *rundir.Run
+			if r, err = rundir.ReadRunFS(sub, id); err == nil {
+				runs = append(runs, r)
+				continue
+			}
 		}
-		r, err := assemble.ReadRun(filepath.Join(s.dir, filepath.FromSlash(id)), id)
-		if err != nil {
-			continue // a run directory removed while we looked
-		}
-		runs = append(runs, r)
+		bad[id] = err
 	}
-	return runs, nil
+	return runs, bad, nil
 }
 
-func (s *Server) runsJSON(runs []*assemble.Run) RunsJSON {
+func (s *Server) runsJSON(runs []*rundir.Run, bad map[string]error) RunsJSON {
 	now := s.o.Now()
 	out := RunsJSON{Counts: map[string]int{}, Runs: []RunRow{}}
 	var series []report.Series
 	for _, r := range runs {
-		row := RunRow{ID: r.ID, Status: r.Status(now, s.o.Fresh), Params: opt(r.Params), Error: r.SweepError}
+		row := RunRow{ID: r.ID, Status: r.Status(now, s.o.Fresh), EvalLoss: opt(rundir.LastEvalLoss(r.Metrics))}
+		if r.Config != nil && r.Config.Params > 0 {
+			row.Params = opt(float64(r.Config.Params))
+		}
+		if r.Sweep != nil {
+			row.Error = r.Sweep.Error
+		}
 		if last, ok := r.Last(); ok {
 			row.Step, row.Loss, row.Tokens = last.Step, opt(last.Loss), last.Tokens
-		}
-		for i := len(r.Metrics) - 1; i >= 0; i-- {
-			if !math.IsNaN(r.Metrics[i].EvalLoss) {
-				row.EvalLoss = opt(r.Metrics[i].EvalLoss)
-				break
-			}
 		}
 		out.Counts[row.Status]++
 		out.Runs = append(out.Runs, row)
@@ -254,6 +261,10 @@ func (s *Server) runsJSON(runs []*assemble.Run) RunsJSON {
 		if has { // runs that log no training loss (probe-only studies) would only fill the legend
 			series = append(series, sr)
 		}
+	}
+	for _, id := range sortedKeys(bad) {
+		out.Counts[unreadable]++
+		out.Runs = append(out.Runs, RunRow{ID: id, Status: unreadable, Error: bad[id].Error()})
 	}
 	pl := &report.Plot{Title: "Training loss", XLabel: "step (log scale)", YLabel: "training loss (nats/token, log scale)", XLog: true, YLog: true,
 		Series: series, Width: 640, Height: 340}
@@ -274,12 +285,24 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
-	runs, err := s.loadRuns()
+	runs, bad, err := s.loadRuns()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, s.runsJSON(runs))
+	writeJSON(w, s.runsJSON(runs, bad))
+}
+
+// unreadable is the status of a run whose files could not be read.
+const unreadable = "unreadable"
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // MetricsJSON is /api/metrics: one run's logged steps.
@@ -292,7 +315,7 @@ type MetricsJSON struct {
 
 func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("run")
-	runs, err := s.loadRuns()
+	runs, _, err := s.loadRuns()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -322,7 +345,7 @@ func (s *Server) findReports() []string {
 			return nil
 		}
 		if d.IsDir() {
-			if p != "." && (strings.Count(p, "/")+1 > assemble.MaxDepth+1 || strings.HasPrefix(d.Name(), ".") || d.Name() == "checkpoints") {
+			if p != "." && (strings.Count(p, "/")+1 > rundir.MaxDepth+1 || strings.HasPrefix(d.Name(), ".") || d.Name() == rundir.CheckpointsDir) {
 				return fs.SkipDir
 			}
 			return nil
@@ -353,22 +376,22 @@ type abilityView struct {
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	runs, err := s.loadRuns()
+	runs, bad, err := s.loadRuns()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	v := pageView{Dir: s.dir, Runs: s.runsJSON(runs), Reports: s.findReports(), Poll: s.o.PollMillis}
+	v := pageView{Dir: s.dir, Runs: s.runsJSON(runs, bad), Reports: s.findReports(), Poll: s.o.PollMillis}
 	// The SVG writers escape all text they place.
 	v.Curves = template.HTML(v.Runs.CurvesSVG)
 	ladder, group := assemble.ChooseLadder(runs)
 	var abilities []report.Ability
-	if b, err := s.root.ReadFile("analysis.json"); err == nil {
+	if b, err := s.root.ReadFile(assemble.AnalysisFile); err == nil {
 		if lines, err := assemble.ParseAnalysis(bytes.NewReader(b)); err == nil {
 			abilities = assemble.Abilities(lines, ladder)
-			v.Note = "Fits and verdicts from analysis.json."
+			v.Note = "Fits and verdicts from " + assemble.AnalysisFile + "."
 		} else {
-			v.Note = "analysis.json is unreadable (" + err.Error() + "); showing observed values only."
+			v.Note = assemble.AnalysisFile + " is unreadable (" + err.Error() + "); showing observed values only."
 		}
 	}
 	if abilities == nil {
@@ -415,7 +438,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 <style>
 body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}
 table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;padding:2px 8px;text-align:left}th{background:#f3f3f3}
-.st-done{color:#009E73}.st-running{color:#0072B2;font-weight:bold}.st-failed{color:#D55E00;font-weight:bold}.st-pending,.st-interrupted{color:#777}
+.st-done{color:#009E73}.st-running{color:#0072B2;font-weight:bold}.st-failed,.st-unreadable{color:#D55E00;font-weight:bold}.st-pending,.st-interrupted{color:#777}
 .plots{display:flex;flex-wrap:wrap;gap:10px}.plots svg{max-width:100%;height:auto}
 .muted{color:#666;font-size:.9em}
 </style></head>

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"emlab/internal/report/reporttest"
+	"emlab/internal/rundir"
 )
 
 const secret = "TOP-SECRET-OUTSIDE-DIR"
@@ -35,18 +36,24 @@ func fixture(t *testing.T) (dir string, now time.Time) {
 	running := reporttest.LadderRun(1)
 	running.Done = false
 	reporttest.Write(t, filepath.Join(dir, "sweep2/running"), running)
-	touch(t, filepath.Join(dir, "sweep2/running/metrics.jsonl"), now.Add(-5*time.Second))
+	touch(t, filepath.Join(dir, "sweep2/running", rundir.MetricsFile), now.Add(-5*time.Second))
 	// Interrupted: same, but quiet for an hour.
 	reporttest.Write(t, filepath.Join(dir, "sweep2/stale"), running)
-	touch(t, filepath.Join(dir, "sweep2/stale/metrics.jsonl"), now.Add(-time.Hour))
+	touch(t, filepath.Join(dir, "sweep2/stale", rundir.MetricsFile), now.Add(-time.Hour))
 	// Failed: the sweep recorded it.
 	reporttest.Write(t, filepath.Join(dir, "sweep2/failed"), running)
 	writeFile(t, filepath.Join(dir, "sweep2/failed/status.json"), `{"state":"failed","error":"exit status 1"}`)
-	touch(t, filepath.Join(dir, "sweep2/failed/metrics.jsonl"), now.Add(-time.Hour))
+	touch(t, filepath.Join(dir, "sweep2/failed", rundir.MetricsFile), now.Add(-time.Hour))
 	// Pending: planned, nothing run.
 	writeFile(t, filepath.Join(dir, "sweep2/pending/sweep.json"), `{"experiment":"sweep2"}`)
 	// A hostile run name.
 	reporttest.Write(t, filepath.Join(dir, "sweep2", `<img src=x onerror=alert(1)>`), reporttest.LadderRun(0))
+	// Unreadable: damage in the middle of a file, and a metrics.jsonl that
+	// is a link out of the directory (read through the os.Root, refused).
+	reporttest.Write(t, filepath.Join(dir, "sweep2/damaged"), running)
+	writeFile(t, filepath.Join(dir, "sweep2/damaged", rundir.EvalsFile), "{\"step\":1,\"task\":\"a\",\"metric\":\"m\",\"value\":1}\ngarbage\n{\"step\":2}\n")
+	reporttest.Write(t, filepath.Join(dir, "sweep2/escape"), reporttest.Run{Config: running.Config})
+	must(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "sweep2/escape", rundir.MetricsFile)))
 	writeFile(t, filepath.Join(dir, "report.html"), "<html><body>the report</body></html>")
 	must(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "link-out.txt")))
 	must(t, os.Symlink(outside, filepath.Join(dir, "dir-out")))
@@ -123,10 +130,18 @@ func TestAPIRuns(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"done": 13, "running": 1, "failed": 1, "pending": 1, "interrupted": 1}
+	want := map[string]int{"done": 13, "running": 1, "failed": 1, "pending": 1, "interrupted": 1, "unreadable": 2}
 	for k, v := range want {
 		if out.Counts[k] != v {
 			t.Errorf("%s runs: %d, want %d (counts %v)", k, out.Counts[k], v, out.Counts)
+		}
+	}
+	if strings.Contains(rec.Body.String(), secret) {
+		t.Errorf("/api/runs shows a file outside the directory")
+	}
+	for _, r := range out.Runs {
+		if r.ID == "sweep2/damaged" && !strings.Contains(r.Error, rundir.EvalsFile+":2") {
+			t.Errorf("the damaged run's error %q does not name the line", r.Error)
 		}
 	}
 	if !strings.Contains(out.CurvesSVG, `class="series"`) || !strings.Contains(out.CurvesSVG, `data-label="sweep2/running"`) {
@@ -150,7 +165,7 @@ func TestFiles(t *testing.T) {
 	}{
 		{"/files/report.html", 200},
 		{"/files/link-in.html", 200}, // a link that stays inside is fine
-		{"/files/ladder/r0/metrics.jsonl", 200},
+		{"/files/ladder/r0/" + rundir.MetricsFile, 200},
 		{"/files/ladder/r0", 404}, // no directory listings
 		{"/files/nope.html", 404},
 		{"/files/../outside/secret.txt", 404},
@@ -179,8 +194,8 @@ func TestFiles(t *testing.T) {
 	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") {
 		t.Errorf("served report CSP %q, want sandbox", csp)
 	}
-	if ct := get(t, s, "GET", "/files/ladder/r0/config.json").Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("config.json served as %q", ct)
+	if ct := get(t, s, "GET", "/files/ladder/r0/"+rundir.ConfigFile).Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("%s served as %q", rundir.ConfigFile, ct)
 	}
 }
 

@@ -5,21 +5,24 @@ import (
 	"math"
 	"sort"
 	"strconv"
+
+	"emlab/internal/rundir"
 )
 
-// Axis names: what x measures. All axes are positive and analysed in log10;
-// eval_loss is the one axis where a larger model sits at a smaller x.
+// Axis names: what x measures (package rundir names them). All axes are
+// positive and analysed in log10; eval_loss is the one axis where a larger
+// model sits at a smaller x.
 const (
-	AxisParams       = "params"
-	AxisNonEmbedding = "non_embedding_params"
-	AxisTokens       = "tokens"
-	AxisFLOPs        = "flops"
-	AxisStep         = "step"
-	AxisEvalLoss     = "eval_loss"
+	AxisParams       = rundir.AxisParams
+	AxisNonEmbedding = rundir.AxisNonEmbedding
+	AxisTokens       = rundir.AxisTokens
+	AxisFLOPs        = rundir.AxisFLOPs
+	AxisStep         = rundir.AxisStep
+	AxisEvalLoss     = rundir.AxisEvalLoss
 )
 
 // Axes lists the axis names accepted by ReadRuns and the analysis.
-var Axes = []string{AxisParams, AxisNonEmbedding, AxisTokens, AxisFLOPs, AxisStep, AxisEvalLoss}
+var Axes = rundir.Axes
 
 // ValidAxis reports whether name is one of Axes. An empty name means "x as
 // given" (CSV input) and is also accepted.

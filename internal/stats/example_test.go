@@ -8,7 +8,7 @@ import (
 	"emlab/internal/stats"
 )
 
-// The 3-minute ladder of CALIBRATION.md: exact match on 2-digit addition
+// A 3-minute ladder (16.5k–108k parameters): exact match on 2-digit addition
 // over four model sizes and three seeds, 200 items per evaluation.
 func ExampleAnalyze() {
 	csv := `task,metric,x,value,seed,n,chance

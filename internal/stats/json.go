@@ -11,7 +11,7 @@ import (
 )
 
 // analyzeLine is one line of emlab analyze --json; the field order is the
-// interface other tools read (see DESIGN.md).
+// interface other tools read (docs/stats.md).
 type analyzeLine struct {
 	Task             string      `json:"task"`
 	Metric           string      `json:"metric"`
@@ -45,7 +45,7 @@ type levelJSON struct {
 }
 
 // MarshalJSON writes the result as one line of emlab analyze --json (the
-// interface other tools read, see DESIGN.md): task, metric, verdict,
+// interface other tools read, docs/stats.md): task, metric, verdict,
 // emergent, breakthroughness, linearity, x_star with x_star_lo/x_star_hi,
 // x_cross with its interval, the chosen fit and its params, every fit, the
 // pooled levels, the evidence and the optional mirage, loss_threshold and

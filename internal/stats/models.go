@@ -245,3 +245,55 @@ func fitModel(m curveModel, t, y, w []float64, extra ...[]float64) (theta []floa
 	}
 	return theta, wrss
 }
+
+// Predict returns the curve of a fitted model from the parameters the
+// analysis reports for it (Result.Params, Fit.Params) on axis: the
+// formulas of curveModels in the reported units. xRef is the x of the
+// curve's smallest-scale level (Result.Levels[0].X: the smallest x, or the
+// largest eval loss), to which the "_at_smallest" parameters and the
+// power laws' origin refer. ok is false for an unknown model, a missing or
+// non-finite parameter, or xRef ≤ 0.
+func Predict(model string, params map[string]float64, axis string, xRef float64) (f func(x float64) float64, ok bool) {
+	if !(xRef > 0) || math.IsInf(xRef, 0) {
+		return nil, false
+	}
+	dir := scaleDir(axis)
+	tref := dir * math.Log10(xRef)
+	var missing bool
+	get := func(k string) float64 {
+		v, found := params[k]
+		if !found || math.IsNaN(v) || math.IsInf(v, 0) {
+			missing = true
+		}
+		return v
+	}
+	var g func(t float64) float64
+	switch model {
+	case ModelConstant:
+		c := get("c")
+		g = func(float64) float64 { return c }
+	case ModelLinear:
+		a, b := get("intercept_at_smallest"), get("slope_per_decade")
+		g = func(t float64) float64 { return a + b*(t-tref) }
+	case ModelPower:
+		c, gap, al := get("asymptote"), get("gap_at_smallest"), get("alpha_per_decade")
+		g = func(t float64) float64 { return c + gap*math.Pow(10, -al*(t-tref)) }
+	case ModelSigmoid:
+		fl, ce, m, w := get("floor"), get("ceiling"), dir*get("log10_x_mid"), get("width_decades")
+		missing = missing || !(w > 0)
+		g = func(t float64) float64 { return fl + (ce-fl)*logistic((t-m)/w) }
+	case ModelBNSL:
+		c, gap, a0 := get("asymptote"), get("gap_at_smallest"), get("alpha0_per_decade")
+		d, s, a1 := dir*get("log10_x_break"), get("sharpness_decades"), get("alpha1_per_decade")
+		missing = missing || !(s > 0)
+		g = func(t float64) float64 {
+			return c + gap*math.Exp(-a0*(t-tref)*math.Ln10-a1*s*softplus((t-d)/s*math.Ln10))
+		}
+	default:
+		return nil, false
+	}
+	if missing {
+		return nil, false
+	}
+	return func(x float64) float64 { return g(dir * math.Log10(x)) }, true
+}

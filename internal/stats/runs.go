@@ -1,177 +1,52 @@
 package stats
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 
-	"emlab/internal/jsonl"
+	"emlab/internal/rundir"
 )
 
-// The run-directory contract (see DESIGN.md): this file reads only the
-// plain JSON files, so stats stays independent of the packages that write
-// them.
-//
-//	DIR/config.json    object with at least "params" and "non_embedding_params"
-//	                   (numbers) and optionally "seed"
-//	DIR/metrics.jsonl  per logged step: step, tokens, flops, loss, eval_loss, …
-//	DIR/evals.jsonl    per (step, task, metric): value, stderr, n, optional chance
-
-type evalLine struct {
-	Step   *float64 `json:"step"`
-	Task   string   `json:"task"`
-	Metric string   `json:"metric"`
-	Value  *float64 `json:"value"`
-	Stderr float64  `json:"stderr"`
-	N      float64  `json:"n"`
-	Chance *float64 `json:"chance"`
-	// Breakdown lines (one per answer position, one per subtask) sit beside
-	// the aggregate line of the same task and metric.
-	Position *int `json:"position"`
-	Subtask  *int `json:"subtask"`
-}
-
-// ChanceMetrics are the metrics whose scores are fractions for which the
-// chance rate in evals.jsonl means something. emlab eval writes the task's
-// chance on every line, but a chance rate for a log-probability or an edit
-// distance is meaningless, so ReadRuns keeps it only for these.
-var ChanceMetrics = map[string]bool{
-	"exact_match": true, "mc_grade": true, "token_accuracy": true,
-	"accuracy": true, "acc": true, "em": true, "token_acc": true,
-}
-
-type metricsLine struct {
-	Step     *float64 `json:"step"`
-	Tokens   float64  `json:"tokens"`
-	FLOPs    float64  `json:"flops"`
-	EvalLoss *float64 `json:"eval_loss"`
-}
-
-// RunsReport says what ReadRuns left out, so the caller can tell the user.
+// RunsReport says what RunCurves left out, so the caller can tell the user.
 type RunsReport struct {
 	// DroppedNonPositive counts evaluations at x ≤ 0 (the step-0
 	// evaluation on the step, tokens and FLOPs axes), which a log axis
 	// cannot hold.
 	DroppedNonPositive int
+	// DroppedNoEvalLoss counts evaluations on the eval_loss axis at steps
+	// whose metrics line has no eval loss (a run trained without held-out
+	// batches, or a step that was not a checkpoint).
+	DroppedNoEvalLoss int
 	// SkippedBreakdown counts per-position and per-subtask lines; curves are
 	// built from the aggregate lines only.
 	SkippedBreakdown int
 }
 
-// ReadRuns reads the evaluation curves of run directories on the given axis
-// (one of Axes). On the params and non_embedding_params axes each run
-// contributes its final evaluated step; on the step, tokens, flops and
-// eval_loss axes every evaluated step contributes, joined to metrics.jsonl
-// by step. Points are labelled with the run's seed (config "seed", else the
-// directory) and grouped by the run's parameter count. Per-position and
-// per-subtask lines are skipped (counted in the report), and a chance rate
-// is kept only for the ChanceMetrics. Errors name the file and line.
+// ReadRuns reads the run directories dirs (each named by its path) and
+// builds their curves with RunCurves.
 func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
-	if !ValidAxis(axis) || axis == "" {
-		return nil, nil, fmt.Errorf("unknown axis %q (want one of %v)", axis, Axes)
-	}
 	if len(dirs) == 0 {
-		return nil, nil, fmt.Errorf("no run directories given")
+		return nil, nil, errors.New("no run directories given")
 	}
-	rep := &RunsReport{}
-	byKey := map[[2]string]*Curve{}
-	var curves []*Curve
+	runs := make([]*rundir.Run, 0, len(dirs))
 	for _, dir := range dirs {
-		cfg, err := readConfig(dir)
+		r, err := rundir.ReadRun(dir, "")
 		if err != nil {
 			return nil, nil, err
 		}
-		evals, err := readEvals(dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		var metrics map[float64]metricsLine
-		perStep := axis == AxisStep || axis == AxisTokens || axis == AxisFLOPs || axis == AxisEvalLoss
-		if axis == AxisTokens || axis == AxisFLOPs || axis == AxisEvalLoss {
-			if metrics, err = readMetrics(dir); err != nil {
-				return nil, nil, err
-			}
-		}
-		finalStep := math.Inf(-1)
-		for _, e := range evals {
-			finalStep = math.Max(finalStep, *e.line.Step)
-		}
-		group := strconv.FormatFloat(cfg.params, 'g', -1, 64)
-		for _, e := range evals {
-			step := *e.line.Step
-			if !perStep && step != finalStep {
-				continue
-			}
-			if e.line.Position != nil || e.line.Subtask != nil {
-				rep.SkippedBreakdown++
-				continue
-			}
-			var x float64
-			switch axis {
-			case AxisParams:
-				x = cfg.params
-			case AxisNonEmbedding:
-				x = cfg.nonEmb
-			case AxisStep:
-				x = step
-			default:
-				m, ok := metrics[step]
-				if !ok {
-					return nil, nil, fmt.Errorf("%s: step %v has evaluations but no line in metrics.jsonl", e.where, step)
-				}
-				switch axis {
-				case AxisTokens:
-					x = m.Tokens
-				case AxisFLOPs:
-					x = m.FLOPs
-				case AxisEvalLoss:
-					if m.EvalLoss == nil {
-						return nil, nil, fmt.Errorf("%s: metrics.jsonl has no eval_loss at step %v", e.where, step)
-					}
-					x = *m.EvalLoss
-				}
-			}
-			if x <= 0 && axis != AxisEvalLoss {
-				rep.DroppedNonPositive++
-				continue
-			}
-			key := [2]string{e.line.Task, e.line.Metric}
-			c := byKey[key]
-			if c == nil {
-				c = &Curve{Task: e.line.Task, Metric: e.line.Metric, Axis: axis}
-				byKey[key] = c
-				curves = append(curves, c)
-			}
-			if e.line.Chance != nil && ChanceMetrics[e.line.Metric] {
-				if c.HasChance && c.Chance != *e.line.Chance {
-					return nil, nil, fmt.Errorf("%s: chance %v for %s differs from %v seen earlier", e.where, *e.line.Chance, c.Key(), c.Chance)
-				}
-				c.Chance, c.HasChance = *e.line.Chance, true
-			}
-			seed := cfg.seed
-			if axis == AxisEvalLoss {
-				// Two checkpoints of one run may log the same (rounded) loss;
-				// they are distinct observations, not one repeated.
-				seed += "@step" + strconv.FormatFloat(step, 'g', -1, 64)
-			}
-			c.Points = append(c.Points, Point{X: x, Value: *e.line.Value, Seed: seed, N: int(e.line.N),
-				Stderr: e.line.Stderr, Group: group, Line: e.where})
-		}
+		runs = append(runs, r)
+	}
+	curves, rep, err := RunCurves(runs, axis)
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(curves) == 0 {
-		return nil, nil, fmt.Errorf("no evaluations found in %d run directories", len(dirs))
+		return nil, nil, fmt.Errorf("no evaluations found on the %s axis in %d run directories", axis, len(runs))
 	}
-	sort.SliceStable(curves, func(i, j int) bool {
-		if curves[i].Task != curves[j].Task {
-			return curves[i].Task < curves[j].Task
-		}
-		return curves[i].Metric < curves[j].Metric
-	})
 	for _, c := range curves {
 		if err := c.Validate(); err != nil {
 			return nil, nil, err
@@ -180,117 +55,139 @@ func ReadRuns(dirs []string, axis string) ([]*Curve, *RunsReport, error) {
 	return curves, rep, nil
 }
 
-type runConfig struct {
-	params, nonEmb float64
-	seed           string
-}
-
-func readConfig(dir string) (runConfig, error) {
-	path := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return runConfig{}, fmt.Errorf("read run config: %w", err)
+// RunCurves builds the (task, metric) curves of runs on an axis (one of
+// Axes), the one rule by which both `emlab analyze --runs` and the report
+// turn run directories into curves:
+//
+//   - On the params and non_embedding_params axes each run contributes the
+//     last step at which it evaluated the (task, metric); on the step, tokens, flops and eval_loss axes
+//     every evaluated step contributes, joined to metrics.jsonl by step (a
+//     step with evaluations but no metrics line is an error on the tokens
+//     and FLOPs axes; one without an eval loss is left out of the eval_loss
+//     axis and counted).
+//   - Per-position and per-subtask lines are breakdowns, not curves: left
+//     out and counted. So are points at x ≤ 0.
+//   - A curve keeps the chance rate of its lines only where the metric's
+//     kind says it applies (rundir.Eval.ChanceOf); runs that disagree on it
+//     are an error.
+//   - Points are labelled with the run's seed (its directory when
+//     config.json has none; on the eval_loss axis with the step too, since two checkpoints
+//     of one run are distinct observations) and grouped by the run's
+//     parameter count; Line is "file:line".
+//
+// Curves are sorted by task and metric and not validated (see
+// Curve.Validate); none at all is not an error. A run without config.json
+// or without evaluations is an error.
+func RunCurves(runs []*rundir.Run, axis string) ([]*Curve, *RunsReport, error) {
+	if axis == "" || !ValidAxis(axis) {
+		return nil, nil, fmt.Errorf("unknown axis %q (want one of %v)", axis, Axes)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return runConfig{}, fmt.Errorf("parse %s: %w", path, err)
-	}
-	num := func(k string) (float64, error) {
-		v, ok := m[k]
-		if !ok {
-			return 0, fmt.Errorf("%s: missing %q", path, k)
+	rep := &RunsReport{}
+	byKey := map[[2]string]*Curve{}
+	var curves []*Curve
+	for _, r := range runs {
+		if r.Config == nil {
+			return nil, nil, fmt.Errorf("run %s has no %s", r.ID, rundir.ConfigFile)
 		}
-		f, ok := v.(float64)
-		if !ok || !(f > 0) {
-			return 0, fmt.Errorf("%s: %q must be a positive number, got %v", path, k, v)
+		if len(r.Evals) == 0 {
+			return nil, nil, fmt.Errorf("run %s has no %s (run emlab eval first)", r.ID, rundir.EvalsFile)
 		}
-		return f, nil
-	}
-	var cfg runConfig
-	if cfg.params, err = num("params"); err != nil {
-		return cfg, err
-	}
-	if cfg.nonEmb, err = num("non_embedding_params"); err != nil {
-		return cfg, err
-	}
-	switch s := m["seed"].(type) {
-	case nil:
-		cfg.seed = filepath.Clean(dir)
-	case float64:
-		cfg.seed = strconv.FormatFloat(s, 'g', -1, 64)
-	case string:
-		cfg.seed = s
-	default:
-		return cfg, fmt.Errorf("%s: \"seed\" must be a number or a string, got %v", path, s)
-	}
-	return cfg, nil
-}
-
-type evalRec struct {
-	line  evalLine
-	where string
-}
-
-// scanJSONL calls fn for every non-blank line of path with "path:line".
-func scanJSONL(path string, fn func(b []byte, where string) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err // os.Open names the operation and the file
-	}
-	defer f.Close()
-	// A line longer than any emlab writes is skipped, not fatal: one bad
-	// line must not fail the analysis of every run.
-	var fnErr error
-	err = jsonl.Scan(f, func(ln int, b []byte) error {
-		fnErr = fn(b, fmt.Sprintf("%s:%d", path, ln))
-		return fnErr
-	}, nil)
-	if err != nil && err != fnErr {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	return err
-}
-
-func readEvals(dir string) ([]evalRec, error) {
-	path := filepath.Join(dir, "evals.jsonl")
-	var out []evalRec
-	err := scanJSONL(path, func(b []byte, where string) error {
-		var e evalLine
-		if err := json.Unmarshal(b, &e); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+		metrics := make(map[int]rundir.Metrics, len(r.Metrics))
+		for _, m := range r.Metrics {
+			metrics[m.Step] = m
 		}
-		switch {
-		case e.Step == nil:
-			return fmt.Errorf("%s: missing \"step\"", where)
-		case e.Value == nil:
-			return fmt.Errorf("%s: missing \"value\"", where)
-		case e.Task == "" || e.Metric == "":
-			return fmt.Errorf("%s: missing \"task\" or \"metric\"", where)
-		case e.N < 0 || e.N != math.Trunc(e.N):
-			return fmt.Errorf("%s: \"n\" must be a whole number ≥ 0, got %v", where, e.N)
+		final := map[[2]string]int{} // (task, metric) → its last evaluated step
+		for _, e := range r.Evals {
+			k := [2]string{e.Task, e.Metric}
+			if s, ok := final[k]; !ok || e.Step > s {
+				final[k] = e.Step
+			}
 		}
-		out = append(out, evalRec{e, where})
-		return nil
+		params := float64(r.Config.Params)
+		// Points are grouped by the parameter count on every axis.
+		if r.Config.Params <= 0 || axis == AxisNonEmbedding && r.Config.NonEmbeddingParams <= 0 {
+			key := "params"
+			if r.Config.Params > 0 {
+				key = "non_embedding_params"
+			}
+			return nil, nil, fmt.Errorf("%s: missing %q", rundir.Path(r.Dir, rundir.ConfigFile), key)
+		}
+		group := strconv.FormatFloat(params, 'g', -1, 64)
+		seed := r.Config.SeedLabel()
+		if seed == "" {
+			seed = filepath.Clean(r.Dir)
+		}
+		evalsFile := rundir.Path(r.Dir, rundir.EvalsFile)
+		for _, e := range r.Evals {
+			if !rundir.PerStepAxis(axis) && e.Step != final[[2]string{e.Task, e.Metric}] {
+				continue
+			}
+			if e.Breakdown() {
+				rep.SkippedBreakdown++
+				continue
+			}
+			where := fmt.Sprintf("%s:%d", evalsFile, e.Line)
+			var x float64
+			switch axis {
+			case AxisParams:
+				x = params
+			case AxisNonEmbedding:
+				x = float64(r.Config.NonEmbeddingParams)
+			case AxisStep:
+				x = float64(e.Step)
+			default:
+				m, ok := metrics[e.Step]
+				switch {
+				case !ok && axis == AxisEvalLoss:
+					rep.DroppedNoEvalLoss++
+					continue
+				case !ok:
+					return nil, nil, fmt.Errorf("%s: step %d has evaluations but no line in %s", where, e.Step, rundir.MetricsFile)
+				}
+				switch axis {
+				case AxisTokens:
+					x = float64(m.Tokens)
+				case AxisFLOPs:
+					x = m.FLOPs
+				case AxisEvalLoss:
+					if math.IsNaN(m.EvalLoss) {
+						rep.DroppedNoEvalLoss++
+						continue
+					}
+					x = m.EvalLoss
+				}
+			}
+			if !(x > 0) {
+				rep.DroppedNonPositive++
+				continue
+			}
+			key := [2]string{e.Task, e.Metric}
+			c := byKey[key]
+			if c == nil {
+				c = &Curve{Task: e.Task, Metric: e.Metric, Axis: axis}
+				byKey[key] = c
+				curves = append(curves, c)
+			}
+			if ch, ok := e.ChanceOf(); ok {
+				if c.HasChance && c.Chance != ch {
+					return nil, nil, fmt.Errorf("%s: chance %v for %s differs from %v seen earlier", where, ch, c.Key(), c.Chance)
+				}
+				c.Chance, c.HasChance = ch, true
+			}
+			s := seed
+			if axis == AxisEvalLoss {
+				// Two checkpoints of one run may log the same (rounded) loss;
+				// they are distinct observations, not one repeated.
+				s += "@step" + strconv.Itoa(e.Step)
+			}
+			c.Points = append(c.Points, Point{X: x, Value: e.Value, Seed: s, N: e.N, Stderr: e.Stderr, Group: group, Line: where})
+		}
+	}
+	sort.SliceStable(curves, func(i, j int) bool {
+		if curves[i].Task != curves[j].Task {
+			return curves[i].Task < curves[j].Task
+		}
+		return curves[i].Metric < curves[j].Metric
 	})
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("run %s has no evals.jsonl (run emlab eval first): %w", dir, err)
-	}
-	return out, err
-}
-
-func readMetrics(dir string) (map[float64]metricsLine, error) {
-	path := filepath.Join(dir, "metrics.jsonl")
-	out := map[float64]metricsLine{}
-	err := scanJSONL(path, func(b []byte, where string) error {
-		var m metricsLine
-		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		if m.Step == nil {
-			return fmt.Errorf("%s: missing \"step\"", where)
-		}
-		out[*m.Step] = m // a resumed run may log a step twice; the last line wins
-		return nil
-	})
-	return out, err
+	return curves, rep, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 // writeRun writes a run directory the way the trainer does (the contract
@@ -19,7 +21,7 @@ func writeRun(t *testing.T, dir string, cfg map[string]any, steps []int, acc fun
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.ConfigFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var m, e strings.Builder
@@ -36,10 +38,10 @@ func writeRun(t *testing.T, dir string, cfg map[string]any, steps []int, acc fun
 			fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"per_position_loss","value":1.5,"stderr":0.01,"n":200,"chance":0.01,"position":%d}`+"\n", s, pos)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(m.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.MetricsFile), []byte(m.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "evals.jsonl"), []byte(e.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.EvalsFile), []byte(e.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -132,29 +134,29 @@ func TestReadRunsErrors(t *testing.T) {
 	writeRun(t, ok, map[string]any{"params": 1e4, "non_embedding_params": 5e3}, []int{10, 20}, func(int) float64 { return 0.5 })
 	noParams := filepath.Join(root, "noparams")
 	writeRun(t, noParams, map[string]any{"params": 1e4, "non_embedding_params": 5e3}, []int{10}, func(int) float64 { return 0.5 })
-	os.WriteFile(filepath.Join(noParams, "config.json"), []byte(`{"non_embedding_params": 5}`), 0o644)
+	os.WriteFile(filepath.Join(noParams, rundir.ConfigFile), []byte(`{"non_embedding_params": 5}`), 0o644)
 	gap := filepath.Join(root, "gap")
 	writeRun(t, gap, map[string]any{"params": 1e4, "non_embedding_params": 5e3}, []int{10}, func(int) float64 { return 0.5 })
-	os.WriteFile(filepath.Join(gap, "metrics.jsonl"), []byte(`{"step":5,"tokens":1,"flops":1,"eval_loss":2}`+"\n"), 0o644)
+	os.WriteFile(filepath.Join(gap, rundir.MetricsFile), []byte(`{"step":5,"tokens":1,"flops":1,"eval_loss":2}`+"\n"), 0o644)
 	badLine := filepath.Join(root, "badline")
 	writeRun(t, badLine, map[string]any{"params": 1e4, "non_embedding_params": 5e3}, []int{10}, func(int) float64 { return 0.5 })
-	os.WriteFile(filepath.Join(badLine, "evals.jsonl"), []byte(`{"step":1,"task":"a","metric":"m","value":0.1}`+"\n"+`{"step":2,"task":"a"`+"\n"), 0o644)
+	os.WriteFile(filepath.Join(badLine, rundir.EvalsFile), []byte(`{"step":1,"task":"a","metric":"m","value":0.1}`+"\n"+`{"step":2,"task":"a"`+"\n"), 0o644)
 	noEvals := filepath.Join(root, "noevals")
 	writeRun(t, noEvals, map[string]any{"params": 1e4, "non_embedding_params": 5e3}, []int{10}, func(int) float64 { return 0.5 })
-	os.Remove(filepath.Join(noEvals, "evals.jsonl"))
+	os.Remove(filepath.Join(noEvals, rundir.EvalsFile))
 	for _, c := range []struct {
 		name string
 		dirs []string
 		axis string
 		want string
 	}{
-		{"missing params", []string{noParams}, AxisParams, `config.json: missing "params"`},
-		{"step without metrics", []string{gap}, AxisTokens, "step 10 has evaluations but no line in metrics.jsonl"},
-		{"bad json line", []string{badLine}, AxisParams, "evals.jsonl:2"},
-		{"no evals", []string{noEvals}, AxisParams, "has no evals.jsonl"},
+		{"missing params", []string{noParams}, AxisParams, rundir.ConfigFile + `: missing "params"`},
+		{"step without metrics", []string{gap}, AxisTokens, "step 10 has evaluations but no line in " + rundir.MetricsFile},
+		{"bad json line", []string{badLine}, AxisParams, rundir.EvalsFile + ":2"},
+		{"no evals", []string{noEvals}, AxisParams, "has no " + rundir.EvalsFile},
 		{"same run twice", []string{ok, ok}, AxisParams, "duplicate x=10000"},
 		{"unknown axis", []string{ok}, "parameters", `unknown axis "parameters"`},
-		{"missing dir", []string{filepath.Join(root, "nope")}, AxisParams, "read run config"},
+		{"missing dir", []string{filepath.Join(root, "nope")}, AxisParams, "nope: no such file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := ReadRuns(c.dirs, c.axis)

@@ -9,21 +9,25 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
-// Axes are the x axes of the tidy export, with the meaning `emlab analyze
-// --runs` gives them: on params and non_embedding_params each run
-// contributes its final evaluated step; on step, tokens, flops and
-// eval_loss every evaluated step contributes, joined to metrics.jsonl by
-// step.
-var Axes = []string{"params", "non_embedding_params", "tokens", "flops", "step", "eval_loss"}
+// Axes are the x axes of the tidy export (rundir.Axes), with the meaning
+// `emlab analyze --runs` gives them: on params and non_embedding_params
+// each run contributes its final evaluated step; on step, tokens, flops
+// and eval_loss every evaluated step contributes, joined to metrics.jsonl
+// by step.
+var Axes = rundir.Axes
 
 // ExportColumns is the tidy CSV header. The first columns are what `emlab
 // analyze --csv` reads (task, metric, x, value; seed, n, chance, low, high,
 // group); the rest name the run and every candidate axis, so pandas or R
-// users can pick another x without exporting again.
+// users can pick another x without exporting again, and the position or
+// subtask of a breakdown line (empty on a task's aggregate line).
 var ExportColumns = []string{"task", "metric", "x", "value", "seed", "n", "chance", "low", "high", "group",
-	"x_axis", "run", "experiment", "axes", "step", "params", "non_embedding_params", "tokens", "flops", "eval_loss", "stderr"}
+	"x_axis", "run", "experiment", "axes", "step", "params", "non_embedding_params", "tokens", "flops", "eval_loss", "stderr",
+	"position", "subtask"}
 
 // ExportOptions select what Export writes.
 type ExportOptions struct {
@@ -34,6 +38,10 @@ type ExportOptions struct {
 	Loss bool
 	// Experiment keeps only runs of this sweep experiment ("" all).
 	Experiment string
+	// Breakdown adds the per-position and per-subtask lines, which are
+	// not curves of their own (analyze --runs leaves them out; a CSV with
+	// them is for other tools).
+	Breakdown bool
 }
 
 // ExportStats says what Export wrote and left out.
@@ -58,6 +66,7 @@ type exportRow struct {
 	flopsPerToken           float64
 	step                    int64
 	task, metric            string
+	position, subtask       int64
 	value                   float64
 	stderr, chance, n       sql.NullFloat64
 	tokens, flops, evalLoss sql.NullFloat64
@@ -69,7 +78,7 @@ type exportRow struct {
 func (d *DB) Export(ctx context.Context, w io.Writer, o ExportOptions) (ExportStats, error) {
 	var st ExportStats
 	if o.X == "" {
-		o.X = "params"
+		o.X = rundir.AxisParams
 	}
 	ok := false
 	for _, a := range Axes {
@@ -84,22 +93,26 @@ func (d *DB) Export(ctx context.Context, w io.Writer, o ExportOptions) (ExportSt
 		where = " AND r.experiment = ?"
 		args = append(args, o.Experiment)
 	}
+	evalsWhere := where
+	if !o.Breakdown {
+		evalsWhere += " AND e.position < 0 AND e.subtask < 0"
+	}
 	q := `SELECT r.run_id, COALESCE(r.experiment,''), COALESCE(r.axes,''), r.seed, r.params, r.non_embedding_params,
-			r.tokens_per_step, r.flops_per_token, e.step, e.task, e.metric, e.value, e.stderr, e.chance, e.n,
+			r.tokens_per_step, r.flops_per_token, e.step, e.task, e.metric, e.position, e.subtask, e.value, e.stderr, e.chance, e.n,
 			m.tokens, m.flops, m.eval_loss
 		FROM evals e JOIN runs r ON r.run_id = e.run_id
 		LEFT JOIN metrics m ON m.run_id = e.run_id AND m.step = e.step
-		WHERE e.value IS NOT NULL` + where
+		WHERE e.value IS NOT NULL` + evalsWhere
 	if o.Loss {
 		q += ` UNION ALL
 		SELECT r.run_id, COALESCE(r.experiment,''), COALESCE(r.axes,''), r.seed, r.params, r.non_embedding_params,
-			r.tokens_per_step, r.flops_per_token, m.step, 'lm', 'eval_loss', m.eval_loss, NULL, NULL, NULL,
+			r.tokens_per_step, r.flops_per_token, m.step, 'lm', '` + rundir.AxisEvalLoss + `', -1, -1, m.eval_loss, NULL, NULL, NULL,
 			m.tokens, m.flops, m.eval_loss
 		FROM metrics m JOIN runs r ON r.run_id = m.run_id
 		WHERE m.eval_loss IS NOT NULL` + where
 		args = append(args, args...)
 	}
-	q = `SELECT * FROM (` + q + `) ORDER BY 10, 11, 1, 9`
+	q = `SELECT * FROM (` + q + `) ORDER BY 10, 11, 1, 9, 13, 12`
 	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return st, fmt.Errorf("export: %w", err)
@@ -110,7 +123,7 @@ func (d *DB) Export(ctx context.Context, w io.Writer, o ExportOptions) (ExportSt
 	for rows.Next() {
 		var r exportRow
 		if err := rows.Scan(&r.run, &r.experiment, &r.axes, &r.seed, &r.params, &r.nonEmb, &r.tokensPerStep,
-			&r.flopsPerToken, &r.step, &r.task, &r.metric, &r.value, &r.stderr, &r.chance, &r.n,
+			&r.flopsPerToken, &r.step, &r.task, &r.metric, &r.position, &r.subtask, &r.value, &r.stderr, &r.chance, &r.n,
 			&r.tokens, &r.flops, &r.evalLoss); err != nil {
 			return st, fmt.Errorf("export: %w", err)
 		}
@@ -121,6 +134,11 @@ func (d *DB) Export(ctx context.Context, w io.Writer, o ExportOptions) (ExportSt
 		}
 		if !r.flops.Valid {
 			r.flops = sql.NullFloat64{Float64: r.tokens.Float64 * r.flopsPerToken, Valid: true}
+		}
+		// The chance rate only where it applies (rundir.Eval.ChanceOf):
+		// analyze --csv then sees the curves analyze --runs sees.
+		if k, ok := rundir.KindOf(r.metric); !ok || !k.Chance {
+			r.chance = sql.NullFloat64{}
 		}
 		k := r.run + "\x00" + r.task + "\x00" + r.metric
 		if s, seen := final[k]; !seen || r.step > s {
@@ -136,38 +154,38 @@ func (d *DB) Export(ctx context.Context, w io.Writer, o ExportOptions) (ExportSt
 	if err := cw.Write(ExportColumns); err != nil {
 		return st, err
 	}
-	perStep := o.X == "step" || o.X == "tokens" || o.X == "flops" || o.X == "eval_loss"
+	perStep := rundir.PerStepAxis(o.X)
 	for _, r := range all {
 		if !perStep && r.step != final[r.run+"\x00"+r.task+"\x00"+r.metric] {
 			continue
 		}
 		var x float64
 		switch o.X {
-		case "params":
+		case rundir.AxisParams:
 			x = float64(r.params)
-		case "non_embedding_params":
+		case rundir.AxisNonEmbedding:
 			x = float64(r.nonEmb)
-		case "step":
+		case rundir.AxisStep:
 			x = float64(r.step)
-		case "tokens":
+		case rundir.AxisTokens:
 			x = r.tokens.Float64
-		case "flops":
+		case rundir.AxisFLOPs:
 			x = r.flops.Float64
-		case "eval_loss":
+		case rundir.AxisEvalLoss:
 			if !r.evalLoss.Valid {
 				st.DroppedNoMetrics++
 				continue
 			}
 			x = r.evalLoss.Float64
 		}
-		if x <= 0 && o.X != "eval_loss" {
+		if !(x > 0) {
 			st.DroppedNonPositive++
 			continue
 		}
 		rec := []string{r.task, r.metric, num(x), num(r.value), strconv.FormatInt(r.seed, 10), nullNum(r.n), nullNum(r.chance),
 			"", "", strconv.FormatInt(r.params, 10), o.X, r.run, r.experiment, r.axes, strconv.FormatInt(r.step, 10),
 			strconv.FormatInt(r.params, 10), strconv.FormatInt(r.nonEmb, 10), num(r.tokens.Float64), num(r.flops.Float64),
-			nullNum(r.evalLoss), nullNum(r.stderr)}
+			nullNum(r.evalLoss), nullNum(r.stderr), orEmpty(r.position), orEmpty(r.subtask)}
 		if r.stderr.Valid && r.stderr.Float64 >= 0 {
 			rec[7], rec[8] = num(r.value-z95*r.stderr.Float64), num(r.value+z95*r.stderr.Float64)
 		}
@@ -219,6 +237,14 @@ func (d *DB) ExportScaling(ctx context.Context, w io.Writer, experiment string) 
 	}
 	cw.Flush()
 	return n, cw.Error()
+}
+
+// orEmpty writes a position or subtask, "" for −1 (none).
+func orEmpty(v int64) string {
+	if v < 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
 }
 
 func num(x float64) string {

@@ -3,10 +3,13 @@
 // for the tidy CSV export that `emlab analyze --csv` and users' own tools
 // (pandas, R) read.
 //
-// The run directories stay the source of truth (../../../shared/DESIGN.md):
-// the index is rebuildable from them at any time, and indexing a run
-// replaces all of its rows in one transaction, so indexing twice never
-// duplicates a row.
+// The run directories stay the source of truth: the index reads them
+// through package rundir, is rebuildable from them at any time, and
+// indexing a run replaces all of its rows in one transaction, so indexing
+// twice never duplicates a row. Each table row is one line of a run's file
+// under the key rundir gives it: an evaluation per (step, task, metric,
+// position, subtask), a probe per (step, probe, layer, head, index, task,
+// var); an absent position, subtask, layer, head or index is −1.
 //
 // # Several writers
 //
@@ -43,8 +46,13 @@ const IndexFile = "index.db"
 const BusyTimeout = 30 * time.Second
 
 // schemaVersion changes when the tables change; an index with another
-// version is rebuilt from the run directories (it holds nothing else).
-const schemaVersion = "1"
+// version must be rebuilt from the run directories (it holds nothing else).
+// Version 2 keys evaluations by position and subtask and probes by index,
+// task and variable (version 1 kept one line of each and lost the rest).
+const schemaVersion = "2"
+
+// tables lists the tables that hold runs' rows, runs last.
+var tables = []string{"metrics", "evals", "probes", "runs"}
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -64,12 +72,14 @@ var schema = []string{
 		PRIMARY KEY (run_id, step))`,
 	`CREATE TABLE IF NOT EXISTS evals (
 		run_id TEXT NOT NULL, step INTEGER NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL,
+		position INTEGER NOT NULL, subtask INTEGER NOT NULL, -- -1 on a task's aggregate line
 		value REAL, stderr REAL, n INTEGER, chance REAL,
-		PRIMARY KEY (run_id, step, task, metric))`,
+		PRIMARY KEY (run_id, step, task, metric, position, subtask))`,
 	`CREATE TABLE IF NOT EXISTS probes (
 		run_id TEXT NOT NULL, step INTEGER NOT NULL, probe TEXT NOT NULL,
-		layer INTEGER NOT NULL, head INTEGER NOT NULL, value REAL,
-		PRIMARY KEY (run_id, step, probe, layer, head))`,
+		layer INTEGER NOT NULL, head INTEGER NOT NULL, idx INTEGER NOT NULL,
+		task TEXT NOT NULL, var TEXT NOT NULL, value REAL,
+		PRIMARY KEY (run_id, step, probe, layer, head, idx, task, var))`,
 }
 
 // DB is an open index.
@@ -173,7 +183,7 @@ func isBusy(err error) bool {
 // Counts returns the number of rows in each table.
 func (d *DB) Counts() (map[string]int, error) {
 	out := map[string]int{}
-	for _, t := range []string{"runs", "metrics", "evals", "probes"} {
+	for _, t := range tables {
 		var n int
 		if err := d.db.QueryRow(`SELECT COUNT(*) FROM ` + t).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", t, err)

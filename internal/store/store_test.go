@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"emlab/internal/rundir"
 	"emlab/internal/stats"
 	"emlab/internal/store"
 )
@@ -63,9 +64,9 @@ func fakeRun(t *testing.T, dir string, params, seed, last, every int, value func
 		fmt.Fprintf(&evals, `{"step":%d,"task":"add","metric":"logprob","value":%g,"stderr":0.05,"n":200}`+"\n", s, -2+value(s))
 	}
 	evals.WriteString(`{"step":99,"task":"add","met`) // a partial last line, as a crash mid-append leaves
-	for name, b := range map[string][]byte{"config.json": []byte(cfg), "metrics.jsonl": metrics.Bytes(),
-		"evals.jsonl": evals.Bytes(), "DONE": []byte("test\n"),
-		"probes.jsonl": []byte(`{"step":0,"probe":"induction","layer":0,"head":1,"value":0.1}` + "\n" + `{"step":0,"probe":"rank","value":3}` + "\n")} {
+	for name, b := range map[string][]byte{rundir.ConfigFile: []byte(cfg), rundir.MetricsFile: metrics.Bytes(),
+		rundir.EvalsFile: evals.Bytes(), rundir.DoneFile: []byte("test\n"),
+		rundir.ProbesFile: []byte(`{"step":0,"probe":"induction","layer":0,"head":1,"value":0.1}` + "\n" + `{"step":0,"probe":"rank","value":3}` + "\n")} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -137,13 +138,13 @@ func TestIndexBadFiles(t *testing.T) {
 	fakeRun(t, filepath.Join(root, "good"), 1000, 1, 20, 10, func(int) float64 { return 0 })
 	fakeRun(t, filepath.Join(root, "bad"), 1000, 1, 20, 10, func(int) float64 { return 0 })
 	// A malformed line that is not the last is an error naming file and line.
-	os.WriteFile(filepath.Join(root, "bad", "evals.jsonl"), []byte("{broken\n{\"step\":1,\"task\":\"a\",\"metric\":\"m\",\"value\":1}\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "bad", rundir.EvalsFile), []byte("{broken\n{\"step\":1,\"task\":\"a\",\"metric\":\"m\",\"value\":1}\n"), 0o644)
 	db := open(t, filepath.Join(t.TempDir(), "i.db"))
 	st, err := db.Sync(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Indexed != 1 || len(st.Errors) != 1 || !strings.Contains(st.Errors[0].Error(), "evals.jsonl line 1") {
+	if st.Indexed != 1 || len(st.Errors) != 1 || !strings.Contains(st.Errors[0].Error(), rundir.EvalsFile+":1") {
 		t.Errorf("sync %+v", st)
 	}
 }
@@ -325,6 +326,88 @@ func TestExportReadByAnalyze(t *testing.T) {
 		}
 		if p := curves[0].Points[0]; math.Abs(p.Stderr-0.01) > 1e-9 && math.Abs(p.Stderr-0.05) > 1e-9 {
 			t.Errorf("x=%s: stderr %g not recovered", axis, p.Stderr)
+		}
+	}
+}
+
+// TestIndexKeepsBreakdown: every line of evals.jsonl and probes.jsonl is
+// a row — the per-position and per-subtask lines beside the aggregate of
+// the same task and metric, and a probe's series by index — and the tidy
+// export leaves the breakdown out (as analyze --runs does) unless asked,
+// with the chance rate only where it applies.
+func TestIndexKeepsBreakdown(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "r")
+	fakeRun(t, dir, 1000, 1, 10, 10, func(int) float64 { return 0.5 })
+	var evals []rundir.Eval
+	var probes []rundir.Probe
+	ip := func(i int) *int { return &i }
+	for _, step := range []int{0, 10} {
+		evals = append(evals, rundir.Eval{Step: step, Task: "parity", Metric: rundir.ExactMatch, Value: 0.6, N: 30, Chance: 0.5},
+			rundir.Eval{Step: step, Task: "parity", Metric: rundir.TokenAccuracy, Value: 0.7, N: 30, Chance: 0.5})
+		for sub := 0; sub < 3; sub++ {
+			evals = append(evals, rundir.Eval{Step: step, Task: "parity", Metric: rundir.ExactMatch, Value: 0.1 * float64(sub), N: 10, Chance: 0.5, Subtask: ip(sub)})
+		}
+		for pos := 0; pos < 4; pos++ {
+			evals = append(evals, rundir.Eval{Step: step, Task: "copy", Metric: rundir.PerPositionLoss, Value: float64(pos), N: 10, Chance: 0, Position: ip(pos)})
+		}
+		for i := 0; i < 5; i++ {
+			probes = append(probes, rundir.Probe{Step: step, Probe: rundir.ProbeICLLoss, Layer: -1, Head: -1, Index: ip(i), Value: float64(i)})
+		}
+		for _, v := range []string{"carry/0", "carry/1"} {
+			probes = append(probes, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: 0, Head: -1, Task: "add", Var: v, Value: 0.9})
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, rundir.EvalsFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, rundir.ProbesFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rundir.MergeEvals(dir, evals); err != nil {
+		t.Fatal(err)
+	}
+	if err := rundir.MergeProbes(dir, probes); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, filepath.Join(root, store.IndexFile))
+	if _, err := db.Sync(context.Background(), root); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n["evals"] != len(evals) || n["probes"] != len(probes) {
+		t.Fatalf("index holds %d evals and %d probes, the files %d and %d", n["evals"], n["probes"], len(evals), len(probes))
+	}
+	var positions int
+	if err := db.SQL().QueryRow(`SELECT COUNT(DISTINCT position) FROM evals WHERE metric = ?`, rundir.PerPositionLoss).Scan(&positions); err != nil || positions != 4 {
+		t.Errorf("%d positions kept (%v), want 4", positions, err)
+	}
+	var agg float64
+	if err := db.SQL().QueryRow(`SELECT value FROM evals WHERE task='parity' AND metric=? AND step=10 AND subtask<0`, rundir.ExactMatch).Scan(&agg); err != nil || agg != 0.6 {
+		t.Errorf("the aggregate line beside the subtask lines: %v %v", agg, err)
+	}
+	for _, c := range []struct {
+		breakdown bool
+		rows      int
+	}{{false, 2}, {true, 2 + 3 + 4}} { // at the final step: parity's two aggregates, then its subtasks and copy's positions
+		var buf bytes.Buffer
+		if _, err := db.Export(context.Background(), &buf, store.ExportOptions{Breakdown: c.breakdown}); err != nil {
+			t.Fatal(err)
+		}
+		rows := readCSV(t, buf.Bytes())
+		if len(rows) != c.rows {
+			t.Errorf("breakdown %v: %d rows, want %d", c.breakdown, len(rows), c.rows)
+		}
+		for _, r := range rows {
+			if (r["chance"] != "") != rundir.IsSharp(r["metric"]) {
+				t.Errorf("chance %q on %s", r["chance"], r["metric"])
+			}
+			if !c.breakdown && (r["position"] != "" || r["subtask"] != "") {
+				t.Errorf("a breakdown row in the default export: %v", r)
+			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"emlab/internal/atomicfile"
+	"emlab/internal/rundir"
 )
 
 // ExecOptions say how to execute runs.
@@ -29,8 +30,6 @@ type ExecOptions struct {
 	Eval       PostStep
 	Probe      PostStep
 	PostSteps  []string
-	// Available says which post-step subcommands Bin has (see Available).
-	Available map[string]bool
 	// Slurm is recorded in status.json when running under Slurm.
 	Slurm string
 }
@@ -42,33 +41,10 @@ type Outcome struct {
 	Ran   bool // this call trained or ran a post-step
 }
 
-// Available asks bin which of the named subcommands it has, by running
-// `bin NAME -h` (a known command prints its flags and exits 0, an unknown
-// one exits 2). A sweep thus picks up eval and probe the day they land.
-func Available(ctx context.Context, bin string, names []string) map[string]bool {
-	out := map[string]bool{}
-	for _, n := range names {
-		cmd := exec.CommandContext(ctx, bin, n, "-h")
-		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-		out[n] = cmd.Run() == nil
-	}
-	return out
-}
-
-// NeedsWork reports whether a run in state v has something left to do
-// given the available post-steps: it is not done, or a post-step it
-// skipped has since become available.
-func NeedsWork(v View, available map[string]bool) bool {
-	if v.State != StateDone {
-		return true
-	}
-	for _, s := range v.Skipped {
-		if available[s] {
-			return true
-		}
-	}
-	return false
-}
+// NeedsWork reports whether a run in state v has something left to do: it
+// is not done, or an older emlab that lacked a post-step's command
+// recorded the step as skipped.
+func NeedsWork(v View) bool { return v.State != StateDone || len(v.Skipped) > 0 }
 
 // ExecRun trains run r and runs its post-steps, recording everything in its
 // directory. It holds the run's lock throughout, so a run is worked on by
@@ -101,7 +77,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 	if st.Steps == nil {
 		st.Steps = map[string]string{}
 	}
-	if st.State == StateDone && !NeedsWork(View{State: StateDone, Skipped: skipped(st)}, o.Available) {
+	if st.State == StateDone && !NeedsWork(View{State: StateDone, Skipped: skipped(st)}) {
 		return Outcome{State: StateDone}, nil
 	}
 	if err := writeSpec(dir, r, o); err != nil {
@@ -120,7 +96,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 		return out, writeStatus(dir, st)
 	}
 
-	if _, err := os.Stat(filepath.Join(dir, doneFile)); err != nil || st.Steps["train"] != StepDone {
+	if !rundir.IsDone(dir) || st.Steps["train"] != StepDone {
 		args := []string{"train", "--config", filepath.Join(dir, TrainConfigFile), "--out", dir, "--resume"}
 		out.Ran = true
 		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log")); err != nil {
@@ -137,10 +113,6 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 	}
 	for _, name := range o.PostSteps {
 		if st.Steps[name] == StepDone {
-			continue
-		}
-		if !o.Available[name] {
-			st.Steps[name] = StepSkipped + ": this emlab has no " + name + " command yet"
 			continue
 		}
 		args := []string{name, "--run", dir, "--all"}

@@ -66,7 +66,8 @@ type Experiment struct {
 type Budget struct {
 	// TokensPerParam: steps = ceil(TokensPerParam · params / tokens_per_step),
 	// params counting every parameter (Hoffmann et al. 2022 count all
-	// parameters; ../shared/CALIBRATION.md found ≈10 tokens/param needed).
+	// parameters; on emlab's small GPTs about 10 tokens/param were needed,
+	// examples/ladder.toml).
 	TokensPerParam float64 `toml:"tokens_per_param"`
 	// Tokens: steps = ceil(Tokens / tokens_per_step).
 	Tokens float64 `toml:"tokens"`
@@ -106,7 +107,7 @@ type Resources struct {
 	// Threads per run (train.threads). The local pool runs
 	// floor(cores / Threads) runs at once unless --jobs says otherwise.
 	// Default 1: on small models one single-threaded run per core is
-	// fastest (../shared/DESIGN.md).
+	// fastest (docs/benchmarks.md).
 	Threads int `toml:"threads"`
 }
 
@@ -261,16 +262,17 @@ type Ladder struct {
 	Rungs []map[string]any
 }
 
-// ladders come from ../shared/CALIBRATION.md (rungs as d/L/heads).
+// ladders are model-size ladders calibrated to train in a few minutes on
+// two cores (rungs as d/L/heads).
 var ladders = map[string]Ladder{
-	"gpt-3min": {"CALIBRATION.md 3-minute class: 16.5k–108k params", []map[string]any{
+	"gpt-3min": {"3-minute class: 16.5k–108k params", []map[string]any{
 		gptRung("d32L1", 32, 1, 2), gptRung("d32L2", 32, 2, 2), gptRung("d48L2", 48, 2, 2), gptRung("d64L2", 64, 2, 4)}},
-	"gpt-10min": {"CALIBRATION.md 10-minute class: 16.5k–808k params", []map[string]any{
+	"gpt-10min": {"10-minute class: 16.5k–808k params", []map[string]any{
 		gptRung("d32L1", 32, 1, 2), gptRung("d48L2", 48, 2, 2), gptRung("d64L3", 64, 3, 4), gptRung("d96L3", 96, 3, 4),
 		gptRung("d128L4", 128, 4, 4)}},
 	"gpt-micro": {"the smallest GPTs, for tests: d 16 and 32, one layer", []map[string]any{
 		gptRung("d16L1", 16, 1, 2), gptRung("d32L1", 32, 1, 2)}},
-	"mlp-width": {"CALIBRATION.md quanta: MLP hidden widths 8–256", []map[string]any{
+	"mlp-width": {"quanta: MLP hidden widths 8–256", []map[string]any{
 		mlpRung(8), mlpRung(16), mlpRung(32), mlpRung(64), mlpRung(128), mlpRung(256)}},
 }
 

@@ -7,11 +7,39 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Progress is one picture of a whole sweep, for a progress display.
+// Job is one run to execute with the options of its experiment. A plan's
+// runs share one ExecOptions; the demo pools the runs of several
+// experiments, each with its own.
+type Job struct {
+	Run  Run
+	Exec ExecOptions
+	// Label names the run in failures and progress (default Run.ID).
+	Label string
+}
+
+func (j Job) label() string {
+	if j.Label != "" {
+		return j.Label
+	}
+	return j.Run.ID
+}
+
+// Jobs lists a plan's runs as jobs with the options o.
+func Jobs(p *Plan, o ExecOptions) []Job {
+	jobs := make([]Job, len(p.Runs))
+	for i, r := range p.Runs {
+		jobs[i] = Job{Run: r, Exec: o}
+	}
+	return jobs
+}
+
+// Progress is one picture of a pool of runs (a sweep, the demo), for a
+// progress display.
 type Progress struct {
 	Total, Done, Failed, Running, Queued, Pending int
 	// Active are the running runs with their latest logged step and loss.
@@ -23,6 +51,9 @@ type Progress struct {
 	// unknown (nothing measured yet).
 	ETA time.Duration
 }
+
+// Finished reports whether nothing is running or queued any more.
+func (p Progress) Finished() bool { return p.Running == 0 && p.Queued == 0 }
 
 // Summarize computes a Progress from run views. flops0 is the FLOPs done
 // when the watch began and elapsed the time since, for the ETA.
@@ -49,7 +80,7 @@ func Summarize(views []View, flops0 float64, elapsed time.Duration) Progress {
 		p.FLOPsTotal += v.Run.FLOPs
 		p.FLOPsDone += min(v.FLOPs, v.Run.FLOPs)
 	}
-	sort.Slice(p.Active, func(i, j int) bool { return p.Active[i].Run.ID < p.Active[j].Run.ID })
+	sort.Slice(p.Active, func(i, j int) bool { return p.Active[i].Label < p.Active[j].Label })
 	if rate := (p.FLOPsDone - flops0) / elapsed.Seconds(); rate > 0 && elapsed > 0 {
 		p.ETA = time.Duration((p.FLOPsTotal - p.FLOPsDone) / rate * float64(time.Second))
 	}
@@ -57,10 +88,13 @@ func Summarize(views []View, flops0 float64, elapsed time.Duration) Progress {
 }
 
 // ReadStates reads every run's state.
-func ReadStates(out string, p *Plan) []View {
-	views := make([]View, len(p.Runs))
-	for i, r := range p.Runs {
-		views[i] = ReadState(out, r)
+func ReadStates(out string, p *Plan) []View { return readJobStates(Jobs(p, ExecOptions{Out: out})) }
+
+func readJobStates(jobs []Job) []View {
+	views := make([]View, len(jobs))
+	for i, j := range jobs {
+		views[i] = ReadState(j.Exec.Out, j.Run)
+		views[i].Label = j.label()
 	}
 	return views
 }
@@ -68,8 +102,13 @@ func ReadStates(out string, p *Plan) []View {
 // LocalOptions configure RunLocal.
 type LocalOptions struct {
 	ExecOptions
+	PoolOptions
+}
+
+// PoolOptions configure RunPool.
+type PoolOptions struct {
 	// Jobs is how many runs train at once; 0 packs the cores:
-	// max(1, NumCPU / threads per run).
+	// max(1, NumCPU / the most threads any run uses).
 	Jobs  int
 	Retry bool // rerun failed runs too
 	// Progress, when set, is called about every Every (default 1 s) and
@@ -78,15 +117,15 @@ type LocalOptions struct {
 	Every    time.Duration
 	// AfterRun, when set, is called after each run this process worked on
 	// (e.g. to index it); its error is reported but stops nothing.
-	AfterRun func(r Run, o Outcome) error
+	AfterRun func(j Job, o Outcome) error
 }
 
 // Summary is the result of executing a sweep.
 type Summary struct {
 	Ran, Done, Failed, Busy int      // Busy: held by another process
-	Failures                []string // "id: message"
-	// Unfinished lists the runs neither done nor failed when the sweep
-	// ended — held by another process, or left by it — as "id: why".
+	Failures                []string // "label: message"
+	// Unfinished lists the runs neither done nor failed when the pool
+	// ended — held by another process, or left by it — as "label: why".
 	Unfinished     []string
 	AfterRunErrors []string
 }
@@ -118,54 +157,65 @@ func (s Summary) Err() error {
 	return errors.New(msg)
 }
 
-// Select lists the runs of p that a sweep should work on now: everything
-// not done (failed runs only with retry), and done runs whose skipped
-// post-steps have become available. Runs another process holds are left
-// to it.
-func Select(views []View, available map[string]bool, retry bool) []Run {
-	var todo []Run
-	for _, v := range views {
+// Select lists the runs a sweep should work on now: everything not done
+// (failed runs only with retry), and done runs with a post-step an older
+// emlab recorded as skipped. Runs another process holds are left to it.
+func Select(views []View, retry bool) []int {
+	var todo []int
+	for i, v := range views {
 		switch {
 		case v.State == StateRunning || v.State == StateQueued:
 		case v.State == StateFailed && !retry:
-		case NeedsWork(v, available):
-			todo = append(todo, v.Run)
+		case NeedsWork(v):
+			todo = append(todo, i)
 		}
 	}
 	return todo
 }
 
-// RunLocal executes the plan on this machine: a pool of Jobs workers, each
-// running one run at a time as processes (see ExecRun), threads per run
-// from the experiment. Cancelling ctx interrupts the running runs (they
-// resume on the next call) and returns ctx's error.
+// RunLocal executes the plan on this machine (RunPool over its runs).
 func RunLocal(ctx context.Context, p *Plan, o LocalOptions) (Summary, error) {
-	threads := max(p.Experiment.Resources.Threads, 1)
-	jobs := o.Jobs
-	if jobs <= 0 {
-		jobs = max(1, runtime.NumCPU()/threads)
+	return RunPool(ctx, Jobs(p, o.ExecOptions), o.PoolOptions)
+}
+
+// RunPool executes jobs on this machine: a pool of workers, each running
+// one run at a time as processes (see ExecRun), the largest runs (in
+// training FLOPs) first so that the small ones fill the cores around them.
+// Cancelling ctx interrupts the running runs (they resume on the next call)
+// and returns ctx's error.
+func RunPool(ctx context.Context, jobs []Job, o PoolOptions) (Summary, error) {
+	n := o.Jobs
+	if n <= 0 {
+		threads := 1
+		for _, j := range jobs {
+			threads = max(threads, j.Run.Config.Train.Threads)
+		}
+		n = max(1, runtime.NumCPU()/threads)
 	}
-	views := ReadStates(o.Out, p)
-	todo := Select(views, o.Available, o.Retry)
+	var todo []Job
+	for _, i := range Select(readJobStates(jobs), o.Retry) {
+		todo = append(todo, jobs[i])
+	}
+	sort.SliceStable(todo, func(a, b int) bool { return todo[a].Run.FLOPs > todo[b].Run.FLOPs })
 
 	var (
 		mu  sync.Mutex
 		sum Summary
 	)
-	queue := make(chan Run)
+	queue := make(chan Job)
 	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
+	for w := 0; w < n; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := range queue {
-				out, err := ExecRun(ctx, r, o.ExecOptions)
+			for j := range queue {
+				out, err := ExecRun(ctx, j.Run, j.Exec)
 				if err != nil && out.Error == "" {
 					out.State, out.Error = StateFailed, err.Error()
 				}
 				var afterErr error
 				if o.AfterRun != nil && ctx.Err() == nil {
-					afterErr = o.AfterRun(r, out)
+					afterErr = o.AfterRun(j, out)
 				}
 				mu.Lock()
 				if out.Ran {
@@ -176,12 +226,12 @@ func RunLocal(ctx context.Context, p *Plan, o LocalOptions) (Summary, error) {
 					sum.Done++
 				case StateFailed:
 					sum.Failed++
-					sum.Failures = append(sum.Failures, r.ID+": "+out.Error)
+					sum.Failures = append(sum.Failures, j.label()+": "+out.Error)
 				case StateRunning:
 					sum.Busy++
 				}
 				if afterErr != nil {
-					sum.AfterRunErrors = append(sum.AfterRunErrors, r.ID+": "+afterErr.Error())
+					sum.AfterRunErrors = append(sum.AfterRunErrors, j.label()+": "+afterErr.Error())
 				}
 				mu.Unlock()
 			}
@@ -195,13 +245,13 @@ func RunLocal(ctx context.Context, p *Plan, o LocalOptions) (Summary, error) {
 		if o.Progress == nil {
 			return
 		}
-		Watch(o.Out, p, o.Every, stopWatch, o.Progress)
+		watchWith(func() []View { return readJobStates(jobs) }, o.Every, stopWatch, o.Progress)
 	}()
 
 feed:
-	for _, r := range todo {
+	for _, j := range todo {
 		select {
-		case queue <- r:
+		case queue <- j:
 		case <-ctx.Done():
 			break feed
 		}
@@ -212,20 +262,21 @@ feed:
 	<-watchDone
 	sort.Strings(sum.Failures)
 	if err := ctx.Err(); err != nil {
-		return sum, fmt.Errorf("sweep interrupted (rerun to resume): %w", err)
+		return sum, fmt.Errorf("interrupted (rerun to resume): %w", err)
 	}
-	// Runs done before this call count as done too; any run not done
-	// and not failed now is unfinished, and says so.
-	for _, v := range ReadStates(o.Out, p) {
+	// Runs done before this call count as done too, and runs that failed
+	// before it as failed; any run neither done nor failed now is
+	// unfinished, and says so.
+	for i, v := range readJobStates(jobs) {
 		switch v.State {
 		case StateDone:
 		case StateFailed:
-			if !contains(sum.Failures, v.Run.ID) {
+			if !failedAlready(sum.Failures, v.Label) {
 				sum.Failed++
-				sum.Failures = append(sum.Failures, v.Run.ID+": "+v.Error)
+				sum.Failures = append(sum.Failures, v.Label+": "+v.Error)
 			}
 		default:
-			sum.Unfinished = append(sum.Unfinished, v.Run.ID+": "+unfinishedWhy(RunDir(o.Out, v.Run.ID), v.State))
+			sum.Unfinished = append(sum.Unfinished, v.Label+": "+unfinishedWhy(RunDir(jobs[i].Exec.Out, v.Run.ID), v.State))
 		}
 	}
 	sort.Strings(sum.Unfinished)
@@ -245,9 +296,9 @@ func unfinishedWhy(dir, state string) string {
 	return state
 }
 
-func contains(failures []string, id string) bool {
+func failedAlready(failures []string, label string) bool {
 	for _, f := range failures {
-		if len(f) > len(id) && f[:len(id)] == id && f[len(id)] == ':' {
+		if strings.HasPrefix(f, label+": ") {
 			return true
 		}
 	}

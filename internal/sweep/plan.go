@@ -286,15 +286,14 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 		return Run{}, err
 	}
 	// A task mixture or a corpus fixes the vocabulary (and so the
-	// parameter count): resolve it as training will. A source that cannot
-	// be built is left for training to report, so that one bad axis value
-	// fails its own runs, not the whole plan.
-	if cfg.Data.Source != "synthetic" {
-		if src, _, err := train.Sources(cfg); err == nil {
-			if err := train.ResolveVocab(&cfg, src); err != nil {
-				return Run{}, err
-			}
-		}
+	// parameter count): resolve it as training will. A data source that
+	// cannot be built is the run's error, reported now.
+	vocab, err := train.Vocab(cfg)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := train.ResolveVocab(&cfg, vocab); err != nil {
+		return Run{}, err
 	}
 	// Count the parameters from the config alone: building the model would
 	// allocate it (a plan of absurd sizes must not run out of memory) and

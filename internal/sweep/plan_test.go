@@ -160,6 +160,13 @@ func TestPlanErrors(t *testing.T) {
 		{"two budgets", "name=\"x\"\n[budget]\ntokens=1e5\ntokens_per_param=3", []string{"not both"}},
 		{"duplicate runs", "name=\"x\"\n[[axis]]\nkey=\"train.seed\"\nvalues=[1, 1.0]\nlabels=[\"a\",\"b\"]", []string{"same run"}},
 		{"unknown preset", "name=\"x\"\npreset=\"tinny\"", []string{"tiny"}},
+		// A misspelt task fails the plan, naming the run and suggesting the
+		// task, before any run directory exists.
+		{"misspelt task on an axis", "name=\"x\"\n[[axis]]\nname=\"data\"\npoints=[{label=\"ok\", tasks=\"add:1\"}, {label=\"bad\", tasks=\"ad:1\"}]",
+			[]string{"run bad", "data.tasks", `unknown task "ad"`, "did you mean add"}},
+		// A corpus that cannot be read is the run's error, not a parameter
+		// count made with the default vocabulary.
+		{"missing corpus", "name=\"x\"\n[base]\n\"data.source\"=\"text\"\n\"data.corpus\"=\"/no/such/corpus.txt\"", []string{"base", "data.corpus", "corpus.txt"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,7 +199,7 @@ func TestTrainConfigRoundTrip(t *testing.T) {
 	if err := c.ApplyJSON(b); err != nil {
 		t.Fatal(err)
 	}
-	if c != r.Config {
+	if !c.Equal(r.Config) {
 		t.Errorf("round trip changed the config:\n%+v\n%+v", c, r.Config)
 	}
 }

@@ -159,8 +159,8 @@ func TestReliabilityRerunFinishesEveryRun(t *testing.T) {
 				sweep.Watch(out, p, time.Microsecond, stop, func(sweep.Progress) {})
 			}()
 		}
-		sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o, Jobs: 3,
-			Progress: func(sweep.Progress) {}, Every: 200 * time.Microsecond})
+		sum, err := sweep.RunLocal(context.Background(), p, sweep.LocalOptions{ExecOptions: o, PoolOptions: sweep.PoolOptions{Jobs: 3,
+			Progress: func(sweep.Progress) {}, Every: 200 * time.Microsecond}})
 		close(stop)
 		wg.Wait()
 		if err != nil {

@@ -96,7 +96,6 @@ func RunWorker(ctx context.Context, m *Manifest, task int, bin string, after fun
 	}
 	o := m.Exec
 	o.Bin = bin
-	o.Available = Available(ctx, bin, o.PostSteps)
 	if j := os.Getenv("SLURM_ARRAY_JOB_ID"); j != "" {
 		o.Slurm = j + "_" + os.Getenv("SLURM_ARRAY_TASK_ID")
 	}
@@ -355,7 +354,10 @@ func RunSlurm(ctx context.Context, p *Plan, o SlurmOptions) (SlurmSummary, error
 	if err != nil {
 		return sum, err
 	}
-	todo := Select(views, o.Available, o.Retry)
+	var todo []Run
+	for _, i := range Select(views, o.Retry) {
+		todo = append(todo, views[i].Run)
+	}
 	if len(todo) > 0 {
 		if err := submit(ctx, p, todo, o, &sum); err != nil {
 			return sum, err
@@ -412,7 +414,6 @@ func submit(ctx context.Context, p *Plan, todo []Run, o SlurmOptions, sum *Slurm
 	}
 	pack := max(e.Slurm.Pack, 1)
 	m := Manifest{Experiment: p.Name, Exec: o.ExecOptions}
-	m.Exec.Available = nil // each worker asks its own binary
 	var packIDs [][]string
 	for i := 0; i < len(todo); i += pack {
 		j := min(i+pack, len(todo))

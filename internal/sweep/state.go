@@ -1,44 +1,44 @@
 package sweep
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"emlab/internal/atomicfile"
+	"emlab/internal/rundir"
 )
 
-// Files the sweep keeps in a run directory, beside what emlab train writes.
+// Files the sweep keeps in a run directory, beside what emlab train writes
+// (the names are rundir's).
 const (
-	SpecFile        = "sweep.json"        // what the plan asked for (Spec)
-	TrainConfigFile = "train-config.json" // the resolved config passed to emlab train --config
-	StatusFile      = "status.json"       // Status, rewritten atomically at each change
-	LockFile        = ".lock"             // flock-ed while a process works on the run
-	doneFile        = "DONE"              // written last by emlab train
-	metricsFile     = "metrics.jsonl"
+	SpecFile        = rundir.SweepSpecFile   // what the plan asked for (Spec)
+	TrainConfigFile = rundir.TrainConfigFile // the resolved config passed to emlab train --config
+	StatusFile      = rundir.SweepStatusFile // Status, rewritten atomically at each change
+	LockFile        = rundir.SweepLockFile   // flock-ed while a process works on the run
 )
 
-// Run states as reported by ReadState and sweep status.
+// Run states as reported by ReadState and sweep status (rundir's).
 const (
-	StateDone        = "done"
-	StateFailed      = "failed"
-	StateRunning     = "running"     // a process holds the run's lock (or Slurm runs it)
-	StateQueued      = "queued"      // submitted to Slurm, not started
-	StateInterrupted = "interrupted" // stopped (killed, Ctrl-C) before finishing; resumes on the next run
-	StatePending     = "pending"     // never started
+	StateDone        = rundir.StateDone
+	StateFailed      = rundir.StateFailed
+	StateRunning     = rundir.StateRunning     // a process holds the run's lock (or Slurm runs it)
+	StateQueued      = rundir.StateQueued      // submitted to Slurm, not started
+	StateInterrupted = rundir.StateInterrupted // stopped (killed, Ctrl-C) before finishing; resumes on the next run
+	StatePending     = rundir.StatePending     // never started
 )
 
 // Step outcomes in Status.Steps.
 const (
-	StepDone    = "done"
-	StepFailed  = "failed"
-	StepSkipped = "skipped" // the subcommand is not in this binary; retried by later sweeps
+	StepDone   = "done"
+	StepFailed = "failed"
+	// StepSkipped was recorded by emlab builds that lacked a post-step's
+	// command; a sweep runs such a step now.
+	StepSkipped = "skipped"
 )
 
 // Spec is sweep.json: the run as planned, with the settings that make it.
@@ -48,21 +48,13 @@ type Spec struct {
 	PostSteps  []string `json:"post_steps"`
 }
 
-// Status is status.json.
-type Status struct {
-	State    string            `json:"state"` // running, done, failed or interrupted
-	Error    string            `json:"error,omitempty"`
-	Steps    map[string]string `json:"steps"` // train/eval/probe → done, failed, "skipped: why"
-	Attempts int               `json:"attempts"`
-	Host     string            `json:"host"`
-	PID      int               `json:"pid"`
-	Slurm    string            `json:"slurm,omitempty"` // array job and task, e.g. 12_3
-	Updated  time.Time         `json:"updated"`
-}
+// Status is status.json (rundir owns its format).
+type Status = rundir.SweepStatus
 
 // View is what is known about a run right now.
 type View struct {
 	Run   Run
+	Label string // the run's name in a pool of runs (its ID in a sweep)
 	State string
 	Error string
 	// Progress from the last metrics.jsonl line.
@@ -77,26 +69,9 @@ type View struct {
 // RunDir is the directory of run id under out.
 func RunDir(out, id string) string { return filepath.Join(out, id) }
 
-func readStatus(dir string) (*Status, error) {
-	b, err := os.ReadFile(filepath.Join(dir, StatusFile))
-	if err != nil {
-		return nil, err
-	}
-	var s Status
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StatusFile), err)
-	}
-	return &s, nil
-}
+func readStatus(dir string) (*Status, error) { return rundir.ReadSweepStatus(dir) }
 
-func writeStatus(dir string, s *Status) error {
-	s.Updated = time.Now().UTC()
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(dir, StatusFile), append(b, '\n'))
-}
+func writeStatus(dir string, s *Status) error { return rundir.WriteSweepStatus(dir, s) }
 
 // lock takes the run's exclusive lock without waiting for another worker.
 // The lock is an flock: the kernel drops it when the process dies, however
@@ -169,18 +144,15 @@ func locked(dir string) bool {
 // ReadState reads a run's state from its directory under out.
 func ReadState(out string, r Run) View {
 	dir := RunDir(out, r.ID)
-	v := View{Run: r, State: StatePending, Loss: nan}
-	if m, ok := lastMetrics(filepath.Join(dir, metricsFile)); ok {
-		v.Step, v.FLOPs = m.Step, m.FLOPs
-		if m.Loss != nil {
-			v.Loss = *m.Loss
-		}
+	v := View{Run: r, Label: r.ID, State: StatePending, Loss: nan}
+	if m, ok := rundir.LastMetrics(dir); ok {
+		v.Step, v.FLOPs, v.Loss = m.Step, m.FLOPs, m.Loss
 	}
 	st, err := readStatus(dir)
 	switch {
 	case locked(dir):
 		v.State = StateRunning
-	case err != nil && errors.Is(err, os.ErrNotExist):
+	case err != nil && errors.Is(err, fs.ErrNotExist):
 		// Never started by a sweep (a run trained by hand is picked up by
 		// ExecRun, which sees its DONE file).
 	case err != nil:
@@ -203,38 +175,3 @@ func ReadState(out string, r Run) View {
 }
 
 var nan = func() float64 { var z float64; return z / z }()
-
-// metricsLine is the part of a metrics.jsonl line the sweep reads.
-type metricsLine struct {
-	Step  int      `json:"step"`
-	FLOPs float64  `json:"flops"`
-	Loss  *float64 `json:"loss"`
-}
-
-// lastMetrics reads the last complete line of metrics.jsonl, reading only
-// the file's tail so that watching a large sweep stays cheap.
-func lastMetrics(path string) (metricsLine, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return metricsLine{}, false
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return metricsLine{}, false
-	}
-	const tail = 4096
-	off := max(st.Size()-tail, 0)
-	buf := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
-		return metricsLine{}, false
-	}
-	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		var m metricsLine
-		if json.Unmarshal([]byte(lines[i]), &m) == nil {
-			return m, true
-		}
-	}
-	return metricsLine{}, false
-}

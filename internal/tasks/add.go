@@ -3,8 +3,11 @@ package tasks
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // add is n-digit addition in three formats. Both operands have exactly n
@@ -20,10 +23,15 @@ import (
 // column per step, least significant first: a_i+b_i+carry_in=two-digit
 // column sum (its first digit is the carry out); the final answer follows
 // ';' and is what Extract returns.
+//
+// Robustness (perturb=spaces+zeros): the same held-out items with spaces
+// around the operands (P: 12 +34=) or leading zeros (P:012+0034=), which
+// keep the sum; training never shows either.
 type add struct {
-	spec                   string
+	spec, evalSpec         string
 	format                 string
 	minDigits, digits, max int
+	perturb                []string
 	split                  splitter
 }
 
@@ -41,6 +49,7 @@ func init() {
 			{Name: "eval_digits", Default: "auto", Doc: "largest operand length evaluated, digits–6 (auto: digits+1, at most 6); lengths above digits are never trained"},
 			{Name: "format", Default: "plain", Doc: "plain | reversed | scratchpad"},
 			heldoutParam("0.1"),
+			perturbParam(addPerturbations...),
 		},
 		build: newAdd,
 	})
@@ -63,21 +72,41 @@ func newAdd(p *params) (Task, error) {
 	}
 	t.format = p.Enum("format", "plain", "reversed", "scratchpad")
 	frac := p.Float("heldout", 0.001, 0.9)
+	t.perturb = p.perturbations(addPerturbations...)
 	if p.err != nil {
 		return nil, p.err
 	}
 	t.split = newSplitter("add", addVersion, frac)
-	t.spec = p.spec()
+	t.spec, t.evalSpec = p.spec(), p.specOmitting("perturb")
+	if len(t.perturb) == 0 {
+		t.spec = t.evalSpec
+	}
 	return t, nil
 }
 
-func (t *add) Name() string     { return "add" }
-func (t *add) Version() int     { return addVersion }
-func (t *add) Spec() string     { return t.spec }
-func (t *add) Alphabet() string { return "0123456789+=,;" + addPrefix[t.format] }
+// addPerturbations: spaces around the operands, leading zeros.
+var addPerturbations = []string{"spaces", "zeros"}
 
-// MaxLen is the length of the longest evaluated document (eval_digits).
-func (t *add) MaxLen() int { return len(t.format2(t.max, pow10(t.max)-1, pow10(t.max)-1)) }
+func (t *add) Name() string { return "add" }
+func (t *add) Version() int { return addVersion }
+func (t *add) Spec() string { return t.spec }
+func (t *add) Alphabet() string {
+	a := "0123456789+=,;" + addPrefix[t.format]
+	if slices.Contains(t.perturb, "spaces") {
+		a += " "
+	}
+	return a
+}
+
+// MaxLen is the length of the longest evaluated document (eval_digits),
+// and 4 more with perturbations (at most 4 spaces, or 2 zeros per operand).
+func (t *add) MaxLen() int {
+	n := len(t.format2(t.max, pow10(t.max)-1, pow10(t.max)-1))
+	if len(t.perturb) > 0 {
+		n += 4
+	}
+	return n
+}
 
 // randOperand draws a uniform n-digit number.
 func randOperand(r *rand.Rand, n int) int {
@@ -182,8 +211,10 @@ func parseBinary(doc, prefix, op string) (a, b int, ok bool) {
 	return a, b, err1 == nil && err2 == nil
 }
 
+// Heldout parses a perturbed prompt too (spaces removed; leading zeros
+// do not change a number or its length).
 func (t *add) Heldout(doc string) bool {
-	a, b, ok := parseBinary(doc, addPrefix[t.format], "+")
+	a, b, ok := parseBinary(strings.ReplaceAll(doc, " ", ""), addPrefix[t.format], "+")
 	if !ok {
 		return false
 	}
@@ -195,13 +226,15 @@ func (t *add) variant(n int) string { return fmt.Sprintf("add/%s/%d", t.format, 
 func (t *add) Variants() []Variant {
 	var vs []Variant
 	for n := 1; n <= t.max; n++ {
-		vs = append(vs, Variant{
+		v := Variant{
 			Name:     t.variant(n),
 			Chance:   1 / float64(distinctSums(n)),
-			Metrics:  []string{ExactMatch, TokenAccuracy, EditDistance, LogProb},
+			Metrics:  []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.EditDistance, rundir.LogProb},
 			Generate: t.format == "scratchpad",
 			Trained:  n >= t.minDigits && n <= t.digits,
-		})
+		}
+		// Neither spaces nor leading zeros occur in training.
+		vs = append(append(vs, v), perturbedOf(v, t.perturb, func(string) bool { return false })...)
 	}
 	return vs
 }
@@ -222,16 +255,37 @@ func (t *add) Eval(seed uint64, n int) []Item {
 	var out []Item
 	for d := 1; d <= t.max; d++ {
 		v := t.variant(d)
-		r := evalRNG(seed, t.spec, v)
-		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
+		r := evalRNG(seed, t.evalSpec, v)
+		clean := collect(n, 50*n+200, func() (Item, bool) {
 			a, b := randOperand(r, d), randOperand(r, d)
 			if !t.heldoutPair(d, a, b) {
 				return Item{}, false
 			}
 			return t.item(v, d, a, b), true
-		})...)
+		})
+		out = append(out, clean...)
+		for _, p := range t.perturb {
+			out = append(out, perturbItems(seed, t.evalSpec, clean, p, func(r *rand.Rand, it *Item) (string, bool) {
+				return perturbAddPrompt(r, it.Prompt, p), true
+			})...)
+		}
 	}
 	return out
+}
+
+// perturbAddPrompt perturbs "X:a+b=": spaces inserts a space at a random
+// non-empty subset of the four places around the operands ("X: a +b ="),
+// zeros prepends 0–2 zeros to each operand (at least one in all).
+func perturbAddPrompt(r *rand.Rand, prompt, pert string) string {
+	plus, eq := strings.IndexByte(prompt, '+'), strings.LastIndexByte(prompt, '=')
+	if pert == "spaces" {
+		return insertSpaces(prompt, randomSubset(r, []int{2, plus, plus + 1, eq}, 0))
+	}
+	za, zb := 0, 0
+	for za+zb == 0 {
+		za, zb = r.IntN(3), r.IntN(3)
+	}
+	return prompt[:2] + strings.Repeat("0", za) + prompt[2:plus+1] + strings.Repeat("0", zb) + prompt[plus+1:]
 }
 
 // TrainItems returns up to n pairs per trained length from the training
@@ -241,7 +295,7 @@ func (t *add) TrainItems(seed uint64, n int) []Item {
 	var out []Item
 	for d := t.minDigits; d <= t.digits; d++ {
 		v := t.variant(d) + "/train"
-		r := evalRNG(seed, t.spec, v)
+		r := evalRNG(seed, t.evalSpec, v)
 		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
 			a, b := randOperand(r, d), randOperand(r, d)
 			if t.heldoutPair(d, a, b) {

@@ -112,3 +112,56 @@ func TestModaddPromptLen(t *testing.T) {
 		t.Errorf("loss=prompt: %v", err)
 	}
 }
+
+// TestLongrangeAnswerLoss: with loss=answer a retrieve document scores only
+// "key → value" and "value → separator", a brackets document its depth
+// closing brackets (and the separator); loss=all leaves the spec and the
+// evaluation items exactly as they were without the parameter.
+func TestLongrangeAnswerLoss(t *testing.T) {
+	const B, T = 8, 64
+	for _, c := range []struct {
+		spec   string
+		scored int
+	}{{"longrange(gap=16,loss=answer)", 2}, {"longrange(mode=brackets,gap=16,depth=3,loss=answer)", 4}, {"longrange(gap=16)", -1}} {
+		s, err := NewStream(c.spec, data.MixtureConfig{Seed: 2, NCtx: T, Slot: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens, targets := make([]int32, B*T), make([]int32, B*T)
+		s.Batch(1, B, T, tokens, targets)
+		docs := 0
+		for b := range B {
+			raw, rawTgt := make([]int32, T), make([]int32, T)
+			for _, d := range s.Window(1, b, T, raw, rawTgt) {
+				got := 0
+				for i := d.Start; i < d.Start+d.Len; i++ {
+					if targets[b*T+i] != -1 {
+						got++
+					}
+				}
+				want := c.scored
+				if want < 0 {
+					want = d.Len // loss=all: every document token
+				}
+				if got != want {
+					t.Fatalf("%s: document %q has %d scored targets, want %d", c.spec, s.Tok.Decode(raw[d.Start:d.Start+d.Len]), got, want)
+				}
+				docs++
+			}
+		}
+		if docs == 0 {
+			t.Fatalf("%s: no documents", c.spec)
+		}
+	}
+	base, all := mustTask(t, "longrange"), mustTask(t, "longrange(loss=all)")
+	ans := mustTask(t, "longrange(loss=answer)")
+	if base.Spec() != all.Spec() || strings.Contains(base.Spec(), "loss") || !strings.Contains(ans.Spec(), "loss=answer") {
+		t.Fatalf("specs %s, %s, %s", base.Spec(), all.Spec(), ans.Spec())
+	}
+	x, y := base.Eval(0, 20), ans.Eval(0, 20)
+	for i := range x {
+		if x[i].Prompt != y[i].Prompt {
+			t.Fatalf("loss=answer changed evaluation item %d", i)
+		}
+	}
+}

@@ -3,10 +3,12 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
-// copyspan is the induction-head training distribution of
-// ../../../shared/CALIBRATION.md ("Induction heads"): a window of `len`
+// copyspan is the induction-head training distribution (the attn2
+// preset, docs/probes.md): a window of `len`
 // random symbols in which one span (length uniform in [min_span, len/2]) is
 // copied to a later position, both copies at random offsets, and loss is
 // taken on every position. It differs from the `induction` task in three
@@ -34,7 +36,7 @@ const copyspanVersion = 1
 func init() {
 	register(factory{
 		name:    "copyspan",
-		summary: "a full window of random symbols with one span copied to a later random offset; loss everywhere (CALIBRATION's induction-head data)",
+		summary: "a full window of random symbols with one span copied to a later random offset; loss everywhere (the attn2 preset's induction-head data)",
 		params: []ParamSpec{
 			{Name: "len", Default: "64", Doc: "symbols per document (the window length T), 16–1024"},
 			{Name: "vocab", Default: "64", Doc: "number of distinct symbols, 2–64"},
@@ -101,7 +103,7 @@ func (t *copyspan) Generate(r *rand.Rand) string {
 }
 
 func (t *copyspan) Variants() []Variant {
-	ms := []string{TokenAccuracy, LogProb, PerPositionLoss}
+	ms := []string{rundir.TokenAccuracy, rundir.LogProb, rundir.PerPositionLoss}
 	c := 1 / float64(len(t.symbols)) // per-token accuracy of a uniform guess
 	return []Variant{
 		{Name: "copyspan", Chance: c, Metrics: ms, Trained: true},

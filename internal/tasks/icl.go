@@ -3,7 +3,10 @@ package tasks
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // icl is few-shot in-context label mapping. Each episode draws `classes`
@@ -18,11 +21,23 @@ import (
 // above chance (1/labels) is in-context learning. k=0 gives the query with
 // no examples and scores at chance by construction. Training draws k
 // uniformly from 0…k; evaluation reports k = 0, 1, 2, 4, 8, 16 up to k.
+//
+// Robustness (perturb=distract+reorder): distract inserts max(1, k/4)
+// distractor examples (inputs not in the episode, random labels) at random
+// places among the k examples; reorder moves the examples of the query's
+// input to the front (farthest from the query) and shuffles the others.
+// Both keep the answer. An episode's text is its split key, so perturbed
+// items are fresh episodes whose perturbed text is held out (not the clean
+// variant's items).
 type icl struct {
-	spec                string
+	spec, evalSpec      string
 	kmax, classes, nlab int
+	perturb             []string
 	split               splitter
 }
+
+// iclPerturbations: distractor examples, examples reordered.
+var iclPerturbations = []string{"distract", "reorder"}
 
 const iclVersion = 1
 
@@ -37,6 +52,7 @@ func init() {
 			{Name: "classes", Default: "4", Doc: "distinct inputs per episode, 1–26"},
 			{Name: "labels", Default: "10", Doc: "size of the label set (digits), 2–10"},
 			heldoutParam("0.05"),
+			perturbParam(iclPerturbations...),
 		},
 		build: newICL,
 	})
@@ -48,11 +64,15 @@ func newICL(p *params) (Task, error) {
 	t.classes = p.Int("classes", 1, 26)
 	t.nlab = p.Int("labels", 2, 10)
 	frac := p.Float("heldout", 0.001, 0.9)
+	t.perturb = p.perturbations(iclPerturbations...)
 	if p.err != nil {
 		return nil, p.err
 	}
 	t.split = newSplitter("icl", iclVersion, frac)
-	t.spec = p.spec()
+	t.spec, t.evalSpec = p.spec(), p.specOmitting("perturb")
+	if len(t.perturb) == 0 {
+		t.spec = t.evalSpec
+	}
 	return t, nil
 }
 
@@ -60,7 +80,16 @@ func (t *icl) Name() string     { return "icl" }
 func (t *icl) Version() int     { return iclVersion }
 func (t *icl) Spec() string     { return t.spec }
 func (t *icl) Alphabet() string { return "L:?" + iclInputs + "0123456789"[:t.nlab] }
-func (t *icl) MaxLen() int      { return 2 + 2*t.kmax + 3 }
+func (t *icl) MaxLen() int      { return 2 + 2*(t.kmax+t.distractors(t.kmax)) + 3 }
+
+// distractors is the number of distractor examples added to k examples
+// (0 without the distract perturbation).
+func (t *icl) distractors(k int) int {
+	if !slices.Contains(t.perturb, "distract") {
+		return 0
+	}
+	return max(1, k/4)
+}
 
 // episode draws one episode with k examples and returns the document, the
 // prompt length in bytes, and the query's label.
@@ -118,10 +147,29 @@ func (t *icl) ks() []int {
 func (t *icl) Variants() []Variant {
 	var vs []Variant
 	for _, k := range t.ks() {
-		vs = append(vs, Variant{Name: fmt.Sprintf("icl/k=%d", k), Chance: 1 / float64(t.nlab),
-			Metrics: []string{ExactMatch, LogProb, Brier, MCGrade}, Trained: true})
+		v := Variant{Name: fmt.Sprintf("icl/k=%d", k), Chance: 1 / float64(t.nlab),
+			Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}, Trained: true}
+		// Every distract item could be a training episode only when k+d
+		// examples fit in k_max and at most `classes` distinct inputs can
+		// be shown; reordered episodes are training episodes.
+		d := max(1, k/4)
+		vs = append(append(vs, v), perturbedOf(v, t.perturbsAt(k), func(p string) bool {
+			return p == "reorder" || (k+d <= t.kmax && min(k, t.classes)+d <= t.classes)
+		})...)
 	}
 	return vs
+}
+
+// perturbsAt lists the perturbations evaluated at k examples: distract
+// needs an example to distract from, reorder two.
+func (t *icl) perturbsAt(k int) []string {
+	var out []string
+	for _, p := range t.perturb {
+		if (p == "distract" && k >= 1) || (p == "reorder" && k >= 2) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Eval items: Choices are the label digits (Correct = the query's label);
@@ -134,18 +182,86 @@ func (t *icl) Eval(seed uint64, n int) []Item {
 	var out []Item
 	for _, k := range t.ks() {
 		v := fmt.Sprintf("icl/k=%d", k)
-		r := evalRNG(seed, t.spec, v)
+		r := evalRNG(seed, t.evalSpec, v)
+		item := func(v, doc string, label int) Item {
+			last := len(doc) - 1
+			return Item{Task: "icl", Variant: v, Key: doc, Prompt: doc[:last], Answer: doc[last:], Target: doc[last:],
+				Choices: choices, Correct: label, Subtask: -1, Vars: map[string][]int{"k": {k}, "label": {label}}}
+		}
 		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
 			doc, label := t.episode(r, k)
 			if !t.split.heldout(doc) {
 				return Item{}, false
 			}
-			last := len(doc) - 1
-			return Item{Task: "icl", Variant: v, Key: doc, Prompt: doc[:last], Answer: doc[last:], Target: doc[last:],
-				Choices: choices, Correct: label, Subtask: -1, Vars: map[string][]int{"k": {k}, "label": {label}}}, true
+			return item(v, doc, label), true
 		})...)
+		for _, p := range t.perturbsAt(k) {
+			pv := perturbedVariant(v, p)
+			r := evalRNG(seed, t.evalSpec, pv)
+			out = append(out, collect(n, 50*n+200, func() (Item, bool) {
+				doc, label := t.episode(r, k)
+				// Retry the perturbation's random choices until its text is
+				// held out (≈ 1/heldout tries); a reordering with too few
+				// distinct orders may never be, then the episode is skipped.
+				for range maxTries {
+					pd, changed, ok := t.perturbEpisode(r, doc, k, p)
+					if !ok {
+						break
+					}
+					if t.split.heldout(pd) {
+						return item(pv, pd, label), true
+					}
+					if !changed {
+						break
+					}
+				}
+				return Item{}, false
+			})...)
+		}
 	}
 	return out
+}
+
+// perturbEpisode perturbs the episode doc ("L:" k input–label pairs "?"
+// query label) and reports whether the result depended on r (false when
+// the perturbation had only one possible outcome), and false ok when it
+// cannot be applied (fewer unused inputs than distractors).
+func (t *icl) perturbEpisode(r *rand.Rand, doc string, k int, pert string) (pdoc string, changed, ok bool) {
+	ex := make([]string, k)
+	for i := range ex {
+		ex[i] = doc[2+2*i : 4+2*i]
+	}
+	query := doc[2+2*k:] // "?" input label
+	switch pert {
+	case "distract":
+		var unused []byte
+		for i := 0; i < len(iclInputs); i++ {
+			if !strings.ContainsRune(doc, rune(iclInputs[i])) {
+				unused = append(unused, iclInputs[i])
+			}
+		}
+		d := t.distractors(k)
+		if len(unused) < d {
+			return "", false, false
+		}
+		for _, j := range r.Perm(len(unused))[:d] {
+			pair := string([]byte{unused[j], byte('0' + r.IntN(t.nlab))})
+			at := r.IntN(len(ex) + 1)
+			ex = slices.Insert(ex, at, pair)
+		}
+		return "L:" + strings.Join(ex, "") + query, true, true
+	default: // reorder
+		var first, rest []string
+		for _, e := range ex {
+			if e[0] == query[1] {
+				first = append(first, e)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		r.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+		return "L:" + strings.Join(first, "") + strings.Join(rest, "") + query, len(rest) > 1, true
+	}
 }
 
 func (t *icl) Extract(_ *Item, generated string) string { return strings.TrimSpace(generated) }

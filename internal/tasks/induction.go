@@ -3,13 +3,15 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // induction is a random token sequence in which one span A reappears later
 // (Olsson et al. 2022): `I:` + random prefix + A + random filler + A, the
 // document ending with the second copy. The span length is uniform in
 // [min_span, len/2], the first copy sits at a random offset (a fixed offset
-// lets a 1-layer model solve the task by position; CALIBRATION.md), and the
+// lets a 1-layer model solve the task by position), and the
 // document length is uniform in [2|A|, len]. Scored on the second copy,
 // which is predictable only by looking back; the per-position loss over it
 // is the in-context-learning score.
@@ -100,7 +102,7 @@ func (t *induction) Generate(r *rand.Rand) string {
 func (t *induction) Heldout(doc string) bool { return t.split.heldout(doc) }
 
 func (t *induction) Variants() []Variant {
-	ms := []string{TokenAccuracy, LogProb, PerPositionLoss, ExactMatch}
+	ms := []string{rundir.TokenAccuracy, rundir.LogProb, rundir.PerPositionLoss, rundir.ExactMatch}
 	// Chance: token accuracy of a uniform guess over the symbols.
 	c := 1 / float64(len(t.symbols))
 	return []Variant{

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // longrange tests memory across a controlled gap of random filler, for
@@ -16,11 +18,12 @@ import (
 // [0, gap]; evaluation reports gap/4, gap/2 and gap, plus eval_gap when it
 // exceeds gap (never trained, so every such item is held out).
 type longrange struct {
-	spec         string
-	mode         string
-	gap, evalGap int
-	pairs, depth int
-	split        splitter
+	spec, evalSpec string
+	answerLoss     bool // loss=answer: only the answer is scored (AnswerLoss)
+	mode           string
+	gap, evalGap   int
+	pairs, depth   int
+	split          splitter
 }
 
 const longrangeVersion = 1
@@ -43,6 +46,7 @@ func init() {
 			{Name: "pairs", Default: "4", Doc: "retrieve: key-value pairs before the gap, 1–26"},
 			{Name: "depth", Default: "4", Doc: "brackets: brackets opened before the gap, 1–16"},
 			heldoutParam("0.05"),
+			{Name: "loss", Default: "all", Doc: "all (every document token in the training loss) | answer (only the answer: the keys', values' and filler's irreducible loss left out)"},
 		},
 		build: newLongrange,
 	})
@@ -59,12 +63,33 @@ func newLongrange(p *params) (Task, error) {
 	t.pairs = p.Int("pairs", 1, 26)
 	t.depth = p.Int("depth", 1, 16)
 	frac := p.Float("heldout", 0.001, 0.9)
+	t.answerLoss = p.Enum("loss", "all", "answer") == "answer"
 	if p.err != nil {
 		return nil, p.err
 	}
 	t.split = newSplitter("longrange", longrangeVersion, frac)
-	t.spec = p.spec()
+	// loss changes training only: the evaluation items, drawn from a
+	// generator labelled by the spec, are those of the spec without it.
+	t.spec, t.evalSpec = p.spec(), p.specOmitting("loss")
+	if !t.answerLoss {
+		t.spec = t.evalSpec
+	}
 	return t, nil
+}
+
+// PromptLen implements AnswerLoss: with loss=answer, the characters before
+// the answer (through "?key", or through the filler for brackets); with
+// loss=all, 0 (every token scored). The random keys, values and filler are
+// irreducible noise in the loss; leaving them out keeps only the signal of
+// the one retrieval per document.
+func (t *longrange) PromptLen(doc string) int {
+	if !t.answerLoss {
+		return 0
+	}
+	if t.mode == "retrieve" {
+		return strings.IndexByte(doc, '?') + 2
+	}
+	return len(doc) - t.depth
 }
 
 func (t *longrange) Name() string { return "longrange" }
@@ -167,14 +192,14 @@ func (t *longrange) Variants() []Variant {
 	for _, g := range t.gaps() {
 		v := Variant{Name: t.variant(g), Trained: g <= t.gap}
 		if t.mode == "retrieve" {
-			v.Chance, v.Metrics = 0.1, []string{ExactMatch, LogProb, Brier, MCGrade}
+			v.Chance, v.Metrics = 0.1, []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}
 		} else {
 			// Exact match of d closing brackets guessed uniformly.
 			c := 1.0
 			for range t.depth {
 				c /= float64(len(lrOpen))
 			}
-			v.Chance, v.Metrics = c, []string{ExactMatch, TokenAccuracy, LogProb}
+			v.Chance, v.Metrics = c, []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb}
 		}
 		vs = append(vs, v)
 	}
@@ -190,7 +215,7 @@ func (t *longrange) Eval(seed uint64, n int) []Item {
 	var out []Item
 	for _, g := range t.gaps() {
 		v := t.variant(g)
-		r := evalRNG(seed, t.spec, v)
+		r := evalRNG(seed, t.evalSpec, v)
 		out = append(out, collect(n, 50*n+200, func() (Item, bool) {
 			doc, pl := t.draw(r, g)
 			if !t.heldout(doc) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // markov is in-context learning of a bigram chain (Edelman et al. 2024):
@@ -139,7 +141,7 @@ func (t *markov) Heldout(doc string) bool { return t.split.heldout(doc) }
 
 func (t *markov) Variants() []Variant {
 	return []Variant{{Name: fmt.Sprintf("markov/k=%d", t.k), Chance: 1 / float64(t.k),
-		Metrics: []string{LogProb, PerPositionLoss, BayesKL, TokenAccuracy}, Trained: true}}
+		Metrics: []string{rundir.LogProb, rundir.PerPositionLoss, rundir.BayesKL, rundir.TokenAccuracy}, Trained: true}}
 }
 
 // BayesBigram returns the Bayes-optimal in-context predictive distribution for

@@ -5,13 +5,15 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // modadd is (a+b) mod p, the grokking task of Power et al. 2022 and Nanda
 // et al. 2023. A fraction `train` of the unordered pairs {a, b} is the
 // training set and the rest is held out; splitting by unordered pair keeps
-// a+b and b+a on the same side (CALIBRATION.md: an ordered split lets
-// commutativity lift held-out accuracy to ≈ 48% at once).
+// a+b and b+a on the same side (an ordered split lets commutativity lift
+// held-out accuracy to ≈ 48% at once).
 //
 //	enc=token:  Z:ā+ċ=č   (each residue one character, U+0100+x, so one token)
 //	enc=digits: Z:0+11=11 (decimal)
@@ -152,7 +154,7 @@ func (t *modadd) Variants() []Variant {
 	return []Variant{{
 		Name:    fmt.Sprintf("modadd/p=%d", t.p),
 		Chance:  1 / float64(t.p),
-		Metrics: []string{ExactMatch, TokenAccuracy, LogProb},
+		Metrics: []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb},
 		Trained: true,
 	}}
 }
@@ -180,15 +182,23 @@ func (t *modadd) items(v string, ps [][2]int, n int) []Item {
 		}
 		a, b := ab[0], ab[1]
 		c := (a + b) % t.p
-		out = append(out, Item{Task: "modadd", Variant: v, Key: pairKey("+", a, b),
+		it := Item{Task: "modadd", Variant: v, Key: pairKey("+", a, b),
 			Prompt: "Z:" + t.num(a) + "+" + t.num(b) + "=", Answer: t.num(c), Target: t.num(c), Subtask: -1,
-			Vars: map[string][]int{"a": {a}, "b": {b}, "c": {c}}})
+			Vars: map[string][]int{"a": {a}, "b": {b}, "c": {c}}}
+		if t.enc == "token" {
+			// Each residue is one character, so one token of the
+			// character tokenizer, at these offsets of the prompt.
+			it.Vars["a_pos"], it.Vars["b_pos"] = []int{len("Z:")}, []int{len("Z:a+")}
+		}
+		out = append(out, it)
 	}
 	return out
 }
 
 // Eval returns up to n held-out ordered pairs (all of them when n is at
-// least their number). Vars: "a", "b", "c" = (a+b) mod p.
+// least their number). Vars: "a", "b", "c" = (a+b) mod p; with enc=token
+// also "a_pos", "b_pos": the offsets in Prompt of the residues a and b, one
+// character (so one token) each.
 func (t *modadd) Eval(seed uint64, n int) []Item {
 	v := t.Variants()[0].Name
 	return t.items(v, t.pairs(evalRNG(seed, t.spec, v), true), n)

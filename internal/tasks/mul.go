@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // mul is n-digit × n-digit multiplication (n = 2 by default), plain or with
@@ -108,7 +110,7 @@ func (t *mul) Variants() []Variant {
 	return []Variant{{
 		Name:     fmt.Sprintf("mul/%s/%d", t.format, t.digits),
 		Chance:   1 / float64(t.distinct),
-		Metrics:  []string{ExactMatch, TokenAccuracy, EditDistance, LogProb},
+		Metrics:  []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.EditDistance, rundir.LogProb},
 		Generate: t.format == "scratchpad",
 		Trained:  true,
 	}}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // multihop is two-hop knowledge composition over a synthetic world of
@@ -185,9 +186,9 @@ func (t *multihop) chance() float64 {
 }
 
 func (t *multihop) Variants() []Variant {
-	ms := []string{ExactMatch, TokenAccuracy, LogProb}
+	ms := []string{rundir.ExactMatch, rundir.TokenAccuracy, rundir.LogProb}
 	return []Variant{
-		{Name: "multihop/direct", Chance: t.chance(), Metrics: append(ms, Brier, MCGrade), Trained: true},
+		{Name: "multihop/direct", Chance: t.chance(), Metrics: append(ms, rundir.Brier, rundir.MCGrade), Trained: true},
 		{Name: "multihop/cot", Chance: t.chance(), Metrics: ms, Generate: true, Trained: true},
 	}
 }

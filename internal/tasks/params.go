@@ -3,6 +3,7 @@ package tasks
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,6 +121,20 @@ func (p *params) spec() string {
 	c := data.Call{Name: p.f.name}
 	for _, s := range p.f.params {
 		c.Params = append(c.Params, data.Param{Key: s.Name, Value: p.vals[s.Name]})
+	}
+	return c.String()
+}
+
+// specOmitting is spec without the named parameters: a parameter added to
+// an existing task whose default must leave the task's canonical spec, and
+// so its evaluation items (drawn from a generator labelled by the spec),
+// exactly as they were.
+func (p *params) specOmitting(names ...string) string {
+	c := data.Call{Name: p.f.name}
+	for _, s := range p.f.params {
+		if !slices.Contains(names, s.Name) {
+			c.Params = append(c.Params, data.Param{Key: s.Name, Value: p.vals[s.Name]})
+		}
 	}
 	return c.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // parity is multitask sparse parity (Michaud et al. 2023, "The quantization
@@ -140,6 +141,16 @@ func (t *parity) Frequency(i int) float64 {
 	return t.cum[i] - t.cum[i-1]
 }
 
+// bitPositions are the offsets of the data bits in a prompt: after "B:"
+// and the control character.
+func (t *parity) bitPositions() []int {
+	pos := make([]int, t.n)
+	for i := range pos {
+		pos[i] = len("B:c") + i
+	}
+	return pos
+}
+
 func (t *parity) draw(r *rand.Rand, task int) (prompt string, bit int) {
 	b := make([]byte, 0, t.MaxLen())
 	b = append(b, 'B', ':', parityControls[task])
@@ -190,13 +201,14 @@ func (t *parity) Variants() []Variant {
 	var vs []Variant
 	for i := range t.ntasks {
 		vs = append(vs, Variant{Name: t.variant(i), Chance: 0.5,
-			Metrics: []string{ExactMatch, LogProb, Brier, MCGrade}, Trained: true})
+			Metrics: []string{rundir.ExactMatch, rundir.LogProb, rundir.Brier, rundir.MCGrade}, Trained: true})
 	}
 	return vs
 }
 
 // Eval items: Choices "0", "1"; Subtask is the subtask index; Vars "subset"
-// its bit positions.
+// its bit positions (indices into the data bits) and "bit_pos" the offset
+// in Prompt of each data bit (one character, so one token, each).
 func (t *parity) Eval(seed uint64, n int) []Item {
 	var out []Item
 	for task := range t.ntasks {
@@ -210,7 +222,7 @@ func (t *parity) Eval(seed uint64, n int) []Item {
 			ans := string(rune('0' + bit))
 			return Item{Task: "parity", Variant: v, Key: prompt, Prompt: prompt, Answer: ans, Target: ans,
 				Choices: []string{"0", "1"}, Correct: bit, Subtask: task,
-				Vars: map[string][]int{"subset": t.subsets[task]}}, true
+				Vars: map[string][]int{"subset": t.subsets[task], "bit_pos": t.bitPositions()}}, true
 		})...)
 	}
 	return out

@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"strings"
+
+	"emlab/internal/rundir"
 )
 
 // stories are short English stories from a small grammar: one main
@@ -25,11 +27,22 @@ import (
 // attractor) noun pair of an agreement sentence, (name, place) of
 // "NAME went to the PLACE.", (name, noun) of "NAME took his/her NOUN home.".
 // Training stories never contain a held-out one.
+//
+// Robustness (perturb=spaces+distract), on the same items: spaces doubles
+// one to three spaces of the prompt (never in training); distract inserts,
+// after the introduction, a grammatical sentence that points the other way
+// — an agreement sentence whose subject has the other number, or "NAME
+// gave the NOUN to OTHER." with OTHER of the other gender. Both keep the
+// right answer.
 type stories struct {
-	spec   string
-	maxLen int
-	split  splitter
+	spec, evalSpec string
+	maxLen         int
+	perturb        []string
+	split          splitter
 }
+
+// storiesPerturbations: doubled spaces, a distracting sentence.
+var storiesPerturbations = []string{"spaces", "distract"}
 
 const storiesVersion = 2 // 2: eval items balanced over the right answer
 
@@ -51,6 +64,7 @@ func init() {
 		params: []ParamSpec{
 			{Name: "len", Default: "160", Doc: "most characters per story, 100–2000"},
 			heldoutParam("0.2"),
+			perturbParam(storiesPerturbations...),
 		},
 		build: newStories,
 	})
@@ -60,11 +74,15 @@ func newStories(p *params) (Task, error) {
 	t := &stories{}
 	t.maxLen = p.Int("len", 100, 2000)
 	frac := p.Float("heldout", 0.001, 0.9)
+	t.perturb = p.perturbations(storiesPerturbations...)
 	if p.err != nil {
 		return nil, p.err
 	}
 	t.split = newSplitter("stories", storiesVersion, frac)
-	t.spec = p.spec()
+	t.spec, t.evalSpec = p.spec(), p.specOmitting("perturb")
+	if len(t.perturb) == 0 {
+		t.spec = t.evalSpec
+	}
 	return t, nil
 }
 
@@ -74,7 +92,40 @@ func (t *stories) Spec() string { return t.spec }
 func (t *stories) Alphabet() string {
 	return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ."
 }
-func (t *stories) MaxLen() int { return t.maxLen }
+
+// MaxLen is len, or with perturbations at least the longest perturbed
+// item (a minimal pair is shorter than len ≥ 100 without them).
+func (t *stories) MaxLen() int {
+	if len(t.perturb) == 0 {
+		return t.maxLen
+	}
+	return max(t.maxLen, perturbedStoryBound())
+}
+
+// perturbedStoryBound bounds Prompt+choice of a perturbed minimal pair:
+// the longest introduction, distractor and tested sentence, and three
+// doubled spaces.
+func perturbedStoryBound() int {
+	longest := func(xs []string) int {
+		n := 0
+		for _, x := range xs {
+			n = max(n, len(x))
+		}
+		return n
+	}
+	var sing, plur []string
+	for _, n := range storyNouns {
+		sing, plur = append(sing, n.sing), append(plur, n.plur)
+	}
+	name := max(longest(storyBoys), longest(storyGirls))
+	noun, nouns := longest(sing), longest(plur)
+	adj, place := longest(storyAdjs), longest(storyPlaces)
+	intro := len("Once there was a girl named .") + name
+	agree := len(" The  near the  were .") + 2*nouns + adj
+	distract := max(agree, len("  gave the  to .")+2*name+noun)
+	tested := max(agree, len("  went to the . Then she played with the .")+name+place+noun, len("  took her  home.")+name+noun)
+	return intro + distract + tested + 3
+}
 
 // character is a story's main character.
 type character struct {
@@ -228,7 +279,10 @@ var storyVariants = []string{"stories/agree/match", "stories/agree/attractor", "
 func (t *stories) Variants() []Variant {
 	var vs []Variant
 	for _, v := range storyVariants {
-		vs = append(vs, Variant{Name: v, Chance: 0.5, Metrics: []string{MCGrade, LogProb, Brier}, Trained: true})
+		c := Variant{Name: v, Chance: 0.5, Metrics: []string{rundir.MCGrade, rundir.LogProb, rundir.Brier}, Trained: true}
+		// Doubled spaces never occur in training; a distracting sentence
+		// is a grammatical sentence in a place training stories have one.
+		vs = append(append(vs, c), perturbedOf(c, t.perturb, func(p string) bool { return p == "distract" })...)
 	}
 	return vs
 }
@@ -250,8 +304,8 @@ func (t *stories) Eval(seed uint64, n int) []Item {
 	var out []Item
 	b2i := map[bool]int{false: 0, true: 1}
 	for _, v := range storyVariants {
-		r := evalRNG(seed, t.spec, v)
-		out = append(out, collectBalanced(n, 50*n+200, 2, func() (Item, int, bool) {
+		r := evalRNG(seed, t.evalSpec, v)
+		clean := collectBalanced(n, 50*n+200, 2, func() (Item, int, bool) {
 			c := randCharacter(r)
 			pre := intro(c)
 			switch v {
@@ -296,9 +350,53 @@ func (t *stories) Eval(seed uint64, n int) []Item {
 				it.Vars = map[string][]int{"female": {b2i[c.female]}}
 				return it, b2i[c.female], true
 			}
-		})...)
+		})
+		out = append(out, clean...)
+		for _, p := range t.perturb {
+			out = append(out, perturbItems(seed, t.evalSpec, clean, p, func(r *rand.Rand, it *Item) (string, bool) {
+				return perturbStoryPrompt(r, it, p), true
+			})...)
+		}
 	}
 	return out
+}
+
+// perturbStoryPrompt perturbs a minimal pair's prompt ("Once there was a
+// … named NAME." + the tested sentence's beginning): spaces doubles one to
+// three of its spaces; distract inserts a sentence after the introduction
+// that points the other way (see stories).
+func perturbStoryPrompt(r *rand.Rand, it *Item, pert string) string {
+	p := it.Prompt
+	if pert == "spaces" {
+		var at []int
+		for i := range len(p) {
+			if p[i] == ' ' {
+				at = append(at, i)
+			}
+		}
+		return insertSpaces(p, randomSubset(r, at, 3))
+	}
+	end := strings.Index(p, ". ") + 1 // the introduction ends at its period
+	var d string
+	if pl, ok := it.Vars["plural"]; ok {
+		// An agreement sentence whose subject has the other number.
+		n1, n2 := pick(r, storyNouns), pick(r, storyNouns)
+		for n2 == n1 {
+			n2 = pick(r, storyNouns)
+		}
+		plural := pl[0] == 0
+		verb := map[bool]string{false: "was", true: "were"}[plural]
+		d = "The " + nounForm(n1, plural) + " near the " + nounForm(n2, r.IntN(2) == 1) + " " + verb + " " + pick(r, storyAdjs) + "."
+	} else {
+		// The character gives something to someone of the other gender.
+		name := strings.TrimSuffix(p[strings.LastIndex(p[:end], " ")+1:end], ".")
+		others := storyGirls
+		if it.Vars["female"][0] == 1 {
+			others = storyBoys
+		}
+		d = name + " gave the " + pick(r, storyNouns).sing + " to " + pick(r, others) + "."
+	}
+	return p[:end] + " " + d + p[end:]
 }
 
 func (t *stories) Extract(_ *Item, generated string) string { return strings.TrimSpace(generated) }

@@ -14,7 +14,16 @@
 // the run seed — so every run of a ladder is scored on the same items and
 // never trains on them. Generate rejects held-out items; Eval returns only
 // held-out items; Heldout(doc) re-derives the keys from a document's text, and
-// the tests check both directions.
+// the tests check both directions. The exception is a Memorised variant
+// (facts): stored knowledge can only be asked about the facts trained on,
+// so its items are training documents, and it never measures generalisation.
+//
+// # Robustness
+//
+// add, icl and stories take perturb=…: Eval adds variants "V/perturbed=P"
+// whose prompts are perturbed in ways that keep the answer (perturb.go),
+// while the training documents, and with perturb=none the spec and the
+// items, stay exactly as they are without the parameter.
 //
 // # Evaluation items
 //
@@ -30,18 +39,6 @@ import (
 	"math/rand/v2"
 )
 
-// Metric names the harness implements (package eval).
-const (
-	ExactMatch      = "exact_match"       // generated answer (after Extract) == Target
-	TokenAccuracy   = "token_accuracy"    // teacher-forced argmax == answer token, per token
-	EditDistance    = "edit_distance"     // Levenshtein between generated and target answer tokens
-	LogProb         = "logprob"           // mean and total nats of Answer given Prompt
-	Brier           = "brier"             // over Choices
-	MCGrade         = "mc_grade"          // 1 when P(Choices[Correct]) is the largest
-	PerPositionLoss = "per_position_loss" // loss at each answer position (induction, markov)
-	BayesKL         = "bayes_kl"          // KL(Bayes predictor ‖ model) per position (markov)
-)
-
 // Variant is a reporting unit of a task: items with the same Variant are
 // scored and aggregated together, e.g. "add/scratchpad/3" or "icl/k=4".
 type Variant struct {
@@ -50,14 +47,24 @@ type Variant struct {
 	// top-1 token accuracy where noted) of a model that knows the format but
 	// nothing else; a random-weight model should score at or below it.
 	Chance float64
-	// Metrics that apply to this variant.
+	// Metrics that apply to this variant (names from package rundir).
 	Metrics []string
 	// Generate is true when exact match needs free generation (a scratchpad
 	// or chain of thought precedes the final answer).
 	Generate bool
 	// Trained is false for variants whose shape never occurs in training
-	// (held-out lengths of add, gaps beyond the training range).
+	// (held-out lengths of add, gaps beyond the training range, prompts
+	// with perturbations the training text never has).
 	Trained bool
+	// Memorised is true for variants whose items are the training
+	// documents themselves, not held out (facts: knowledge is the recall
+	// of the facts trained on). Their scores measure what was stored, never
+	// generalisation, and Heldout is false on their text.
+	Memorised bool
+	// Perturbs names the clean variant this one perturbs (robustness:
+	// "add/plain/2" for "add/plain/2/perturbed=spaces"); empty for clean
+	// variants. A perturbation keeps the answer.
+	Perturbs string
 }
 
 // Dist is, for each answer position, a reference distribution over a small
@@ -111,12 +118,13 @@ type Task interface {
 	Generate(r *rand.Rand) string
 	// Heldout reports whether a document in training format contains a
 	// held-out item; Generate's documents never do, and Prompt+Answer of
-	// every evaluation item does.
+	// every evaluation item does (except in Memorised variants, whose items
+	// are training documents).
 	Heldout(doc string) bool
-	// Eval returns up to n distinct held-out items per variant, drawn from
-	// data.RNG(seed, ...): the harness should use one fixed seed (0) so all
-	// runs see the same items. Fewer than n come back when a variant's
-	// held-out set is smaller.
+	// Eval returns up to n distinct held-out items per variant (or, for
+	// Memorised variants, trained items), drawn from data.RNG(seed, ...):
+	// the harness should use one fixed seed (0) so all runs see the same
+	// items. Fewer than n come back when a variant's item set is smaller.
 	Eval(seed uint64, n int) []Item
 	// Variants lists the reporting variants Eval produces, in order.
 	Variants() []Variant
@@ -132,4 +140,12 @@ type Task interface {
 // held out: report them apart.
 type TrainSampler interface {
 	TrainItems(seed uint64, n int) []Item
+}
+
+// FactSet is implemented by tasks whose items are a finite set of
+// memorised facts (facts): the knowledge a model stores is the mean of the
+// `bits` metric over a uniform sample of items times Facts, at most MaxBits.
+type FactSet interface {
+	Facts() int
+	MaxBits() float64
 }

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 )
 
 // configs are the task configurations every property test runs on: each
@@ -17,6 +18,12 @@ var configs = []string{
 	"markov", "markov(states=5,alpha=0.3,len=40)", "multihop", "multihop(people=10,values=3,world=7)",
 	"parity", "parity(n=8,k=2,tasks=5,alpha=0)", "longrange", "longrange(mode=brackets,gap=12,eval_gap=20,depth=3)",
 	"stories", "stories(len=300)", "copyspan", "copyspan(len=20,vocab=8,min_span=3)",
+	"trace", "trace(vars=2,len=6,min_len=3,eval_len=8)", "trace(vars=6,len=1)", "trace(arith=full)",
+	"facts", "facts(entities=30,attrs=3,values=100,world=3)", "facts(entities=3,attrs=2,values=2)",
+	"chain", "chain(hops=3,format=direct)", "chain(hops=1,eval_hops=3,people=8,values=3,world=2)", "chain(pairs=boss.city+pal.pet+boss.boss)",
+	"add(perturb=all)", "add(format=scratchpad,digits=3,perturb=zeros)", "add(format=reversed,perturb=spaces)",
+	"icl(perturb=all)", "icl(k=4,classes=2,labels=5,perturb=distract)", "icl(k=8,classes=26,perturb=all)",
+	"stories(perturb=all)", "stories(len=100,perturb=distract)", "stories(perturb=spaces)",
 }
 
 // nDocs is how many training documents each property test draws per
@@ -123,7 +130,19 @@ func TestSplitDisjoint(t *testing.T) {
 			if len(items) == 0 {
 				t.Fatal("no evaluation items")
 			}
+			memorised := map[string]bool{}
+			for _, v := range task.Variants() {
+				memorised[v.Name] = v.Memorised
+			}
 			for _, it := range items {
+				if memorised[it.Variant] {
+					// Items of memorised variants are training documents
+					// (TestFactsAreTheTrainingFacts checks they all are).
+					if task.Heldout(it.Prompt + it.Answer) {
+						t.Fatalf("memorised item %q|%q is held out", it.Prompt, it.Answer)
+					}
+					continue
+				}
 				if !task.Heldout(it.Prompt + it.Answer) {
 					t.Fatalf("item %q|%q is not held out", it.Prompt, it.Answer)
 				}
@@ -238,6 +257,18 @@ func TestBadParameters(t *testing.T) {
 		{"markov(alpha=nan)", "not a number"},
 		{"mull", `unknown task "mull" (did you mean mul`},
 		{"add(digits=2", "missing ')'"},
+		{"add(perturb=spacez)", `unknown perturbation "spacez" (did you mean spaces`},
+		{"icl(perturb=distract+spaces)", `unknown perturbation "spaces"`},
+		{"trace(len=4,min_len=5)", "min_len=5 > len=4"},
+		{"trace(len=4,eval_len=3)", "eval_len=3 < len=4"},
+		{"trace(vars=7)", "vars=7 outside [2, 6]"},
+		{"trace(arith=half)", "not one of small, full"},
+		{"facts(entities=8000)", "entities=8000 outside"},
+		{"facts(values=1)", "values=1 outside"},
+		{"chain(hops=3,eval_hops=2)", "eval_hops=2 < hops=3"},
+		{"chain(format=tree)", "not one of cot, direct"},
+		{"chain(hops=5)", "hops=5 outside [1, 4]"},
+		{"chain(pairs=city.boss)", `"city.boss" is not r1.r2 with r1 one of boss, pal`},
 	}
 	for _, c := range cases {
 		_, err := Lookup(c.spec)
@@ -248,7 +279,7 @@ func TestBadParameters(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"add", "copyspan", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories"}
+	want := []string{"add", "chain", "copyspan", "facts", "icl", "induction", "longrange", "markov", "modadd", "mul", "multihop", "parity", "stories", "trace"}
 	if got := strings.Join(Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("Names() = %s", got)
 	}
@@ -260,6 +291,85 @@ func TestRegistry(t *testing.T) {
 		}
 		if len(info.Params) == 0 || len(info.Variants) == 0 || info.Version < 1 {
 			t.Errorf("%s: incomplete info %+v", info.Name, info)
+		}
+	}
+}
+
+// TestProbeLayouts: the positions tasks give probes in Item.Vars point at
+// what they name in the prompt, and the stated facts are the training
+// text's.
+func TestProbeLayouts(t *testing.T) {
+	mod, err := Lookup("modadd(p=11)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range mod.Eval(0, 20) {
+		p := []rune(it.Prompt)
+		if p[it.Vars["a_pos"][0]] != rune(residueBase+it.Vars["a"][0]) || p[it.Vars["b_pos"][0]] != rune(residueBase+it.Vars["b"][0]) {
+			t.Fatalf("modadd %q: a_pos %v b_pos %v", it.Prompt, it.Vars["a_pos"], it.Vars["b_pos"])
+		}
+	}
+	if dig, _ := Lookup("modadd(p=11,enc=digits)"); dig.Eval(0, 1)[0].Vars["a_pos"] != nil {
+		t.Errorf("enc=digits items claim one-token residues")
+	}
+	par, err := Lookup("parity(n=12,tasks=3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range par.Eval(0, 10) {
+		p := []rune(it.Prompt)
+		pos := it.Vars["bit_pos"]
+		if len(pos) != 12 || p[len(p)-1] != '=' || pos[len(pos)-1] != len(p)-2 {
+			t.Fatalf("parity %q: bit_pos %v", it.Prompt, pos)
+		}
+		bit := 0
+		for _, s := range it.Vars["subset"] {
+			if c := p[pos[s]]; c != '0' && c != '1' {
+				t.Fatalf("parity %q: bit %d at %d is %q", it.Prompt, s, pos[s], c)
+			}
+			bit ^= int(p[pos[s]] - '0')
+		}
+		if bit != it.Correct {
+			t.Errorf("parity %q: the subset's bits give %d, the answer is %d", it.Prompt, bit, it.Correct)
+		}
+	}
+	mh, err := Lookup("multihop(people=6)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := mh.(StatedFacts).StatedFacts()
+	if len(facts) != 6*5 {
+		t.Fatalf("%d facts, want 6 people × 5 relations", len(facts))
+	}
+	stated := map[string]bool{}
+	for _, f := range facts {
+		if f.Choices[f.Correct] != f.Answer || !strings.HasPrefix(f.Prompt, "F:") {
+			t.Fatalf("fact %+v", f)
+		}
+		stated[f.Prompt+f.Answer] = true
+	}
+	r := data.RNG(1, "test")
+	for range 2000 {
+		if d := mh.Generate(r); strings.HasPrefix(d, "F:") && !stated[d] {
+			t.Fatalf("the training text states %q, not among the stated facts", d)
+		}
+	}
+}
+
+// TestVariantMetricsHaveKinds: every metric a variant lists is one the
+// run directory's vocabulary knows, so the analysis knows how to read it.
+func TestVariantMetricsHaveKinds(t *testing.T) {
+	for _, spec := range configs {
+		task, err := Lookup(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range task.Variants() {
+			for _, m := range v.Metrics {
+				if _, ok := rundir.KindOf(m); !ok {
+					t.Errorf("%s variant %s: metric %q has no rundir.Kind", spec, v.Name, m)
+				}
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
+	"emlab/internal/rundir"
 	"emlab/internal/safetensors"
 	"emlab/internal/sysmem"
 )
@@ -24,12 +25,12 @@ import (
 // allFinite fails the test if any checkpoint in dir holds NaN or ±Inf.
 func allFinite(t *testing.T, dir string) {
 	t.Helper()
-	steps, err := checkpoint.Steps(filepath.Join(dir, CheckpointsDir))
+	steps, err := checkpoint.Steps(filepath.Join(dir, rundir.CheckpointsDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
-		p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(s))
+		p := filepath.Join(dir, rundir.CheckpointsDir, checkpoint.Name(s))
 		f, err := safetensors.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +79,7 @@ func diverge(t *testing.T, lr, clip float64) {
 	if _, serr := os.Stat(m[1]); serr != nil {
 		t.Errorf("lr %g: the named last good checkpoint: %v", lr, serr)
 	}
-	if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
+	if _, serr := os.Stat(filepath.Join(dir, rundir.DoneFile)); serr == nil {
 		t.Errorf("lr %g: DONE written for a diverged run", lr)
 	}
 	// --resume refuses to continue into the same divergence silently:
@@ -100,7 +101,7 @@ func poison(t *testing.T, cfg config.Config, dir string, step int) string {
 	}
 	ps := m.Params()
 	opt := optim.NewAdamW(cfg.Optim, ps)
-	p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(step))
+	p := filepath.Join(dir, rundir.CheckpointsDir, checkpoint.Name(step))
 	meta, err := checkpoint.Load(p, ps, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestReliabilityResumeSkipsNonFiniteCheckpoint(t *testing.T) {
 	run(t, cfg, ref, false)
 	dir := t.TempDir()
 	run(t, cfg, dir, false)
-	if err := os.Remove(filepath.Join(dir, DoneFile)); err != nil {
+	if err := os.Remove(filepath.Join(dir, rundir.DoneFile)); err != nil {
 		t.Fatal(err)
 	}
 	p := poison(t, cfg, dir, 40)
@@ -186,18 +187,18 @@ func TestReliabilityResumeRefusesForeignCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	Run(ctx, Options{Config: cfg, Out: b, Reporter: &cancelAt{step: 8, cancel: cancel}})
 	// The other run's step-20 checkpoint lands in b as its newest.
-	data, err := os.ReadFile(filepath.Join(a, CheckpointsDir, checkpoint.Name(20)))
+	data, err := os.ReadFile(filepath.Join(a, rundir.CheckpointsDir, checkpoint.Name(20)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(b, CheckpointsDir, checkpoint.Name(20)), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b, rundir.CheckpointsDir, checkpoint.Name(20)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Run(context.Background(), Options{Config: cfg, Out: b, Resume: true})
 	if err == nil || !strings.Contains(err.Error(), "step-20.safetensors") || !strings.Contains(err.Error(), "train.seed") {
 		t.Fatalf("err = %v, want a refusal naming the checkpoint and train.seed", err)
 	}
-	if _, serr := os.Stat(filepath.Join(b, DoneFile)); serr == nil {
+	if _, serr := os.Stat(filepath.Join(b, rundir.DoneFile)); serr == nil {
 		t.Error("DONE written after resuming from another run's checkpoint")
 	}
 }
@@ -216,7 +217,7 @@ func TestReliabilityResumeSteps(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "step 30") || !strings.Contains(err.Error(), "train.steps") {
 			t.Fatalf("err = %v", err)
 		}
-		if _, serr := os.Stat(filepath.Join(dir, DoneFile)); serr == nil {
+		if _, serr := os.Stat(filepath.Join(dir, rundir.DoneFile)); serr == nil {
 			t.Error("DONE written although train.steps is behind the checkpoint")
 		}
 	})
@@ -272,12 +273,12 @@ func TestReliabilityResumeSteps(t *testing.T) {
 		// Killed after the final checkpoint, before DONE.
 		dir := t.TempDir()
 		run(t, cfg, dir, false)
-		os.Remove(filepath.Join(dir, DoneFile))
+		os.Remove(filepath.Join(dir, rundir.DoneFile))
 		res := run(t, cfg, dir, true)
 		if res.Trained != 0 || res.Steps != 40 || res.FinalLoss == 0 {
 			t.Errorf("result %+v: want 0 trained, 40 steps and the logged final loss", res)
 		}
-		if _, err := os.Stat(filepath.Join(dir, DoneFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, rundir.DoneFile)); err != nil {
 			t.Error("DONE not written")
 		}
 	})
@@ -290,7 +291,7 @@ func TestReliabilityResumeRemovesStaleTemps(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 10, cancel: cancel}})
-	tmp := filepath.Join(dir, CheckpointsDir, ".step-20.safetensors.tmp-123456")
+	tmp := filepath.Join(dir, rundir.CheckpointsDir, ".step-20.safetensors.tmp-123456")
 	if err := os.WriteFile(tmp, make([]byte, 1000), 0o600); err != nil {
 		t.Fatal(err)
 	}

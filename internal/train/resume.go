@@ -11,47 +11,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
-	"strings"
 
 	"emlab/internal/config"
 	"emlab/internal/optim"
 )
 
-// configDiff lists, sorted, the config keys whose values differ between
-// the run's recorded config (there) and the requested one (here), as
-// "key: X there, Y here". train.threads never changes results and
-// train.steps is checked against the schedule instead, so neither counts.
+// configDiff lists the config keys whose values differ between the run's
+// recorded config (there) and the requested one (here), as "key: X there,
+// Y here". train.threads never changes results and train.steps is checked
+// against the schedule instead, so neither counts.
 func configDiff(there, here config.Config) []string {
 	there.Train.Threads, here.Train.Threads = 0, 0
 	there.Train.Steps, here.Train.Steps = 0, 0
 	var out []string
-	var walk func(a, b reflect.Value, prefix string)
-	walk = func(a, b reflect.Value, prefix string) {
-		for i := 0; i < a.NumField(); i++ {
-			key := prefix + jsonKey(a.Type().Field(i))
-			fa, fb := a.Field(i), b.Field(i)
-			if fa.Kind() == reflect.Struct {
-				walk(fa, fb, key+".")
-				continue
-			}
-			if !reflect.DeepEqual(fa.Interface(), fb.Interface()) {
-				out = append(out, fmt.Sprintf("%s: %v there, %v here", key, fa.Interface(), fb.Interface()))
-			}
-		}
+	for _, d := range config.Diff(there, here) {
+		out = append(out, fmt.Sprintf("%s: %s there, %s here", d.Key, d.A, d.B))
 	}
-	walk(reflect.ValueOf(there), reflect.ValueOf(here), "")
-	sort.Strings(out)
 	return out
-}
-
-func jsonKey(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	if name == "" {
-		return f.Name
-	}
-	return name
 }
 
 // checkpointDiff compares the config a checkpoint's metadata records with

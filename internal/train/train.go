@@ -2,8 +2,9 @@
 // backward, clipping, AdamW, held-out loss, metrics.jsonl, checkpoints on
 // Pythia's schedule, and resumption that reaches bit-identical weights.
 //
-// A run directory (see ../../../shared/DESIGN.md) holds config.json,
-// metrics.jsonl, checkpoints/step-<n>.safetensors and, written last, DONE.
+// It writes the run directory through package rundir: config.json (the
+// resolved config and rundir.Info), tokenizer.json, metrics.jsonl,
+// checkpoints/step-<n>.safetensors and, last, DONE.
 //
 // What it deliberately does not do: evaluate abilities or probe models
 // (packages eval and probe read the checkpoints), or print (progress goes
@@ -11,7 +12,6 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,26 +23,16 @@ import (
 	"strings"
 	"time"
 
-	"emlab/internal/atomicfile"
 	"emlab/internal/checkpoint"
 	"emlab/internal/config"
 	"emlab/internal/data"
-	"emlab/internal/jsonl"
 	"emlab/internal/nn"
 	"emlab/internal/optim"
+	"emlab/internal/rundir"
 	"emlab/internal/sysmem"
 	"emlab/internal/tasks"
 	"emlab/internal/tensor"
 	"emlab/internal/version"
-)
-
-// File names inside a run directory.
-const (
-	ConfigFile     = "config.json"
-	TokenizerFile  = "tokenizer.json"
-	MetricsFile    = "metrics.jsonl"
-	CheckpointsDir = "checkpoints"
-	DoneFile       = "DONE"
 )
 
 // Options says what to train and where.
@@ -80,32 +70,6 @@ type Reporter interface {
 	Event(msg string)
 }
 
-// Metrics is one line of metrics.jsonl. Loss is absent at step 0 (no step
-// taken); EvalLoss is present at checkpoint steps.
-type Metrics struct {
-	Step     int      `json:"step"`
-	Tokens   int64    `json:"tokens"`
-	FLOPs    float64  `json:"flops"`
-	Loss     *float64 `json:"loss,omitempty"`
-	EvalLoss *float64 `json:"eval_loss,omitempty"`
-	LR       float64  `json:"lr"`
-	GradNorm float64  `json:"grad_norm"`
-	Seconds  float64  `json:"seconds"`
-}
-
-// RunInfo is config.json: the resolved config plus derived facts that
-// analysis tools read without building the model.
-type RunInfo struct {
-	config.Config
-	Params             int      `json:"params"`
-	NonEmbeddingParams int      `json:"non_embedding_params"`
-	Seed               uint64   `json:"seed"`
-	FLOPsPerToken      float64  `json:"flops_per_token"`
-	TokensPerStep      int      `json:"tokens_per_step"`
-	CodeVersion        string   `json:"code_version"`
-	Command            []string `json:"command,omitempty"`
-}
-
 // ErrNonFinite is wrapped by the error returned when the run diverges: the
 // loss, the held-out loss or a weight becomes NaN or ±Inf. Nothing
 // non-finite is ever saved, so the checkpoint the error names as the last
@@ -136,7 +100,7 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 		return tr, ev, err
 	case "tasks":
 		mk := func(label string) (*tasks.Stream, error) {
-			return tasks.NewStream(cfg.Data.Tasks, data.MixtureConfig{Seed: cfg.Train.Seed, Label: label, NCtx: cfg.T(), Slot: cfg.Data.Slot})
+			return cfg.Data.Tasks.Stream(data.MixtureConfig{Seed: cfg.Train.Seed, Label: label, NCtx: cfg.T(), Slot: cfg.Data.Slot})
 		}
 		tr, err := mk("train")
 		if err != nil {
@@ -148,14 +112,67 @@ func Sources(cfg config.Config) (train, eval data.Source, err error) {
 		}
 		return tr, ev, nil
 	case "text":
-		tr, ev, tok, err := data.TextSources(data.TextConfig{Path: cfg.Data.Corpus, Field: cfg.Data.CorpusField,
-			Tokenizer: cfg.Data.Tokenizer, BPEVocab: cfg.Data.BPEVocab, Heldout: cfg.Data.Heldout, Seed: cfg.Train.Seed})
+		tr, ev, tok, err := data.TextSources(textConfig(cfg))
 		if err != nil {
 			return nil, nil, fmt.Errorf("data.corpus: %w", err)
 		}
 		return withTokenizer{tr, tok}, ev, nil
 	}
 	return nil, nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
+}
+
+// HeldoutSource builds the held-out stream of cfg alone, the one Sources
+// returns as eval, for a run that has trained: tok is the run's tokenizer
+// (tokenizer.json; nil for the synthetic stream), so a text corpus is not
+// tokenized for training again nor its BPE retrained.
+func HeldoutSource(cfg config.Config, tok data.Tokenizer) (data.Source, error) {
+	switch cfg.Data.Source {
+	case "synthetic":
+		return data.NewSynthetic(cfg.Train.Seed, cfg.Model.DVocab, cfg.Data.Branch, "eval")
+	case "tasks":
+		s, err := cfg.Data.Tasks.Stream(data.MixtureConfig{Seed: cfg.Train.Seed, Label: "eval", NCtx: cfg.T(), Slot: cfg.Data.Slot})
+		if err != nil {
+			return nil, fmt.Errorf("data.tasks: %w", err)
+		}
+		return s, nil
+	case "text":
+		if tok == nil {
+			return nil, fmt.Errorf("data.corpus: the run has no %s", rundir.TokenizerFile)
+		}
+		s, err := data.TextHeldout(textConfig(cfg), tok)
+		if err != nil {
+			return nil, fmt.Errorf("data.corpus: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("data.source: unknown source %q", cfg.Data.Source)
+}
+
+// Vocab is the vocabulary size training will give the model: fixed by the
+// mixture's tokenizer for task runs, by the corpus' tokenizer for text
+// runs (which trains it: as costly as starting the run), and
+// model.d_vocab for the synthetic stream.
+func Vocab(cfg config.Config) (int, error) {
+	switch cfg.Data.Source {
+	case "tasks":
+		tok, err := cfg.Data.Tasks.Tokenizer()
+		if err != nil {
+			return 0, fmt.Errorf("data.tasks: %w", err)
+		}
+		return tok.Vocab(), nil
+	case "text":
+		src, _, err := Sources(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return src.Vocab(), nil
+	}
+	return cfg.Model.DVocab, nil
+}
+
+func textConfig(cfg config.Config) data.TextConfig {
+	return data.TextConfig{Path: cfg.Data.Corpus, Field: cfg.Data.CorpusField, Tokenizer: cfg.Data.Tokenizer,
+		BPEVocab: cfg.Data.BPEVocab, Heldout: cfg.Data.Heldout, Seed: cfg.Train.Seed}
 }
 
 // Tokenizer returns the tokenizer a source encodes with, or nil for
@@ -175,21 +192,22 @@ type withTokenizer struct {
 
 func (w withTokenizer) Tokenizer() data.Tokenizer { return w.tok }
 
-// ResolveVocab sets model.d_vocab from the tokenizer of a task mixture or a
-// corpus, which fixes it; the synthetic stream keeps the configured size.
-func ResolveVocab(cfg *config.Config, src data.Source) error {
+// ResolveVocab sets model.d_vocab to vocab, the size of the data's
+// vocabulary, for a task mixture or a corpus, whose tokenizer fixes it; the
+// synthetic stream keeps the configured size, which must hold vocab.
+func ResolveVocab(cfg *config.Config, vocab int) error {
 	if cfg.Data.Source == "tasks" || cfg.Data.Source == "text" {
-		cfg.Model.DVocab = src.Vocab()
+		cfg.Model.DVocab = vocab
 	}
-	if v := src.Vocab(); v > cfg.Model.DVocab {
-		return fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, v)
+	if vocab > cfg.Model.DVocab {
+		return fmt.Errorf("model.d_vocab: %d is smaller than the data's vocabulary %d", cfg.Model.DVocab, vocab)
 	}
 	return nil
 }
 
-// nonEmbedding counts parameters outside the token and position embeddings
+// NonEmbedding counts parameters outside the token and position embeddings
 // (Kaplan et al. 2020's N).
-func nonEmbedding(ps *nn.ParamSet) int {
+func NonEmbedding(ps *nn.ParamSet) int {
 	n := ps.Count()
 	for _, name := range []string{"wte.weight", "wpe.weight"} {
 		if p, ok := ps.Lookup(name); ok {
@@ -230,7 +248,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if out == "" {
 		return nil, errors.New("no output directory (--out)")
 	}
-	if err := os.MkdirAll(filepath.Join(out, CheckpointsDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(out, rundir.CheckpointsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 
@@ -242,7 +260,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ResolveVocab(&cfg, trainSrc); err != nil {
+	if err := ResolveVocab(&cfg, trainSrc.Vocab()); err != nil {
 		return nil, err
 	}
 	if err := fits(cfg); err != nil { // the data may have set a larger vocabulary
@@ -262,41 +280,38 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	B, T := cfg.Train.BatchSize, cfg.T()
 	flopsPerToken := model.FLOPsPerToken(T)
 
-	info := RunInfo{Config: cfg, Params: ps.Count(), NonEmbeddingParams: nonEmbedding(ps), Seed: cfg.Train.Seed,
-		FLOPsPerToken: flopsPerToken, TokensPerStep: B * T, CodeVersion: version.String(), Command: opts.Command}
-	infoJSON, err := json.MarshalIndent(info, "", "  ")
+	info := rundir.Info{Params: int64(ps.Count()), NonEmbeddingParams: int64(NonEmbedding(ps)), Seed: cfg.Train.Seed,
+		FLOPsPerToken: flopsPerToken, TokensPerStep: int64(B * T), CodeVersion: version.String(), Command: opts.Command}
+	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
+		return nil, fmt.Errorf("%s: %w", rundir.ConfigFile, err)
 	}
-	cfgJSON, _ := json.Marshal(cfg)
 
-	cfgPath := filepath.Join(out, ConfigFile)
-	metricsPath := filepath.Join(out, MetricsFile)
-	ckptDir := filepath.Join(out, CheckpointsDir)
+	ckptDir := filepath.Join(out, rundir.CheckpointsDir)
 	start := 0
 	var tokens int64
 	var secondsBefore float64
 	res := &Result{}
 
-	if prev, err := os.ReadFile(cfgPath); err == nil {
+	if prev, err := rundir.ReadConfigJSON(out); err == nil {
 		if !opts.Resume {
-			return nil, fmt.Errorf("%s already holds a run (%s exists): pass --resume to continue it, or choose another --out", out, ConfigFile)
+			return nil, fmt.Errorf("%s already holds a run (%s exists): pass --resume to continue it, or choose another --out", out, rundir.ConfigFile)
 		}
-		var old RunInfo
+		var old config.Config
 		if err := json.Unmarshal(prev, &old); err != nil {
-			return nil, fmt.Errorf("resume %s: %s: %w", out, ConfigFile, err)
+			return nil, fmt.Errorf("resume %s: %s: %w", out, rundir.ConfigFile, err)
 		}
-		if diff := configDiff(old.Config, cfg); len(diff) > 0 {
+		if diff := configDiff(old, cfg); len(diff) > 0 {
 			return nil, fmt.Errorf("resume %s: the configuration differs from the one the run was started with (%s): %s; use another --out",
-				out, ConfigFile, strings.Join(diff, "; "))
+				out, rundir.ConfigFile, strings.Join(diff, "; "))
 		}
 		oldSteps, steps := old.Train.Steps, cfg.Train.Steps
-		if _, err := os.Stat(filepath.Join(out, DoneFile)); err == nil {
+		if rundir.IsDone(out) {
 			switch {
 			case steps == oldSteps:
 				res.WasDone, res.Steps = true, oldSteps
-				if lines, _ := ReadMetrics(metricsPath); len(lines) > 0 && lines[len(lines)-1].Loss != nil {
-					res.FinalLoss = *lines[len(lines)-1].Loss
+				if lines, _ := rundir.ReadMetrics(out); len(lines) > 0 && !math.IsNaN(lines[len(lines)-1].Loss) {
+					res.FinalLoss = lines[len(lines)-1].Loss
 				}
 				rep.Event(fmt.Sprintf("%s is already finished (%d steps)", out, oldSteps))
 				return res, nil
@@ -309,7 +324,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 					out, oldSteps, steps, steps, scheduleWhy(cfg.Optim, oldSteps, steps, s))
 			}
 			rep.Event(fmt.Sprintf("extending the finished run from %d to %d steps (the learning rates of the steps taken are unchanged)", oldSteps, steps))
-			if err := os.Remove(filepath.Join(out, DoneFile)); err != nil {
+			if err := os.Remove(rundir.Path(out, rundir.DoneFile)); err != nil {
 				return nil, fmt.Errorf("resume %s: %w", out, err)
 			}
 		}
@@ -341,26 +356,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		} else {
 			rep.Event("no usable checkpoint: starting from scratch")
 		}
-		secondsBefore, err = truncateMetrics(metricsPath, start, found)
+		secondsBefore, err = truncateMetrics(out, start, found)
 		if err != nil {
 			return nil, err
 		}
 		if start == steps {
 			// Killed after the final checkpoint, before DONE: nothing to
 			// train; report the losses logged at that step.
-			if lines, _ := ReadMetrics(metricsPath); len(lines) > 0 && lines[len(lines)-1].Step == start {
-				if l := lines[len(lines)-1]; l.Loss != nil {
-					res.FinalLoss = *l.Loss
-				}
-				if l := lines[len(lines)-1]; l.EvalLoss != nil {
-					res.EvalLoss = *l.EvalLoss
-				}
+			if lines, _ := rundir.ReadMetrics(out); len(lines) > 0 && lines[len(lines)-1].Step == start {
+				res.FinalLoss, res.EvalLoss = lines[len(lines)-1].Loss, lines[len(lines)-1].EvalLoss
 			}
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", cfgPath, err)
+	} else if !errors.Is(err, rundir.ErrNotRun) {
+		return nil, err
 	}
-	if err := atomicfile.WriteBytes(cfgPath, append(infoJSON, '\n')); err != nil {
+	if err := rundir.WriteConfig(out, cfg, info); err != nil {
 		return nil, err
 	}
 	if tok := Tokenizer(trainSrc); tok != nil {
@@ -368,7 +378,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
-		if err := atomicfile.WriteBytes(filepath.Join(out, TokenizerFile), append(b, '\n')); err != nil {
+		if err := rundir.WriteTokenizer(out, b); err != nil {
 			return nil, err
 		}
 	}
@@ -409,25 +419,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return nil
 	}
-	writeMetrics := func(m Metrics) error {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		return atomicfile.AppendLine(metricsPath, b)
-	}
-
 	began := time.Now()
 	if start == 0 {
 		el, err := evalLoss(0)
 		if err != nil {
 			return nil, err
 		}
-		m := Metrics{Step: 0, LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
-		if !math.IsNaN(el) {
-			m.EvalLoss = &el
-		}
-		if err := writeMetrics(m); err != nil {
+		m := rundir.Metrics{Step: 0, Loss: math.NaN(), EvalLoss: el, LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
+		if err := rundir.AppendMetrics(out, m); err != nil {
 			return nil, err
 		}
 		if err := saveCkpt(0); err != nil {
@@ -458,7 +457,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		isCkpt := cfg.Train.IsCheckpoint(done)
 		st := Status{Step: done, Steps: steps, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm, Tokens: tokens}
 		if done%cfg.Train.LogEvery == 0 || isCkpt {
-			m := Metrics{Step: done, Tokens: tokens, FLOPs: float64(tokens) * flopsPerToken, Loss: &loss, LR: lr, GradNorm: norm}
+			m := rundir.Metrics{Step: done, Tokens: float64(tokens), FLOPs: float64(tokens) * flopsPerToken, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm}
 			if isCkpt {
 				el, err := evalLoss(done)
 				if err != nil {
@@ -468,13 +467,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 					return nil, fmt.Errorf("step %d: %w: the held-out loss is %v, so no checkpoint is saved; last good checkpoint: %s",
 						done, ErrNonFinite, el, lastCkpt)
 				}
-				if !math.IsNaN(el) {
-					m.EvalLoss = &el
-					st.EvalLoss = el
-				}
+				m.EvalLoss, st.EvalLoss = el, el
 			}
 			m.Seconds = secondsBefore + time.Since(began).Seconds()
-			if err := writeMetrics(m); err != nil {
+			if err := rundir.AppendMetrics(out, m); err != nil {
 				return nil, err
 			}
 		}
@@ -492,7 +488,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.FinalLoss, res.EvalLoss = loss, st.EvalLoss
 	}
 	res.Steps, res.Trained = steps, steps-start
-	if err := atomicfile.WriteBytes(filepath.Join(out, DoneFile), []byte(version.String()+"\n")); err != nil {
+	if err := rundir.MarkDone(out, version.String()); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -501,30 +497,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 // truncateMetrics drops metrics lines after the resume step (they will be
 // written again), keeps the rest, and returns the training seconds so far.
 // A partial last line from a crash is dropped too.
-func truncateMetrics(path string, step int, keep bool) (float64, error) {
-	lines, err := ReadMetrics(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+func truncateMetrics(dir string, step int, keep bool) (float64, error) {
+	lines, err := rundir.ReadMetrics(dir)
+	if err != nil {
 		return 0, err
 	}
-	var buf bytes.Buffer
+	var kept []rundir.Metrics
 	var secs float64
 	for _, m := range lines {
 		if !keep || m.Step > step {
 			continue
 		}
-		b, _ := json.Marshal(m)
-		buf.Write(b)
-		buf.WriteByte('\n')
+		kept = append(kept, m)
 		secs = m.Seconds
 	}
-	return secs, atomicfile.WriteBytes(path, buf.Bytes())
-}
-
-// ReadMetrics reads metrics.jsonl, skipping a partial last line left by a
-// crash (any other malformed line is an error naming the line). A missing
-// file is an error wrapping os.ErrNotExist.
-func ReadMetrics(path string) ([]Metrics, error) {
-	return jsonl.Read[Metrics](path, false)
+	return secs, rundir.RewriteMetrics(dir, kept)
 }
 
 // pruneCheckpoints keeps the newest two checkpoints (the newest may be the

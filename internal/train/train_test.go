@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"emlab/internal/checkpoint"
 	"emlab/internal/config"
 	"emlab/internal/data"
+	"emlab/internal/rundir"
 	"emlab/internal/safetensors"
 )
 
@@ -51,20 +53,20 @@ func TestMain(m *testing.M) {
 
 func losses(t *testing.T, dir string) []string {
 	t.Helper()
-	ms, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	ms, err := rundir.ReadMetrics(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, m := range ms {
 		s := fmt.Sprintf("%d", m.Step)
-		if m.Loss != nil {
-			s += fmt.Sprintf(" %v", *m.Loss)
+		if !math.IsNaN(m.Loss) {
+			s += fmt.Sprintf(" %v", m.Loss)
 		}
-		if m.EvalLoss != nil {
-			s += fmt.Sprintf(" eval %v", *m.EvalLoss)
+		if !math.IsNaN(m.EvalLoss) {
+			s += fmt.Sprintf(" eval %v", m.EvalLoss)
 		}
-		s += fmt.Sprintf(" lr %v gn %v tok %d", m.LR, m.GradNorm, m.Tokens)
+		s += fmt.Sprintf(" lr %v gn %v tok %v", m.LR, m.GradNorm, m.Tokens)
 		out = append(out, s)
 	}
 	return out
@@ -72,7 +74,7 @@ func losses(t *testing.T, dir string) []string {
 
 func weights(t *testing.T, dir string, step int) map[string][]byte {
 	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join(dir, CheckpointsDir, checkpoint.Name(step)))
+	f, err := safetensors.ReadFile(filepath.Join(dir, rundir.CheckpointsDir, checkpoint.Name(step)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,21 +117,32 @@ func TestRunWritesRunDirectory(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
 	res := run(t, cfg, dir, false)
-	for _, f := range []string{ConfigFile, MetricsFile, DoneFile} {
+	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile, rundir.DoneFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
 	}
-	steps, _ := checkpoint.Steps(filepath.Join(dir, CheckpointsDir))
+	// The analysis' view of config.json agrees with the configuration
+	// and the model it describes.
+	rc, err := rundir.ReadRunConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Model.Arch != cfg.Model.Arch || rc.Model.DModel != cfg.Model.DModel || rc.Model.NLayers != cfg.Model.NLayers ||
+		rc.Model.NHeads != cfg.Model.NHeads || rc.Model.NCtx != cfg.Model.NCtx || rc.Data.Source != cfg.Data.Source ||
+		rc.Train.Steps != cfg.Train.Steps || rc.Seed != cfg.Train.Seed || !rc.HasSeed || rc.Params <= rc.NonEmbeddingParams {
+		t.Errorf("%s read as %+v, config %+v", rundir.ConfigFile, rc, cfg)
+	}
+	steps, _ := checkpoint.Steps(filepath.Join(dir, rundir.CheckpointsDir))
 	if want := []int{0, 1, 2, 4, 8, 10, 20, 30, 40}; fmt.Sprint(steps) != fmt.Sprint(want) {
 		t.Errorf("checkpoints %v, want %v", steps, want)
 	}
-	ms, _ := ReadMetrics(filepath.Join(dir, MetricsFile))
-	if len(ms) != 41 || ms[0].Loss != nil || ms[0].EvalLoss == nil || ms[40].Step != 40 {
+	ms, _ := rundir.ReadMetrics(dir)
+	if len(ms) != 41 || !math.IsNaN(ms[0].Loss) || math.IsNaN(ms[0].EvalLoss) || ms[40].Step != 40 {
 		t.Fatalf("metrics: %d lines, first %+v", len(ms), ms[0])
 	}
 	// The synthetic chain is learnable: the loss must fall well below ln V.
-	if first, last := *ms[1].Loss, res.FinalLoss; !(last < first-0.3) {
+	if first, last := ms[1].Loss, res.FinalLoss; !(last < first-0.3) {
 		t.Errorf("loss did not fall: %v → %v", first, last)
 	}
 	// Without --resume an existing run is never overwritten.
@@ -206,7 +219,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		ms, _ := ReadMetrics(filepath.Join(killed, MetricsFile))
+		ms, _ := rundir.ReadMetrics(killed)
 		if len(ms) > 0 && ms[len(ms)-1].Step >= 130 {
 			break
 		}
@@ -218,7 +231,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	if _, err := os.Stat(filepath.Join(killed, DoneFile)); err == nil {
+	if rundir.IsDone(killed) {
 		t.Fatal("child finished before it was killed; make the run longer")
 	}
 	cfg := smallConfig()
@@ -239,7 +252,7 @@ func TestCorruptCheckpointFallback(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	Run(ctx, Options{Config: cfg, Out: dir, Reporter: &cancelAt{step: 20, cancel: cancel}})
-	p := filepath.Join(dir, CheckpointsDir, checkpoint.Name(20))
+	p := filepath.Join(dir, rundir.CheckpointsDir, checkpoint.Name(20))
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, b[:len(b)/2], 0o644) // truncated
 	rec := &recorder{}
@@ -274,7 +287,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 	if !strings.Contains(err.Error(), "last good checkpoint") || !strings.Contains(err.Error(), "step-") {
 		t.Errorf("error does not name the checkpoint: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, DoneFile)); err == nil {
+	if rundir.IsDone(dir) {
 		t.Error("DONE written for a diverged run")
 	}
 }
@@ -288,19 +301,6 @@ func TestVocabMismatch(t *testing.T) {
 		}})
 	if err == nil || !strings.Contains(err.Error(), "model.d_vocab") {
 		t.Errorf("err = %v", err)
-	}
-}
-
-func TestReadMetricsPartialLine(t *testing.T) {
-	p := filepath.Join(t.TempDir(), MetricsFile)
-	os.WriteFile(p, []byte("{\"step\":0}\n{\"step\":1}\n{\"step\":2,\"lo"), 0o644)
-	ms, err := ReadMetrics(p)
-	if err != nil || len(ms) != 2 {
-		t.Errorf("partial last line: %v %v", ms, err)
-	}
-	os.WriteFile(p, []byte("{\"step\":0}\ngarbage\n{\"step\":2}\n"), 0o644)
-	if _, err := ReadMetrics(p); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("malformed middle line: %v", err)
 	}
 }
 
@@ -330,8 +330,25 @@ func TestTextCorpusRun(t *testing.T) {
 	if rd.Tok == nil || rd.Config.Model.DVocab != rd.Tok.Vocab() {
 		t.Fatalf("tokenizer %v, d_vocab %d", rd.Tok, rd.Config.Model.DVocab)
 	}
-	ms, _ := ReadMetrics(filepath.Join(dir, MetricsFile))
-	if first := *ms[0].EvalLoss; !(res.EvalLoss < first-1) {
+	ms, _ := rundir.ReadMetrics(dir)
+	if first := ms[0].EvalLoss; !(res.EvalLoss < first-1) {
 		t.Errorf("eval loss %v → %v: did not fall", first, res.EvalLoss)
+	}
+	// The probes' held-out stream, built from the run's tokenizer.json
+	// without training the BPE again, is the one training measured.
+	_, want, err := Sources(rd.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := rd.Heldout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B, T = 3, 16
+	wt, wg, gt, gg := make([]int32, B*T), make([]int32, B*T), make([]int32, B*T), make([]int32, B*T)
+	want.Batch(5, B, T, wt, wg)
+	got.Batch(5, B, T, gt, gg)
+	if fmt.Sprint(wt, wg) != fmt.Sprint(gt, gg) || got.Vocab() != want.Vocab() {
+		t.Errorf("held-out stream from tokenizer.json differs from training's")
 	}
 }

@@ -47,7 +47,7 @@ import st  # noqa: E402
 OUT = os.path.join("internal", "nn", "testdata")
 
 # AdamW as the fixture's 10 steps use it (the calibrated betas of
-# ../shared/CALIBRATION.md; weight decay only on tensors emlab marks Decay:
+# optim.DefaultConfig; weight decay only on tensors emlab marks Decay:
 # the 2-D matrices except the embeddings).
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.1)
 STEPS = 10

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"emlab/internal/checkpoint"
+	"emlab/internal/rundir"
 	"emlab/internal/train"
 )
 
@@ -40,10 +41,10 @@ func run(from, to, steps string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(to, train.CheckpointsDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(to, rundir.CheckpointsDir), 0o755); err != nil {
 		return err
 	}
-	for _, f := range []string{train.ConfigFile, train.TokenizerFile} {
+	for _, f := range []string{rundir.ConfigFile, rundir.TokenizerFile} {
 		b, err := os.ReadFile(filepath.Join(from, f))
 		if err != nil {
 			return err
@@ -61,11 +62,11 @@ func run(from, to, steps string) error {
 		if err != nil {
 			return err
 		}
-		meta, err := checkpoint.ReadMeta(filepath.Join(from, train.CheckpointsDir, checkpoint.Name(step)))
+		meta, err := checkpoint.ReadMeta(filepath.Join(from, rundir.CheckpointsDir, checkpoint.Name(step)))
 		if err != nil {
 			return err
 		}
-		if _, err := checkpoint.Save(filepath.Join(to, train.CheckpointsDir), meta, m.Params(), nil); err != nil {
+		if _, err := checkpoint.Save(filepath.Join(to, rundir.CheckpointsDir), meta, m.Params(), nil); err != nil {
 			return err
 		}
 	}

@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
-	"strconv"
+	"slices"
 
+	"emlab/internal/rundir"
 	"emlab/internal/stats"
 )
+
+// AnalysisFile is where emlab report and emlab demo keep the analysis of
+// the runs under a directory (emlab analyze --json lines), so that the
+// report can be rebuilt from the same numbers and the dashboard shows them.
+const AnalysisFile = "analysis.json"
 
 // Float is a JSON number where null reads as NaN (the analysis writes
 // undefined values and open interval ends as null).
@@ -135,99 +140,49 @@ func DefaultAnalyzeOptions() AnalyzeOptions {
 	return AnalyzeOptions{Stats: stats.DefaultOptions(), Forecast: 2}
 }
 
-// Curves builds the (task, metric) curves of a ladder of runs on an axis:
-// "params" takes each run's final evaluated step; "eval_loss" takes every
-// evaluated step with an eval loss in metrics.jsonl. Per-position and
-// per-subtask lines are not part of a task's curve and are left out.
-// Points are labelled with the run's seed and grouped by parameter count.
-func Curves(runs []*Run, axis string) []*stats.Curve {
-	byKey := map[[2]string]*stats.Curve{}
-	var out []*stats.Curve
-	for _, r := range runs {
-		if !(r.Params > 0) {
+// Curves builds the (task, metric) curves of a ladder on an axis by the
+// rule emlab analyze --runs uses (stats.RunCurves), valid curves only;
+// notes say what was left out and why.
+func Curves(ladder []*rundir.Run, axis string) ([]*stats.Curve, []string, error) {
+	curves, rep, err := stats.RunCurves(ladder, axis)
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes []string
+	if rep.DroppedNoEvalLoss > 0 {
+		notes = append(notes, fmt.Sprintf("Against %s: %d evaluations at steps without an eval loss left out.", axis, rep.DroppedNoEvalLoss))
+	}
+	var kept []*stats.Curve
+	for _, c := range curves {
+		if err := c.Validate(); err != nil {
+			notes = append(notes, fmt.Sprintf("%s against %s left out: %v", c.Key(), axis, err))
 			continue
 		}
-		final := -1
-		evalLoss := map[int]float64{}
-		for _, m := range r.Metrics {
-			if !math.IsNaN(m.EvalLoss) {
-				evalLoss[m.Step] = m.EvalLoss
-			}
-		}
-		for _, e := range r.Evals {
-			final = max(final, e.Step)
-		}
-		group := strconv.FormatFloat(r.Params, 'g', -1, 64)
-		seed := r.Seed
-		if seed == "" {
-			seed = r.ID
-		}
-		for _, e := range r.Evals {
-			if e.Position >= 0 || e.Subtask >= 0 || math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
-				continue
-			}
-			var x float64
-			s := seed
-			switch axis {
-			case stats.AxisParams:
-				if e.Step != final {
-					continue
-				}
-				x = r.Params
-			case stats.AxisEvalLoss:
-				l, ok := evalLoss[e.Step]
-				if !ok || !(l > 0) {
-					continue
-				}
-				x = l
-				s = seed + "@step" + strconv.Itoa(e.Step)
-			default:
-				continue
-			}
-			key := [2]string{e.Task, e.Metric}
-			c := byKey[key]
-			if c == nil {
-				c = &stats.Curve{Task: e.Task, Metric: e.Metric, Axis: axis}
-				byKey[key] = c
-				out = append(out, c)
-			}
-			if !math.IsNaN(e.Chance) {
-				c.Chance, c.HasChance = e.Chance, true
-			}
-			c.Points = append(c.Points, stats.Point{X: x, Value: e.Value, Seed: s, N: e.N, Stderr: e.Stderr, Group: group,
-				Line: r.ID + ":" + strconv.Itoa(e.Step)})
-		}
+		kept = append(kept, c)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Task != out[j].Task {
-			return out[i].Task < out[j].Task
-		}
-		return out[i].Metric < out[j].Metric
-	})
-	return out
+	return kept, notes, nil
 }
 
 // Analyze runs the emergence analysis on a ladder: every (task, metric)
 // against parameters (with the forecast), and against eval loss (with the
 // loss threshold). It returns the results as emlab analyze --json lines,
 // the schema of analysis.json, and notes on what it had to leave out.
-func Analyze(ctx context.Context, ladder []*Run, o AnalyzeOptions) ([]byte, []string, error) {
+func Analyze(ctx context.Context, ladder []*rundir.Run, o AnalyzeOptions) ([]byte, []string, error) {
 	var buf bytes.Buffer
 	var notes []string
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, axis := range []string{stats.AxisParams, stats.AxisEvalLoss} {
-		curves := Curves(ladder, axis)
+		curves, n, err := Curves(ladder, axis)
+		if err != nil {
+			return nil, notes, fmt.Errorf("analyse against %s: %w", axis, err)
+		}
+		notes = append(notes, n...)
 		var kept []*stats.Curve
 		for _, c := range curves {
-			if len(o.Metrics) > 0 && !contains(o.Metrics, c.Metric) {
-				continue
+			if len(o.Metrics) == 0 || slices.Contains(o.Metrics, c.Metric) {
+				kept = append(kept, c)
 			}
-			if err := c.Validate(); err != nil {
-				notes = append(notes, fmt.Sprintf("%s against %s left out: %v", c.Key(), axis, err))
-				continue
-			}
-			kept = append(kept, c)
 		}
 		cfg := stats.AnalyzeConfig{Options: o.Stats}
 		if axis == stats.AxisParams {

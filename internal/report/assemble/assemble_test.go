@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"emlab/internal/report"
 	"emlab/internal/report/reporttest"
+	"emlab/internal/rundir"
 	"emlab/internal/stats"
 )
 
@@ -28,7 +28,7 @@ func buildTree(t *testing.T) (*report.Report, []Line) {
 	t.Helper()
 	root := t.TempDir()
 	reporttest.Tree(t, root)
-	runs, err := LoadRuns(root)
+	runs, err := rundir.LoadRuns(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +152,10 @@ func TestBuildEmpty(t *testing.T) {
 	}
 }
 
-// TestFitCurve checks the reconstruction of each model from the analysis'
-// reported parameters against data the model describes exactly.
-func TestFitCurve(t *testing.T) {
+// TestFitted checks the fitted curve the report draws, rebuilt from the
+// parameters in the analysis JSON, against data the model describes
+// exactly.
+func TestFitted(t *testing.T) {
 	xs := []float64{1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7}
 	for _, c := range []struct {
 		name, axis string
@@ -184,7 +185,7 @@ func TestFitCurve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fx, fy := FitCurve(lines[0].Fit, lines[0].Params, c.axis, xs, 50)
+			fx, fy := fitted(&lines[0], 50)
 			if len(fx) != 50 {
 				t.Fatalf("fit %s: %d points", lines[0].Fit, len(fx))
 			}
@@ -201,45 +202,33 @@ func TestFitCurve(t *testing.T) {
 	}
 }
 
-func TestStatus(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for _, c := range []struct {
-		name string
-		r    Run
-		want string
-	}{
-		{"done", Run{Done: true, Metrics: []MetricsLine{{}}}, StatusDone},
-		{"failed", Run{SweepState: "failed", Metrics: []MetricsLine{{}}}, StatusFailed},
-		{"fresh metrics", Run{Metrics: []MetricsLine{{}}, MetricsMod: now.Add(-10 * time.Second)}, StatusRunning},
-		{"stale metrics", Run{Metrics: []MetricsLine{{}}, MetricsMod: now.Add(-time.Hour)}, StatusInterrupted},
-		{"nothing yet", Run{}, StatusPending},
-	} {
-		if got := c.r.Status(now, time.Minute); got != c.want {
-			t.Errorf("%s: %q, want %q", c.name, got, c.want)
-		}
-	}
-}
-
 func TestReadRunSkipsBadLines(t *testing.T) {
 	dir := t.TempDir()
 	reporttest.Write(t, dir, reporttest.LadderRun(0))
 	// A partial last line, as a crash mid-append leaves it.
-	appendFile(t, dir+"/evals.jsonl", `{"step": 5, "task": "x"`)
-	r, err := ReadRun(dir, "r")
+	appendFile(t, rundir.Path(dir, rundir.EvalsFile), `{"step": 5, "task": "x"`)
+	r, err := rundir.ReadRun(dir, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Problems) != 1 {
-		t.Errorf("problems %q, want one", r.Problems)
+	if len(r.Skipped) != 1 {
+		t.Errorf("skipped %q, want one", r.Skipped)
 	}
-	if r.Params != reporttest.Sizes[0] || r.Seed != "1" || r.CodeVersion != "test-0123abc" {
-		t.Errorf("config read as params %g seed %q version %q", r.Params, r.Seed, r.CodeVersion)
+	if params(r) != reporttest.Sizes[0] || seedLabel(r) != "1" || r.Config.CodeVersion != "test-0123abc" {
+		t.Errorf("config read as params %g seed %q version %q", params(r), seedLabel(r), r.Config.CodeVersion)
 	}
-	if got := r.CommandLine(); got != "emlab train --set model.d_model=32" {
+	if got := CommandLine(r); got != "emlab train --set model.d_model=32" {
 		t.Errorf("command %q", got)
 	}
-	if !slices.ContainsFunc(r.Evals, func(e EvalLine) bool { return e.Position == 0 }) {
+	if !slices.ContainsFunc(r.Evals, func(e rundir.Eval) bool { return e.PositionOr(-1) == 0 }) {
 		t.Errorf("position not read")
+	}
+	rep, err := Build(context.Background(), Input{Runs: []*rundir.Run{r}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, rundir.EvalsFile+":") }) {
+		t.Errorf("the report does not say a line was skipped: %q", rep.Notes)
 	}
 }
 
@@ -268,7 +257,7 @@ func TestInsufficientShowsObserved(t *testing.T) {
 	for i := range 2 {
 		reporttest.Write(t, filepath.Join(root, "lad", fmt.Sprint(i)), reporttest.LadderRun(i))
 	}
-	runs, err := LoadRuns(root)
+	runs, err := rundir.LoadRuns(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +298,7 @@ func TestQuantaSubtasksAcrossVariants(t *testing.T) {
 		}
 		reporttest.Write(t, filepath.Join(root, "quanta", fmt.Sprintf("w%d", int(w))), r)
 	}
-	runs, err := LoadRuns(root)
+	runs, err := rundir.LoadRuns(root)
 	if err != nil {
 		t.Fatal(err)
 	}

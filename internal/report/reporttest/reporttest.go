@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 // Ladder sizes (parameters) and the rung where exact match jumps: the
@@ -48,9 +50,9 @@ func Write(t testing.TB, dir string, r Run) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, filepath.Join(dir, "config.json"), b)
+		writeFile(t, filepath.Join(dir, rundir.ConfigFile), b)
 	}
-	for name, lines := range map[string][]map[string]any{"metrics.jsonl": r.Metrics, "evals.jsonl": r.Evals, "probes.jsonl": r.Probes} {
+	for name, lines := range map[string][]map[string]any{rundir.MetricsFile: r.Metrics, rundir.EvalsFile: r.Evals, rundir.ProbesFile: r.Probes} {
 		if lines == nil {
 			continue
 		}
@@ -65,7 +67,7 @@ func Write(t testing.TB, dir string, r Run) {
 		writeFile(t, filepath.Join(dir, name), b)
 	}
 	if r.Done {
-		writeFile(t, filepath.Join(dir, "DONE"), nil)
+		writeFile(t, filepath.Join(dir, rundir.DoneFile), nil)
 	}
 }
 

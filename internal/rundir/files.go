@@ -1,0 +1,24 @@
+package rundir
+
+import "path/filepath"
+
+// File names inside a run directory.
+const (
+	ConfigFile     = "config.json"
+	TokenizerFile  = "tokenizer.json"
+	MetricsFile    = "metrics.jsonl"
+	EvalsFile      = "evals.jsonl"
+	ProbesFile     = "probes.jsonl"
+	SamplesFile    = "samples.jsonl"
+	CheckpointsDir = "checkpoints"
+	DoneFile       = "DONE"
+
+	// Written by a sweep beside what the commands write.
+	SweepSpecFile   = "sweep.json"        // the run as the plan asked for it
+	SweepStatusFile = "status.json"       // SweepStatus, rewritten atomically at each change
+	SweepLockFile   = ".lock"             // flock-ed while a sweep process works on the run
+	TrainConfigFile = "train-config.json" // the resolved config the sweep passes to emlab train --config
+)
+
+// Path is the path of a file (one of the names above) in run directory dir.
+func Path(dir, name string) string { return filepath.Join(dir, name) }
