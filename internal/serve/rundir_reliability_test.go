@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"emlab/internal/report/assemble"
 	"emlab/internal/report/reporttest"
 	"emlab/internal/rundir"
 )
@@ -78,5 +79,18 @@ func TestReliabilityRunFilesSymlinkOut(t *testing.T) {
 		if strings.Contains(body, "4242.125") || strings.Contains(body, "4.24e+03") || strings.Contains(body, "4242") {
 			t.Errorf("GET %s served the outside file's content", target)
 		}
+	}
+}
+
+// TestReliabilityAnalysisFIFO: a FIFO named like the report's analysis
+// file at the top of the directory does not hang the page, which shows
+// the runs and their observed values as without one.
+func TestReliabilityAnalysisFIFO(t *testing.T) {
+	s, dir := newServer(t)
+	os.Remove(filepath.Join(dir, assemble.AnalysisFile))
+	must(t, syscall.Mkfifo(filepath.Join(dir, assemble.AnalysisFile), 0o644))
+	code, body := getWithin(t, s, "/")
+	if code != 200 || !strings.Contains(body, "ladder/r2") {
+		t.Errorf("GET /: %d, runs missing:\n%.300s", code, body)
 	}
 }

@@ -386,13 +386,17 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	v.Curves = template.HTML(v.Runs.CurvesSVG)
 	ladder, group := assemble.ChooseLadder(runs)
 	var abilities []report.Ability
-	if b, err := s.root.ReadFile(assemble.AnalysisFile); err == nil {
-		if lines, err := assemble.ParseAnalysis(bytes.NewReader(b)); err == nil {
+	if f, _, err := s.openRegular(assemble.AnalysisFile); err == nil {
+		lines, err := assemble.ParseAnalysis(f)
+		f.Close()
+		if err == nil {
 			abilities = assemble.Abilities(lines, ladder)
 			v.Note = "Fits and verdicts from " + assemble.AnalysisFile + "."
 		} else {
 			v.Note = assemble.AnalysisFile + " is unreadable (" + err.Error() + "); showing observed values only."
 		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		v.Note = assemble.AnalysisFile + " is unreadable (" + err.Error() + "); showing observed values only."
 	}
 	if abilities == nil {
 		abilities = assemble.Observed(ladder)
