@@ -3,6 +3,7 @@ package rundir
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,11 +13,21 @@ import (
 
 // update is the one read-modify-write of a run directory's files: it calls
 // merge with the directory (as an fs.FS) and the file's label for errors,
-// and atomically replaces the file with what merge returns. Writers of one
-// run that merge at the same time must be serialised here; a lock for that
-// must not be the sweep's SweepLockFile, which the sweep holds while the
-// commands it starts (and so their merges) run.
+// and atomically replaces the file with what merge returns. It holds the
+// run's merge lock throughout, so that writers of one run in separate
+// processes (two `emlab eval` on different tasks) take turns and none
+// rewrites the file from a reading that misses another's lines; it waits
+// up to mergeWait for the lock.
 func update(dir, name string, merge func(fsys fs.FS, label string) ([]byte, error)) error {
+	lk, err := lockMerge(dir)
+	if err != nil {
+		var held *HeldError
+		if errors.As(err, &held) {
+			return fmt.Errorf("%s: another process writing this run holds its lock: %w; if it is stuck or stopped, end it and rerun", Path(dir, name), err)
+		}
+		return fmt.Errorf("%s: %w", Path(dir, name), err)
+	}
+	defer lk.Release()
 	b, err := merge(os.DirFS(dir), Path(dir, name))
 	if err != nil {
 		return err

@@ -2,8 +2,9 @@
 // backward, clipping, AdamW, held-out loss, metrics.jsonl, checkpoints on
 // Pythia's schedule, and resumption that reaches bit-identical weights.
 //
-// It writes the run directory through package rundir: config.json (the
-// resolved config and rundir.Info), tokenizer.json, metrics.jsonl,
+// It writes the run directory through package rundir, holding the run's
+// trainer lock throughout: config.json (the resolved config and
+// rundir.Info), tokenizer.json, metrics.jsonl,
 // checkpoints/step-<n>.safetensors and, last, DONE.
 //
 // What it deliberately does not do: evaluate abilities or probe models
@@ -251,6 +252,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.MkdirAll(filepath.Join(out, rundir.CheckpointsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
+	// One trainer per run directory: two would interleave metrics lines
+	// and checkpoints. The second is refused at once, naming the first.
+	lk, err := rundir.LockTrain(out)
+	if err != nil {
+		var held *rundir.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("%s is being trained by another process: %w; wait for it to end or choose another --out", out, err)
+		}
+		return nil, err
+	}
+	defer lk.Release()
 
 	mkSources := opts.Sources
 	if mkSources == nil {
