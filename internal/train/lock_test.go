@@ -108,7 +108,7 @@ func TestReliabilityTwoTrainers(t *testing.T) {
 		first.Process.Signal(syscall.SIGKILL)
 		first.Wait()
 		if dup := duplicates(rawSteps(t, dir)); len(dup) > 0 {
-			t.Errorf("metrics.jsonl holds steps %v twice", dup)
+			t.Errorf("%s holds steps %v twice", rundir.MetricsFile, dup)
 		}
 	})
 	t.Run("started together", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestReliabilityTwoTrainers(t *testing.T) {
 			winner.Process.Signal(syscall.SIGKILL)
 			<-ends
 			if dup := duplicates(rawSteps(t, dir)); len(dup) > 0 {
-				t.Errorf("trial %d: metrics.jsonl holds steps %v twice", trial, dup)
+				t.Errorf("trial %d: %s holds steps %v twice", trial, rundir.MetricsFile, dup)
 			}
 		}
 	})
