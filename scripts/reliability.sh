@@ -20,8 +20,11 @@ for e in events:
     pkg, test, act = e.get("Package", ""), e.get("Test"), e.get("Action")
     if test and act in ("pass", "fail", "skip"):
         tests[(pkg, test)] = act
-        if "/" in test:
-            parents.add((pkg, test.rsplit("/", 1)[0]))
+        # Every prefix ending before a "/" may be the parent (a subtest's
+        # own name may hold a slash).
+        for i, ch in enumerate(test):
+            if ch == "/":
+                parents.add((pkg, test[:i]))
     if act == "output" and ("panic:" in e.get("Output", "") or "test timed out" in e.get("Output", "")):
         crash[pkg] += 1
 leaves = {k: v for k, v in tests.items() if k not in parents}
