@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -286,5 +287,9 @@ func TestReliabilityHugeMetricsLine(t *testing.T) {
 	html, err := os.ReadFile(o.out)
 	if err != nil || !bytes.Contains(html, []byte("add/plain/2")) {
 		t.Fatalf("report: %v", err)
+	}
+	// The skipped line is named in the report's notes.
+	if note := fmt.Sprintf("%s:3: a line of %d bytes", rundir.MetricsFile, len(huge)); !bytes.Contains(html, []byte(note)) {
+		t.Errorf("the report does not name the skipped line (%q)", note)
 	}
 }
