@@ -52,6 +52,9 @@ type benchLine struct {
 	Threads      int     `json:"threads"`
 	Params       int     `json:"params"`
 	Steps        int     `json:"steps"`
+	// BestTokensPerSec is the fastest single step's rate (the steps that
+	// other processes on a shared machine did not interrupt).
+	BestTokensPerSec float64 `json:"best_step_tokens_per_s"`
 }
 
 func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
@@ -74,7 +77,7 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 			return fmt.Errorf("preset %s: %w", name, err)
 		}
 		if o.json {
-			b, _ := json.Marshal(benchLine{name, r.TokensPerSec, r.GFLOPs, r.Threads, r.Params, r.Steps})
+			b, _ := json.Marshal(benchLine{name, r.TokensPerSec, r.GFLOPs, r.Threads, r.Params, r.Steps, r.BestTokensPerSec})
 			fmt.Fprintln(w, string(b))
 		} else {
 			fmt.Fprintf(w, "%-8s %10d %12.0f %8.1f %8d\n", name, r.Params, r.TokensPerSec, r.GFLOPs, r.Threads)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 )
 
 func init() {
-	register("demo", "the main job: a model ladder and mechanism studies → DIR/report.html, DIR/analysis.json", runDemoCmd)
+	register("demo", "the main job and the claims study: a model ladder and mechanism studies, --study NAME, --all, --list → DIR/report.html, DIR/findings.json", runDemoCmd)
 }
 
 type demoOptions struct {
@@ -19,15 +21,21 @@ type demoOptions struct {
 	quick bool
 	jobs  int
 	plan  bool
+	study string
+	all   bool
+	list  bool
 }
 
 func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
 	var o demoOptions
 	fs.StringVar(&o.out, "out", "demo-out", "output directory (resumes a demo already there)")
-	fs.BoolVar(&o.quick, "quick", false, "the smaller demo (about 3 minutes on 2 cores)")
+	fs.BoolVar(&o.quick, "quick", false, "the smaller variant of each study (the demo in about 2 minutes on 2 cores)")
 	fs.IntVar(&o.jobs, "jobs", 0, "runs trained at once (default: one per core)")
 	fs.BoolVar(&o.plan, "plan", false, "print the runs and their cost, train nothing")
+	fs.StringVar(&o.study, "study", "", "run these studies of the claims study (comma-separated names; see --list)")
+	fs.BoolVar(&o.all, "all", false, "run every study (the demo's and the claims study's)")
+	fs.BoolVar(&o.list, "list", false, "list the studies with their claims and costs, train nothing")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,34 +46,66 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
+	if o.all && o.study != "" {
+		return fmt.Errorf("give --study or --all, not both")
+	}
 	return runDemo(ctx, o, append([]string{"emlab", "demo"}, args...), stdout, stderr)
 }
 
-func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stderr io.Writer) error {
-	if o.plan {
-		studies, err := demo.Studies(o.quick)
-		if err != nil {
-			return err
+// selectStudies is what the flags ask for: --study's names, every study
+// with --all, the demo's otherwise.
+func selectStudies(o demoOptions) ([]*demo.Study, error) {
+	switch {
+	case o.all:
+		return demo.All(), nil
+	case o.study != "":
+		var out []*demo.Study
+		for _, name := range strings.Split(o.study, ",") {
+			s, err := demo.Lookup(strings.TrimSpace(name))
+			if err != nil {
+				return nil, fmt.Errorf("--study: %w", err)
+			}
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
 		}
+		return out, nil
+	}
+	return demo.DemoStudies(), nil
+}
+
+func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stderr io.Writer) error {
+	studies, err := selectStudies(o)
+	if err != nil {
+		return err
+	}
+	if o.list {
+		return listStudies(stdout, demo.All())
+	}
+	if o.plan {
 		var flops float64
-		for _, s := range studies {
-			fmt.Fprintf(stdout, "%s (%s): %d runs, %.3g FLOPs\n", s.Plan.Name, s.Role, len(s.Plan.Runs), s.Plan.FLOPs)
-			for _, r := range s.Plan.Runs {
+		for _, name := range demo.Sweeps(studies) {
+			p, err := demo.LoadPlan(name, o.quick)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: %d runs, %.3g FLOPs\n", p.Name, len(p.Runs), p.FLOPs)
+			for _, r := range p.Runs {
 				fmt.Fprintf(stdout, "  %-20s %8d params %6d steps %.3g FLOPs\n", r.ID, r.Params, r.Steps, r.FLOPs)
 			}
-			flops += s.Plan.FLOPs
+			flops += p.FLOPs
 		}
 		fmt.Fprintf(stdout, "total %.3g training FLOPs → %s\n", flops, o.out)
 		return nil
 	}
 	began := time.Now()
 	view := newPoolView(stderr, "demo")
-	_, failures, err := demo.Train(ctx, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.report})
+	failures, err := demo.Train(ctx, studies, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.report})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "demo: trained in %s; analysing\n", time.Since(began).Round(time.Second))
-	res, err := demo.Finish(ctx, demo.FinishOptions{Out: o.out, Command: command, Failures: failures,
+	res, err := demo.Finish(ctx, demo.FinishOptions{Out: o.out, Studies: studies, Quick: o.quick, Command: command, Failures: failures,
 		Analyze: demo.AnalyzeOptions(o.quick)})
 	if err != nil {
 		return err
@@ -78,15 +118,48 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 		} else {
 			mark = "✗"
 		}
-		fmt.Fprintf(stdout, "%s %s — %s\n", mark, f.Claim, f.Detail)
+		fmt.Fprintf(stdout, "%s [%s] %s: %s — %s\n", mark, f.ID, f.Claim, f.Verdict, f.Detail)
 		for _, it := range f.Items {
 			fmt.Fprintf(stdout, "    %s\n", it)
 		}
 	}
-	fmt.Fprintf(stdout, "%d of %d findings shown in %s; report: %s/%s, analysis: %s/%s\n", pass, len(res.Findings),
-		time.Since(began).Round(time.Second), o.out, demo.ReportFile, o.out, demo.AnalysisFile)
+	fmt.Fprintf(stdout, "%d of %d findings supported in %s; report: %s, findings: %s\n", pass, len(res.Findings),
+		time.Since(began).Round(time.Second), filepath.Join(o.out, demo.ReportFile), filepath.Join(o.out, demo.FindingsFile))
 	if len(failures) > 0 {
 		return fmt.Errorf("%d run(s) failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return nil
+}
+
+// listStudies prints each study's name, claim, experiment and cost: the
+// planned runs and FLOPs of its sweeps and its measured time.
+func listStudies(w io.Writer, studies []*demo.Study) error {
+	for _, s := range studies {
+		kind := "claims study"
+		if s.Demo {
+			kind = "demo"
+		}
+		fmt.Fprintf(w, "%s (%s)\n  claim:      %s\n  experiment: %s\n", s.Name, kind, s.Claim, s.Experiment)
+		for _, quick := range []bool{false, true} {
+			runs, flops := 0, 0.0
+			for _, name := range s.Sweeps {
+				p, err := demo.LoadPlan(name, quick)
+				if err != nil {
+					return err
+				}
+				runs += len(p.Runs)
+				flops += p.FLOPs
+			}
+			label, minutes := "full ", s.Minutes
+			if quick {
+				label, minutes = "quick", s.QuickMinutes
+			}
+			took := "not measured"
+			if minutes > 0 {
+				took = fmt.Sprintf("measured %.1f min on 2 cores", minutes)
+			}
+			fmt.Fprintf(w, "  %s: %d runs of %s, %.3g training FLOPs, %s\n", label, runs, strings.Join(s.Sweeps, ", "), flops, took)
+		}
 	}
 	return nil
 }

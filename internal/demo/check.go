@@ -1,36 +1,72 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 
+	"emlab/internal/report"
 	"emlab/internal/report/assemble"
 	"emlab/internal/rundir"
 )
 
-// Finding is one claim the demo must show, with the evidence for it.
-type Finding struct {
-	Claim  string   `json:"claim"`
-	Pass   bool     `json:"pass"`
-	Detail string   `json:"detail"`
-	Items  []string `json:"items,omitempty"`
+// ladderSweep is the demo's scale ladder; analysis.json analyses it.
+const ladderSweep = "ladder"
+
+// The demo's five findings are studies like the claims study's, each
+// judged on its sweep: emergence and artifact on the ladder's analysis,
+// induction, grokking and quanta on their own runs. Every judgement is the
+// report's own (package assemble, thresholds from package rundir), so the
+// findings and the report cannot disagree.
+func init() {
+	register(&Study{Name: "emergence", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
+		Claim:      "Abilities appear suddenly once a model passes a critical scale.",
+		Experiment: "a GPT ladder (1.8k–157k parameters, steps growing with size) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
+		Judge: func(_ context.Context, in *Input) (*Judged, error) {
+			return &Judged{Findings: []Finding{checkEmergent(in.Analysis, in.Runs(ladderSweep))}}, nil
+		}})
+	register(&Study{Name: "artifact", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
+		Claim:      "Some emergence is an artifact of the metric: a smooth metric of the same outputs rises smoothly.",
+		Experiment: "the demo ladder's outputs scored by exact match and by token accuracy, log-prob and edit distance",
+		Judge: func(_ context.Context, in *Input) (*Judged, error) {
+			return &Judged{Findings: []Finding{checkArtifact(in.Analysis, len(in.Runs(ladderSweep)) > 0)}}, nil
+		}})
+	register(&Study{Name: "induction", Demo: true, Sweeps: []string{"induction"}, Section: report.SecInduction,
+		Claim:      "In-context learning forms in a phase change: induction heads appear abruptly during training.",
+		Experiment: "attention-only transformers of 2 layers and the 1-layer control; prefix-matching score of the best head per checkpoint",
+		Judge: func(_ context.Context, in *Input) (*Judged, error) {
+			return &Judged{Findings: []Finding{checkInduction(in.Runs("induction"))}}, nil
+		}})
+	register(&Study{Name: "grokking", Demo: true, Sweeps: []string{"grokking"}, Section: report.SecGrokking,
+		Claim:      "Generalisation can appear long after memorisation (grokking).",
+		Experiment: "modular addition mod 53 with half the pairs held out, weight decay 2 and the no-decay control; train and held-out accuracy per checkpoint",
+		Judge: func(_ context.Context, in *Input) (*Judged, error) {
+			return &Judged{Findings: []Finding{checkGrokking(in.Runs("grokking"))}}, nil
+		}})
+	register(&Study{Name: "quanta", Demo: true, Sweeps: []string{"quanta"}, Section: report.SecQuanta,
+		Claim:      "Abilities are learned as discrete quanta, the most frequent first.",
+		Experiment: "multitask sparse parity (10 subtasks, Zipf frequencies) across MLP widths 16–128; subtasks solved per width",
+		Judge: func(_ context.Context, in *Input) (*Judged, error) {
+			return &Judged{Findings: []Finding{checkQuanta(in.Runs("quanta"))}}, nil
+		}})
 }
 
-// Check evaluates the demo's claims on the analysis of the ladder and on
-// the study runs. Every judgement (a head formed, a model grokked, a
-// subtask solved) is the report's own (package assemble, thresholds from
-// package rundir), so the findings and the report cannot disagree.
-func Check(lines []assemble.Line, runs, ladder []*rundir.Run) []Finding {
-	return []Finding{
-		checkEmergent(lines, ladder),
-		checkArtifact(lines),
-		checkInduction(runs),
-		checkGrokking(runs),
-		checkQuanta(runs),
+// shown sets a demo finding's verdict: supported when shown, not
+// supported when its runs were there but did not show it, inconclusive
+// without runs to judge.
+func shown(f Finding, haveRuns bool) Finding {
+	switch {
+	case !haveRuns:
+		f.verdict(VerdictInconclusive)
+	case f.Pass:
+		f.verdict(VerdictSupported)
+	default:
+		f.verdict(VerdictNotSupported)
 	}
+	return f
 }
 
 // checkEmergent: at least three abilities (task variants) whose sharp
@@ -59,7 +95,7 @@ func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 	sort.Strings(f.Items)
 	f.Pass = len(f.Items) >= 3
 	f.Detail = fmt.Sprintf("%d emergent abilities (smallest rung %.3g params)", len(f.Items), smallest)
-	return f
+	return shown(f, len(ladder) > 0)
 }
 
 // artifactSmooth are the smooth metrics whose smooth rise beside a flat
@@ -70,7 +106,7 @@ var artifactSmooth = []string{rundir.TokenAccuracy, rundir.LogProb}
 // checkArtifact: a task whose sharp metric looks emergent (or stays flat)
 // while a smooth metric of the same outputs rises smoothly — the mirage of
 // Schaeffer et al. 2023.
-func checkArtifact(lines []assemble.Line) Finding {
+func checkArtifact(lines []assemble.Line, haveRuns bool) Finding {
 	f := Finding{Claim: "at least one ability is shown to be a metric artifact (its smooth metric is smooth)"}
 	smooth := map[string][]string{} // task → smooth metrics classified smooth
 	sharp := map[string]string{}    // task → sharp verdict
@@ -102,7 +138,7 @@ func checkArtifact(lines []assemble.Line) Finding {
 	f.Items = slices.Compact(f.Items)
 	f.Pass = len(f.Items) > 0
 	f.Detail = fmt.Sprintf("%d tasks where a smooth metric explains the sharp one", len(f.Items))
-	return f
+	return shown(f, haveRuns)
 }
 
 func layers(r *rundir.Run) int {
@@ -120,7 +156,7 @@ func checkInduction(runs []*rundir.Run) Finding {
 	f := Finding{Claim: "the induction-head phase change is detected in the attention-only study"}
 	var two, one []*rundir.Run
 	for _, r := range runs {
-		if study(r) != "induction" {
+		if sweepOf(r) != "induction" {
 			continue
 		}
 		switch layers(r) {
@@ -132,7 +168,7 @@ func checkInduction(runs []*rundir.Run) Finding {
 	}
 	if len(two) == 0 {
 		f.Detail = "no 2-layer attention-only run"
-		return f
+		return shown(f, false)
 	}
 	pass := true
 	for _, r := range two {
@@ -162,7 +198,7 @@ func checkInduction(runs []*rundir.Run) Finding {
 	}
 	f.Pass = pass
 	f.Detail = fmt.Sprintf("%d two-layer and %d one-layer runs", len(two), len(one))
-	return f
+	return shown(f, true)
 }
 
 func round2(xs []float64) []float64 {
@@ -181,7 +217,7 @@ func checkGrokking(runs []*rundir.Run) Finding {
 		100*rundir.HeldoutLow, 100*rundir.HeldoutSolved, 100*rundir.TrainSolved)}
 	found := false
 	for _, r := range runs {
-		if study(r) != "grokking" {
+		if sweepOf(r) != "grokking" {
 			continue
 		}
 		train, held := assemble.ProbeSeries(r, rundir.ProbeTrainAcc), assemble.ProbeSeries(r, rundir.ProbeHeldoutAcc)
@@ -199,10 +235,10 @@ func checkGrokking(runs []*rundir.Run) Finding {
 	}
 	if !found {
 		f.Detail = "no grokking run with train/held-out accuracy probes"
-		return f
+		return shown(f, false)
 	}
 	f.Detail = fmt.Sprintf("%d runs", len(f.Items))
-	return f
+	return shown(f, true)
 }
 
 func stepOrNever(s float64) string {
@@ -219,7 +255,7 @@ func checkQuanta(runs []*rundir.Run) Finding {
 	f := Finding{Claim: "quanta: per-subtask transitions are ordered by frequency"}
 	var quantaRuns []*rundir.Run
 	for _, r := range runs {
-		if study(r) == "quanta" {
+		if sweepOf(r) == "quanta" {
 			quantaRuns = append(quantaRuns, r)
 		}
 	}
@@ -238,7 +274,7 @@ func checkQuanta(runs []*rundir.Run) Finding {
 	}
 	if len(ws) < 2 {
 		f.Detail = "fewer than two quanta runs with per-subtask evaluations"
-		return f
+		return shown(f, false)
 	}
 	sort.Slice(ws, func(i, j int) bool { return ws[i].params < ws[j].params })
 	// Order score: the fraction of solved subtasks that are within the
@@ -267,5 +303,5 @@ func checkQuanta(runs []*rundir.Run) Finding {
 	first, last := len(ws[0].solved), len(ws[len(ws)-1].solved)
 	f.Pass = grows && last > first && frac >= 0.8
 	f.Detail = fmt.Sprintf("%d widths; solved %d → %d; %.0f%% of solved subtasks are the most frequent ones", len(ws), first, last, 100*frac)
-	return f
+	return shown(f, true)
 }

@@ -1,11 +1,16 @@
 // Package demo is `emlab demo`: the laboratory's main job on embedded
-// defaults. It trains a scale ladder on the task battery and the
-// mechanism studies (induction heads, grokking, quanta) as sweeps, packs
-// all their runs onto the cores longest first (one sweep.RunPool), evaluates and probes every
-// checkpoint, analyses the ladder, writes DIR/analysis.json and
-// DIR/report.html, and checks what the run must show (Check).
+// defaults, and the claims study. Each study (study.go) tests one claim of
+// the founding text: it names the sweeps it trains, and its Judge
+// re-derives findings from the run directories. Plain `emlab demo` runs
+// the demo's studies (a scale ladder on the task battery, induction
+// heads, grokking, quanta); `--study NAME` one study, `--all` every one.
+// Train packs all their runs onto the cores longest first (one
+// sweep.RunPool) and evaluates and probes every checkpoint; Finish
+// analyses the ladder (DIR/analysis.json), judges the studies into
+// DIR/findings.json and writes DIR/report.html, which opens with the
+// claims table.
 //
-// The studies are TOML experiment files embedded from studies/ (the same
+// The sweeps are TOML experiment files embedded from studies/ (the same
 // format as `emlab sweep`), so every run can be reproduced or extended with
 // the sweep command. A run already finished in DIR is not trained again,
 // and an interrupted demo resumes where it stopped.
@@ -25,43 +30,6 @@ import (
 //go:embed studies/*.toml
 var studiesFS embed.FS
 
-// Study is one embedded experiment and its role in the demo.
-type Study struct {
-	Role string // ladder, induction, grokking, quanta
-	Plan *sweep.Plan
-}
-
-// Studies returns the demo's studies; quick picks the smaller variants
-// (files named <role>-quick.toml replace <role>.toml when present).
-func Studies(quick bool) ([]Study, error) {
-	var out []Study
-	for _, role := range []string{"ladder", "induction", "grokking", "quanta"} {
-		name := "studies/" + role + ".toml"
-		if quick {
-			if _, err := studiesFS.Open("studies/" + role + "-quick.toml"); err == nil {
-				name = "studies/" + role + "-quick.toml"
-			}
-		}
-		b, err := studiesFS.ReadFile(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // a study this build does not ship
-		}
-		if err != nil {
-			return nil, err
-		}
-		e, err := sweep.Parse(b)
-		if err != nil {
-			return nil, fmt.Errorf("embedded %s: %w", name, err)
-		}
-		p, err := sweep.NewPlan(e)
-		if err != nil {
-			return nil, fmt.Errorf("embedded %s: %w", name, err)
-		}
-		out = append(out, Study{Role: role, Plan: p})
-	}
-	return out, nil
-}
-
 // Options configure Train.
 type Options struct {
 	Out   string // output directory (each study in Out/<study name>)
@@ -73,36 +41,38 @@ type Options struct {
 	Progress func(sweep.Progress)
 }
 
-// Train trains, evaluates and probes every run of every study in one pool
-// (sweep.RunPool: largest first, one run per core), and returns the
-// studies with any run failures (failed runs do not stop the others; a
-// rerun tries them again and resumes interrupted ones).
-func Train(ctx context.Context, o Options) ([]Study, []string, error) {
-	studies, err := Studies(o.Quick)
-	if err != nil {
-		return nil, nil, err
-	}
+// Train trains, evaluates and probes every run of the studies' sweeps
+// in one pool (sweep.RunPool: largest first, one run per core; a sweep
+// two studies share is trained once), and returns any run failures
+// (failed runs do not stop the others; a rerun tries them again and
+// resumes interrupted ones).
+func Train(ctx context.Context, studies []*Study, o Options) ([]string, error) {
 	if o.Out == "" {
-		return nil, nil, errors.New("no output directory")
+		return nil, errors.New("no output directory")
 	}
 	bin := o.Bin
 	if bin == "" {
+		var err error
 		if bin, err = os.Executable(); err != nil {
-			return nil, nil, fmt.Errorf("find the emlab binary: %w", err)
+			return nil, fmt.Errorf("find the emlab binary: %w", err)
 		}
 	}
 	var jobs []sweep.Job
-	for _, s := range studies {
-		exec := sweep.ExecOptions{Bin: bin, Out: filepath.Join(o.Out, s.Plan.Name), Experiment: s.Plan.Name,
-			Eval: s.Plan.Experiment.Eval, Probe: s.Plan.Experiment.Probe, PostSteps: s.Plan.PostSteps}
-		for _, j := range sweep.Jobs(s.Plan, exec) {
-			j.Label = s.Plan.Name + "/" + j.Run.ID
+	for _, name := range Sweeps(studies) {
+		p, err := LoadPlan(name, o.Quick)
+		if err != nil {
+			return nil, err
+		}
+		exec := sweep.ExecOptions{Bin: bin, Out: filepath.Join(o.Out, p.Name), Experiment: p.Name,
+			Eval: p.Experiment.Eval, Probe: p.Experiment.Probe, PostSteps: p.PostSteps}
+		for _, j := range sweep.Jobs(p, exec) {
+			j.Label = p.Name + "/" + j.Run.ID
 			jobs = append(jobs, j)
 		}
 	}
 	sum, err := sweep.RunPool(ctx, jobs, sweep.PoolOptions{Jobs: o.Jobs, Retry: true, Progress: o.Progress})
 	if err != nil {
-		return studies, sum.Failures, fmt.Errorf("demo %w", err)
+		return sum.Failures, fmt.Errorf("demo %w", err)
 	}
-	return studies, sum.Failures, nil
+	return sum.Failures, nil
 }

@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -40,38 +39,45 @@ func AnalyzeOptions(quick bool) assemble.AnalyzeOptions {
 
 // Result is what Finish produced.
 type Result struct {
+	// Findings are the findings of the studies judged now, in the order
+	// of findings.json.
 	Findings []Finding
 	Notes    []string // what the analysis had to leave out
 }
 
 // FinishOptions configure Finish.
 type FinishOptions struct {
-	Out      string
+	Out string
+	// Studies are judged now: their objects in findings.json are replaced.
+	// The report also shows every other study with objects there.
+	Studies  []*Study
+	Quick    bool
 	Command  []string // shown in the report
 	Failures []string // run failures from Train, reported as notes
 	Analyze  assemble.AnalyzeOptions
 }
 
-// Finish analyses the ladder, checks the demo's claims, and writes
-// analysis.json, findings.json and report.html into Out (atomically). It
-// is a pure function of the run directories: running it again on the same
-// runs writes the same bytes.
+// Finish analyses the demo ladder (analysis.json), judges the studies
+// into findings.json (replacing their own objects, keeping every other)
+// and writes report.html, which opens with the claims table of every
+// object in findings.json and shows each study's section. It is a pure
+// function of the run directories and findings.json: running it again on
+// the same runs writes the same bytes.
 func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
-	runs, err := rundir.LoadRuns(o.Out)
+	prev, err := ReadFindings(o.Out)
 	if err != nil {
 		return nil, err
 	}
-	var ladder []*rundir.Run
-	roles := map[string]string{}
-	for _, r := range runs {
-		g := study(r)
-		roles[r.ID] = g
-		if g == "ladder" {
-			ladder = append(ladder, r)
-		}
+	in, runs, err := newInput(o.Out, o.Quick, o.Analyze.Stats)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{}
-	var lines []assemble.Line
+	ladder := in.Runs(ladderSweep)
+	roles := map[string]string{}
+	for _, r := range runs {
+		roles[r.ID] = sweepOf(r)
+	}
 	if len(ladder) > 0 {
 		b, notes, err := assemble.Analyze(ctx, ladder, o.Analyze)
 		if err != nil {
@@ -81,62 +87,94 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		if err := atomicfile.WriteBytes(filepath.Join(o.Out, AnalysisFile), b); err != nil {
 			return nil, err
 		}
-		if lines, err = assemble.ParseAnalysis(bytes.NewReader(b)); err != nil {
+		if in.Analysis, err = assemble.ParseAnalysis(bytes.NewReader(b)); err != nil {
 			return nil, err
 		}
-	} else {
-		res.Notes = append(res.Notes, "no ladder runs: nothing to analyse")
-	}
-	res.Findings = Check(lines, runs, ladder)
-	fb, err := json.MarshalIndent(res.Findings, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(o.Out, FindingsFile), append(fb, '\n')); err != nil {
-		return nil, err
 	}
 
-	notes := []string{}
-	for _, f := range res.Findings {
-		mark := "✓"
-		if !f.Pass {
-			mark = "✗"
-		}
-		notes = append(notes, fmt.Sprintf("%s %s: %s", mark, f.Claim, f.Detail))
+	// The studies shown: those judged now and those findings.json already
+	// has, in the registry's order.
+	now := map[string]bool{}
+	var ids []string
+	for _, s := range o.Studies {
+		now[s.Name] = true
+		ids = append(ids, s.Name)
 	}
-	notes = append(notes, "The ladder's training steps grow with model size (as in docs/calibration.md), so emergence against "+
-		"parameters here is emergence against compute: within one rung, addition clicks after a number of steps that the "+
-		"small rungs never reach. The induction, grokking and quanta studies vary one thing at a time.")
+	had := map[string]bool{}
+	for _, f := range prev {
+		had[f.ID] = true
+	}
+	var judged []Finding
+	var sections []report.StudySection
+	hasSection := map[string]bool{}
+	for _, s := range All() {
+		if !now[s.Name] && !had[s.Name] {
+			continue
+		}
+		j, err := s.Judge(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("study %s: %w", s.Name, err)
+		}
+		if now[s.Name] {
+			for _, f := range j.Findings {
+				f.ID = s.Name
+				judged = append(judged, f)
+			}
+		}
+		if j.Section != nil {
+			j.Section.ID = s.SectionID()
+			sections = append(sections, *j.Section)
+			hasSection[s.Name] = true
+		}
+	}
+	all := mergeFindings(prev, ids, judged)
+	if err := writeFindings(o.Out, all); err != nil {
+		return nil, err
+	}
+	for _, f := range all {
+		if now[f.ID] {
+			res.Findings = append(res.Findings, f)
+		}
+	}
+
+	var notes []string
+	if len(ladder) > 0 {
+		notes = append(notes, "The demo ladder's training steps grow with model size (as in docs/calibration.md), so emergence against "+
+			"parameters there is emergence against compute: within one rung, addition clicks after a number of steps that the "+
+			"small rungs never reach. The scale-axes study varies parameters and tokens apart; the induction, grokking and "+
+			"quanta studies vary one thing at a time.")
+	}
 	for _, f := range o.Failures {
 		notes = append(notes, "run failed: "+f)
 	}
 	notes = append(notes, res.Notes...)
 	cmd := "emlab demo"
 	if len(o.Command) > 0 {
-		cmd = fmt.Sprint(o.Command)
+		cmd = strings.Join(o.Command, " ")
 	}
 	rep, err := assemble.Build(ctx, assemble.Input{
 		Title:    "emlab demo: emergent abilities on a laptop",
 		Subtitle: "command: " + cmd,
-		Runs:     runs, Ladder: ladder, Analysis: lines, Roles: roles, Notes: notes,
+		Runs:     runs, Ladder: ladder, Analysis: in.Analysis, Roles: roles, Notes: notes,
 		Now: time.Time{},
 	})
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range all {
+		c := report.Claim{ID: f.ID, Claim: f.Claim, Verdict: f.Verdict, Detail: f.Detail}
+		if s, ok := registry[f.ID]; ok {
+			c.Experiment = s.Experiment
+			if s.Section != "" || hasSection[s.Name] {
+				c.Section = s.SectionID()
+			}
+		}
+		rep.Claims = append(rep.Claims, c)
+	}
+	rep.Studies = sections
 	err = atomicfile.WriteFile(filepath.Join(o.Out, ReportFile), func(w io.Writer) error { return report.Write(w, rep) })
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// study is the study a run belongs to: the first directory of its ID under
-// the demo's output directory (each study's sweep writes into Out/<name>).
-func study(r *rundir.Run) string {
-	id := filepath.ToSlash(r.ID)
-	if i := strings.IndexByte(id, '/'); i >= 0 {
-		return id[:i]
-	}
-	return id
 }

@@ -19,11 +19,7 @@ package nn
 // greedily), beam search, evicting or sliding the cache past NCtx (a row
 // stops at NCtx tokens, as Forward does), or sharing a cache between rows.
 
-import (
-	"fmt"
-
-	"emlab/internal/tensor"
-)
+import "fmt"
 
 // Decoder is implemented by models that can extend sequences one token at a
 // time (the GPT, the LSTM and the MLP).
@@ -142,14 +138,4 @@ func (d *decodeBase) checkTokens(ids []int32) {
 			panic(fmt.Sprintf("%s: token id %d outside [0, %d)", d.who, id, d.V))
 		}
 	}
-}
-
-// causalSoftmaxLastRow turns one query's attention scores row (n) into
-// probabilities in place with tensor.CausalSoftmaxRow, the row kernel of
-// tensor.CausalSoftmaxForward, so the result is bit-identical to row n−1 of
-// the (n, n) kernel: the decode step has one query per head, and running the
-// (n, n) kernel for it would cost O(n²). TestCausalSoftmaxLastRowMatchesTensor
-// checks the two stay equal.
-func causalSoftmaxLastRow(row []float32, scale float32) {
-	tensor.CausalSoftmaxRow(row, scale)
 }

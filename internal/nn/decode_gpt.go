@@ -12,9 +12,9 @@ package nn
 //	           x += z·W_O + b;  x += mlp(ln_2(x))
 //	logits = ln_f(x)·wteᵀ (or lm_head)
 //
-// What it deliberately does not do: attention kernels of its own (each
-// (row, head) product is a tensor.Gemm of one query row, so the arithmetic
-// is Forward's, element for element), or a cache shared across rows.
+// What it deliberately does not do: attention arithmetic of its own (each
+// (row, head) is tensor.AttentionRow, the last row of Forward's attention
+// head, element for element), or a cache shared across rows.
 
 import (
 	"math"
@@ -45,6 +45,13 @@ type gptDecodeState struct {
 	pre, post  []float32 // (B, F), nil with AttnOnly
 	logits     []float32 // (B, V)
 	prefill    []int32   // (B, NCtx) padded prompts for Prefill's Forward
+
+	// The running Step's rows and tokens, and its row groups' loop (built
+	// once, so that a step allocates nothing).
+	rows   []int
+	tokens []int32
+	groups int
+	stepFn func(g int)
 }
 
 // NewDecodeState implements Decoder.
@@ -60,6 +67,7 @@ func (m *GPT) NewDecodeState(B int) DecodeState {
 	if !cfg.AttnOnly {
 		s.pre, s.post = make([]float32, B*F), make([]float32, B*F)
 	}
+	s.stepFn = s.stepGroup
 	return s
 }
 
@@ -110,37 +118,53 @@ func (s *gptDecodeState) Prefill(prompts [][]int32) []float32 {
 }
 
 // Step implements DecodeState. Every operation is Forward's, in Forward's
-// order, on the A stepped rows (see the file comment).
+// order, on the A stepped rows (see the file comment). The rows are cut into
+// gptMicroBatches groups that run in parallel, each through every layer;
+// all of Step's arithmetic is per row, so the grouping changes no bit.
 func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 	s.startStep(rows, tokens)
-	m := s.m
-	cfg, w := m.cfg, &m.w
-	C, V, F, H := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads
-	Dh := C / H
 	A := len(rows)
 	if A == 0 {
 		return s.logits[:0]
 	}
-	pos := s.pos[:A]
+	s.rows, s.tokens, s.groups = rows, tokens, min(A, gptMicroBatches)
+	tensor.ParallelFor(s.groups, s.stepFn)
+	s.rows, s.tokens = nil, nil
+	s.finishStep(rows)
+	return s.logits[:A*s.m.cfg.DVocab]
+}
+
+// stepGroup is Step for row group g: stepped rows [j0, j1).
+func (s *gptDecodeState) stepGroup(g int) {
+	m := s.m
+	cfg, w := m.cfg, &m.w
+	C, V, F, H := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads
+	Dh := C / H
+	A := len(s.rows)
+	j0, j1 := g*A/s.groups, (g+1)*A/s.groups
+	n := j1 - j0
+	rows, pos := s.rows[j0:j1], s.pos[j0:j1]
+	span := func(buf []float32, width int) []float32 { return buf[j0*width : j1*width] }
 
 	// x = wte[tok] + wpe[pos], per row at its own position.
-	x := s.x[:A*C] // (A, C)
-	tensor.Gather(x, w.wte, tokens, C)
+	x := span(s.x, C) // (n, C)
+	tensor.Gather(x, w.wte, s.tokens[j0:j1], C)
 	for j, p := range pos {
 		tensor.Add(x[j*C:(j+1)*C], x[j*C:(j+1)*C], w.wpe[p*C:(p+1)*C])
 	}
-	mean, rstd := s.mean[:A], s.rstd[:A]
+	mean, rstd := span(s.mean, 1), span(s.rstd, 1)
+	hbuf := span(s.h, C)
 	scale := float32(1 / math.Sqrt(float64(Dh)))
 	for l := 0; l < cfg.NLayers; l++ {
 		lw := &w.layers[l]
 		h := x
 		if cfg.LayerNorm {
-			h = s.h[:A*C]
-			tensor.LayerNormForward(h, mean, rstd, x, lw.ln1W, lw.ln1B, A, C, lnEps)
+			h = hbuf
+			tensor.LayerNormForward(h, mean, rstd, x, lw.ln1W, lw.ln1B, n, C, lnEps)
 		}
-		qkv := s.qkv[:A*3*C] // (A, 3C)
-		tensor.Gemm(false, false, A, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
-		tensor.AddBias(qkv, lw.qkvB, A, 3*C)
+		qkv := span(s.qkv, 3*C) // (n, 3C)
+		tensor.Gemm(false, false, n, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
+		tensor.AddBias(qkv, lw.qkvB, n, 3*C)
 		for j, r := range rows {
 			s.store(l, r, pos[j], qkv[j*3*C:(j+1)*3*C])
 		}
@@ -148,27 +172,25 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		if m.headMask != nil {
 			mask = m.headMask[l*H : (l+1)*H]
 		}
-		z := s.z[:A*C] // (A, C)
-		tensor.ParallelFor(A*H, func(i int) {
+		z := span(s.z, C) // (n, C)
+		for i := 0; i < n*H; i++ {
 			j, hd := i/H, i%H
-			n := pos[j] + 1
+			np := pos[j] + 1
 			base := s.cacheRow(l, rows[j])
-			kT := s.kT[base+hd*Dh*s.nctx:] // (Dh, n), row stride NCtx
-			vc := s.v[base+hd*Dh:]         // (n, Dh), row stride C
+			kT := s.kT[base+hd*Dh*s.nctx:] // (Dh, np), row stride NCtx
+			vc := s.v[base+hd*Dh:]         // (np, Dh), row stride C
 			q := qkv[j*3*C+hd*Dh:]         // (1, Dh)
-			p := s.att[i*s.nctx : i*s.nctx+n]
-			// scores (1, n) = q·Kᵀ, softmax of scores/√Dh, z_h (1, Dh) = p·V
-			tensor.Gemm(false, false, 1, n, Dh, q, 3*C, kT, s.nctx, 0, p, n)
-			causalSoftmaxLastRow(p, scale)
+			p := s.att[(j0+j)*H*s.nctx+hd*s.nctx:][:np]
+			// scores (1, np) = q·Kᵀ, softmax of scores/√Dh, z_h (1, Dh) = p·V
 			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
-			tensor.Gemm(false, false, 1, Dh, n, p, n, vc, C, 0, zh, C)
+			tensor.AttentionRow(p, zh, q[:Dh], kT, s.nctx, vc, C, np, Dh, scale)
 			if mask != nil && mask[hd] != 1 {
 				tensor.Scale(zh, mask[hd])
 			}
-		})
-		o := s.o[:A*C] // (A, C) attn_out
-		tensor.Gemm(false, false, A, C, C, z, C, lw.projW, C, 0, o, C)
-		tensor.AddBias(o, lw.projB, A, C)
+		}
+		o := span(s.o, C) // (n, C) attn_out
+		tensor.Gemm(false, false, n, C, C, z, C, lw.projW, C, 0, o, C)
+		tensor.AddBias(o, lw.projB, n, C)
 		tensor.Add(x, x, o) // resid_mid = resid_pre + attn_out
 
 		if cfg.AttnOnly {
@@ -176,33 +198,31 @@ func (s *gptDecodeState) Step(rows []int, tokens []int32) []float32 {
 		}
 		h2 := x
 		if cfg.LayerNorm {
-			h2 = s.h[:A*C]
-			tensor.LayerNormForward(h2, mean, rstd, x, lw.ln2W, lw.ln2B, A, C, lnEps)
+			h2 = hbuf
+			tensor.LayerNormForward(h2, mean, rstd, x, lw.ln2W, lw.ln2B, n, C, lnEps)
 		}
-		pre, post := s.pre[:A*F], s.post[:A*F] // (A, F)
-		tensor.Gemm(false, false, A, F, C, h2, C, lw.fcW, F, 0, pre, F)
+		pre, post := span(s.pre, F), span(s.post, F) // (n, F)
+		tensor.Gemm(false, false, n, F, C, h2, C, lw.fcW, F, 0, pre, F)
 		if cfg.Act == "relu" {
-			tensor.AddBias(pre, lw.fcB, A, F)
+			tensor.AddBias(pre, lw.fcB, n, F)
 			tensor.ReLUForward(post, pre)
 		} else {
-			tensor.BiasGELUForward(post, pre, lw.fcB, A, F) // pre += b, post = GELU(pre)
+			tensor.BiasGELUForward(post, pre, lw.fcB, n, F) // pre += b, post = GELU(pre)
 		}
-		tensor.Gemm(false, false, A, C, F, post, F, lw.fcProjW, C, 0, o, C)
-		tensor.AddBias(o, lw.fcProjB, A, C)
+		tensor.Gemm(false, false, n, C, F, post, F, lw.fcProjW, C, 0, o, C)
+		tensor.AddBias(o, lw.fcProjB, n, C)
 		tensor.Add(x, x, o) // resid_post = resid_mid + mlp_out
 	}
 
 	xf := x
 	if cfg.LayerNorm {
-		xf = s.h[:A*C]
-		tensor.LayerNormForward(xf, mean, rstd, x, w.lnfW, w.lnfB, A, C, lnEps)
+		xf = hbuf
+		tensor.LayerNormForward(xf, mean, rstd, x, w.lnfW, w.lnfB, n, C, lnEps)
 	}
-	logits := s.logits[:A*V] // (A, V)
+	logits := span(s.logits, V) // (n, V)
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, true, A, V, C, xf, C, w.wte, C, 0, logits, V)
+		tensor.Gemm(false, true, n, V, C, xf, C, w.wte, C, 0, logits, V)
 	} else {
-		tensor.Gemm(false, false, A, V, C, xf, C, w.lmHead, V, 0, logits, V)
+		tensor.Gemm(false, false, n, V, C, xf, C, w.lmHead, V, 0, logits, V)
 	}
-	s.finishStep(rows)
-	return logits
 }

@@ -22,17 +22,25 @@ type lstmDecodeState struct {
 	g       []float32 // (B, 4H) gates
 	logits  []float32 // (B, V)
 	prefill []int32   // (B, NCtx) padded prompts for Prefill's Forward
+
+	// The cell loop over the stepped rows, built once, and the layer and
+	// rows it runs on.
+	cellFn func(j int)
+	curL   int
+	rows   []int
 }
 
 // NewDecodeState implements Decoder.
 func (m *lstmModel) NewDecodeState(B int) DecodeState {
 	cfg := m.cfg
 	H, L := cfg.DModel, cfg.NLayers
-	return &lstmDecodeState{decodeBase: newDecodeBase("nn.lstm", cfg, B), m: m,
+	s := &lstmDecodeState{decodeBase: newDecodeBase("nn.lstm", cfg, B), m: m,
 		h: make([]float32, L*B*H), c: make([]float32, L*B*H),
 		x: make([]float32, B*H), hprev: make([]float32, B*H), g: make([]float32, B*4*H),
 		logits: make([]float32, B*cfg.DVocab), prefill: make([]int32, B*cfg.NCtx),
 	}
+	s.cellFn = s.cell
+	return s
 }
 
 // Prefill implements DecodeState.
@@ -82,23 +90,10 @@ func (s *lstmDecodeState) Step(rows []int, tokens []int32) []float32 {
 			copy(hprev[j*H:(j+1)*H], s.h[src:src+H])
 		}
 		tensor.Gemm(false, true, A, 4*H, H, hprev, H, m.ps.DataAt(m.pWhh[l]), H, 1, G, 4*H) // += h_{t−1}·W_hhᵀ
-		tensor.ParallelFor(A, func(j int) {
-			st := (l*s.B + rows[j]) * H
-			g := G[j*4*H : j*4*H+4*H]
-			hs, cs := s.h[st:st+H], s.c[st:st+H] // c_{t−1} in, c_t and h_t out
-			out := x[j*H : j*H+H]                // this layer's output, the next one's input
-			for k := 0; k < H; k++ {
-				ig := sigmoid32(g[k])
-				fg := sigmoid32(g[H+k])
-				gg := tanh32(g[2*H+k])
-				og := sigmoid32(g[3*H+k])
-				cv := ig * gg
-				cv += fg * cs[k]
-				hv := og * tanh32(cv)
-				cs[k], hs[k], out[k] = cv, hv, hv
-			}
-		})
+		s.curL, s.rows = l, rows
+		tensor.ParallelFor(A, s.cellFn)
 	}
+	s.rows = nil
 	logits := s.logits[:A*V] // (A, V)
 	if m.cfg.TiedEmbeddings {
 		tensor.Gemm(false, true, A, V, H, x, H, m.ps.DataAt(m.pWte), H, 0, logits, V) // h·wteᵀ
@@ -108,4 +103,24 @@ func (s *lstmDecodeState) Step(rows []int, tokens []int32) []float32 {
 	}
 	s.finishStep(rows)
 	return logits
+}
+
+// cell is stepped row j's cell at layer curL: c_t and h_t into the state,
+// h_t also into x (the next layer's input).
+func (s *lstmDecodeState) cell(j int) {
+	H := s.m.cfg.DModel
+	st := (s.curL*s.B + s.rows[j]) * H
+	g := s.g[j*4*H : j*4*H+4*H]
+	hs, cs := s.h[st:st+H], s.c[st:st+H] // c_{t−1} in, c_t and h_t out
+	out := s.x[j*H : j*H+H]              // this layer's output, the next one's input
+	for k := 0; k < H; k++ {
+		ig := sigmoid32(g[k])
+		fg := sigmoid32(g[H+k])
+		gg := tanh32(g[2*H+k])
+		og := sigmoid32(g[3*H+k])
+		cv := ig * gg
+		cv += fg * cs[k]
+		hv := og * tanh32(cv)
+		cs[k], hs[k], out[k] = cv, hv, hv
+	}
 }

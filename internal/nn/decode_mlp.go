@@ -3,9 +3,9 @@ package nn
 // decode_mlp.go is the window MLP's decode state (see decode.go for the
 // contract). The MLP's logits at a position depend only on the last Window
 // tokens, so the state is each row's tokens; a Step (and Prefill, for the
-// prompts' last positions) builds the concatenated window as Forward does
-// (zero vectors before position 0) and runs the two layers on those rows
-// only.
+// prompts' last positions) sums the first layer's per-slot token rows as
+// Forward does (nothing before position 0) and runs the two layers on those
+// rows only. The per-slot products P_j = wte·W1_j are computed at Prefill.
 
 import "emlab/internal/tensor"
 
@@ -16,9 +16,11 @@ type mlpDecodeState struct {
 
 	hist []int32 // (B, NCtx) each row's tokens; the last Window of them are read
 
+	proj []float32 // (W, V, F) P_j = wte·W1_j, from Prefill
+
 	// Scratch for the A ≤ B rows computed at once.
 	rows      []int     // (B) identity rows for Prefill
-	concat    []float32 // (B, W·D)
+	slots     []int32   // (W, B) slot j's token of each row, −1 before position 0
 	pre, post []float32 // (B, F)
 	logits    []float32 // (B, V)
 }
@@ -26,11 +28,11 @@ type mlpDecodeState struct {
 // NewDecodeState implements Decoder.
 func (m *mlpModel) NewDecodeState(B int) DecodeState {
 	cfg := m.cfg
-	WD, F := cfg.Window*cfg.DModel, cfg.HiddenMLP()
+	W, F, V := cfg.Window, cfg.HiddenMLP(), cfg.DVocab
 	s := &mlpDecodeState{decodeBase: newDecodeBase("nn.mlp", cfg, B), m: m,
-		hist: make([]int32, B*cfg.NCtx), rows: make([]int, B),
-		concat: make([]float32, B*WD), pre: make([]float32, B*F), post: make([]float32, B*F),
-		logits: make([]float32, B*cfg.DVocab),
+		hist: make([]int32, B*cfg.NCtx), proj: make([]float32, W*V*F), rows: make([]int, B),
+		slots: make([]int32, W*B), pre: make([]float32, B*F), post: make([]float32, B*F),
+		logits: make([]float32, B*V),
 	}
 	for i := range s.rows {
 		s.rows[i] = i
@@ -41,6 +43,7 @@ func (m *mlpModel) NewDecodeState(B int) DecodeState {
 // Prefill implements DecodeState.
 func (s *mlpDecodeState) Prefill(prompts [][]int32) []float32 {
 	s.startPrefill(prompts)
+	s.m.projectSlots(s.proj)
 	n := len(prompts)
 	for i, p := range prompts {
 		copy(s.hist[i*s.nctx:], p)
@@ -65,28 +68,22 @@ func (s *mlpDecodeState) Step(rows []int, tokens []int32) []float32 {
 func (s *mlpDecodeState) run(rows []int) []float32 {
 	m := s.m
 	cfg := m.cfg
-	D, W, F, V, A := cfg.DModel, cfg.Window, cfg.HiddenMLP(), cfg.DVocab, len(rows)
-	WD := W * D
+	W, F, V, A := cfg.Window, cfg.HiddenMLP(), cfg.DVocab, len(rows)
 	if A == 0 {
 		return s.logits[:0]
 	}
-	wte := m.ps.DataAt(m.pWte)
-	concat := s.concat[:A*WD] // (A, W·D): slot j holds position pos−W+1+j
-	for j, r := range rows {
-		row := concat[j*WD : (j+1)*WD]
-		for k := 0; k < W; k++ {
-			t := s.pos[j] - W + 1 + k
-			if t < 0 {
-				clear(row[k*D : k*D+D])
-				continue
+	slots := s.slots[:W*A] // slot k of row j: position pos−W+1+k's token
+	for k := 0; k < W; k++ {
+		for j, r := range rows {
+			if t := s.pos[j] - W + 1 + k; t >= 0 {
+				slots[k*A+j] = s.hist[r*s.nctx+t]
+			} else {
+				slots[k*A+j] = -1
 			}
-			id := int(s.hist[r*s.nctx+t])
-			copy(row[k*D:k*D+D], wte[id*D:(id+1)*D])
 		}
 	}
-	pre, post := s.pre[:A*F], s.post[:A*F]                                            // (A, F)
-	tensor.Gemm(false, false, A, F, WD, concat, WD, m.ps.DataAt(m.pW1), F, 0, pre, F) // x·W1
-	tensor.AddBias(pre, m.ps.DataAt(m.pB1), A, F)
+	pre, post := s.pre[:A*F], s.post[:A*F]                  // (A, F)
+	m.firstLayer(pre, s.proj, slots, A, m.ps.DataAt(m.pB1)) // x·W1 + b1
 	if m.relu {
 		tensor.ReLUForward(post, pre)
 	} else {

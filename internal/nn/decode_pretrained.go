@@ -143,10 +143,8 @@ func (s *pretrainedDecodeState) Step(rows []int, tokens []int32) []float32 {
 			vc := s.v[base+hd*Dh:]
 			q := qkv[j*3*C+hd*Dh:]
 			p := s.att[i*s.nctx : i*s.nctx+n]
-			tensor.Gemm(false, false, 1, n, Dh, q, 3*C, kT, s.nctx, 0, p, n)
-			causalSoftmaxLastRow(p, scale)
 			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
-			tensor.Gemm(false, false, 1, Dh, n, p, n, vc, C, 0, zh, C)
+			tensor.AttentionRow(p, zh, q[:Dh], kT, s.nctx, vc, C, n, Dh, scale)
 			if mask != nil && mask[hd] != 1 {
 				tensor.Scale(zh, mask[hd])
 			}

@@ -35,10 +35,20 @@ func init() {
 // lnEps is torch.nn.LayerNorm's default epsilon, which GPT-2 uses.
 const lnEps = 1e-5
 
-// attnGroups is the number of fixed groups the (b, head) pairs of the
-// attention (forward and backward) are split into (each with its own scratch): enough to
-// keep 2 to 8 threads busy, few enough that the scratch stays in cache.
+// attnGroups is the number of fixed groups a micro-batch's (b, head) pairs
+// of the attention (forward and backward) are split into: enough to keep 2
+// to 8 threads busy when the micro-batch runs alone.
 const attnGroups = 16
+
+// gptMicroBatches is the number of micro-batches a batch of B ≥ 2 sequences
+// is cut into (B/2 each). Each runs Forward and Backward on one core (the
+// other core joins its kernels once it has finished its own half), so a
+// step synchronises the cores a few times instead of around every kernel
+// (hundreds of times for a small model). The number
+// is fixed, never the thread count, so that the gradient sums are the same
+// bits on any number of threads: micro-batch 0 accumulates into Grad as a
+// whole batch would, micro-batch 1 into its own buffer, added to Grad last.
+const gptMicroBatches = 2
 
 // GPT is a GPT-2 style language model (see the file comment). It implements
 // Model. A GPT is not safe for concurrent use: Forward and Backward share
@@ -57,6 +67,30 @@ type GPT struct {
 	ready   bool    // the last Forward had targets: Backward may run
 	actFns  map[string]func() ([]float32, []int)
 	actList []string
+
+	micro   [gptMicroBatches]gptMicro
+	nMicro  int     // micro-batches of the last Forward
+	targets []int32 // the running Forward's targets (nil: no loss)
+	count   int     // counted targets of the last Forward
+	// The micro-batch loops, built once so that a step allocates nothing.
+	fwdFn, bwdFn func(k int)
+}
+
+// gptMicro is one micro-batch of the current batch: sequences [b0, b1),
+// which it runs through Forward and Backward on its rows of the model's
+// buffers, with its own gradients.
+type gptMicro struct {
+	m      *GPT
+	b0, b1 int
+	g      gptWeights // its gradient views: micro-batch 0's are the model's Grad
+	grad   []float32  // micro-batches ≥ 1: their gradient buffer (allocated by the first Backward)
+	loss   float64    // Σ −log p over its counted targets (Forward)
+
+	// The attention loops over groups of pairs, built once, and the layer
+	// and whole-batch buffers they run on.
+	attnFwd, attnBwd      func(grp int)
+	layer                 int
+	qkv, att, z, dz, dqkv []float32
 }
 
 // gptWeights are named views of one flat buffer (values or gradients).
@@ -119,10 +153,6 @@ type gptActs struct {
 	dF     []float32 // (B, T, F) d(mlp post)
 	dF2    []float32 // (B, T, F) d(mlp pre)
 	dqkv   []float32 // (B, T, 3C)
-	// (attnGroups, 2·T·T + Dh·T): one attention scratch per group of
-	// (b, head) pairs: d(pattern), d(scores·scale) and a head's vᵀ in the
-	// backward, kᵀ in the forward.
-	attScratch []float32
 }
 
 // NewGPT builds a GPT with weights drawn from rng: N(0, InitStd²) for
@@ -200,6 +230,13 @@ func NewGPT(cfg Config, rng *rand.Rand) *GPT {
 		}
 	}
 	m.buildActivationIndex()
+	m.fwdFn = m.forwardMicro
+	m.bwdFn = m.backwardMicro
+	for k := range m.micro {
+		mb := &m.micro[k]
+		mb.m = m
+		mb.attnFwd, mb.attnBwd = mb.attentionForwardGroup, mb.attentionBackwardGroup
+	}
 	return m
 }
 
@@ -305,7 +342,7 @@ func (m *GPT) ensure(B, T int) {
 		lnf: f(BT*C, ln), lnfMean: f(BT, ln), lnfRstd: f(BT, ln),
 		logits: f(BT*V, true), dlogits: f(BT*V, true),
 		dresid: f(BT*C, true), dC: f(BT*C, true), dF: f(BT*F, mlp), dF2: f(BT*F, mlp),
-		dqkv: f(BT*3*C, true), attScratch: f(attnGroups*attnScratchLen(T, m.cfg.DHead()), true),
+		dqkv: f(BT*3*C, true),
 	}
 	m.tokens = make([]int32, BT)
 }
@@ -336,9 +373,13 @@ func (m *GPT) resOut(l int) []float32 {
 // Forward runs the model on tokens (B, T); see Model.Forward. It panics on
 // shapes or token ids out of range (programming errors: the data pipeline
 // guarantees them).
+//
+// The batch is cut into micro-batches (gptMicroBatches) that run in
+// parallel, each on its own rows of the buffers; every row's arithmetic is
+// the same whatever the cut, so the logits do not depend on it.
 func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 	cfg := m.cfg
-	C, V, F, H := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads
+	V := cfg.DVocab
 	BT := B * T
 	if B <= 0 || T <= 0 || T > cfg.NCtx || len(tokens) < BT || (targets != nil && len(targets) < BT) {
 		panic(fmt.Sprintf("nn.GPT.Forward: bad shape B=%d T=%d (n_ctx %d, %d tokens, %d targets)", B, T, cfg.NCtx, len(tokens), len(targets)))
@@ -348,43 +389,89 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 			panic(fmt.Sprintf("nn.GPT.Forward: token id %d outside [0, %d)", id, V))
 		}
 	}
+	count := 0
+	if targets != nil {
+		for _, tg := range targets[:BT] {
+			if int(tg) >= V {
+				panic(fmt.Sprintf("nn.GPT.Forward: target id %d outside [0, %d)", tg, V))
+			}
+			if tg >= 0 {
+				count++
+			}
+		}
+	}
 	m.ensure(B, T)
 	m.B, m.T, m.ready = B, T, false
-	a, w := &m.act, &m.w
 	copy(m.tokens, tokens[:BT])
+	copy(m.act.posEmbed[:T*cfg.DModel], m.w.wpe[:T*cfg.DModel]) // (T, C)
+	m.targets, m.count = targets, count
+	m.nMicro = min(B, gptMicroBatches)
+	for k := 0; k < m.nMicro; k++ {
+		mb := &m.micro[k]
+		mb.b0, mb.b1 = k*B/m.nMicro, (k+1)*B/m.nMicro
+		mb.loss = 0
+	}
+	tensor.ParallelFor(m.nMicro, m.fwdFn)
+	m.targets = nil
+	if targets == nil {
+		return 0
+	}
+	m.ready = true
+	if count == 0 {
+		return 0
+	}
+	var sum float64
+	for k := 0; k < m.nMicro; k++ {
+		sum += m.micro[k].loss
+	}
+	return float32(sum / float64(count))
+}
+
+// rows is the slice of a (B, T, n) buffer s holding micro-batch mb's rows.
+func (mb *gptMicro) rows(s []float32, n int) []float32 {
+	T := mb.m.T
+	return s[mb.b0*T*n : mb.b1*T*n : mb.b1*T*n]
+}
+
+// forwardMicro is Forward on micro-batch k.
+func (m *GPT) forwardMicro(k int) {
+	mb := &m.micro[k]
+	cfg := m.cfg
+	C, V, F, H, T := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads, m.T
+	n := (mb.b1 - mb.b0) * T // rows of this micro-batch
+	a, w := &m.act, &m.w
 
 	// Embeddings: x₀ = wte[tokens] + wpe[0:T].
-	embed := a.embed[:BT*C]
-	tensor.Gather(embed, w.wte, tokens[:BT], C) // (B, T, C)
+	embed := mb.rows(a.embed, C)
+	tensor.Gather(embed, w.wte, mb.rows32(m.tokens), C) // (n, C)
 	pos := a.posEmbed[:T*C]
-	copy(pos, w.wpe[:T*C]) // (T, C)
-	enc := a.encoded[:BT*C]
-	for b := 0; b < B; b++ {
+	enc := mb.rows(a.encoded, C)
+	for b := 0; b < mb.b1-mb.b0; b++ {
 		tensor.Add(enc[b*T*C:(b+1)*T*C], embed[b*T*C:(b+1)*T*C], pos) // (T, C)
 	}
 
 	for l := 0; l < cfg.NLayers; l++ {
 		lw := &w.layers[l]
-		x := m.resIn(l) // (B, T, C)
+		x := mb.rows(m.resIn(l), C) // (n, C)
 
 		// ln_1
 		h := x
 		if cfg.LayerNorm {
-			h = m.layer(a.ln1, l, C)
-			tensor.LayerNormForward(h, m.layer(a.ln1Mean, l, 1), m.layer(a.ln1Rstd, l, 1), x, lw.ln1W, lw.ln1B, BT, C, lnEps)
+			h = mb.rows(m.layer(a.ln1, l, C), C)
+			tensor.LayerNormForward(h, mb.rows(m.layer(a.ln1Mean, l, 1), 1), mb.rows(m.layer(a.ln1Rstd, l, 1), 1), x, lw.ln1W, lw.ln1B, n, C, lnEps)
 		}
 		// c_attn: qkv = h·W + b
 		qkv := m.layer(a.qkv, l, 3*C) // (B, T, 3C)
-		tensor.GemmBias(false, false, BT, 3*C, C, h, C, lw.qkvW, 3*C, lw.qkvB, qkv, 3*C)
+		tensor.GemmBias(false, false, n, 3*C, C, h, C, lw.qkvW, 3*C, lw.qkvB, mb.rows(qkv, 3*C), 3*C)
 		// causal self-attention per (b, head) -> z
-		att := m.layer(a.att, l, H*T) // (B, H, T, T)
-		z := m.layer(a.atty, l, C)    // (B, T, C)
-		m.attentionForward(l, qkv, att, z)
+		z := m.layer(a.atty, l, C) // (B, T, C)
+		mb.layer, mb.qkv, mb.att, mb.z = l, qkv, m.layer(a.att, l, H*T), z
+		mb.attentionForward()
 		// c_proj: attn_out = z·W_O + b
-		ao := m.layer(a.attProj, l, C) // (B, T, C)
-		tensor.GemmBias(false, false, BT, C, C, z, C, lw.projW, C, lw.projB, ao, C)
-		r2 := m.layer(a.resid2, l, C) // (B, T, C)
-		tensor.Add(r2, x, ao)         // resid_mid = resid_pre + attn_out
+		ao := mb.rows(m.layer(a.attProj, l, C), C) // (n, C)
+		tensor.GemmBias(false, false, n, C, C, mb.rows(z, C), C, lw.projW, C, lw.projB, ao, C)
+		r2 := mb.rows(m.layer(a.resid2, l, C), C) // (n, C)
+		tensor.Add(r2, x, ao)                     // resid_mid = resid_pre + attn_out
 
 		if cfg.AttnOnly {
 			continue
@@ -392,245 +479,266 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 		// ln_2
 		h2 := r2
 		if cfg.LayerNorm {
-			h2 = m.layer(a.ln2, l, C)
-			tensor.LayerNormForward(h2, m.layer(a.ln2Mean, l, 1), m.layer(a.ln2Rstd, l, 1), r2, lw.ln2W, lw.ln2B, BT, C, lnEps)
+			h2 = mb.rows(m.layer(a.ln2, l, C), C)
+			tensor.LayerNormForward(h2, mb.rows(m.layer(a.ln2Mean, l, 1), 1), mb.rows(m.layer(a.ln2Rstd, l, 1), 1), r2, lw.ln2W, lw.ln2B, n, C, lnEps)
 		}
 		// c_fc, activation, c_proj
-		pre := m.layer(a.fch, l, F) // (B, T, F)
-		tensor.GemmBias(false, false, BT, F, C, h2, C, lw.fcW, F, lw.fcB, pre, F)
-		post := m.layer(a.fchAct, l, F) // (B, T, F)
+		pre := mb.rows(m.layer(a.fch, l, F), F) // (n, F)
+		tensor.GemmBias(false, false, n, F, C, h2, C, lw.fcW, F, lw.fcB, pre, F)
+		post := mb.rows(m.layer(a.fchAct, l, F), F) // (n, F)
 		if cfg.Act == "relu" {
 			tensor.ReLUForward(post, pre)
 		} else {
 			tensor.GELUForward(post, pre)
 		}
-		mo := m.layer(a.fcProj, l, C) // (B, T, C)
-		tensor.GemmBias(false, false, BT, C, F, post, F, lw.fcProjW, C, lw.fcProjB, mo, C)
-		r3 := m.layer(a.resid3, l, C) // (B, T, C)
-		tensor.Add(r3, r2, mo)        // resid_post = resid_mid + mlp_out
+		mo := mb.rows(m.layer(a.fcProj, l, C), C) // (n, C)
+		tensor.GemmBias(false, false, n, C, F, post, F, lw.fcProjW, C, lw.fcProjB, mo, C)
+		r3 := mb.rows(m.layer(a.resid3, l, C), C) // (n, C)
+		tensor.Add(r3, r2, mo)                    // resid_post = resid_mid + mlp_out
 	}
 
 	// ln_f and the unembedding.
-	xf := m.resOut(cfg.NLayers - 1) // (B, T, C)
+	xf := mb.rows(m.resOut(cfg.NLayers-1), C) // (n, C)
 	if cfg.LayerNorm {
-		y := a.lnf[:BT*C]
-		tensor.LayerNormForward(y, a.lnfMean[:BT], a.lnfRstd[:BT], xf, w.lnfW, w.lnfB, BT, C, lnEps)
+		y := mb.rows(a.lnf, C)
+		tensor.LayerNormForward(y, mb.rows(a.lnfMean, 1), mb.rows(a.lnfRstd, 1), xf, w.lnfW, w.lnfB, n, C, lnEps)
 		xf = y
 	}
-	logits := a.logits[:BT*V] // (B, T, V)
+	logits := mb.rows(a.logits, V) // (n, V)
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, true, BT, V, C, xf, C, w.wte, C, 0, logits, V)
+		tensor.Gemm(false, true, n, V, C, xf, C, w.wte, C, 0, logits, V)
 	} else {
-		tensor.Gemm(false, false, BT, V, C, xf, C, w.lmHead, V, 0, logits, V)
+		tensor.Gemm(false, false, n, V, C, xf, C, w.lmHead, V, 0, logits, V)
 	}
-	if targets == nil {
-		return 0
+	if m.targets == nil {
+		return
 	}
-
-	// Mean cross-entropy over the counted targets, fused with its gradient.
-	count := 0
-	for _, tg := range targets[:BT] {
-		if int(tg) >= V {
-			panic(fmt.Sprintf("nn.GPT.Forward: target id %d outside [0, %d)", tg, V))
-		}
-		if tg >= 0 {
-			count++
-		}
+	// Cross-entropy over the counted targets (of the whole batch), fused
+	// with its gradient.
+	dlogits := mb.rows(a.dlogits, V)
+	if m.count == 0 {
+		clear(dlogits)
+		return
 	}
-	m.ready = true
-	if count == 0 {
-		clear(a.dlogits[:BT*V])
-		return 0
-	}
-	sum, _ := tensor.SoftmaxCrossEntropy(a.dlogits[:BT*V], logits, targets[:BT], BT, V, 1/float32(count))
-	return float32(sum / float64(count))
+	mb.loss, _ = tensor.SoftmaxCrossEntropy(dlogits, logits, mb.rows32(m.targets), n, V, 1/float32(m.count))
 }
 
-// attentionForward computes, for every (b, head) pair in parallel, the
-// causal softmax pattern and z = pattern·V for layer l. Each pair writes only
-// its own (T, T) pattern and its own Dh columns of z, so the result does not
-// depend on the number of threads.
-func (m *GPT) attentionForward(l int, qkv, att, z []float32) {
-	B, T, C, H := m.B, m.T, m.cfg.DModel, m.cfg.NHeads
-	Dh := C / H
-	scale := float32(1 / math.Sqrt(float64(Dh)))
-	var mask []float32
-	if m.headMask != nil {
-		mask = m.headMask[l*H : (l+1)*H]
-	}
-	// Pairs in attnGroups fixed groups, each with its own scratch (as the
-	// backward); every pair writes only its own outputs.
-	pairs := B * H
-	groups := min(attnGroups, pairs)
-	tensor.ParallelFor(groups, func(grp int) {
-		n := attnScratchLen(T, Dh)
-		kT := m.act.attScratch[grp*n : grp*n+T*Dh]
-		for i := grp * pairs / groups; i < (grp+1)*pairs/groups; i++ {
-			b, h := i/H, i%H
-			q := qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
-			k := q[C:]              // (T, Dh), row stride 3C
-			v := q[2*C:]            // (T, Dh), row stride 3C
-			p := att[i*T*T : (i+1)*T*T]
-			zh := z[b*T*C+h*Dh:] // (T, Dh), row stride C
-			// pattern = causal softmax(q·kᵀ/√Dh) (T, T); z (T, Dh) = pattern·v
-			tensor.AttentionHeadForward(p, zh, C, q, k, v, 3*C, T, Dh, scale, kT)
-			if mask != nil && mask[h] != 1 {
-				for t := 0; t < T; t++ {
-					tensor.Scale(zh[t*C:t*C+Dh], mask[h])
-				}
-			}
-		}
-	})
+// rows32 is the slice of a (B, T) token buffer holding mb's rows.
+func (mb *gptMicro) rows32(s []int32) []int32 {
+	T := mb.m.T
+	return s[mb.b0*T : mb.b1*T : mb.b1*T]
 }
 
-// attentionBackward writes dqkv (B, T, 3C) for layer l from dz (B, T, C),
-// one (b, head) pair per chunk; dz is scaled by the head mask in place.
-func (m *GPT) attentionBackward(l int, qkv, att, dz, dqkv []float32) {
-	B, T, C, H := m.B, m.T, m.cfg.DModel, m.cfg.NHeads
-	Dh := C / H
-	scale := float32(1 / math.Sqrt(float64(Dh)))
-	var mask []float32
-	if m.headMask != nil {
-		mask = m.headMask[l*H : (l+1)*H]
-	}
-	a := &m.act
-	// The (b, head) pairs are split into attnGroups fixed groups, each
-	// with its own (T, T) scratch, so the scratch stays small and hot in
-	// cache; every pair's outputs are its own, so grouping cannot change
-	// the result.
-	pairs := B * H
-	groups := min(attnGroups, pairs)
-	tensor.ParallelFor(groups, func(grp int) {
-		n := attnScratchLen(T, Dh)
-		scratch := a.attScratch[grp*n : (grp+1)*n]
-		for i := grp * pairs / groups; i < (grp+1)*pairs/groups; i++ {
-			m.attentionBackwardPair(i, qkv, att, dz, dqkv, mask, scratch, scale)
-		}
-	})
+// attentionForward computes, for every (b, head) pair of the micro-batch,
+// the causal softmax pattern and z = pattern·V of layer mb.layer, in
+// attnGroups fixed groups that run in parallel when the micro-batch runs
+// alone. Each pair writes only its own (T, T) pattern and its own Dh
+// columns of z, so the result does not depend on the grouping.
+func (mb *gptMicro) attentionForward() {
+	tensor.ParallelFor(min(attnGroups, (mb.b1-mb.b0)*mb.m.cfg.NHeads), mb.attnFwd)
 }
 
-// attnScratchLen is the per-group attention scratch (see gptActs).
-func attnScratchLen(T, Dh int) int { return 2*T*T + Dh*T }
+// pairs is group grp's (b, head) pairs [i0, i1), numbered b·H + h over the
+// whole batch.
+func (mb *gptMicro) pairs(grp int) (i0, i1 int) {
+	H := mb.m.cfg.NHeads
+	p0, n := mb.b0*H, (mb.b1-mb.b0)*H
+	groups := min(attnGroups, n)
+	return p0 + grp*n/groups, p0 + (grp+1)*n/groups
+}
 
-// attentionBackwardPair is attentionBackward for pair i = b·H + h, with
-// the group's scratch (attnScratchLen floats).
-func (m *GPT) attentionBackwardPair(i int, qkv, att, dz, dqkv, mask, scratch []float32, scale float32) {
+func (mb *gptMicro) attentionForwardGroup(grp int) {
+	m := mb.m
 	T, C, H := m.T, m.cfg.DModel, m.cfg.NHeads
 	Dh := C / H
-	b, h := i/H, i%H
-	off := b*T*3*C + h*Dh
-	q, k, v := qkv[off:], qkv[off+C:], qkv[off+2*C:]       // (T, Dh), row stride 3C
-	dq, dk, dv := dqkv[off:], dqkv[off+C:], dqkv[off+2*C:] // (T, Dh), row stride 3C
-	p := att[i*T*T : (i+1)*T*T]                            // (T, T)
-	dzh := dz[b*T*C+h*Dh:]                                 // (T, Dh), row stride C
-	if mask != nil && mask[h] != 1 {
-		for t := 0; t < T; t++ {
-			tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
+	scale := float32(1 / math.Sqrt(float64(Dh)))
+	var mask []float32
+	if m.headMask != nil {
+		mask = m.headMask[mb.layer*H : (mb.layer+1)*H]
+	}
+	sp := tensor.Scratch(T * Dh)
+	defer tensor.Release(sp)
+	kT := *sp
+	i0, i1 := mb.pairs(grp)
+	for i := i0; i < i1; i++ {
+		b, h := i/H, i%H
+		q := mb.qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
+		k := q[C:]                 // (T, Dh), row stride 3C
+		v := q[2*C:]               // (T, Dh), row stride 3C
+		p := mb.att[i*T*T : (i+1)*T*T]
+		zh := mb.z[b*T*C+h*Dh:] // (T, Dh), row stride C
+		// pattern = causal softmax(q·kᵀ/√Dh) (T, T); z (T, Dh) = pattern·v
+		tensor.AttentionHeadForward(p, zh, C, q, k, v, 3*C, T, Dh, scale, kT)
+		if mask != nil && mask[h] != 1 {
+			for t := 0; t < T; t++ {
+				tensor.Scale(zh[t*C:t*C+Dh], mask[h])
+			}
 		}
 	}
-	// dp = dz·vᵀ, dv = pᵀ·dz, dpre = scale·p⊙(dp − rowsum(dp⊙p)),
-	// dq = dpre·k, dk = dpreᵀ·q (each head's columns of dqkv are written by
-	// this pair only, so overwrite).
-	tensor.AttentionHeadBackward(dq, dk, dv, 3*C, dzh, C, q, k, v, p, T, Dh, scale, scratch)
+}
+
+// attentionBackward writes the micro-batch's rows of dqkv (B, T, 3C) for
+// layer mb.layer from dz (B, T, C), scaling dz by the head mask in place,
+// in the groups of attentionForward.
+func (mb *gptMicro) attentionBackward() {
+	tensor.ParallelFor(min(attnGroups, (mb.b1-mb.b0)*mb.m.cfg.NHeads), mb.attnBwd)
+}
+
+// attnScratchLen is the attention backward's scratch per head: d(pattern),
+// d(scores·scale) and the head's vᵀ.
+func attnScratchLen(T, Dh int) int { return 2*T*T + Dh*T }
+
+func (mb *gptMicro) attentionBackwardGroup(grp int) {
+	m := mb.m
+	T, C, H := m.T, m.cfg.DModel, m.cfg.NHeads
+	Dh := C / H
+	scale := float32(1 / math.Sqrt(float64(Dh)))
+	var mask []float32
+	if m.headMask != nil {
+		mask = m.headMask[mb.layer*H : (mb.layer+1)*H]
+	}
+	sp := tensor.Scratch(attnScratchLen(T, Dh))
+	defer tensor.Release(sp)
+	i0, i1 := mb.pairs(grp)
+	for i := i0; i < i1; i++ {
+		b, h := i/H, i%H
+		off := b*T*3*C + h*Dh
+		q, k, v := mb.qkv[off:], mb.qkv[off+C:], mb.qkv[off+2*C:]       // (T, Dh), row stride 3C
+		dq, dk, dv := mb.dqkv[off:], mb.dqkv[off+C:], mb.dqkv[off+2*C:] // (T, Dh), row stride 3C
+		p := mb.att[i*T*T : (i+1)*T*T]                                  // (T, T)
+		dzh := mb.dz[b*T*C+h*Dh:]                                       // (T, Dh), row stride C
+		if mask != nil && mask[h] != 1 {
+			for t := 0; t < T; t++ {
+				tensor.Scale(dzh[t*C:t*C+Dh], mask[h])
+			}
+		}
+		// dp = dz·vᵀ, dv = pᵀ·dz, dpre = scale·p⊙(dp − rowsum(dp⊙p)),
+		// dq = dpre·k, dk = dpreᵀ·q (each head's columns of dqkv are
+		// written by this pair only, so overwrite).
+		tensor.AttentionHeadBackward(dq, dk, dv, 3*C, dzh, C, q, k, v, p, T, Dh, scale, *sp)
+	}
 }
 
 // Backward accumulates the gradient of the last Forward's mean loss into
 // Params().Grad. It panics if the last Forward had no targets.
+//
+// Each micro-batch runs the backward of its rows into its own gradients;
+// micro-batch 1's are then added to Grad (see gptMicroBatches).
 func (m *GPT) Backward() {
 	if !m.ready {
 		panic("nn.GPT.Backward: the last Forward had no targets")
 	}
+	for k := 1; k < m.nMicro; k++ {
+		mb := &m.micro[k]
+		if mb.grad == nil {
+			mb.grad = make([]float32, len(m.ps.Grad))
+			mb.g = m.views(mb.grad)
+		}
+	}
+	m.micro[0].g = m.g
+	tensor.ParallelFor(m.nMicro, m.bwdFn)
+	for k := 1; k < m.nMicro; k++ {
+		tensor.Add(m.ps.Grad, m.ps.Grad, m.micro[k].grad)
+	}
+}
+
+// backwardMicro is Backward on micro-batch k, into its gradients
+// (micro-batches ≥ 1 clear theirs first).
+func (m *GPT) backwardMicro(k int) {
+	mb := &m.micro[k]
+	if k > 0 {
+		clear(mb.grad)
+	}
 	cfg := m.cfg
-	C, V, F := cfg.DModel, cfg.DVocab, cfg.HiddenMLP()
-	B, T := m.B, m.T
-	BT := B * T
-	a, w, g := &m.act, &m.w, &m.g
-	dlogits := a.dlogits[:BT*V] // (B, T, V)
-	dresid := a.dresid[:BT*C]   // (B, T, C) d loss / d residual stream, flowing down
-	dC := a.dC[:BT*C]           // (B, T, C) scratch
+	C, V, F, H, T := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads, m.T
+	n := (mb.b1 - mb.b0) * T
+	a, w, g := &m.act, &m.w, &mb.g
+	dlogits := mb.rows(a.dlogits, V) // (n, V)
+	dresid := mb.rows(a.dresid, C)   // (n, C) d loss / d residual stream, flowing down
+	dC := mb.rows(a.dC, C)           // (n, C) scratch
 
 	// Unembedding: logits = xf·wteᵀ (or xf·lm_head).
-	xf := m.resOut(cfg.NLayers - 1)
+	xf := mb.rows(m.resOut(cfg.NLayers-1), C)
 	if cfg.LayerNorm {
-		xf = a.lnf[:BT*C]
+		xf = mb.rows(a.lnf, C)
 	}
 	dxf := dresid // without ln_f, d(xf) is the residual gradient itself
 	if cfg.LayerNorm {
 		dxf = dC
 	}
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, false, BT, C, V, dlogits, V, w.wte, C, 0, dxf, C)
-		tensor.Gemm(true, false, V, C, BT, dlogits, V, xf, C, 1, g.wte, C)
+		tensor.Gemm(false, false, n, C, V, dlogits, V, w.wte, C, 0, dxf, C)
+		tensor.Gemm(true, false, V, C, n, dlogits, V, xf, C, 1, g.wte, C)
 	} else {
-		tensor.Gemm(false, true, BT, C, V, dlogits, V, w.lmHead, V, 0, dxf, C)
-		tensor.Gemm(true, false, C, V, BT, xf, C, dlogits, V, 1, g.lmHead, V)
+		tensor.Gemm(false, true, n, C, V, dlogits, V, w.lmHead, V, 0, dxf, C)
+		tensor.Gemm(true, false, C, V, n, xf, C, dlogits, V, 1, g.lmHead, V)
 	}
 	if cfg.LayerNorm {
 		clear(dresid)
-		tensor.LayerNormBackward(dresid, g.lnfW, g.lnfB, dxf, m.resOut(cfg.NLayers-1), w.lnfW, a.lnfMean[:BT], a.lnfRstd[:BT], BT, C)
+		tensor.LayerNormBackward(dresid, g.lnfW, g.lnfB, dxf, mb.rows(m.resOut(cfg.NLayers-1), C), w.lnfW, mb.rows(a.lnfMean, 1), mb.rows(a.lnfRstd, 1), n, C)
 	}
 
 	for l := cfg.NLayers - 1; l >= 0; l-- {
 		lw, lg := &w.layers[l], &g.layers[l]
-		r2 := m.layer(a.resid2, l, C)
+		r2 := mb.rows(m.layer(a.resid2, l, C), C)
 		if !cfg.AttnOnly {
 			// resid_post = resid_mid + mlp_out: d(mlp_out) = dresid.
-			pre, post := m.layer(a.fch, l, F), m.layer(a.fchAct, l, F)
-			dpost, dpre := a.dF[:BT*F], a.dF2[:BT*F]
+			pre, post := mb.rows(m.layer(a.fch, l, F), F), mb.rows(m.layer(a.fchAct, l, F), F)
+			dpost, dpre := mb.rows(a.dF, F), mb.rows(a.dF2, F)
 			// c_proj: mlp_out = post·W + b
-			tensor.Gemm(false, true, BT, F, C, dresid, C, lw.fcProjW, C, 0, dpost, F)
-			tensor.Gemm(true, false, F, C, BT, post, F, dresid, C, 1, lg.fcProjW, C)
-			tensor.BiasGrad(lg.fcProjB, dresid, BT, C)
-			// activation
+			tensor.Gemm(false, true, n, F, C, dresid, C, lw.fcProjW, C, 0, dpost, F)
+			tensor.Gemm(true, false, F, C, n, post, F, dresid, C, 1, lg.fcProjW, C)
+			tensor.BiasGrad(lg.fcProjB, dresid, n, C)
 			// activation and c_fc's bias: dpre (overwritten), fcB += Σ dpre
 			if cfg.Act == "relu" {
 				clear(dpre)
 				tensor.ReLUBackward(dpre, pre, dpost)
-				tensor.BiasGrad(lg.fcB, dpre, BT, F)
+				tensor.BiasGrad(lg.fcB, dpre, n, F)
 			} else {
-				tensor.GELUBiasBackward(dpre, lg.fcB, pre, dpost, BT, F)
+				tensor.GELUBiasBackward(dpre, lg.fcB, pre, dpost, n, F)
 			}
 			// c_fc: pre = h2·W + b
 			h2 := r2
 			if cfg.LayerNorm {
-				h2 = m.layer(a.ln2, l, C)
+				h2 = mb.rows(m.layer(a.ln2, l, C), C)
 			}
-			tensor.Gemm(true, false, C, F, BT, h2, C, dpre, F, 1, lg.fcW, F)
+			tensor.Gemm(true, false, C, F, n, h2, C, dpre, F, 1, lg.fcW, F)
 			if cfg.LayerNorm {
-				tensor.Gemm(false, true, BT, C, F, dpre, F, lw.fcW, F, 0, dC, C)
+				tensor.Gemm(false, true, n, C, F, dpre, F, lw.fcW, F, 0, dC, C)
 				// ln_2 accumulates into dresid, which becomes d(resid_mid).
-				tensor.LayerNormBackward(dresid, lg.ln2W, lg.ln2B, dC, r2, lw.ln2W, m.layer(a.ln2Mean, l, 1), m.layer(a.ln2Rstd, l, 1), BT, C)
+				tensor.LayerNormBackward(dresid, lg.ln2W, lg.ln2B, dC, r2, lw.ln2W, mb.rows(m.layer(a.ln2Mean, l, 1), 1), mb.rows(m.layer(a.ln2Rstd, l, 1), 1), n, C)
 			} else {
-				tensor.Gemm(false, true, BT, C, F, dpre, F, lw.fcW, F, 1, dresid, C)
+				tensor.Gemm(false, true, n, C, F, dpre, F, lw.fcW, F, 1, dresid, C)
 			}
 		}
 
 		// resid_mid = resid_pre + attn_out: d(attn_out) = dresid.
-		x := m.resIn(l)
-		z := m.layer(a.atty, l, C)
-		tensor.Gemm(false, true, BT, C, C, dresid, C, lw.projW, C, 0, dC, C) // dz
-		tensor.Gemm(true, false, C, C, BT, z, C, dresid, C, 1, lg.projW, C)
-		tensor.BiasGrad(lg.projB, dresid, BT, C)
-		qkv := m.layer(a.qkv, l, 3*C)
-		dqkv := a.dqkv[:BT*3*C]
-		m.attentionBackward(l, qkv, m.layer(a.att, l, cfg.NHeads*T), dC, dqkv)
+		x := mb.rows(m.resIn(l), C)
+		z := mb.rows(m.layer(a.atty, l, C), C)
+		tensor.Gemm(false, true, n, C, C, dresid, C, lw.projW, C, 0, dC, C) // dz
+		tensor.Gemm(true, false, C, C, n, z, C, dresid, C, 1, lg.projW, C)
+		tensor.BiasGrad(lg.projB, dresid, n, C)
+		mb.layer, mb.qkv, mb.att = l, m.layer(a.qkv, l, 3*C), m.layer(a.att, l, H*T)
+		mb.dz, mb.dqkv = a.dC[:m.B*T*C], a.dqkv[:m.B*T*3*C]
+		mb.attentionBackward()
+		dqkv := mb.rows(a.dqkv, 3*C)
 		h := x
 		if cfg.LayerNorm {
-			h = m.layer(a.ln1, l, C)
+			h = mb.rows(m.layer(a.ln1, l, C), C)
 		}
-		tensor.Gemm(true, false, C, 3*C, BT, h, C, dqkv, 3*C, 1, lg.qkvW, 3*C)
-		tensor.BiasGrad(lg.qkvB, dqkv, BT, 3*C)
+		tensor.Gemm(true, false, C, 3*C, n, h, C, dqkv, 3*C, 1, lg.qkvW, 3*C)
+		tensor.BiasGrad(lg.qkvB, dqkv, n, 3*C)
 		if cfg.LayerNorm {
-			tensor.Gemm(false, true, BT, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 0, dC, C)
-			tensor.LayerNormBackward(dresid, lg.ln1W, lg.ln1B, dC, x, lw.ln1W, m.layer(a.ln1Mean, l, 1), m.layer(a.ln1Rstd, l, 1), BT, C)
+			tensor.Gemm(false, true, n, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 0, dC, C)
+			tensor.LayerNormBackward(dresid, lg.ln1W, lg.ln1B, dC, x, lw.ln1W, mb.rows(m.layer(a.ln1Mean, l, 1), 1), mb.rows(m.layer(a.ln1Rstd, l, 1), 1), n, C)
 		} else {
-			tensor.Gemm(false, true, BT, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 1, dresid, C)
+			tensor.Gemm(false, true, n, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 1, dresid, C)
 		}
 	}
 
 	// x₀ = wte[tokens] + wpe[0:T]
-	tensor.ScatterAdd(g.wte, dresid, m.tokens[:BT], C)
-	tensor.BiasGrad(g.wpe[:T*C], dresid, B, T*C)
+	tensor.ScatterAdd(g.wte, dresid, mb.rows32(m.tokens), C)
+	tensor.BiasGrad(g.wpe[:T*C], dresid, mb.b1-mb.b0, T*C)
 }
 
 // Logits returns the logits of the last Forward, (B, T, DVocab); the slice

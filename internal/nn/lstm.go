@@ -61,6 +61,13 @@ type lstmModel struct {
 	dGates []float32 // (B, T, 4H): d loss / d pre-activation gates
 	dh, dx []float32 // (B, T, H): gradient w.r.t. this layer's output / input
 	dc     []float32 // (B, H): gradient w.r.t. c_t flowing back from t+1
+
+	// The per-step cell loops over the batch, built once (a closure made
+	// per time step would be allocated per step), and the layer, time step
+	// and incoming gradient they run on.
+	cellFwd, cellBwd func(b int)
+	curL, curT       int
+	curDH            []float32
 }
 
 func newLSTM(cfg Config, rng *rand.Rand) *lstmModel {
@@ -92,6 +99,7 @@ func newLSTM(cfg Config, rng *rand.Rand) *lstmModel {
 	}
 	m.ps = pb.build()
 	m.init(rng)
+	m.cellFwd, m.cellBwd = m.cellForward, m.cellBackward
 	return m
 }
 
@@ -198,7 +206,7 @@ func (m *lstmModel) Forward(tokens, targets []int32, B, T int) float32 {
 func (m *lstmModel) layerForward(l int, x []float32, B, T int) {
 	H, BT := m.cfg.DModel, B*T
 	G := m.gates[l][:BT*4*H] // (B, T, 4H)
-	c, tc, h := m.cell[l], m.tanhCell[l], m.hidden[l]
+	h := m.hidden[l]
 	bih, bhh := m.ps.DataAt(m.pBih[l]), m.ps.DataAt(m.pBhh[l])
 
 	tensor.Gemm(false, true, BT, 4*H, H, x, H, m.ps.DataAt(m.pWih[l]), H, 0, G, 4*H) // x·W_ihᵀ (B·T, 4H)
@@ -210,25 +218,32 @@ func (m *lstmModel) layerForward(l int, x []float32, B, T int) {
 			// G[:, t] += h[:, t−1]·W_hhᵀ: (B, H)·(H, 4H), rows T apart.
 			tensor.Gemm(false, true, B, 4*H, H, h[(t-1)*H:], T*H, whh, H, 1, G[t*4*H:], T*4*H)
 		}
-		tensor.ParallelFor(B, func(b int) {
-			r := b*T + t
-			g := G[r*4*H : r*4*H+4*H]
-			ct, tct, ht := c[r*H:r*H+H], tc[r*H:r*H+H], h[r*H:r*H+H]
-			for j := 0; j < H; j++ {
-				ig := sigmoid32(g[j])
-				fg := sigmoid32(g[H+j])
-				gg := tanh32(g[2*H+j])
-				og := sigmoid32(g[3*H+j])
-				g[j], g[H+j], g[2*H+j], g[3*H+j] = ig, fg, gg, og
-				cv := ig * gg
-				if t > 0 {
-					cv += fg * c[(r-1)*H+j]
-				}
-				ct[j] = cv
-				tct[j] = tanh32(cv)
-				ht[j] = og * tct[j]
-			}
-		})
+		m.curL, m.curT = l, t
+		tensor.ParallelFor(B, m.cellFwd)
+	}
+}
+
+// cellForward is sequence b's cell at layer curL, step curT: the gates
+// (pre-activations in, activations out), c_t, tanh(c_t) and h_t.
+func (m *lstmModel) cellForward(b int) {
+	H, T, t := m.cfg.DModel, m.T, m.curT
+	G, c, tc, h := m.gates[m.curL], m.cell[m.curL], m.tanhCell[m.curL], m.hidden[m.curL]
+	r := b*T + t
+	g := G[r*4*H : r*4*H+4*H]
+	ct, tct, ht := c[r*H:r*H+H], tc[r*H:r*H+H], h[r*H:r*H+H]
+	for j := 0; j < H; j++ {
+		ig := sigmoid32(g[j])
+		fg := sigmoid32(g[H+j])
+		gg := tanh32(g[2*H+j])
+		og := sigmoid32(g[3*H+j])
+		g[j], g[H+j], g[2*H+j], g[3*H+j] = ig, fg, gg, og
+		cv := ig * gg
+		if t > 0 {
+			cv += fg * c[(r-1)*H+j]
+		}
+		ct[j] = cv
+		tct[j] = tanh32(cv)
+		ht[j] = og * tct[j]
 	}
 }
 
@@ -276,34 +291,13 @@ func (m *lstmModel) Backward() {
 // d loss/d input.
 func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 	H, BT := m.cfg.DModel, B*T
-	G := m.gates[l]                   // (B, T, 4H) activated i, f, g, o
-	c, tc := m.cell[l], m.tanhCell[l] // (B, T, H)
-	h := m.hidden[l]                  // (B, T, H)
-	dG := m.dGates[:BT*4*H]           // (B, T, 4H)
-	dc := m.dc[:B*H]                  // (B, H)
-	clear(dc)
+	h := m.hidden[l]        // (B, T, H)
+	dG := m.dGates[:BT*4*H] // (B, T, 4H)
+	clear(m.dc[:B*H])       // (B, H) d loss/d c carried back from t+1
 	whh := m.ps.DataAt(m.pWhh[l])
 	for t := T - 1; t >= 0; t-- {
-		tensor.ParallelFor(B, func(b int) {
-			r := b*T + t
-			g := G[r*4*H : r*4*H+4*H]
-			d := dG[r*4*H : r*4*H+4*H]
-			dht, tct, dcb := dh[r*H:r*H+H], tc[r*H:r*H+H], dc[b*H:b*H+H]
-			for j := 0; j < H; j++ {
-				ig, fg, gg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
-				// h = o·tanh(c): dc_t = dc_{from t+1} + dh·o·(1 − tanh²c).
-				dct := dcb[j] + dht[j]*og*(1-tct[j]*tct[j])
-				var cprev float32
-				if t > 0 {
-					cprev = c[(r-1)*H+j]
-				}
-				d[j] = dct * gg * ig * (1 - ig)            // σ' = σ(1−σ)
-				d[H+j] = dct * cprev * fg * (1 - fg)       // c = f·c_{t−1} + …
-				d[2*H+j] = dct * ig * (1 - gg*gg)          // tanh' = 1 − tanh²
-				d[3*H+j] = dht[j] * tct[j] * og * (1 - og) // h = o·tanh(c)
-				dcb[j] = dct * fg                          // to c_{t−1}
-			}
-		})
+		m.curL, m.curT, m.curDH = l, t, dh
+		tensor.ParallelFor(B, m.cellBwd)
 		if t > 0 {
 			// dh[:, t−1] += dG[:, t]·W_hh: (B, 4H)·(4H, H), rows T apart.
 			tensor.Gemm(false, false, B, H, 4*H, dG[t*4*H:], T*4*H, whh, H, 1, dh[(t-1)*H:], T*H)
@@ -323,6 +317,31 @@ func (m *lstmModel) layerBackward(l int, x, dh, dx []float32, B, T int) {
 	tensor.BiasGrad(m.ps.GradAt(m.pBih[l]), dG, BT, 4*H)
 	tensor.BiasGrad(m.ps.GradAt(m.pBhh[l]), dG, BT, 4*H)
 	tensor.Gemm(false, false, BT, H, 4*H, dG, 4*H, m.ps.DataAt(m.pWih[l]), H, 0, dx, H) // dx = dG·W_ih
+}
+
+// cellBackward is sequence b's cell backward at layer curL, step curT:
+// dG from curDH and the cell gradient dc carried from t+1 (updated to t).
+func (m *lstmModel) cellBackward(b int) {
+	H, T, t := m.cfg.DModel, m.T, m.curT
+	G, c, tc, dG, dc, dh := m.gates[m.curL], m.cell[m.curL], m.tanhCell[m.curL], m.dGates, m.dc, m.curDH
+	r := b*T + t
+	g := G[r*4*H : r*4*H+4*H]
+	d := dG[r*4*H : r*4*H+4*H]
+	dht, tct, dcb := dh[r*H:r*H+H], tc[r*H:r*H+H], dc[b*H:b*H+H]
+	for j := 0; j < H; j++ {
+		ig, fg, gg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
+		// h = o·tanh(c): dc_t = dc_{from t+1} + dh·o·(1 − tanh²c).
+		dct := dcb[j] + dht[j]*og*(1-tct[j]*tct[j])
+		var cprev float32
+		if t > 0 {
+			cprev = c[(r-1)*H+j]
+		}
+		d[j] = dct * gg * ig * (1 - ig)            // σ' = σ(1−σ)
+		d[H+j] = dct * cprev * fg * (1 - fg)       // c = f·c_{t−1} + …
+		d[2*H+j] = dct * ig * (1 - gg*gg)          // tanh' = 1 − tanh²
+		d[3*H+j] = dht[j] * tct[j] * og * (1 - og) // h = o·tanh(c)
+		dcb[j] = dct * fg                          // to c_{t−1}
+	}
 }
 
 // ActivationNames lists the names Activation answers, as the GPT does.

@@ -68,8 +68,10 @@ func TestMLPGradFD(t *testing.T) {
 }
 
 // TestMLPWindowZeroPadding: with window 3 the first position sees two zero
-// slots, so its logits equal those of a model whose first two slots are
-// never used; here checked directly on the concatenated input.
+// slots. The first layer's pre-activation (computed from the per-slot
+// token products) is checked against the concatenated input times W1 plus
+// b1 in float64, with zero vectors before position 0; 1e-5 absolute is a
+// few float32 roundings of these O(1) sums.
 func TestMLPWindowZeroPadding(t *testing.T) {
 	cfg := tinyMLPConfig(3, "relu")
 	mm, err := New(cfg, rand.New(rand.NewPCG(1, 2)))
@@ -79,20 +81,25 @@ func TestMLPWindowZeroPadding(t *testing.T) {
 	m := mm.(*mlpModel)
 	tokens := []int32{4, 9, 2, 7}
 	m.Forward(tokens, nil, 1, 4)
-	D, WD := cfg.DModel, 3*cfg.DModel
-	wte := m.Params().Get("wte.weight")
+	D, F := cfg.DModel, cfg.HiddenMLP()
+	wte, w1, b1 := m.Params().Get("wte.weight"), m.Params().Get("h.0.mlp.c_fc.weight"), m.Params().Get("h.0.mlp.c_fc.bias")
+	pre, _, _ := m.Activation(ActName("mlp_pre", 0))
 	for tpos := 0; tpos < 4; tpos++ {
-		row := m.concat[tpos*WD : (tpos+1)*WD]
+		x := make([]float64, 3*D) // the concatenated window
 		for j := 0; j < 3; j++ {
-			s := tpos - 2 + j
-			for k := 0; k < D; k++ {
-				want := float32(0)
-				if s >= 0 {
-					want = wte[int(tokens[s])*D+k]
+			if s := tpos - 2 + j; s >= 0 {
+				for k := 0; k < D; k++ {
+					x[j*D+k] = float64(wte[int(tokens[s])*D+k])
 				}
-				if row[j*D+k] != want {
-					t.Fatalf("position %d slot %d: got %g want %g", tpos, j, row[j*D+k], want)
-				}
+			}
+		}
+		for f := 0; f < F; f++ {
+			want := float64(b1[f])
+			for i, xi := range x {
+				want += xi * float64(w1[i*F+f])
+			}
+			if got := float64(pre[tpos*F+f]); math.Abs(got-want) > 1e-5 {
+				t.Fatalf("position %d unit %d: pre %g, concatenated window·W1 + b1 %g", tpos, f, got, want)
 			}
 		}
 	}
@@ -135,4 +142,63 @@ func BenchmarkMLPStep(b *testing.B) {
 	cfg := DefaultConfig(ArchMLP)
 	cfg.DVocab = 53
 	benchStep(b, cfg, 1404, 2)
+}
+
+// TestMLPCountedPositions: a Forward with targets runs only the counted
+// positions; Logits and Activation then complete the others from the
+// weights that Forward saw. They must equal, bit for bit, a full Forward of
+// an identical model, even after the first model's weights have changed;
+// and the loss must be the mean cross-entropy of those logits over the
+// counted positions (1e-5: float32 loss against a float64 recomputation).
+func TestMLPCountedPositions(t *testing.T) {
+	cfg := tinyMLPConfig(3, "relu")
+	B, T := 3, 7
+	tokens, targets := tinyBatch(cfg.DVocab, B, T, rand.New(rand.NewPCG(5, 6)))
+	for i := range targets {
+		if i%T != T-1 && i%4 != 0 {
+			targets[i] = -1 // the answer position and a few others count
+		}
+	}
+	a, err := New(cfg, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(cfg, rand.New(rand.NewPCG(3, 4)))
+	a.Params().ZeroGrad()
+	loss := a.Forward(tokens, targets, B, T)
+	a.Backward()
+	for i := range a.Params().Data {
+		a.Params().Data[i] += 0.5 // as an optimizer step would
+	}
+	b.Forward(tokens, nil, B, T)
+	for _, name := range a.(*mlpModel).ActivationNames() {
+		ga, _, _ := a.Activation(name)
+		gb, _, _ := b.Activation(name)
+		if i, d := sameBits(ga, gb); i >= 0 {
+			t.Fatalf("%s[%d]: completed %g, full Forward %g (|Δ| %g)", name, i, ga[i], gb[i], d)
+		}
+	}
+	V := cfg.DVocab
+	logits := b.Logits()
+	var sum float64
+	n := 0
+	for r, tg := range targets {
+		if tg < 0 {
+			continue
+		}
+		row := logits[r*V : (r+1)*V]
+		mx := float64(row[0])
+		for _, x := range row {
+			mx = math.Max(mx, float64(x))
+		}
+		var s float64
+		for _, x := range row {
+			s += math.Exp(float64(x) - mx)
+		}
+		sum += mx + math.Log(s) - float64(row[tg])
+		n++
+	}
+	if want := sum / float64(n); math.Abs(float64(loss)-want) > 1e-5 {
+		t.Fatalf("loss %g, mean cross-entropy of the full logits %g", loss, want)
+	}
 }

@@ -167,7 +167,24 @@ func ScalingPlot(s *Scaling) *Plot {
 // view is what the template renders.
 type view struct {
 	R        *Report
+	Claims   []claimRow
 	Sections []section
+}
+
+// claimRow is a row of the claims table with its verdict's CSS class.
+type claimRow struct {
+	Claim
+	Class string
+}
+
+func verdictClass(v string) string {
+	switch v {
+	case VerdictSupported:
+		return "supported"
+	case VerdictNotSupported:
+		return "notsupported"
+	}
+	return "inconclusive"
 }
 
 type section struct {
@@ -184,6 +201,7 @@ type figure struct {
 	Caption string
 	Lines   []string
 	Items   []evidenceItem
+	Table   *table
 	Note    string
 }
 
@@ -206,6 +224,23 @@ func svg(s string) template.HTML {
 // Write renders the report as one self-contained HTML document.
 func Write(w io.Writer, r *Report) error {
 	v := view{R: r}
+	for _, c := range r.Claims {
+		v.Claims = append(v.Claims, claimRow{Claim: c, Class: verdictClass(c.Verdict)})
+	}
+	for _, st := range r.Studies {
+		sec := section{ID: st.ID, Title: st.Title, Intro: st.Intro, Note: st.Note}
+		for _, f := range st.Figures {
+			fig := figure{Caption: f.Caption, Lines: f.Lines, Note: f.Note}
+			for _, p := range f.Plots {
+				fig.SVGs = append(fig.SVGs, svg(p.SVG()))
+			}
+			if f.Table != nil {
+				fig.Table = &table{Head: f.Table.Head, Rows: f.Table.Rows}
+			}
+			sec.Figures = append(sec.Figures, fig)
+		}
+		v.Sections = append(v.Sections, sec)
+	}
 	note := func(id, fallback string) string {
 		if n := r.SectionNotes[id]; n != "" {
 			return n
@@ -395,6 +430,7 @@ ul.evidence{font-size:.9em;padding-left:1.2em}li.pass::marker{content:"✓ ";col
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}th{background:#f3f3f3}
 details pre{font-size:.8em;background:#f8f8f8;padding:.5em;overflow-x:auto;white-space:pre-wrap}
 code{font-family:ui-monospace,monospace}
+table.claims td{vertical-align:top}td.supported{color:#006b4f;font-weight:bold}td.notsupported{color:#a63d00;font-weight:bold}td.inconclusive{color:#555;font-weight:bold}
 @media print{
  body{max-width:none;padding:0;font-size:10pt}
  nav{display:none}
@@ -409,6 +445,12 @@ code{font-family:ui-monospace,monospace}
 <h1>{{.R.Title}}</h1>
 {{if .R.Subtitle}}<p class="subtitle">{{.R.Subtitle}}</p>{{end}}
 {{range .R.Summary}}<p class="summary">{{.}}</p>{{end}}
+{{if .Claims}}<section id="claims">
+<h2>Claims</h2>
+<table class="claims"><thead><tr><th>claim</th><th>experiment</th><th>verdict</th><th>evidence</th><th>section</th></tr></thead><tbody>
+{{range .Claims}}<tr><td>{{.Claim.Claim}}</td><td>{{.Experiment}}</td><td class="{{.Class}}">{{.Verdict}}</td><td>{{.Detail}}</td><td>{{if .Section}}<a href="#{{.Section}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td></tr>
+{{end}}</tbody></table>
+</section>{{end}}
 <nav><ul>{{range .Sections}}<li><a href="#{{.ID}}">{{.Title}}</a></li>{{end}}</ul></nav>
 {{range .Sections}}
 <section id="{{.ID}}">
@@ -419,6 +461,7 @@ code{font-family:ui-monospace,monospace}
 {{if .SVGs}}<div class="plots">{{range .SVGs}}{{.}}{{end}}</div>{{end}}
 {{range .Lines}}<p>{{.}}</p>{{end}}
 {{if .Items}}<ul class="evidence">{{range .Items}}<li class="{{if .Pass}}pass{{else}}fail{{end}}"><b>{{.Test}}</b>: {{.Detail}}</li>{{end}}</ul>{{end}}
+{{with .Table}}<table><thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead><tbody>{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>{{end}}
 {{if .Note}}<p class="note">{{.Note}}</p>{{end}}
 </figure>
 {{end}}

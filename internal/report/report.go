@@ -30,6 +30,11 @@ type Report struct {
 	Subtitle string
 	// Summary is a list of plain sentences for the top of the report.
 	Summary []string
+	// Claims is the claims table that opens the report (claims.go).
+	Claims []Claim
+	// Studies are the claims studies' own sections, printed after the
+	// claims table and before the sections below.
+	Studies []StudySection
 	Runs    []Run
 	// Abilities: one panel pair per ability (task).
 	Abilities []Ability

@@ -34,9 +34,7 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 		for j := 0; j < i1; j += NR {
 			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
 		}
-		for t := i0; t < i1; t++ {
-			causalSoftmaxRow(p[t*T:t*T+T], t+1, scale)
-		}
+		softmaxRowsSpan(p[i0*T:i1*T], i0+1, mr, T, scale)
 		// z rows [i0, i1) = p[i0:i1, 0:i1]·v[0:i1] (p is 0 beyond), summed
 		// in Gemm's k-blocks so each z row is bit-identical to a one-row
 		// Gemm over the same keys (the decoder's step relies on it).
@@ -74,12 +72,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false, nil)
 		}
 		// ds rows, 0 above the diagonal up to i1 (dq and dk read them).
-		for t := i0; t < i1; t++ {
-			row := dS[t*T : t*T+i1]
-			clear(row)
-			a, d := p[t*T:t*T+t+1], dP[t*T:t*T+t+1]
-			softmaxBwdRowSpan(row[:t+1], a, d, scale)
-		}
+		softmaxBwdRowsSpan(dS[i0*T:], p[i0*T:], dP[i0*T:], i0+1, mr, T, i1, scale)
 		// dq rows [i0, i1) = ds[i0:i1, 0:i1]·k[0:i1].
 		for d := 0; d < Dh; d += NR {
 			isa.tile(mr, min(NR, Dh-d), i1, &dS[i0*T], T, 1, &k[d], ld, &dq[i0*ld+d], ld, false, nil)
@@ -94,6 +87,38 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 			nr := min(NR, Dh-d)
 			isa.tile(mr, nr, kk, &p[j0*T+j0], 1, T, &dz[j0*ldz+d], ldz, &dv[j0*ld+d], ld, false, nil)
 			isa.tile(mr, nr, kk, &dS[j0*T+j0], 1, T, &q[j0*ld+d], ld, &dk[j0*ld+d], ld, false, nil)
+		}
+	}
+}
+
+// AttentionRow computes one query's causal attention over n ≥ 1 keys:
+// p (n) = softmax(q·Kᵀ·scale) and z (Dh) = p·V, where kT (Dh, n) holds the
+// keys transposed with row stride ldk and v (n, Dh) the values with row
+// stride ldv. Each element is computed exactly as row n−1 of
+// AttentionHeadForward over the same keys computes it (the same tiles, the
+// same k-blocks, the same softmax row), so a decoder that caches keys and
+// values reproduces Forward bit for bit; it skips Gemm's dispatch, which
+// costs as much as the arithmetic of one query.
+func AttentionRow(p, z, q, kT []float32, ldk int, v []float32, ldv, n, Dh int, scale float32) {
+	if n < 1 || Dh < 1 || len(p) < n || len(z) < Dh || len(q) < Dh || ldk < n || ldv < Dh ||
+		len(kT) < (Dh-1)*ldk+n || len(v) < (n-1)*ldv+Dh {
+		panic("tensor.AttentionRow: views too short for their shape")
+	}
+	isa := activeISA
+	if isa == nil || !isa.strideB {
+		Gemm(false, false, 1, n, Dh, q, Dh, kT, ldk, 0, p, n)
+		causalSoftmaxRow(p[:n], n, scale)
+		Gemm(false, false, 1, Dh, n, p, n, v, ldv, 0, z, Dh)
+		return
+	}
+	NR, KC := isa.nr, isa.kc
+	for j := 0; j < n; j += NR {
+		isa.tile(1, min(NR, n-j), Dh, &q[0], Dh, 1, &kT[j], ldk, &p[j], n, false, nil)
+	}
+	causalSoftmaxRow(p[:n], n, scale)
+	for d := 0; d < Dh; d += NR {
+		for k0 := 0; k0 < n; k0 += KC {
+			isa.tile(1, min(NR, Dh-d), min(KC, n-k0), &p[k0], n, 1, &v[k0*ldv+d], ldv, &z[d], Dh, k0 > 0, nil)
 		}
 	}
 }

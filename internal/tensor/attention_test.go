@@ -40,3 +40,44 @@ func TestAttentionHeadMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionRowMatchesHead checks AttentionRow, one query over n cached
+// keys, against row n−1 of AttentionHeadForward over the same keys, bit for
+// bit (the decoder's bit-identity with Forward rests on it): lengths across
+// the tile widths and past one k-block, odd head widths, scores spanning
+// exp's underflow, and the head computed over a longer context T ≥ n (the
+// row's later keys masked), as Forward runs it.
+func TestAttentionRowMatchesHead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 2))
+	for _, n := range []int{1, 2, 13, 14, 15, 33, 64, 257, 300} {
+		for _, Dh := range []int{1, 7, 16, 33} {
+			for _, spread := range []float64{0.1, 30} {
+				T := n + 3
+				name := fmt.Sprintf("n=%d,Dh=%d,spread=%g", n, Dh, spread)
+				ld := 3*Dh + 1
+				qkv := randn(rng, T*ld, spread)
+				q, k, v := qkv, qkv[Dh:], qkv[2*Dh+1:]
+				p, z := make([]float32, T*T), make([]float32, T*Dh)
+				AttentionHeadForward(p, z, Dh, q, k, v, ld, T, Dh, 0.25, make([]float32, Dh*T))
+				// The cache's layout: keys transposed (Dh, n) with stride ldk,
+				// values (n, Dh) with stride ldv.
+				ldk, ldv := n+5, Dh+2
+				kT, vc := make([]float32, Dh*ldk), make([]float32, n*ldv)
+				for j := 0; j < n; j++ {
+					for c := 0; c < Dh; c++ {
+						kT[c*ldk+j] = k[j*ld+c]
+						vc[j*ldv+c] = v[j*ld+c]
+					}
+				}
+				row, zr := randn(rng, n, 1), randn(rng, Dh, 1) // garbage must be overwritten
+				AttentionRow(row, zr, q[(n-1)*ld:(n-1)*ld+Dh], kT, ldk, vc, ldv, n, Dh, 0.25)
+				if i, d := firstBitDiff(row, p[(n-1)*T:(n-1)*T+n]); i >= 0 {
+					t.Fatalf("%s: pattern[%d] %g, head %g (|Δ| %g)", name, i, row[i], p[(n-1)*T+i], d)
+				}
+				if i, d := firstBitDiff(zr, z[(n-1)*Dh:n*Dh]); i >= 0 {
+					t.Fatalf("%s: z[%d] %g, head %g (|Δ| %g)", name, i, zr[i], z[(n-1)*Dh+i], d)
+				}
+			}
+		}
+	}
+}

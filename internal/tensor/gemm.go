@@ -78,40 +78,59 @@ func gemmRef(transA, transB bool, m, n, k int, a []float32, lda int, b []float32
 // (other architectures, the purego build tag, CPUs without AVX2+FMA): a
 // row-by-row saxpy loop over fixed chunks of 16 rows.
 func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	const rowsPerChunk = 16
-	chunks := (m + rowsPerChunk - 1) / rowsPerChunk
-	ParallelFor(chunks, func(ci int) {
-		i0 := ci * rowsPerChunk
-		i1 := min(i0+rowsPerChunk, m)
-		for i := i0; i < i1; i++ {
-			crow := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(crow)
-			} else if beta != 1 {
-				for j := range crow {
-					crow[j] *= beta
-				}
+	par := parallel
+	if 2*m*n*k < gemmSerialFlops {
+		par = serial
+	}
+	run2(par, &gemmGoJobs, (m+gemmGoRows-1)/gemmGoRows, gemmGoJob{transA: transA, transB: transB, m: m, n: n, k: k,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, beta: beta})
+}
+
+// gemmGoRows is gemmGo's chunk of rows.
+const gemmGoRows = 16
+
+type gemmGoJob struct {
+	transA, transB bool
+	m, n, k        int
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	beta           float32
+}
+
+var gemmGoJobs jobList[gemmGoJob]
+
+func (j *gemmGoJob) do(ci int) {
+	transA, transB, n, k, a, b, c, lda, ldb, ldc, beta := j.transA, j.transB, j.n, j.k, j.a, j.b, j.c, j.lda, j.ldb, j.ldc, j.beta
+	i0 := ci * gemmGoRows
+	i1 := min(i0+gemmGoRows, j.m)
+	for i := i0; i < i1; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(crow)
+		} else if beta != 1 {
+			for j := range crow {
+				crow[j] *= beta
 			}
-			for p := 0; p < k; p++ {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
+		}
+		for p := 0; p < k; p++ {
+			var av float32
+			if transA {
+				av = a[p*lda+i]
+			} else {
+				av = a[i*lda+p]
+			}
+			if transB {
+				for j := range crow {
+					crow[j] += av * b[j*ldb+p]
 				}
-				if transB {
-					for j := range crow {
-						crow[j] += av * b[j*ldb+p]
-					}
-				} else {
-					brow := b[p*ldb : p*ldb+n]
-					for j := range crow {
-						crow[j] += av * brow[j]
-					}
+			} else {
+				brow := b[p*ldb : p*ldb+n]
+				for j := range crow {
+					crow[j] += av * brow[j]
 				}
 			}
 		}
-	})
+	}
 }
 
 // gemm dispatches to the blocked assembly kernels where the CPU has them and

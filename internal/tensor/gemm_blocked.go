@@ -66,6 +66,11 @@ func getBuf(n int) *[]float32 {
 func putBuf(p *[]float32) {
 	c := bufClass(cap(*p))
 	bufFree.Lock()
+	if bufFree.lists[c] == nil {
+		// Room for several buffers in use at once (two micro-batches'
+		// products each hold two), so that the list rarely grows.
+		bufFree.lists[c] = make([]*[]float32, 0, 16)
+	}
 	bufFree.lists[c] = append(bufFree.lists[c], p)
 	bufFree.Unlock()
 }
@@ -111,6 +116,45 @@ func packB(dst []float32, transB bool, b []float32, ldb, k0, kl, j, nr, NR int) 
 	}
 }
 
+// gemmSerialFlops is the size below which a product runs in its caller's
+// goroutine: under about 10 µs of work (2·m·n·k < 2 MFLOP, one attention
+// head's product), handing chunks to other goroutines costs more than it
+// saves. The chunks are the same either way.
+const gemmSerialFlops = 1 << 21
+
+// gemmJob is one gemmBlocked call: its operands, the blocking derived from
+// them, and the phase being run in parallel (gemmJob.do). Jobs come from a
+// free list, so a call allocates nothing.
+type gemmJob struct {
+	isa            *gemmISA
+	transA, transB bool
+	m, n, k        int
+	a, b, c, bias  []float32
+	lda, ldb, ldc  int
+	beta           float32
+
+	packed          bool      // op(B) is packed into bp
+	bp, ap          []float32 // packed op(B) and op(A) = Aᵀ panels
+	nPan, mPan, nkb int       // NR panels of B, MR panels of A, k-blocks
+	mc, nc, nChunks int       // chunk of C and the chunks per row of chunks
+	copyA           bool      // A's rows are copied to a padded stride
+	packA           bool      // op(A) = Aᵀ is packed into ap
+	phase           gemmPhase // what do runs
+	bpBuf, apBuf    *[]float32
+}
+
+// gemmPhase is the loop a gemmJob's do runs.
+type gemmPhase int
+
+const (
+	phasePackB       gemmPhase = iota // do(jp): pack panel jp of op(B), every k-block
+	phasePackARows                    // do(kb): pack k-block kb of Aᵀ row by row
+	phasePackAPanels                  // do(ip): pack panel ip of Aᵀ (no assembly packer)
+	phaseChunks                       // do(ci): compute chunk ci of C
+)
+
+var gemmJobs jobList[gemmJob]
+
 // gemmBlocked computes C = beta·C + op(A)·op(B) with isa's kernels. Chunk
 // boundaries depend only on m, n and the ISA, and each element of C is
 // accumulated by one kernel in k-block order, so the result is bit-identical
@@ -123,166 +167,196 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	j := gemmJobs.get()
+	*j = gemmJob{isa: isa, transA: transA, transB: transB, m: m, n: n, k: k,
+		a: a, b: b, c: c, bias: bias, lda: lda, ldb: ldb, ldc: ldc, beta: beta}
 	MR, NR, KC := isa.mr, isa.nr, isa.kc
-	nPan := (n + NR - 1) / NR
-	nkb := (k + KC - 1) / KC
+	j.nPan = (n + NR - 1) / NR
+	j.mPan = (m + MR - 1) / MR
+	j.nkb = (k + KC - 1) / KC
+	// Small products run their chunks in the caller (gemmSerialFlops).
+	par := parallel
+	if 2*m*n*k < gemmSerialFlops {
+		par = serial
+	}
 
 	// Packing B costs about one cycle per element and is repaid by reuse over
 	// m/MR row tiles; with few rows (the weight gradients Xᵀ·dY, m = d) an
 	// untransposed B is read in place instead (measured faster even for
 	// ldb = 1024, whose rows alias in L1: the panel is re-read from L2).
-	packed := transB || !isa.strideB || m > 256
-	var bp []float32
-	if packed {
+	j.packed = transB || !isa.strideB || m > 256
+	if j.packed {
 		// All of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
 		// (kl×NR) at jp·kl·NR.
-		bpp := getBuf(k * nPan * NR)
-		defer putBuf(bpp)
-		bp = *bpp
-	}
-	packPanel := func(jp int) {
-		if !packed {
-			return
-		}
-		j := jp * NR
-		nr := min(NR, n-j)
-		for kb := 0; kb < nkb; kb++ {
-			k0 := kb * KC
-			kl := min(KC, k-k0)
-			off := k0*nPan*NR + jp*kl*NR
-			packB(bp[off:off+kl*NR], transB, b, ldb, k0, kl, j, nr, NR)
-		}
-	}
-	if 2*m*n*k < 1<<21 {
-		serialFor(nPan, packPanel)
-	} else {
-		ParallelFor(nPan, packPanel)
+		j.bpBuf = getBuf(k * j.nPan * NR)
+		j.bp = *j.bpBuf
+		j.phase = phasePackB
+		par(j.nPan, j)
 	}
 
-	rs, ps := lda, 1
-	if transA {
-		rs, ps = 1, lda
-	}
-	// op(A) = Aᵀ: each k-step of a tile would touch a new cache line lda
-	// apart, so all of it is packed once (shared by every chunk) into MR-row
-	// panels, one contiguous run of MR floats per k-step: k-block kb starts
-	// at k0·mPan·MR, panel ip (kl×MR) at ip·kl·MR; kernels read it with
-	// rs = 1, ps = MR.
-	mPan := (m + MR - 1) / MR
-	var ap []float32
-	if transA {
-		app := getBuf(k * mPan * MR)
-		defer putBuf(app)
-		ap = *app
+	// op(A) = Aᵀ: each k-step of a tile touches a new cache line lda
+	// apart. Beyond 128 floats (512 bytes) apart all of it is packed once
+	// (shared by every chunk) into MR-row panels, one contiguous run of MR
+	// floats per k-step: k-block kb starts at k0·mPan·MR, panel ip (kl×MR)
+	// at ip·kl·MR; kernels read it with rs = 1, ps = MR. Closer rows are
+	// read in place (rs = 1, ps = lda): the weight gradients of models with
+	// d ≤ 128 measured 5–20% faster so (AMD Zen 4, best single calls), and
+	// the packing pass was 3–5% of such a model's step.
+	j.packA = transA && lda > gemmPackALda
+	if j.packA {
+		j.apBuf = getBuf(k * j.mPan * MR)
+		j.ap = *j.apBuf
 		if packPanelsFast(MR) {
 			// Row by row, each row of A read once and scattered over the
 			// panels (reading panel by panel streams A mPan times).
-			pk := func(kb int) {
-				k0 := kb * KC
-				kl := min(KC, k-k0)
-				packPanelsSpan(ap[k0*mPan*MR:(k0+kl)*mPan*MR], a[k0*lda:], kl, lda, m, kl*MR)
-			}
-			if 2*m*n*k < 1<<21 {
-				serialFor(nkb, pk)
-			} else {
-				ParallelFor(nkb, pk)
-			}
+			j.phase = phasePackARows
+			par(j.nkb, j)
 		} else {
-			ParallelFor(mPan, func(ip int) {
-				i := ip * MR
-				mr := min(MR, m-i)
-				for kb := 0; kb < nkb; kb++ {
-					k0 := kb * KC
-					kl := min(KC, k-k0)
-					panel := ap[k0*mPan*MR+ip*kl*MR : k0*mPan*MR+(ip+1)*kl*MR]
-					packRowsSpan(panel, a[k0*lda+i:], kl, lda, MR, mr)
-				}
-			})
+			j.phase = phasePackAPanels
+			parallel(j.mPan, j)
 		}
 	}
 	// Rows of A whose stride is a multiple of 2 KiB map to few L1 sets.
-	copyA := !transA && lda%512 == 0
+	j.copyA = !transA && lda%512 == 0
 
-	mc, nc := chunkSizes(isa, m, n)
-	mChunks := (m + mc - 1) / mc
-	nChunks := (n + nc - 1) / nc
-	// Below about 10 µs of work, starting goroutines costs more than it
-	// saves (one attention head's product): run the same chunks serially.
-	par := ParallelFor
-	if 2*m*n*k < 1<<21 {
-		par = serialFor
+	j.mc, j.nc = chunkSizes(isa, m, n)
+	mChunks := (m + j.mc - 1) / j.mc
+	j.nChunks = (n + j.nc - 1) / j.nc
+	j.phase = phaseChunks
+	par(mChunks*j.nChunks, j)
+
+	if j.bpBuf != nil {
+		putBuf(j.bpBuf)
 	}
-	par(mChunks*nChunks, func(ci int) {
-		i0 := (ci / nChunks) * mc
-		i1 := min(i0+mc, m)
-		j0 := (ci % nChunks) * nc
-		j1 := min(j0+nc, n)
-		if beta != 0 && beta != 1 {
-			for i := i0; i < i1; i++ {
-				row := c[i*ldc+j0 : i*ldc+j1]
-				for j := range row {
-					row[j] *= beta
-				}
-			}
-		}
-		// An untransposed B read in place whose rows are a multiple of 4 KiB
-		// apart (all in one L1 set) is copied per k-block and panel into a
-		// contiguous kl×NR buffer when the chunk has several row tiles to
-		// reuse it: medium's fc1.dW (ldb = 1024) 57 → 84 GFLOP/s side by
-		// side; at 2 KiB strides (small) it measured no better.
-		var cbuf *[]float32
-		if !packed && ldb%1024 == 0 && i1-i0 > MR {
-			cbuf = getBuf(KC * NR)
-			defer putBuf(cbuf)
-		}
-		var abuf *[]float32
-		if copyA {
-			abuf = getBuf((i1 - i0 + MR) * (KC + 16))
-			defer putBuf(abuf)
-		}
-		for kb := 0; kb < nkb; kb++ {
+	if j.apBuf != nil {
+		putBuf(j.apBuf)
+	}
+	*j = gemmJob{}
+	gemmJobs.put(j)
+}
+
+// serial runs t's chunks in order in the calling goroutine.
+func serial(n int, t task) {
+	for i := 0; i < n; i++ {
+		t.do(i)
+	}
+}
+
+func (j *gemmJob) do(i int) {
+	switch j.phase {
+	case phasePackB:
+		j.packBPanel(i)
+	case phasePackARows:
+		MR, KC := j.isa.mr, j.isa.kc
+		k0 := i * KC
+		kl := min(KC, j.k-k0)
+		packPanelsSpan(j.ap[k0*j.mPan*MR:(k0+kl)*j.mPan*MR], j.a[k0*j.lda:], kl, j.lda, j.m, kl*MR)
+	case phasePackAPanels:
+		MR, KC := j.isa.mr, j.isa.kc
+		r := i * MR
+		mr := min(MR, j.m-r)
+		for kb := 0; kb < j.nkb; kb++ {
 			k0 := kb * KC
-			kl := min(KC, k-k0)
-			accum := kb > 0 || beta != 0
-			aBlk, ars, aps := a[i0*rs+k0*ps:], rs, ps
-			if copyA {
-				ld := kl + 16
-				buf := *abuf
-				for i := i0; i < i1; i++ {
-					copy(buf[(i-i0)*ld:(i-i0)*ld+kl], a[i*lda+k0:i*lda+k0+kl])
-				}
-				aBlk, ars, aps = buf, ld, 1
-			} else if transA {
-				aBlk, ars, aps = ap[k0*mPan*MR:], 1, MR
-			}
-			for jp := j0 / NR; jp*NR < j1; jp++ {
-				j := jp * NR
-				nr := min(NR, n-j)
-				var bpan *float32
-				bld := NR
-				if packed {
-					bpan = &bp[k0*nPan*NR+jp*kl*NR]
-				} else if cbuf != nil {
-					packB((*cbuf)[:kl*NR], false, b, ldb, k0, kl, j, nr, NR)
-					bpan = &(*cbuf)[0]
-				} else {
-					bpan, bld = &b[k0*ldb+j], ldb
-				}
-				for i := i0; i < i1; i += MR {
-					mr := min(MR, i1-i)
-					aoff := (i - i0) * ars
-					if transA {
-						aoff = i * kl // panel i/MR of the k-block starts at that·MR·kl
-					}
-					var bj *float32
-					if bias != nil && kb == nkb-1 {
-						bj = &bias[j]
-					}
-					isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+j], ldc, accum, bj)
-				}
+			kl := min(KC, j.k-k0)
+			panel := j.ap[k0*j.mPan*MR+i*kl*MR : k0*j.mPan*MR+(i+1)*kl*MR]
+			packRowsSpan(panel, j.a[k0*j.lda+r:], kl, j.lda, MR, mr)
+		}
+	case phaseChunks:
+		j.chunk(i)
+	}
+}
+
+// packBPanel packs panel jp of op(B) for every k-block.
+func (j *gemmJob) packBPanel(jp int) {
+	NR, KC := j.isa.nr, j.isa.kc
+	c := jp * NR
+	nr := min(NR, j.n-c)
+	for kb := 0; kb < j.nkb; kb++ {
+		k0 := kb * KC
+		kl := min(KC, j.k-k0)
+		off := k0*j.nPan*NR + jp*kl*NR
+		packB(j.bp[off:off+kl*NR], j.transB, j.b, j.ldb, k0, kl, c, nr, NR)
+	}
+}
+
+// chunk computes chunk ci of C (its rows × its columns, every k-block).
+func (j *gemmJob) chunk(ci int) {
+	isa, a, b, c := j.isa, j.a, j.b, j.c
+	MR, NR, KC := isa.mr, isa.nr, isa.kc
+	m, n, k, lda, ldb, ldc := j.m, j.n, j.k, j.lda, j.ldb, j.ldc
+	i0 := (ci / j.nChunks) * j.mc
+	i1 := min(i0+j.mc, m)
+	j0 := (ci % j.nChunks) * j.nc
+	j1 := min(j0+j.nc, n)
+	if beta := j.beta; beta != 0 && beta != 1 {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			for jj := range row {
+				row[jj] *= beta
 			}
 		}
-	})
+	}
+	rs, ps := lda, 1
+	if j.transA {
+		rs, ps = 1, lda
+	}
+	// An untransposed B read in place whose rows are a multiple of 4 KiB
+	// apart (all in one L1 set) is copied per k-block and panel into a
+	// contiguous kl×NR buffer when the chunk has several row tiles to
+	// reuse it: medium's fc1.dW (ldb = 1024) 57 → 84 GFLOP/s side by
+	// side; at 2 KiB strides (small) it measured no better.
+	var cbuf *[]float32
+	if !j.packed && ldb%1024 == 0 && i1-i0 > MR {
+		cbuf = getBuf(KC * NR)
+		defer putBuf(cbuf)
+	}
+	var abuf *[]float32
+	if j.copyA {
+		abuf = getBuf((i1 - i0 + MR) * (KC + 16))
+		defer putBuf(abuf)
+	}
+	for kb := 0; kb < j.nkb; kb++ {
+		k0 := kb * KC
+		kl := min(KC, k-k0)
+		accum := kb > 0 || j.beta != 0
+		aBlk, ars, aps := a[i0*rs+k0*ps:], rs, ps
+		if j.copyA {
+			ld := kl + 16
+			buf := *abuf
+			for i := i0; i < i1; i++ {
+				copy(buf[(i-i0)*ld:(i-i0)*ld+kl], a[i*lda+k0:i*lda+k0+kl])
+			}
+			aBlk, ars, aps = buf, ld, 1
+		} else if j.packA {
+			aBlk, ars, aps = j.ap[k0*j.mPan*MR:], 1, MR
+		}
+		for jp := j0 / NR; jp*NR < j1; jp++ {
+			col := jp * NR
+			nr := min(NR, n-col)
+			var bpan *float32
+			bld := NR
+			if j.packed {
+				bpan = &j.bp[k0*j.nPan*NR+jp*kl*NR]
+			} else if cbuf != nil {
+				packB((*cbuf)[:kl*NR], false, b, ldb, k0, kl, col, nr, NR)
+				bpan = &(*cbuf)[0]
+			} else {
+				bpan, bld = &b[k0*ldb+col], ldb
+			}
+			var bj *float32
+			if j.bias != nil && kb == j.nkb-1 {
+				bj = &j.bias[col]
+			}
+			for i := i0; i < i1; i += MR {
+				mr := min(MR, i1-i)
+				aoff := (i - i0) * ars
+				if j.packA {
+					aoff = i * kl // panel i/MR of the k-block starts at that·MR·kl
+				}
+				isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+col], ldc, accum, bj)
+			}
+		}
+	}
 }
 
 // chunkSizes picks the chunk of C one goroutine computes at a time: isa's
@@ -342,9 +416,14 @@ func tileViaTemp(kern microKernel, NR, mr, nr, k int, a *float32, rs, ps int, b 
 	}
 }
 
-// serialFor runs fn(0..n-1) in order in the calling goroutine.
-func serialFor(n int, fn func(int)) {
-	for i := 0; i < n; i++ {
-		fn(i)
-	}
-}
+// Scratch returns a buffer of n floats with undefined contents from the
+// kernels' free lists (see bufFree); Release gives it back. Model code uses
+// them for temporaries that each goroutine of a parallel loop needs for a
+// moment, so that a steady-state step allocates nothing.
+func Scratch(n int) *[]float32 { return getBuf(n) }
+
+// Release returns a buffer obtained from Scratch.
+func Release(p *[]float32) { putBuf(p) }
+
+// gemmPackALda is the row stride of A above which op(A) = Aᵀ is packed.
+const gemmPackALda = 128

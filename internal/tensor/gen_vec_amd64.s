@@ -4,174 +4,383 @@
 
 #include "textflag.h"
 
-// func softmaxRow512(row *float32, live int, n int, scale float32)
+// func reluFwd512(out *float32, x *float32, n int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxRow512(SB), NOSPLIT, $0-28
+TEXT ·reluFwd512(SB), NOSPLIT, $0-24
+	MOVQ   out+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	CMPQ    DX, $0x10
+	JL      tail
+	VMOVUPS (CX), Z1
+	VMAXPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	SUBQ    $0x10, DX
+	JMP     loop
+
+tail:
+	TESTQ     DX, DX
+	JZ        done
+	MOVQ      $-1, BX
+	BZHIQ     DX, BX, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMAXPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluBwd512(dx *float32, x *float32, dout *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·reluBwd512(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   dout+16(FP), DX
+	MOVQ   n+24(FP), BX
+	VXORPS Z0, Z0, Z0
+
+loop:
+	CMPQ    BX, $0x10
+	JL      tail
+	VMOVUPS (CX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (DX), Z3
+	VCMPPS  $0x1e, Z0, Z1, K1
+	VADDPS  Z3, Z2, K1, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	SUBQ    $0x10, BX
+	JMP     loop
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	MOVQ      $-1, SI
+	BZHIQ     BX, SI, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (AX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VADDPS    Z3, Z2, K2, Z2
+	VMOVUPS   Z2, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·adamW512(SB), NOSPLIT, $8-48
+	MOVQ         p+0(FP), AX
+	MOVQ         grad+8(FP), CX
+	MOVQ         m+16(FP), DX
+	MOVQ         v+24(FP), BX
+	MOVQ         n+32(FP), SI
+	MOVQ         c+40(FP), DI
+	VSTMXCSR     (SP)
+	MOVL         (SP), R8
+	ORL          $0x00008040, R8
+	MOVL         R8, 4(SP)
+	VLDMXCSR     4(SP)
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+
+loop:
+	CMPQ    SI, $0x10
+	JL      tail
+	VMOVUPS (CX), Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS (BX), Z10
+	VMOVUPS (AX), Z11
+	VMULPS  Z0, Z9, Z9
+	VMULPS  Z1, Z8, Z12
+	VADDPS  Z12, Z9, Z9
+	VMULPS  Z2, Z10, Z10
+	VMULPS  Z3, Z8, Z12
+	VMULPS  Z8, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, (BX)
+	VSQRTPS Z10, Z8
+	VDIVPS  Z7, Z8, Z8
+	VADDPS  Z4, Z8, Z8
+	VMULPS  Z6, Z9, Z12
+	VDIVPS  Z8, Z12, Z12
+	VMULPS  Z5, Z11, Z11
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	SUBQ    $0x10, SI
+	JMP     loop
+
+tail:
+	TESTQ     SI, SI
+	JZ        done
+	MOVQ      $-1, DI
+	BZHIQ     SI, DI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z8
+	VMOVUPS.Z (DX), K1, Z9
+	VMOVUPS.Z (BX), K1, Z10
+	VMOVUPS.Z (AX), K1, Z11
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z1, Z8, Z0
+	VADDPS    Z0, Z9, Z9
+	VMULPS    Z2, Z10, Z10
+	VMULPS    Z3, Z8, Z0
+	VMULPS    Z8, Z0, Z0
+	VADDPS    Z0, Z10, Z10
+	VMOVUPS   Z9, K1, (DX)
+	VMOVUPS   Z10, K1, (BX)
+	VSQRTPS   Z10, Z1
+	VDIVPS    Z7, Z1, Z1
+	VADDPS    Z4, Z1, Z1
+	VMULPS    Z6, Z9, Z0
+	VDIVPS    Z1, Z0, Z0
+	VMULPS    Z5, Z11, Z11
+	VSUBPS    Z0, Z11, Z11
+	VMOVUPS   Z11, K1, (AX)
+
+done:
+	VLDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func scaleFlush512(x *float32, n int, s float32, thr float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·scaleFlush512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Z0
+	VBROADCASTSS thr+20(FP), Z1
+	VPBROADCASTD absMask<>+0(SB), Z2
+
+loop:
+	CMPQ     CX, $0x10
+	JL       tail
+	VMOVUPS  (AX), Z3
+	VANDPS   Z2, Z3, Z4
+	VCMPPS   $0x05, Z1, Z4, K1
+	VMULPS.Z Z0, Z3, K1, Z3
+	VMOVUPS  Z3, (AX)
+	ADDQ     $0x40, AX
+	SUBQ     $0x10, CX
+	JMP      loop
+
+tail:
+	TESTQ     CX, CX
+	JZ        done
+	MOVQ      $-1, DX
+	BZHIQ     CX, DX, CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z3
+	VANDPS    Z2, Z3, Z2
+	VCMPPS    $0x05, Z1, Z2, K1, K2
+	VMULPS.Z  Z0, Z3, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA absMask<>+0(SB)/4, $0x7fffffff
+GLOBL absMask<>(SB), RODATA|NOPTR, $4
+
+// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·softmaxRows512(SB), NOSPLIT, $0-36
 	MOVQ         row+0(FP), AX
 	MOVQ         live+8(FP), CX
-	MOVQ         n+16(FP), DX
-	VBROADCASTSS (AX), Z0
-	MOVQ         CX, BX
-	MOVQ         AX, SI
+	MOVQ         rows+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VBROADCASTSS scale+32(FP), Z0
+	VBROADCASTSS expHi88<>+0(SB), Z1
+	VBROADCASTSS expLo<>+0(SB), Z2
+	VBROADCASTSS log2e<>+0(SB), Z3
+	VBROADCASTSS ln2Hi<>+0(SB), Z4
+	VBROADCASTSS ln2Lo<>+0(SB), Z5
+	VBROADCASTSS one<>+0(SB), Z6
+	VBROADCASTSS two<>+0(SB), Z7
+	VBROADCASTSS expP0<>+0(SB), Z7
+	VBROADCASTSS expP1<>+0(SB), Z8
+	VBROADCASTSS expP2<>+0(SB), Z9
+	VBROADCASTSS expP3<>+0(SB), Z10
+	VBROADCASTSS expP4<>+0(SB), Z11
+	VBROADCASTSS expP5<>+0(SB), Z12
+
+row:
+	VBROADCASTSS (AX), Z13
+	MOVQ         CX, SI
+	MOVQ         AX, DI
 
 mloop:
-	CMPQ   BX, $0x10
+	CMPQ   SI, $0x10
 	JL     mtail
-	VMAXPS (SI), Z0, Z0
-	ADDQ   $0x40, SI
-	SUBQ   $0x10, BX
+	VMAXPS (DI), Z13, Z13
+	ADDQ   $0x40, DI
+	SUBQ   $0x10, SI
 	JMP    mloop
 
 mtail:
-	TESTQ  BX, BX
+	TESTQ  SI, SI
 	JZ     mdone
-	MOVQ   $-1, DI
-	BZHIQ  BX, DI, BX
-	KMOVW  BX, K1
-	VMAXPS (SI), Z0, K1, Z0
+	MOVQ   $-1, R8
+	BZHIQ  SI, R8, SI
+	KMOVW  SI, K1
+	VMAXPS (DI), Z13, K1, Z13
 
 mdone:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VMAXPS        X0, X1, X0
-	VMOVHLPS      X0, X0, X1
-	VMAXPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VMAXSS        X1, X0, X0
-	VMULSS        scale+24(FP), X0, X0
-	VBROADCASTSS  X0, Z0
-	VBROADCASTSS  scale+24(FP), Z1
-	VBROADCASTSS  expHi88<>+0(SB), Z2
-	VBROADCASTSS  expLo<>+0(SB), Z3
-	VBROADCASTSS  log2e<>+0(SB), Z4
-	VBROADCASTSS  ln2Hi<>+0(SB), Z5
-	VBROADCASTSS  ln2Lo<>+0(SB), Z6
-	VBROADCASTSS  one<>+0(SB), Z7
-	VBROADCASTSS  two<>+0(SB), Z8
-	VBROADCASTSS  expP0<>+0(SB), Z8
-	VBROADCASTSS  expP1<>+0(SB), Z9
-	VBROADCASTSS  expP2<>+0(SB), Z10
-	VBROADCASTSS  expP3<>+0(SB), Z11
-	VBROADCASTSS  expP4<>+0(SB), Z12
-	VBROADCASTSS  expP5<>+0(SB), Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMAXPS        Y14, Y13, Y14
+	VEXTRACTF128  $0x01, Y14, X13
+	VMAXPS        X13, X14, X13
+	VMOVHLPS      X13, X13, X14
+	VMAXPS        X14, X13, X13
+	VMOVSHDUP     X13, X14
+	VMAXSS        X14, X13, X13
+	VMULSS        X0, X13, X13
+	VBROADCASTSS  X13, Z13
 	VXORPS        Z14, Z14, Z14
-	MOVQ          CX, BX
-	MOVQ          AX, SI
+	MOVQ          CX, SI
+	MOVQ          AX, DI
 
 eloop:
-	CMPQ         BX, $0x10
+	CMPQ         SI, $0x10
 	JL           etail
-	VMOVUPS      (SI), Z15
-	VFMSUB213PS  Z0, Z1, Z15
-	VCMPPS       $0x05, Z3, Z15, K1
-	VMINPS       Z15, Z2, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMULPS       Z4, Z15, Z16
+	VMOVUPS      (DI), Z15
+	VFMSUB213PS  Z13, Z0, Z15
+	VCMPPS       $0x05, Z2, Z15, K1
+	VMINPS       Z15, Z1, Z15
+	VMAXPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z16
 	VRNDSCALEPS  $0x08, Z16, Z16
+	VFNMADD231PS Z4, Z16, Z15
 	VFNMADD231PS Z5, Z16, Z15
-	VFNMADD231PS Z6, Z16, Z15
-	VMOVAPS      Z8, Z17
+	VMOVAPS      Z7, Z17
+	VFMADD213PS  Z8, Z15, Z17
 	VFMADD213PS  Z9, Z15, Z17
 	VFMADD213PS  Z10, Z15, Z17
 	VFMADD213PS  Z11, Z15, Z17
 	VFMADD213PS  Z12, Z15, Z17
-	VFMADD213PS  Z13, Z15, Z17
 	VMULPS       Z15, Z15, Z18
 	VFMADD213PS  Z15, Z18, Z17
-	VADDPS       Z7, Z17, Z17
+	VADDPS       Z6, Z17, Z17
 	VSCALEFPS.Z  Z16, Z17, K1, Z15
 	VADDPS       Z15, Z14, Z14
-	VMOVUPS      Z15, (SI)
-	ADDQ         $0x40, SI
-	SUBQ         $0x10, BX
+	VMOVUPS      Z15, (DI)
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, SI
 	JMP          eloop
 
 etail:
-	TESTQ        BX, BX
+	TESTQ        SI, SI
 	JZ           edone
-	MOVQ         $-1, DI
-	BZHIQ        BX, DI, BX
-	KMOVW        BX, K1
-	VMOVUPS.Z    (SI), K1, Z15
-	VFMSUB213PS  Z0, Z1, Z15
-	VCMPPS       $0x05, Z3, Z15, K2
-	VMINPS       Z15, Z2, Z15
-	VMAXPS       Z15, Z3, Z15
-	VMULPS       Z4, Z15, Z0
-	VRNDSCALEPS  $0x08, Z0, Z0
-	VFNMADD231PS Z5, Z0, Z15
-	VFNMADD231PS Z6, Z0, Z15
-	VMOVAPS      Z8, Z1
-	VFMADD213PS  Z9, Z15, Z1
-	VFMADD213PS  Z10, Z15, Z1
-	VFMADD213PS  Z11, Z15, Z1
-	VFMADD213PS  Z12, Z15, Z1
-	VFMADD213PS  Z13, Z15, Z1
-	VMULPS       Z15, Z15, Z2
-	VFMADD213PS  Z15, Z2, Z1
-	VADDPS       Z7, Z1, Z1
-	VSCALEFPS.Z  Z0, Z1, K2, Z0
-	VADDPS       Z0, Z14, K1, Z14
-	VMOVUPS      Z0, K1, (SI)
+	MOVQ         $-1, R8
+	BZHIQ        SI, R8, SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (DI), K1, Z15
+	VFMSUB213PS  Z13, Z0, Z15
+	VCMPPS       $0x05, Z2, Z15, K2
+	VMINPS       Z15, Z1, Z15
+	VMAXPS       Z15, Z2, Z15
+	VMULPS       Z3, Z15, Z13
+	VRNDSCALEPS  $0x08, Z13, Z13
+	VFNMADD231PS Z4, Z13, Z15
+	VFNMADD231PS Z5, Z13, Z15
+	VMOVAPS      Z7, Z16
+	VFMADD213PS  Z8, Z15, Z16
+	VFMADD213PS  Z9, Z15, Z16
+	VFMADD213PS  Z10, Z15, Z16
+	VFMADD213PS  Z11, Z15, Z16
+	VFMADD213PS  Z12, Z15, Z16
+	VMULPS       Z15, Z15, Z17
+	VFMADD213PS  Z15, Z17, Z16
+	VADDPS       Z6, Z16, Z16
+	VSCALEFPS.Z  Z13, Z16, K2, Z13
+	VADDPS       Z13, Z14, K1, Z14
+	VMOVUPS      Z13, K1, (DI)
 
 edone:
-	VEXTRACTF64X4 $0x01, Z14, Y0
-	VADDPS        Y0, Y14, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDSS        X0, X1, X1
-	VMOVSS        one<>+0(SB), X0
-	VDIVSS        X1, X0, X0
-	VBROADCASTSS  X0, Z0
-	MOVQ          CX, BX
-	MOVQ          AX, SI
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VADDPS        Y13, Y14, Y13
+	VEXTRACTF128  $0x01, Y13, X14
+	VADDPS        X14, X13, X14
+	VMOVHLPS      X14, X14, X13
+	VADDPS        X13, X14, X14
+	VMOVSHDUP     X14, X13
+	VADDSS        X13, X14, X14
+	VMOVSS        one<>+0(SB), X13
+	VDIVSS        X14, X13, X13
+	VBROADCASTSS  X13, Z13
+	MOVQ          CX, SI
+	MOVQ          AX, DI
 
 sloop:
-	CMPQ    BX, $0x10
+	CMPQ    SI, $0x10
 	JL      stail
-	VMOVUPS (SI), Z1
-	VMULPS  Z0, Z1, Z1
-	VMOVUPS Z1, (SI)
-	ADDQ    $0x40, SI
-	SUBQ    $0x10, BX
+	VMOVUPS (DI), Z14
+	VMULPS  Z13, Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, SI
 	JMP     sloop
 
 stail:
-	TESTQ     BX, BX
+	TESTQ     SI, SI
 	JZ        sdone
-	MOVQ      $-1, DI
-	BZHIQ     BX, DI, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (SI), K1, Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K1, (SI)
+	MOVQ      $-1, R8
+	BZHIQ     SI, R8, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (DI), K1, Z14
+	VMULPS    Z13, Z14, Z14
+	VMOVUPS   Z14, K1, (DI)
 
 sdone:
-	SUBQ   CX, DX
-	LEAQ   (AX)(CX*4), AX
-	VXORPS Z0, Z0, Z0
+	MOVQ   BX, SI
+	SUBQ   CX, SI
+	LEAQ   (AX)(CX*4), DI
+	VXORPS Z13, Z13, Z13
 
 zloop:
-	CMPQ    DX, $0x10
+	CMPQ    SI, $0x10
 	JL      ztail
-	VMOVUPS Z0, (AX)
-	ADDQ    $0x40, AX
-	SUBQ    $0x10, DX
+	VMOVUPS Z13, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, SI
 	JMP     zloop
 
 ztail:
-	TESTQ   DX, DX
+	TESTQ   SI, SI
 	JZ      zdone
-	MOVQ    $-1, CX
-	BZHIQ   DX, CX, CX
-	KMOVW   CX, K1
-	VMOVUPS Z0, K1, (AX)
+	MOVQ    $-1, R8
+	BZHIQ   SI, R8, SI
+	KMOVW   SI, K1
+	VMOVUPS Z13, K1, (DI)
 
 zdone:
+	LEAQ (AX)(BX*4), AX
+	INCQ CX
+	DECQ DX
+	JNZ  row
 	VZEROUPPER
 	RET
 
@@ -214,82 +423,119 @@ GLOBL expP4<>(SB), RODATA|NOPTR, $4
 DATA expP5<>+0(SB)/4, $0x3f000000
 GLOBL expP5<>(SB), RODATA|NOPTR, $4
 
-// func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+// func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxBwdRow512(SB), NOSPLIT, $0-36
-	MOVQ   dp+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   d+16(FP), DX
-	MOVQ   n+24(FP), BX
-	VXORPS Z0, Z0, Z0
-	MOVQ   BX, SI
-	MOVQ   CX, DI
-	MOVQ   DX, R8
+TEXT ·softmaxBwdRows512(SB), NOSPLIT, $0-60
+	MOVQ         dp+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         d+16(FP), DX
+	MOVQ         live+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         n+40(FP), DI
+	MOVQ         width+48(FP), R8
+	VBROADCASTSS scale+56(FP), Z0
+
+row:
+	VXORPS Z1, Z1, Z1
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   DX, R11
 
 dloop:
-	CMPQ        SI, $0x10
+	CMPQ        R9, $0x10
 	JL          dtail
-	VMOVUPS     (DI), Z1
-	VMOVUPS     (R8), Z2
-	VFMADD231PS Z1, Z2, Z0
-	ADDQ        $0x40, DI
-	ADDQ        $0x40, R8
-	SUBQ        $0x10, SI
+	VMOVUPS     (R10), Z2
+	VMOVUPS     (R11), Z3
+	VFMADD231PS Z2, Z3, Z1
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	SUBQ        $0x10, R9
 	JMP         dloop
 
 dtail:
-	TESTQ       SI, SI
+	TESTQ       R9, R9
 	JZ          ddone
-	MOVQ        $-1, R9
-	BZHIQ       SI, R9, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (DI), K1, Z1
-	VMOVUPS.Z   (R8), K1, Z2
-	VFMADD231PS Z1, Z2, Z0
+	MOVQ        $-1, R12
+	BZHIQ       R9, R12, R9
+	KMOVW       R9, K1
+	VMOVUPS.Z   (R10), K1, Z2
+	VMOVUPS.Z   (R11), K1, Z3
+	VFMADD231PS Z2, Z3, Z1
 
 ddone:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPS        X0, X1, X0
-	VMOVHLPS      X0, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VADDSS        X1, X0, X0
-	VBROADCASTSS  X0, Z0
-	VBROADCASTSS  scale+32(FP), Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPS        Y2, Y1, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPS        X1, X2, X1
+	VMOVHLPS      X1, X1, X2
+	VADDPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VADDSS        X2, X1, X1
+	VBROADCASTSS  X1, Z1
+	MOVQ          BX, R9
+	MOVQ          AX, R10
+	MOVQ          CX, R11
+	MOVQ          DX, R12
 
 uloop:
-	CMPQ        BX, $0x10
+	CMPQ        R9, $0x10
 	JL          utail
-	VMOVUPS     (CX), Z2
-	VMOVUPS     (DX), Z3
-	VMOVUPS     (AX), Z4
-	VSUBPS      Z0, Z3, Z3
-	VMULPS      Z1, Z2, Z2
+	VMOVUPS     (R11), Z2
+	VMOVUPS     (R12), Z3
+	VXORPS      Z4, Z4, Z4
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z0, Z2, Z2
 	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, (AX)
-	ADDQ        $0x40, AX
-	ADDQ        $0x40, CX
-	ADDQ        $0x40, DX
-	SUBQ        $0x10, BX
+	VMOVUPS     Z4, (R10)
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R12
+	SUBQ        $0x10, R9
 	JMP         uloop
 
 utail:
-	TESTQ       BX, BX
+	TESTQ       R9, R9
 	JZ          udone
-	MOVQ        $-1, SI
-	BZHIQ       BX, SI, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VMOVUPS.Z   (DX), K1, Z3
-	VMOVUPS.Z   (AX), K1, Z4
-	VSUBPS      Z0, Z3, Z3
-	VMULPS      Z1, Z2, Z2
+	MOVQ        $-1, R13
+	BZHIQ       R9, R13, R9
+	KMOVW       R9, K1
+	VMOVUPS.Z   (R11), K1, Z2
+	VMOVUPS.Z   (R12), K1, Z3
+	VXORPS      Z4, Z4, Z4
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z0, Z2, Z2
 	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS     Z4, K1, (R10)
 
 udone:
+	MOVQ   R8, R9
+	SUBQ   BX, R9
+	LEAQ   (AX)(BX*4), R10
+	VXORPS Z1, Z1, Z1
+
+zloop:
+	CMPQ    R9, $0x10
+	JL      ztail
+	VMOVUPS Z1, (R10)
+	ADDQ    $0x40, R10
+	SUBQ    $0x10, R9
+	JMP     zloop
+
+ztail:
+	TESTQ   R9, R9
+	JZ      zdone
+	MOVQ    $-1, R11
+	BZHIQ   R9, R11, R9
+	KMOVW   R9, K1
+	VMOVUPS Z1, K1, (R10)
+
+zdone:
+	LEAQ (AX)(DI*4), AX
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	INCQ BX
+	DECQ SI
+	JNZ  row
 	VZEROUPPER
 	RET
 

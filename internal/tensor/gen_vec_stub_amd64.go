@@ -4,18 +4,48 @@
 
 package tensor
 
-// softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)
-// and row[live:n] = 0: the causal attention row in one call (max, exp and sum,
-// normalise, clear), the same operations as the max512/expShift512/scale512 sequence.
+// reluFwd512 sets out[i] = x[i] if x[i] > 0, else +0 (NaN too), for i < n.
 //
 //go:noescape
-func softmaxRow512(row *float32, live int, n int, scale float32)
+func reluFwd512(out *float32, x *float32, n int)
 
-// softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512
-// then softmaxBwd512 in one call.
+// reluBwd512 accumulates dx[i] += dout[i] where x[i] > 0, for i < n.
 //
 //go:noescape
-func softmaxBwdRow512(dp *float32, a *float32, d *float32, n int, scale float32)
+func reluBwd512(dx *float32, x *float32, dout *float32, n int)
+
+// adamW512 applies one AdamW step to n parameters p with gradients grad and moments
+// m, v; c points to adamConsts (b1, 1−b1, b2, 1−b2, eps, decay, stepSize, √bc2).
+// The operations are adamWGo's, in its order, with MXCSR's flush-to-zero and
+// denormals-are-zero set for the loop (and restored): moments decaying towards 0
+// never become subnormal, whose arithmetic takes microcode assists.
+//
+//go:noescape
+func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float32)
+
+// scaleFlush512 sets x[i] = x[i]·s for i < n, or +0 where |x[i]| < thr (thr = the
+// smallest normal float32 / |s|: products that would be subnormal are never formed).
+//
+//go:noescape
+func scaleFlush512(x *float32, n int, s float32, thr float32)
+
+// softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into
+// causal attention rows: row r's first live+r entries become softmax(x·scale)
+// (1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and
+// sum, normalise, clear — the same operations as max512/expShift512/scale512 —
+// with the exp constants loaded once for all rows.
+//
+//go:noescape
+func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+
+// softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n
+// floats apart in dp, a and d: row r's first live+r entries become
+// 0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as
+// softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0
+// (1 ≤ live, live+rows−1 ≤ width ≤ n).
+//
+//go:noescape
+func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 
 // packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src
 // (rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.

@@ -14,13 +14,16 @@ import "math"
 // It is not GELUForward's tanh approximation (they differ by up to ≈ 5e-4
 // near |x| ≈ 2, far above float32 rounding).
 func GELUErfForward(out, x []float32) {
+	run(&elemJobs, elemChunks(len(x)), elemJob{op: elemGELUErf, x: x, y: out[:len(x)]})
+}
+
+// geluErfGo is GELUErfForward's span.
+func geluErfGo(out, x []float32) {
 	out = out[:len(x)]
-	parallelElems(len(x), func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			v := float64(x[i])
-			out[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
-		}
-	})
+	for i, xi := range x {
+		v := float64(xi)
+		out[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+	}
 }
 
 // RotaryInvFreq returns the R/2 inverse frequencies of rotary embeddings

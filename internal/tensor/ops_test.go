@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // oddSizes are the row widths every elementwise kernel is checked on: 1, 3
@@ -251,5 +252,58 @@ func TestGELUBiasBackwardMatchesReference(t *testing.T) {
 		if !slices.Equal(db, dbR) {
 			t.Fatalf("n=%d: dbias differs from the row-order column sums", n)
 		}
+	}
+}
+
+// TestAdamWSubnormalNotSlower times AdamW on the state of a run whose loss
+// has reached ≈ 0 with weight decay 0 — moments and gradients far below the
+// normal range, the weights small — against an ordinary state, interleaved,
+// best of several rounds. Subnormal operands cost microcode assists (2–7×
+// per operation on the CPUs measured) unless flushed; the kernel flushes
+// them, so the two states must run at the same speed (1.5× allows for the
+// noise of a shared machine).
+func TestAdamWSubnormalNotSlower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	if !useVec512 {
+		t.Skip("the plain Go AdamW flushes its results like the assembly, but only MXCSR spares the subnormal operations' cost")
+	}
+	defer SetThreads(Threads())
+	SetThreads(1)
+	const n = 1 << 17
+	rng := rand.New(rand.NewPCG(7, 9))
+	state := func(scale float64) (p, g, m, v []float32) {
+		p, g, m = randn(rng, n, 0.1), randn(rng, n, 1e-3*scale), randn(rng, n, 1e-3*scale)
+		v = randn(rng, n, 1e-3*scale)
+		for i := range v {
+			v[i] *= v[i]
+		}
+		return
+	}
+	type st struct{ p, g, m, v, p0, m0, v0 []float32 }
+	mk := func(scale float64) *st {
+		p, g, m, v := state(scale)
+		return &st{p, g, m, v, slices.Clone(p), slices.Clone(m), slices.Clone(v)}
+	}
+	normal, sub := mk(1), mk(1e-36) // g, m ≈ 1e-39, v ≈ 1e-78 → 0: subnormal or below
+	h := AdamWParams{LR: 3e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, Step: 500}
+	run := func(s *st) time.Duration {
+		copy(s.p, s.p0)
+		copy(s.m, s.m0)
+		copy(s.v, s.v0)
+		t0 := time.Now()
+		AdamW(s.p, s.g, s.m, s.v, h)
+		return time.Since(t0)
+	}
+	best := [2]time.Duration{time.Hour, time.Hour}
+	for r := 0; r < 15; r++ {
+		best[0] = min(best[0], run(normal))
+		best[1] = min(best[1], run(sub))
+	}
+	ratio := float64(best[1]) / float64(best[0])
+	t.Logf("AdamW over %d parameters: ordinary state %v, subnormal state %v (%.2f×)", n, best[0], best[1], ratio)
+	if ratio > 1.5 {
+		t.Errorf("AdamW on subnormal moments is %.2f× slower than on ordinary ones (%v vs %v)", ratio, best[1], best[0])
 	}
 }

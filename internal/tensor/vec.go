@@ -1,5 +1,7 @@
 package tensor
 
+import "math"
+
 // vec.go holds the row and elementwise building blocks of the kernels in
 // ops.go ("spans": one contiguous run of floats). On amd64 with AVX-512 they
 // run the avo-generated assembly of gen_vec_amd64.s (vec_amd64.go picks
@@ -67,6 +69,23 @@ func scaleGo(x []float32, s float32) {
 	}
 }
 
+// scaleFlushGo sets x = x·s, or +0 where |x| < thr (NaN kept).
+func scaleFlushGo(x []float32, s, thr float32) {
+	for i, v := range x {
+		if float32(math.Abs(float64(v))) < thr {
+			x[i] = 0
+		} else {
+			x[i] = v * s
+		}
+	}
+}
+
+// flushThreshold is the |x| below which x·s would be subnormal: the
+// smallest normal float32 over |s| (+Inf for s = 0 flushes everything).
+func flushThreshold(s float32) float32 {
+	return float32(0x1p-126 / math.Abs(float64(s)))
+}
+
 // dotGo returns Σ a·b.
 func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
@@ -131,7 +150,28 @@ func softmaxRowGo(row []float32, live int, scale float32) {
 	clear(row[live:])
 }
 
+// softmaxRowsGo runs softmaxRowGo on rows consecutive rows of n floats in
+// p, row r with live+r live entries.
+func softmaxRowsGo(p []float32, live, rows, n int, scale float32) {
+	for r := 0; r < rows; r++ {
+		softmaxRowGo(p[r*n:r*n+n], live+r, scale)
+	}
+}
+
 // softmaxBwdRowGo accumulates dp += scale·a·(d − Σ a·d).
 func softmaxBwdRowGo(dp, a, d []float32, scale float32) {
 	softmaxBwdSpan(dp, a, d, scale, dotSpan(a, d))
+}
+
+// softmaxBwdRowsGo sets rows consecutive causal rows of the softmax
+// backward, n floats apart in dp, a and d: row r's first live+r entries
+// become scale·a·(d − Σ a·d) (accumulated into a cleared row) and the rest
+// up to width 0.
+func softmaxBwdRowsGo(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	for r := 0; r < rows; r++ {
+		row := dp[r*n : r*n+width]
+		clear(row)
+		l := live + r
+		softmaxBwdRowGo(row[:l], a[r*n:r*n+l], d[r*n:r*n+l], scale)
+	}
 }

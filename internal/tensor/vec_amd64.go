@@ -53,6 +53,16 @@ func scaleSpan(x []float32, s float32) {
 	scaleGo(x, s)
 }
 
+// scaleFlushSpan sets x = x·s, flushing the products that would be subnormal
+// to +0 (scaleFlushGo).
+func scaleFlushSpan(x []float32, s float32) {
+	if useVec512 && len(x) > 0 {
+		scaleFlush512(&x[0], len(x), s, flushThreshold(s))
+		return
+	}
+	scaleFlushGo(x, s, flushThreshold(s))
+}
+
 func dotSpan(a, b []float32) float32 {
 	if useVec512 && len(a) > 0 {
 		_ = b[len(a)-1]
@@ -160,18 +170,60 @@ func packB32Fast(NR int) bool { return useVec512 && NR == 32 }
 // softmaxRowSpan is softmaxRowGo in one assembly call (the same operations).
 func softmaxRowSpan(row []float32, live int, scale float32) {
 	if useVec512 && live >= 1 && live <= len(row) {
-		softmaxRow512(&row[0], live, len(row), scale)
+		softmaxRows512(&row[0], live, 1, len(row), scale)
 		return
 	}
 	softmaxRowGo(row, live, scale)
 }
 
-// softmaxBwdRowSpan is softmaxBwdRowGo in one assembly call.
-func softmaxBwdRowSpan(dp, a, d []float32, scale float32) {
-	if useVec512 && len(a) > 0 {
-		_, _ = dp[len(a)-1], d[len(a)-1]
-		softmaxBwdRow512(&dp[0], &a[0], &d[0], len(a), scale)
+// softmaxRowsSpan is softmaxRowSpan on rows consecutive rows of n floats in
+// p, row r with live+r live entries, in one assembly call.
+func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
+	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= n {
+		_ = p[rows*n-1]
+		softmaxRows512(&p[0], live, rows, n, scale)
 		return
 	}
-	softmaxBwdRowGo(dp, a, d, scale)
+	softmaxRowsGo(p, live, rows, n, scale)
+}
+
+// softmaxBwdRowSpan is softmaxBwdRowGo (its spans are the assembly's).
+func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
+
+// softmaxBwdRowsSpan is softmaxBwdRowsGo in one assembly call.
+func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= width && width <= n {
+		last := (rows-1)*n + width - 1
+		_, _, _ = dp[last], a[(rows-1)*n+live+rows-2], d[(rows-1)*n+live+rows-2]
+		softmaxBwdRows512(&dp[0], &a[0], &d[0], live, rows, n, width, scale)
+		return
+	}
+	softmaxBwdRowsGo(dp, a, d, live, rows, n, width, scale)
+}
+
+func adamWSpan(p, g, m, v []float32, c *adamConsts) {
+	if useVec512 && len(p) > 0 {
+		_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
+		adamW512(&p[0], &g[0], &m[0], &v[0], len(p), &c.b1)
+		return
+	}
+	adamWGo(p, g, m, v, c)
+}
+
+func reluForwardSpan(out, x []float32) {
+	if useVec512 && len(x) > 0 {
+		_ = out[len(x)-1]
+		reluFwd512(&out[0], &x[0], len(x))
+		return
+	}
+	reluForwardGo(out, x)
+}
+
+func reluBackwardSpan(dx, x, dout []float32) {
+	if useVec512 && len(x) > 0 {
+		_, _ = dx[len(x)-1], dout[len(x)-1]
+		reluBwd512(&dx[0], &x[0], &dout[0], len(x))
+		return
+	}
+	reluBackwardGo(dx, x, dout)
 }

@@ -13,8 +13,11 @@ func expShiftSpan(dst, src []float32, scale, shift float32) float32 {
 }
 func maxSpan(x []float32) float32      { return maxGo(x) }
 func scaleSpan(x []float32, s float32) { scaleGo(x, s) }
-func dotSpan(a, b []float32) float32   { return dotGo(a, b) }
-func addSpan(dst, a, b []float32)      { addGo(dst, a, b) }
+func scaleFlushSpan(x []float32, s float32) {
+	scaleFlushGo(x, s, flushThreshold(s))
+}
+func dotSpan(a, b []float32) float32 { return dotGo(a, b) }
+func addSpan(dst, a, b []float32)    { addGo(dst, a, b) }
 func softmaxBwdSpan(dp, a, d []float32, scale, dot float32) {
 	softmaxBwdGo(dp, a, d, scale, dot)
 }
@@ -48,5 +51,16 @@ func packB512(dst, src *float32, rows, lds int, mask uint32) {
 }
 
 func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, live, scale) }
+func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
+	softmaxRowsGo(p, live, rows, n, scale)
+}
 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
+func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale float32) {
+	softmaxBwdRowsGo(dp, a, d, live, rows, n, width, scale)
+}
+
+func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
+
+func reluForwardSpan(out, x []float32)       { reluForwardGo(out, x) }
+func reluBackwardSpan(dx, x, dout []float32) { reluBackwardGo(dx, x, dout) }

@@ -107,12 +107,31 @@ func TestSpansMatchGo(t *testing.T) {
 			if !slices.Equal(r, rG) {
 				t.Fatalf("%s: softmax row (live %d) differs from the span sequence", name, live)
 			}
+			// Several rows in one call: row r with live+r entries.
+			rows := min(n-live+1, 5)
+			m, mG := randn(rng, rows*n, 3), make([]float32, rows*n)
+			copy(mG, m)
+			softmaxRowsSpan(m, live, rows, n, 0.3)
+			softmaxRowsGo(mG, live, rows, n, 0.3)
+			if !slices.Equal(m, mG) {
+				t.Fatalf("%s: %d softmax rows (live %d..) differ from the span sequence", name, rows, live)
+			}
 			dp0 := randn(rng, n, 1)
 			dp, dpG := slices.Clone(dp0), slices.Clone(dp0)
 			softmaxBwdRowSpan(dp, r, b, 0.3)
 			softmaxBwdRowGo(dpG, r, b, 0.3)
 			if !slices.Equal(dp, dpG) {
 				t.Fatalf("%s: softmax backward row differs from the span sequence", name)
+			}
+			// Several rows in one call, each cleared to a width first.
+			width := min(n, live+rows+1)
+			brow := randn(rng, rows*n, 1)
+			ar, dr := randn(rng, rows*n, 1), randn(rng, rows*n, 1)
+			bG := slices.Clone(brow)
+			softmaxBwdRowsSpan(brow, ar, dr, live, rows, n, width, 0.3)
+			softmaxBwdRowsGo(bG, ar, dr, live, rows, n, width, 0.3)
+			if !slices.Equal(brow, bG) {
+				t.Fatalf("%s: %d softmax backward rows differ from the span sequence", name, rows)
 			}
 		}
 		if n > 0 {
@@ -145,5 +164,141 @@ func TestExpSpanAccuracy(t *testing.T) {
 	expShiftSpan(y, y, 1, 0)
 	if y[0] != 0 || y[1] == y[1] || y[2] != 1 || y[3] != 0 || y[4] != 0 {
 		t.Fatalf("e^{-200, NaN, 0, -87.4, -Inf} = %v, want {0, NaN, 1, 0, 0}", y)
+	}
+}
+
+// TestAdamWSpanFlushesSubnormals checks the AdamW span (the assembly where
+// the CPU has it) against adamWGo, bit for bit, on every tail length, with
+// values spread over the normal range and down into the subnormals: moments
+// decaying towards zero and gradients whose squares underflow, the state of
+// a run whose loss has reached ≈ 0. The kernel flushes (MXCSR) where
+// adamWGo emulates the flush, so no moment or parameter may come out
+// subnormal. Afterwards the goroutine's own float arithmetic must still
+// keep subnormals (the kernel restores MXCSR).
+func TestAdamWSpanFlushesSubnormals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 7))
+	spread := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			// |x| from 1e-45 (the smallest subnormal) to 1e1, either sign.
+			x[i] = float32(math.Pow(10, -45+46*rng.Float64()))
+			if rng.IntN(2) == 0 {
+				x[i] = -x[i]
+			}
+		}
+		return x
+	}
+	c := adamConsts{b1: 0.9, omb1: 1 - float32(0.9), b2: 0.98, omb2: 1 - float32(0.98), eps: 1e-8, decay: 1,
+		stepSize: 3e-3, bc2sqrt: 0.3}
+	subnormals := 0
+	for _, n := range vecSizes() {
+		p, g, m, v := spread(n), spread(n), spread(n), spread(n)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i])))
+		}
+		for _, x := range [][]float32{p, g, m, v} {
+			for _, e := range x {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					subnormals++
+				}
+			}
+		}
+		pG, mG, vG := slices.Clone(p), slices.Clone(m), slices.Clone(v)
+		adamWSpan(p, g, m, v, &c)
+		adamWGo(pG, g, mG, vG, &c)
+		for name, pair := range map[string][2][]float32{"p": {p, pG}, "m": {m, mG}, "v": {v, vG}} {
+			if i, d := firstBitDiff(pair[0], pair[1]); i >= 0 {
+				t.Fatalf("n=%d %s[%d]: span %g, Go %g (|Δ| %g)", n, name, i, pair[0][i], pair[1][i], d)
+			}
+			for i, e := range pair[0] {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					t.Fatalf("n=%d: %s[%d] = %g is subnormal", n, name, i, e)
+				}
+			}
+		}
+	}
+	if subnormals < 100 {
+		t.Fatalf("only %d subnormal inputs: the test does not exercise the flush", subnormals)
+	}
+	tiny := []float32{0x1p-126}
+	if h := tiny[0] * float32(len(tiny)) / 4; h == 0 {
+		t.Fatal("a subnormal result after the kernel was flushed: MXCSR was not restored")
+	}
+}
+
+// firstBitDiff is the first index where a and b differ in their bits and
+// the difference there, or −1.
+func firstBitDiff(a, b []float32) (int, float64) {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i, math.Abs(float64(a[i]) - float64(b[i]))
+		}
+	}
+	return -1, 0
+}
+
+// TestScaleFlushSpan checks scaleFlushSpan against scaleFlushGo bit for bit
+// (the same multiply; the same threshold) on values across the float32
+// range, NaN included, and that no product comes out subnormal.
+func TestScaleFlushSpan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 8))
+	for _, s := range []float32{1, 1.0 / 512, 3e-5, -0.25} {
+		for _, n := range vecSizes() {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(math.Pow(10, -44+44*rng.Float64()))
+				if rng.IntN(2) == 0 {
+					x[i] = -x[i]
+				}
+			}
+			if n > 3 {
+				x[3] = float32(math.NaN())
+			}
+			y, yG := slices.Clone(x), slices.Clone(x)
+			scaleFlushSpan(y, s)
+			scaleFlushGo(yG, s, flushThreshold(s))
+			if i, d := firstBitDiff(y, yG); i >= 0 {
+				t.Fatalf("s=%g n=%d [%d]: span %g, Go %g (|Δ| %g)", s, n, i, y[i], yG[i], d)
+			}
+			for i, e := range y {
+				if e != 0 && math.Abs(float64(e)) < 0x1p-126 {
+					t.Fatalf("s=%g n=%d: [%d] = %g is subnormal", s, n, i, e)
+				}
+				if x[i] == x[i] && e != 0 && e != x[i]*s {
+					t.Fatalf("s=%g n=%d: [%d] = %g, want %g·%g", s, n, i, e, x[i], s)
+				}
+			}
+			if n > 3 && y[3] == y[3] {
+				t.Fatalf("s=%g: NaN became %g", s, y[3])
+			}
+		}
+	}
+}
+
+// TestReLUSpans checks the ReLU spans against their Go loops bit for bit,
+// on every tail length, with NaN, ±0 and ±Inf among the inputs.
+func TestReLUSpans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, n := range vecSizes() {
+		x := randn(rng, n, 2)
+		for i := 0; i < n && i < len(special); i++ {
+			x[i*3%n] = special[i]
+		}
+		o, oG := make([]float32, n+1), make([]float32, n+1)
+		o[n], oG[n] = 7, 7 // past the end: must stay
+		reluForwardSpan(o[:n], x)
+		reluForwardGo(oG[:n], x)
+		if i, d := firstBitDiff(o, oG); i >= 0 {
+			t.Fatalf("n=%d relu[%d]: span %g, Go %g (|Δ| %g)", n, i, o[i], oG[i], d)
+		}
+		g := randn(rng, n, 1)
+		d0 := randn(rng, n+1, 1)
+		d, dG := slices.Clone(d0), slices.Clone(d0)
+		reluBackwardSpan(d[:n], x, g)
+		reluBackwardGo(dG[:n], x, g)
+		if i, dd := firstBitDiff(d, dG); i >= 0 {
+			t.Fatalf("n=%d drelu[%d]: span %g, Go %g (|Δ| %g)", n, i, d[i], dG[i], dd)
+		}
 	}
 }

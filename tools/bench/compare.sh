@@ -1,38 +1,68 @@
 #!/usr/bin/env bash
 # Side-by-side training throughput: emlab against PyTorch 1.13 (Debian, on
-# OpenBLAS) on the tiny/small/medium presets, in one run, printing ratios.
+# OpenBLAS) on the tiny/small/medium presets, in one run, printing ratios
+# and each side's share of the machine's FMA peak.
+#
 # PyTorch runs at its best setting on this 2-core machine: one torch thread,
 # two OpenBLAS threads, OPENBLAS_CORETYPE=SkylakeX (for its command only).
 # emlab runs each preset at its train.threads (two threads for tiny, small
 # and medium), and medium also on one thread to report the 2-thread scaling.
+# The measurements are interleaved (each round runs every preset on both
+# sides, one after the other) and each side keeps its best round, so that
+# load from other processes penalises neither side more; the median round's
+# ratio is printed too. The peak is tools/bench/peak/peak.c run on every
+# core at once (the sum; FMAs only, the widest vectors the CPU has).
 #
-# usage: tools/bench/compare.sh [seconds-per-measurement]   (default 5)
+# usage: tools/bench/compare.sh [seconds-per-measurement] [rounds]   (default 5 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5}
+rounds=${2:-3}
 need=()
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
+command -v gcc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-bin=$(mktemp -d)/emlab
-go build -o "$bin" ./cmd/emlab
 tmp=$(mktemp -d)
-for p in tiny small medium; do
-  OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" 1 "$secs" >>"$tmp/torch.jsonl"
-  "$bin" bench --preset "$p" --json --time "${secs}s" >>"$tmp/emlab.jsonl"
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/emlab" ./cmd/emlab
+gcc -O2 -o "$tmp/peak" tools/bench/peak/peak.c
+echo "load before: $(uptime)"
+cores=$(nproc)
+for _ in $(seq "$cores"); do "$tmp/peak" >>"$tmp/peak.jsonl" & done
+wait
+for r in $(seq "$rounds"); do
+  for p in tiny small medium; do
+    OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" 1 "$secs" >>"$tmp/torch.jsonl"
+    "$tmp/emlab" bench --preset "$p" --json --time "${secs}s" >>"$tmp/emlab.jsonl"
+  done
+  "$tmp/emlab" bench --preset medium --threads 1 --json --time "${secs}s" >>"$tmp/medium1.jsonl"
 done
-"$bin" bench --preset medium --threads 1 --json --time "${secs}s" >"$tmp/medium1.jsonl"
-/usr/bin/python3 - "$tmp" <<'PY'
-import json, sys
-d = sys.argv[1]
-torch = {j["preset"]: j for j in map(json.loads, open(d + "/torch.jsonl"))}
-em = {j["preset"]: j for j in map(json.loads, open(d + "/emlab.jsonl"))}
-m1 = json.loads(open(d + "/medium1.jsonl").read())
-print(f"{'preset':8} {'PyTorch tok/s':>14} {'emlab tok/s':>12} {'ratio':>6} {'emlab GFLOP/s':>14} {'threads':>7}")
+echo "load after:  $(uptime)"
+/usr/bin/python3 - "$tmp" "$rounds" <<'PY'
+import json, statistics, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+def lines(f): return [json.loads(l) for l in open(d + "/" + f)]
+peaks = lines("peak.jsonl")
+peak = sum(j["gflops"] for j in peaks)
+torch, em, m1 = lines("torch.jsonl"), lines("emlab.jsonl"), lines("medium1.jsonl")
+print(f"FMA peak: {peak:.0f} GFLOP/s ({len(peaks)} cores at once: {' + '.join('%.0f' % j['gflops'] for j in peaks)})")
+print(f"tokens/s: best of {rounds} interleaved rounds (each a mean over its seconds); best step: the fastest single step of all rounds")
+print(f"{'preset':7} {'PyTorch':>8} {'emlab':>8} {'ratio':>6} {'median':>6} | {'PyT step':>8} {'em step':>8} {'ratio':>6} | {'PyT %pk':>7} {'em GF/s':>7} {'em %pk':>6}")
 for p in ("tiny", "small", "medium"):
-    t, e = torch[p], em[p]
-    print(f"{p:8} {t['tokens_per_s']:14.0f} {e['tokens_per_s']:12.0f} {e['tokens_per_s']/t['tokens_per_s']:6.2f} {e['gflops']:14.1f} {e['threads']:7d}")
-print(f"medium: 2 threads / 1 thread = {em['medium']['tokens_per_s']/m1['tokens_per_s']:.2f}")
+    t = [j for j in torch if j["preset"] == p]
+    e = [j for j in em if j["preset"] == p]
+    ft = lambda j: j["tokens_per_s"]
+    fb = lambda j: j["best_step_tokens_per_s"]
+    bt, be = max(t, key=ft), max(e, key=ft)
+    med = statistics.median(ft(a) / ft(b) for a, b in zip(e, t))
+    st, se = max(map(fb, t)), max(map(fb, e))
+    print(f"{p:7} {ft(bt):8.0f} {ft(be):8.0f} {ft(be)/ft(bt):6.2f} {med:6.2f} | {st:8.0f} {se:8.0f} {se/st:6.2f} |"
+          f" {100*bt['gflops']/peak:6.0f}% {be['gflops']:7.1f} {100*be['gflops']/peak:5.0f}%")
+    print(f"{'':7} rounds: PyTorch {' '.join('%.0f' % ft(j) for j in t)}; emlab {' '.join('%.0f' % ft(j) for j in e)}")
+b2 = max(j["tokens_per_s"] for j in em if j["preset"] == "medium")
+b1 = max(j["tokens_per_s"] for j in m1)
+print(f"medium: 2 threads / 1 thread = {b2/b1:.2f} (best round of each)")
 PY

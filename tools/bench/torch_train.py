@@ -2,7 +2,8 @@
 
 The same architecture as emlab's GPT (pre-LN, learned positions, fused QKV,
 GELU tanh MLP 4x, tied unembedding) trained with AdamW + clipping on random
-tokens. Prints one JSON line per preset: {"preset", "tokens_per_s", "gflops"}.
+tokens. Prints one JSON line per preset: {"preset", "tokens_per_s", "gflops",
+"best_step_tokens_per_s"} (the last: the fastest single step's rate).
 Run with Debian's python3-torch; thread settings come from the caller.
 """
 import json
@@ -87,13 +88,15 @@ def bench(name, seconds):
 
     for _ in range(2):
         step()
-    n, t0 = 0, time.perf_counter()
+    n, t0, best = 0, time.perf_counter(), float("inf")
     while n < 3 or time.perf_counter() - t0 < seconds:
+        s0 = time.perf_counter()
         step()
+        best = min(best, time.perf_counter() - s0)
         n += 1
     tps = n * p["B"] * p["T"] / (time.perf_counter() - t0)
     return {"preset": name, "tokens_per_s": tps, "gflops": tps * flops_per_token(p["L"], p["d"], p["V"], p["T"]) / 1e9,
-            "torch_threads": torch.get_num_threads()}
+            "best_step_tokens_per_s": p["B"] * p["T"] / best, "torch_threads": torch.get_num_threads()}
 
 
 if __name__ == "__main__":

@@ -775,15 +775,22 @@ func packB32() {
 }
 
 func softmaxRowVec() {
-	TEXT("softmaxRow512", NOSPLIT, "func(row *float32, live, n int, scale float32)")
+	TEXT("softmaxRows512", NOSPLIT, "func(row *float32, live, rows, n int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxRow512 sets row[:live] = softmax(row[:live]·scale) (1 ≤ live ≤ n, scale > 0)",
-		"and row[live:n] = 0: the causal attention row in one call (max, exp and sum,",
-		"normalise, clear), the same operations as the max512/expShift512/scale512 sequence.")
+	Doc("softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into",
+		"causal attention rows: row r's first live+r entries become softmax(x·scale)",
+		"(1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and",
+		"sum, normalise, clear — the same operations as max512/expShift512/scale512 —",
+		"with the exp constants loaded once for all rows.")
 	row := Load(Param("row"), GP64())
 	live := Load(Param("live"), GP64())
+	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
 	k := K()
+	sc := ZMM()
+	VBROADCASTSS(paramAddr("scale"), sc)
+	cons := loadExpConsts(expHi)
+	Label("row")
 	// max over row[:live]
 	mx := ZMM()
 	VBROADCASTSS(operand.Mem{Base: row}, mx)
@@ -806,12 +813,10 @@ func softmaxRowVec() {
 	VMAXPS(t, xx, xx)
 	VMOVSHDUP(xx, t)
 	VMAXSS(t, xx, xx)
-	VMULSS(paramAddr("scale"), xx, xx) // shift = max·scale
-	sh, sc := ZMM(), ZMM()
+	VMULSS(sc.AsX(), xx, xx) // shift = max·scale
+	sh := ZMM()
 	VBROADCASTSS(xx, sh)
-	VBROADCASTSS(paramAddr("scale"), sc)
 	// e^(x·scale − shift) and its sum
-	cons := loadExpConsts(expHi)
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
 	c = copies(live, row)
@@ -852,23 +857,37 @@ func softmaxRowVec() {
 	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
 		store(z, p, masked, k)
 	})
+	// next row: one more live entry, n floats further
+	LEAQ(operand.Mem{Base: row, Index: n, Scale: 4}, row)
+	INCQ(live)
+	DECQ(rows)
+	JNZ(operand.LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
 
 func softmaxBwdRowVec() {
-	TEXT("softmaxBwdRow512", NOSPLIT, "func(dp, a, d *float32, n int, scale float32)")
+	TEXT("softmaxBwdRows512", NOSPLIT, "func(dp, a, d *float32, live, rows, n, width int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxBwdRow512 accumulates dp[i] += scale·a[i]·(d[i] − Σ a·d) for i < n: dot512",
-		"then softmaxBwd512 in one call.")
+	Doc("softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n",
+		"floats apart in dp, a and d: row r's first live+r entries become",
+		"0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as",
+		"softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0",
+		"(1 ≤ live, live+rows−1 ≤ width ≤ n).")
 	dp := Load(Param("dp"), GP64())
 	a := Load(Param("a"), GP64())
 	d := Load(Param("d"), GP64())
+	live := Load(Param("live"), GP64())
+	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
+	width := Load(Param("width"), GP64())
 	k := K()
+	sc := ZMM()
+	VBROADCASTSS(paramAddr("scale"), sc)
+	Label("row")
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
-	c := copies(n, a, d)
+	c := copies(live, a, d)
 	vecLoopL("d", c[0], c[1:], k, func(masked bool) {
 		va, vb := ZMM(), ZMM()
 		load(c[1], masked, k, va)
@@ -876,18 +895,178 @@ func softmaxBwdRowVec() {
 		VFMADD231PS(va, vb, acc)
 	})
 	s := hsum(acc)
-	dt, sc := ZMM(), ZMM()
+	dt := ZMM()
 	VBROADCASTSS(s, dt)
-	VBROADCASTSS(paramAddr("scale"), sc)
-	vecLoopL("u", n, []reg.Register{dp, a, d}, k, func(masked bool) {
+	c = copies(live, dp, a, d)
+	vecLoopL("u", c[0], c[1:], k, func(masked bool) {
 		va, vd, vp := ZMM(), ZMM(), ZMM()
-		load(a, masked, k, va)
-		load(d, masked, k, vd)
-		load(dp, masked, k, vp)
+		load(c[2], masked, k, va)
+		load(c[3], masked, k, vd)
+		VXORPS(vp, vp, vp)
 		VSUBPS(dt, vd, vd)
 		VMULPS(sc, va, va)
 		VFMADD231PS(va, vd, vp)
-		store(vp, dp, masked, k)
+		store(vp, c[1], masked, k)
+	})
+	// zero dp[live:width]
+	rest := GP64()
+	MOVQ(width, rest)
+	SUBQ(live, rest)
+	p := GP64()
+	LEAQ(operand.Mem{Base: dp, Index: live, Scale: 4}, p)
+	z := ZMM()
+	VXORPS(z, z, z)
+	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
+		store(z, p, masked, k)
+	})
+	// next row
+	LEAQ(operand.Mem{Base: dp, Index: n, Scale: 4}, dp)
+	LEAQ(operand.Mem{Base: a, Index: n, Scale: 4}, a)
+	LEAQ(operand.Mem{Base: d, Index: n, Scale: 4}, d)
+	INCQ(live)
+	DECQ(rows)
+	JNZ(operand.LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// mxcsrFlush are MXCSR's flush-to-zero (bit 15) and denormals-are-zero
+// (bit 6) bits.
+const mxcsrFlush = 1<<15 | 1<<6
+
+func adamWVec() {
+	TEXT("adamW512", NOSPLIT, "func(p, grad, m, v *float32, n int, c *float32)")
+	Pragma("noescape")
+	Doc("adamW512 applies one AdamW step to n parameters p with gradients grad and moments",
+		"m, v; c points to adamConsts (b1, 1−b1, b2, 1−b2, eps, decay, stepSize, √bc2).",
+		"The operations are adamWGo's, in its order, with MXCSR's flush-to-zero and",
+		"denormals-are-zero set for the loop (and restored): moments decaying towards 0",
+		"never become subnormal, whose arithmetic takes microcode assists.")
+	p := Load(Param("p"), GP64())
+	g := Load(Param("grad"), GP64()) // not "g": the Go assembler's goroutine register
+	m := Load(Param("m"), GP64())
+	v := Load(Param("v"), GP64())
+	n := Load(Param("n"), GP64())
+	c := Load(Param("c"), GP64())
+	saved, flush := AllocLocal(4), AllocLocal(4)
+	VSTMXCSR(saved)
+	t := GP32()
+	MOVL(saved, t)
+	ORL(operand.U32(mxcsrFlush), t)
+	MOVL(t, flush)
+	VLDMXCSR(flush)
+	var cs [8]reg.VecVirtual
+	for i := range cs {
+		cs[i] = ZMM()
+		VBROADCASTSS(operand.Mem{Base: c, Disp: 4 * i}, cs[i])
+	}
+	b1, omb1, b2, omb2, eps, decay, step, bc2 := cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]
+	k := K()
+	vecLoop(n, []reg.Register{p, g, m, v}, k, func(masked bool) {
+		vg, vm, vv, vp := ZMM(), ZMM(), ZMM(), ZMM()
+		load(g, masked, k, vg)
+		load(m, masked, k, vm)
+		load(v, masked, k, vv)
+		load(p, masked, k, vp)
+		// m = b1·m + (1−b1)·g
+		t1 := ZMM()
+		VMULPS(b1, vm, vm)
+		VMULPS(omb1, vg, t1)
+		VADDPS(t1, vm, vm)
+		// v = b2·v + ((1−b2)·g)·g
+		VMULPS(b2, vv, vv)
+		VMULPS(omb2, vg, t1)
+		VMULPS(vg, t1, t1)
+		VADDPS(t1, vv, vv)
+		store(vm, m, masked, k)
+		store(vv, v, masked, k)
+		// p = p·decay − (stepSize·m)/(√v/√bc2 + eps)
+		d := ZMM()
+		VSQRTPS(vv, d)
+		VDIVPS(bc2, d, d)
+		VADDPS(eps, d, d)
+		VMULPS(step, vm, t1)
+		VDIVPS(d, t1, t1)
+		VMULPS(decay, vp, vp)
+		VSUBPS(t1, vp, vp)
+		store(vp, p, masked, k)
+	})
+	VLDMXCSR(saved)
+	VZEROUPPER()
+	RET()
+}
+
+func scaleFlushVec() {
+	TEXT("scaleFlush512", NOSPLIT, "func(x *float32, n int, s, thr float32)")
+	Pragma("noescape")
+	Doc("scaleFlush512 sets x[i] = x[i]·s for i < n, or +0 where |x[i]| < thr (thr = the",
+		"smallest normal float32 / |s|: products that would be subnormal are never formed).")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	sv, tv, abs := ZMM(), ZMM(), ZMM()
+	VBROADCASTSS(paramAddr("s"), sv)
+	VBROADCASTSS(paramAddr("thr"), tv)
+	VPBROADCASTD(ConstData("absMask", operand.U32(0x7fffffff)), abs)
+	k := K()
+	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
+		v, a := ZMM(), ZMM()
+		load(x, masked, k, v)
+		VANDPS(abs, v, a)
+		keep := K()
+		if masked {
+			VCMPPS(operand.U8(5), tv, a, k, keep) // |x| ≥ thr or NaN, within the tail
+		} else {
+			VCMPPS(operand.U8(5), tv, a, keep)
+		}
+		VMULPS_Z(sv, v, keep, v)
+		store(v, x, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func reluFwdVec() {
+	TEXT("reluFwd512", NOSPLIT, "func(out, x *float32, n int)")
+	Pragma("noescape")
+	Doc("reluFwd512 sets out[i] = x[i] if x[i] > 0, else +0 (NaN too), for i < n.")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	k := K()
+	vecLoop(n, []reg.Register{out, x}, k, func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		// MAXPS returns its second source (here +0) when either is NaN and
+		// when both are zeros, as the Go loop's x > 0 test.
+		VMAXPS(zero, v, v)
+		store(v, out, masked, k)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func reluBwdVec() {
+	TEXT("reluBwd512", NOSPLIT, "func(dx, x, dout *float32, n int)")
+	Pragma("noescape")
+	Doc("reluBwd512 accumulates dx[i] += dout[i] where x[i] > 0, for i < n.")
+	dx := Load(Param("dx"), GP64())
+	x := Load(Param("x"), GP64())
+	dout := Load(Param("dout"), GP64())
+	n := Load(Param("n"), GP64())
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	k := K()
+	vecLoop(n, []reg.Register{dx, x, dout}, k, func(masked bool) {
+		v, d, g := ZMM(), ZMM(), ZMM()
+		load(x, masked, k, v)
+		load(dx, masked, k, d)
+		load(dout, masked, k, g)
+		pos := K()
+		VCMPPS(operand.U8(0x1e), zero, v, pos) // x > 0, ordered (NaN: false)
+		VADDPS(g, d, pos, d)
+		store(d, dx, masked, k)
 	})
 	VZEROUPPER()
 	RET()
@@ -895,6 +1074,10 @@ func softmaxBwdRowVec() {
 
 // vecKernels emits every kernel of gen_vec_amd64.s.
 func vecKernels() {
+	reluFwdVec()
+	reluBwdVec()
+	adamWVec()
+	scaleFlushVec()
 	softmaxRowVec()
 	softmaxBwdRowVec()
 	packB32()
