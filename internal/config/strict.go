@@ -15,7 +15,6 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 )
@@ -145,27 +144,26 @@ func (c *Config) SetAny(key string, v any) error {
 	if err != nil {
 		return err
 	}
+	// data.tasks parses its own text form: one value, written as a string.
+	kind := f.Kind()
+	if isTextValue(f.Type()) {
+		kind = reflect.String
+	}
 	var text string
-	switch {
-	case isTextValue(f.Type()): // data.tasks: one value, written as a string
+	switch kind {
+	case reflect.String:
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("%s: want a string, got %s", key, describe(v))
 		}
 		text = s
-	case f.Kind() == reflect.String:
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: want a string, got %s", key, describe(v))
-		}
-		text = s
-	case f.Kind() == reflect.Bool:
+	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("%s: want true or false, got %s", key, describe(v))
 		}
 		text = strconv.FormatBool(b)
-	case slices.Contains([]reflect.Kind{reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64}, f.Kind()):
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64:
 		switch x := v.(type) {
 		case json.Number:
 			text = x.String()
