@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,7 +42,7 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("analyze", stderr)
 	o := analyzeOptions{stats: stats.DefaultOptions(), notes: stderr}
 	fs.StringVar(&o.csv, "csv", "", "read curves from this CSV (columns task,metric,x,value; optional seed,n,chance,low,high,group)")
-	runs := fs.String("runs", "", "read curves from run directories (this one and any further arguments)")
+	runs := fs.String("runs", "", "read curves from run directories, or the runs under a directory (this one and any further arguments)")
 	fs.StringVar(&o.axis, "x", "", "x axis: "+strings.Join(stats.Axes, ", ")+" (default params for --runs; for --csv the x column as given)")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per (task, metric) per line")
 	tasks := fs.String("tasks", "", "comma-separated tasks to analyse (default all)")
@@ -101,9 +103,12 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		if o.axis == "" {
 			o.axis = stats.AxisParams
 		}
-		var err error
+		dirs, err := expandRuns(o.runs)
+		if err != nil {
+			return err
+		}
 		var rep *stats.RunsReport
-		if curves, rep, err = stats.ReadRuns(o.runs, o.axis); err != nil {
+		if curves, rep, err = stats.ReadRuns(dirs, o.axis); err != nil {
 			return err
 		}
 		if rep.DroppedNonPositive > 0 && o.notes != nil {
@@ -156,6 +161,28 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return nil
 	}
 	return writeAnalyzeTable(w, results)
+}
+
+// expandRuns replaces each directory that is not a run itself by the runs
+// under it (a sweep's output, a ladder of models trained elsewhere, one
+// run per size), so --runs takes either.
+func expandRuns(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		ids, err := rundir.FindRuns(d)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0 || slices.Contains(ids, "."):
+			out = append(out, d) // a run, or nothing: ReadRuns says which
+		default:
+			for _, id := range ids {
+				out = append(out, filepath.Join(d, filepath.FromSlash(id)))
+			}
+		}
+	}
+	return out, nil
 }
 
 // withColumnHint adds "did you mean" to a missing-column error.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"emlab/internal/eval"
 	"emlab/internal/rundir"
 	"emlab/internal/tasks"
-	"emlab/internal/train"
 )
 
 func init() {
@@ -21,6 +21,7 @@ func init() {
 
 type evalOptions struct {
 	run   string
+	out   string
 	step  int
 	all   bool
 	tasks string
@@ -29,17 +30,23 @@ type evalOptions struct {
 	quiet bool
 	// noMemCheck skips the up-front memory estimate.
 	noMemCheck bool
+
+	tokensPerStep int64
+	command       []string
+	batchSet      bool // --batch given (else a model trained elsewhere gets externalBatch)
 }
 
 func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	var o evalOptions
-	fs.StringVar(&o.run, "run", "", "run directory (required)")
+	fs.StringVar(&o.run, "run", "", "run directory, Hugging Face model directory, folder of step<N>/ model directories, or folder of those (required)")
+	fs.StringVar(&o.out, "out", "", "models trained elsewhere: write the results here instead of beside the model (a ladder: one subdirectory per rung)")
+	fs.Int64Var(&o.tokensPerStep, "tokens-per-step", 0, "models trained elsewhere: tokens per training step (Pythia: 2097152), for the tokens and FLOPs axes")
 	fs.IntVar(&o.step, "step", -1, "evaluate this checkpoint step (default: the newest)")
 	fs.BoolVar(&o.all, "all", false, "evaluate every checkpoint")
 	fs.StringVar(&o.tasks, "tasks", "", "tasks to score, comma-separated specs (default: the run's training mixture)")
 	fs.IntVar(&o.n, "n", 200, "items per task variant")
-	fs.IntVar(&o.batch, "batch", 64, "sequences per forward pass")
+	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per forward pass (models trained elsewhere: %d unless given)", externalBatch))
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
 	pos, err := parseFlags(fs, args)
@@ -58,6 +65,11 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.all && o.step >= 0 {
 		return errors.New("give --step N or --all, not both")
 	}
+	if o.tokensPerStep < 0 {
+		return errors.New("--tokens-per-step must be positive")
+	}
+	o.command = append([]string{"emlab", "eval"}, args...)
+	o.batchSet = flagGiven(fs, "batch")
 	var log io.Writer = stderr
 	if o.quiet {
 		log = io.Discard
@@ -66,66 +78,119 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // evalTasks builds the tasks to score: an explicit list (a mixture spec;
-// weights are ignored), or the run's mixture.
-func evalTasks(spec string, rd *train.RunDir) ([]tasks.Task, error) {
+// weights are ignored), or the run's mixture (for a model trained
+// elsewhere, the tasks scored on it before).
+func evalTasks(spec string, tg target) (tasks.Mixture, error) {
 	if spec == "" {
-		if rd.Config.Data.Source != "tasks" {
-			return nil, fmt.Errorf("run %s was trained on the %s stream: give --tasks", rd.Dir, rd.Config.Data.Source)
+		m := tg.mixture()
+		switch {
+		case !m.IsZero():
+			return m, nil
+		case tg.external():
+			return m, fmt.Errorf("%s is a model trained elsewhere, without a training mixture: give --tasks (e.g. --tasks stories,file:examples/tasks/compare.toml)", tg.dir())
 		}
-		return rd.Config.Data.Tasks.Tasks(), nil
+		return m, fmt.Errorf("run %s was not trained on a task mixture: give --tasks", tg.dir())
 	}
 	m, err := tasks.ParseMixture(spec)
 	if err != nil {
-		return nil, fmt.Errorf("--tasks: %w", err)
+		return m, fmt.Errorf("--tasks: %w", err)
 	}
-	return m.Tasks(), nil
+	if err := m.CheckFilesAgainst(tg.mixture()); err != nil {
+		return m, fmt.Errorf("--tasks: %w", err)
+	}
+	return m, nil
 }
 
 func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
-	rd, err := train.OpenRun(o.run)
+	targets, err := openTargets(o.run, o.out, o.command)
 	if err != nil {
 		return err
 	}
-	if rd.Tok == nil {
-		return fmt.Errorf("run %s has no %s: only task-mixture runs can be evaluated on the battery", o.run, rundir.TokenizerFile)
+	if o.tokensPerStep > 0 && !targets[0].external() {
+		return errors.New("--tokens-per-step is for models trained elsewhere: an emlab run records its own")
 	}
-	ts, err := evalTasks(o.tasks, rd)
+	for i, tg := range targets {
+		if len(targets) > 1 {
+			fmt.Fprintf(stdout, "%s%s\n", map[bool]string{true: "\n"}[i > 0], tg.dir())
+		}
+		if err := evalTarget(ctx, o, tg, stdout, log); err != nil {
+			return err
+		}
+		// One model at a time: the next rung is loaded only after this
+		// one is garbage.
+		targets[i] = nil
+		runtime.GC()
+	}
+	return nil
+}
+
+// evalTarget scores one run's checkpoints and merges the results into its
+// evals.jsonl after each step.
+func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Writer) error {
+	if tg.tokenizer() == nil {
+		return fmt.Errorf("run %s has no %s: only task-mixture runs can be evaluated on the battery", tg.dir(), rundir.TokenizerFile)
+	}
+	mix, err := evalTasks(o.tasks, tg)
 	if err != nil {
 		return err
 	}
-	steps, err := selectSteps(rd, o.step, o.all)
+	steps, err := selectSteps(tg, o.step, o.all)
 	if err != nil {
 		return err
 	}
 	if o.n > eval.MaxItems {
 		return fmt.Errorf("--n: at most %d items per variant, got %d", eval.MaxItems, o.n)
 	}
-	if err := checkMemory(train.InferenceMemory(rd.Config.Model, o.batch, rd.Config.Model.NCtx, true), o.noMemCheck); err != nil {
-		return fmt.Errorf("run %s with --batch %d: %w", o.run, o.batch, err)
-	}
-	bat, err := eval.NewBatteryContext(ctx, ts, o.n)
+	bat, err := eval.NewBatteryContext(ctx, mix.Tasks(), o.n)
 	if err != nil {
 		return err
 	}
-	m, err := rd.Model(steps[0])
+	// Checked before any weights are read, from the shape: the model at
+	// this batch, over the longest sequence the items make (a model
+	// trained elsewhere has a context far longer), one layer's
+	// activations (evaluation keeps none; emlab's models keep all), and
+	// the decoder generation uses.
+	batch := batchFor(tg, o.batch, o.batchSet)
+	T := bat.SeqLen(tg.nctx())
+	if err := checkMemory(tg.memory(batch, T, false, T), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", tg.dir(), batch, err)
+	}
+	if tg.external() {
+		if err := checkWritable(tg.dir()); err != nil {
+			return err
+		}
+	}
+	m, err := tg.load(steps[0])
 	if err != nil {
 		return err
 	}
-	h := &eval.Harness{Model: m, Tok: rd.Tok, BatchSize: o.batch, Ctx: ctx}
+	if x, ok := tg.(*externalRun); ok {
+		if err := x.record(mix, o.tokensPerStep); err != nil {
+			return err
+		}
+	}
+	// Evaluation reads logits only: one layer's activation buffers serve
+	// them all (a loaded model's option; logits are bit-identical).
+	if k, ok := m.(interface{ SetKeepActivations(bool) }); ok {
+		k.SetKeepActivations(false)
+	}
+	h := &eval.Harness{Model: m, Tok: tg.tokenizer(), BatchSize: batch, Ctx: ctx}
 	var all []rundir.Eval
-	for _, step := range steps {
+	for i, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		began := time.Now()
-		if err := rd.Load(m, step); err != nil {
-			return err
+		if i > 0 {
+			if _, err := tg.load(step); err != nil {
+				return err
+			}
 		}
 		rs, err := bat.Run(h, step)
 		if err != nil {
 			if ctx.Err() != nil && len(rs) > 0 {
 				// Keep the tasks scored before the signal.
-				if merr := rundir.MergeEvals(o.run, rs); merr != nil {
+				if merr := rundir.MergeEvals(tg.dir(), rs); merr != nil {
 					return errors.Join(err, merr)
 				}
 				fmt.Fprintf(log, "eval step %d: interrupted; kept %d results of the tasks finished\n", step, len(rs))
@@ -133,7 +198,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		// Write after every step so an interrupted --all keeps what it did.
-		if err := rundir.MergeEvals(o.run, rs); err != nil {
+		if err := rundir.MergeEvals(tg.dir(), rs); err != nil {
 			return err
 		}
 		all = append(all, rs...)
@@ -156,20 +221,20 @@ func printEvalSummary(w io.Writer, rs []rundir.Eval, step int) {
 
 // selectSteps picks the checkpoints a command works on: every one (all),
 // the one at step (step ≥ 0, which must exist), or the newest.
-func selectSteps(rd *train.RunDir, step int, all bool) ([]int, error) {
-	steps, err := rd.Steps()
+func selectSteps(tg target, step int, all bool) ([]int, error) {
+	steps, err := tg.steps()
 	if err != nil {
 		return nil, err
 	}
 	if len(steps) == 0 {
-		return nil, fmt.Errorf("run %s has no checkpoints", rd.Dir)
+		return nil, fmt.Errorf("run %s has no checkpoints", tg.dir())
 	}
 	switch {
 	case all:
 		return steps, nil
 	case step >= 0:
 		if !slices.Contains(steps, step) {
-			return nil, fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", rd.Dir, step, joinInts(steps))
+			return nil, fmt.Errorf("run %s has no checkpoint at step %d (it has %s)", tg.dir(), step, joinInts(steps))
 		}
 		return []int{step}, nil
 	}

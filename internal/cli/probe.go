@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
+	"emlab/internal/data"
 	"emlab/internal/eval"
+	"emlab/internal/nn"
 	"emlab/internal/probe"
 	"emlab/internal/rundir"
-	"emlab/internal/train"
+	"emlab/internal/tasks"
 )
 
 func init() {
@@ -20,25 +23,34 @@ func init() {
 
 type probeOptions struct {
 	run    string
+	out    string
 	step   int
 	all    bool
 	probes string
+	tasks  string
+	length int
 	batch  int
 	items  int
 	list   bool
 	quiet  bool
 	// noMemCheck skips the up-front memory estimate.
 	noMemCheck bool
+
+	command  []string
+	batchSet bool // --batch given (else a model trained elsewhere gets externalBatch)
 }
 
 func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("probe", stderr)
 	var o probeOptions
-	fs.StringVar(&o.run, "run", "", "run directory (required unless --list)")
+	fs.StringVar(&o.run, "run", "", "run directory, Hugging Face model directory, folder of step<N>/ model directories, or folder of those (required unless --list)")
+	fs.StringVar(&o.out, "out", "", "models trained elsewhere: write the results here instead of beside the model (a ladder: one subdirectory per rung)")
+	fs.StringVar(&o.tasks, "tasks", "", "models trained elsewhere: tasks whose documents are the held-out text and whose items the item probes read (default: the tasks eval recorded, else stories)")
+	fs.IntVar(&o.length, "len", 0, fmt.Sprintf("models trained elsewhere: probe sequence length (default: min(n_ctx, %d))", defaultProbeLen))
 	fs.IntVar(&o.step, "step", -1, "probe this checkpoint step (default: the newest)")
 	fs.BoolVar(&o.all, "all", false, "probe every checkpoint")
 	fs.StringVar(&o.probes, "probes", "", "probes to run, comma-separated (default: every probe that applies; see --list)")
-	fs.IntVar(&o.batch, "batch", 64, "sequences per probe batch (64 repeated sequences for prefix matching)")
+	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per probe batch (64 repeated sequences for prefix matching; models trained elsewhere: %d unless given)", externalBatch))
 	fs.IntVar(&o.items, "items", 256, "task items per variant for item-based probes")
 	fs.BoolVar(&o.list, "list", false, "list the probes and exit")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
@@ -65,12 +77,14 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.all && o.step >= 0 {
 		return errors.New("give --step N or --all, not both")
 	}
-	if o.batch < 1 || o.items < 1 {
-		return errors.New("--batch and --items must be positive")
+	if o.batch < 1 || o.items < 1 || o.length < 0 {
+		return errors.New("--batch, --items and --len must be positive")
 	}
 	if o.items > eval.MaxItems {
 		return fmt.Errorf("--items: at most %d items per variant, got %d", eval.MaxItems, o.items)
 	}
+	o.command = append([]string{"emlab", "probe"}, args...)
+	o.batchSet = flagGiven(fs, "batch")
 	var log io.Writer = stderr
 	if o.quiet {
 		log = io.Discard
@@ -79,45 +93,139 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error {
-	rd, err := train.OpenRun(o.run)
+	targets, err := openTargets(o.run, o.out, o.command)
 	if err != nil {
 		return err
 	}
-	steps, err := selectSteps(rd, o.step, o.all)
+	if !targets[0].external() && (o.tasks != "" || o.length > 0) {
+		return errors.New("--tasks and --len are for models trained elsewhere: an emlab run is probed on its own mixture and window")
+	}
+	for i, tg := range targets {
+		if len(targets) > 1 {
+			fmt.Fprintf(stdout, "%s%s\n", map[bool]string{true: "\n"}[i > 0], tg.dir())
+		}
+		if err := probeTarget(ctx, o, tg, stdout, log); err != nil {
+			return err
+		}
+		targets[i] = nil
+		runtime.GC()
+	}
+	return nil
+}
+
+// probeEnv is what the probes of tg may use besides the model: an emlab
+// run's held-out stream, window and mixture; for a model trained
+// elsewhere, the documents of --tasks (or of the tasks eval recorded, else
+// stories) in its own tokenizer, in windows of --len tokens.
+func probeEnv(ctx context.Context, o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
+	env := &probe.Env{Model: m, Tok: tg.tokenizer(), Batch: batchFor(tg, o.batch, o.batchSet), Items: o.items, Ctx: ctx}
+	if r, ok := tg.(*emlabRun); ok {
+		ev, err := r.rd.Heldout()
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", r.rd.Dir, err)
+		}
+		env.Eval, env.T, env.Tasks = ev, r.rd.Config.T(), r.rd.Config.Data.Tasks.Tasks()
+		return env, nil
+	}
+	mix := tg.mixture()
+	var err error
+	switch {
+	case o.tasks != "":
+		if mix, err = tasks.ParseMixture(o.tasks); err != nil {
+			return nil, fmt.Errorf("--tasks: %w", err)
+		}
+		if err := mix.CheckFilesAgainst(tg.mixture()); err != nil {
+			return nil, fmt.Errorf("--tasks: %w", err)
+		}
+	case mix.IsZero():
+		if mix, err = tasks.ParseMixture("stories"); err != nil {
+			return nil, err
+		}
+	}
+	T, err := probeLen(o, tg)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := mix.StreamWith(tg.tokenizer(), data.MixtureConfig{Label: "eval", NCtx: T})
+	if err != nil {
+		return nil, fmt.Errorf("held-out text for the probes: %w", err)
+	}
+	env.Eval, env.T, env.Tasks = ev, T, mix.Tasks()
+	return env, nil
+}
+
+// probeLen is the probes' window on tg: an emlab run's training window;
+// for a model trained elsewhere --len, or min(n_ctx, defaultProbeLen).
+func probeLen(o probeOptions, tg target) (int, error) {
+	if r, ok := tg.(*emlabRun); ok {
+		return r.rd.Config.T(), nil
+	}
+	if o.length > tg.nctx() {
+		return 0, fmt.Errorf("--len %d is above the model's context n_ctx=%d", o.length, tg.nctx())
+	}
+	if o.length > 0 {
+		return o.length, nil
+	}
+	return min(tg.nctx(), defaultProbeLen), nil
+}
+
+// probeTarget probes one run's checkpoints and merges the rows into its
+// probes.jsonl after each step.
+func probeTarget(ctx context.Context, o probeOptions, tg target, stdout, log io.Writer) error {
+	steps, err := selectSteps(tg, o.step, o.all)
 	if err != nil {
 		return err
 	}
-	if err := checkMemory(train.InferenceMemory(rd.Config.Model, o.batch, rd.Config.T(), false), o.noMemCheck); err != nil {
-		return fmt.Errorf("run %s with --batch %d: %w", o.run, o.batch, err)
-	}
-	m, err := rd.Model(steps[0])
+	// Checked before any weights are read, from the shape: the probes keep
+	// every layer's activations, over windows of probeLen tokens.
+	T, err := probeLen(o, tg)
 	if err != nil {
 		return err
 	}
-	ev, err := rd.Heldout()
-	if err != nil {
-		return fmt.Errorf("run %s: %w", o.run, err)
+	batch := batchFor(tg, o.batch, o.batchSet)
+	if err := checkMemory(tg.memory(batch, T, true, 0), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", tg.dir(), batch, err)
 	}
-	env := &probe.Env{Model: m, Tok: rd.Tok, Eval: ev, T: rd.Config.T(), Batch: o.batch, Items: o.items,
-		Tasks: rd.Config.Data.Tasks.Tasks(), Ctx: ctx}
+	if tg.external() {
+		if err := checkWritable(tg.dir()); err != nil {
+			return err
+		}
+	}
+	m, err := tg.load(steps[0])
+	if err != nil {
+		return err
+	}
+	env, err := probeEnv(ctx, o, tg, m)
+	if err != nil {
+		return err
+	}
 	sel, err := probe.Select(o.probes, env)
 	if err != nil {
 		return err
 	}
+	if x, ok := tg.(*externalRun); ok {
+		// Record the run; the tasks only given as probe text are not
+		// scored, so they are not added to the record.
+		if err := x.record(tasks.Mixture{}, 0); err != nil {
+			return err
+		}
+	}
 	var last []rundir.Probe
-	for _, step := range steps {
+	for i, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		began := time.Now()
-		if err := rd.Load(m, step); err != nil {
-			return err
+		if i > 0 {
+			if _, err := tg.load(step); err != nil {
+				return err
+			}
 		}
 		var rows []rundir.Probe
 		// interrupted keeps the rows of the probes finished before a signal.
 		interrupted := func(err error) error {
 			if len(rows) > 0 {
-				if merr := rundir.MergeProbes(o.run, rows); merr != nil {
+				if merr := rundir.MergeProbes(tg.dir(), rows); merr != nil {
 					return errors.Join(err, merr)
 				}
 				fmt.Fprintf(log, "probe step %d: interrupted; kept %d rows of the probes finished\n", step, len(rows))
@@ -138,7 +246,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 			}
 		}
 		// Write after every step so an interrupted --all keeps what it did.
-		if err := rundir.MergeProbes(o.run, rows); err != nil {
+		if err := rundir.MergeProbes(tg.dir(), rows); err != nil {
 			return err
 		}
 		last = rows

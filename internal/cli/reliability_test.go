@@ -97,6 +97,10 @@ func TestReliabilityValidation(t *testing.T) {
 // out-of-memory dump — and the run directory is not created.
 func TestReliabilitySizes(t *testing.T) {
 	run := tinyAddRun(t)
+	// A model trained elsewhere is checked from its config.json's shape,
+	// before any weights are read.
+	ext := filepath.Join(t.TempDir(), "gpt2")
+	gpt2Model(t, ext, 1)
 	outs := []string{}
 	out := func() string {
 		o := filepath.Join(t.TempDir(), "run")
@@ -118,6 +122,9 @@ func TestReliabilitySizes(t *testing.T) {
 		{"eval n 1e9", []string{"eval", "--run", run, "--n", "1000000000"}, "--n: at most 1000000"},
 		{"probe batch 1e9", []string{"probe", "--run", run, "--batch", "1000000000"}, "does not fit in memory"},
 		{"probe items 1e9", []string{"probe", "--run", run, "--items", "1000000000"}, "--items: at most"},
+		{"external eval batch 1e9", []string{"eval", "--run", ext, "--tasks", "add(digits=1)", "--batch", "1000000000"}, "one layer's activations at batch 1000000000"},
+		{"external probe batch 1e9", []string{"probe", "--run", ext, "--batch", "1000000000"}, "loader buffers"},
+		{"external probe len", []string{"probe", "--run", ext, "--len", "65"}, "above the model's context"},
 	}
 	checkRefused(t, cases)
 	for _, o := range outs {

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("tasks", "list the ability battery, or sample a task's training documents and evaluation items", runTasksCmd)
+	register("tasks", "list the ability battery, sample a task's training documents and evaluation items, or validate a task file", runTasksCmd)
 }
 
 // tasksSampleOpts are the flags of `emlab tasks sample`.
@@ -26,7 +26,7 @@ type tasksSampleOpts struct {
 
 func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: emlab tasks list | emlab tasks sample NAME [--n N] [--seed S]")
+		fmt.Fprintln(stderr, "usage: emlab tasks list | emlab tasks sample NAME [--n N] [--seed S] | emlab tasks validate FILE [--n N] [--seed S]")
 		return errUsage
 	}
 	switch args[0] {
@@ -60,8 +60,25 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		o.spec = pos[0]
 		return runTasksSample(ctx, o, stdout)
+	case "validate":
+		fs := newFlagSet("tasks validate", stderr)
+		var o tasksSampleOpts
+		fs.IntVar(&o.n, "n", 5, "training documents, and evaluation items per variant, to print")
+		fs.Uint64Var(&o.seed, "seed", 0, "seed of the samples")
+		pos, err := parseFlags(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return fmt.Errorf("tasks validate needs one task file (TOML); got %d arguments", len(pos))
+		}
+		if o.n < 1 || o.n > eval.MaxItems {
+			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)
+		}
+		o.spec = pos[0]
+		return runTasksValidate(ctx, o, stdout)
 	default:
-		return fmt.Errorf("unknown tasks subcommand %q%s (want list or sample)", args[0], didYouMean(args[0], []string{"list", "sample"}))
+		return fmt.Errorf("unknown tasks subcommand %q%s (want list, sample or validate)", args[0], didYouMean(args[0], []string{"list", "sample", "validate"}))
 	}
 }
 
@@ -124,14 +141,76 @@ func runTasksSample(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
 		return err
 	}
 	for _, it := range items {
-		line := fmt.Sprintf("  [%s] %s | %s", it.Variant, it.Prompt, it.Answer)
-		if it.Target != it.Answer {
-			line += fmt.Sprintf("  → %s", it.Target)
-		}
-		if len(it.Choices) > 0 {
-			line += fmt.Sprintf("  choices %q correct %d", it.Choices, it.Correct)
-		}
-		fmt.Fprintln(w, line)
+		fmt.Fprintln(w, itemLine(it))
 	}
 	return nil
+}
+
+// runTasksValidate loads a task file (schema errors name the line and
+// suggest keys), then prints what it is, samples of its documents and
+// items, the held-out share it obtains and any warnings.
+func runTasksValidate(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
+	t, err := tasks.LoadFile(o.spec)
+	if err != nil {
+		return err
+	}
+	ft := t.(tasks.FileTask)
+	st := ft.Stats()
+	kind, unit := "a template", "draws of the load-time sample"
+	if ft.IsItemList() {
+		kind, unit = "an item list", "items"
+	}
+	src := ft.Source()
+	fmt.Fprintf(w, "%s: %s (v%d), %s; sha256 %s\n", o.spec, t.Name(), t.Version(), kind, src.SHA256[:16])
+	if s := ft.Summary(); s != "" {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	fmt.Fprintf(w, "  use it as --tasks %s\n", t.Spec())
+	fmt.Fprintf(w, "  documents up to %d characters, over %d characters %q\n", t.MaxLen(), len([]rune(t.Alphabet())), t.Alphabet())
+	c, err := tasks.CheckFile(ctx, ft, o.seed, o.n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  split: %.1f%% asked for; %.1f%% held out by key of %d %s", 100*ft.HeldoutFraction(), 100*c.KeyShare, c.Measured, unit)
+	if st.Untrained > 0 {
+		fmt.Fprintf(w, ", and %d of untrained variants", st.Untrained)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "\nvariants:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range t.Variants() {
+		fmt.Fprintf(tw, "  %s\tchance %s\t%s%s\n", v.Name, fmtChance(v.Chance), strings.Join(v.Metrics, ","), variantNote(v))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\ntraining documents:")
+	for _, d := range c.Docs {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
+	fmt.Fprintln(w, "\nevaluation items (prompt | answer):")
+	for _, it := range c.Items {
+		fmt.Fprintln(w, itemLine(it))
+	}
+	if len(c.Warnings) == 0 {
+		fmt.Fprintln(w, "\nok: no warnings")
+		return nil
+	}
+	fmt.Fprintln(w, "\nwarnings:")
+	for _, m := range c.Warnings {
+		fmt.Fprintf(w, "  - %s\n", m)
+	}
+	return nil
+}
+
+// itemLine prints an evaluation item on one line.
+func itemLine(it tasks.Item) string {
+	line := fmt.Sprintf("  [%s] %s | %s", it.Variant, it.Prompt, it.Answer)
+	if it.Target != it.Answer {
+		line += fmt.Sprintf("  → %s", it.Target)
+	}
+	if len(it.Choices) > 0 {
+		line += fmt.Sprintf("  choices %q correct %d", it.Choices, it.Correct)
+	}
+	return line
 }

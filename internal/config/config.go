@@ -42,6 +42,9 @@ type Data struct {
 	// Tasks is the mixture of source "tasks", parsed when set (--tasks,
 	// --set data.tasks=…, a file) so a misspelt task fails before any
 	// work; its JSON form is the spec as written, e.g. "add:2,icl:1".
+	// The task files it names (file:PATH) are embedded beside it, under
+	// "task_files" (see MarshalJSON), so the configuration alone rebuilds
+	// the run's tasks even after the files change.
 	Tasks  tasks.Mixture `json:"tasks"`
 	Branch int           `json:"branch"` // synthetic: successors per token
 	Slot   int           `json:"slot"`   // tasks: documents start at multiples of Slot tokens
@@ -51,6 +54,49 @@ type Data struct {
 	Tokenizer   string  `json:"tokenizer"`    // text: char | bpe
 	BPEVocab    int     `json:"bpe_vocab"`    // text: BPE vocabulary size (≥ 257)
 	Heldout     float64 `json:"heldout"`      // text: fraction of documents held out for eval_loss
+}
+
+// TaskFilesKey is the key of data's embedded task files in the JSON form.
+const TaskFilesKey = "task_files"
+
+// dataJSON is Data's JSON form without its methods.
+type dataJSON Data
+
+// MarshalJSON writes Data's fields and, when the mixture names task
+// files, their content and hash under "task_files" (path as written →
+// tasks.TaskFile).
+func (d Data) MarshalJSON() ([]byte, error) {
+	files := d.Tasks.Files()
+	if len(files) == 0 {
+		return json.Marshal(dataJSON(d))
+	}
+	return json.Marshal(struct {
+		dataJSON
+		TaskFiles tasks.Files `json:"task_files"`
+	}{dataJSON(d), files})
+}
+
+// UnmarshalJSON reads Data, building the mixture's task files from the
+// embedded content (a run's copy), never from the files on disk, which
+// may have changed since.
+func (d *Data) UnmarshalJSON(b []byte) error {
+	var j struct {
+		dataJSON
+		Tasks     string      `json:"tasks"`
+		TaskFiles tasks.Files `json:"task_files"`
+	}
+	j.dataJSON = dataJSON(*d)
+	j.Tasks = d.Tasks.String()
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m, err := tasks.ParseMixtureWith(j.Tasks, j.TaskFiles)
+	if err != nil {
+		return fmt.Errorf("data.tasks: %w", err)
+	}
+	*d = Data(j.dataJSON)
+	d.Tasks = m
+	return nil
 }
 
 // Train holds the loop's settings.
@@ -402,8 +448,14 @@ func (c *Config) ApplyJSON(b []byte) error {
 }
 
 // ApplyMap applies nested overrides (as decoded from JSON or TOML), in
-// sorted key order, each through SetAny.
+// sorted key order, each through SetAny. Task files embedded under
+// data.task_files (a run's config.json, a sweep's train-config.json) are
+// the content data.tasks's file:PATH entries are built from.
 func (c *Config) ApplyMap(m map[string]any) error {
+	m, files, err := takeTaskFiles(m)
+	if err != nil {
+		return err
+	}
 	flat, err := Flatten(m)
 	if err != nil {
 		return err
@@ -415,11 +467,83 @@ func (c *Config) ApplyMap(m map[string]any) error {
 	sort.Strings(keys)
 	var errs []error
 	for _, k := range keys {
-		if err := c.SetAny(k, flat[k]); err != nil {
+		var err error
+		if k == "data.tasks" && files != nil {
+			err = c.setTasksWith(flat[k], files)
+		} else {
+			err = c.SetAny(k, flat[k])
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// takeTaskFiles removes data.task_files (nested or dotted) from m, which
+// it copies, and decodes it under the rules of the rest of the file: given
+// both dotted and nested, null, or with a field a task file does not have,
+// it is an error naming the key.
+func takeTaskFiles(m map[string]any) (map[string]any, tasks.Files, error) {
+	const key = "data." + TaskFilesKey
+	var raw any
+	found := false
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	if v, ok := out[key]; ok {
+		raw, found = v, true
+		delete(out, key)
+	}
+	if d, ok := out["data"].(map[string]any); ok {
+		if v, ok := d[TaskFilesKey]; ok {
+			if found {
+				return nil, nil, fmt.Errorf("%s: set twice (once as a dotted key, once in its section): keep one", key)
+			}
+			raw, found = v, true
+			nd := make(map[string]any, len(d))
+			for k, v := range d {
+				if k != TaskFilesKey {
+					nd[k] = v
+				}
+			}
+			out["data"] = nd
+		}
+	}
+	if !found {
+		return out, nil, nil
+	}
+	if _, ok := raw.(map[string]any); !ok {
+		return nil, nil, fmt.Errorf("%s: want an object of task files by path, got %s", key, describe(raw))
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var files tasks.Files
+	if err := dec.Decode(&files); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return out, files, nil
+}
+
+// setTasksWith sets data.tasks from its value in a file, building the
+// task files it names from files (the recorded copies) rather than disk.
+// The value must be a string, as SetAny requires of data.tasks.
+func (c *Config) setTasksWith(v any, files tasks.Files) error {
+	spec, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("data.tasks: want a string, got %s", describe(v))
+	}
+	mix, err := tasks.ParseMixtureWith(spec, files)
+	if err != nil {
+		return fmt.Errorf("data.tasks: %w", err)
+	}
+	c.Data.Tasks = mix
+	return nil
 }
 
 // LoadFile applies the overrides in a JSON config file.

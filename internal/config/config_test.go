@@ -164,3 +164,60 @@ func TestTaskMixture(t *testing.T) {
 		t.Errorf("data.tasks is not a settable key: %v", Keys())
 	}
 }
+
+// TestTaskFilesEmbedded: a mixture that names a task file carries its
+// content into the JSON form, and the configuration read back (a run's
+// config.json, a sweep's train-config.json) builds the task from that
+// copy even after the file on disk has changed or gone.
+func TestTaskFilesEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "echo.toml")
+	toml := "name = \"echo\"\nversion = 1\nchance = 0.1\nprompt = \"E:{a}=\"\nanswer = \"{a}\"\n[vars]\na = { range = [0, 999] }\n"
+	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	for _, kv := range []string{"data.source=tasks", "data.tasks=file:" + path + ":2,add:1", "model.n_ctx=32"} {
+		if err := c.Set(kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c.Data.Tasks.Files()[path]
+	if !strings.Contains(string(b), `"task_files":{`) || !strings.Contains(string(b), want.SHA256) {
+		t.Fatalf("the JSON form does not embed the task file: %s", b)
+	}
+	if err := os.WriteFile(path, []byte("this is not TOML = ="), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("reading the configuration back after the file changed: %v", err)
+	}
+	if got := back.Data.Tasks.Files()[path]; got.SHA256 != want.SHA256 || !back.Equal(c) {
+		t.Errorf("read back with task file %s, want %s (equal %v)", got.SHA256, want.SHA256, back.Equal(c))
+	}
+	applied := Default()
+	if err := applied.ApplyJSON(b); err != nil {
+		t.Fatalf("applying the configuration as a file: %v", err)
+	}
+	if !applied.Equal(c) {
+		t.Errorf("applied configuration differs")
+	}
+	// Without the embedded copy the spec reads the (now broken) file.
+	fresh := Default()
+	if err := fresh.Set("data.tasks=file:" + path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a broken task file on disk: %v", err)
+	}
+	// A tampered copy is refused.
+	bad := strings.Replace(string(b), `E:{a}=`, `F:{a}=`, 1)
+	if err := json.Unmarshal([]byte(bad), &back); err == nil || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("an edited embedded copy: %v", err)
+	}
+}

@@ -14,15 +14,24 @@ type Param struct {
 	Key, Value string
 }
 
-// Call is a name with optional parameters: `add` or `add(digits=3,format=reversed)`.
+// Call is a name with optional parameters: `add` or
+// `add(digits=3,format=reversed)`; or a task file, `file:PATH` (Name
+// FileCall, Path the path as written, no parameters).
 type Call struct {
 	Name   string
 	Params []Param // in the order written; keys are unique
+	Path   string  // the task file of a file:PATH call
 }
+
+// FileCall is the Name of a `file:PATH` call.
+const FileCall = "file"
 
 // String writes the call back in the syntax ParseCall reads; values that
 // would not survive a round trip are double-quoted.
 func (c Call) String() string {
+	if c.Name == FileCall && c.Path != "" {
+		return FileCall + ":" + quoteValue(c.Path)
+	}
 	if len(c.Params) == 0 {
 		return c.Name
 	}
@@ -35,14 +44,19 @@ func (c Call) String() string {
 		}
 		b.WriteString(p.Key)
 		b.WriteByte('=')
-		if needsQuote(p.Value) {
-			b.WriteString(strconv.Quote(p.Value))
-		} else {
-			b.WriteString(p.Value)
-		}
+		b.WriteString(quoteValue(p.Value))
 	}
 	b.WriteByte(')')
 	return b.String()
+}
+
+// quoteValue is v as ParseCall reads it back: bare, or double-quoted when
+// it holds a special character.
+func quoteValue(v string) string {
+	if needsQuote(v) {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 func needsQuote(v string) bool {
@@ -79,6 +93,8 @@ func (e MixEntry) String() string {
 // ParseCall parses `name` or `name(key=value,...)`. Names and keys are
 // lower-case identifiers ([a-z][a-z0-9_]*); a value is a run of characters
 // other than , ( ) = : " and white space, or a Go double-quoted string.
+// `file:PATH` names a task file; PATH is a value (quote a path holding
+// one of those characters: `file:"my tasks/x.toml"`).
 func ParseCall(s string) (Call, error) {
 	p := parser{s: s}
 	c, err := p.call()
@@ -116,7 +132,7 @@ func ParseMixSpec(s string) ([]MixEntry, error) {
 			}
 			w, err := strconv.ParseFloat(p.s[start:p.i], 64)
 			if err != nil || w <= 0 || math.IsInf(w, 0) || math.IsNaN(w) {
-				return nil, fmt.Errorf("parse mixture %q: weight of %s must be a positive number, got %q", s, c.Name, p.s[start:p.i])
+				return nil, fmt.Errorf("parse mixture %q: weight of %s must be a positive number, got %q", s, c.String(), p.s[start:p.i])
 			}
 			e.Weight = w
 		}
@@ -175,6 +191,18 @@ func (p *parser) call() (Call, error) {
 		return Call{}, err
 	}
 	c := Call{Name: name}
+	if name == FileCall && !p.eof() && p.peek() == ':' {
+		p.i++
+		path, err := p.value()
+		if err != nil {
+			return Call{}, fmt.Errorf("file: path: %w", err)
+		}
+		if path == "" {
+			return Call{}, fmt.Errorf("file: empty path")
+		}
+		c.Path = path
+		return c, nil
+	}
 	p.space()
 	if p.eof() || p.peek() != '(' {
 		return c, nil

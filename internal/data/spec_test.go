@@ -22,6 +22,12 @@ func TestParseCall(t *testing.T) {
 		{"add(digits=1))", "", "unexpected"},
 		{`add(x="abc)`, "", "unterminated"},
 		{"", "", "expected a task name at end of input"},
+		{"file:examples/tasks/mul.toml", "file:examples/tasks/mul.toml", ""},
+		{`file:"my tasks/a,b.toml"`, `file:"my tasks/a,b.toml"`, ""},
+		{"file", "file", ""},
+		{"file:", "", "empty value"},
+		{`file:""`, "", "empty path"},
+		{"file:a.toml(x=1)", "", "unexpected"},
 	}
 	for _, c := range cases {
 		got, err := ParseCall(c.in)
@@ -51,6 +57,11 @@ func TestParseMixSpec(t *testing.T) {
 		{"add,add", "", "appears twice"},
 		{"add;icl", "", "expected ','"},
 		{"add,", "", "expected a task name at end"},
+		{"file:a.toml:2,add", "file:a.toml:2 add:1", ""},
+		{`file:"c:/x.toml":0.5`, `file:"c:/x.toml":0.5`, ""},
+		{"file:a.toml,file:b.toml", "file:a.toml:1 file:b.toml:1", ""},
+		{"file:a.toml,file:a.toml", "", "appears twice"},
+		{"file:a.toml:x", "", "weight of file:a.toml"},
 	}
 	for _, c := range cases {
 		es, err := ParseMixSpec(c.in)
@@ -73,7 +84,7 @@ func TestParseMixSpec(t *testing.T) {
 // FuzzParseMixSpec: the parser never panics, and what it accepts prints to
 // a spec that parses to the same entries.
 func FuzzParseMixSpec(f *testing.F) {
-	for _, s := range []string{"add:2,icl:1", `text(path="a,b"):3`, "add(digits=3,format=reversed)", "a(b=c", ":", "x(y=\"\\\"\")"} {
+	for _, s := range []string{"add:2,icl:1", `text(path="a,b"):3`, "file:x.toml:2", `file:"a b":1`, "add(digits=3,format=reversed)", "a(b=c", ":", "x(y=\"\\\"\")"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

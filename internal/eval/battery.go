@@ -33,34 +33,32 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	var choiceOf []int // request → choice index, −1 for the answer
 	var prompts [][]int32
 	var genItems []int
+	answers := make([][]int32, len(items))
+	maxAnswer := 0
 	for i := range items {
 		it := &items[i]
 		v, ok := variants[it.Variant]
 		if !ok {
 			return nil, fmt.Errorf("task %s: item variant %q not in Variants()", task.Name(), it.Variant)
 		}
-		p, err := h.encode(it, "prompt", it.Prompt)
+		// Prompt and continuations split at their text boundary
+		// (tasks.EncodeContinuation), as the tokenizer writes the whole.
+		p, a, chs, err := tasks.EncodeItem(h.Tok, it)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s item %q: %w", it.Variant, it.Key, err)
 		}
 		if len(it.Choices) > 0 {
-			for c, ch := range it.Choices {
-				ids, err := h.encode(it, "choice", ch)
-				if err != nil {
-					return nil, err
-				}
+			for c, ids := range chs {
 				reqs = append(reqs, Continuation{p, ids})
 				owner, choiceOf = append(owner, i), append(choiceOf, c)
 			}
 			scores[i].ChoiceLP = make([]float64, len(it.Choices))
 		}
 		if it.Answer != "" {
-			a, err := h.encode(it, "answer", it.Answer)
-			if err != nil {
-				return nil, err
-			}
 			reqs = append(reqs, Continuation{p, a})
 			owner, choiceOf = append(owner, i), append(choiceOf, -1)
+			answers[i] = a
+			maxAnswer = max(maxAnswer, len(a))
 		}
 		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, rundir.ExactMatch) || slices.Contains(v.Metrics, rundir.EditDistance)) {
 			prompts = append(prompts, p)
@@ -97,7 +95,10 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		}
 	}
 	if len(prompts) > 0 {
-		maxNew := task.MaxLen() + 1
+		// MaxLen is in characters, one token each under a character
+		// tokenizer; under a BPE a character may take several tokens, so
+		// the bound is at least the longest answer's tokens plus one.
+		maxNew := max(task.MaxLen(), maxAnswer) + 1
 		gens, err := h.Generate(prompts, maxNew)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
@@ -108,8 +109,7 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 			s := &scores[i]
 			s.Generated, s.GenIDs, s.HasGen = text, gens[g], true
 			s.Exact = task.Extract(it, text) == it.Target
-			ans, _ := h.Tok.Encode(it.Answer)
-			s.Edit = Levenshtein(gens[g], ans)
+			s.Edit = Levenshtein(gens[g], answers[i])
 		}
 	}
 	return scores, nil
@@ -401,6 +401,35 @@ func NewBatteryContext(ctx context.Context, ts []tasks.Task, n int) (*Battery, e
 		b.variants = append(b.variants, vm)
 	}
 	return b, nil
+}
+
+// SeqLen bounds the tokens of any sequence Run passes the model — a prompt
+// with a continuation scored, or a prompt with the tokens generated after
+// it (ScoreItems' budget) — capped at nctx, the model's context. It counts
+// UTF-8 bytes, which bound the tokens of every tokenizer whose tokens each
+// cover at least one byte: the character tokenizer and byte-level BPE.
+// Memory estimates use it; a model trained elsewhere has a context (1024,
+// 2048) far longer than the items.
+func (b *Battery) SeqLen(nctx int) int {
+	n := 1
+	for i, t := range b.Tasks {
+		maxAnswer := 0
+		for _, it := range b.Items[i] {
+			maxAnswer = max(maxAnswer, len(it.Answer))
+		}
+		budget := max(t.MaxLen(), maxAnswer) + 1
+		for _, it := range b.Items[i] {
+			cont := max(len(it.Answer), budget)
+			for _, c := range it.Choices {
+				cont = max(cont, len(c))
+			}
+			n = max(n, len(it.Prompt)+cont)
+			if n >= nctx {
+				return nctx
+			}
+		}
+	}
+	return min(n, nctx)
 }
 
 // Run scores every task with h and returns the aggregated lines for step.

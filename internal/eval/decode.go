@@ -10,14 +10,14 @@ import (
 // batch is prefilled once, then every step feeds only the token each
 // unfinished row just produced, so a batch costs one prompt pass plus one
 // token step per generated token instead of a pass over the whole prefix per
-// token. The stopping rules are Generate's (separator, maxNew tokens, the
-// row reaching n_ctx), and the DecodeState's logits are bit-identical to
+// token. The stopping rules are Generate's (separator or newline, maxNew
+// tokens, the row reaching n_ctx), and the DecodeState's logits are bit-identical to
 // Forward's, so the tokens are those of the uncached path. One state, sized
 // for the batch, is reused by every batch.
 func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) ([][]int32, error) {
 	cfg := h.Model.Config()
 	nctx, V := cfg.NCtx, cfg.DVocab
-	sep := h.Tok.Sep()
+	sep, stops := h.Tok.Sep(), h.stopIDs()
 	out := make([][]int32, len(prompts))
 	if len(prompts) == 0 {
 		return out, nil
@@ -42,7 +42,7 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 			continue
 		}
 		if st == nil {
-			st = dec.NewDecodeState(min(bs, len(prompts)))
+			st = newDecodeState(dec, min(bs, len(prompts)), min(nctx, longest(prompts)+maxNew))
 		}
 		logits := st.Prefill(batch) // (len(batch), V)
 		rows = rows[:0]
@@ -54,7 +54,7 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 			live, next := rows[:0], toks[:0]
 			for j, i := range rows {
 				tok := argmax32(logits[j*V : (j+1)*V])
-				if tok == sep {
+				if tok == sep || stops[tok] {
 					continue
 				}
 				gens[i] = append(gens[i], tok)
@@ -71,6 +71,27 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 		}
 	}
 	return out, nil
+}
+
+// newDecodeState sizes the cache for n tokens a row when the model can (a
+// model trained elsewhere, whose context is far longer than an item:
+// nn.Pretrained.NewDecodeStateLen), for its whole context otherwise. No
+// row outgrows n: it holds its prompt and at most maxNew tokens.
+func newDecodeState(dec nn.Decoder, B, n int) nn.DecodeState {
+	if d, ok := dec.(interface {
+		NewDecodeStateLen(B, n int) nn.DecodeState
+	}); ok {
+		return d.NewDecodeStateLen(B, n)
+	}
+	return dec.NewDecodeState(B)
+}
+
+func longest(prompts [][]int32) int {
+	n := 0
+	for _, p := range prompts {
+		n = max(n, len(p))
+	}
+	return n
 }
 
 // argmax32 is the greedy choice: the lowest index among the maxima, as

@@ -289,3 +289,50 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+// TestGenerateCachedPretrained: a loaded transformer's generations through
+// a cache sized for the longest prompt plus maxNew (NewDecodeStateLen)
+// equal those without a cache, token for token, for short and long
+// generations and prompts up to n_ctx.
+func TestGenerateCachedPretrained(t *testing.T) {
+	const nctx = 24
+	s := nn.Spec{Arch: nn.ArchNeoX, NLayers: 2, DModel: 16, NHeads: 2, DMLP: 32, NCtx: nctx, DVocab: 11,
+		Act: nn.ActGELUErf, LNEps: 1e-5, Rotary: true, RotaryDims: 4, RotaryBase: 10000, ParallelResidual: true}
+	m, err := nn.NewPretrained(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range m.Params().Data {
+		m.Params().Data[i] = float32(rng.NormFloat64() * 0.5)
+	}
+	tok := digitTok(t)
+	prompts := make([][]int32, 9)
+	for i := range prompts {
+		n := 1 + rng.IntN(nctx)
+		if i == 0 {
+			n = nctx
+		}
+		prompts[i] = make([]int32, n)
+		for j := range prompts[i] {
+			prompts[i][j] = int32(1 + rng.IntN(10))
+		}
+	}
+	for _, bs := range []int{2, 64} {
+		for _, maxNew := range []int{1, 3, 100} {
+			want, err := (&Harness{Model: uncached{m}, Tok: tok, BatchSize: bs}).Generate(prompts, maxNew)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := (&Harness{Model: m, Tok: tok, BatchSize: bs}).Generate(prompts, maxNew)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range prompts {
+				if !slices.Equal(got[i], want[i]) {
+					t.Errorf("bs=%d maxNew=%d prompt %d: cached %v, uncached %v", bs, maxNew, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

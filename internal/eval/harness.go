@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"emlab/internal/data"
 	"emlab/internal/nn"
-	"emlab/internal/tasks"
 )
 
 // Harness scores items with one model. Requests are batched: BatchSize
@@ -22,6 +22,9 @@ type Harness struct {
 	// harness stops with its error (a SIGTERM ends an evaluation of a
 	// million items within one batch). nil never stops.
 	Ctx context.Context
+
+	stops   map[int32]bool // see stopIDs
+	stopsOf data.Tokenizer
 }
 
 // err is the context's error, or nil without a context.
@@ -142,9 +145,9 @@ func logSumExp(row []float32) (float64, int32) {
 	return float64(mx) + math.Log(s), arg
 }
 
-// Generate continues each prompt greedily until the separator, maxNew
-// tokens, or the end of the context, in batches; the separator is not
-// included in the result. Models that implement nn.Decoder extend the
+// Generate continues each prompt greedily until the separator (or a token
+// holding a newline, see stopIDs), maxNew tokens, or the end of the
+// context, in batches; the stopping token is not included in the result. Models that implement nn.Decoder extend the
 // sequences incrementally (a key/value cache for the GPT; generateCached);
 // others re-run the whole padded prefix at every token. Both give the same
 // tokens (decode_test.go).
@@ -154,7 +157,7 @@ func (h *Harness) Generate(prompts [][]int32, maxNew int) ([][]int32, error) {
 	}
 	nctx := h.Model.Config().NCtx
 	V := h.Model.Config().DVocab
-	sep := h.Tok.Sep()
+	sep, stops := h.Tok.Sep(), h.stopIDs()
 	out := make([][]int32, len(prompts))
 	bs := h.batchSize()
 	for b0 := 0; b0 < len(prompts); b0 += bs {
@@ -200,7 +203,7 @@ func (h *Harness) Generate(prompts [][]int32, maxNew int) ([][]int32, error) {
 			for r, i := range rows {
 				pos := len(seqs[i]) - 1
 				_, next := logSumExp(logits[(r*T+pos)*V : (r*T+pos+1)*V])
-				if next == sep {
+				if next == sep || stops[next] {
 					done[i] = true
 					continue
 				}
@@ -217,11 +220,20 @@ func (h *Harness) Generate(prompts [][]int32, maxNew int) ([][]int32, error) {
 	return out, nil
 }
 
-// encode tokenizes s, naming the item on failure.
-func (h *Harness) encode(it *tasks.Item, what, s string) ([]int32, error) {
-	ids, err := h.Tok.Encode(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s item %q: %s: %w", it.Variant, it.Key, what, err)
+// stopIDs are the ids that end a generation besides the separator: the
+// tokens whose text holds a newline. No document holds one (emlab's own
+// tokenizers decode the separator to "\n", so for them this is the
+// separator alone); a model trained elsewhere, whose separator ends a
+// whole document, ends the line where an item's answer ends.
+func (h *Harness) stopIDs() map[int32]bool {
+	if h.stops != nil && h.stopsOf == h.Tok {
+		return h.stops
 	}
-	return ids, nil
+	h.stops, h.stopsOf = map[int32]bool{}, h.Tok
+	for id := range int32(h.Tok.Vocab()) {
+		if strings.Contains(h.Tok.Decode([]int32{id}), "\n") {
+			h.stops[id] = true
+		}
+	}
+	return h.stops
 }

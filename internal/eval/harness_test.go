@@ -149,3 +149,40 @@ func TestMeanStderr(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// lineTok is digitTok whose token for "5" is a line break, as the
+// newline tokens of a BPE tokenizer are.
+type lineTok struct{ data.Tokenizer }
+
+func (t lineTok) Decode(ids []int32) string {
+	var b []byte
+	for _, id := range ids {
+		if id == 6 {
+			b = append(b, "\n\n"...)
+			continue
+		}
+		b = append(b, t.Tokenizer.Decode([]int32{id})...)
+	}
+	return string(b)
+}
+
+// TestGenerateStopsAtNewline: a token whose text holds a newline ends a
+// generation as the separator does, on both generation paths (a model
+// trained elsewhere ends a line, not its document, where an answer ends).
+func TestGenerateStopsAtNewline(t *testing.T) {
+	for _, m := range []nn.Model{&succModel{V: 11, nctx: 12, L: 5, stop: -1}, &succDecoder{succModel: &succModel{V: 11, nctx: 12, L: 5, stop: -1}}} {
+		h := &Harness{Model: m, Tok: lineTok{digitTok(t)}, BatchSize: 2}
+		gens, err := h.Generate([][]int32{{1}, {7}, {5}}, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1 → 2 3 4 5, then 6 ("\n\n") stops; 7 → 8 9 10, then the
+		// separator; 5 → the newline token right away.
+		want := [][]int32{{2, 3, 4, 5}, {8, 9, 10}, {}}
+		for i := range want {
+			if !slices.Equal(gens[i], want[i]) {
+				t.Errorf("%T: gen %d = %v, want %v", m, i, gens[i], want[i])
+			}
+		}
+	}
+}

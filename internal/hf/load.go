@@ -1,8 +1,10 @@
 package hf
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,6 +72,56 @@ func IsModelDir(dir string) bool {
 	return err == nil
 }
 
+// IsModel reports whether dir is a Hugging Face model directory: its
+// config.json names a model_type (emlab's run directories have a
+// config.json of their own, which never does).
+func IsModel(dir string) bool {
+	c, err := readConfig(dir)
+	return err == nil && c.has("model_type")
+}
+
+// SameTokenizer checks that two model directories have byte-identical
+// tokenizer files (tokenizer.json, or vocab.json and merges.txt): the
+// checkpoints of one training run share a tokenizer, and one loaded once
+// serves them all.
+func SameTokenizer(a, b string) error {
+	ha, err := tokenizerDigest(a)
+	if err != nil {
+		return err
+	}
+	hb, err := tokenizerDigest(b)
+	if err != nil {
+		return err
+	}
+	if ha != hb {
+		return fmt.Errorf("%s has another tokenizer than %s: one run's checkpoints share one", b, a)
+	}
+	return nil
+}
+
+func tokenizerDigest(dir string) ([32]byte, error) {
+	h := sha256.New()
+	names := []string{TokenizerFile}
+	if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err != nil {
+		names = []string{VocabFile, MergesFile}
+	}
+	for _, n := range names {
+		f, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			return [32]byte{}, err
+		}
+		fmt.Fprintf(h, "%s\n", n)
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return [32]byte{}, fmt.Errorf("%s: %w", filepath.Join(dir, n), err)
+		}
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}
+
 // Checkpoint is one training step's model directory.
 type Checkpoint struct {
 	Step int
@@ -79,6 +131,17 @@ type Checkpoint struct {
 // stepDir is the name of a training checkpoint's directory: step<N>, as
 // Pythia's revisions are named (step0 … step143000).
 var stepDir = regexp.MustCompile(`^step(\d+)$`)
+
+// StepOf returns N for a directory named step<N>, as Pythia's revisions
+// are; ok is false for any other name.
+func StepOf(dir string) (step int, ok bool) {
+	m := stepDir.FindStringSubmatch(filepath.Base(filepath.Clean(dir)))
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
 
 // Steps lists the step<N> subdirectories of dir that are model directories,
 // in increasing step order. It fails when dir has none, or when two name

@@ -118,6 +118,29 @@ func sources(s nn.Spec, prefix string) []source {
 	return out
 }
 
+// Tensor is a checkpoint tensor's name and shape.
+type Tensor struct {
+	Name  string
+	Shape []int
+}
+
+// Layout lists the weight tensors a model directory holds for spec, with
+// the names and shapes Hugging Face saves them under (GPT-2 with the
+// "transformer." prefix, GPT-NeoX under "gpt_neox."), buffers and a tied
+// model's copy of the unembedding left out: what a writer of such a
+// directory (a test's) must produce.
+func Layout(s nn.Spec) []Tensor {
+	prefix := "gpt_neox."
+	if s.Arch == nn.ArchGPT2 {
+		prefix = "transformer."
+	}
+	var out []Tensor
+	for _, src := range sources(s, prefix) {
+		out = append(out, Tensor{Name: src.src, Shape: slices.Clone(src.shape)})
+	}
+	return out
+}
+
 // checkpoint is the open weight files of one model directory: each tensor
 // name's reader (one file, or the shards of an index).
 type checkpoint struct {

@@ -13,6 +13,8 @@ package nn
 // (sampling, sliding past NCtx, sharing a cache between rows).
 
 import (
+	"fmt"
+
 	"emlab/internal/tensor"
 )
 
@@ -35,10 +37,22 @@ type pretrainedDecodeState struct {
 }
 
 // NewDecodeState implements Decoder.
-func (m *Pretrained) NewDecodeState(B int) DecodeState {
+func (m *Pretrained) NewDecodeState(B int) DecodeState { return m.NewDecodeStateLen(B, m.spec.NCtx) }
+
+// NewDecodeStateLen is NewDecodeState with room for n ≤ NCtx tokens per
+// row instead of NCtx: the cache is L·B·n·C·2 floats, and a model trained
+// elsewhere has a long context (Pythia's 2048: 150 MB per row for 160M
+// parameters) that short generations never use. A row then stops at n
+// tokens as it would at NCtx; the logits are those of NewDecodeState's.
+func (m *Pretrained) NewDecodeStateLen(B, n int) DecodeState {
 	s := m.spec
-	C, F, H, L, V, N := s.DModel, s.DMLP, s.NHeads, s.NLayers, s.DVocab, s.NCtx
-	return &pretrainedDecodeState{decodeBase: newDecodeBase("nn.Pretrained", m.Config(), B), m: m,
+	if n < 1 || n > s.NCtx {
+		panic(fmt.Sprintf("nn.Pretrained.NewDecodeStateLen: n = %d, want 1..n_ctx=%d", n, s.NCtx))
+	}
+	cfg := m.Config()
+	cfg.NCtx = n
+	C, F, H, L, V, N := s.DModel, s.DMLP, s.NHeads, s.NLayers, s.DVocab, n
+	return &pretrainedDecodeState{decodeBase: newDecodeBase("nn.Pretrained", cfg, B), m: m,
 		kT: make([]float32, L*B*N*C), v: make([]float32, L*B*N*C),
 		x: make([]float32, B*C), h: make([]float32, B*C), mid: make([]float32, B*C),
 		mean: make([]float32, B), rstd: make([]float32, B), qkv: make([]float32, B*3*C),

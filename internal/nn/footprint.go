@@ -133,3 +133,54 @@ func EmbeddingParams(cfg Config) float64 {
 	}
 	return n
 }
+
+// PretrainedParamCount is the number of parameters of the loaded
+// transformer s describes (NewPretrained's layout: no gradients, so one
+// float32 each); s's sizes need not be valid.
+func PretrainedParamCount(s Spec) float64 {
+	C, V, F, L, N := float64(s.DModel), float64(s.DVocab), float64(s.DMLP), float64(s.NLayers), float64(s.NCtx)
+	layer := 2*C + 3*C*C + 3*C + C*C + C + 2*C + C*F + F + F*C + C // ln_1, c_attn, c_proj, ln_2, c_fc, mlp.c_proj
+	n := V*C + L*layer + 2*C
+	if !s.Rotary {
+		n += N * C
+	}
+	if !s.TiedEmbeddings {
+		n += C * V
+	}
+	return n
+}
+
+// PretrainedActivationFloats is the number of float32 values a loaded
+// transformer allocates for a Forward on a (B, T) batch (Pretrained.ensure),
+// with every layer's activations kept (keep, the probes' need) or one
+// layer's buffers reused (evaluation).
+func PretrainedActivationFloats(s Spec, B, T int, keep bool) float64 {
+	BT, t := float64(B)*float64(T), float64(T)
+	C, V, F, H, N := float64(s.DModel), float64(s.DVocab), float64(s.DMLP), float64(s.NHeads), float64(s.NCtx)
+	Lk := 1.0
+	if keep {
+		Lk = float64(s.NLayers)
+	}
+	perLayer := BT*(C+3*C+C+C+C+2*F+C+C) + float64(B)*H*t*t // ln1, qkv, z, attnOut, ln2, pre, post, mlpOut, resid; pattern
+	n := BT*(2*C+2+C+V) + attnGroups*(2*t*t+float64(s.DHead())*t)
+	if s.Rotary {
+		perLayer += BT * 2 * C // q and k before the rotation
+	} else {
+		n += N * C // hook_pos_embed
+	}
+	if !s.ParallelResidual {
+		perLayer += BT * C
+	}
+	return n + Lk*perLayer
+}
+
+// PretrainedDecodeFloats is the number of float32 values (the int32
+// prompt copy counted as one each) a loaded transformer's decoder for B
+// sequences of up to n tokens keeps (Pretrained.NewDecodeStateLen):
+// chiefly the key/value cache, besides the Forward buffers its prefill
+// uses.
+func PretrainedDecodeFloats(s Spec, B, n int) float64 {
+	b, N := float64(B), float64(n)
+	C, V, F, H, L := float64(s.DModel), float64(s.DVocab), float64(s.DMLP), float64(s.NHeads), float64(s.NLayers)
+	return 2*L*b*N*C + b*(9*C+2*F+V+2) + b*H*N + b*N
+}

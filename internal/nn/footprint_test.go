@@ -2,6 +2,7 @@ package nn
 
 import (
 	"maps"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -113,5 +114,85 @@ func TestReliabilityHugeModelRefused(t *testing.T) {
 				t.Errorf("%+v: err = %v, want a refusal counting the parameters", cfg, err)
 			}
 		})
+	}
+}
+
+// TestReliabilityHugePretrainedRefused: a model trained elsewhere whose
+// config.json gives sizes beyond any machine is refused by its Spec's
+// validation, naming the sizes, before NewPretrained allocates (a
+// makeslice panic before).
+func TestReliabilityHugePretrainedRefused(t *testing.T) {
+	for name, set := range map[string]func(*Spec){
+		"n_embd 1e8":       func(s *Spec) { s.DModel, s.NHeads = 100_000_000, 4 },
+		"n_layer 2^40":     func(s *Spec) { s.NLayers = 1 << 40 },
+		"vocab_size 2^50":  func(s *Spec) { s.DVocab = 1 << 50 },
+		"n_positions 2^50": func(s *Spec) { s.NCtx = 1 << 50 },
+		"n_inner 2^55":     func(s *Spec) { s.DMLP = 1 << 55 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := pretrainedSpecs()["gpt2/tied"]
+			set(&s)
+			_, err := NewPretrained(s)
+			if err == nil || !strings.Contains(err.Error(), "parameters") {
+				t.Errorf("%+v: err = %v, want a refusal counting the parameters", s, err)
+			}
+		})
+	}
+}
+
+// TestPretrainedFootprint: the loaded transformer's analytic parameter
+// count is the built model's, and the activation and decoder estimates are
+// within 10% of the bytes a first Forward (activations kept or not) and
+// NewDecodeStateLen allocate. Nothing else allocates in proportion to
+// B·T, so the bound is tighter than the GPT's; the slack is the
+// allocator's rounding of each buffer to its size class or page (up to
+// 8 KiB a buffer: 7% of these small shapes' ≈ 1 MB, 0.5% at NCtx 300, less
+// at real sizes) and the kernels' closures.
+func TestPretrainedFootprint(t *testing.T) {
+	const B = 8
+	specs := pretrainedSpecs()
+	names := slices.Sorted(maps.Keys(specs))
+	allocated := func(f func()) float64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return float64(after.TotalAlloc - before.TotalAlloc)
+	}
+	for _, pass := range []string{"warm-up", "measure"} {
+		for _, name := range names {
+			s := specs[name]
+			for _, keep := range []bool{true, false} {
+				m, err := NewPretrained(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := PretrainedParamCount(s), float64(m.Params().Count()); got != want {
+					t.Errorf("%s: PretrainedParamCount %v, the model has %v", name, got, want)
+				}
+				m.SetKeepActivations(keep)
+				T := s.NCtx
+				tok := make([]int32, B*T)
+				for i := range tok {
+					tok[i] = int32(i % s.DVocab)
+				}
+				got := allocated(func() { m.Forward(tok, nil, B, T) })
+				est := 4 * PretrainedActivationFloats(s, B, T, keep)
+				n := T / 2
+				gotDec := allocated(func() { m.NewDecodeStateLen(B, n) })
+				estDec := 4 * PretrainedDecodeFloats(s, B, n)
+				if pass != "measure" {
+					continue
+				}
+				t.Logf("%s keep=%v: forward estimate %.0f bytes, allocated %.0f; decoder %.0f, %.0f", name, keep, est, got, estDec, gotDec)
+				if math.Abs(est-got) > 0.1*got {
+					t.Errorf("%s keep=%v: Forward estimate %.0f bytes, allocated %.0f", name, keep, est, got)
+				}
+				if math.Abs(estDec-gotDec) > 0.1*gotDec {
+					t.Errorf("%s: decoder estimate %.0f bytes, allocated %.0f", name, estDec, gotDec)
+				}
+			}
+		}
 	}
 }

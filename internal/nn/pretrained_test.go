@@ -222,3 +222,37 @@ func TestPretrainedRotaryIsRotation(t *testing.T) {
 		t.Errorf("q·k does not change with the offset (%v vs %v)", dot(7, 1), ref)
 	}
 }
+
+// TestDecodeStateLenMatchesFull: a key/value cache sized for n < NCtx
+// tokens gives bit for bit the logits of the full-sized one (the cache's
+// row stride is all that changes), up to n tokens a row.
+func TestDecodeStateLenMatchesFull(t *testing.T) {
+	for _, c := range pretrainedDecodeCases() {
+		t.Run(c.name, func(t *testing.T) {
+			m, _ := c.build(t, 5)
+			p := m.(*Pretrained)
+			n := p.spec.NCtx / 2
+			rng := rand.New(rand.NewPCG(9, 9))
+			prompts := make([][]int32, 3)
+			for i := range prompts {
+				prompts[i] = make([]int32, 2+i)
+				for j := range prompts[i] {
+					prompts[i][j] = int32(rng.IntN(p.spec.DVocab))
+				}
+			}
+			full, short := p.NewDecodeState(3), p.NewDecodeStateLen(3, n)
+			a, b := slices.Clone(full.Prefill(prompts)), short.Prefill(prompts)
+			if i, d := sameBits(b, a); i >= 0 {
+				t.Fatalf("prefill logits differ at %d by %g", i, d)
+			}
+			rows := []int{0, 1, 2}
+			for step := 0; short.Len(2) < n; step++ {
+				toks := []int32{int32(step % p.spec.DVocab), int32((step * 7) % p.spec.DVocab), int32((step * 3) % p.spec.DVocab)}
+				a, b := slices.Clone(full.Step(rows, toks)), short.Step(rows, toks)
+				if i, d := sameBits(b, a); i >= 0 {
+					t.Fatalf("step %d logits differ at %d by %g", step, i, d)
+				}
+			}
+		})
+	}
+}

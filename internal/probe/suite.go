@@ -84,7 +84,7 @@ func Probes() []Probe {
 		{"ablation", "second-half loss on A A with the top induction head zero- and mean-ablated (rows ablation_zero, ablation_mean: value = change, ref = intact loss)", needGPT, runAblation},
 		{"icl", "in-context learning score: loss at a late minus an early position (rows icl_score, and icl_loss per position)", always, runICL},
 		{"effective_rank", "participation ratio of each layer's representation covariance, on held-out data", always, runRank},
-		{"embed_pca", "first two principal components of the token embeddings (rows embed_pca per token and component, embed_pca_var)", needWTE, runPCA},
+		{"embed_pca", "first two principal components of the token embeddings (rows embed_pca per token and component, embed_pca_var)", needPCA, runPCA},
 		{"weight_norm", "L2 norm of all weights and of the weight-decayed matrices (weight_norm, weight_norm_decayed)", always, runWeightNorm},
 		{"fourier", "modadd: embedding Fourier spectrum, Gini sparsity, key frequencies, restricted and excluded loss (Nanda et al. 2023)", needModadd, runFourier},
 		{"linear_probe", "held-out accuracy of a logistic-regression probe per layer for task variables (add: carry, digits; multihop: bridge)", needProbeVars, runLinearProbes},
@@ -152,6 +152,35 @@ func needWTE(e *Env) error {
 	return nil
 }
 
+// maxPCAVocab bounds the vocabulary embed_pca writes a row per token of: a
+// model trained elsewhere (GPT-2's 50257 tokens) would fill probes.jsonl
+// with them at every checkpoint.
+const maxPCAVocab = 4096
+
+func needPCA(e *Env) error {
+	if err := needWTE(e); err != nil {
+		return err
+	}
+	if V := e.Model.Config().DVocab; V > maxPCAVocab {
+		return fmt.Errorf("a vocabulary of %d tokens (embed_pca writes one row per token, up to %d)", V, maxPCAVocab)
+	}
+	return nil
+}
+
+// needCharPositions checks that the task's prompts are one token per
+// character under the run's tokenizer: the positions its items give in
+// Vars are character offsets (a BPE tokenizer's are not).
+func needCharPositions(e *Env, t tasks.Task) error {
+	its := t.Eval(0, 1)
+	if len(its) == 0 {
+		return fmt.Errorf("%s has no items", t.Spec())
+	}
+	if _, err := charPrompts(e.Tok, its); err != nil {
+		return err
+	}
+	return nil
+}
+
 func findTask(e *Env, name string) tasks.Task {
 	for _, t := range e.Tasks {
 		if t.Name() == name {
@@ -183,7 +212,7 @@ func needModadd(e *Env) error {
 	if its := findTask(e, "modadd").Eval(0, 1); len(its) == 0 || its[0].Vars["a_pos"] == nil {
 		return fmt.Errorf("the Fourier analysis needs modadd(enc=token): one token per residue")
 	}
-	return nil
+	return needCharPositions(e, findTask(e, "modadd"))
 }
 
 func needProbeVars(e *Env) error { return needTask(e, "add", "multihop") }
@@ -210,18 +239,34 @@ func needFacts(e *Env) error {
 	return nil
 }
 
-func needParity(e *Env) error { return needTask(e, "parity") }
+func needParity(e *Env) error {
+	if err := needTask(e, "parity"); err != nil {
+		return err
+	}
+	return needCharPositions(e, findTask(e, "parity"))
+}
 
 // symbols are the token ids probe sequences are drawn from: every id but
-// the separator.
+// the separator; for a tokenizer read from a model directory, also none of
+// its added (special) tokens nor the embedding rows past its vocabulary
+// (Pythia's 50304 rows for 50277 tokens), which training never showed.
 func (e *Env) symbols() []int32 {
 	V := e.Model.Config().DVocab
+	skip := map[int32]bool{}
+	if e.Tok != nil {
+		V = min(V, e.Tok.Vocab())
+		skip[e.Tok.Sep()] = true
+		if a, ok := e.Tok.(interface{ Added() []data.AddedToken }); ok {
+			for _, t := range a.Added() {
+				skip[t.ID] = true
+			}
+		}
+	}
 	var out []int32
 	for id := range int32(V) {
-		if e.Tok != nil && id == e.Tok.Sep() {
-			continue
+		if !skip[id] {
+			out = append(out, id)
 		}
-		out = append(out, id)
 	}
 	return out
 }

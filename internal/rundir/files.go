@@ -12,6 +12,9 @@ const (
 	SamplesFile    = "samples.jsonl"
 	CheckpointsDir = "checkpoints"
 	DoneFile       = "DONE"
+	// ExternalFile stands for config.json in a run emlab did not train
+	// (external.go).
+	ExternalFile = "emlab-run.json"
 
 	// Lock files (see lock.go), flock-ed while a process writes the run.
 	MergeLockFile = ".merge.lock" // by a merge-write of evals, probes or samples, for its read-merge-rewrite

@@ -24,6 +24,7 @@ type Run struct {
 	Evals      []Eval
 	Probes     []Probe
 	Done       bool         // DONE exists
+	External   bool         // trained elsewhere: Config and ConfigJSON are ExternalFile's
 	Sweep      *SweepStatus // status.json; nil when no sweep worked on the run
 	Spec       *SweepSpec   // sweep.json; nil when no sweep planned the run
 	MetricsMod time.Time    // metrics.jsonl's modification time; zero when absent
@@ -62,16 +63,18 @@ func ReadRun(dir, id string) (*Run, error) {
 func ReadRunFS(fsys fs.FS, dir string) (*Run, error) {
 	r := &Run{Dir: dir, ID: dir}
 	label := func(name string) string { return Path(dir, name) }
-	b, err := readConfigJSON(fsys, dir)
+	b, name, external, err := readRunConfigFS(fsys, dir)
 	switch {
-	case errors.Is(err, ErrNotRun):
 	case err != nil:
 		return nil, err
+	case b == nil:
+	case !external && foreignConfig(fsys, "."):
+		// A model directory (its own config.json) not yet evaluated.
 	default:
-		if r.Config, err = ParseRunConfig(b, label(ConfigFile)); err != nil {
+		if r.Config, err = ParseRunConfig(b, label(name)); err != nil {
 			return nil, err
 		}
-		r.ConfigJSON = b
+		r.ConfigJSON, r.External = b, external
 	}
 	if fi, err := statNoOpen(fsys, DoneFile); err == nil && fi.Mode().IsRegular() {
 		r.Done = true
@@ -126,7 +129,7 @@ func (r *Run) Last() (Metrics, bool) {
 // fresh).
 func (r *Run) Status(now time.Time, fresh time.Duration) string {
 	switch {
-	case r.Done:
+	case r.Done, r.External:
 		return StateDone
 	case r.Sweep != nil && r.Sweep.State == StateFailed:
 		return StateFailed
@@ -141,8 +144,10 @@ func (r *Run) Status(now time.Time, fresh time.Duration) string {
 }
 
 // markers are the files whose presence makes a directory a run (a run a
-// sweep planned has sweep.json before it has config.json).
-var markers = []string{ConfigFile, MetricsFile, SweepSpecFile, DoneFile}
+// sweep planned has sweep.json before it has config.json). A directory
+// whose only marker is another format's config.json (a Hugging Face
+// model's) is a model, not a run: FindRuns skips it.
+var markers = []string{ConfigFile, MetricsFile, SweepSpecFile, DoneFile, ExternalFile}
 
 // MaxDepth is how deep below a root FindRuns looks: a sweep's runs sit at
 // depth 1 (out/run), the demo's at 2 (out/study/run), a tree of sweeps one
@@ -180,13 +185,22 @@ func FindRunsFS(fsys fs.FS) ([]string, error) {
 				return fs.SkipDir
 			}
 		}
+		found := ""
 		for _, m := range markers {
 			if fi, err := statNoOpen(fsys, path.Join(p, m)); err == nil && fi.Mode().IsRegular() {
-				out = append(out, p)
-				return fs.SkipDir
+				if found = m; m != ConfigFile {
+					break
+				}
 			}
 		}
-		return nil
+		switch {
+		case found == "":
+			return nil
+		case found == ConfigFile && foreignConfig(fsys, p):
+			return fs.SkipDir // a model directory, not a run
+		}
+		out = append(out, p)
+		return fs.SkipDir
 	})
 	if err != nil {
 		return nil, err

@@ -17,14 +17,14 @@ import (
 // runFiles are the files of a run directory the index reads; their sizes
 // and modification times make a run's signature.
 var runFiles = []string{rundir.ConfigFile, rundir.MetricsFile, rundir.EvalsFile, rundir.ProbesFile,
-	rundir.SweepSpecFile, rundir.SweepStatusFile, rundir.DoneFile}
+	rundir.SweepSpecFile, rundir.SweepStatusFile, rundir.DoneFile, rundir.ExternalFile}
 
-// IsRunDir reports whether dir holds a started run (its config.json): the
-// runs the index holds.
-func IsRunDir(dir string) bool { return rundir.HasConfig(dir) }
+// IsRunDir reports whether dir holds a started run (its config.json, or
+// the record of a run trained elsewhere): the runs the index holds.
+func IsRunDir(dir string) bool { return rundir.IsStarted(dir) }
 
 // FindRuns lists the started run directories under root (rundir.FindRuns,
-// keeping those with a config.json), sorted, as paths.
+// keeping those IsRunDir accepts), sorted, as paths.
 func FindRuns(root string) ([]string, error) {
 	ids, err := rundir.FindRuns(root)
 	if err != nil {

@@ -2,6 +2,7 @@ package sweep_test
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,5 +202,46 @@ func TestTrainConfigRoundTrip(t *testing.T) {
 	}
 	if !c.Equal(r.Config) {
 		t.Errorf("round trip changed the config:\n%+v\n%+v", c, r.Config)
+	}
+}
+
+// A sweep names task files as everything else does (tasks = "file:…",
+// on an axis too); each run's configuration carries the file's content
+// to emlab train through train-config.json, and an edited file gives new
+// run ids, so a sweep never resumes a run trained on the old task.
+func TestPlanTaskFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "echo.toml")
+	write := func(prompt string) {
+		t.Helper()
+		toml := "name = \"echo\"\nversion = 1\nchance = 0.1\nprompt = \"" + prompt + "\"\nanswer = \"{a}\"\n[vars]\na = { range = [0, 99] }\n"
+		if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("E:{a}=")
+	exp := strings.Replace(tinyExp, `"model.d_vocab" = 32`, "", 1) + "\n[[axis]]\nname = \"mix\"\nkey = \"tasks\"\nvalues = [\"file:" + path + "\", \"file:" + path + ":3,add(digits=1)\"]\nlabels = [\"echo\", \"echoadd\"]\n"
+	p := mustPlan(t, exp)
+	if len(p.Runs) != 12 {
+		t.Fatalf("%d runs, want 12", len(p.Runs))
+	}
+	r := p.Runs[len(p.Runs)-1]
+	b, err := jsonMarshal(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "task_files") {
+		t.Fatalf("the run's configuration does not carry the task file")
+	}
+	write("F:{a}=")
+	c := config.Default()
+	if err := c.ApplyJSON(b); err != nil || !c.Equal(r.Config) {
+		t.Errorf("the train configuration read back after the file changed: equal %v, %v", c.Equal(r.Config), err)
+	}
+	again := mustPlan(t, exp)
+	for i := range p.Runs {
+		if p.Runs[i].ID == again.Runs[i].ID {
+			t.Errorf("run %s keeps its id after the task file changed", p.Runs[i].ID)
+		}
 	}
 }

@@ -79,11 +79,32 @@ func Lookup(spec string) (Task, error) {
 	return FromCall(c)
 }
 
-// FromCall builds a task from a parsed call.
-func FromCall(c data.Call) (Task, error) {
+// FromCall builds a task from a parsed call; a file:PATH call reads the
+// task file at PATH.
+func FromCall(c data.Call) (Task, error) { return fromCall(c, nil) }
+
+// fromCall builds a task; a file:PATH call takes the file's content from
+// files when it holds PATH (a run's embedded copy), else from disk.
+func fromCall(c data.Call, files Files) (Task, error) {
+	if c.Name == data.FileCall && c.Path != "" {
+		if tf, ok := files[c.Path]; ok {
+			if err := tf.Check(); err != nil {
+				return nil, fmt.Errorf("task file %s (the copy the run recorded): %w", c.Path, err)
+			}
+			t, err := buildFileTask(c.Path, tf)
+			if err != nil {
+				return nil, fmt.Errorf("task file %s (the copy the run recorded): %w", c.Path, err)
+			}
+			return t, nil
+		}
+		return LoadFile(c.Path)
+	}
 	f, ok := registry[c.Name]
 	if !ok {
 		msg := fmt.Sprintf("unknown task %q", c.Name)
+		if c.Name == data.FileCall {
+			return nil, fmt.Errorf("%s: a task file is named file:PATH", msg)
+		}
 		if close := suggest.Closest(c.Name, Names(), 3); len(close) > 0 {
 			msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(close, ", "))
 		}

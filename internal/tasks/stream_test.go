@@ -1,6 +1,11 @@
 package tasks
 
 import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,4 +76,71 @@ func TestEncodeItemMatchesTraining(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEncodeItemBPE: under a byte-level BPE (GPT-2's, cut to its first
+// 3000 merges) every item's continuations decode to their own text after
+// the same prompt ids, and the ids are the joint encoding's wherever no
+// token spans the boundary. It logs, per task, the share of continuations
+// that needed their own encoding (docs/models.md quotes them).
+func TestEncodeItemBPE(t *testing.T) {
+	tok := loadGPT2(t)
+	seen := map[string]bool{}
+	for _, spec := range configs {
+		task := mustTask(t, spec)
+		if seen[task.Name()] {
+			continue
+		}
+		seen[task.Name()] = true
+		own, total := 0, 0
+		for _, it := range task.Eval(0, 20) {
+			p, a, cs, err := EncodeItem(tok, &it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := tok.Encode(it.Prompt); !slices.Equal(p, want) {
+				t.Fatalf("%s: prompt ids are not the prompt's encoding", it.Variant)
+			}
+			conts := append([]string{it.Answer}, it.Choices...)
+			for i, ids := range append([][]int32{a}, cs...) {
+				if tok.Decode(ids) != conts[i] {
+					t.Fatalf("%s: continuation %q decodes to %q", it.Variant, conts[i], tok.Decode(ids))
+				}
+				whole, _ := tok.Encode(it.Prompt + conts[i])
+				if !slices.Equal(whole, append(slices.Clone(p), ids...)) {
+					own++
+				}
+				total++
+			}
+		}
+		t.Logf("%-10s %3d of %3d continuations cross a token boundary of the joint encoding", task.Name(), own, total)
+	}
+}
+
+// loadGPT2 reads GPT-2's tokenizer.json (first 3000 merges) from the
+// tokenizer fixtures of package data.
+func loadGPT2(t *testing.T) data.Tokenizer {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "data", "testdata", "bytebpe", "gpt2.tokenizer.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := data.LoadTokenizerJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

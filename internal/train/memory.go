@@ -72,6 +72,42 @@ func InferenceMemory(cfg nn.Config, batch, T int, decode bool) Memory {
 	return m
 }
 
+// loaderBytes bounds what loading a model trained elsewhere holds besides
+// its weights: the safetensors reader's chunk buffers (1 MiB raw, up to
+// 4 MiB once converted from 16-bit floats; hf's TestLoadHoldsOneCopy).
+const loaderBytes = 5 << 20
+
+// PretrainedMemory estimates eval or probe on a model trained elsewhere
+// of shape s, from the shape alone (before any weights are read): its
+// weights (one float32 copy, no gradients), the loader's buffers, and
+// forward passes of batch sequences of T tokens, with every layer's
+// activations kept (keep: the probes) or one layer's buffers reused
+// (evaluation); decodeLen > 0 adds a decoder for batch sequences of up to
+// decodeLen tokens (the key/value cache), live beside the forward buffers
+// its prefill uses.
+func PretrainedMemory(s nn.Spec, batch, T int, keep bool, decodeLen int) Memory {
+	P := nn.PretrainedParamCount(s)
+	act := 4 * nn.PretrainedActivationFloats(s, batch, T, keep)
+	what := "activations"
+	if !keep {
+		what = "one layer's activations"
+	}
+	m := Memory{Params: P, Parts: []MemoryPart{
+		{"weights", 4 * P},
+		{"loader buffers", loaderBytes},
+		{fmt.Sprintf("%s at batch %d × %d tokens", what, batch, T), act},
+	}}
+	if decodeLen > 0 {
+		kv := 4 * nn.PretrainedDecodeFloats(s, batch, decodeLen)
+		m.Parts = append(m.Parts, MemoryPart{fmt.Sprintf("decoder state for %d sequences of %d tokens", batch, decodeLen), kv})
+		act += kv
+	}
+	// Later checkpoints load into the same buffers while the activations
+	// are live, so the loader's buffers add to them.
+	m.Peak = 4*P + loaderBytes + act
+	return m
+}
+
 func (m Memory) String() string {
 	var parts []string
 	for _, p := range m.Parts {
