@@ -89,6 +89,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return err
 	}
 	var curves []*stats.Curve
+	var dirs []string // the run directories, expanded
 	if o.csv != "" {
 		f, err := os.Open(o.csv)
 		if err != nil {
@@ -103,8 +104,8 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		if o.axis == "" {
 			o.axis = stats.AxisParams
 		}
-		dirs, err := expandRuns(o.runs)
-		if err != nil {
+		var err error
+		if dirs, err = expandRuns(o.runs); err != nil {
 			return err
 		}
 		var rep *stats.RunsReport
@@ -150,6 +151,11 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(dirs) > 0 {
+		if err := attachItemViews(results, dirs, o); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -161,6 +167,47 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		return nil
 	}
 	return writeAnalyzeTable(w, results)
+}
+
+// attachItemViews gives each result its per-item view (stats.RunItemViews)
+// when the runs wrote samples.jsonl (emlab eval --samples).
+func attachItemViews(results []*stats.Result, dirs []string, o analyzeOptions) error {
+	var runs []*rundir.Run
+	var samples [][]rundir.Sample
+	found := false
+	for _, dir := range dirs {
+		ss, err := rundir.ReadSamples(dir)
+		if err != nil {
+			return err
+		}
+		r, err := rundir.ReadRun(dir, "")
+		if err != nil {
+			return err
+		}
+		runs, samples = append(runs, r), append(samples, ss)
+		found = found || len(ss) > 0
+	}
+	if !found {
+		return nil
+	}
+	if rundir.PerStepAxis(o.axis) {
+		if o.notes != nil {
+			fmt.Fprintf(o.notes, "emlab analyze: per-item view left out: it compares one model per run, so it needs --x %s or %s\n", stats.AxisParams, stats.AxisNonEmbedding)
+		}
+		return nil
+	}
+	views, err := stats.RunItemViews(runs, samples, o.axis)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
+		for _, r := range results {
+			if r.Task == v.Task && r.Metric == v.Metric {
+				r.ItemView = v.View
+			}
+		}
+	}
+	return nil
 }
 
 // expandRuns replaces each directory that is not a run itself by the runs
@@ -198,19 +245,41 @@ func withColumnHint(err error) error {
 
 func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tbreakthrough\tlinearity")
-	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\n", r.Task, r.Metric, r.Verdict, orDash(r.Fit),
-			fnum(r.XStar), fnum(r.XStarLo), fnum(r.XStarHi), fnum(r.XCross), fnum(r.Breakthroughness), fnum(r.Linearity))
+	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
+	js := stats.Judgements(results)
+	for i, r := range results {
+		j := js[i]
+		nmin := "-"
+		if j.NMin > 0 {
+			nmin = strconv.Itoa(j.NMin)
+			if j.FewItems {
+				nmin += "!"
+			}
+		}
+		fit := r.Fit
+		if !j.Drawable {
+			fit = "n/a"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, j.Verdict, fit,
+			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
+	few := false
 	for _, r := range results {
+		few = few || r.FewItems
+		if r.Note != "" {
+			fmt.Fprintf(w, "\n%s/%s: %s\n", r.Task, r.Metric, r.Note)
+		}
 		if r.Mirage != nil {
-			fmt.Fprintf(w, "\nmirage %s: %s", r.Task, r.Mirage.Detail)
+			fmt.Fprintf(w, "\nmirage %s: %s — %s", r.Task, r.Mirage.Verdict, r.Mirage.Reason)
 			if pl := r.Mirage.PowerL; pl != nil {
-				fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				if pl.Applicable {
+					fmt.Fprintf(w, "; p^L check with %s: L=%.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, map[bool]string{true: "consistent", false: "inconsistent"}[pl.Consistent])
+				} else {
+					fmt.Fprintf(w, "; p^L check not applicable: %s", pl.Reason)
+				}
 			}
 			fmt.Fprintln(w)
 		}
@@ -218,10 +287,21 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 			fmt.Fprintf(w, "\nloss view %s/%s: L* = %s [%s, %s], R² one curve %s vs per size %s\n", r.Task, r.Metric,
 				fnum(lt.LStar), fnum(lt.LStarLo), fnum(lt.LStarHi), fnum(lt.R2All), fnum(lt.R2PerGroup))
 		}
+		if v := r.ItemView; v != nil {
+			var flips []string
+			for _, f := range v.Flips {
+				flips = append(flips, fmt.Sprintf("%s→%s %s", fnum(f.FromX), fnum(f.ToX), fnum(f.FracWrongToRight)))
+			}
+			fmt.Fprintf(w, "\nitems %s/%s over %d rungs: wrong→right (score ≥ %g) between consecutive rungs: %s; per-item correlation of score with log scale over %d items: median %s, mean %s, %s positive (%d constant, %d seen at fewer than 3 rungs)\n",
+				r.Task, r.Metric, v.Rungs, v.Threshold, strings.Join(flips, ", "), len(v.Correlations), fnum(v.MedianR), fnum(v.MeanR), fnum(v.FracPositive), v.Constant, v.Sparse)
+		}
 		if fc := r.Forecast; fc != nil {
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
 				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
 		}
+	}
+	if few {
+		fmt.Fprintf(w, "\n! fewer than %d items per evaluation at some level: treat that verdict with caution\n", stats.MinItems)
 	}
 	return nil
 }

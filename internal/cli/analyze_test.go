@@ -14,9 +14,13 @@ import (
 	"emlab/internal/rundir"
 )
 
-// ladderCSV is a small emergent curve (the gpt-3min ladder, three seeds)
-// plus a smooth and a too-short curve.
+// ladderCSV is a small emergent curve (six sizes, three seeds, one at the
+// largest) plus a smooth, a four-level and a too-short curve.
 const ladderCSV = `task,metric,x,value,seed,n,chance
+add,exact_match,8000,0.00,0,200,0.01
+add,exact_match,8000,0.01,1,200,0.01
+add,exact_match,8000,0.01,2,200,0.01
+add,exact_match,200000,1.00,0,200,0.01
 add,exact_match,16500,0.01,0,200,0.01
 add,exact_match,29000,0.06,0,200,0.01
 add,exact_match,62000,0.86,0,200,0.01
@@ -34,6 +38,11 @@ mul,digit_acc,29000,0.2,0,600,0.1
 mul,digit_acc,62000,0.31,0,600,0.1
 mul,digit_acc,108000,0.42,0,600,0.1
 mul,digit_acc,200000,0.52,0,600,0.1
+mul,digit_acc,400000,0.61,0,600,0.1
+four,exact_match,16500,0.01,0,200,0.01
+four,exact_match,29000,0.02,0,200,0.01
+four,exact_match,62000,0.86,0,200,0.01
+four,exact_match,108000,1.00,0,200,0.01
 short,exact_match,1000,0.1,0,100,0.1
 short,exact_match,2000,0.2,0,100,0.1
 short,exact_match,4000,0.3,0,100,0.1
@@ -64,16 +73,16 @@ func TestAnalyzeCSVJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), out)
 	}
-	want := map[string]string{"add/exact_match": "emergent", "mul/digit_acc": "smooth", "short/exact_match": "insufficient"}
+	want := map[string]string{"add/exact_match": "emergent", "mul/digit_acc": "smooth", "four/exact_match": "insufficient", "short/exact_match": "insufficient"}
 	for _, l := range lines {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("bad JSON %q: %v", l, err)
 		}
-		for _, k := range []string{"task", "metric", "verdict", "emergent", "breakthroughness", "linearity", "x_star", "x_star_lo", "x_star_hi", "x_cross", "fit", "params", "evidence"} {
+		for _, k := range []string{"task", "metric", "verdict", "reason", "emergent", "lower_is_better", "breakthroughness", "linearity", "x_star", "x_star_lo", "x_star_hi", "x_cross", "fit", "params", "family_sd", "n_min", "few_items", "evidence"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("%s/%s: missing key %q", m["task"], m["metric"], k)
 			}
@@ -92,8 +101,11 @@ func TestAnalyzeCSVJSON(t *testing.T) {
 				t.Errorf("x_star %g [%g, %g], want within (29000, 62000)", mid, lo, hi)
 			}
 		}
-		if key == "short/exact_match" && !strings.Contains(l, "got 3, need at least 4") {
+		if key == "short/exact_match" && !strings.Contains(fmt.Sprint(m["reason"]), "got 3, need at least 4") {
 			t.Errorf("insufficient curve does not say why: %s", l)
+		}
+		if key == "four/exact_match" && !strings.Contains(fmt.Sprint(m["reason"]), "4 levels cannot tell a sharp transition from a smooth rise") {
+			t.Errorf("four-level jump does not say why it is insufficient: %s", l)
 		}
 	}
 }
@@ -112,6 +124,8 @@ func TestAnalyzeTable(t *testing.T) {
 func TestAnalyzeErrors(t *testing.T) {
 	good := writeFile(t, "curves.csv", ladderCSV)
 	bad := writeFile(t, "bad.csv", "task,metric,scale,value\na,b,1,2\n")
+	chance := writeFile(t, "chance.csv", "task,metric,x,value,chance\na,em,1,0.1,5\n")
+	latin1 := writeFile(t, "latin1.csv", "task,metric,x,value\ncaf\xe9,em,1,0.1\n")
 	for _, c := range []struct {
 		name string
 		args []string
@@ -124,6 +138,8 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"unknown task", []string{"analyze", "--csv", good, "--tasks", "ad"}, `unknown task "ad" (did you mean add?)`},
 		{"missing file", []string{"analyze", "--csv", filepath.Join(t.TempDir(), "none.csv")}, "open curves"},
 		{"stray argument", []string{"analyze", "--csv", good, "extra"}, "unexpected arguments"},
+		{"chance outside [0, 1]", []string{"analyze", "--csv", chance}, "line 2: column chance: 5 is not a probability in [0, 1]"},
+		{"invalid UTF-8", []string{"analyze", "--csv", latin1}, `line 2: column task: "caf\xe9" is not valid UTF-8`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, stderr, code := runCmd(t, c.args...)
@@ -135,19 +151,19 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 // TestAnalyzeRuns reads run directories written by the test in the
-// trainer's format: a ladder of four sizes × two seeds whose exact match
+// trainer's format: a ladder of six sizes × two seeds whose exact match
 // jumps between the second and third size.
 func TestAnalyzeRuns(t *testing.T) {
 	root := t.TempDir()
 	var dirs []string
-	for i, p := range []float64{2e4, 5e4, 1.2e5, 3e5, 7e5} {
+	for i, p := range []float64{8e3, 2e4, 5e4, 1.2e5, 3e5, 7e5} {
 		for seed := 0; seed < 2; seed++ {
 			d := filepath.Join(root, fmt.Sprintf("run-%d-%d", i, seed))
 			os.MkdirAll(d, 0o755)
 			os.WriteFile(filepath.Join(d, rundir.ConfigFile), []byte(fmt.Sprintf(`{"params": %g, "non_embedding_params": %g, "seed": %d}`, p, p*0.8, seed)), 0o644)
 			var m, e strings.Builder
 			for _, step := range []int{0, 500, 1000} {
-				final := []float64{0.0, 0.01, 0.9, 0.99, 1.0}[i]
+				final := []float64{0.0, 0.0, 0.01, 0.9, 0.99, 1.0}[i]
 				v := final * float64(step) / 1000
 				loss := 3 - float64(i)*0.4*float64(step)/1000
 				fmt.Fprintf(&m, `{"step":%d,"tokens":%d,"flops":%g,"loss":%g,"eval_loss":%g,"lr":1e-3,"grad_norm":1,"seconds":1}`+"\n", step, step*1024, 6*p*float64(step*1024), loss, loss)

@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("eval", "score a run's checkpoints on the task battery → DIR/"+rundir.EvalsFile, runEvalCmd)
+	register("eval", "score a run's checkpoints on the task battery → DIR/"+rundir.EvalsFile+" (+ "+rundir.SamplesFile+")", runEvalCmd)
 }
 
 type evalOptions struct {
@@ -30,6 +30,8 @@ type evalOptions struct {
 	quiet bool
 	// noMemCheck skips the up-front memory estimate.
 	noMemCheck bool
+	// samples also writes every item's outputs and scores to samples.jsonl.
+	samples bool
 
 	tokensPerStep int64
 	command       []string
@@ -49,6 +51,7 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per forward pass (models trained elsewhere: %d unless given)", externalBatch))
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
+	fs.BoolVar(&o.samples, "samples", false, "also write each item's prompt, target, generated answer, scores and answer log-prob to DIR/"+rundir.SamplesFile)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -186,12 +189,24 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 				return err
 			}
 		}
-		rs, err := bat.Run(h, step)
+		var rs []rundir.Eval
+		var ss []rundir.Sample
+		if o.samples {
+			rs, ss, err = bat.RunSamples(h, step)
+		} else {
+			rs, err = bat.Run(h, step)
+		}
 		if err != nil {
 			if ctx.Err() != nil && len(rs) > 0 {
-				// Keep the tasks scored before the signal.
+				// Keep the tasks scored before the signal (and their
+				// samples, which a later --samples run would merge).
 				if merr := rundir.MergeEvals(tg.dir(), rs); merr != nil {
 					return errors.Join(err, merr)
+				}
+				if len(ss) > 0 {
+					if merr := rundir.MergeSamples(tg.dir(), ss); merr != nil {
+						return errors.Join(err, merr)
+					}
 				}
 				fmt.Fprintf(log, "eval step %d: interrupted; kept %d results of the tasks finished\n", step, len(rs))
 			}
@@ -200,6 +215,11 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 		// Write after every step so an interrupted --all keeps what it did.
 		if err := rundir.MergeEvals(tg.dir(), rs); err != nil {
 			return err
+		}
+		if o.samples {
+			if err := rundir.MergeSamples(tg.dir(), ss); err != nil {
+				return err
+			}
 		}
 		all = append(all, rs...)
 		fmt.Fprintf(log, "eval step %d: %d results in %.1fs\n", step, len(rs), time.Since(began).Seconds())

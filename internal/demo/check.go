@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 
 	"emlab/internal/report"
 	"emlab/internal/report/assemble"
 	"emlab/internal/rundir"
+	"emlab/internal/stats"
 )
 
 // ladderSweep is the demo's scale ladder; analysis.json analyses it.
@@ -24,7 +24,7 @@ const ladderSweep = "ladder"
 func init() {
 	register(&Study{Name: "emergence", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
 		Claim:      "Abilities appear suddenly once a model passes a critical scale.",
-		Experiment: "a GPT ladder (1.8k–157k parameters, steps growing with size) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
+		Experiment: "a GPT ladder (1.8k–157k parameters, steps growing with size, three seeds per rung, two with --quick) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
 		Judge: func(_ context.Context, in *Input) (*Judged, error) {
 			return &Judged{Findings: []Finding{checkEmergent(in.Analysis, in.Runs(ladderSweep))}}, nil
 		}})
@@ -70,8 +70,10 @@ func shown(f Finding, haveRuns bool) Finding {
 }
 
 // checkEmergent: at least three abilities (task variants) whose sharp
-// metric is classified emergent against parameters with an x_star interval
-// that excludes the smallest rung.
+// metric the analysis judged emergent against parameters (assemble.Verdicts,
+// the report's own list), with an x* interval that excludes the smallest
+// rung. A verdict resting on fewer than stats.MinItems items per
+// evaluation is flagged in its item.
 func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 	f := Finding{Claim: "at least three abilities emerge, with x* intervals above the smallest rung"}
 	smallest := math.Inf(1)
@@ -80,64 +82,50 @@ func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 			smallest = math.Min(smallest, float64(r.Config.Params))
 		}
 	}
-	seen := map[string]bool{}
-	for _, l := range lines {
-		if l.Axis != rundir.AxisParams || !l.Emergent || !rundir.IsSharp(l.Metric) || seen[l.Task] {
+	few := 0
+	for _, v := range assemble.Verdicts(lines) {
+		j := v.Sharp.Judgement
+		if !v.Emergent() || math.IsNaN(j.XStarLo) || j.XStarLo <= smallest {
 			continue
 		}
-		lo := float64(l.XStarLo)
-		if math.IsNaN(lo) || lo <= smallest {
-			continue
+		item := fmt.Sprintf("%s %s x*=%.3g [%.3g, %.3g]", v.Task, j.Metric, j.XStar, j.XStarLo, j.XStarHi)
+		if j.FewItems {
+			few++
+			item += fmt.Sprintf(" (few items: %d per evaluation)", j.NMin)
 		}
-		seen[l.Task] = true
-		f.Items = append(f.Items, fmt.Sprintf("%s %s x*=%.3g [%.3g, %.3g]", l.Task, l.Metric, float64(l.XStar), lo, float64(l.XStarHi)))
+		f.Items = append(f.Items, item)
 	}
-	sort.Strings(f.Items)
 	f.Pass = len(f.Items) >= 3
 	f.Detail = fmt.Sprintf("%d emergent abilities (smallest rung %.3g params)", len(f.Items), smallest)
+	if few > 0 {
+		f.Detail += fmt.Sprintf("; %d of them rest on fewer than %d items per evaluation", few, stats.MinItems)
+	}
 	return shown(f, len(ladder) > 0)
 }
 
-// artifactSmooth are the smooth metrics whose smooth rise beside a flat
-// exact match counts as an artifact here: partial credit on the same
-// answer tokens.
-var artifactSmooth = []string{rundir.TokenAccuracy, rundir.LogProb}
-
-// checkArtifact: a task whose sharp metric looks emergent (or stays flat)
-// while a smooth metric of the same outputs rises smoothly — the mirage of
-// Schaeffer et al. 2023.
+// checkArtifact: a task whose sharp metric is emergent while a smooth
+// metric of the same outputs improves smoothly — the mirage of Schaeffer et
+// al. 2023 — by the mirage test's own verdict (stats.JudgeMirage, read
+// through assemble.Verdicts as the report's header counts it). A flat sharp
+// metric beside a rising smooth one has nothing sharp to explain: it is
+// named in the detail as hidden progress, not counted.
 func checkArtifact(lines []assemble.Line, haveRuns bool) Finding {
 	f := Finding{Claim: "at least one ability is shown to be a metric artifact (its smooth metric is smooth)"}
-	smooth := map[string][]string{} // task → smooth metrics classified smooth
-	sharp := map[string]string{}    // task → sharp verdict
-	for _, l := range lines {
-		if l.Axis != rundir.AxisParams {
-			continue
-		}
+	var hidden []string
+	for _, v := range assemble.Verdicts(lines) {
+		m := v.Sharp.Judgement.Mirage
 		switch {
-		case rundir.IsSharp(l.Metric):
-			if _, ok := sharp[l.Task]; !ok {
-				sharp[l.Task] = l.Verdict
-			}
-		case slices.Contains(artifactSmooth, l.Metric):
-			if l.Verdict == "smooth" {
-				smooth[l.Task] = append(smooth[l.Task], l.Metric)
-			}
-		}
-		if l.Mirage != nil && l.Mirage.Mirage {
-			f.Items = append(f.Items, fmt.Sprintf("%s: %s %s while %s %s (%s)", l.Task, l.Mirage.SharpMetric, l.Mirage.SharpVerdict,
-				l.Mirage.SmoothMetric, l.Mirage.SmoothVerdict, l.Mirage.SmoothFit))
+		case v.Artifact():
+			f.Items = append(f.Items, fmt.Sprintf("%s: %s %s while %s %s (%s)", v.Task, m.SharpMetric, m.SharpVerdict, m.SmoothMetric, m.SmoothVerdict, m.SmoothFit))
+		case m != nil && m.HiddenProgress:
+			hidden = append(hidden, v.Task)
 		}
 	}
-	for task, v := range sharp {
-		if v == "flat" && len(smooth[task]) > 0 {
-			f.Items = append(f.Items, fmt.Sprintf("%s: exact match flat while %s rise smoothly", task, strings.Join(smooth[task], " and ")))
-		}
-	}
-	sort.Strings(f.Items)
-	f.Items = slices.Compact(f.Items)
 	f.Pass = len(f.Items) > 0
 	f.Detail = fmt.Sprintf("%d tasks where a smooth metric explains the sharp one", len(f.Items))
+	if len(hidden) > 0 {
+		f.Detail += fmt.Sprintf("; hidden progress (exact match flat while a smooth metric improves, nothing sharp to explain, not counted): %s", strings.Join(hidden, ", "))
+	}
 	return shown(f, haveRuns)
 }
 

@@ -3,15 +3,20 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"emlab/internal/report/assemble"
 	"emlab/internal/report/reporttest"
 	"emlab/internal/rundir"
+	"emlab/internal/stats"
 )
 
 // inductionRun is an attention-only run whose best layer-2 head's
@@ -145,32 +150,71 @@ func TestCheckQuanta(t *testing.T) {
 	}
 }
 
+// analysisLines writes results as emlab analyze --json does and reads them
+// back as the demo does (assemble.ParseAnalysis).
+func analysisLines(t *testing.T, results ...*stats.Result) []assemble.Line {
+	t.Helper()
+	var b bytes.Buffer
+	for _, r := range results {
+		j, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(j, '\n'))
+	}
+	lines, err := assemble.ParseAnalysis(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
 func TestCheckEmergentAndArtifact(t *testing.T) {
-	line := func(task, metric, verdict string, emergent bool, lo float64) assemble.Line {
-		return assemble.Line{Task: task, Metric: metric, Axis: "params", Verdict: verdict, Emergent: emergent,
-			XStar: assemble.Float(lo * 1.5), XStarLo: assemble.Float(lo), XStarHi: assemble.Float(lo * 2)}
+	nan := math.NaN()
+	res := func(task, metric, verdict string, lo float64) *stats.Result {
+		r := &stats.Result{Task: task, Metric: metric, Axis: "params", Verdict: verdict, Emergent: verdict == stats.VerdictEmergent,
+			XStar: lo * 1.5, XStarLo: lo, XStarHi: lo * 2, Fit: stats.ModelSigmoid, NMin: 200, FamilySD: nan, XCross: nan, XCrossLo: nan, XCrossHi: nan}
+		if verdict == stats.VerdictFlat {
+			r.Fit, r.NotApplicable = "", "every level is 0"
+		}
+		return r
 	}
 	ladder := []*rundir.Run{{Config: &rundir.RunConfig{Info: rundir.Info{Params: 1000}}}, {Config: &rundir.RunConfig{Info: rundir.Info{Params: 100000}}}}
-	lines := []assemble.Line{
-		line("a", "exact_match", "emergent", true, 5000),
-		line("b", "exact_match", "emergent", true, 5000),
-		line("b", "mc_grade", "emergent", true, 5000),       // same task: counted once
-		line("c", "exact_match", "emergent", true, 500),     // interval reaches below the smallest rung
-		line("d", "token_accuracy", "emergent", true, 5000), // not a sharp metric
+	rs := []*stats.Result{
+		res("a", "exact_match", "emergent", 5000),
+		res("b", "exact_match", "emergent", 5000),
+		res("b", "mc_grade", "emergent", 5000),       // same task: counted once
+		res("c", "exact_match", "emergent", 500),     // interval reaches below the smallest rung
+		res("d", "token_accuracy", "emergent", 5000), // not a sharp metric
+		res("f", "exact_match", "smooth", 5000),      // not emergent: its x* is no transition
 	}
-	if f := checkEmergent(lines, ladder); f.Pass || len(f.Items) != 2 {
+	if f := checkEmergent(analysisLines(t, rs...), ladder); f.Pass || len(f.Items) != 2 {
 		t.Errorf("two abilities: %+v", f)
 	}
-	lines = append(lines, line("e", "exact_match", "emergent", true, 20000))
-	if f := checkEmergent(lines, ladder); !f.Pass || len(f.Items) != 3 {
-		t.Errorf("three abilities: %+v", f)
+	few := res("e", "exact_match", "emergent", 20000)
+	few.NMin, few.FewItems = 13, true
+	rs = append(rs, few)
+	if f := checkEmergent(analysisLines(t, rs...), ladder); !f.Pass || len(f.Items) != 3 || !strings.Contains(strings.Join(f.Items, "\n"), "e exact_match x*=3e+04 [2e+04, 4e+04] (few items: 13 per evaluation)") {
+		t.Errorf("three abilities, one on few items: %+v", f)
 	}
-	if f := checkArtifact(lines, true); f.Pass {
+	if f := checkArtifact(analysisLines(t, rs...), true); f.Pass {
 		t.Errorf("artifact without a smooth metric: %+v", f)
 	}
-	lines = append(lines, line("m", "exact_match", "flat", false, 0), line("m", "logprob", "smooth", false, 0))
-	if f := checkArtifact(lines, true); !f.Pass || !strings.Contains(f.Items[0], "m: exact match flat") {
+	// A flat exact match beside a smooth logprob: hidden progress, not an
+	// artifact (nothing sharp to explain).
+	mFlat, mLP := res("m", "exact_match", "flat", 0), res("m", "logprob", "smooth", 0)
+	mLP.Fit = stats.ModelLinear
+	mFlat.Mirage = stats.JudgeMirage(mFlat, []*stats.Result{mLP}, nil, 0)
+	rs = append(rs, mFlat, mLP)
+	if f := checkArtifact(analysisLines(t, rs...), true); f.Pass || !strings.Contains(f.Detail, "hidden progress") || !strings.Contains(f.Detail, "m") {
 		t.Errorf("flat sharp, smooth logprob: %+v", f)
+	}
+	// The mirage test's artifact verdict is what counts.
+	a := rs[0]
+	a.Mirage = &stats.MirageResult{SharpMetric: "exact_match", SharpVerdict: "emergent", SmoothMetric: "token_accuracy", SmoothVerdict: "smooth",
+		SmoothFit: stats.ModelLinear, Verdict: stats.MirageArtifact, Mirage: true, SmoothGOFP: 0.5}
+	if f := checkArtifact(analysisLines(t, rs...), true); !f.Pass || len(f.Items) != 1 || !strings.HasPrefix(f.Items[0], "a: exact_match emergent while token_accuracy smooth") {
+		t.Errorf("one artifact: %+v", f)
 	}
 }
 
@@ -224,5 +268,122 @@ func TestFinishDeterministic(t *testing.T) {
 		if !strings.Contains(html, s) {
 			t.Errorf("report lacks %q", s)
 		}
+	}
+}
+
+// TestReportAnalysisFindingsAgree: on one run set, the report's header,
+// analysis.json and findings.json name the same metric artifacts, and the
+// findings' emergent abilities are among those the header and the analysis
+// call emergent; a flat exact match (mul, whose token accuracy rises) is
+// an artifact in none of them.
+//
+// The same run set has events that never happen (a grokking run that never
+// generalises, a control with no induction head): no "step -1" sentinel may
+// leak into any of the three files, "never" stands for it.
+func TestReportAnalysisFindingsAgree(t *testing.T) {
+	root := t.TempDir()
+	reporttest.Tree(t, root)
+	reporttest.Write(t, filepath.Join(root, "grokking", "wd0"), grokRun([]float64{0.1, 1, 1, 1}, []float64{0.02, 0.03, 0.04, 0.05}))
+	reporttest.Write(t, filepath.Join(root, "induction", "attn1"), inductionRun(1, []float64{0.02, 0.1}))
+	o := FinishOptions{Out: root, Studies: DemoStudies(), Analyze: AnalyzeOptions(true)}
+	o.Analyze.Stats.Boot, o.Analyze.LossBoot = 20, 10
+	res, err := Finish(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// analysis.json, read as a plain JSON reader would: the sharp metric's
+	// verdict and its mirage verdict.
+	b, err := os.ReadFile(filepath.Join(root, AnalysisFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anaEmergent, anaArtifact []string
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var l struct {
+			Task, Metric, Axis, Verdict string
+			Mirage                      *struct{ Verdict string }
+		}
+		if err := dec.Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Axis != "params" || !rundir.IsSharp(l.Metric) {
+			continue
+		}
+		if l.Verdict == "emergent" {
+			anaEmergent = append(anaEmergent, l.Task)
+		}
+		if l.Mirage != nil && l.Mirage.Verdict == "artifact" {
+			anaArtifact = append(anaArtifact, l.Task)
+		}
+	}
+	// The report's header.
+	html, err := os.ReadFile(filepath.Join(root, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func(re string) []string {
+		m := regexp.MustCompile(re).FindSubmatch(html)
+		if m == nil {
+			return nil
+		}
+		return strings.Split(string(m[1]), ", ")
+	}
+	repEmergent := listed(`Emergent \(sharp metric\): ([^<]*)\.`)
+	repArtifact := listed(`Metric artifacts \(mirage test[^)]*\): ([^<]*)\.`)
+	// findings.json.
+	var findings []Finding
+	fb, err := os.ReadFile(filepath.Join(root, FindingsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(fb, &findings); err != nil {
+		t.Fatal(err)
+	}
+	tasksOf := func(items []string, sep string) []string {
+		var out []string
+		for _, it := range items {
+			task, _, _ := strings.Cut(it, sep)
+			out = append(out, task)
+		}
+		return out
+	}
+	byID := map[string]Finding{}
+	for _, f := range findings {
+		byID[f.ID] = f
+	}
+	finEmergent, finArtifact := tasksOf(byID["emergence"].Items, " "), tasksOf(byID["artifact"].Items, ":")
+	t.Logf("emergent: analysis %v, report %v, findings %v; artifacts: analysis %v, report %v, findings %v",
+		anaEmergent, repEmergent, finEmergent, anaArtifact, repArtifact, finArtifact)
+	if len(anaArtifact) == 0 || fmt.Sprint(anaArtifact) != fmt.Sprint(repArtifact) || fmt.Sprint(anaArtifact) != fmt.Sprint(finArtifact) {
+		t.Errorf("artifacts disagree: analysis %v, report %v, findings %v", anaArtifact, repArtifact, finArtifact)
+	}
+	if len(anaEmergent) == 0 || fmt.Sprint(anaEmergent) != fmt.Sprint(repEmergent) {
+		t.Errorf("emergent abilities disagree: analysis %v, report %v", anaEmergent, repEmergent)
+	}
+	for _, task := range finEmergent {
+		if !slices.Contains(repEmergent, task) {
+			t.Errorf("findings call %s emergent, the report does not (%v)", task, repEmergent)
+		}
+	}
+	for _, a := range [][]string{anaArtifact, repArtifact, finArtifact} {
+		if slices.Contains(a, "mul/plain/2") {
+			t.Errorf("mul/plain/2 (flat exact match) counted as an artifact: %v", a)
+		}
+	}
+	sentinel := regexp.MustCompile(`(?i)step[^0-9<]{0,3}[-−]1\b|at -1\b`)
+	for name, b := range map[string][]byte{AnalysisFile: b, ReportFile: html, FindingsFile: fb} {
+		if m := sentinel.Find(b); m != nil {
+			t.Errorf("%s shows a step sentinel: %q", name, m)
+		}
+	}
+	if !strings.Contains(string(fb), "step never") {
+		t.Errorf("findings.json does not say 'never' for the grokking run that never generalises")
+	}
+	if d := byID["artifact"].Detail; !strings.Contains(d, "hidden progress") || !strings.Contains(d, "mul/plain/2") {
+		t.Errorf("the flat exact match beside a rising smooth metric is not named as hidden progress: %s", d)
+	}
+	if len(res.Findings) != len(findings) {
+		t.Errorf("Finish returned %d findings, findings.json holds %d", len(res.Findings), len(findings))
 	}
 }

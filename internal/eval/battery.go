@@ -197,105 +197,193 @@ func variantResults(v tasks.Variant, idx []int, items []tasks.Item, scores []Ite
 		out = append(out, rundir.Eval{Step: step, Task: v.Name, Metric: metric, Value: st.Value, Stderr: st.Stderr, N: st.N,
 			Chance: v.Chance, Position: pos, Subtask: sub})
 	}
-	col := func(f func(it *tasks.Item, s *ItemScore) (float64, bool)) []float64 {
+	col := func(metric string) []float64 {
 		var xs []float64
 		for _, i := range idx {
-			if x, ok := f(&items[i], &scores[i]); ok {
+			if x, ok := itemValue(metric, &items[i], &scores[i]); ok {
 				xs = append(xs, x)
 			}
 		}
 		return xs
 	}
-	for _, m := range v.Metrics {
-		switch m {
-		case rundir.ExactMatch:
-			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(it.Choices) > 0 {
-					return b2f(argmax(s.ChoiceLP) == it.Correct), true
-				}
-				return b2f(s.Exact), s.HasGen
-			}), nil)
-		case rundir.TokenAccuracy:
-			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(s.Correct) == 0 {
-					return 0, false
-				}
-				n := 0
-				for _, c := range s.Correct {
-					if c {
-						n++
-					}
-				}
-				return float64(n) / float64(len(s.Correct)), true
-			}), nil)
-		case rundir.EditDistance:
-			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) { return float64(s.Edit), s.HasGen }), nil)
-		case rundir.LogProb:
-			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(s.LogProbs) == 0 {
-					if len(it.Choices) > 0 {
-						return s.ChoiceLP[it.Correct], true
-					}
-					return 0, false
-				}
-				return sum(s.LogProbs) / float64(len(s.LogProbs)), true
-			}), nil)
-			emit(rundir.LogProbTotal, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(s.LogProbs) == 0 {
-					if len(it.Choices) > 0 {
-						return s.ChoiceLP[it.Correct], true
-					}
-					return 0, false
-				}
-				return sum(s.LogProbs), true
-			}), nil)
-		case rundir.Brier, rundir.MCGrade:
-			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(it.Choices) == 0 {
-					return 0, false
-				}
-				if m == rundir.MCGrade {
-					return b2f(argmax(s.ChoiceLP) == it.Correct), true
-				}
-				p := softmax(s.ChoiceLP)
-				var b float64
-				for c := range p {
-					y := b2f(c == it.Correct)
-					b += (p[c] - y) * (p[c] - y)
-				}
-				return b, true
-			}), nil)
-		case rundir.Bits:
-			emit(m, col(func(it *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(it.Choices) == 0 {
-					return 0, false
-				}
-				return choiceBits(s.ChoiceLP, it.Correct), true
-			}), nil)
-		case rundir.PerPositionLoss:
-			maxLen := 0
+	for _, m := range itemMetrics(v) {
+		emit(m, col(m), nil)
+	}
+	if slices.Contains(v.Metrics, rundir.PerPositionLoss) {
+		maxLen := 0
+		for _, i := range idx {
+			maxLen = max(maxLen, len(scores[i].LogProbs))
+		}
+		for pos := 0; pos < maxLen; pos++ {
+			p := pos
+			var xs []float64
 			for _, i := range idx {
-				maxLen = max(maxLen, len(scores[i].LogProbs))
-			}
-			for pos := 0; pos < maxLen; pos++ {
-				p := pos
-				emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
-					if p >= len(s.LogProbs) {
-						return 0, false
-					}
-					return -s.LogProbs[p], true
-				}), &p)
-			}
-		case rundir.BayesKL:
-			emit(m, col(func(_ *tasks.Item, s *ItemScore) (float64, bool) {
-				if len(s.BayesKL) == 0 {
-					return 0, false
+				if lp := scores[i].LogProbs; p < len(lp) {
+					xs = append(xs, -lp[p])
 				}
-				return sum(s.BayesKL) / float64(len(s.BayesKL)), true
-			}), nil)
+			}
+			emit(rundir.PerPositionLoss, xs, &p)
 		}
 	}
 	return out
+}
+
+// itemMetrics lists the metrics a variant is scored with that give one
+// value per item, in the order written: the variant's own (per-position
+// breakdowns apart), with logprob followed by logprob_total and, when the
+// variant has a right answer (a sharp metric), answer_prob.
+func itemMetrics(v tasks.Variant) []string {
+	var out []string
+	for _, m := range v.Metrics {
+		if k, ok := rundir.KindOf(m); ok && k.PerPosition {
+			continue
+		}
+		out = append(out, m)
+		if m == rundir.LogProb {
+			out = append(out, rundir.LogProbTotal)
+			if slices.ContainsFunc(v.Metrics, rundir.IsSharp) {
+				out = append(out, rundir.AnswerProb)
+			}
+		}
+	}
+	return out
+}
+
+// answerLogProb is the total log-probability of the item's reference
+// answer given its prompt, in nats: the teacher-forced answer, or the right
+// choice of a choice item; ok is false when the item has neither.
+func answerLogProb(it *tasks.Item, s *ItemScore) (float64, bool) {
+	if len(s.LogProbs) > 0 {
+		return sum(s.LogProbs), true
+	}
+	if len(it.Choices) > 0 && len(s.ChoiceLP) > 0 {
+		return s.ChoiceLP[it.Correct], true
+	}
+	return 0, false
+}
+
+// itemValue is one item's value of metric (not per_position_loss); ok is
+// false when the metric does not apply to the item (no generation was run,
+// no choices).
+func itemValue(metric string, it *tasks.Item, s *ItemScore) (float64, bool) {
+	switch metric {
+	case rundir.ExactMatch:
+		if len(it.Choices) > 0 {
+			return b2f(argmax(s.ChoiceLP) == it.Correct), true
+		}
+		return b2f(s.Exact), s.HasGen
+	case rundir.TokenAccuracy:
+		if len(s.Correct) == 0 {
+			return 0, false
+		}
+		n := 0
+		for _, c := range s.Correct {
+			if c {
+				n++
+			}
+		}
+		return float64(n) / float64(len(s.Correct)), true
+	case rundir.EditDistance:
+		return float64(s.Edit), s.HasGen
+	case rundir.LogProb:
+		if len(s.LogProbs) == 0 {
+			return answerLogProb(it, s)
+		}
+		return sum(s.LogProbs) / float64(len(s.LogProbs)), true
+	case rundir.LogProbTotal:
+		return answerLogProb(it, s)
+	case rundir.AnswerProb:
+		// The product of the answer's token probabilities, exactly: no
+		// sampling, so it resolves abilities far below 1/n items.
+		lp, ok := answerLogProb(it, s)
+		return math.Exp(lp), ok
+	case rundir.MCGrade:
+		if len(it.Choices) == 0 {
+			return 0, false
+		}
+		return b2f(argmax(s.ChoiceLP) == it.Correct), true
+	case rundir.Brier:
+		if len(it.Choices) == 0 {
+			return 0, false
+		}
+		p := softmax(s.ChoiceLP)
+		var b float64
+		for c := range p {
+			y := b2f(c == it.Correct)
+			b += (p[c] - y) * (p[c] - y)
+		}
+		return b, true
+	case rundir.Bits:
+		if len(it.Choices) == 0 {
+			return 0, false
+		}
+		return choiceBits(s.ChoiceLP, it.Correct), true
+	case rundir.BayesKL:
+		if len(s.BayesKL) == 0 {
+			return 0, false
+		}
+		return sum(s.BayesKL) / float64(len(s.BayesKL)), true
+	}
+	return 0, false
+}
+
+// ItemID is an item's id in samples.jsonl: its prompt followed by its
+// answer (the right choice for a choice item without one), the text a
+// training document would hold. A variant's items are distinct in it.
+func ItemID(it *tasks.Item) string {
+	if it.Answer == "" && len(it.Choices) > 0 {
+		return it.Prompt + it.Choices[it.Correct]
+	}
+	return it.Prompt + it.Answer
+}
+
+// Samples are the per-item lines of samples.jsonl for one task's items at
+// step: each item's id, prompt, target, generated answer, its value of
+// every metric of its variant (per-position breakdowns apart) and the
+// answer's total log-probability. The id is the item's text (ItemID): a
+// variant's items are drawn with one fixed seed, so it names the same item
+// in every run and checkpoint (the split key does not: a+b and b+a share
+// one); an id repeated within a variant is an error.
+func Samples(task tasks.Task, items []tasks.Item, scores []ItemScore, step int) ([]rundir.Sample, error) {
+	vs := map[string]tasks.Variant{}
+	for _, v := range task.Variants() {
+		vs[v.Name] = v
+	}
+	seen := map[[2]string]bool{}
+	out := make([]rundir.Sample, 0, len(items))
+	for i := range items {
+		it, s := &items[i], &scores[i]
+		v, ok := vs[it.Variant]
+		if !ok {
+			return nil, fmt.Errorf("task %s: item variant %q not in Variants()", task.Name(), it.Variant)
+		}
+		id := ItemID(it)
+		k := [2]string{it.Variant, id}
+		if seen[k] {
+			return nil, fmt.Errorf("task %s: variant %s: two items with the id %q: samples need one id per item", task.Name(), it.Variant, id)
+		}
+		seen[k] = true
+		lp, ok := answerLogProb(it, s)
+		if !ok {
+			return nil, fmt.Errorf("task %s: variant %s: item %q has neither an answer nor choices to score", task.Name(), it.Variant, it.Prompt)
+		}
+		smp := rundir.Sample{Step: step, Task: it.Variant, Item: id, Prompt: it.Prompt, Target: it.Target, Generated: s.Generated,
+			Scores: map[string]float64{}, AnswerLogProb: lp}
+		if smp.Target == "" {
+			smp.Target = it.Answer
+		}
+		if it.Subtask >= 0 {
+			sub := it.Subtask
+			smp.Subtask = &sub
+		}
+		for _, m := range itemMetrics(v) {
+			if x, ok := itemValue(m, it, s); ok {
+				smp.Scores[m] = x
+			}
+		}
+		out = append(out, smp)
+	}
+	return out, nil
 }
 
 // choiceBits is the information about the right choice, in bits, held by
@@ -436,19 +524,37 @@ func (b *Battery) SeqLen(nctx int) int {
 // When h's context ends the run, the lines of the tasks finished so far
 // come back with the error, for the caller to keep.
 func (b *Battery) Run(h *Harness, step int) ([]rundir.Eval, error) {
+	out, _, err := b.run(h, step, false)
+	return out, err
+}
+
+// RunSamples is Run that also returns every item's sample line (Samples).
+func (b *Battery) RunSamples(h *Harness, step int) ([]rundir.Eval, []rundir.Sample, error) {
+	return b.run(h, step, true)
+}
+
+func (b *Battery) run(h *Harness, step int, samples bool) ([]rundir.Eval, []rundir.Sample, error) {
 	var out []rundir.Eval
+	var smp []rundir.Sample
 	for i, t := range b.Tasks {
 		if err := h.err(); err != nil {
-			return out, err
+			return out, smp, err
 		}
 		scores, err := h.ScoreItems(t, b.Items[i], b.variants[i])
 		if err != nil {
 			if h.err() != nil {
-				return out, err
+				return out, smp, err
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, Aggregate(t, b.Items[i], scores, step)...)
+		if samples {
+			ss, err := Samples(t, b.Items[i], scores, step)
+			if err != nil {
+				return nil, nil, err
+			}
+			smp = append(smp, ss...)
+		}
 	}
-	return out, nil
+	return out, smp, nil
 }

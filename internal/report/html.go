@@ -77,6 +77,13 @@ func PanelPlot(task string, p *Panel) *Plot {
 		obs.Label = "observed"
 	}
 	pl.Series = append(pl.Series, obs)
+	if p.NotApplicable != "" {
+		// Nothing was fitted (a constant curve): no fit, no x*.
+		if finite(p.Chance) {
+			pl.HLines = append(pl.HLines, Marker{At: p.Chance, Label: "chance " + Num(p.Chance)})
+		}
+		return pl
+	}
 	if len(p.Fitted.X) > 0 {
 		f := p.Fitted
 		f.Style = Line
@@ -162,6 +169,85 @@ func ScalingPlot(s *Scaling) *Plot {
 	}
 	return &Plot{Title: "Scaling law", XLabel: s.XLabel, YLabel: "eval loss (nats/token, log scale)", XLog: true, YLog: true,
 		Series: []Series{obs, fit}}
+}
+
+// panelLines are the sentences under a sharp panel: the verdict and why,
+// the fit and x* (or why nothing was fitted), the levels with their seeds
+// and items, and each seed's own x*.
+func panelLines(p *Panel) []string {
+	v := fmt.Sprintf("Verdict (%s): %s", p.Metric, strings.ToUpper(p.Verdict))
+	if p.Reason != "" {
+		v += " — " + p.Reason
+	}
+	out := []string{v + "."}
+	if p.NotApplicable != "" {
+		out = append(out, "Fit: not applicable — "+p.NotApplicable+"; no fit or x* is drawn.")
+	} else {
+		fit := "Fit: " + orDash(p.FitModel) + "."
+		if !math.IsNaN(p.XStar) {
+			fit += fmt.Sprintf(" x* = %s, interval %s.", Num(p.XStar), Interval(p.XStarLo, p.XStarHi))
+		}
+		out = append(out, fit+fmt.Sprintf(" Breakthroughness %s, linearity %s.", Num(p.Breakthroughness), Num(p.Linearity)))
+	}
+	if len(p.XStarSeeds) > 0 {
+		var parts []string
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, s := range p.XStarSeeds {
+			parts = append(parts, "seed "+s.Seed+" "+Num(s.X))
+			if finite(s.X) && s.X > 0 {
+				lo, hi = math.Min(lo, s.X), math.Max(hi, s.X)
+			}
+		}
+		line := "x* of each seed's own curve: " + strings.Join(parts, ", ")
+		if hi >= lo {
+			line += fmt.Sprintf(" (spread %s decades)", Num(math.Log10(hi/lo)))
+		}
+		out = append(out, line+".")
+	}
+	if len(p.Levels) > 0 {
+		var parts []string
+		for _, l := range p.Levels {
+			s := Num(l.X) + ": " + Num(l.Mean)
+			if l.Seeds > 1 {
+				s += " ± " + Num(l.SD)
+			}
+			s += fmt.Sprintf(" (%d seed%s", l.Seeds, plural(l.Seeds))
+			if l.Items > 0 {
+				s += fmt.Sprintf(", n = %d", l.Items)
+			}
+			parts = append(parts, s+")")
+		}
+		out = append(out, "Levels (mean ± SD over seeds; n = items per evaluation): "+strings.Join(parts, "; ")+".")
+	}
+	if p.FewItems {
+		out = append(out, fmt.Sprintf("Few items: this verdict rests on %d items per evaluation at some level (fewer than %d); treat it with caution.", p.NMin, p.MinItems))
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// mirageWord is the mirage verdict as the report prints it.
+func mirageWord(m *Mirage) string {
+	switch m.Verdict {
+	case "artifact":
+		return "METRIC ARTIFACT (mirage)"
+	case "not_artifact":
+		return "not a metric artifact"
+	case "inconclusive":
+		return "inconclusive"
+	case "not_applicable":
+		return "not applicable"
+	}
+	if m.IsMirage {
+		return "METRIC ARTIFACT (mirage)"
+	}
+	return "not a metric artifact"
 }
 
 // view is what the template renders.
@@ -260,21 +346,29 @@ func Write(w io.Writer, r *Report) error {
 			f.SVGs = append(f.SVGs, svg(PanelPlot(a.Task, p).SVG()))
 		}
 		if p := a.Sharp; p != nil {
-			f.Lines = append(f.Lines, fmt.Sprintf("Verdict (%s): %s. Fit: %s. x* = %s, interval %s. Breakthroughness %s, linearity %s.",
-				p.Metric, strings.ToUpper(p.Verdict), orDash(p.FitModel), Num(p.XStar), Interval(p.XStarLo, p.XStarHi), Num(p.Breakthroughness), Num(p.Linearity)))
+			f.Lines = append(f.Lines, panelLines(p)...)
 			for _, e := range p.Evidence {
 				f.Items = append(f.Items, evidenceItem{e.Pass, e.Test, e.Detail})
 			}
 		}
 		if p := a.Smooth; p != nil {
-			f.Lines = append(f.Lines, fmt.Sprintf("Smooth metric %s: %s (fit %s).", p.Metric, p.Verdict, orDash(p.FitModel)))
+			line := fmt.Sprintf("Smooth metric %s: %s", p.Metric, p.Verdict)
+			if p.NotApplicable != "" {
+				line += " (fit not applicable: " + p.NotApplicable + ")"
+			} else {
+				line += " (fit " + orDash(p.FitModel) + ")"
+			}
+			if p.FewItems {
+				line += fmt.Sprintf("; rests on %d items per evaluation", p.NMin)
+			}
+			f.Lines = append(f.Lines, line+".")
 		}
 		if m := a.Mirage; m != nil {
-			word := "not a metric artifact"
-			if m.IsMirage {
-				word = "METRIC ARTIFACT (mirage)"
+			pair := m.SharpMetric + " " + m.SharpVerdict
+			if m.SmoothMetric != "" {
+				pair += ", " + m.SmoothMetric + " " + orDash(m.SmoothVerdict)
 			}
-			f.Lines = append(f.Lines, fmt.Sprintf("Mirage test: %s — %s %s, %s %s. %s", word, m.SharpMetric, m.SharpVerdict, orDash(m.SmoothMetric), orDash(m.SmoothVerdict), m.Detail))
+			f.Lines = append(f.Lines, fmt.Sprintf("Mirage test: %s — %s. %s", mirageWord(m), pair, m.Detail))
 			if m.PowerL != "" {
 				f.Lines = append(f.Lines, m.PowerL)
 			}

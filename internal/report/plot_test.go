@@ -375,7 +375,15 @@ func sampleReport() *Report {
 		Observed: Series{X: []float64{16500, 29000, 62000, 108000}, Y: []float64{0.01, 0.06, 0.86, 1}},
 		Fitted:   Series{X: []float64{16500, 40000, 62000, 108000}, Y: []float64{0.01, 0.3, 0.86, 1}}, FitModel: "sigmoid_log",
 		XStar: 45000, XStarLo: 38000, XStarHi: math.Inf(1), Chance: 0.01, Verdict: "emergent", Breakthroughness: 3.2, Linearity: 0.4,
-		Evidence: []Evidence{{Test: "sigmoid_vs_smooth", Pass: true, Detail: "ΔBIC 12 > 2"}, {Test: "near_chance_small", Pass: false, Detail: "p = 0.01"}}}
+		Evidence: []Evidence{{Test: "sigmoid_vs_smooth", Pass: true, Detail: "ΔBIC 12 > 2"}, {Test: "near_chance_small", Pass: false, Detail: "p = 0.01"}},
+		Reason:   "a sharp rise from near chance", NMin: 20, MinItems: 50, FewItems: true,
+		Levels: []Level{{X: 16500, Mean: 0.01, SD: 0.01, Seeds: 2, Items: 20}, {X: 29000, Mean: 0.06, SD: 0.02, Seeds: 2, Items: 200},
+			{X: 62000, Mean: 0.86, SD: 0.05, Seeds: 2, Items: 200}, {X: 108000, Mean: 1, SD: nan, Seeds: 1, Items: 200}},
+		XStarSeeds: []SeedX{{Seed: "0", X: 42000}, {Seed: "1", X: 48000}}}
+	flat := &Panel{Metric: "exact_match", Axis: "params", XLog: true, Fraction: true, Verdict: "flat", Reason: "every level is 0",
+		NotApplicable: "every level is 0: a constant curve has no change, transition or scatter to fit",
+		Observed:      Series{X: []float64{16500, 29000, 62000, 108000}, Y: []float64{0, 0, 0, 0}},
+		XStar:         nan, XStarLo: nan, XStarHi: nan, Chance: 0.001, Breakthroughness: nan, Linearity: nan}
 	smooth := &Panel{Metric: "token_accuracy", Axis: "params", XLog: true, Fraction: true,
 		Observed: Series{X: []float64{16500, 29000, 62000, 108000}, Y: []float64{0.3, 0.45, 0.9, 1}}, Verdict: "smooth", FitModel: "linear_log",
 		XStar: nan, XStarLo: nan, XStarHi: nan, Chance: nan}
@@ -384,7 +392,9 @@ func sampleReport() *Report {
 		Runs: []Run{{ID: "ladder/r0", Role: "ladder", Status: "done", Params: 16500, NonEmb: 12000, Seed: "1", Steps: 460, Tokens: 1e6, FLOPs: 1e11,
 			FinalLoss: 1.2, FinalEvalLoss: nan, CodeVersion: "abc123", Command: "emlab train --preset x", Config: "{\n  \"d\": 32\n}"}},
 		Abilities: []Ability{{Task: "add/plain/2", Sharp: sharp, Smooth: smooth,
-			Mirage: &Mirage{SharpMetric: "exact_match", SharpVerdict: "emergent", SmoothMetric: "token_accuracy", SmoothVerdict: "smooth", IsMirage: true, Detail: "smooth metric is smooth"}}},
+			Mirage: &Mirage{SharpMetric: "exact_match", SharpVerdict: "emergent", SmoothMetric: "token_accuracy", SmoothVerdict: "smooth", Verdict: "artifact", IsMirage: true, Detail: "smooth metric is smooth"}},
+			{Task: "mul/plain/2", Sharp: flat, Mirage: &Mirage{SharpMetric: "exact_match", SharpVerdict: "flat", Verdict: "not_applicable",
+				Detail: "exact_match is flat, not emergent: nothing sharp to explain", PowerL: "p^L check: not applicable — exact match is 0 at every scale."}}},
 		LossView: &LossView{Panels: []LossPanel{{Task: "add/plain/2", Metric: "exact_match", Fraction: true, LStar: 1.1, LStarLo: 1.0, LStarHi: 1.2, R2All: 0.9, R2PerGroup: 0.93,
 			Series: []Series{{Label: "16.5k", X: []float64{2, 1.5, 1.2}, Y: []float64{0, 0.01, 0.1}}, {Label: "29k", X: []float64{1.9, 1.3, 1.0}, Y: []float64{0, 0.05, 0.5}}}}}},
 		Induction: &Induction{PrefixMatching: []Series{{Label: "attn2", X: []float64{100, 1000, 2000}, Y: []float64{0.02, 0.1, 0.8}}},

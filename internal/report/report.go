@@ -93,21 +93,53 @@ type Panel struct {
 	// NaN when undefined, ±Inf for an open end.
 	XStar, XStarLo, XStarHi float64
 	Chance                  float64 // NaN when unknown
-	Verdict                 string
-	Breakthroughness        float64
-	Linearity               float64
-	Evidence                []Evidence
+	// Verdict and Reason are the analysis' judgement of the curve.
+	Verdict          string
+	Reason           string
+	Breakthroughness float64
+	Linearity        float64
+	Evidence         []Evidence
 	// Fraction is true when the metric is a fraction in [0, 1] (the y axis
 	// is then pinned to [0, 1]).
 	Fraction bool
+	// NotApplicable, when set, says why nothing was fitted (a constant
+	// curve): no fit and no x* are drawn.
+	NotApplicable string
+	// Levels are the pooled levels behind Observed: seeds and items per
+	// level and the spread over seeds.
+	Levels []Level
+	// NMin is the fewest items behind one evaluation (0: unknown);
+	// FewItems flags a verdict resting on fewer than MinItems.
+	NMin, MinItems int
+	FewItems       bool
+	// XStarSeeds is x* of each seed's own curve (emergent curves with
+	// replicate seeds; NaN where a seed's sigmoid does not rise).
+	XStarSeeds []SeedX
+}
+
+// Level is one scale of a panel: the mean over seeds, their standard
+// deviation (NaN with one seed), the number of seeds and the items behind
+// each evaluation (0: unknown).
+type Level struct {
+	X, Mean, SD  float64
+	Seeds, Items int
+}
+
+// SeedX is a seed's value of a scale (its own x*).
+type SeedX struct {
+	Seed string
+	X    float64
 }
 
 // Mirage is the metric-artifact test of one ability.
 type Mirage struct {
 	SharpMetric, SharpVerdict   string
 	SmoothMetric, SmoothVerdict string
-	IsMirage                    bool
-	Detail                      string
+	// Verdict is the test's verdict (artifact, not_artifact, inconclusive,
+	// not_applicable); IsMirage is Verdict == artifact.
+	Verdict  string
+	IsMirage bool
+	Detail   string
 	// PowerL, when set, is the p^L check sentence.
 	PowerL string
 }

@@ -15,6 +15,7 @@ const (
 	PerPositionLoss = "per_position_loss" // loss at each answer position, one line per position
 	BayesKL         = "bayes_kl"          // KL(Bayes-optimal in-context predictor ‖ model)
 	Bits            = "bits"              // log2 K + log2 P(correct choice) of K choices: knowledge per item
+	AnswerProb      = "answer_prob"       // P(the whole reference answer | prompt): the product of its token probabilities
 )
 
 // Kind is what the analysis may assume about a metric.
@@ -59,6 +60,8 @@ var kinds = []Kind{
 		About: "Levenshtein distance in tokens between the greedy continuation and the answer"},
 	{Name: LogProbTotal, HigherIsBetter: true, Aggregation: "mean",
 		About: "total log-probability of the answer, nats"},
+	{Name: AnswerProb, HigherIsBetter: true, Fraction: true, Aggregation: "mean",
+		About: "probability of the whole reference answer given the prompt, the product of its token probabilities (teacher-forced; a choice item's right choice): exact, so it resolves an ability long before exact match moves (Hu et al. 2023's PassUntil without sampling); written beside logprob for variants with a right answer"},
 	{Name: BayesKL, Aggregation: "mean",
 		About: "KL(Bayes-optimal in-context predictor ‖ model) over the task's symbols, nats per position"},
 	{Name: Bits, HigherIsBetter: true, Aggregation: "mean",

@@ -3,13 +3,20 @@ package stats
 import (
 	"context"
 	"math"
+	"runtime"
+	"strings"
+	"sync"
+
+	"emlab/internal/rundir"
 )
 
 // Metric names the mirage test looks for when AnalyzeConfig does not name
-// them: the first present is used.
+// them, the first present is used: the sharp metrics and the per-token
+// accuracy in rundir's order of preference, each followed by the aliases
+// user tables spell it with.
 var (
-	SharpMetricNames = []string{"exact_match", "em", "mc_grade", "accuracy", "acc"}
-	TokenMetricNames = []string{"token_accuracy", "token_acc", "per_token_acc", "digit_acc", "char_acc", "position_acc", "per_position_acc"}
+	SharpMetricNames = namesOf(rundir.SharpMetrics())
+	TokenMetricNames = namesOf([]string{rundir.TokenAccuracy})
 )
 
 // AnalyzeConfig selects the analyses AnalyzeCurves runs besides Analyze.
@@ -30,14 +37,42 @@ type AnalyzeConfig struct {
 // yields an "insufficient" result whose evidence says why, rather than an
 // error; other errors (invalid data, cancellation) stop the run. Tasks
 // scored with several metrics get the mirage test on their sharp metric.
+//
+// Curves are analysed in parallel (cfg.Workers, ≤ 0: all CPUs), each on its
+// own, so the results do not depend on the number of workers.
 func AnalyzeCurves(ctx context.Context, curves []*Curve, cfg AnalyzeConfig) ([]*Result, error) {
-	results := make([]*Result, 0, len(curves))
-	for _, c := range curves {
-		r, err := analyzeOne(ctx, c, cfg)
+	results := make([]*Result, len(curves))
+	errs := make([]error, len(curves))
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, len(curves)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				results[i], errs[i] = analyzeOne(ctx, curves[i], cfg)
+			}
+		}()
+	}
+	for i := range curves {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		results = append(results, r)
 	}
 	attachMirage(results, cfg)
 	return results, nil
@@ -46,13 +81,16 @@ func AnalyzeCurves(ctx context.Context, curves []*Curve, cfg AnalyzeConfig) ([]*
 func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig) (*Result, error) {
 	r, err := Analyze(ctx, c, cfg.Options)
 	if IsTooFew(err) {
-		nan := math.NaN()
-		return &Result{Task: c.Task, Metric: c.Metric, Axis: c.Axis, Verdict: VerdictInsufficient,
-			XStar: nan, XStarLo: nan, XStarHi: nan, XCross: nan, XCrossLo: nan, XCrossHi: nan,
-			Evidence: []Evidence{{Test: "levels", Pass: false, Detail: err.Error()}}}, nil
+		return tooFewResult(c, err), nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if r.NotApplicable != "" {
+		if cfg.LossView {
+			r.add(Evidence{Test: "loss_threshold", Pass: false, Detail: "not applicable: " + r.NotApplicable})
+		}
+		return r, nil
 	}
 	if cfg.LossView {
 		lt, err := FitLossThreshold(ctx, c.Key(), c.Points, cfg.Options)
@@ -79,6 +117,33 @@ func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig) (*Result, erro
 	return r, nil
 }
 
+// tooFewResult is the insufficient result of a curve with fewer than four
+// levels: the reason, and the descriptive numbers (pooled levels, items,
+// BIG-bench scores) without fits.
+func tooFewResult(c *Curve, err error) *Result {
+	nan := math.NaN()
+	r := &Result{Task: c.Task, Metric: c.Metric, Axis: c.Axis, Verdict: VerdictInsufficient, Direction: DirectionNone,
+		Reason: err.Error(), LowerIsBetter: MetricLowerIsBetter(c.Metric), FamilySD: nan, smoothGOFP: nan,
+		XStar: nan, XStarLo: nan, XStarHi: nan, XCross: nan, XCrossLo: nan, XCrossHi: nan,
+		Evidence: []Evidence{{Test: "levels", Pass: false, Detail: err.Error()}}}
+	levels, perr := Pool(c)
+	if perr != nil {
+		return r
+	}
+	r.Levels = levels
+	r.NMin = levels[0].Items
+	y := make([]float64, len(levels))
+	for i, l := range levels {
+		r.NMin = min(r.NMin, l.Items)
+		y[i] = Orientation(c.Metric) * l.Mean
+	}
+	r.FewItems = r.NMin > 0 && r.NMin < MinItems
+	ok, _ := chanceApplies(c, y)
+	yn := normalise(y, c.Chance, ok)
+	r.Breakthroughness, r.Linearity = Breakthroughness(yn, BigBenchEpsilon), Linearity(yn, BigBenchEpsilon)
+	return r
+}
+
 // attachMirage runs Mirage for every task scored with more than one metric
 // and attaches it to the task's sharp metric.
 func attachMirage(results []*Result, cfg AnalyzeConfig) {
@@ -97,7 +162,7 @@ func attachMirage(results []*Result, cfg AnalyzeConfig) {
 		}
 		for _, n := range names {
 			for _, r := range rs {
-				if r.Metric == n {
+				if strings.EqualFold(r.Metric, n) {
 					return r
 				}
 			}
@@ -110,16 +175,19 @@ func attachMirage(results []*Result, cfg AnalyzeConfig) {
 			continue
 		}
 		sharp := pick(rs, cfg.SharpMetric, SharpMetricNames)
-		if sharp == nil || sharp.Verdict == VerdictInsufficient {
+		if sharp == nil {
 			continue
 		}
 		var others []*Result
 		for _, r := range rs {
-			if r != sharp && r.Verdict != VerdictInsufficient {
+			if r != sharp {
 				others = append(others, r)
 			}
 		}
-		pp := pick(others, cfg.TokenMetric, TokenMetricNames)
-		sharp.Mirage = Mirage(sharp, others, pp, cfg.AnswerLen)
+		var pp *Result
+		if q := pick(others, cfg.TokenMetric, TokenMetricNames); q != nil && q.Verdict != VerdictInsufficient {
+			pp = q
+		}
+		sharp.Mirage = JudgeMirage(sharp, others, pp, cfg.AnswerLen)
 	}
 }

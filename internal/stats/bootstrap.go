@@ -129,12 +129,18 @@ func hasSampling(levels []Level) bool {
 	return false
 }
 
+// normalResampleAbove is the number of points above which a level's mean
+// is resampled from its normal approximation (see resampleMeans).
+const normalResampleAbove = 32
+
 // resampleMeans draws one bootstrap replicate of the level means: seeds are
 // resampled with replacement within each level, then each chosen point's
-// items. If the data carry no sampling information, residuals of the fitted
-// curve (scaled by √(n/(n−k)) for the degrees of freedom used) are
-// resampled instead (Efron & Tibshirani 1993, §9.5).
-func resampleMeans(rng *rand.Rand, levels []Level, sampling bool, fitted, resid []float64, out []float64) {
+// items, and each level gets a fresh draw of its random effect, N(0, tau2)
+// (the model-to-model scatter: a replicate family of models). If the data
+// carry no sampling information, residuals of the fitted curve (scaled by
+// √(n/(n−k)) for the degrees of freedom used) are resampled instead (Efron &
+// Tibshirani 1993, §9.5).
+func resampleMeans(rng *rand.Rand, levels []Level, sampling bool, fitted, resid []float64, tau2 float64, out []float64) {
 	if !sampling {
 		for i := range levels {
 			out[i] = fitted[i] + resid[rng.IntN(len(resid))]
@@ -142,6 +148,14 @@ func resampleMeans(rng *rand.Rand, levels []Level, sampling bool, fitted, resid 
 		return
 	}
 	for i, l := range levels {
+		if len(l.points) > normalResampleAbove && l.Var > 0 {
+			// A level pooling many points (a binned curve): its mean is
+			// drawn from the normal approximation with the level's
+			// variance, which the central limit theorem makes exact enough
+			// and which keeps a replicate O(levels), not O(points × items).
+			out[i] = l.Mean + math.Sqrt(l.Var+tau2)*rng.NormFloat64()
+			continue
+		}
 		var s float64
 		for j := 0; j < len(l.points); j++ {
 			p := l.points[j]
@@ -151,5 +165,8 @@ func resampleMeans(rng *rand.Rand, levels []Level, sampling bool, fitted, resid 
 			s += resamplePoint(rng, p)
 		}
 		out[i] = s / float64(len(l.points))
+		if tau2 > 0 {
+			out[i] += math.Sqrt(tau2) * rng.NormFloat64()
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MissingColumnError says a required CSV column is absent; Have lists the
@@ -44,6 +45,9 @@ func readTable(r io.Reader) (*table, error) {
 	}
 	tb := &table{idx: map[string]int{}}
 	for i, h := range head {
+		if !utf8.ValidString(h) {
+			return nil, fmt.Errorf("CSV header: column %d name %q is not valid UTF-8 (is the file in another encoding?)", i+1, h)
+		}
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if h == "" {
 			return nil, fmt.Errorf("CSV header: column %d has no name", i+1)
@@ -65,6 +69,15 @@ func readTable(r io.Reader) (*table, error) {
 		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
+		}
+		for i, f := range rec {
+			if !utf8.ValidString(f) {
+				col := fmt.Sprintf("column %d", i+1)
+				if i < len(tb.header) {
+					col = "column " + tb.header[i]
+				}
+				return nil, fmt.Errorf("line %d: %s: %q is not valid UTF-8 (is the file in another encoding?)", line, col, f)
+			}
 		}
 		if len(rec) != len(tb.header) {
 			return nil, fmt.Errorf("line %d: %d fields, header has %d", line, len(rec), len(tb.header))
@@ -199,6 +212,9 @@ func ReadCurvesCSV(r io.Reader, axis string) ([]*Curve, error) {
 				return nil, fmt.Errorf("line %d: curve %s: chance is %v, not a rate", tb.lines[r], c.Key(), v)
 			}
 			if ok {
+				if !(v >= 0 && v <= 1) {
+					return nil, fmt.Errorf("line %d: column chance: %v is not a probability in [0, 1] (the score of guessing, as a fraction)", tb.lines[r], v)
+				}
 				if c.HasChance && c.Chance != v {
 					return nil, fmt.Errorf("line %d: curve %s: chance %v differs from %v given earlier", tb.lines[r], c.Key(), v, c.Chance)
 				}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"emlab/internal/rundir"
 )
@@ -88,6 +89,10 @@ type Level struct {
 	SD    float64 // standard deviation across seeds; 0 with one seed
 	Seeds int     // number of points pooled
 	N     int     // items summed over the pooled points; 0 when unknown
+	// Items is the fewest items behind any one pooled evaluation (0 when
+	// some point has no item count): seeds scored on the same items do not
+	// add items, so this is what a claim at this level rests on.
+	Items int
 	// Var is the variance of Mean used to weight fits: the larger of the
 	// between-seed variance SD²/Seeds and the item (sampling) variance,
 	// or 0 when neither is known (then fits are unweighted).
@@ -146,8 +151,11 @@ func (c *Curve) Validate() error {
 		}
 		seen[k] = p.Line
 	}
-	if c.HasChance && (math.IsNaN(c.Chance) || math.IsInf(c.Chance, 0)) {
-		return fmt.Errorf("curve %s: chance is %v", c.Key(), c.Chance)
+	if c.HasChance && !(c.Chance >= 0 && c.Chance <= 1) {
+		return fmt.Errorf("curve %s: chance %v is not a probability in [0, 1]", c.Key(), c.Chance)
+	}
+	if !utf8.ValidString(c.Task) || !utf8.ValidString(c.Metric) {
+		return fmt.Errorf("curve %q/%q: task and metric names must be valid UTF-8", c.Task, c.Metric)
 	}
 	return nil
 }
@@ -222,8 +230,11 @@ func makeLevel(x, dir float64, ps []Point) Level {
 	// Item variance of the mean: average per-point variance / k.
 	var itemVar float64
 	known := true
-	for _, p := range ps {
+	for i, p := range ps {
 		l.N += p.N
+		if i == 0 || p.N < l.Items {
+			l.Items = p.N
+		}
 		v := pointVar(p)
 		if v <= 0 {
 			known = false
@@ -261,12 +272,12 @@ func pointVar(p Point) float64 {
 	return 0
 }
 
-// levelsXY returns the t, mean and weight vectors of levels. Weights are
-// 1/Var when every level has a known variance (so a weighted residual sum of
-// squares is a χ²), else all 1; known reports which.
-func levelsXY(levels []Level) (t, y, w []float64, known bool) {
+// levelsXY returns the t, mean and sampling-variance vectors of levels;
+// known reports whether every level has a variance (else v is all 0 and
+// fits estimate one residual variance instead).
+func levelsXY(levels []Level) (t, y, v []float64, known bool) {
 	n := len(levels)
-	t, y, w = make([]float64, n), make([]float64, n), make([]float64, n)
+	t, y, v = make([]float64, n), make([]float64, n), make([]float64, n)
 	known = true
 	for i, l := range levels {
 		t[i], y[i] = l.T, l.Mean
@@ -274,12 +285,10 @@ func levelsXY(levels []Level) (t, y, w []float64, known bool) {
 			known = false
 		}
 	}
-	for i, l := range levels {
-		if known {
-			w[i] = 1 / l.Var
-		} else {
-			w[i] = 1
+	if known {
+		for i, l := range levels {
+			v[i] = l.Var
 		}
 	}
-	return t, y, w, known
+	return t, y, v, known
 }

@@ -30,6 +30,11 @@ func TestCurveErrors(t *testing.T) {
 		{"empty file", "", "empty CSV"},
 		{"conflicting chance", "task,metric,x,value,chance\na,em,1,0.1,0.25\na,em,2,0.1,0.5\n", "chance 0.5 differs from 0.25"},
 		{"low without high", "task,metric,x,value,low\na,em,1,0.1,0\n", "low and high come together"},
+		{"chance above 1", "task,metric,x,value,chance\na,em,1,0.1,5\n", "line 2: column chance: 5 is not a probability in [0, 1]"},
+		{"negative chance", "task,metric,x,value,chance\na,em,1,0.1,-0.25\n", "line 2: column chance: -0.25 is not a probability"},
+		{"NaN chance", "task,metric,x,value,chance\na,em,1,0.1,NaN\n", "line 2: column chance: NaN is not a probability"},
+		{"invalid UTF-8 task", "task,metric,x,value\na\xff\xfeb,em,1,0.1\n", "line 2: column task: \"a\\xff\\xfeb\" is not valid UTF-8"},
+		{"invalid UTF-8 header", "task,metric,x,value,se\xe9d\na,em,1,0.1,1\n", "column 5 name \"se\\xe9d\" is not valid UTF-8"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

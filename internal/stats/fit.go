@@ -1,9 +1,9 @@
 package stats
 
 import (
+	"context"
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
+	"sort"
 )
 
 // Fit is one candidate model fitted to a curve's pooled levels.
@@ -11,26 +11,37 @@ type Fit struct {
 	Model  string             `json:"model"`
 	K      int                `json:"k"` // free parameters of the mean curve
 	Params map[string]float64 `json:"params"`
-	// WRSS is Σ w(y − ŷ)²: a χ² when the levels' variances are known,
-	// the plain residual sum of squares otherwise.
+	// WRSS is Σ (y − ŷ)²/(v + τ²): the χ² of the fit with each level's
+	// sampling variance v plus the model's family variance τ² (the plain
+	// residual sum of squares divided by σ̂² when sampling variances are
+	// unknown).
 	WRSS float64 `json:"wrss"`
-	AIC  float64 `json:"aic"`
-	BIC  float64 `json:"bic"`
+	// FamilySD is τ, the standard deviation of the level-to-level (model to
+	// model) scatter this model leaves beyond the levels' sampling noise:
+	// a random effect per level. With unknown sampling variances it is the
+	// residual standard deviation.
+	FamilySD float64 `json:"family_sd"`
+	AIC      float64 `json:"aic"`
+	BIC      float64 `json:"bic"`
 	// LOO is the root-mean-square error of leave-one-level-out predictions
-	// (in score units); NaN when too few levels remain to refit.
-	LOO   float64 `json:"loo_rmse"`
-	theta []float64
-	model curveModel
+	// (K-fold for long curves; in score units) and LOOMedian the median
+	// absolute error of the same predictions; NaN when too few levels
+	// remain to refit.
+	LOO       float64 `json:"loo_rmse"`
+	LOOMedian float64 `json:"loo_median_abs"`
+	theta     []float64
+	model     curveModel
+	tau2      float64
+	w         []float64 // 1/(v + τ²), or all 1 with unknown variances
 }
 
 // fitSet holds every candidate fitted to one set of levels.
 type fitSet struct {
 	fits  []Fit
-	known bool    // level variances known: WRSS is a χ²
-	phi   float64 // overdispersion factor applied to χ² (≥ 1)
+	known bool // level sampling variances known
 	n     int
 	t, y  []float64
-	w     []float64
+	v     []float64 // sampling variance of each level (0 when unknown)
 	mc    modelContext
 }
 
@@ -60,51 +71,187 @@ func newModelContext(t, y []float64, dir float64, fraction bool, widen float64) 
 	return mc
 }
 
+// residualFloor is the smallest residual variance a fit is credited with:
+// (1e-4 of the data range)², so a model that passes exactly through
+// unweighted points does not get an infinite likelihood.
+func residualFloor(y []float64) float64 {
+	lo, hi := rangeOf(y)
+	return math.Pow(1e-4*math.Max(hi-lo, 1e-9), 2)
+}
+
+// fitRE fits m with a random effect per level: level i's mean is
+//
+//	y_i = f(t_i; θ) + u_i + e_i,  u_i ~ N(0, τ²),  e_i ~ N(0, v_i),
+//
+// v_i the level's sampling variance (items, seeds) and τ² the scatter of
+// one model size about the curve beyond it (in a ladder every size is a
+// different model). θ is fitted by weighted least squares with weights
+// 1/(v_i + τ²) and τ² by the Paule–Mandel equation
+//
+//	Σ_i (y_i − f(t_i; θ))²/(v_i + τ²) = n − k
+//
+// (Paule & Mandel 1982; the generalised method-of-moments estimator
+// recommended for random-effects meta-analysis by Veroniki et al. 2016),
+// alternating the two until τ² settles; τ² = 0 when the fit is already
+// within its sampling noise. The n − k makes τ² account for the k
+// parameters the fit used, so a flexible model that threads through
+// scattered points does not look scatter-free. With unknown sampling
+// variances (all v = 0) τ² is the residual variance RSS/(n − k), or RSS/n
+// when n = k. It returns θ, τ², the χ² = Σ r²/(v + τ²) and the weights.
+func fitRE(m curveModel, t, y, v []float64, known bool, floor float64, extra ...[]float64) (theta []float64, tau2, chi2 float64, w []float64) {
+	n := len(t)
+	dof := float64(n - m.k)
+	w = make([]float64, n)
+	for i := range w {
+		w[i] = 1
+		if known {
+			w[i] = 1 / v[i]
+		}
+	}
+	theta, s := fitModel(m, t, y, w, extra...)
+	if theta == nil || math.IsInf(s, 1) {
+		return nil, 0, math.Inf(1), w
+	}
+	if !known {
+		tau2 = s / float64(n)
+		if dof >= 1 {
+			tau2 = s / dof
+		}
+		tau2 = math.Max(tau2, floor)
+		return theta, tau2, s / tau2, w
+	}
+	if dof < 1 || s <= dof {
+		return theta, 0, s, w
+	}
+	// Alternate τ² and θ; then restart θ from every start with the final
+	// weights (a fit that began in a poor basin under the sampling weights
+	// alone may have a better one under the random-effect weights) and, if
+	// that helped, settle τ² again.
+	r := make([]float64, n)
+	settle := func() {
+		for iter := 0; iter < 50; iter++ {
+			for i := range r {
+				r[i] = y[i] - m.f(theta, t[i])
+			}
+			next := pmTau2(r, v, dof)
+			for i := range w {
+				w[i] = 1 / (v[i] + next)
+			}
+			var ns float64
+			theta, ns = lmFit(m.f, t, y, w, theta)
+			done := math.Abs(next-tau2) <= 1e-6*(next+meanOf(v))
+			tau2, s = next, ns
+			if done {
+				break
+			}
+		}
+	}
+	settle()
+	if tau2 > 0 {
+		if th, s2 := fitModel(m, t, y, w, append(extra, theta)...); s2 < s*(1-1e-6) {
+			theta, s = th, s2
+			settle()
+		}
+	}
+	return theta, tau2, s, w
+}
+
+// pmTau2 solves Σ r_i²/(v_i + τ²) = dof for τ² ≥ 0 with the residuals held
+// fixed (the left side falls monotonically in τ²): 0 if the residuals are
+// already within their sampling variances.
+func pmTau2(r, v []float64, dof float64) float64 {
+	q := func(tau2 float64) float64 {
+		var s float64
+		for i := range r {
+			s += r[i] * r[i] / (v[i] + tau2)
+		}
+		return s
+	}
+	if q(0) <= dof {
+		return 0
+	}
+	var ss float64
+	for _, e := range r {
+		ss += e * e
+	}
+	lo, hi := 0.0, ss/dof+meanOf(v) // q(hi) ≤ Σr²/hi·… ≤ dof
+	for q(hi) > dof {
+		hi *= 2
+	}
+	for i := 0; i < 200 && hi-lo > 1e-12*hi; i++ {
+		mid := (lo + hi) / 2
+		if q(mid) > dof {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+func meanOf(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
 // fitAll fits every model the number of levels allows and scores it.
 //
-// Information criteria (Akaike 1974; Schwarz 1978). With known level
-// variances the likelihood is Gaussian with those variances, −2 ln L = χ²/φ,
-// where φ = max(1, χ²_sigmoid/(n − 4)) is the quasi-likelihood overdispersion
-// factor estimated from the most flexible regular model (QAIC, Burnham &
-// Anderson 2002 §2.5), so that a curve that no model fits to within its
-// sampling error does not automatically favour the most complex one. With
-// unknown variances σ² is profiled out: −2 ln L = n ln(RSS/n) and σ counts as
-// one more parameter. AIC = −2 ln L + 2k, BIC = −2 ln L + k ln n.
-func fitAll(t, y, w []float64, known bool, mc modelContext, loo bool) *fitSet {
+// Likelihood: each model carries its own family variance τ² (fitRE), and
+// −2 ln L = Σ ln(v_i + τ²) + Σ r_i²/(v_i + τ²), the Gaussian likelihood of
+// the levels with those variances, τ² counting as one more parameter. A
+// model that describes the data only with a large τ² pays through the
+// first sum: a sigmoid through a clean jump needs no scatter, a line
+// through it needs a lot; a flat curve with model-to-model scatter needs
+// the same τ² under every model, so the extra parameters buy nothing. With
+// unknown sampling variances this is n ln σ̂² + (n − k), σ̂² = RSS/(n − k).
+// AIC = −2 ln L + 2(k + 1), BIC = −2 ln L + (k + 1) ln n (Akaike 1974;
+// Schwarz 1978).
+func fitAll(ctx context.Context, t, y, v []float64, known bool, mc modelContext, loo bool) (*fitSet, error) {
 	n := len(t)
-	fs := &fitSet{known: known, phi: 1, n: n, t: t, y: y, w: w, mc: mc}
+	fs := &fitSet{known: known, n: n, t: t, y: y, v: v, mc: mc}
+	floor := residualFloor(y)
 	for _, m := range curveModels(mc) {
 		if n < m.minLevels {
 			continue
 		}
-		theta, wrss := fitModel(m, t, y, w)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		theta, tau2, chi2, w := fitRE(m, t, y, v, known, floor)
 		if theta == nil {
 			continue
 		}
-		fs.fits = append(fs.fits, Fit{Model: m.name, K: m.k, Params: m.report(theta), WRSS: wrss, LOO: math.NaN(), theta: theta, model: m})
-	}
-	if sig := fs.get(ModelSigmoid); known && sig != nil && n > sig.K {
-		fs.phi = math.Max(1, sig.WRSS/float64(n-sig.K))
-	}
-	lo, hi := rangeOf(y)
-	floor := math.Pow(1e-4*math.Max(hi-lo, 1e-9), 2) // residuals below 1e-4 of the range count as a perfect fit
-	for i := range fs.fits {
-		f := &fs.fits[i]
-		var m2ll float64
-		k := float64(f.K)
-		if known {
-			m2ll = f.WRSS / fs.phi
-		} else {
-			m2ll = float64(n) * math.Log(math.Max(f.WRSS/float64(n), floor))
-			k++
+		f := Fit{Model: m.name, K: m.k, Params: m.report(theta), WRSS: chi2, FamilySD: math.Sqrt(tau2), LOO: math.NaN(), LOOMedian: math.NaN(),
+			theta: theta, model: m, tau2: tau2, w: w}
+		m2ll := chi2
+		for i := range v {
+			m2ll += math.Log(v[i] + tau2)
 		}
+		k := float64(f.K + 1)
 		f.AIC = m2ll + 2*k
 		f.BIC = m2ll + k*math.Log(float64(n))
-		if loo && n-1 >= f.K {
-			f.LOO = looRMSE(f.model, t, y, w, f.theta)
+		fs.fits = append(fs.fits, f)
+	}
+	if loo {
+		for i := range fs.fits {
+			f := &fs.fits[i]
+			if n-1 < f.K {
+				continue
+			}
+			errs, err := looErrors(ctx, f.model, t, y, f.w, f.theta)
+			if err != nil {
+				return nil, err
+			}
+			f.LOO, f.LOOMedian = rmsOf(errs), medianAbs(errs)
 		}
 	}
-	return fs
+	return fs, nil
 }
 
 // looMaxLevels is the largest curve that gets exact leave-one-out error;
@@ -116,22 +263,26 @@ const (
 	looFolds     = 12
 )
 
-// looRMSE refits m without each level in turn (starting from the full fit)
-// and returns the RMS error of the predictions of the left-out levels. For
-// curves of more than looMaxLevels levels it leaves out one of looFolds
-// interleaved folds at a time (level i is in fold i mod looFolds; levels
-// are sorted by x, so every fold spans the whole range): the same estimate
-// of out-of-sample error, K-fold instead of n-fold (Hastie et al.,
-// Elements of Statistical Learning, §7.10).
-func looRMSE(m curveModel, t, y, w, theta []float64) float64 {
+// looErrors refits m without each level in turn (starting from the full
+// fit, with the full fit's weights, so the family variance is held at its
+// full-data estimate) and returns the errors of the predictions of the
+// left-out levels. For curves of more than looMaxLevels levels it leaves
+// out one of looFolds interleaved folds at a time (level i is in fold
+// i mod looFolds; levels are sorted by x, so every fold spans the whole
+// range): the same estimate of out-of-sample error, K-fold instead of
+// n-fold (Hastie et al., Elements of Statistical Learning, §7.10).
+func looErrors(ctx context.Context, m curveModel, t, y, w, theta []float64) ([]float64, error) {
 	n := len(t)
 	folds := n
 	if n > looMaxLevels {
 		folds = looFolds
 	}
-	var ss float64
+	errs := make([]float64, n)
 	tt, yy, ww := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 	for f := 0; f < folds; f++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		tt, yy, ww = tt[:0], yy[:0], ww[:0]
 		for j := 0; j < n; j++ {
 			if j%folds != f {
@@ -140,54 +291,30 @@ func looRMSE(m curveModel, t, y, w, theta []float64) float64 {
 		}
 		p, _ := lmFit(m.f, tt, yy, ww, theta)
 		for i := f; i < n; i += folds {
-			e := y[i] - m.f(p, t[i])
-			ss += e * e
+			errs[i] = y[i] - m.f(p, t[i])
 		}
 	}
-	return math.Sqrt(ss / float64(n))
+	return errs, nil
 }
 
-// trendP is the p-value of "the curve is constant" against the linear and
-// sigmoid alternatives, Bonferroni-corrected for the two tests. With known
-// variances it is the likelihood-ratio χ² test (Δχ²/φ on Δk degrees of
-// freedom); otherwise the extra-sum-of-squares F test.
-func (fs *fitSet) trendP() float64 {
-	c := fs.get(ModelConstant)
-	if c == nil {
-		return math.NaN()
+func rmsOf(e []float64) float64 {
+	var ss float64
+	for _, v := range e {
+		ss += v * v
 	}
-	best := 1.0
-	tests := 0
-	for _, alt := range []string{ModelLinear, ModelSigmoid} {
-		a := fs.get(alt)
-		if a == nil {
-			continue
-		}
-		dk := float64(a.K - c.K)
-		var p float64
-		if fs.known {
-			p = distuv.ChiSquared{K: dk}.Survival(math.Max(c.WRSS-a.WRSS, 0) / fs.phi)
-		} else {
-			dof := float64(fs.n - a.K)
-			if dof < 1 {
-				continue
-			}
-			num := math.Max(c.WRSS-a.WRSS, 0) / dk
-			den := a.WRSS / dof
-			switch {
-			case den <= 0 && num > 0:
-				p = 0
-			case den <= 0:
-				p = 1
-			default:
-				p = distuv.F{D1: dk, D2: dof}.Survival(num / den)
-			}
-		}
-		tests++
-		best = math.Min(best, p)
+	return math.Sqrt(ss / float64(len(e)))
+}
+
+// medianAbs is the median of |e|.
+func medianAbs(e []float64) float64 {
+	a := make([]float64, len(e))
+	for i, v := range e {
+		a[i] = math.Abs(v)
 	}
-	if tests == 0 {
-		return math.NaN()
+	sort.Float64s(a)
+	m := len(a) / 2
+	if len(a)%2 == 1 {
+		return a[m]
 	}
-	return math.Min(1, best*float64(tests))
+	return (a[m-1] + a[m]) / 2
 }

@@ -46,7 +46,7 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	levels, err := Pool(c)
+	levels, _, err := analysisLevels(c)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +59,13 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	small := levels[:nFit]
 	dir := scaleDir(c.Axis)
-	t, y, w, known := levelsXY(small)
+	t, y, v, known := levelsXY(small)
 	fraction := c.HasChance && allIn01(y)
 	mc := newModelContext(t, y, dir, fraction, 3)
-	fs := fitAll(t, y, w, known, mc, false)
+	fs, err := fitAll(ctx, t, y, v, known, mc, false)
+	if err != nil {
+		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
+	}
 	if len(fs.fits) == 0 {
 		return nil, fmt.Errorf("forecast %s: the curve models could not be fitted (non-finite residuals)", c.Key())
 	}
@@ -85,8 +88,11 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	if sig != nil {
 		fc.XStarSmall = sig.Params["x_mid"]
 	}
-	ta, ya, wa, knownA := levelsXY(levels)
-	full := fitAll(ta, ya, wa, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
+	ta, ya, va, knownA := levelsXY(levels)
+	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
+	if err != nil {
+		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
+	}
 	if s := full.get(ModelSigmoid); s != nil {
 		fc.XStarFull = s.Params["x_mid"]
 	}
@@ -99,6 +105,10 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 		fitted[i] = best.model.f(best.theta, small[i].T)
 		resid[i] = (small[i].Mean - fitted[i]) * math.Sqrt(float64(nFit)/math.Max(float64(nFit-best.K), 1))
 	}
+	tau2 := best.tau2
+	if !known {
+		tau2 = 0 // the residual variance is already in the resampled points
+	}
 	preds := make([][]float64, len(held))
 	for i := range preds {
 		preds[i] = make([]float64, o.Boot)
@@ -107,8 +117,8 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	stars := make([]float64, o.Boot)
 	err = runBootstrap(ctx, o.Boot, o.Workers, o.Seed, "forecast/"+c.Key(), func(rng *rand.Rand, b int) {
 		yb := make([]float64, nFit)
-		resampleMeans(rng, small, sampling, fitted, resid, yb)
-		th, _ := fitModel(best.model, t, yb, w, best.theta)
+		resampleMeans(rng, small, sampling, fitted, resid, tau2, yb)
+		th, _ := fitModel(best.model, t, yb, best.w, best.theta)
 		var mae float64
 		for i, l := range held {
 			p := best.model.f(th, l.T)
@@ -118,7 +128,7 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 		maes[b] = mae
 		stars[b] = math.NaN()
 		if sig != nil {
-			ts, _ := fitModel(sig.model, t, yb, w, sig.theta)
+			ts, _ := fitModel(sig.model, t, yb, sig.w, sig.theta)
 			stars[b] = math.Pow(10, dir*ts[2])
 		}
 	})

@@ -86,15 +86,4 @@ func TestMirage(t *testing.T) {
 	if m.Mirage != wantMirage || m.SmoothMetric != "token_acc" {
 		t.Errorf("mirage %v with smooth metric %q; want %v with token_acc", m.Mirage, m.SmoothMetric, wantMirage)
 	}
-
-	// A synthetic sharp metric with a smooth partner is flagged.
-	sharp := &Result{Task: "x", Metric: "exact_match", Verdict: VerdictEmergent}
-	smooth := &Result{Task: "x", Metric: "logprob", Verdict: VerdictSmooth, Fit: ModelPower}
-	if mr := Mirage(sharp, []*Result{smooth}, nil, 0); !mr.Mirage {
-		t.Errorf("emergent exact match with a smooth power-law logprob: mirage = false")
-	}
-	both := &Result{Task: "x", Metric: "logprob", Verdict: VerdictEmergent, Fit: ModelSigmoid}
-	if mr := Mirage(sharp, []*Result{both}, nil, 0); mr.Mirage {
-		t.Errorf("both metrics emergent: mirage = true")
-	}
 }

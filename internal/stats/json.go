@@ -17,23 +17,33 @@ type analyzeLine struct {
 	Metric           string      `json:"metric"`
 	Axis             string      `json:"axis,omitempty"`
 	Verdict          string      `json:"verdict"`
+	Reason           string      `json:"reason"`
 	Emergent         bool        `json:"emergent"`
+	Direction        string      `json:"direction,omitempty"`
+	LowerIsBetter    bool        `json:"lower_is_better"`
 	Breakthroughness any         `json:"breakthroughness"`
 	Linearity        any         `json:"linearity"`
 	XStar            any         `json:"x_star"`
 	XStarLo          any         `json:"x_star_lo"`
 	XStarHi          any         `json:"x_star_hi"`
+	XStarSeeds       any         `json:"x_star_seeds,omitempty"`
 	XCross           any         `json:"x_cross"`
 	XCrossLo         any         `json:"x_cross_lo"`
 	XCrossHi         any         `json:"x_cross_hi"`
 	Fit              string      `json:"fit"`
 	Params           any         `json:"params"`
+	FamilySD         any         `json:"family_sd"`
+	NMin             int         `json:"n_min"`
+	FewItems         bool        `json:"few_items"`
+	NotApplicable    string      `json:"not_applicable,omitempty"`
+	Note             string      `json:"note,omitempty"`
 	Fits             any         `json:"fits,omitempty"`
 	Levels           []levelJSON `json:"levels,omitempty"`
 	Evidence         any         `json:"evidence"`
 	Mirage           any         `json:"mirage,omitempty"`
 	LossThreshold    any         `json:"loss_threshold,omitempty"`
 	Forecast         any         `json:"forecast,omitempty"`
+	ItemView         any         `json:"item_view,omitempty"`
 }
 
 type levelJSON struct {
@@ -42,25 +52,35 @@ type levelJSON struct {
 	SD    any `json:"sd"`
 	Seeds int `json:"seeds"`
 	N     int `json:"n,omitempty"`
+	Items int `json:"items,omitempty"`
 }
 
 // MarshalJSON writes the result as one line of emlab analyze --json (the
-// interface other tools read, docs/stats.md): task, metric, verdict,
-// emergent, breakthroughness, linearity, x_star with x_star_lo/x_star_hi,
-// x_cross with its interval, the chosen fit and its params, every fit, the
-// pooled levels, the evidence and the optional mirage, loss_threshold and
-// forecast objects. Undefined numbers (NaN, ±Inf) are null.
+// interface other tools read, docs/stats.md): task, metric, verdict with its
+// reason, emergent, direction (of improvement) and lower_is_better,
+// breakthroughness, linearity, x_star with x_star_lo/x_star_hi and
+// x_star_seeds (each seed's own x*), x_cross with its interval, the chosen
+// fit and its params, family_sd, n_min and few_items, not_applicable (why
+// nothing was fitted) and note (binning), every fit, the pooled levels
+// (with items per evaluation), the evidence and the optional mirage,
+// loss_threshold, forecast and item_view objects. Undefined numbers (NaN,
+// ±Inf) are null.
 func (r *Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(r.jsonLine())
 }
 
 func (r *Result) jsonLine() analyzeLine {
 	l := analyzeLine{
-		Task: r.Task, Metric: r.Metric, Axis: r.Axis, Verdict: r.Verdict, Emergent: r.Emergent,
+		Task: r.Task, Metric: r.Metric, Axis: r.Axis, Verdict: r.Verdict, Reason: r.Reason, Emergent: r.Emergent,
+		Direction: r.Direction, LowerIsBetter: r.LowerIsBetter, FamilySD: jsonValue(r.FamilySD), NMin: r.NMin, FewItems: r.FewItems,
+		NotApplicable: r.NotApplicable, Note: r.Note,
 		Breakthroughness: jsonValue(r.Breakthroughness), Linearity: jsonValue(r.Linearity),
 		XStar: jsonValue(r.XStar), XStarLo: jsonValue(r.XStarLo), XStarHi: jsonValue(r.XStarHi),
 		XCross: jsonValue(r.XCross), XCrossLo: jsonValue(r.XCrossLo), XCrossHi: jsonValue(r.XCrossHi),
 		Fit: r.Fit, Params: jsonValue(r.Params), Evidence: jsonValue(r.Evidence),
+	}
+	if len(r.XStarSeeds) > 0 {
+		l.XStarSeeds = jsonValue(r.XStarSeeds)
 	}
 	if l.Params == nil {
 		l.Params = map[string]any{}
@@ -69,7 +89,7 @@ func (r *Result) jsonLine() analyzeLine {
 		l.Fits = jsonValue(r.Fits)
 	}
 	for _, lv := range r.Levels {
-		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N})
+		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N, Items: lv.Items})
 	}
 	if r.Mirage != nil {
 		l.Mirage = jsonValue(r.Mirage)
@@ -79,6 +99,9 @@ func (r *Result) jsonLine() analyzeLine {
 	}
 	if r.Forecast != nil {
 		l.Forecast = jsonValue(r.Forecast)
+	}
+	if r.ItemView != nil {
+		l.ItemView = jsonValue(r.ItemView)
 	}
 	return l
 }

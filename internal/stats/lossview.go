@@ -35,34 +35,109 @@ type LossThreshold struct {
 // values spanning the observed losses (for fixed L* the model is linear in
 // c and k). It returns L*, c, k and the residual sum of squares.
 func hinge(loss, y []float64) (lstar, c, k, rss float64) {
-	lo, hi := rangeOf(loss)
+	h := newHingeData(loss, y)
+	return h.fit(nil)
+}
+
+// poissonBootAbove is the number of points above which the loss view's
+// bootstrap draws Poisson(1) counts per point instead of a multinomial
+// resample (see FitLossThreshold).
+const poissonBootAbove = 100000
+
+// poisson1 draws from the Poisson distribution with mean 1 by inversion.
+func poisson1(rng *rand.Rand) int {
+	u := rng.Float64()
+	p := math.Exp(-1)
+	cdf := p
+	k := 0
+	for u > cdf && k < 30 {
+		k++
+		p /= float64(k)
+		cdf += p
+	}
+	return k
+}
+
+// hingeData holds points sorted by loss, so that for any threshold the
+// points below it are a prefix and the regression sums come from running
+// totals: a fit costs O(n + grid) instead of O(n · grid), which is what lets
+// the loss view and its bootstrap run on a million checkpoints.
+type hingeData struct {
+	loss, y []float64 // sorted by loss
+	pos     []int     // pos[i]: where original point i went
+	lo, hi  float64
+}
+
+func newHingeData(loss, y []float64) *hingeData {
+	n := len(loss)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return loss[idx[a]] < loss[idx[b]] })
+	h := &hingeData{loss: make([]float64, n), y: make([]float64, n), pos: make([]int, n)}
+	for j, i := range idx {
+		h.loss[j], h.y[j], h.pos[i] = loss[i], y[i], j
+	}
+	h.lo, h.hi = rangeOf(loss)
+	return h
+}
+
+// fit profiles L* over the grid with each point weighted by w (nil: 1; a
+// bootstrap passes how often each sorted point was drawn). The threshold's
+// grid and the tie rule (the first of equal residual sums) are the same for
+// every weighting.
+func (h *hingeData) fit(w []float64) (lstar, c, k, rss float64) {
+	n := len(h.loss)
+	wt := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[i]
+	}
+	// Centre losses and scores for conditioning; h = max(0, L* − L) is
+	// shift-invariant when L* and L move together.
+	var W, my, ml float64
+	for i := 0; i < n; i++ {
+		W += wt(i)
+		my += wt(i) * h.y[i]
+		ml += wt(i) * h.loss[i]
+	}
+	my /= W
+	ml /= W
+	var syy float64
+	for i := 0; i < n; i++ {
+		d := h.y[i] - my
+		syy += wt(i) * d * d
+	}
 	rss = math.Inf(1)
 	const grid = 400
+	var cw, cl, cl2, cy, cly float64 // running sums over points with L < L*
+	j := 0
 	for g := 0; g <= grid; g++ {
-		ls := lo + (hi-lo)*float64(g)/grid
-		// Simple regression of y on h = max(0, ls − L).
-		var sh, sy, shh, shy float64
-		n := float64(len(y))
-		for i := range y {
-			h := math.Max(0, ls-loss[i])
-			sh += h
-			sy += y[i]
-			shh += h * h
-			shy += h * y[i]
+		ls := h.lo + (h.hi-h.lo)*float64(g)/grid
+		for j < n && h.loss[j] < ls {
+			wj, l, yc := wt(j), h.loss[j]-ml, h.y[j]-my
+			cw += wj
+			cl += wj * l
+			cl2 += wj * l * l
+			cy += wj * yc
+			cly += wj * l * yc
+			j++
 		}
-		den := n*shh - sh*sh
-		kk, cc := 0.0, sy/n
-		if den > 1e-12*n*shh && shh > 0 {
-			kk = (n*shy - sh*sy) / den
-			cc = (sy - kk*sh) / n
+		lc := ls - ml
+		sh := cw*lc - cl                // Σ w h
+		shh := cw*lc*lc - 2*lc*cl + cl2 // Σ w h²
+		shy := lc*cy - cly              // Σ w h (y − ȳ)
+		shhc := shh - sh*sh/W           // Σ w (h − h̄)²
+		kk, r := 0.0, syy
+		if shhc > 1e-12*shh && shh > 0 {
+			kk = shy / shhc
+			r = math.Max(syy-shy*shy/shhc, 0)
 		}
-		var r float64
-		for i := range y {
-			d := y[i] - cc - kk*math.Max(0, ls-loss[i])
-			r += d * d
-		}
-		if r < rss-1e-15 {
-			lstar, c, k, rss = ls, cc, kk, r
+		if r < rss-1e-15*math.Max(1, syy) {
+			lstar, k, rss = ls, kk, r
+			c = my - kk*sh/W
 		}
 	}
 	return lstar, c, k, rss
@@ -122,13 +197,35 @@ func FitLossThreshold(ctx context.Context, key string, pts []Point, o Options) (
 	}
 	if o.Boot > 0 {
 		stars := make([]float64, o.Boot)
+		hd := newHingeData(loss, y)
 		err := runBootstrap(ctx, o.Boot, o.Workers, o.Seed, "loss/"+key, func(rng *rand.Rand, b int) {
-			bl, by := make([]float64, len(loss)), make([]float64, len(y))
-			for i := range bl {
-				j := rng.IntN(len(loss))
-				bl[i], by[i] = loss[j], y[j]
+			// Resample points with replacement, as counts on the sorted
+			// points (the same draws as copying them, without a sort per
+			// replicate); above poissonBootAbove points, as independent
+			// Poisson(1) counts (the Poisson bootstrap, Hanley & MacGibbon
+			// 2006: the same resampling to O(1/n), drawn in memory order).
+			// The grid spans the losses drawn, as a fit to the copied points
+			// would.
+			counts := make([]float64, len(loss))
+			if len(loss) > poissonBootAbove {
+				for j := range counts {
+					counts[j] = float64(poisson1(rng))
+				}
+			} else {
+				for range loss {
+					counts[hd.pos[rng.IntN(len(loss))]]++
+				}
 			}
-			stars[b], _, _, _ = hinge(bl, by)
+			first, last := 0, len(counts)-1
+			for first < last && counts[first] == 0 {
+				first++
+			}
+			for last > first && counts[last] == 0 {
+				last--
+			}
+			rep := *hd
+			rep.lo, rep.hi = hd.loss[first], hd.loss[last]
+			stars[b], _, _, _ = rep.fit(counts)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("loss view %s: bootstrap: %w", key, err)

@@ -3,22 +3,65 @@ package stats
 import (
 	"fmt"
 	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"emlab/internal/rundir"
 )
 
-// MirageResult is Schaeffer et al. 2023's test of whether a task's
-// emergence is a metric artifact: the same outputs scored with a sharp
-// metric (exact match) and with smooth ones (per-position accuracy, log
-// probability, edit distance).
+// Mirage verdicts: is a sharp metric's emergence an artifact of the metric
+// (Schaeffer et al. 2023, "Are Emergent Abilities of Large Language Models
+// a Mirage?")? See JudgeMirage for the rule.
+const (
+	// MirageArtifact: the sharp metric is emergent while a smooth metric of
+	// the same outputs improves smoothly and is well described that way.
+	MirageArtifact = "artifact"
+	// MirageNotArtifact: the smooth metric shows the transition too.
+	MirageNotArtifact = "not_artifact"
+	// MirageInconclusive: the smooth metric cannot decide (it is not
+	// clearly smooth, fits poorly, or lacks data); Reason says which.
+	MirageInconclusive = "inconclusive"
+	// MirageNotApplicable: nothing sharp to explain (the sharp metric is
+	// not emergent), or no other metric of the same outputs.
+	MirageNotApplicable = "not_applicable"
+)
+
+// GOFAlpha is the level of the goodness-of-fit test a smooth metric must
+// pass to count as smooth in the mirage test.
+const GOFAlpha = 0.01
+
+// SmoothMetricNames is the order in which the mirage test picks the smooth
+// metric it compares a sharp metric with: rundir's smooth metrics in its
+// order of preference (the per-token accuracy first — exact match is its
+// product over the answer, the relation Schaeffer et al. 2023 build on —
+// then the answer's log-probability, then scores and distances of the whole
+// answer), each followed by its aliases. The first present with enough data
+// is used; metrics not listed come after, in their order of appearance.
+var SmoothMetricNames = namesOf(rundir.SmoothMetrics())
+
+// MirageResult is the mirage test of one task's sharp metric.
 type MirageResult struct {
 	SharpMetric   string `json:"sharp_metric"`
 	SharpVerdict  string `json:"sharp_verdict"`
 	SmoothMetric  string `json:"smooth_metric,omitempty"`
 	SmoothVerdict string `json:"smooth_verdict,omitempty"`
 	SmoothFit     string `json:"smooth_fit,omitempty"`
-	// Mirage is true when the sharp metric is emergent while a smooth metric
-	// of the same outputs is best described by a smooth curve.
-	Mirage bool   `json:"mirage"`
-	Detail string `json:"detail"`
+	// Verdict is one of MirageArtifact, MirageNotArtifact,
+	// MirageInconclusive, MirageNotApplicable; Reason says why.
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
+	// Mirage is Verdict == MirageArtifact (kept for readers of the older
+	// output).
+	Mirage bool `json:"mirage"`
+	// HiddenProgress: the sharp metric stays flat while the smooth metric
+	// improves — progress exact match does not show, but nothing sharp to
+	// explain, so not an artifact.
+	HiddenProgress bool `json:"hidden_progress"`
+	// SmoothGOFP is the goodness-of-fit p-value of the smooth metric's
+	// smooth fit (NaN when not tested).
+	SmoothGOFP float64 `json:"smooth_gof_p"`
+	Detail     string  `json:"detail"`
 	// PowerL checks the p^L prediction when a per-position metric exists.
 	PowerL *PowerLCheck `json:"power_l,omitempty"`
 }
@@ -36,41 +79,164 @@ type PowerLCheck struct {
 	MaxAbsErr         float64 `json:"max_abs_err"`
 	// Consistent: RMSE ≤ max(0.05, 2 × the mean standard error of exact match).
 	Consistent bool `json:"consistent"`
+	// Applicable is false when the check cannot say anything (exact match
+	// constant, per-position scores not fractions, a fitted L at the edge of
+	// its range); Reason says why, and L, RMSE and MaxAbsErr are then NaN:
+	// nothing should be drawn.
+	Applicable bool   `json:"applicable"`
+	Reason     string `json:"reason,omitempty"`
 }
 
-// Mirage compares a sharp metric's result with the results of other metrics
-// of the same task. perPosition (may be nil) is the per-position accuracy
-// result for the p^L check; answerLen ≤ 0 fits L.
-func Mirage(sharp *Result, others []*Result, perPosition *Result, answerLen float64) *MirageResult {
-	m := &MirageResult{SharpMetric: sharp.Metric, SharpVerdict: sharp.Verdict}
-	for _, o := range others {
-		if o == sharp || o.Task != sharp.Task {
-			continue
-		}
-		if o.Verdict == VerdictSmooth && (o.Fit == ModelLinear || o.Fit == ModelPower) {
-			m.SmoothMetric, m.SmoothVerdict, m.SmoothFit = o.Metric, o.Verdict, o.Fit
-			break
-		}
-		if m.SmoothMetric == "" {
-			m.SmoothMetric, m.SmoothVerdict, m.SmoothFit = o.Metric, o.Verdict, o.Fit
-		}
-	}
-	smoothOK := m.SmoothVerdict == VerdictSmooth && (m.SmoothFit == ModelLinear || m.SmoothFit == ModelPower)
-	m.Mirage = sharp.Verdict == VerdictEmergent && smoothOK
-	switch {
-	case m.SmoothMetric == "":
-		m.Detail = "no other metric of this task to compare with"
-	case m.Mirage:
-		m.Detail = fmt.Sprintf("%s is emergent while %s of the same outputs is smooth (%s): the sharpness may be a metric artifact", sharp.Metric, m.SmoothMetric, m.SmoothFit)
-	case sharp.Verdict == VerdictEmergent:
-		m.Detail = fmt.Sprintf("%s is emergent and %s is %s (fit %s): no smooth metric explains it away", sharp.Metric, m.SmoothMetric, m.SmoothVerdict, m.SmoothFit)
-	default:
-		m.Detail = fmt.Sprintf("%s is %s, not emergent: nothing to explain away", sharp.Metric, sharp.Verdict)
-	}
+// JudgeMirage is the one rule that decides whether a task's sharp metric
+// shows a metric artifact. sharp is the sharp metric's result, others the
+// other metrics of the same task and outputs (may include sharp, which is
+// skipped), perPosition the per-position accuracy for the p^L check (nil:
+// none) and answerLen L for it (≤ 0: fitted). The rule:
+//
+//  1. Nothing sharp to explain: if the sharp metric is not emergent, the
+//     verdict is not_applicable (with HiddenProgress when it is flat while
+//     the smooth metric improves).
+//  2. The smooth metric is the first of SmoothMetricNames present among
+//     others whose verdict is not insufficient (then any other metric).
+//     None: not_applicable without another metric, inconclusive when all
+//     lack data.
+//  3. If the smooth metric is emergent too, the transition is not the
+//     metric's doing: not_artifact.
+//  4. It counts as smooth — verdict artifact — only if all hold: its
+//     verdict is smooth (it improves, without a transition); its chosen fit
+//     is a line in log x or a power law in the error (a sigmoid or broken
+//     power law does not describe it better by BIC); and that fit passes a
+//     goodness-of-fit test: Pearson χ² with each level's sampling variance
+//     plus the family variance the sigmoid leaves (scatter no monotone
+//     curve removes), on n − k degrees of freedom, p ≥ GOFAlpha; and it
+//     rests on at least MinItems items per evaluation (with fewer, passing
+//     the test says little). Otherwise inconclusive, with the condition
+//     that failed.
+//
+// The p^L check is reported beside the verdict, not used by it.
+func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen float64) *MirageResult {
+	m := &MirageResult{SharpMetric: sharp.Metric, SharpVerdict: sharp.Verdict, SmoothGOFP: math.NaN()}
 	if perPosition != nil {
 		m.PowerL = powerL(sharp, perPosition, answerLen)
 	}
+	smooth, anyOther := pickSmooth(sharp, others)
+	if smooth != nil {
+		m.SmoothMetric, m.SmoothVerdict, m.SmoothFit = smooth.Metric, smooth.Verdict, smooth.Fit
+		m.SmoothGOFP = smooth.smoothGOFP
+	}
+	improving := func(r *Result) bool {
+		return r != nil && (r.Verdict == VerdictSmooth || r.Verdict == VerdictEmergent)
+	}
+	switch {
+	case sharp.Verdict != VerdictEmergent:
+		m.Verdict = MirageNotApplicable
+		m.Reason = fmt.Sprintf("%s is %s, not emergent: nothing sharp to explain", sharp.Metric, sharp.Verdict)
+		if sharp.Verdict == VerdictFlat && improving(smooth) {
+			m.HiddenProgress = true
+			m.Reason += fmt.Sprintf(" (%s improves while %s stays flat: progress the sharp metric does not show)", smooth.Metric, sharp.Metric)
+		}
+	case smooth == nil && !anyOther:
+		m.Verdict = MirageNotApplicable
+		m.Reason = "no other metric of this task's outputs to compare with"
+	case smooth == nil:
+		m.Verdict = MirageInconclusive
+		m.Reason = "every other metric of this task has too little data for a verdict"
+	case smooth.Verdict == VerdictEmergent:
+		m.Verdict = MirageNotArtifact
+		m.Reason = fmt.Sprintf("%s rises sharply too (emergent): the transition is not a product of the %s metric", smooth.Metric, sharp.Metric)
+	case smooth.Verdict != VerdictSmooth:
+		m.Verdict = MirageInconclusive
+		m.Reason = fmt.Sprintf("%s is %s, not a smooth improvement, so it cannot explain %s's jump", smooth.Metric, smooth.Verdict, sharp.Metric)
+	case smooth.Fit != ModelLinear && smooth.Fit != ModelPower:
+		m.Verdict = MirageInconclusive
+		m.Reason = fmt.Sprintf("%s is best described by a %s, not a line or a power law: not clearly smooth", smooth.Metric, smooth.Fit)
+	case !(smooth.smoothGOFP >= GOFAlpha):
+		m.Verdict = MirageInconclusive
+		if math.IsNaN(smooth.smoothGOFP) {
+			m.Reason = fmt.Sprintf("%s's %s fit cannot be tested for goodness of fit (no sampling variances)", smooth.Metric, smooth.Fit)
+		} else {
+			m.Reason = fmt.Sprintf("%s's %s fit fails the goodness-of-fit test (p = %.3g < %g): it is not smooth where it matters", smooth.Metric, smooth.Fit, smooth.smoothGOFP, GOFAlpha)
+		}
+	case smooth.FewItems:
+		m.Verdict = MirageInconclusive
+		m.Reason = fmt.Sprintf("%s rests on %d items per evaluation (fewer than %d): too few to tell a smooth rise from a jump", smooth.Metric, smooth.NMin, MinItems)
+	default:
+		m.Verdict, m.Mirage = MirageArtifact, true
+		m.Reason = fmt.Sprintf("%s is emergent while %s of the same outputs improves smoothly (%s, goodness of fit p = %.3g): the sharpness may be a metric artifact",
+			sharp.Metric, smooth.Metric, smooth.Fit, smooth.smoothGOFP)
+	}
+	m.Detail = m.Reason
+	if pl := m.PowerL; pl != nil {
+		if pl.Applicable {
+			m.Detail += fmt.Sprintf("; p^L check with %s: L = %.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, passWord(pl.Consistent, "consistent", "inconsistent"))
+		} else {
+			m.Detail += "; p^L check not applicable: " + pl.Reason
+		}
+	}
 	return m
+}
+
+// Mirage is JudgeMirage (the name of the older API).
+func Mirage(sharp *Result, others []*Result, perPosition *Result, answerLen float64) *MirageResult {
+	return JudgeMirage(sharp, others, perPosition, answerLen)
+}
+
+// pickSmooth applies step 2 of JudgeMirage; anyOther reports whether any
+// other metric of the task exists at all.
+func pickSmooth(sharp *Result, others []*Result) (smooth *Result, anyOther bool) {
+	var cands []*Result
+	for _, o := range others {
+		if o == sharp || o.Task != sharp.Task || isSharpMetric(o.Metric) {
+			continue
+		}
+		cands = append(cands, o)
+	}
+	if len(cands) == 0 {
+		return nil, false
+	}
+	usable := func(r *Result) bool { return r.Verdict != VerdictInsufficient && r.Verdict != "" }
+	for _, name := range SmoothMetricNames {
+		for _, r := range cands {
+			if strings.EqualFold(r.Metric, name) && usable(r) {
+				return r, true
+			}
+		}
+	}
+	for _, r := range cands {
+		if usable(r) {
+			return r, true
+		}
+	}
+	return nil, true
+}
+
+// smoothGOF is the goodness-of-fit p-value of a curve's smooth fit (the
+// lower-BIC of the line and the power law): Pearson χ² = Σ r²/(v + τ²_sig)
+// with each level's sampling variance v and the family variance the
+// sigmoid leaves, on n − k degrees of freedom. The sigmoid's τ² stands for
+// the model-to-model scatter, which no monotone curve removes; a jump the
+// smooth fit misses while the sigmoid follows it shows up as misfit. NaN
+// without sampling variances.
+func smoothGOF(fs *fitSet) float64 {
+	if !fs.known {
+		return math.NaN()
+	}
+	var best *Fit
+	for _, name := range []string{ModelLinear, ModelPower} {
+		if f := fs.get(name); f != nil && (best == nil || f.BIC < best.BIC) {
+			best = f
+		}
+	}
+	sig := fs.get(ModelSigmoid)
+	if best == nil || sig == nil || fs.n-best.K < 1 {
+		return math.NaN()
+	}
+	var chi2 float64
+	for i := range fs.t {
+		r := fs.y[i] - best.model.f(best.theta, fs.t[i])
+		chi2 += r * r / (fs.v[i] + sig.tau2)
+	}
+	return distuv.ChiSquared{K: float64(fs.n - best.K)}.Survival(chi2)
 }
 
 func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
@@ -85,10 +251,20 @@ func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
 			se = append(se, math.Sqrt(l.Var))
 		}
 	}
-	c := &PowerLCheck{PerPositionMetric: pp.Metric, Levels: len(em), L: answerLen}
-	if len(em) == 0 {
-		c.RMSE, c.MaxAbsErr, c.L = math.NaN(), math.NaN(), math.NaN()
+	c := &PowerLCheck{PerPositionMetric: pp.Metric, Levels: len(em), L: answerLen, Applicable: true}
+	na := func(reason string) *PowerLCheck {
+		c.Applicable, c.Reason, c.Consistent = false, reason, false
+		c.L, c.RMSE, c.MaxAbsErr = math.NaN(), math.NaN(), math.NaN()
 		return c
+	}
+	if len(em) < 3 {
+		return na(fmt.Sprintf("%d scales where both metrics were measured (need 3)", len(em)))
+	}
+	if !allIn01(em) || !allIn01(p) {
+		return na(fmt.Sprintf("%s and %s must both be fractions in [0, 1]", sharp.Metric, pp.Metric))
+	}
+	if lo, hi := rangeOf(em); hi-lo < 1e-9 {
+		return na(fmt.Sprintf("%s is %.3g at every scale: p^L fits it with any large L", sharp.Metric, lo))
 	}
 	sse := func(L float64) float64 {
 		var s float64
@@ -98,15 +274,19 @@ func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
 		}
 		return s
 	}
+	const lMin, lMax = 0.5, 64.0
 	if answerLen <= 0 {
 		// A fine grid in log L: the objective is one-dimensional and cheap,
 		// and a grid cannot be trapped the way a local search can.
 		c.LFitted = true
 		best := math.Inf(1)
-		for lg := math.Log(0.5); lg <= math.Log(64); lg += 0.002 {
+		for lg := math.Log(lMin); lg <= math.Log(lMax); lg += 0.002 {
 			if s := sse(math.Exp(lg)); s < best {
 				best, c.L = s, math.Exp(lg)
 			}
+		}
+		if c.L <= lMin*1.01 || c.L >= lMax*0.99 {
+			return na(fmt.Sprintf("the best-fitting L is at the edge of its range [%g, %g] (%.3g): no answer length explains %s from %s", lMin, lMax, c.L, sharp.Metric, pp.Metric))
 		}
 	}
 	var meanSE float64

@@ -107,11 +107,10 @@ func TestSmoothModelRecovery(t *testing.T) {
 					tt = append(tt, ti)
 					y = append(y, c.f(ti)+0.01*rng.NormFloat64())
 				}
-				w := make([]float64, len(tt))
-				for i := range w {
-					w[i] = 1
+				fs, err := fitAll(context.Background(), tt, y, make([]float64, len(tt)), false, newModelContext(tt, y, 1, false, 0.5), false)
+				if err != nil {
+					t.Fatal(err)
 				}
-				fs := fitAll(tt, y, w, false, newModelContext(tt, y, 1, false, 0.5), false)
 				fit := fs.get(c.model)
 				if fit == nil {
 					t.Fatalf("%s not fitted", c.model)

@@ -243,11 +243,14 @@ func bestStarts(starts [][]float64, k int, obj func([]float64) float64) [][]floa
 	return out
 }
 
-func minimiseFrom(starts [][]float64, f func(x []float64) float64, g func(grad, x []float64)) ([]float64, float64, bool) {
+func minimiseFrom(ctx context.Context, starts [][]float64, f func(x []float64) float64, g func(grad, x []float64)) ([]float64, float64, bool) {
 	var best []float64
 	bestF := math.Inf(1)
 	conv := false
-	for _, s := range starts {
+	for i, s := range starts {
+		if i > 0 && ctx.Err() != nil {
+			break // the caller reports the cancellation
+		}
 		x, v, ok := lbfgs(f, g, append([]float64(nil), s...))
 		if v < bestF {
 			best, bestF, conv = x, v, ok
@@ -285,11 +288,14 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 	fit := func(lnN, lnD, lnL []float64, starts [][]float64) ([]float64, float64, bool) {
 		f := func(x []float64) float64 { return chinchillaObjective(x, nil, lnN, lnD, lnL, o.Delta) }
 		g := func(grad, x []float64) { chinchillaObjective(x, grad, lnN, lnD, lnL, o.Delta) }
-		return minimiseFrom(starts, f, g)
+		return minimiseFrom(ctx, starts, f, g)
 	}
 	grid := chinchillaGrid()
 	starts := bestStarts(grid, chinchillaStarts, func(x []float64) float64 { return chinchillaObjective(x, nil, lnN, lnD, lnL, o.Delta) })
 	theta, obj, conv := fit(lnN, lnD, lnL, starts)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scaling fit: %w", err)
+	}
 	derived := func(th []float64) []float64 {
 		A, B, E, al, be := math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), th[3], th[4]
 		G := math.Pow(al*A/(be*B), 1/(al+be))
@@ -348,7 +354,9 @@ func checkScaling(pts []ScalingPoint, needD bool) error {
 		return fmt.Errorf("%w: %d points, need at least %d", ErrTooFewLevels, len(pts), need)
 	}
 	ns, ds := map[float64]bool{}, map[float64]bool{}
+	lmin, lmax := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
+		lmin, lmax = math.Min(lmin, p.L), math.Max(lmax, p.L)
 		for _, v := range []float64{p.N, p.L} {
 			if !(v > 0) || math.IsInf(v, 0) {
 				return fmt.Errorf("%s: N=%v L=%v: values must be positive and finite", p.Line, p.N, p.L)
@@ -361,6 +369,11 @@ func checkScaling(pts []ScalingPoint, needD bool) error {
 	}
 	if len(ns) < 2 {
 		return fmt.Errorf("%w: all points have the same N; a scaling fit needs at least 2", ErrTooFewLevels)
+	}
+	if lmax-lmin <= 1e-12*lmax {
+		// Any exponent fits a constant with A = 0: the optimiser would
+		// "converge" on α = 0 and report a law that is not there.
+		return fmt.Errorf("the loss is %g at every point: a constant has no scaling law to fit", lmin)
 	}
 	if needD && len(ds) < 2 {
 		return fmt.Errorf("%w: all points have the same D; L(N, D) needs at least 2", ErrTooFewLevels)
@@ -408,7 +421,7 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 		return f
 	}
 	fit := func(lx, ll []float64, starts [][]float64) []float64 {
-		th, _, _ := minimiseFrom(starts,
+		th, _, _ := minimiseFrom(ctx, starts,
 			func(t []float64) float64 { return obj(t, nil, lx, ll) },
 			func(g, t []float64) { obj(t, g, lx, ll) })
 		return th
@@ -423,6 +436,9 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 	}
 	starts := bestStarts(grid, 10, func(t []float64) float64 { return obj(t, nil, lx, ll) })
 	th := fit(lx, ll, starts)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("power-law fit: %w", err)
+	}
 	derived := func(th []float64) []float64 { return []float64{math.Exp(th[1]), math.Exp(th[0]), th[2]} }
 	out := &PowerLawFit{Points: n}
 	ivs := []*Interval{&out.E, &out.A, &out.Alpha}

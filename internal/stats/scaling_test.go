@@ -2,6 +2,8 @@ package stats
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -133,5 +135,46 @@ func TestScalingErrors(t *testing.T) {
 	few := []ScalingPoint{{1, 1, 2, "a"}, {2, 2, 2, "b"}, {3, 3, 2, "c"}}
 	if _, err := FitChinchilla(context.Background(), few, DefaultScalingOptions()); err == nil || !IsTooFew(err) {
 		t.Errorf("three points: err = %v, want too few", err)
+	}
+	// A constant loss has no law: refused, not "converged" with α = 0.
+	var flat []ScalingPoint
+	var xs, ls []float64
+	for i := 0; i < 9; i++ {
+		n, d := math.Pow(10, float64(5+i%3)), math.Pow(10, float64(8+i/3))
+		flat = append(flat, ScalingPoint{N: n, D: d, L: 3.2, Line: fmt.Sprint("row ", i)})
+		xs, ls = append(xs, n*float64(i+1)), append(ls, 3.2)
+	}
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	if _, err := FitChinchilla(context.Background(), flat, o); err == nil || !strings.Contains(err.Error(), "the loss is 3.2 at every point") {
+		t.Errorf("constant loss, Chinchilla: err = %v", err)
+	}
+	if _, err := FitPowerLaw(context.Background(), xs, ls, o); err == nil || !strings.Contains(err.Error(), "no scaling law") {
+		t.Errorf("constant loss, power law: err = %v", err)
+	}
+	if _, err := FitKaplan(context.Background(), xs, ls, o); err == nil || !strings.Contains(err.Error(), "no scaling law") {
+		t.Errorf("constant loss, Kaplan: err = %v", err)
+	}
+}
+
+// TestScalingCancel: a cancelled context stops the scaling fits with its
+// error (between L-BFGS starts and bootstrap chunks).
+func TestScalingCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rng := rand.New(rand.NewPCG(1, 1))
+	var pts []ScalingPoint
+	var xs, ls []float64
+	for i := 0; i < 25; i++ {
+		n, d := math.Pow(10, 5+float64(i%5)), math.Pow(10, 7+float64(i/5))
+		l := 1.69 + 406.4/math.Pow(n, 0.34) + 410.7/math.Pow(d, 0.28)
+		pts = append(pts, ScalingPoint{N: n, D: d, L: l * math.Exp(0.01*rng.NormFloat64()), Line: fmt.Sprint(i)})
+		xs, ls = append(xs, n), append(ls, l)
+	}
+	if _, err := FitChinchilla(ctx, pts, DefaultScalingOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Chinchilla: err = %v, want context.Canceled", err)
+	}
+	if _, err := FitPowerLaw(ctx, xs, ls, DefaultScalingOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("power law: err = %v, want context.Canceled", err)
 	}
 }

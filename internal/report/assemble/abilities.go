@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
@@ -53,53 +52,85 @@ func pick(ls []*Line, names []string) *Line {
 	return nil
 }
 
-func abilities(r *report.Report, lines []Line, chance map[chanceKey]float64) {
+// Verdict is the analysis' judgement of one ability (a task) against
+// parameters: its sharp metric's line, whose Judgement holds the verdict,
+// x* and the task's mirage verdict, and the line of the smooth metric the
+// report shows beside it (the mirage test's, else rundir's first; nil when
+// none).
+type Verdict struct {
+	Task          string
+	Sharp, Smooth *Line
+}
+
+// Emergent reports whether the ability's sharp metric is emergent.
+func (v Verdict) Emergent() bool { return v.Sharp.Judgement.Emergent }
+
+// Artifact reports whether the mirage test calls the ability's emergence a
+// metric artifact.
+func (v Verdict) Artifact() bool { return v.Sharp.Judgement.Artifact }
+
+// Verdicts lists the abilities of the analysis lines on the params axis,
+// by task: every task with a sharp metric (the first of
+// rundir.SharpMetrics it has). The report's abilities and header and the
+// demo's findings all count from here.
+func Verdicts(lines []Line) []Verdict {
 	byTask := map[string][]*Line{}
 	var tasks []string
 	for i := range lines {
 		l := &lines[i]
+		if l.Axis != stats.AxisParams && l.Axis != "" {
+			continue
+		}
 		if _, ok := byTask[l.Task]; !ok {
 			tasks = append(tasks, l.Task)
 		}
 		byTask[l.Task] = append(byTask[l.Task], l)
 	}
 	sort.Strings(tasks)
+	var out []Verdict
 	for _, task := range tasks {
 		ls := byTask[task]
 		sharp := pick(ls, rundir.SharpMetrics())
 		if sharp == nil {
 			continue // a task without a sharp metric (e.g. only bayes_kl) is not an ability curve
 		}
+		v := Verdict{Task: task, Sharp: sharp}
+		if m := sharp.Judgement.Mirage; m != nil && m.SmoothMetric != "" {
+			v.Smooth = pick(ls, []string{m.SmoothMetric})
+		}
+		if v.Smooth == nil {
+			v.Smooth = pick(ls, rundir.SmoothMetrics())
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func abilities(r *report.Report, lines []Line, chance map[chanceKey]float64) {
+	for _, v := range Verdicts(lines) {
+		sharp, task := v.Sharp, v.Task
 		a := report.Ability{Task: task, Sharp: panel(sharp, chanceOf(chance, task, sharp.Metric))}
-		var smooth *Line
-		if sharp.Mirage != nil && sharp.Mirage.SmoothMetric != "" {
-			smooth = pick(ls, []string{sharp.Mirage.SmoothMetric})
+		if v.Smooth != nil {
+			a.Smooth = panel(v.Smooth, chanceOf(chance, task, v.Smooth.Metric))
 		}
-		if smooth == nil {
-			smooth = pick(ls, rundir.SmoothMetrics())
-		}
-		if smooth != nil {
-			a.Smooth = panel(smooth, chanceOf(chance, task, smooth.Metric))
-			if a.Smooth.Verdict != stats.VerdictEmergent {
-				// A smooth curve's sigmoid midpoint is not a transition;
-				// marking it would suggest one.
-				a.Smooth.XStar, a.Smooth.XStarLo, a.Smooth.XStarHi = math.NaN(), math.NaN(), math.NaN()
-			}
-		}
-		if m := sharp.Mirage; m != nil {
+		if m := sharp.Judgement.Mirage; m != nil {
 			a.Mirage = &report.Mirage{SharpMetric: m.SharpMetric, SharpVerdict: m.SharpVerdict, SmoothMetric: m.SmoothMetric,
-				SmoothVerdict: m.SmoothVerdict, IsMirage: m.Mirage, Detail: m.Detail}
+				SmoothVerdict: m.SmoothVerdict, Verdict: m.Verdict, IsMirage: sharp.Judgement.Artifact, Detail: m.Reason}
 			if p := m.PowerL; p != nil {
-				word := "does not match"
-				if p.Consistent {
-					word = "matches"
+				if p.Applicable {
+					word := "does not match"
+					if p.Consistent {
+						word = "matches"
+					}
+					a.Mirage.PowerL = fmt.Sprintf("p^L check: exact match %s %s^L with L = %s over %d levels (RMSE %s).",
+						word, p.PerPositionMetric, report.Num(p.L), p.Levels, report.Num(p.RMSE))
+				} else {
+					a.Mirage.PowerL = "p^L check: not applicable — " + p.Reason + "."
 				}
-				a.Mirage.PowerL = fmt.Sprintf("p^L check: exact match %s %s^L with L = %s over %d levels (RMSE %s).",
-					word, p.PerPositionMetric, report.Num(float64(p.L)), p.Levels, report.Num(float64(p.RMSE)))
 			}
 		}
-		if sharp.Verdict == stats.VerdictInsufficient {
-			a.Note = "Insufficient data: " + evidenceText(sharp)
+		if sharp.Judgement.Verdict == stats.VerdictInsufficient {
+			a.Note = "Insufficient data: " + sharp.Judgement.Reason
 			r.Notes = append(r.Notes, task+": "+a.Note)
 		}
 		r.Abilities = append(r.Abilities, a)
@@ -109,20 +140,22 @@ func abilities(r *report.Report, lines []Line, chance map[chanceKey]float64) {
 	}
 }
 
-func evidenceText(l *Line) string {
-	var parts []string
-	for _, e := range l.Evidence {
-		parts = append(parts, e.Detail)
-	}
-	return strings.Join(parts, "; ")
-}
-
+// panel is one metric's panel: what the analysis judged (package stats'
+// Judgement: verdict, reason, x* only for an emergent curve, nothing fitted
+// where not applicable) and the pooled levels with their seeds and items.
 func panel(l *Line, chance float64) *report.Panel {
-	p := &report.Panel{Metric: l.Metric, Axis: l.Axis, XLog: l.Axis != stats.AxisEvalLoss, FitModel: l.Fit, Verdict: l.Verdict,
-		XStar: float64(l.XStar), XStarLo: float64(l.XStarLo), XStarHi: float64(l.XStarHi),
+	j := l.Judgement
+	p := &report.Panel{Metric: l.Metric, Axis: l.Axis, XLog: l.Axis != stats.AxisEvalLoss, FitModel: l.Fit, Verdict: j.Verdict, Reason: j.Reason,
+		XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, NotApplicable: j.NotApplicable, NMin: j.NMin, MinItems: stats.MinItems, FewItems: j.FewItems,
 		Breakthroughness: float64(l.Breakthroughness), Linearity: float64(l.Linearity), Chance: chance, Fraction: rundir.IsFraction(l.Metric)}
 	if p.Axis == "" {
 		p.Axis = stats.AxisParams
+	}
+	if !j.Drawable {
+		p.FitModel = ""
+		if p.NotApplicable == "" {
+			p.NotApplicable = j.Reason
+		}
 	}
 	// null interval ends beside a defined x* are open ends (the writer
 	// encodes ±Inf as null).
@@ -134,6 +167,9 @@ func panel(l *Line, chance float64) *report.Panel {
 			p.XStarHi = math.Inf(1)
 		}
 	}
+	for _, s := range j.XStarSeeds {
+		p.XStarSeeds = append(p.XStarSeeds, report.SeedX{Seed: s.Seed, X: s.XStar})
+	}
 	for _, lv := range l.Levels {
 		x, m, sd := float64(lv.X), float64(lv.Mean), float64(lv.SD)
 		p.Observed.X = append(p.Observed.X, x)
@@ -144,15 +180,19 @@ func panel(l *Line, chance float64) *report.Panel {
 		} else {
 			p.Observed.Lo = append(p.Observed.Lo, math.NaN())
 			p.Observed.Hi = append(p.Observed.Hi, math.NaN())
+			sd = math.NaN()
 		}
+		p.Levels = append(p.Levels, report.Level{X: x, Mean: m, SD: sd, Seeds: lv.Seeds, Items: lv.Items})
 	}
 	p.Observed.Label = "observed (mean"
 	if len(l.Levels) > 0 && l.Levels[0].Seeds > 1 {
 		p.Observed.Label += " ± SD over seeds"
 	}
 	p.Observed.Label += ")"
-	if fx, fy := fitted(l, 80); len(fx) > 0 {
-		p.Fitted = report.Series{Label: "fit: " + l.Fit, X: fx, Y: fy}
+	if j.Drawable {
+		if fx, fy := fitted(l, 80); len(fx) > 0 {
+			p.Fitted = report.Series{Label: "fit: " + l.Fit, X: fx, Y: fy}
+		}
 	}
 	for _, e := range l.Evidence {
 		p.Evidence = append(p.Evidence, report.Evidence{Test: e.Test, Pass: e.Pass, Detail: e.Detail})

@@ -51,8 +51,8 @@ type Line struct {
 	Fit              string           `json:"fit"`
 	Params           map[string]Float `json:"params"`
 	Levels           []struct {
-		X, Mean, SD Float
-		Seeds, N    int
+		X, Mean, SD     Float
+		Seeds, N, Items int
 	} `json:"levels"`
 	Evidence []struct {
 		Test   string `json:"test"`
@@ -93,30 +93,49 @@ type Line struct {
 		XStarSmall Float                                          `json:"x_star_small"`
 		XStarFull  Float                                          `json:"x_star_full"`
 	} `json:"forecast"`
+	// Judgement is the analysis' judgement of the curve (verdict, reason,
+	// whether anything is drawn, items, x*, its task's mirage verdict), read
+	// by stats.ReadJudgements: the report and the demo's findings show it
+	// and never re-decide it.
+	Judgement stats.Judgement `json:"-"`
 }
 
 // ParseAnalysis reads the analysis: JSON lines as emlab analyze --json
-// writes them, or one JSON array of the same objects.
+// writes them, or one JSON array of the same objects. Each line carries
+// its judgement (stats.ReadJudgements).
 func ParseAnalysis(r io.Reader) ([]Line, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read analysis: %w", err)
 	}
 	b = bytes.TrimSpace(b)
-	var out []Line
+	var raws []json.RawMessage
 	if len(b) > 0 && b[0] == '[' {
-		if err := json.Unmarshal(b, &out); err != nil {
+		if err := json.Unmarshal(b, &raws); err != nil {
 			return nil, fmt.Errorf("parse analysis: %w", err)
 		}
-		return out, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	for i := 1; dec.More(); i++ {
-		var l Line
-		if err := dec.Decode(&l); err != nil {
-			return nil, fmt.Errorf("parse analysis object %d: %w", i, err)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for i := 1; dec.More(); i++ {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, fmt.Errorf("parse analysis object %d: %w", i, err)
+			}
+			raws = append(raws, raw)
 		}
-		out = append(out, l)
+	}
+	out := make([]Line, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &out[i]); err != nil {
+			return nil, fmt.Errorf("parse analysis object %d: %w", i+1, err)
+		}
+	}
+	js, err := stats.ReadJudgements(raws)
+	if err != nil {
+		return nil, fmt.Errorf("parse analysis: %w", err)
+	}
+	for i := range out {
+		out[i].Judgement = js[i]
 	}
 	return out, nil
 }

@@ -64,21 +64,13 @@ func Build(ctx context.Context, in Input) (*report.Report, error) {
 		return nil, err
 	}
 	forecasts(r, byAxis[stats.AxisParams])
-	var em, mir []string
-	for _, a := range r.Abilities {
-		if a.Sharp != nil && a.Sharp.Verdict == stats.VerdictEmergent {
-			em = append(em, a.Task)
-		}
-		if a.Mirage != nil && a.Mirage.IsMirage {
-			mir = append(mir, a.Task)
-		}
-	}
+	em, mir := Headline(byAxis[stats.AxisParams])
 	s := []string{fmt.Sprintf("%d runs; %d on the scale ladder; %d abilities analysed.", len(in.Runs), len(in.Ladder), len(r.Abilities))}
 	if len(em) > 0 {
 		s = append(s, "Emergent (sharp metric): "+strings.Join(em, ", ")+".")
 	}
 	if len(mir) > 0 {
-		s = append(s, "Metric artifacts (smooth metric is smooth): "+strings.Join(mir, ", ")+".")
+		s = append(s, "Metric artifacts (mirage test: emergent, while a smooth metric of the same outputs improves smoothly): "+strings.Join(mir, ", ")+".")
 	}
 	r.Summary = s
 	return r, nil
@@ -107,4 +99,19 @@ func runRow(ru *rundir.Run, in Input) report.Run {
 		row.Steps, row.Tokens, row.FLOPs, row.FinalLoss = last.Step, last.Tokens, last.FLOPs, last.Loss
 	}
 	return row
+}
+
+// Headline lists the abilities whose sharp metric is emergent and those
+// the mirage test calls a metric artifact (Verdicts, by task), as the
+// report's header counts them and the demo's findings count them.
+func Headline(lines []Line) (emergent, artifacts []string) {
+	for _, v := range Verdicts(lines) {
+		if v.Emergent() {
+			emergent = append(emergent, v.Task)
+		}
+		if v.Artifact() {
+			artifacts = append(artifacts, v.Task)
+		}
+	}
+	return emergent, artifacts
 }

@@ -52,11 +52,18 @@ func lossView(r *report.Report, ladder []*rundir.Run, lines []Line) {
 		if points == 0 {
 			continue
 		}
-		if l := fits[[2]string{a.Task, a.Sharp.Metric}]; l != nil && l.LossThreshold != nil {
+		l := fits[[2]string{a.Task, a.Sharp.Metric}]
+		switch {
+		case l != nil && l.Judgement.NotApplicable != "":
+			// Nothing to fit (a constant curve): no L* is drawn.
+			lp.Note = "Loss threshold not applicable: " + l.Judgement.NotApplicable + "."
+		case l != nil && l.LossThreshold != nil:
 			lt := l.LossThreshold
 			lp.LStar, lp.LStarLo, lp.LStarHi = float64(lt.LStar), float64(lt.LStarLo), float64(lt.LStarHi)
 			lp.R2All, lp.R2PerGroup = float64(lt.R2All), float64(lt.R2PerGroup)
-		} else {
+		case l != nil:
+			lp.Note = "No loss threshold fitted: " + evidenceDetail(l, "loss_threshold", l.Judgement.Reason) + "."
+		default:
 			lp.Note = "No loss threshold fitted (the analysis has no eval_loss line for this metric)."
 		}
 		lv.Panels = append(lv.Panels, lp)
@@ -64,4 +71,15 @@ func lossView(r *report.Report, ladder []*rundir.Run, lines []Line) {
 	if len(lv.Panels) > 0 {
 		r.LossView = lv
 	}
+}
+
+// evidenceDetail is the detail of the line's evidence named test, or
+// fallback when it has none.
+func evidenceDetail(l *Line, test, fallback string) string {
+	for _, e := range l.Evidence {
+		if e.Test == test {
+			return e.Detail
+		}
+	}
+	return fallback
 }
