@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"unicode/utf8"
 )
 
 // MaxLine bounds the lines of a run's .jsonl files that readers decode.
@@ -26,7 +27,8 @@ const MaxLine = 16 << 20
 // files at once. Two kinds of line are skipped, each listed in skipped as
 // "name:line: why": the last line when it lacks its newline and is not
 // valid JSON (the mark of a crash mid-append), and a line longer than
-// MaxLine. Any other line that fails is damage.
+// MaxLine. Any other line that fails, or that is not valid UTF-8, is
+// damage.
 func scanLines(r io.Reader, name string, decode func(line int, raw []byte) error) (skipped []string, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var buf []byte
@@ -61,6 +63,11 @@ func scanLines(r io.Reader, name string, decode func(line int, raw []byte) error
 		case len(raw) == 0:
 		case last && !json.Valid(raw):
 			skipped = append(skipped, fmt.Sprintf("%s:%d: a partial last line (a file being written, or cut short by a crash)", name, ln))
+		case !utf8.Valid(raw):
+			// encoding/json would decode it with U+FFFD in place of the
+			// bytes: a task or probe renamed without a word. emlab writes
+			// only valid UTF-8.
+			return nil, fmt.Errorf("%s:%d: not valid UTF-8 (byte %d); emlab writes none such, so the line was written by something else", name, ln, invalidAt(raw)+1)
 		default:
 			if err := decode(ln, raw); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", name, ln, err)
@@ -70,6 +77,19 @@ func scanLines(r io.Reader, name string, decode func(line int, raw []byte) error
 			return skipped, nil
 		}
 	}
+}
+
+// invalidAt is the offset of the first byte of b that does not begin a
+// valid UTF-8 sequence (len(b) when there is none).
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // readLines reads and decodes one .jsonl file of the run directory fsys

@@ -123,3 +123,38 @@ func TestReliabilityNoBlockingOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestReliabilityInvalidUTF8: a line of a run's .jsonl files holding a
+// byte sequence that is not UTF-8 is damage, named by file and line; it
+// was decoded with U+FFFD in place of the bytes, so analyze, the report
+// and merges carried a task renamed without a word.
+func TestReliabilityInvalidUTF8(t *testing.T) {
+	const bad = "add/pl\xffain/1"
+	cases := []struct {
+		file, line string
+		read       func(dir string) error
+		inRun      bool // ReadRun reads the file
+	}{
+		{EvalsFile, `{"step":1,"task":"` + bad + `","metric":"exact_match","value":0.5}`,
+			func(dir string) error { _, err := ReadEvals(dir); return err }, true},
+		{ProbesFile, `{"step":1,"probe":"` + bad + `","metric":"acc","value":0.5}`,
+			func(dir string) error { _, err := ReadProbes(dir); return err }, true},
+		{SamplesFile, `{"step":1,"task":"` + bad + `","item":"a","prompt":"1+1=","target":"2","generated":"2","scores":{}}`,
+			func(dir string) error { _, err := ReadSamples(dir); return err }, false},
+		{MetricsFile, `{"step":1,"tokens":1,"flops":1,"loss":2,"lr":0.001,"grad_norm":1,"seconds":1,"note":"` + bad + `"}`,
+			func(dir string) error { _, err := ReadMetrics(dir); return err }, true},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, c.file, c.line+"\n")
+			want := c.file + ":1: not valid UTF-8"
+			if err := c.read(dir); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("read: err = %v, want one containing %q", err, want)
+			}
+			if _, err := ReadRun(dir, "r"); c.inRun && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Errorf("ReadRun: err = %v, want one containing %q", err, want)
+			}
+		})
+	}
+}

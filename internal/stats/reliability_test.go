@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -14,6 +15,53 @@ func TestReliabilityNonFiniteChance(t *testing.T) {
 			_, err := ReadCurvesCSV(strings.NewReader(csv), "")
 			if err == nil || !strings.Contains(err.Error(), "line 2: curve") || !strings.Contains(err.Error(), "not a rate") {
 				t.Errorf("chance %s: err = %v", v, err)
+			}
+		})
+	}
+}
+
+// TestReliabilityChanceAndNames: a chance rate outside [0, 1] (chance = 5
+// was analysed as given) and task or metric names that are not UTF-8
+// (passed through to the output) are errors naming the line, from a CSV
+// and from curves built elsewhere (the runs' reader).
+func TestReliabilityChanceAndNames(t *testing.T) {
+	rows := func(task, metric, chance string) string {
+		return "task,metric,x,value,chance\n" + task + "," + metric + ",1,0.1," + chance + "\n" + task + "," + metric + ",2,0.2," + chance + "\n"
+	}
+	cases := []struct{ name, csv, want string }{
+		{"chance 5", rows("a", "em", "5"), "line 2: column chance: 5 is not a probability in [0, 1]"},
+		{"chance 1.5", rows("a", "em", "1.5"), "line 2: column chance: 1.5 is not a probability"},
+		{"chance -0.1", rows("a", "em", "-0.1"), "line 2: column chance: -0.1 is not a probability"},
+		{"task not UTF-8", rows("ad\xffd", "em", "0.1"), "line 2: column task: \"ad\\xffd\" is not valid UTF-8"},
+		{"metric not UTF-8", rows("a", "e\xc3m", "0.1"), "line 2: column metric: \"e\\xc3m\" is not valid UTF-8"},
+	}
+	for _, c := range cases {
+		t.Run("csv/"+c.name, func(t *testing.T) {
+			_, err := ReadCurvesCSV(strings.NewReader(c.csv), "")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	curve := func(task string, chance float64) *Curve {
+		return &Curve{Task: task, Metric: "exact_match", Chance: chance, HasChance: true,
+			Points: []Point{{X: 1, Value: 0.1}, {X: 2, Value: 0.2}, {X: 4, Value: 0.3}, {X: 8, Value: 0.4}}}
+	}
+	for _, c := range []struct {
+		name  string
+		curve *Curve
+		want  string
+	}{
+		{"chance 5", curve("a", 5), "chance 5 is not a probability in [0, 1]"},
+		{"task not UTF-8", curve("ad\xffd", 0.1), "must be valid UTF-8"},
+	} {
+		t.Run("curve/"+c.name, func(t *testing.T) {
+			err := c.curve.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want one containing %q", err, c.want)
+			}
+			if _, err := Analyze(context.Background(), c.curve, DefaultOptions()); err == nil {
+				t.Errorf("Analyze accepted the curve")
 			}
 		})
 	}
