@@ -127,8 +127,11 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 			hasSection[s.Name] = true
 		}
 	}
-	all := mergeFindings(prev, ids, judged)
-	if err := writeFindings(o.Out, all); err != nil {
+	// Merged under the directory's lock, from findings.json as it is now:
+	// another demo judging other studies into o.Out may have written it
+	// since prev was read.
+	all, err := updateFindings(o.Out, ids, judged)
+	if err != nil {
 		return nil, err
 	}
 	for _, f := range all {

@@ -40,7 +40,7 @@
 // (MergeEvals, MergeProbes, MergeSamples): read, replace the lines of the
 // (step, task) or (step, probe) being written, rewrite atomically, so
 // re-evaluating a step never duplicates lines. Every such read-modify-write
-// goes through one function (update), which holds the run's merge lock
+// goes through one function (Update), which holds the run's merge lock
 // (MergeLockFile) throughout, so that two processes merging into one run
 // take turns and neither loses the other's lines.
 //

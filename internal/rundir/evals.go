@@ -185,7 +185,7 @@ func MergeEvals(dir string, results []Eval) error {
 	}
 	add := append([]Eval(nil), results...)
 	SortEvals(add)
-	return update(dir, EvalsFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, EvalsFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readEvals(fsys, label)
 		if err != nil {
 			return nil, err

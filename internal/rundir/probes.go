@@ -100,7 +100,7 @@ func MergeProbes(dir string, rows []Probe) error {
 	for _, r := range rows {
 		covered[sp{r.Step, r.Probe}] = true
 	}
-	return update(dir, ProbesFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, ProbesFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readProbes(fsys, label)
 		if err != nil {
 			return nil, err

@@ -81,7 +81,7 @@ func MergeSamples(dir string, samples []Sample) error {
 	for _, s := range samples {
 		covered[st{s.Step, s.Task}] = true
 	}
-	return update(dir, SamplesFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, SamplesFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readSamples(fsys, label)
 		if err != nil {
 			return nil, err

@@ -11,14 +11,17 @@ import (
 	"emlab/internal/atomicfile"
 )
 
-// update is the one read-modify-write of a run directory's files: it calls
-// merge with the directory (as an fs.FS) and the file's label for errors,
-// and atomically replaces the file with what merge returns. It holds the
-// run's merge lock throughout, so that writers of one run in separate
-// processes (two `emlab eval` on different tasks) take turns and none
-// rewrites the file from a reading that misses another's lines; it waits
-// up to mergeWait for the lock.
-func update(dir, name string, merge func(fsys fs.FS, label string) ([]byte, error)) error {
+// Update is the one read-modify-write of a run directory's files: it
+// calls merge with the directory (as an fs.FS) and the file's label for
+// errors, and atomically replaces the file with what merge returns. It
+// holds the directory's merge lock throughout, so that writers in
+// separate processes (two `emlab eval` on different tasks of one run, two
+// `emlab demo --study` on one DIR) take turns and none rewrites the file
+// from a reading that misses another's lines; it waits up to mergeWait for
+// the lock. Files other packages own beside runs (the demo's
+// findings.json) merge through it too, so that one lock guards every
+// merge-write of a directory.
+func Update(dir, name string, merge func(fsys fs.FS, label string) ([]byte, error)) error {
 	lk, err := lockMerge(dir)
 	if err != nil {
 		var held *HeldError

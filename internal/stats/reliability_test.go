@@ -66,3 +66,32 @@ func TestReliabilityChanceAndNames(t *testing.T) {
 		})
 	}
 }
+
+// TestReliabilityConstantLoss: a loss that is the same at every point has
+// no scaling law; each fit says so rather than "converging" on α = 0 (any
+// exponent fits a constant with A = 0).
+func TestReliabilityConstantLoss(t *testing.T) {
+	ns := []float64{1e6, 2e6, 4e6, 8e6, 16e6, 32e6}
+	L := []float64{3.2, 3.2, 3.2, 3.2, 3.2, 3.2}
+	var pts []ScalingPoint
+	for i, n := range ns {
+		for _, d := range []float64{1e8, 4e8} {
+			pts = append(pts, ScalingPoint{N: n, D: d, L: L[i], Line: "line"})
+		}
+	}
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	fits := map[string]func() (any, error){
+		"chinchilla": func() (any, error) { return FitChinchilla(context.Background(), pts, o) },
+		"power law":  func() (any, error) { return FitPowerLaw(context.Background(), ns, L, o) },
+		"kaplan":     func() (any, error) { return FitKaplan(context.Background(), ns, L, o) },
+	}
+	for name, fit := range fits {
+		t.Run(name, func(t *testing.T) {
+			f, err := fit()
+			if err == nil || !strings.Contains(err.Error(), "a constant has no scaling law") {
+				t.Errorf("fit %+v, err = %v; want the constant named", f, err)
+			}
+		})
+	}
+}
