@@ -3,6 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -13,6 +17,7 @@ import (
 	"time"
 
 	"emlab/internal/rundir"
+	"emlab/internal/stats"
 )
 
 // The test binary doubles as the emlab binary when this variable is set,
@@ -133,5 +138,121 @@ func TestReliabilityEvalInterruptedKeepsSteps(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "eval step 0:") {
 		t.Errorf("no finished step reported:\n%s", out)
+	}
+}
+
+// writeRiseCSV writes a curve of n distinct x for analyze --csv: exact
+// match rising sharply from chance, 100 items a point.
+func writeRiseCSV(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("task,metric,x,value,n,chance\n")
+	for i := range n {
+		lx := 0.5 + float64(i)/float64(n)
+		v := 0.1
+		if lx > 1.1 {
+			v = 0.9
+		}
+		fmt.Fprintf(&b, "rise,exact_match,%.9g,%.2f,100,0.1\n", math.Pow(10, lx), v+0.01*float64(i%3))
+	}
+	path := filepath.Join(t.TempDir(), "rise.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReliabilityAnalyzeSignals: SIGTERM and SIGINT end analyze's and
+// scaling fit's long loops — reading a large CSV, binning, the fits, the
+// bootstrap — within seconds, with a non-zero exit.
+func TestReliabilityAnalyzeSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes and waits for them; skipped with -short")
+	}
+	big := writeRiseCSV(t, 100_000)
+	scaling := filepath.Join(t.TempDir(), "scaling.csv")
+	rows := "params,tokens,loss\n"
+	for i, n := range []float64{1e6, 2e6, 4e6, 8e6, 16e6, 32e6} {
+		for j, d := range []float64{1e8, 3e8, 1e9} {
+			rows += fmt.Sprintf("%g,%g,%.4f\n", n, d, 1.7+400/math.Pow(n, 0.34)+410/math.Pow(d, 0.28)+0.001*float64((i+j)%3))
+		}
+	}
+	if err := os.WriteFile(scaling, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		sig   os.Signal
+		after time.Duration
+	}{
+		{"analyze 1e5 points SIGTERM", []string{"analyze", "--csv", big, "--boot", "1000000"}, syscall.SIGTERM, 1500 * time.Millisecond},
+		{"analyze 1e5 points SIGINT", []string{"analyze", "--csv", big, "--boot", "1000000"}, os.Interrupt, 1500 * time.Millisecond},
+		{"scaling fit boot 1e8", []string{"scaling", "fit", "--csv", scaling, "--boot", "100000000"}, syscall.SIGTERM, 1500 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd, out := emlabProcess(t, c.args...)
+			time.Sleep(c.after)
+			sent := time.Now()
+			cmd.Process.Signal(c.sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				t.Logf("exited %v after the signal: %v", time.Since(sent).Round(time.Millisecond), err)
+				if err == nil {
+					t.Errorf("exit 0 after a signal; output:\n%s", out)
+				}
+				if !strings.Contains(out.String(), "context canceled") {
+					t.Errorf("output does not say it was cancelled:\n%s", out)
+				}
+			case <-time.After(20 * time.Second): // seconds of pooling at most, on a loaded machine
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 20 s after the signal; output:\n%s", out)
+			}
+		})
+	}
+}
+
+// rowsReader is a CSV of n rows that calls hook after the first row.
+type rowsReader struct {
+	n, i int
+	hook func()
+	buf  []byte
+}
+
+func (r *rowsReader) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) && r.i < r.n {
+		if r.i == 0 {
+			r.buf = append(r.buf, "task,metric,x,value\n"...)
+		}
+		r.buf = fmt.Appendf(r.buf, "a,exact_match,%d,0.5\n", r.i+1)
+		r.i++
+		if r.i == 1 {
+			r.hook()
+		}
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// TestAnalyzeStopsReading: a signal while analyze reads its CSV stops the
+// reading at the next chunk (ctxReader) rather than after the whole file;
+// here the context ends after the first row of 2·10⁶.
+func TestAnalyzeStopsReading(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rowsReader{n: 2_000_000, hook: cancel}
+	_, err := stats.ReadCurvesCSV(ctxReader{ctx, r}, "")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if r.i > 100_000 {
+		t.Errorf("read %d rows after the context ended", r.i)
 	}
 }
