@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,8 +174,31 @@ func Diff(a, b Config) []Difference {
 		}
 	}
 	walk(reflect.ValueOf(a), reflect.ValueOf(b), "")
+	// data.tasks's text names a task file by path; its content, which the
+	// configuration embeds, may differ under the same path.
+	fa, fb := a.Data.Tasks.Files(), b.Data.Tasks.Files()
+	for _, p := range slices.Sorted(maps.Keys(fa)) {
+		if hb, ok := fb[p]; !ok || hb.SHA256 != fa[p].SHA256 {
+			out = append(out, Difference{"data." + TaskFilesKey + "." + p, fileText(fa, p), fileText(fb, p)})
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(fb)) {
+		if _, ok := fa[p]; !ok {
+			out = append(out, Difference{"data." + TaskFilesKey + "." + p, fileText(fa, p), fileText(fb, p)})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// fileText shows a task file in a Difference: its content's hash, or
+// that there is none.
+func fileText(fs tasks.Files, path string) string {
+	f, ok := fs[path]
+	if !ok {
+		return "(none)"
+	}
+	return "sha256 " + f.SHA256[:min(12, len(f.SHA256))]
 }
 
 // valueText is a field's value as text: its own text form when it has one,

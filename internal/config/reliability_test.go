@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,5 +131,32 @@ func TestReliabilityNonFiniteFloats(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestReliabilityDiffTaskFiles: a task file edited under the same path is
+// a difference (data.tasks's text is the same), so resume refuses it.
+func TestReliabilityDiffTaskFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "echo.toml")
+	load := func(prompt string) Config {
+		t.Helper()
+		toml := "name = \"echo\"\nversion = 1\nchance = 0.1\nprompt = \"" + prompt + "\"\nanswer = \"{a}\"\n[vars]\na = { range = [0, 99] }\n"
+		if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := Default()
+		if err := c.ApplyJSON([]byte(`{"data.source": "tasks", "data.tasks": "file:` + file + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := load("E:{a}="), load("F:{a}=")
+	if d := Diff(a, a); len(d) != 0 {
+		t.Errorf("Diff of equal configs: %v", d)
+	}
+	d := Diff(a, b)
+	if len(d) != 1 || d[0].Key != "data.task_files."+file || !strings.HasPrefix(d[0].A, "sha256 ") || d[0].A == d[0].B {
+		t.Errorf("Diff after editing the task file = %v, want one difference at data.task_files.%s", d, file)
 	}
 }

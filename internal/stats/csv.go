@@ -207,11 +207,9 @@ func ReadCurvesCSV(r io.Reader, axis string) ([]*Curve, error) {
 			if err != nil {
 				return nil, err
 			}
-			if ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
-				// Else NaN ≠ NaN reads "chance NaN differs from NaN".
-				return nil, fmt.Errorf("line %d: curve %s: chance is %v, not a rate", tb.lines[r], c.Key(), v)
-			}
 			if ok {
+				// NaN fails here too (else NaN ≠ NaN read "chance NaN
+				// differs from NaN" on the second row).
 				if !(v >= 0 && v <= 1) {
 					return nil, fmt.Errorf("line %d: column chance: %v is not a probability in [0, 1] (the score of guessing, as a fraction)", tb.lines[r], v)
 				}

@@ -7,13 +7,14 @@ import (
 )
 
 // TestReliabilityNonFiniteChance: a NaN or infinite chance column is an
-// error saying so (it read "chance NaN differs from NaN" on the second row).
+// error saying so, on its first row (it read "chance NaN differs from NaN"
+// on the second).
 func TestReliabilityNonFiniteChance(t *testing.T) {
-	for _, v := range []string{"NaN", "Inf", "-Inf"} {
+	for v, shown := range map[string]string{"NaN": "NaN", "Inf": "+Inf", "-Inf": "-Inf"} {
 		t.Run(v, func(t *testing.T) {
 			csv := "task,metric,x,value,chance\na,em,1,0.1," + v + "\na,em,2,0.2," + v + "\n"
 			_, err := ReadCurvesCSV(strings.NewReader(csv), "")
-			if err == nil || !strings.Contains(err.Error(), "line 2: curve") || !strings.Contains(err.Error(), "not a rate") {
+			if err == nil || !strings.Contains(err.Error(), "line 2: column chance: "+shown) || !strings.Contains(err.Error(), "is not a probability") {
 				t.Errorf("chance %s: err = %v", v, err)
 			}
 		})
