@@ -23,8 +23,11 @@ const (
 	SecNotes     = "notes"
 )
 
-// Num formats a number for text: three significant digits, "—" for NaN
-// (undefined), "∞"/"−∞" for an open end.
+// Num is the one number format of emlab's report, dashboard and demo
+// findings: three significant digits; from a thousand up with an SI
+// suffix (1.78k, 72.6k, 1.2M, 3.4G, 5T); below 0.001 in e-notation with a
+// short exponent (1.5e-4); "—" for NaN (undefined), "∞"/"−∞" for an open
+// end.
 func Num(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -33,25 +36,40 @@ func Num(v float64) string {
 		return "∞"
 	case math.IsInf(v, -1):
 		return "−∞"
+	case v == 0:
+		return "0"
 	}
 	a := math.Abs(v)
-	if a >= 1e4 || (a != 0 && a < 1e-3) {
-		return siLabelPrec(v)
+	if a < 1e-3 {
+		return eNum(v)
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
-}
-
-func siLabelPrec(v float64) string {
-	a := math.Abs(v)
+	// Three significant digits round 999.5 up to 1000: such a value moves
+	// to the next unit (999.7 → "1k", 999.6k → "1M").
+	unit, suffix := 1.0, ""
 	for _, u := range []struct {
 		f float64
 		s string
-	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
-		if a >= u.f {
-			return strconv.FormatFloat(v/u.f, 'g', 3, 64) + u.s
+	}{{1e3, "k"}, {1e6, "M"}, {1e9, "G"}, {1e12, "T"}} {
+		if a >= u.f*0.9995 {
+			unit, suffix = u.f, u.s
 		}
 	}
-	return strconv.FormatFloat(v, 'e', 2, 64)
+	if a/unit >= 999.5 && suffix == "T" {
+		return eNum(v)
+	}
+	return strconv.FormatFloat(v/unit, 'g', 3, 64) + suffix
+}
+
+// eNum writes v in e-notation with three significant digits and a short
+// exponent: 1.5e-4, 2e15.
+func eNum(v float64) string {
+	m, e, _ := strings.Cut(strconv.FormatFloat(v, 'e', 2, 64), "e")
+	m = strings.TrimRight(strings.TrimRight(m, "0"), ".")
+	sign := e[:1]
+	if sign == "+" {
+		sign = ""
+	}
+	return m + "e" + sign + strings.TrimLeft(e[1:], "0")
 }
 
 // Interval formats [lo, hi].
