@@ -298,15 +298,16 @@ func TestReportAnalysisFindingsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	var anaEmergent, anaArtifact []string
-	dec := json.NewDecoder(bytes.NewReader(b))
-	for dec.More() {
-		var l struct {
+	var doc struct {
+		Results []struct {
 			Task, Metric, Axis, Verdict string
 			Mirage                      *struct{ Verdict string }
 		}
-		if err := dec.Decode(&l); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s is not one JSON document: %v", AnalysisFile, err)
+	}
+	for _, l := range doc.Results {
 		if l.Axis != "params" || !rundir.IsSharp(l.Metric) {
 			continue
 		}

@@ -314,3 +314,60 @@ func TestQuantaSubtasksAcrossVariants(t *testing.T) {
 		t.Errorf("title %q names a variant, not the task", q.Map.Title)
 	}
 }
+
+// TestAnalysisIsOneDocument: analysis.json's bytes are one JSON document
+// that a plain JSON reader loads whole; ParseAnalysis reads it, the same
+// results as JSON lines and as an array, to the same lines.
+func TestAnalysisIsOneDocument(t *testing.T) {
+	root := t.TempDir()
+	reporttest.Tree(t, root)
+	runs, err := rundir.LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ladder, _ := ChooseLadder(runs)
+	js, _, err := Analyze(context.Background(), ladder, fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc AnalysisDocument
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatalf("analysis is not one JSON document: %v", err)
+	}
+	if doc.Format != AnalysisFormat || doc.Version != AnalysisVersion || len(doc.Results) == 0 {
+		t.Fatalf("document format %q version %d with %d results", doc.Format, doc.Version, len(doc.Results))
+	}
+	var lines, array bytes.Buffer
+	array.WriteString("[")
+	for i, r := range doc.Results {
+		lines.Write(r)
+		lines.WriteString("\n")
+		if i > 0 {
+			array.WriteString(",")
+		}
+		array.Write(r)
+	}
+	array.WriteString("]")
+	want, err := ParseAnalysis(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"lines": lines.Bytes(), "array": array.Bytes()} {
+		got, err := ParseAnalysis(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d results, want %d", name, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Task != want[i].Task || got[i].Metric != want[i].Metric || got[i].Judgement.Verdict != want[i].Judgement.Verdict {
+				t.Errorf("%s result %d: %s %s %s, want %s %s %s", name, i, got[i].Task, got[i].Metric, got[i].Judgement.Verdict, want[i].Task, want[i].Metric, want[i].Judgement.Verdict)
+			}
+		}
+	}
+	bad := []byte(`{"format": "emlab analysis", "version": 99, "results": []}`)
+	if _, err := ParseAnalysis(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "version 99") {
+		t.Errorf("a later version: error %v, want one naming version 99", err)
+	}
+}

@@ -36,7 +36,7 @@ func TestReportLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, width := range []int{1280, 800} {
+	for _, width := range []int{1280} {
 		p := browsertest.Measure(t, "file://"+abs, width)
 		t.Logf("width %d: %d figures, %d texts measured, %d problems; screenshot %s", width, p.Figures, p.Texts, len(p.Problems),
 			browsertest.SaveScreenshot(t, p, "report-"+itoa(width)))
