@@ -69,6 +69,8 @@ type Line struct {
 	Levels           []struct {
 		X, Mean, SD     Float
 		Seeds, N, Items int
+		// SE is the standard error of Mean (null or absent: unknown).
+		SE Float `json:"se"`
 	} `json:"levels"`
 	Evidence []struct {
 		Test   string `json:"test"`

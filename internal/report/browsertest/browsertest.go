@@ -211,8 +211,8 @@ func partShots(t testing.TB, ctx context.Context, dir string, width int) {
 		}
 	}
 	save("top", "body > h1")
-	if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#bottom-line')`)); ok {
-		save("bottom-line", "#bottom-line")
+	if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#claims')`)); ok {
+		save("claims", "#claims")
 	}
 	for i := range n {
 		save(fmt.Sprintf("figure-%02d", i), fmt.Sprintf(`figure[data-shot="%d"]`, i))
