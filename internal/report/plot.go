@@ -639,7 +639,6 @@ func logTicks(lo, hi float64) []tick {
 // 1.5M, 0.5, 1e-4.
 func siLabel(v float64) string { return Num(v) }
 
-
 // esc escapes text for SVG/HTML character data and attribute values.
 func esc(s string) string {
 	var b strings.Builder
