@@ -517,7 +517,7 @@ func Write(w io.Writer, r *Report) error {
 
 	// Induction heads.
 	sec = section{ID: SecInduction, Title: "Induction-head formation",
-		Intro: "The best head's prefix-matching score (Olsson et al. 2022: attention from a repeated token to the token after its earlier copy; 1 is a perfect induction head, uniform attention scores ≈ 1/t) and the in-context-learning score against training step, one line per model size. A probe is one measurement of one run on fixed inputs, so these curves carry no error bars."}
+		Intro: "The best head's prefix-matching score (Olsson et al. 2022: attention from a repeated token to the token after its earlier copy; 1 is a perfect induction head, uniform attention scores ≈ 1/t) and the in-context-learning score (loss on late tokens of a sequence minus loss on early ones, in nats: more negative is better) against training step, one line per model size. A probe is one measurement of one run on fixed inputs, so these curves carry no error bars."}
 	if in := r.Induction; in != nil && (len(in.PrefixMatching) > 0 || len(in.ICL) > 0) {
 		pm := &Plot{Title: "Best head's prefix-matching score", XLabel: axisLabel("step"), YLabel: "prefix-matching score", XLog: true,
 			Series: in.PrefixMatching, YFixed: true, YMin: 0, YMax: 1, HLines: []Marker{{At: 0.5, Label: "0.5 (phase change)"}}}

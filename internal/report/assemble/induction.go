@@ -78,7 +78,7 @@ func induction(r *report.Report, runs []*rundir.Run) {
 		if icl := ProbeSeries(ru, rundir.ProbeICLScore); len(icl.X) > 0 {
 			icl.Label = labels[i]
 			in.ICL = append(in.ICL, icl)
-			in.ICLLabel = rundir.ProbeICLScore + " (late − early loss, nats; lower is better)"
+			in.ICLLabel = rundir.ProbeICLScore + " (nats; lower is better)"
 		}
 	}
 	if len(in.PrefixMatching) == 0 && len(in.ICL) == 0 {
