@@ -623,14 +623,17 @@ func logTicks(lo, hi float64) []tick {
 		out[i].label = siLabel(out[i].v)
 		labelled++
 	}
-	if labelled >= 2 {
-		return out
-	}
-	out = out[:0]
+	// Less than a decade: evenly stepped ticks read better when they give
+	// more labels than the 2…9 × 10^k ones (a loss between 1.1 and 2.9
+	// gets 1.5, 2, 2.5 rather than 2 and 3 alone).
 	vlo, vhi := math.Pow(10, lo), math.Pow(10, hi)
 	step := niceStep((vhi - vlo) / 5)
+	var even []tick
 	for v := math.Ceil(vlo/step) * step; v <= vhi*(1+1e-9); v += step {
-		out = append(out, tick{v: v, label: linearLabel(v, step)})
+		even = append(even, tick{v: v, label: linearLabel(v, step)})
+	}
+	if len(even) > labelled {
+		return even
 	}
 	return out
 }

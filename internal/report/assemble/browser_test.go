@@ -17,7 +17,9 @@ import (
 // demo's, say).
 func TestReportLayout(t *testing.T) {
 	path := os.Getenv("EMLAB_REPORT_FILE")
+	minFigures, minTexts := 1, 10 // a given report may have few sections
 	if path == "" {
+		minFigures, minTexts = 5, 100 // the tree's report has every section
 		browsertest.Chromium(t) // skip before building when there is no browser
 		rep, _ := buildTree(t)
 		path = filepath.Join(t.TempDir(), "report.html")
@@ -40,7 +42,7 @@ func TestReportLayout(t *testing.T) {
 		p := browsertest.Measure(t, "file://"+abs, width)
 		t.Logf("width %d: %d figures, %d texts measured, %d problems; screenshot %s", width, p.Figures, p.Texts, len(p.Problems),
 			browsertest.SaveScreenshot(t, p, "report-"+itoa(width)))
-		if p.Figures < 5 || p.Texts < 100 {
+		if p.Figures < minFigures || p.Texts < minTexts {
 			t.Errorf("width %d: measured only %d figures and %d texts: the page did not render its plots", width, p.Figures, p.Texts)
 		}
 		for _, pr := range p.Problems {
