@@ -20,7 +20,7 @@ func TestReportLayout(t *testing.T) {
 	minFigures, minTexts := 1, 10 // a given report may have few sections
 	if path == "" {
 		minFigures, minTexts = 5, 100 // the tree's report has every section
-		browsertest.Chromium(t) // skip before building when there is no browser
+		browsertest.Chromium(t)       // skip before building when there is no browser
 		rep, _ := buildTree(t)
 		path = filepath.Join(t.TempDir(), "report.html")
 		f, err := os.Create(path)
