@@ -194,7 +194,7 @@ func TestCheckEmergentAndArtifact(t *testing.T) {
 	few := res("e", "exact_match", "emergent", 20000)
 	few.NMin, few.FewItems = 13, true
 	rs = append(rs, few)
-	if f := checkEmergent(analysisLines(t, rs...), ladder); !f.Pass || len(f.Items) != 3 || !strings.Contains(strings.Join(f.Items, "\n"), "e exact_match x*=3e+04 [2e+04, 4e+04] (few items: 13 per evaluation)") {
+	if f := checkEmergent(analysisLines(t, rs...), ladder); !f.Pass || len(f.Items) != 3 || !strings.Contains(strings.Join(f.Items, "\n"), "e exact_match x*=30k [20k, 40k] (few items: 13 per evaluation)") {
 		t.Errorf("three abilities, one on few items: %+v", f)
 	}
 	if f := checkArtifact(analysisLines(t, rs...), true); f.Pass {
