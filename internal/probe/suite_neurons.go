@@ -97,7 +97,7 @@ func runNeuronAblation(e *Env, step int) ([]rundir.Probe, error) {
 	cfg := e.Model.Config()
 	L, F := cfg.NLayers, cfg.HiddenMLP()
 	names := mlpNames(L)
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		if _, ok := probeVars[t.Name()]; !ok {

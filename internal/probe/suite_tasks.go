@@ -95,6 +95,9 @@ func runFourier(e *Env, step int) ([]rundir.Probe, error) {
 	V := e.Model.Config().DVocab
 	bs := e.batch()
 	for b0 := 0; b0 < len(all); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, err
+		}
 		n := min(bs, len(all)-b0)
 		toks := make([]int32, 0, n*T)
 		for i := range n {
@@ -187,14 +190,21 @@ func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (fl
 }
 
 func runTrainHeldout(e *Env, step int) ([]rundir.Probe, error) {
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		ts, ok := t.(tasks.TrainSampler)
 		if !ok {
 			continue
 		}
-		tr, he := ts.TrainItems(e.Seed, e.items()), t.Eval(e.Seed, e.items())
+		tr, err := e.draw(func() []tasks.Item { return ts.TrainItems(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
+		he, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
 		// Compare like with like: only the held-out variants that have a
 		// "/train" counterpart.
 		byV := map[string][]tasks.Item{}
@@ -307,7 +317,10 @@ func FactSetBits(h *eval.Harness, t tasks.Task) (bits, maxBits float64, err erro
 	if !ok {
 		return 0, 0, fmt.Errorf("knowledge: task %s is not a set of facts", t.Name())
 	}
-	items := t.Eval(0, fs.Facts())
+	items, err := tasks.Draw(h.Ctx, func() []tasks.Item { return t.Eval(0, fs.Facts()) })
+	if err != nil {
+		return 0, 0, err
+	}
 	if len(items) != fs.Facts() {
 		return 0, 0, fmt.Errorf("knowledge: %s gave %d items for %d facts", t.Spec(), len(items), fs.Facts())
 	}
@@ -333,7 +346,7 @@ func FactSetBits(h *eval.Harness, t tasks.Task) (bits, maxBits float64, err erro
 }
 
 func runKnowledge(e *Env, step int) ([]rundir.Probe, error) {
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	n := e.Model.Params().Count()
 	var out []rundir.Probe
 	emit := func(t tasks.Task, bits, maxBits float64, facts int) {
@@ -438,7 +451,7 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset, bitP
 func runParity(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "parity")
 	items := t.Eval(e.Seed, min(e.items(), 128))
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	bySub := map[int][]tasks.Item{}
 	for _, it := range items {
 		bySub[it.Subtask] = append(bySub[it.Subtask], it)

@@ -47,24 +47,29 @@ type varData struct {
 const minProbeRows = 20
 
 // probeItems returns the items of task t whose variables the probes read:
-// up to n per variant of the clean variants training shows (Trained, not
-// Perturbs, not Memorised: a representation of an input the model never
-// saw the like of says nothing about how it computes), shuffled with the
-// probe seed so that a 60/40 split mixes the variants.
-func probeItems(t tasks.Task, seed uint64, n int) []tasks.Item {
+// up to e.items() per variant of the clean variants training shows
+// (Trained, not Perturbs, not Memorised: a representation of an input the
+// model never saw the like of says nothing about how it computes),
+// shuffled with the probe seed so that a 60/40 split mixes the variants.
+// Drawing stops when e's context is done.
+func probeItems(e *Env, t tasks.Task) ([]tasks.Item, error) {
 	ok := map[string]bool{}
 	for _, v := range t.Variants() {
 		ok[v.Name] = v.Trained && v.Perturbs == "" && !v.Memorised
 	}
+	all, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+	if err != nil {
+		return nil, err
+	}
 	var items []tasks.Item
-	for _, it := range t.Eval(seed, n) {
+	for _, it := range all {
 		if ok[it.Variant] {
 			items = append(items, it)
 		}
 	}
-	r := data.RNG(seed, "probe/linear/"+t.Spec())
+	r := data.RNG(e.Seed, "probe/linear/"+t.Spec())
 	r.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
-	return items
+	return items, nil
 }
 
 // taskVars collects, in probeVars order, every variable of t with at
@@ -140,6 +145,9 @@ func actsAt(e *Env, prompts [][]int32, sites []site, names []string) (map[string
 	slices.Sort(items)
 	bs := e.batch()
 	for b0 := 0; b0 < len(items); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, nil, err
+		}
 		batch := items[b0:min(b0+bs, len(items))]
 		T := 0
 		for _, it := range batch {
@@ -201,8 +209,11 @@ type probeSet struct {
 
 // newProbeSet reads the variables of task t at the named activations.
 func newProbeSet(e *Env, t tasks.Task, names []string) (*probeSet, error) {
-	ps := &probeSet{task: t, items: probeItems(t, e.Seed, e.items())}
+	ps := &probeSet{task: t}
 	var err error
+	if ps.items, err = probeItems(e, t); err != nil {
+		return nil, err
+	}
 	if ps.prompts, err = encodePrompts(e.Tok, ps.items); err != nil {
 		return nil, err
 	}
