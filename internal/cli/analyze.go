@@ -90,7 +90,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if o.csv != "" {
 		f, err := os.Open(o.csv)
 		if err != nil {
-			return fmt.Errorf("open curves: %w", err)
+			return fmt.Errorf("--csv: %w", err)
 		}
 		curves, err = stats.ReadCurvesCSV(f, o.axis)
 		f.Close()
@@ -218,8 +218,10 @@ func expandRuns(dirs []string) ([]string, error) {
 			return nil, err
 		}
 		switch {
-		case len(ids) == 0 || slices.Contains(ids, "."):
-			out = append(out, d) // a run, or nothing: ReadRuns says which
+		case len(ids) == 0:
+			return nil, noRunsError(d)
+		case slices.Contains(ids, "."):
+			out = append(out, d)
 		default:
 			for _, id := range ids {
 				out = append(out, filepath.Join(d, filepath.FromSlash(id)))
@@ -318,4 +320,9 @@ func fnum(v float64) string {
 		return "inf"
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// noRunsError says that dir is no run directory and holds none.
+func noRunsError(dir string) error {
+	return fmt.Errorf("no run directories under %s (a run directory holds %s or %s)", dir, rundir.ConfigFile, rundir.MetricsFile)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,9 +33,16 @@ type sweepOptions struct {
 }
 
 func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, "usage: emlab sweep plan|run|status FILE [--out DIR] [--executor local|slurm] [--jobs N] [--retry]")
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "Run 'emlab sweep SUBCOMMAND -h' for its flags.\n")
+			return flag.ErrHelp
+		}
 		return errUsage
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("give the sweep command first: emlab sweep plan|run|status FILE [flags] (got %q)", args[0])
 	}
 	sub := args[0]
 	fs := newFlagSet("sweep "+sub, stderr)
@@ -62,7 +70,7 @@ func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runSweepWorker(ctx, o, stderr)
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("sweep %s: give one experiment file (got %d arguments)", sub, len(pos))
+		return fmt.Errorf("give one experiment file, e.g. emlab sweep %s examples/sweeps/tiny.toml (got %d arguments)", sub, len(pos))
 	}
 	switch sub {
 	case "plan", "run", "status":

@@ -55,6 +55,10 @@ type FinishOptions struct {
 	Command  []string // shown in the report
 	Failures []string // run failures from Train, reported as notes
 	Analyze  assemble.AnalyzeOptions
+	// Phase, when set, is called as each phase of the work after training
+	// begins ("analysing 16 ladder runs → analysis.json"), for a progress
+	// display: the analysis's bootstrap fits take tens of seconds.
+	Phase func(phase string)
 }
 
 // Finish analyses the demo ladder (analysis.json), judges the studies
@@ -73,12 +77,17 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
+	phase := o.Phase
+	if phase == nil {
+		phase = func(string) {}
+	}
 	ladder := in.Runs(ladderSweep)
 	roles := map[string]string{}
 	for _, r := range runs {
 		roles[r.ID] = sweepOf(r)
 	}
 	if len(ladder) > 0 {
+		phase(fmt.Sprintf("analysing %d ladder runs → %s", len(ladder), AnalysisFile))
 		b, notes, err := assemble.Analyze(ctx, ladder, o.Analyze)
 		if err != nil {
 			return nil, err
@@ -111,6 +120,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		if !now[s.Name] && !had[s.Name] {
 			continue
 		}
+		phase(fmt.Sprintf("judging the %s study", s.Name))
 		j, err := s.Judge(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("study %s: %w", s.Name, err)
@@ -152,6 +162,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if len(o.Command) > 0 {
 		cmd = strings.Join(o.Command, " ")
 	}
+	phase("writing " + ReportFile)
 	rep, err := assemble.Build(ctx, assemble.Input{
 		Title:    "emlab demo: emergent abilities on a laptop",
 		Subtitle: "command: " + cmd,

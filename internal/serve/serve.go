@@ -61,11 +61,11 @@ type Server struct {
 func New(dir string, o Options) (*Server, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("dashboard directory: %w", err)
 	}
 	root, err := os.OpenRoot(abs)
 	if err != nil {
-		return nil, fmt.Errorf("serve: open %s: %w", dir, err)
+		return nil, fmt.Errorf("dashboard directory: %w", err) // os names the path
 	}
 	if o.Fresh <= 0 {
 		o.Fresh = 2 * time.Minute
