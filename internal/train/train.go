@@ -229,9 +229,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if out == "" {
 		return nil, errors.New("no output directory (--out)")
 	}
-	if err := os.MkdirAll(filepath.Join(out, rundir.CheckpointsDir), 0o755); err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
-	}
 
 	mkSources := opts.Sources
 	if mkSources == nil {
@@ -300,6 +297,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	} else if !errors.Is(err, rundir.ErrNotRun) {
 		return nil, err
+	}
+	// The directory is made only now, after everything that can reject the
+	// config or its data, so a failed start leaves nothing behind; a
+	// directory that existed before is never removed.
+	if err := os.MkdirAll(ckptDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	if err := rundir.WriteConfig(out, cfg, info); err != nil {
 		return nil, err
