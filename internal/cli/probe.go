@@ -239,7 +239,7 @@ func printProbeSummary(w io.Writer, rows []rundir.Probe, step int) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "step %d\n", step)
-	fmt.Fprintln(tw, "probe\tshown\tvalue\tlayer\thead\trows\t")
+	fmt.Fprintln(tw, "probe\tshown\tvalue\tlayer\thead\trows")
 	na := false
 	for _, name := range order {
 		a := by[name]
@@ -264,7 +264,7 @@ func printProbeSummary(w io.Writer, rows []rundir.Probe, step int) {
 		if shown != "range" && r.Var != "" {
 			extra = " " + r.Var
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d%s\t\n", strings.TrimSpace(name), shown, value, layer, head, a.count, extra)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d%s\n", strings.TrimSpace(name), shown, value, layer, head, a.count, extra)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "max/min: the row with the most of what the probe detects (min for losses); range: a descriptive measure's smallest and largest row.")
