@@ -58,6 +58,28 @@ func tinyRuns(t *testing.T) []string {
 // checkpoint whose scores average to the evals.jsonl lines.
 func TestEvalSamples(t *testing.T) {
 	dir := tinyRuns(t)[0]
+	steps := samplesMatchEvals(t, dir)
+	if len(steps) < 2 || !steps[60] {
+		t.Errorf("samples at steps %v: want every evaluated checkpoint of the run, 60 among them", steps)
+	}
+}
+
+// TestEvalSamplesModelDirectory: --samples works on a model trained
+// elsewhere (a Hugging Face GPT-2 directory) as on an emlab run.
+func TestEvalSamplesModelDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gpt2")
+	gpt2Model(t, dir, 1)
+	runCLI(t, "eval", "--run", dir, "--tasks", modelTasks, "--n", "12", "--samples", "--quiet")
+	if steps := samplesMatchEvals(t, dir); len(steps) != 1 {
+		t.Errorf("samples at steps %v: want the model's one checkpoint", steps)
+	}
+}
+
+// samplesMatchEvals checks that dir's samples.jsonl is complete, covers
+// the steps of its evals.jsonl, and that each evaluation line is the mean
+// of its items' scores; it returns the steps the samples cover.
+func samplesMatchEvals(t *testing.T, dir string) map[int]bool {
+	t.Helper()
 	ss, err := rundir.ReadSamples(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +98,8 @@ func TestEvalSamples(t *testing.T) {
 	for _, e := range evals {
 		evalSteps[e.Step] = true
 	}
-	if len(steps) < 2 || !steps[60] || fmt.Sprint(steps) != fmt.Sprint(evalSteps) {
-		t.Errorf("samples at steps %v, evaluations at %v: want samples at every evaluated checkpoint", steps, evalSteps)
+	if len(ss) == 0 || fmt.Sprint(steps) != fmt.Sprint(evalSteps) {
+		t.Errorf("%d samples at steps %v, evaluations at %v: want samples at every evaluated checkpoint", len(ss), steps, evalSteps)
 	}
 	checked := 0
 	for _, e := range evals {
@@ -101,6 +123,7 @@ func TestEvalSamples(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no evaluation lines")
 	}
+	return steps
 }
 
 func abs(x float64) float64 {

@@ -5,6 +5,7 @@ package data
 import (
 	"hash/fnv"
 	"math/rand/v2"
+	"sync"
 )
 
 // Source produces training batches by random access: batch number step is a
@@ -28,10 +29,30 @@ func RNG(seed uint64, label string) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
-// rowRNG is the generator for one row of one batch: a pure function of
-// (seed, label, step, row).
-func rowRNG(seed uint64, label string, step int64, row int) *rand.Rand {
+// rowRNGs hands out the generator for one row of one batch, a pure
+// function of (seed, label, step, row), without allocating: one PCG is
+// reseeded per row (a PCG's whole state is its seed, so the numbers are
+// those of a fresh generator). A source holds one and locks it for a
+// batch, so concurrent Batch calls stay correct.
+type rowRNGs struct {
+	mu    sync.Mutex
+	seed  uint64
+	label uint64 // FNV-1a of the source's label
+	pcg   rand.PCG
+	rng   *rand.Rand // reads pcg
+}
+
+func newRowRNGs(seed uint64, label string) *rowRNGs {
 	h := fnv.New64a()
 	h.Write([]byte(label))
-	return rand.New(rand.NewPCG(seed^uint64(step)*0x9E3779B97F4A7C15, h.Sum64()^uint64(row)*0xBF58476D1CE4E5B9))
+	g := &rowRNGs{seed: seed, label: h.Sum64()}
+	g.rng = rand.New(&g.pcg)
+	return g
+}
+
+// row returns the generator of row of batch step; it is valid until the
+// next call. The caller holds g.mu.
+func (g *rowRNGs) row(step int64, row int) *rand.Rand {
+	g.pcg.Seed(g.seed^uint64(step)*0x9E3779B97F4A7C15, g.label^uint64(row)*0xBF58476D1CE4E5B9)
+	return g.rng
 }

@@ -13,8 +13,7 @@ import (
 // any vocabulary, which is what throughput benchmarks and engine tests need.
 // The task battery replaces it for real experiments.
 type Synthetic struct {
-	seed   uint64
-	label  string
+	rows   *rowRNGs
 	v      int
 	next   [][]int32   // next[a] = successors of a
 	cum    [][]float64 // cumulative probabilities of next[a]
@@ -31,7 +30,7 @@ func NewSynthetic(seed uint64, vocab, branch int, split string) (*Synthetic, err
 		return nil, fmt.Errorf("synthetic stream: branch %d outside [1, %d]", branch, vocab)
 	}
 	rng := RNG(seed, "synthetic/chain")
-	s := &Synthetic{seed: seed, label: "synthetic/" + split, v: vocab}
+	s := &Synthetic{rows: newRowRNGs(seed, "synthetic/"+split), v: vocab}
 	var z float64
 	for i := 0; i < branch; i++ {
 		w := 1 / float64(i+1)
@@ -72,8 +71,10 @@ func (s *Synthetic) EntropyRate() float64 {
 
 // Batch implements Source: each row starts at a uniformly drawn token.
 func (s *Synthetic) Batch(step int64, B, T int, tokens, targets []int32) {
+	s.rows.mu.Lock()
+	defer s.rows.mu.Unlock()
 	for b := 0; b < B; b++ {
-		rng := rowRNG(s.seed, s.label, step, b)
+		rng := s.rows.row(step, b)
 		cur := int32(rng.IntN(s.v))
 		for t := 0; t < T; t++ {
 			nx := s.sample(cur, rng)

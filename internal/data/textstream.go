@@ -13,8 +13,7 @@ import (
 type TokenStream struct {
 	ids   []int32
 	vocab int
-	seed  uint64
-	label string
+	rows  *rowRNGs
 }
 
 // NewTokenStream wraps ids (every id < vocab); label names the split
@@ -28,7 +27,7 @@ func NewTokenStream(ids []int32, vocab int, seed uint64, label string) (*TokenSt
 			return nil, fmt.Errorf("text stream %s: token %d at %d outside the vocabulary of %d", label, id, i, vocab)
 		}
 	}
-	return &TokenStream{ids: ids, vocab: vocab, seed: seed, label: label}, nil
+	return &TokenStream{ids: ids, vocab: vocab, rows: newRowRNGs(seed, label)}, nil
 }
 
 // Vocab implements Source.
@@ -41,10 +40,12 @@ func (s *TokenStream) Len() int { return len(s.ids) }
 // token); a stream shorter than that is cycled.
 func (s *TokenStream) Batch(step int64, B, T int, tokens, targets []int32) {
 	n := len(s.ids)
+	s.rows.mu.Lock()
+	defer s.rows.mu.Unlock()
 	for b := 0; b < B; b++ {
 		off := 0
 		if n > T+1 {
-			off = rowRNG(s.seed, s.label, step, b).IntN(n - T)
+			off = s.rows.row(step, b).IntN(n - T)
 		}
 		for t := 0; t < T; t++ {
 			tokens[b*T+t] = s.ids[(off+t)%n]

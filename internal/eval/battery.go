@@ -29,7 +29,7 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	scores := make([]ItemScore, len(items))
 	var reqs []Continuation
 	var owner []int    // request → item
-	var choiceOf []int // request → choice index, −1 for the answer
+	var choiceOf []int // request → choice index, answerReq or altsOnly
 	var prompts [][]int32
 	var genItems []int
 	answers := make([][]int32, len(items))
@@ -46,18 +46,28 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		if err != nil {
 			return nil, fmt.Errorf("%s item %q: %w", it.Variant, it.Key, err)
 		}
+		// Choices of one token each are read from the logits row after
+		// the prompt, which every request on this prompt computes (a
+		// row's logits depend on its own tokens up to it only): one
+		// request carries them all. Longer choices get a request each.
+		var alts []int32
 		if len(it.Choices) > 0 {
-			for c, ids := range chs {
-				reqs = append(reqs, Continuation{p, ids})
-				owner, choiceOf = append(owner, i), append(choiceOf, c)
+			if alts = oneTokenEach(chs); alts == nil {
+				for c, ids := range chs {
+					reqs = append(reqs, Continuation{Prompt: p, Cont: ids})
+					owner, choiceOf = append(owner, i), append(choiceOf, c)
+				}
 			}
 			scores[i].ChoiceLP = make([]float64, len(it.Choices))
 		}
 		if it.Answer != "" {
-			reqs = append(reqs, Continuation{p, a})
-			owner, choiceOf = append(owner, i), append(choiceOf, -1)
+			reqs = append(reqs, Continuation{Prompt: p, Cont: a, Alts: alts})
+			owner, choiceOf = append(owner, i), append(choiceOf, answerReq)
 			answers[i] = a
 			maxAnswer = max(maxAnswer, len(a))
+		} else if alts != nil {
+			reqs = append(reqs, Continuation{Prompt: p, Cont: alts[:1], Alts: alts})
+			owner, choiceOf = append(owner, i), append(choiceOf, altsOnly)
 		}
 		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, rundir.ExactMatch) || slices.Contains(v.Metrics, rundir.EditDistance)) {
 			prompts = append(prompts, p)
@@ -76,6 +86,14 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	}
 	for r, c := range cs {
 		i := owner[r]
+		for k, lp := range c.AltLogProbs {
+			var s float64 // a choice's log-prob is the sum over its tokens
+			s += lp
+			scores[i].ChoiceLP[k] = s
+		}
+		if choiceOf[r] == altsOnly {
+			continue
+		}
 		if ch := choiceOf[r]; ch >= 0 {
 			var s float64
 			for _, lp := range c.LogProbs {
@@ -112,6 +130,26 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		}
 	}
 	return scores, nil
+}
+
+// What a request scores besides its choices (choiceOf): the item's answer,
+// or only the one-token choices it carries (Continuation.Alts).
+const (
+	answerReq = -1
+	altsOnly  = -2
+)
+
+// oneTokenEach returns the choices' tokens when every choice is one token,
+// else nil.
+func oneTokenEach(chs [][]int32) []int32 {
+	alts := make([]int32, len(chs))
+	for c, ids := range chs {
+		if len(ids) != 1 {
+			return nil
+		}
+		alts[c] = ids[0]
+	}
+	return alts
 }
 
 // bayesKL is KL(Bayes ‖ model) at each answer position, with the model's

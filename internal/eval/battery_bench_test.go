@@ -15,7 +15,7 @@ import (
 // n_ctx=128; the task's character vocabulary) and random weights, one
 // kernel thread. It reports items per second.
 func BenchmarkBattery1000(b *testing.B) {
-	for _, spec := range []string{"add(digits=3)", "add(digits=3,format=scratchpad)", "stories"} {
+	for _, spec := range []string{"add(digits=3)", "add(digits=3,format=scratchpad)", "stories", "icl"} {
 		b.Run(spec, func(b *testing.B) {
 			task, err := tasks.Lookup(spec)
 			if err != nil {

@@ -30,9 +30,13 @@ func (h *Harness) batchSize() int {
 }
 
 // Continuation is one "score this continuation" request: Prompt at
-// position 0, then Cont.
+// position 0, then Cont. Alts are tokens whose log-probs right after the
+// prompt are wanted as well: the log-probs of one-token alternatives to
+// Cont's first token, read from the same logits row as Cont[0]'s, so that
+// choices of one token each cost one forward pass instead of one each.
 type Continuation struct {
 	Prompt, Cont []int32
+	Alts         []int32
 }
 
 // ContScore is the teacher-forced result for one Continuation.
@@ -45,6 +49,8 @@ type ContScore struct {
 	// NextArgmax is the argmax after the whole continuation (is the
 	// separator predicted next?).
 	NextArgmax int32
+	// AltLogProbs[k] is log P(Alts[k] | Prompt), nats.
+	AltLogProbs []float64
 }
 
 // ScoreContinuations runs the teacher-forced requests in batches. withDists
@@ -95,6 +101,12 @@ func (h *Harness) ScoreContinuations(reqs []Continuation, withDists bool) ([]Con
 				if j == len(r.Cont) {
 					s.NextArgmax = arg
 					break
+				}
+				if j == 0 && len(r.Alts) > 0 {
+					s.AltLogProbs = make([]float64, len(r.Alts))
+					for k, alt := range r.Alts {
+						s.AltLogProbs[k] = float64(row[alt]) - lse
+					}
 				}
 				tok := r.Cont[j]
 				s.LogProbs[j] = float64(row[tok]) - lse

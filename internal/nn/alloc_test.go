@@ -71,3 +71,42 @@ func TestStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestPretrainedDecodeStepAllocatesNothing checks the loaded transformer's
+// decode step for each option its Step branches on (rotary or learned
+// positions, parallel or sequential residual, a head mask), on one thread
+// and on two: after a warm-up step it makes no heap allocation.
+func TestPretrainedDecodeStepAllocatesNothing(t *testing.T) {
+	defer tensor.SetThreads(tensor.Threads())
+	for _, c := range pretrainedDecodeCases() {
+		for _, threads := range []int{1, 2} {
+			t.Run(c.name+"/threads="+strconv.Itoa(threads), func(t *testing.T) {
+				tensor.SetThreads(threads)
+				if tensor.Threads() != threads {
+					t.Skipf("GOMAXPROCS %d cannot run %d kernel threads", runtime.GOMAXPROCS(0), threads)
+				}
+				m := randomPretrained(t, c.spec, 1)
+				if c.mask != nil {
+					if err := m.SetHeadMask(c.mask); err != nil {
+						t.Fatal(err)
+					}
+				}
+				const B = 4
+				tokens, _ := tinyBatch(c.spec.DVocab, B, 8, rand.New(rand.NewPCG(3, 4)))
+				st := m.NewDecodeState(B)
+				prompts := make([][]int32, B)
+				rows := make([]int, B)
+				for i := range prompts {
+					prompts[i] = tokens[i*8 : i*8+2+i]
+					rows[i] = i
+				}
+				st.Prefill(prompts)
+				step := func() { st.Step(rows, tokens[:B]) }
+				testing.AllocsPerRun(3, step)
+				if n := testing.AllocsPerRun(10, step); n != 0 {
+					t.Errorf("decode step: %v allocations per step, want 0", n)
+				}
+			})
+		}
+	}
+}

@@ -34,6 +34,14 @@ type pretrainedDecodeState struct {
 	pre, post  []float32 // (B, F)
 	logits     []float32 // (B, V)
 	prefill    []int32   // (B, NCtx)
+
+	// The running Step's layer, rows, qkv, head mask and scale for its
+	// attention loop, built once so that a step allocates nothing.
+	layer  int
+	rows   []int
+	mask   []float32
+	scale  float32
+	headFn func(i int)
 }
 
 // NewDecodeState implements Decoder.
@@ -52,7 +60,7 @@ func (m *Pretrained) NewDecodeStateLen(B, n int) DecodeState {
 	cfg := m.Config()
 	cfg.NCtx = n
 	C, F, H, L, V, N := s.DModel, s.DMLP, s.NHeads, s.NLayers, s.DVocab, n
-	return &pretrainedDecodeState{decodeBase: newDecodeBase("nn.Pretrained", cfg, B), m: m,
+	st := &pretrainedDecodeState{decodeBase: newDecodeBase("nn.Pretrained", cfg, B), m: m,
 		kT: make([]float32, L*B*N*C), v: make([]float32, L*B*N*C),
 		x: make([]float32, B*C), h: make([]float32, B*C), mid: make([]float32, B*C),
 		mean: make([]float32, B), rstd: make([]float32, B), qkv: make([]float32, B*3*C),
@@ -60,6 +68,8 @@ func (m *Pretrained) NewDecodeStateLen(B, n int) DecodeState {
 		pre: make([]float32, B*F), post: make([]float32, B*F), logits: make([]float32, B*V),
 		prefill: make([]int32, B*N),
 	}
+	st.headFn = st.attendHead
+	return st
 }
 
 func (s *pretrainedDecodeState) cacheRow(l, r int) int {
@@ -114,7 +124,6 @@ func (s *pretrainedDecodeState) Step(rows []int, tokens []int32) []float32 {
 	m := s.m
 	sp, w := m.spec, &m.w
 	C, V, F, H := sp.DModel, sp.DVocab, sp.DMLP, sp.NHeads
-	Dh := C / H
 	A := len(rows)
 	if A == 0 {
 		return s.logits[:0]
@@ -138,31 +147,20 @@ func (s *pretrainedDecodeState) Step(rows []int, tokens []int32) []float32 {
 		tensor.Gemm(false, false, A, 3*C, C, h, C, lw.qkvW, 3*C, 0, qkv, 3*C)
 		tensor.AddBias(qkv, lw.qkvB, A, 3*C)
 		if sp.Rotary {
-			m.rotate(qkv, A, func(j int) int { return pos[j] })
+			for j, p := range pos {
+				m.rotateRow(qkv[j*3*C:(j+1)*3*C], p)
+			}
 		}
 		for j, r := range rows {
 			s.store(l, r, pos[j], qkv[j*3*C:(j+1)*3*C])
 		}
-		var mask []float32
+		s.layer, s.rows, s.mask, s.scale = l, rows, nil, m.attnScale(l)
 		if m.headMask != nil {
-			mask = m.headMask[l*H : (l+1)*H]
+			s.mask = m.headMask[l*H : (l+1)*H]
 		}
-		scale := m.attnScale(l)
+		tensor.ParallelFor(A*H, s.headFn)
+		s.rows, s.mask = nil, nil
 		z := s.z[:A*C]
-		tensor.ParallelFor(A*H, func(i int) {
-			j, hd := i/H, i%H
-			n := pos[j] + 1
-			base := s.cacheRow(l, rows[j])
-			kT := s.kT[base+hd*Dh*s.nctx:]
-			vc := s.v[base+hd*Dh:]
-			q := qkv[j*3*C+hd*Dh:]
-			p := s.att[i*s.nctx : i*s.nctx+n]
-			zh := z[j*C+hd*Dh : j*C+hd*Dh+Dh]
-			tensor.AttentionRow(p, zh, q[:Dh], kT, s.nctx, vc, C, n, Dh, scale)
-			if mask != nil && mask[hd] != 1 {
-				tensor.Scale(zh, mask[hd])
-			}
-		})
 		o := s.o[:A*C] // attn_out
 		tensor.Gemm(false, false, A, C, C, z, C, lw.projW, C, 0, o, C)
 		tensor.AddBias(o, lw.projB, A, C)
@@ -199,4 +197,25 @@ func (s *pretrainedDecodeState) Step(rows []int, tokens []int32) []float32 {
 	}
 	s.finishStep(rows)
 	return logits
+}
+
+// attendHead is Step's attention for (stepped row, head) i of the layer
+// s.layer: the row's query over its cache, as Forward's attention head
+// computes its last row.
+func (s *pretrainedDecodeState) attendHead(i int) {
+	sp := s.m.spec
+	C, H := sp.DModel, sp.NHeads
+	Dh := C / H
+	j, hd := i/H, i%H
+	n := s.pos[j] + 1
+	base := s.cacheRow(s.layer, s.rows[j])
+	kT := s.kT[base+hd*Dh*s.nctx:]
+	vc := s.v[base+hd*Dh:]
+	q := s.qkv[j*3*C+hd*Dh:]
+	p := s.att[i*s.nctx : i*s.nctx+n]
+	zh := s.z[j*C+hd*Dh : j*C+hd*Dh+Dh]
+	tensor.AttentionRow(p, zh, q[:Dh], kT, s.nctx, vc, C, n, Dh, s.scale)
+	if s.mask != nil && s.mask[hd] != 1 {
+		tensor.Scale(zh, s.mask[hd])
+	}
 }

@@ -390,17 +390,13 @@ func (m *Pretrained) activate(post, pre []float32) {
 	}
 }
 
-// rotate applies the rotary embedding to the q and k of rows (each a 3C
-// row of qkv) at positions pos(r).
-func (m *Pretrained) rotate(qkv []float32, rows int, pos func(r int) int) {
+// rotateRow applies the rotary embedding at position p to the q and k of
+// one token's qkv row (3C).
+func (m *Pretrained) rotateRow(row []float32, p int) {
 	C, H, Dh, half := m.spec.DModel, m.spec.NHeads, m.spec.DHead(), m.spec.RotaryDims/2
-	for r := 0; r < rows; r++ {
-		p := pos(r)
-		c, s := m.cos[p*half:(p+1)*half], m.sin[p*half:(p+1)*half]
-		row := qkv[r*3*C : (r+1)*3*C]
-		tensor.RotaryForward(row[:C], H, Dh, c, s)
-		tensor.RotaryForward(row[C:2*C], H, Dh, c, s)
-	}
+	c, s := m.cos[p*half:(p+1)*half], m.sin[p*half:(p+1)*half]
+	tensor.RotaryForward(row[:C], H, Dh, c, s)
+	tensor.RotaryForward(row[C:2*C], H, Dh, c, s)
 }
 
 // Forward runs the model on tokens (B, T); see Model.Forward. With targets
@@ -449,7 +445,9 @@ func (m *Pretrained) Forward(tokens, targets []int32, B, T int) float32 {
 			for r := 0; r < BT; r++ {
 				copy(qk[r*2*C:(r+1)*2*C], qkv[r*3*C:r*3*C+2*C])
 			}
-			m.rotate(qkv, BT, func(r int) int { return r % T })
+			for r := 0; r < BT; r++ {
+				m.rotateRow(qkv[r*3*C:(r+1)*3*C], r%T)
+			}
 		}
 		if m.qkvHook != nil {
 			m.qkvHook(l, qkv)

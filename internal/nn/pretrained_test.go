@@ -204,8 +204,8 @@ func TestPretrainedRotaryIsRotation(t *testing.T) {
 	q, k := row(), row()
 	dot := func(p, pk int) float64 {
 		a, b := slices.Clone(q), slices.Clone(k)
-		m.rotate(a, 1, func(int) int { return p })
-		m.rotate(b, 1, func(int) int { return pk })
+		m.rotateRow(a, p)
+		m.rotateRow(b, pk)
 		var s float64
 		for d := 0; d < Dh; d++ {
 			s += float64(a[d]) * float64(b[C+d]) // head 0: q·k

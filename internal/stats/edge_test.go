@@ -136,7 +136,7 @@ func TestLM(t *testing.T) {
 		xi := float64(i) / 4
 		x, y, w = append(x, xi), append(y, 3*math.Exp(-0.7*xi)), append(w, 1)
 	}
-	p, s := lmFit(f, x, y, w, []float64{1, 3})
+	p, s := lmFit(pointwise(f), x, y, w, []float64{1, 3})
 	if math.Abs(p[0]-3) > 1e-6 || math.Abs(p[1]-0.7) > 1e-6 || s > 1e-12 {
 		t.Errorf("p = %v, S = %g; want [3 0.7], 0", p, s)
 	}

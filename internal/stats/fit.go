@@ -128,17 +128,19 @@ func fitRE(m curveModel, t, y, v []float64, known bool, floor float64, extra ...
 	// alone may have a better one under the random-effect weights) and, if
 	// that helped, settle τ² again.
 	r := make([]float64, n)
+	fx := make([]float64, n)
 	settle := func() {
 		for iter := 0; iter < 50; iter++ {
+			m.fv(theta, t, fx)
 			for i := range r {
-				r[i] = y[i] - m.f(theta, t[i])
+				r[i] = y[i] - fx[i]
 			}
 			next := pmTau2(r, v, dof)
 			for i := range w {
 				w[i] = 1 / (v[i] + next)
 			}
 			var ns float64
-			theta, ns = lmFit(m.f, t, y, w, theta)
+			theta, ns = lmFit(m.fv, t, y, w, theta)
 			done := math.Abs(next-tau2) <= 1e-6*(next+meanOf(v))
 			tau2, s = next, ns
 			if done {
@@ -277,7 +279,7 @@ func looErrors(ctx context.Context, m curveModel, t, y, w, theta []float64) ([]f
 	if n > looMaxLevels {
 		folds = looFolds
 	}
-	errs := make([]float64, n)
+	errs, fx, tf := make([]float64, n), make([]float64, n), make([]float64, 0, n)
 	tt, yy, ww := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 	for f := 0; f < folds; f++ {
 		if err := ctx.Err(); err != nil {
@@ -289,9 +291,14 @@ func looErrors(ctx context.Context, m curveModel, t, y, w, theta []float64) ([]f
 				tt, yy, ww = append(tt, t[j]), append(yy, y[j]), append(ww, w[j])
 			}
 		}
-		p, _ := lmFit(m.f, tt, yy, ww, theta)
+		p, _ := lmFit(m.fv, tt, yy, ww, theta)
+		held := tf[:0] // the fold's levels
 		for i := f; i < n; i += folds {
-			errs[i] = y[i] - m.f(p, t[i])
+			held = append(held, t[i])
+		}
+		m.fv(p, held, fx[:len(held)])
+		for j, i := 0, f; i < n; j, i = j+1, i+folds {
+			errs[i] = y[i] - fx[j]
 		}
 	}
 	return errs, nil

@@ -7,18 +7,21 @@ import "math"
 //	S(θ) = Σ_i w_i (y_i − f(θ, t_i))²
 //
 // by Levenberg–Marquardt (Marquardt 1963, with the diagonal scaling of
-// JᵀWJ) and a forward-difference Jacobian. It returns the parameters and S.
+// JᵀWJ) and a forward-difference Jacobian; fv(θ, t, out) writes f(θ, t_i)
+// for every i. It returns the parameters and S.
 // Constraints are expressed by the models' parameterisations (e.g. a width
 // is exp(u)), so the search itself is unconstrained. The parameter counts
 // here are ≤ 6, so the normal equations are solved directly.
-func lmFit(f func(p []float64, t float64) float64, t, y, w, p0 []float64) ([]float64, float64) {
+func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, float64) {
 	k := len(p0)
 	n := len(t)
 	p := append([]float64(nil), p0...)
+	fx := make([]float64, n) // the model at every t for one θ
 	resid := func(p []float64, r []float64) float64 {
+		fv(p, t, fx)
 		var s float64
 		for i := range t {
-			r[i] = y[i] - f(p, t[i])
+			r[i] = y[i] - fx[i]
 			s += w[i] * r[i] * r[i]
 		}
 		if math.IsNaN(s) {
@@ -30,6 +33,7 @@ func lmFit(f func(p []float64, t float64) float64, t, y, w, p0 []float64) ([]flo
 	rTry := make([]float64, n)
 	J := make([]float64, n*k) // (n, k): ∂f/∂θ
 	A := make([]float64, k*k)
+	M := make([]float64, k*k) // A with the damped diagonal, solved in place
 	g := make([]float64, k)
 	step := make([]float64, k)
 	pTry := make([]float64, k)
@@ -44,8 +48,9 @@ func lmFit(f func(p []float64, t float64) float64, t, y, w, p0 []float64) ([]flo
 			h := 1e-7 * math.Max(1, math.Abs(p[j]))
 			old := p[j]
 			p[j] = old + h
+			fv(p, t, fx)
 			for i := range t {
-				J[i*k+j] = (f(p, t[i]) - (y[i] - r[i])) / h
+				J[i*k+j] = (fx[i] - (y[i] - r[i])) / h
 			}
 			p[j] = old
 		}
@@ -66,7 +71,6 @@ func lmFit(f func(p []float64, t float64) float64, t, y, w, p0 []float64) ([]flo
 		}
 		improved := false
 		for tries := 0; tries < 20; tries++ {
-			M := make([]float64, k*k)
 			copy(M, A)
 			for a := 0; a < k; a++ {
 				d := A[a*k+a]

@@ -14,10 +14,30 @@ type curveModel struct {
 	k    int // number of free parameters
 	// minLevels is the fewest levels the model is fitted to.
 	minLevels int
-	f         func(p []float64, t float64) float64
-	starts    func(t, y []float64) [][]float64
+	// fv evaluates the model at every t for one θ: out[i] = f(θ, t[i]).
+	// One call per θ lets a model compute what depends on θ alone (the
+	// exponentials of its log-parameters) once, not once per level: the
+	// fits spend most of their time here.
+	fv     func(p, t, out []float64)
+	starts func(t, y []float64) [][]float64
 	// report maps θ to named parameters (x in the axis' own units).
 	report func(p []float64) map[string]float64
+}
+
+// f is the model at one t (fv on one point).
+func (m curveModel) f(p []float64, t float64) float64 {
+	var out [1]float64
+	m.fv(p, []float64{t}, out[:])
+	return out[0]
+}
+
+// pointwise makes an fv from a model with nothing to precompute.
+func pointwise(f func(p []float64, t float64) float64) func(p, t, out []float64) {
+	return func(p, t, out []float64) {
+		for i, ti := range t {
+			out[i] = f(p, ti)
+		}
+	}
 }
 
 // Model names, as they appear in output.
@@ -122,7 +142,7 @@ func curveModels(mc modelContext) []curveModel {
 	return []curveModel{
 		{
 			name: ModelConstant, k: 1, minLevels: 2,
-			f: func(p []float64, t float64) float64 { return p[0] },
+			fv: pointwise(func(p []float64, t float64) float64 { return p[0] }),
 			starts: func(t, y []float64) [][]float64 {
 				var s float64
 				for _, v := range y {
@@ -134,7 +154,7 @@ func curveModels(mc modelContext) []curveModel {
 		},
 		{
 			name: ModelLinear, k: 2, minLevels: 3,
-			f: func(p []float64, t float64) float64 { return p[0] + p[1]*(t-tref) },
+			fv: pointwise(func(p []float64, t float64) float64 { return p[0] + p[1]*(t-tref) }),
 			starts: func(t, y []float64) [][]float64 {
 				return [][]float64{{y[0], (y[len(y)-1] - y[0]) / span(t)}}
 			},
@@ -144,8 +164,11 @@ func curveModels(mc modelContext) []curveModel {
 		},
 		{
 			name: ModelPower, k: 3, minLevels: 4,
-			f: func(p []float64, t float64) float64 {
-				return p[0] + p[1]*math.Pow(10, -math.Exp(p[2])*(t-tref))
+			fv: func(p, t, out []float64) {
+				alpha := math.Exp(p[2])
+				for i, ti := range t {
+					out[i] = p[0] + p[1]*math.Pow(10, -alpha*(ti-tref))
+				}
 			},
 			starts: func(t, y []float64) [][]float64 {
 				lo, hi := rangeOf(y)
@@ -169,10 +192,12 @@ func curveModels(mc modelContext) []curveModel {
 		},
 		{
 			name: ModelSigmoid, k: 4, minLevels: 4,
-			f: func(p []float64, t float64) float64 {
+			fv: func(p, t, out []float64) {
 				f, h := box(p[0]), box(p[1])
 				w := sigmoidMinWidth + math.Exp(p[3])
-				return f + (h-f)*logistic((t-p[2])/w)
+				for i, ti := range t {
+					out[i] = f + (h-f)*logistic((ti-p[2])/w)
+				}
 			},
 			starts: func(t, y []float64) [][]float64 {
 				sp := span(t)
@@ -200,10 +225,12 @@ func curveModels(mc modelContext) []curveModel {
 		},
 		{
 			name: ModelBNSL, k: 6, minLevels: 8,
-			f: func(p []float64, t float64) float64 {
+			fv: func(p, t, out []float64) {
 				a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
-				lg := -a0*(t-tref)*math.Ln10 - a1*f*softplus((t-p[3])/f*math.Ln10)
-				return p[0] + p[1]*math.Exp(lg)
+				for i, ti := range t {
+					lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
+					out[i] = p[0] + p[1]*math.Exp(lg)
+				}
 			},
 			starts: func(t, y []float64) [][]float64 {
 				sp := span(t)
@@ -238,7 +265,7 @@ func fitModel(m curveModel, t, y, w []float64, extra ...[]float64) (theta []floa
 	wrss = math.Inf(1)
 	starts := append(m.starts(t, y), extra...)
 	for _, s := range starts {
-		p, s2 := lmFit(m.f, t, y, w, s)
+		p, s2 := lmFit(m.fv, t, y, w, s)
 		if s2 < wrss {
 			theta, wrss = p, s2
 		}

@@ -59,3 +59,30 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestModelsAtEveryLevelMatchOneByOne: a model evaluated at all levels in
+// one call (what the fits use, with its θ-only terms taken once) gives,
+// bit for bit, what it gives at each level alone.
+func TestModelsAtEveryLevelMatchOneByOne(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	mc := modelContext{tref: 4, dir: 1, lo: -0.1, hi: 1.1}
+	for _, m := range curveModels(mc) {
+		for trial := 0; trial < 20; trial++ {
+			theta := make([]float64, m.k)
+			for i := range theta {
+				theta[i] = r.NormFloat64()
+			}
+			ts := make([]float64, 9)
+			for i := range ts {
+				ts[i] = mc.tref + 3*r.Float64()
+			}
+			all := make([]float64, len(ts))
+			m.fv(theta, ts, all)
+			for i, ti := range ts {
+				if one := m.f(theta, ti); math.Float64bits(one) != math.Float64bits(all[i]) {
+					t.Fatalf("%s at t=%g: %v in one call over the levels, %v alone", m.name, ti, all[i], one)
+				}
+			}
+		}
+	}
+}

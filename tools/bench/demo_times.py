@@ -9,7 +9,9 @@ usage: python3 tools/bench/demo_times.py DIR
 
 Prints, per study and step, the summed seconds (core-seconds: the demo runs
 one step per core at a time) and the wall-clock phases: runs (first step's
-start to the last step's end) and analysis + report (to report.html).
+start to the last step's end) and analysis + report (to report.html), the
+latter split at analysis.json into the ladder's statistics and the
+studies' findings with the report.
 Needs a filesystem that records birth times (statx; ext4, tmpfs, xfs).
 """
 import os
@@ -50,6 +52,10 @@ def main(root):
         sys.exit(f"{root}: no run logs")
     report = os.path.join(root, "report.html")
     end = os.stat(report).st_mtime if os.path.exists(report) else last
+    # analysis.json is written when the ladder's statistics are done; the
+    # studies' judgements and the report follow it.
+    analysis = os.path.join(root, "analysis.json")
+    mid = os.stat(analysis).st_mtime if os.path.exists(analysis) else last
     studies = sorted({s for s, _ in steps})
     print(f"{'study':10} {'train':>8} {'eval':>8} {'probe':>8}   (core-seconds)")
     tot = defaultdict(float)
@@ -59,7 +65,8 @@ def main(root):
             tot[k] += v
         print(f"{s:10} {row[0]:8.1f} {row[1]:8.1f} {row[2]:8.1f}")
     print(f"{'all':10} {tot['train']:8.1f} {tot['eval']:8.1f} {tot['probe']:8.1f}")
-    print(f"wall: runs {last - first:.1f} s, analysis + report {end - last:.1f} s, total {end - first:.1f} s")
+    print(f"wall: runs {last - first:.1f} s, analysis + report {end - last:.1f} s "
+          f"(statistics {mid - last:.1f} s, findings + report {end - mid:.1f} s), total {end - first:.1f} s")
 
 
 if __name__ == "__main__":
