@@ -44,16 +44,18 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 	if o.dir == "" {
 		return errors.New("--dir is required")
 	}
-	s, err := serve.New(o.dir, serve.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", o.addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	ip := net.ParseIP(host)
+	public := host != "localhost" && (ip == nil || !ip.IsLoopback())
+	s, err := serve.New(o.dir, serve.Options{AnyHost: public})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if public {
 		fmt.Fprintf(stderr, "warning: listening on %s, not loopback: anyone who can reach it can read every file under %s\n", o.addr, s.Dir())
 	}
 	ln, err := net.Listen("tcp", o.addr)

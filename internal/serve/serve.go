@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -48,6 +49,11 @@ type Options struct {
 	Now func() time.Time
 	// PollMillis is how often the page polls for live curves (default 2000).
 	PollMillis int
+	// AnyHost accepts requests whatever their Host header. By default only
+	// localhost and loopback addresses are accepted, so a web page elsewhere
+	// cannot reach a loopback dashboard through a name it controls (DNS
+	// rebinding); a dashboard listening beyond loopback sets it.
+	AnyHost bool
 }
 
 // Server serves one directory.
@@ -97,12 +103,17 @@ const pageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; styl
 const fileCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 // ServeHTTP routes: / (the dashboard), /app.js, /api/runs (JSON: runs and
-// the live-curve SVG), /api/metrics?run=ID (JSON: one run's metrics) and
+// the live-curve SVG), /api/metrics?run=ID (JSON: one run's metrics),
+// /run?id=ID (a run's page: its curves, evaluations and probes) and
 // /files/PATH (a file under the directory).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	if !s.o.AnyHost && !loopbackHost(r.Host) {
+		http.Error(w, "this dashboard answers only to localhost and loopback addresses", http.StatusForbidden)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		http.Error(w, "read-only: only GET and HEAD", http.StatusMethodNotAllowed)
@@ -120,6 +131,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.apiRuns(w, r)
 	case p == "/api/metrics":
 		s.apiMetrics(w, r)
+	case p == "/run":
+		s.runPage(w, r)
 	case strings.HasPrefix(p, "/files/"):
 		s.file(w, r, strings.TrimPrefix(p, "/files/"))
 	default:
@@ -440,7 +453,7 @@ table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;paddin
 <p class="muted">Serving <code>{{.Dir}}</code> read-only.</p>
 <h2>Runs <span class="muted" id="counts">{{range $k, $v := .Runs.Counts}}{{$k}}: {{$v}} {{end}}</span></h2>
 <table id="runs"><thead><tr><th>run</th><th>status</th><th>params</th><th>step</th><th>loss</th><th>eval loss</th><th>tokens</th></tr></thead>
-<tbody>{{range .Runs.Runs}}<tr data-run="{{.ID}}"><td>{{.ID}}</td><td class="st-{{.Status}}">{{.Status}}{{if .Error}} ({{.Error}}){{end}}</td><td>{{num .Params}}</td><td>{{.Step}}</td><td>{{num .Loss}}</td><td>{{num .EvalLoss}}</td><td>{{numf .Tokens}}</td></tr>{{else}}<tr><td colspan="7">No runs under this directory yet.</td></tr>{{end}}</tbody></table>
+<tbody>{{range .Runs.Runs}}<tr data-run="{{.ID}}"><td><a href="/run?id={{.ID}}">{{.ID}}</a></td><td class="st-{{.Status}}">{{.Status}}{{if .Error}} ({{.Error}}){{end}}</td><td>{{num .Params}}</td><td>{{.Step}}</td><td>{{num .Loss}}</td><td>{{num .EvalLoss}}</td><td>{{numf .Tokens}}</td></tr>{{else}}<tr><td colspan="7">No runs under this directory yet.</td></tr>{{end}}</tbody></table>
 <h2>Training curves <span class="muted" id="live-status">(live: refreshed every {{.Poll}} ms while this page is open)</span></h2>
 <div id="live" class="plots">{{.Curves}}</div>
 <h2>Abilities</h2>
@@ -451,3 +464,17 @@ table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;paddin
 <script src="/app.js"></script>
 </body></html>
 `))
+
+// loopbackHost reports whether a Host header names this machine's loopback:
+// localhost or a loopback IP, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
