@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"emlab/internal/demo"
 	"emlab/internal/rundir"
@@ -65,7 +66,13 @@ func TestDemoRefusesARunDirectory(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, marker), []byte("{}\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		code, _, errs := run(t, "demo", "--quick", "--out", dir)
+		// Should the guard fail, the demo would start training: the
+		// deadline stops it, and the error is then not the refusal.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var out, errb bytes.Buffer
+		code := Main(ctx, []string{"demo", "--quick", "--out", dir}, &out, &errb)
+		cancel()
+		errs := errb.String()
 		want := "--out " + dir + " is a run directory (it holds " + marker + ")"
 		if code != 1 || !strings.Contains(errs, want) {
 			t.Errorf("demo --out a run directory with %s: exit %d, stderr %q; want %q", marker, code, errs, want)
