@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 // run runs one command line in-process and returns its exit code, stdout
@@ -75,7 +77,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"analyze", "--csv", missing}, 1, "emlab analyze: --csv: open " + missing + ": no such file or directory\n"},
 		{[]string{"analyze", "--runs", missing}, 1, "emlab analyze: find runs: stat " + missing + ": no such file or directory\n"},
 		{[]string{"analyze", "--runs", file}, 1, "not a directory"},
-		{[]string{"analyze", "--runs", empty}, 1, "no run directories under " + empty + " (a run directory holds config.json or metrics.jsonl)"},
+		{[]string{"analyze", "--runs", empty}, 1, "no run directories under " + empty + " (a run directory holds " + rundir.ConfigFile + " or " + rundir.MetricsFile + ")"},
 		{[]string{"report", "--dir", missing}, 1, "stat " + missing + ": no such file or directory"},
 		{[]string{"report", "--dir", empty, "--analysis", missing}, 1, "no run directories under"},
 		{[]string{"serve", "--dir", missing}, 1, "emlab serve: dashboard directory: open " + missing + ": no such file or directory\n"},

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"emlab/internal/rundir"
 )
 
 // readmeBlock returns the lines of the first fenced block after the
@@ -69,7 +71,7 @@ func TestReadmeFirstSession(t *testing.T) {
 	if ran < 6 {
 		t.Fatalf("README first session ran %d commands, want the whole train → eval → probe → analyze → report sequence", ran)
 	}
-	for _, f := range []string{"runs/add/evals.jsonl", "runs/add/probes.jsonl", "runs/report.html", "runs/evals.csv", "runs/index.db"} {
+	for _, f := range []string{"runs/add/" + rundir.EvalsFile, "runs/add/" + rundir.ProbesFile, "runs/report.html", "runs/evals.csv", "runs/index.db"} {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("after the first session %s is missing or empty", f)
 		}

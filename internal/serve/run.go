@@ -235,6 +235,11 @@ var runTmpl = template.Must(template.New("run").Funcs(template.FuncMap{
 		return report.Num(*p)
 	},
 	"numf": report.Num,
+	// file names a run directory's file by its constant in package rundir.
+	"file": func(name string) string {
+		return map[string]string{"ConfigFile": rundir.ConfigFile, "MetricsFile": rundir.MetricsFile,
+			"EvalsFile": rundir.EvalsFile, "ProbesFile": rundir.ProbesFile}[name]
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.ID}} · emlab dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -249,19 +254,19 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <p><a href="/">← all runs</a></p>
 <h1>Run <code>{{.ID}}</code></h1>
 <p>status <b>{{.Status}}</b> · {{num .Params}} parameters · step {{.Step}} · {{numf .Tokens}} tokens{{if .Done}} · finished{{end}}
-· files: <a href="/files/{{.ID}}/config.json">config.json</a>, <a href="/files/{{.ID}}/metrics.jsonl">metrics.jsonl</a></p>
+· files: <a href="/files/{{.ID}}/{{file "ConfigFile"}}">{{file "ConfigFile"}}</a>, <a href="/files/{{.ID}}/{{file "MetricsFile"}}">{{file "MetricsFile"}}</a></p>
 {{if .Skipped}}<p class="muted">Left out (partial last lines): {{range .Skipped}}{{.}} {{end}}</p>{{end}}
 <h2>Training</h2>
 <div class="plots" id="metrics">{{.Metrics}}</div>
 <h2>Evaluations</h2>
 {{if .HasEvals}}<div class="plots" id="ability-curves">{{.Abilities}}</div>
-<p class="muted">At step {{.EvalStep}}, the last evaluated (<a href="/files/{{.ID}}/evals.jsonl">evals.jsonl</a>):</p>
+<p class="muted">At step {{.EvalStep}}, the last evaluated (<a href="/files/{{.ID}}/{{file "EvalsFile"}}">{{file "EvalsFile"}}</a>):</p>
 <table id="evals"><thead><tr><th>task</th><th>metric</th><th>value</th><th>± stderr</th><th>items</th></tr></thead><tbody>
 {{range .Evals}}<tr><td>{{.Task}}</td><td>{{.Metric}}</td><td class="n">{{numf .Value}}</td><td class="n">{{numf .Stderr}}</td><td class="n">{{.N}}</td></tr>
 {{end}}</tbody></table>
 {{else}}<p id="evals">Not evaluated yet (emlab eval --run DIR --all).</p>{{end}}
 <h2>Probes</h2>
-{{if .Probes}}<p class="muted">At step {{.ProbeStep}}, the last probed (<a href="/files/{{.ID}}/probes.jsonl">probes.jsonl</a>). max/min: the row with the most of what the probe detects (min for losses); range: a descriptive measure's smallest and largest row.</p>
+{{if .Probes}}<p class="muted">At step {{.ProbeStep}}, the last probed (<a href="/files/{{.ID}}/{{file "ProbesFile"}}">{{file "ProbesFile"}}</a>). max/min: the row with the most of what the probe detects (min for losses); range: a descriptive measure's smallest and largest row.</p>
 <table id="probes"><thead><tr><th>probe</th><th>shown</th><th>value</th><th>layer</th><th>head</th><th>rows</th></tr></thead><tbody>
 {{range .Probes}}<tr><td>{{.Probe}}</td><td>{{.Shown}}</td><td class="n">{{.Value}}</td><td class="n">{{.Layer}}</td><td class="n">{{.Head}}</td><td class="n">{{.Rows}}</td></tr>
 {{end}}</tbody></table>
