@@ -5,8 +5,12 @@
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -14,7 +18,7 @@ import (
 // WriteFile atomically replaces path with the bytes written by write.
 func WriteFile(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := createTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -38,6 +42,29 @@ func WriteFile(path string, write func(w io.Writer) error) (err error) {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return syncDir(dir)
+}
+
+// Mode is the permission of the files written here, before the umask: as
+// for files appended to, readable by everyone, so another user can read a
+// run (os.CreateTemp's 0600 made config.json and checkpoints private while
+// metrics.jsonl was not).
+const Mode = 0o644
+
+// createTemp creates a new file dir/prefix<random> with Mode (less the
+// umask), like os.CreateTemp but for its fixed 0600.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		var r [6]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return nil, err
+		}
+		name := filepath.Join(dir, prefix+hex.EncodeToString(r[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, Mode)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // WriteBytes atomically replaces path with b.
@@ -64,7 +91,7 @@ func syncDir(dir string) error {
 // so that a line reported written survives a crash. A crash mid-append can
 // leave a partial last line; readers of emlab's .jsonl files skip it.
 func AppendLine(path string, line []byte) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, Mode)
 	if err != nil {
 		return fmt.Errorf("append %s: %w", path, err)
 	}

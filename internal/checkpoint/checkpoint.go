@@ -40,11 +40,59 @@ type Meta struct {
 	Extra       map[string]string // other metadata, kept verbatim
 }
 
+// ErrNonFinite is wrapped by the errors of Save and Load when a tensor holds
+// NaN or ±Inf: such weights come from a diverged run and are never written
+// nor accepted (a resume falls back past them like a damaged file).
+var ErrNonFinite = errors.New("non-finite values")
+
+// NonFinite returns the name of the first tensor of ps (or of opt's
+// moments, under their checkpoint names) holding NaN or ±Inf, with the
+// offending value; ok is false when every value is finite.
+func NonFinite(ps *nn.ParamSet, opt *optim.AdamW) (name string, v float32, ok bool) {
+	for _, p := range ps.Params {
+		if i := firstNonFinite(ps.Data[p.Off : p.Off+p.Size]); i >= 0 {
+			return p.Name, ps.Data[p.Off+i], true
+		}
+	}
+	if opt == nil {
+		return "", 0, false
+	}
+	for _, p := range ps.Params {
+		if i := firstNonFinite(opt.M[p.Off : p.Off+p.Size]); i >= 0 {
+			return "optim.exp_avg." + p.Name, opt.M[p.Off+i], true
+		}
+		if i := firstNonFinite(opt.V[p.Off : p.Off+p.Size]); i >= 0 {
+			return "optim.exp_avg_sq." + p.Name, opt.V[p.Off+i], true
+		}
+	}
+	return "", 0, false
+}
+
+// firstNonFinite is the index of the first NaN or ±Inf in x, or -1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		// v−v is 0 for every finite v and NaN for NaN and ±Inf.
+		if v-v != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// nonFiniteError describes a non-finite value found in tensor name.
+func nonFiniteError(name string, v float32) error {
+	return fmt.Errorf("%w: tensor %q holds %v (the run diverged)", ErrNonFinite, name, v)
+}
+
 // Name returns the file name of the checkpoint at step.
 func Name(step int) string { return fmt.Sprintf("step-%d.safetensors", step) }
 
-// Save writes the checkpoint for step into dir (created if needed).
+// Save writes the checkpoint for step into dir (created if needed). It
+// refuses, writing nothing, when a weight or moment is not finite.
 func Save(dir string, m Meta, ps *nn.ParamSet, opt *optim.AdamW) (string, error) {
+	if name, v, bad := NonFinite(ps, opt); bad {
+		return "", fmt.Errorf("save checkpoint step %d: %w", m.Step, nonFiniteError(name, v))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("checkpoint dir: %w", err)
 	}
@@ -78,8 +126,9 @@ func Save(dir string, m Meta, ps *nn.ParamSet, opt *optim.AdamW) (string, error)
 }
 
 // Load reads the checkpoint at path into ps (and opt, if not nil). It checks
-// every tensor's presence, dtype and shape before changing anything, so a
-// bad file leaves ps and opt untouched. Errors name the file.
+// every tensor's presence, dtype, shape and finiteness before changing
+// anything, so a bad file leaves ps and opt untouched. Errors name the file;
+// a NaN or ±Inf gives an error wrapping ErrNonFinite.
 func Load(path string, ps *nn.ParamSet, opt *optim.AdamW) (Meta, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -108,6 +157,9 @@ func Load(path string, ps *nn.ParamSet, opt *optim.AdamW) (Meta, error) {
 		v, _, err := f.F32(name)
 		if err != nil {
 			return err
+		}
+		if i := firstNonFinite(v); i >= 0 {
+			return nonFiniteError(name, v[i])
 		}
 		copy(dst[p.Off:p.Off+p.Size], v)
 		return nil

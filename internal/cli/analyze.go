@@ -59,6 +59,9 @@ func runAnalyzeCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"forecast": 0, "boot": 0, "workers": 0}); err != nil {
+		return err
+	}
 	if *runs != "" {
 		o.runs = append([]string{*runs}, pos...)
 	} else if len(pos) > 0 {
@@ -92,7 +95,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--csv: %w", err)
 		}
-		curves, err = stats.ReadCurvesCSV(f, o.axis)
+		curves, err = stats.ReadCurvesCSV(ctxReader{ctx, f}, o.axis)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.csv, withColumnHint(err))
@@ -325,4 +328,19 @@ func fnum(v float64) string {
 // noRunsError says that dir is no run directory and holds none.
 func noRunsError(dir string) error {
 	return fmt.Errorf("no run directories under %s (a run directory holds %s or %s)", dir, rundir.ConfigFile, rundir.MetricsFile)
+}
+
+// ctxReader reads r until ctx is done, then fails with ctx's error, so
+// that a signal stops the reading of a large file (10⁶ rows of CSV take
+// seconds) at its next chunk.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -34,6 +34,9 @@ func runBenchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"threads": 0, "steps": 1}); err != nil {
+		return err
+	}
 	o.presets = []string{"tiny", "small", "medium"}
 	if *preset != "" {
 		if _, err := config.Preset(*preset); err != nil { // before the table's header

@@ -49,6 +49,14 @@ type target interface {
 	mixture() tasks.Mixture
 	// external is true for a model trained elsewhere.
 	external() bool
+	// nctx is the models' context length.
+	nctx() int
+	// memory estimates a command's peak on one of the models, from its
+	// shape alone (before any weights are read), running forward passes
+	// of batch sequences of T tokens with every layer's activations kept
+	// (keep) or not, and a decoder for batch sequences of decodeLen tokens
+	// when decodeLen > 0.
+	memory(batch, T int, keep bool, decodeLen int) train.Memory
 }
 
 // defaultProbeLen is the probe sequence length for a model trained
@@ -199,6 +207,14 @@ func (r *emlabRun) dir() string               { return r.rd.Dir }
 func (r *emlabRun) tokenizer() data.Tokenizer { return r.rd.Tok }
 func (r *emlabRun) steps() ([]int, error)     { return r.rd.Steps() }
 func (r *emlabRun) external() bool            { return false }
+func (r *emlabRun) nctx() int                 { return r.rd.Config.Model.NCtx }
+
+// memory is train.InferenceMemory: emlab's models keep every activation
+// (they are built for training), and their decoder holds the whole
+// context.
+func (r *emlabRun) memory(batch, T int, _ bool, decodeLen int) train.Memory {
+	return train.InferenceMemory(r.rd.Config.Model, batch, T, decodeLen > 0)
+}
 
 func (r *emlabRun) load(step int) (nn.Model, error) {
 	if r.m == nil {
@@ -265,6 +281,11 @@ func (x *externalRun) dir() string               { return x.res }
 func (x *externalRun) tokenizer() data.Tokenizer { return x.tok }
 func (x *externalRun) mixture() tasks.Mixture    { return x.mix }
 func (x *externalRun) external() bool            { return true }
+func (x *externalRun) nctx() int                 { return x.spec.NCtx }
+
+func (x *externalRun) memory(batch, T int, keep bool, decodeLen int) train.Memory {
+	return train.PretrainedMemory(x.spec, batch, T, keep, decodeLen)
+}
 
 func (x *externalRun) steps() ([]int, error) {
 	out := make([]int, len(x.ckpts))

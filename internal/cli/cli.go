@@ -162,7 +162,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, checkFiniteFlags(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]

@@ -82,14 +82,18 @@ func TestReportAndAnalyzeSameCurves(t *testing.T) {
 		if err := runAnalyze(context.Background(), o, &out); err != nil {
 			t.Fatal(err)
 		}
+		var doc assemble.AnalysisDocument
+		if err := json.Unmarshal(reportLines, &doc); err != nil {
+			t.Fatalf("%s is not one JSON document: %v", assemble.AnalysisFile, err)
+		}
 		var want []string
-		for _, l := range strings.Split(strings.TrimSpace(string(reportLines)), "\n") {
+		for _, l := range doc.Results {
 			var v struct{ Axis string }
-			if err := json.Unmarshal([]byte(l), &v); err != nil {
+			if err := json.Unmarshal(l, &v); err != nil {
 				t.Fatal(err)
 			}
 			if v.Axis == axis {
-				want = append(want, l)
+				want = append(want, string(l))
 			}
 		}
 		if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !reflect.DeepEqual(got, want) {

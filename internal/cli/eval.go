@@ -28,6 +28,8 @@ type evalOptions struct {
 	n     int
 	batch int
 	quiet bool
+	// noMemCheck skips the up-front memory estimate.
+	noMemCheck bool
 	// samples also writes every item's outputs and scores to samples.jsonl.
 	samples bool
 
@@ -48,9 +50,13 @@ func runEvalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.n, "n", 200, "items per task variant")
 	fs.IntVar(&o.batch, "batch", 64, fmt.Sprintf("sequences per forward pass (models trained elsewhere: %d unless given)", externalBatch))
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
 	fs.BoolVar(&o.samples, "samples", false, "also write each item's prompt, target, generated answer, scores and answer log-prob to DIR/"+rundir.SamplesFile)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int64{"step": 0, "n": 1, "batch": 1}); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -135,9 +141,22 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 	if err != nil {
 		return err
 	}
-	bat, err := eval.NewBattery(mix.Tasks(), o.n)
+	if o.n > eval.MaxItems {
+		return fmt.Errorf("--n: at most %d items per variant, got %d", eval.MaxItems, o.n)
+	}
+	bat, err := eval.NewBatteryContext(ctx, mix.Tasks(), o.n)
 	if err != nil {
 		return err
+	}
+	// Checked before any weights are read, from the shape: the model at
+	// this batch, over the longest sequence the items make (a model
+	// trained elsewhere has a context far longer), one layer's
+	// activations (evaluation keeps none; emlab's models keep all), and
+	// the decoder generation uses.
+	batch := batchFor(tg, o.batch, o.batchSet)
+	T := bat.SeqLen(tg.nctx())
+	if err := checkMemory(tg.memory(batch, T, false, T), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", tg.dir(), batch, err)
 	}
 	if tg.external() {
 		if err := checkWritable(tg.dir()); err != nil {
@@ -158,7 +177,7 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 	if k, ok := m.(interface{ SetKeepActivations(bool) }); ok {
 		k.SetKeepActivations(false)
 	}
-	h := &eval.Harness{Model: m, Tok: tg.tokenizer(), BatchSize: batchFor(tg, o.batch, o.batchSet)}
+	h := &eval.Harness{Model: m, Tok: tg.tokenizer(), BatchSize: batch, Ctx: ctx}
 	var all []rundir.Eval
 	for i, step := range steps {
 		if err := ctx.Err(); err != nil {
@@ -178,6 +197,19 @@ func evalTarget(ctx context.Context, o evalOptions, tg target, stdout, log io.Wr
 			rs, err = bat.Run(h, step)
 		}
 		if err != nil {
+			if ctx.Err() != nil && len(rs) > 0 {
+				// Keep the tasks scored before the signal (and their
+				// samples, which a later --samples run would merge).
+				if merr := rundir.MergeEvals(tg.dir(), rs); merr != nil {
+					return errors.Join(err, merr)
+				}
+				if len(ss) > 0 {
+					if merr := rundir.MergeSamples(tg.dir(), ss); merr != nil {
+						return errors.Join(err, merr)
+					}
+				}
+				fmt.Fprintf(log, "eval step %d: interrupted; kept %d results of the tasks finished\n", step, len(rs))
+			}
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		// Write after every step so an interrupted --all keeps what it did.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,6 +21,19 @@ func init() {
 type exportOptions struct {
 	csv, x, format, experiment, db string
 	loss, breakdown                bool
+}
+
+// canWrite reports whether this process can create files in dir (the
+// index and its write-ahead log), by creating one: permission bits say
+// nothing of read-only mounts, nor of root.
+func canWrite(dir string) bool {
+	f, err := os.CreateTemp(dir, ".emlab-write-test-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 func runExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,6 +62,17 @@ func runExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if o.db == "" {
 		o.db = filepath.Join(dir, store.IndexFile)
+		if !canWrite(dir) {
+			// Exporting only reads the runs: with DIR read-only (another
+			// user's runs, a read-only mount) the index is built aside.
+			tmp, err := os.MkdirTemp("", "emlab-export-")
+			if err != nil {
+				return fmt.Errorf("export: %s is read-only and no temporary index can be made: %w", dir, err)
+			}
+			defer os.RemoveAll(tmp)
+			o.db = filepath.Join(tmp, store.IndexFile)
+			fmt.Fprintf(stderr, "export: %s is read-only: indexing into a temporary file\n", dir)
+		}
 	}
 	db, err := store.Open(o.db)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"emlab/internal/data"
+	"emlab/internal/eval"
 	"emlab/internal/nn"
 	"emlab/internal/probe"
 	"emlab/internal/rundir"
@@ -34,6 +35,8 @@ type probeOptions struct {
 	items  int
 	list   bool
 	quiet  bool
+	// noMemCheck skips the up-front memory estimate.
+	noMemCheck bool
 
 	command  []string
 	batchSet bool // --batch given (else a model trained elsewhere gets externalBatch)
@@ -53,8 +56,12 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.items, "items", 256, "task items per variant for item-based probes")
 	fs.BoolVar(&o.list, "list", false, "list the probes and exit")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model and --batch fit in memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int64{"step": 0, "batch": 1, "items": 1}); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -74,6 +81,9 @@ func runProbeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if o.batch < 1 || o.items < 1 || o.length < 0 {
 		return errors.New("--batch, --items and --len must be positive")
+	}
+	if o.items > eval.MaxItems {
+		return fmt.Errorf("--items: at most %d items per variant, got %d", eval.MaxItems, o.items)
 	}
 	o.command = append([]string{"emlab", "probe"}, args...)
 	o.batchSet = flagGiven(fs, "batch")
@@ -109,8 +119,8 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 // run's held-out stream, window and mixture; for a model trained
 // elsewhere, the documents of --tasks (or of the tasks eval recorded, else
 // stories) in its own tokenizer, in windows of --len tokens.
-func probeEnv(o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
-	env := &probe.Env{Model: m, Tok: tg.tokenizer(), Batch: batchFor(tg, o.batch, o.batchSet), Items: o.items}
+func probeEnv(ctx context.Context, o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
+	env := &probe.Env{Model: m, Tok: tg.tokenizer(), Batch: batchFor(tg, o.batch, o.batchSet), Items: o.items, Ctx: ctx}
 	if r, ok := tg.(*emlabRun); ok {
 		ev, err := r.rd.Heldout()
 		if err != nil {
@@ -134,12 +144,9 @@ func probeEnv(o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
 			return nil, err
 		}
 	}
-	T := min(m.Config().NCtx, defaultProbeLen)
-	if o.length > 0 {
-		if o.length > m.Config().NCtx {
-			return nil, fmt.Errorf("--len %d is above the model's context n_ctx=%d", o.length, m.Config().NCtx)
-		}
-		T = o.length
+	T, err := probeLen(o, tg)
+	if err != nil {
+		return nil, err
 	}
 	ev, err := mix.StreamWith(tg.tokenizer(), data.MixtureConfig{Label: "eval", NCtx: T})
 	if err != nil {
@@ -149,12 +156,37 @@ func probeEnv(o probeOptions, tg target, m nn.Model) (*probe.Env, error) {
 	return env, nil
 }
 
+// probeLen is the probes' window on tg: an emlab run's training window;
+// for a model trained elsewhere --len, or min(n_ctx, defaultProbeLen).
+func probeLen(o probeOptions, tg target) (int, error) {
+	if r, ok := tg.(*emlabRun); ok {
+		return r.rd.Config.T(), nil
+	}
+	if o.length > tg.nctx() {
+		return 0, fmt.Errorf("--len %d is above the model's context n_ctx=%d", o.length, tg.nctx())
+	}
+	if o.length > 0 {
+		return o.length, nil
+	}
+	return min(tg.nctx(), defaultProbeLen), nil
+}
+
 // probeTarget probes one run's checkpoints and merges the rows into its
 // probes.jsonl after each step.
 func probeTarget(ctx context.Context, o probeOptions, tg target, stdout, log io.Writer) error {
 	steps, err := selectSteps(tg, o.step, o.all)
 	if err != nil {
 		return err
+	}
+	// Checked before any weights are read, from the shape: the probes keep
+	// every layer's activations, over windows of probeLen tokens.
+	T, err := probeLen(o, tg)
+	if err != nil {
+		return err
+	}
+	batch := batchFor(tg, o.batch, o.batchSet)
+	if err := checkMemory(tg.memory(batch, T, true, 0), o.noMemCheck); err != nil {
+		return fmt.Errorf("run %s with --batch %d: %w", tg.dir(), batch, err)
 	}
 	if tg.external() {
 		if err := checkWritable(tg.dir()); err != nil {
@@ -165,7 +197,7 @@ func probeTarget(ctx context.Context, o probeOptions, tg target, stdout, log io.
 	if err != nil {
 		return err
 	}
-	env, err := probeEnv(o, tg, m)
+	env, err := probeEnv(ctx, o, tg, m)
 	if err != nil {
 		return err
 	}
@@ -192,12 +224,28 @@ func probeTarget(ctx context.Context, o probeOptions, tg target, stdout, log io.
 			}
 		}
 		var rows []rundir.Probe
+		// interrupted keeps the rows of the probes finished before a signal.
+		interrupted := func(err error) error {
+			if len(rows) > 0 {
+				if merr := rundir.MergeProbes(tg.dir(), rows); merr != nil {
+					return errors.Join(err, merr)
+				}
+				fmt.Fprintf(log, "probe step %d: interrupted; kept %d rows of the probes finished\n", step, len(rows))
+			}
+			return fmt.Errorf("step %d: %w", step, err)
+		}
 		for _, p := range sel {
 			rs, err := p.Run(env, step)
 			if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(fmt.Errorf("probe %s: %w", p.Name, err))
+				}
 				return fmt.Errorf("step %d: probe %s: %w", step, p.Name, err)
 			}
 			rows = append(rows, rs...)
+			if err := ctx.Err(); err != nil {
+				return interrupted(err)
+			}
 		}
 		// Write after every step so an interrupted --all keeps what it did.
 		if err := rundir.MergeProbes(tg.dir(), rows); err != nil {

@@ -48,6 +48,9 @@ func runReportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"boot": 0, "forecast": 0}); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q", pos)
 	}

@@ -52,6 +52,9 @@ func runScalingCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"boot": 0, "workers": 0}); err != nil {
+		return err
+	}
 	if len(pos) == 0 {
 		return fmt.Errorf("missing subcommand: emlab scaling fit --csv FILE [--json]")
 	}

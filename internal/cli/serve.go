@@ -18,8 +18,9 @@ func init() {
 
 // serveOptions configures emlab serve.
 type serveOptions struct {
-	dir  string
-	addr string
+	dir   string
+	addr  string
+	hosts []string // extra names the Host header may carry
 	// ready, when set, receives the listening address (tests use it).
 	ready func(addr string)
 }
@@ -29,6 +30,8 @@ func runServeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	o := serveOptions{}
 	fs.StringVar(&o.dir, "dir", "", "directory holding the run directories (required)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address; the default is loopback only — another host exposes every file under DIR to the network")
+	var hosts multiFlag
+	fs.Var(&hosts, "allow-host", "a host name the dashboard answers to besides localhost, IP addresses and this machine's name (repeatable; requests naming other hosts are refused against DNS rebinding)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -36,6 +39,7 @@ func runServeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q", pos)
 	}
+	o.hosts = hosts
 	return runServe(ctx, o, stdout, stderr)
 }
 
@@ -48,21 +52,24 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", o.addr, err)
 	}
-	ip := net.ParseIP(host)
-	public := host != "localhost" && (ip == nil || !ip.IsLoopback())
-	s, err := serve.New(o.dir, serve.Options{AnyHost: public})
+	// The name the server was told to listen on is one it answers to.
+	s, err := serve.New(o.dir, serve.Options{Hosts: append(o.hosts, host)})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if public {
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintf(stderr, "warning: listening on %s, not loopback: anyone who can reach it can read every file under %s\n", o.addr, s.Dir())
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts bound what one slow or stalled client can hold: a request
+	// must arrive within 30 s and its answer leave within 5 minutes (a
+	// large checkpoint over a slow link), and idle connections close.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "serving %s at http://%s/ (read-only; Ctrl-C stops)\n", s.Dir(), ln.Addr())
 	if o.ready != nil {
 		o.ready(ln.Addr().String())

@@ -66,6 +66,9 @@ func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int64{"jobs": 0}); err != nil {
+		return err
+	}
 	if sub == "worker" {
 		return runSweepWorker(ctx, o, stderr)
 	}
@@ -248,8 +251,8 @@ func sweepRun(ctx context.Context, stdout, stderr io.Writer, p *sweep.Plan, file
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "sweep %s: %d runs worked on, %d done, %d failed, %d held by another process → %s\n",
-			p.Name, sum.Ran, sum.Done, sum.Failed, sum.Busy, o.out)
+		fmt.Fprintf(stdout, "sweep %s: %d runs worked on, %d done, %d failed, %d not finished (held by another process) → %s\n",
+			p.Name, sum.Ran, sum.Done, sum.Failed, len(sum.Unfinished), o.out)
 		return sum.Err()
 	case "slurm":
 		abs, err := filepath.Abs(o.out)

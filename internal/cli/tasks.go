@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"emlab/internal/data"
+	"emlab/internal/eval"
 	"emlab/internal/tasks"
 )
 
@@ -53,14 +54,17 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if err := atLeast(fs, map[string]int64{"n": 1}); err != nil {
+			return err
+		}
 		if len(pos) != 1 {
 			return fmt.Errorf("sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
 		}
-		if o.n < 1 {
-			return fmt.Errorf("--n %d: want at least 1", o.n)
+		if o.n < 1 || o.n > eval.MaxItems {
+			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)
 		}
 		o.spec = pos[0]
-		return runTasksSample(o, stdout)
+		return runTasksSample(ctx, o, stdout)
 	case "validate":
 		fs := newFlagSet("tasks validate", stderr)
 		var o tasksSampleOpts
@@ -73,11 +77,11 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if len(pos) != 1 {
 			return fmt.Errorf("validate needs one task file (TOML); got %d arguments", len(pos))
 		}
-		if o.n < 1 {
-			return fmt.Errorf("--n %d: want at least 1", o.n)
+		if o.n < 1 || o.n > eval.MaxItems {
+			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)
 		}
 		o.spec = pos[0]
-		return runTasksValidate(o, stdout)
+		return runTasksValidate(ctx, o, stdout)
 	default:
 		return fmt.Errorf("unknown tasks subcommand %q%s (want list, sample or validate)", args[0], didYouMean(args[0], []string{"list", "sample", "validate"}))
 	}
@@ -123,7 +127,7 @@ func variantNote(v tasks.Variant) string {
 	return " (" + strings.Join(notes, ", ") + ")"
 }
 
-func runTasksSample(o tasksSampleOpts, w io.Writer) error {
+func runTasksSample(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
 	t, err := tasks.Lookup(o.spec)
 	if err != nil {
 		return err
@@ -131,10 +135,17 @@ func runTasksSample(o tasksSampleOpts, w io.Writer) error {
 	fmt.Fprintf(w, "%s (v%d), max %d characters\n\ntraining documents:\n", t.Spec(), t.Version(), t.MaxLen())
 	r := data.RNG(o.seed, "tasks/sample/"+t.Spec())
 	for range o.n {
+		if err := ctx.Err(); err != nil { // --n may be huge
+			return err
+		}
 		fmt.Fprintf(w, "  %s\n", t.Generate(r))
 	}
 	fmt.Fprintln(w, "\nevaluation items, held out unless the variant is memorised (prompt | answer):")
-	for _, it := range t.Eval(o.seed, o.n) {
+	items, err := tasks.Draw(ctx, func() []tasks.Item { return t.Eval(o.seed, o.n) })
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
 		fmt.Fprintln(w, itemLine(it))
 	}
 	return nil
@@ -143,7 +154,7 @@ func runTasksSample(o tasksSampleOpts, w io.Writer) error {
 // runTasksValidate loads a task file (schema errors name the line and
 // suggest keys), then prints what it is, samples of its documents and
 // items, the held-out share it obtains and any warnings.
-func runTasksValidate(o tasksSampleOpts, w io.Writer) error {
+func runTasksValidate(ctx context.Context, o tasksSampleOpts, w io.Writer) error {
 	t, err := tasks.LoadFile(o.spec)
 	if err != nil {
 		return err
@@ -161,7 +172,10 @@ func runTasksValidate(o tasksSampleOpts, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "  use it as --tasks %s\n", t.Spec())
 	fmt.Fprintf(w, "  documents up to %d characters, over %d characters %q\n", t.MaxLen(), len([]rune(t.Alphabet())), t.Alphabet())
-	c := tasks.CheckFile(ft, o.seed, o.n)
+	c, err := tasks.CheckFile(ctx, ft, o.seed, o.n)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "  split: %.1f%% asked for; %.1f%% held out by key of %d %s", 100*ft.HeldoutFraction(), 100*c.KeyShare, c.Measured, unit)
 	if st.Untrained > 0 {
 		fmt.Fprintf(w, ", and %d of untrained variants", st.Untrained)

@@ -26,6 +26,7 @@ type trainOptions struct {
 	seed                      int64
 	out                       string
 	resume, quiet             bool
+	noMemCheck                bool
 }
 
 // multiFlag collects a repeatable flag.
@@ -47,8 +48,12 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.out, "out", "", "run directory (required)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out from its newest valid checkpoint")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.noMemCheck, "no-memory-check", false, "skip the up-front check that the model, optimizer and batch fit in memory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int64{"steps": 1, "seed": 0}); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -67,12 +72,18 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rep = newProgress(stderr, "train", cfg.Train.LogEvery)
 	}
 	res, err := train.Run(ctx, train.Options{Config: cfg, Out: o.out, Resume: o.resume,
-		Command: append([]string{"emlab", "train"}, args...), Reporter: rep})
+		Command: append([]string{"emlab", "train"}, args...), Reporter: rep, MemoryLimit: memoryLimit(o.noMemCheck)})
 	if err != nil {
 		return err
 	}
-	if !res.WasDone {
-		fmt.Fprintf(stdout, "trained %d steps: loss %.4f, eval loss %.4f → %s\n", res.Steps, res.FinalLoss, res.EvalLoss, o.out)
+	switch {
+	case res.WasDone:
+		fmt.Fprintf(stdout, "%s already finished (%d steps): nothing to train\n", o.out, res.Steps)
+	case res.Trained == 0:
+		fmt.Fprintf(stdout, "nothing left to train: %s was at its last step %d (loss %.4f, eval loss %.4f logged then); marked done\n",
+			o.out, res.Steps, res.FinalLoss, res.EvalLoss)
+	default:
+		fmt.Fprintf(stdout, "trained %d steps (to step %d): loss %.4f, eval loss %.4f → %s\n", res.Trained, res.Steps, res.FinalLoss, res.EvalLoss, o.out)
 	}
 	return nil
 }

@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,9 +146,77 @@ func (c Config) Equal(o Config) bool {
 	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
+// Difference is one key whose value differs between two configurations,
+// with the two values' text forms.
+type Difference struct {
+	Key  string
+	A, B string
+}
+
+// Diff lists, sorted by key, every key whose value differs between a and
+// b. A value that parses its own text form (data.tasks) is compared, and
+// shown, as that text.
+func Diff(a, b Config) []Difference {
+	var out []Difference
+	var walk func(a, b reflect.Value, prefix string)
+	walk = func(a, b reflect.Value, prefix string) {
+		for i := 0; i < a.NumField(); i++ {
+			key := prefix + jsonName(a.Type().Field(i))
+			fa, fb := a.Field(i), b.Field(i)
+			if fa.Kind() == reflect.Struct && !isTextValue(fa.Type()) {
+				walk(fa, fb, key+".")
+				continue
+			}
+			ta, tb := valueText(fa), valueText(fb)
+			if ta != tb {
+				out = append(out, Difference{key, ta, tb})
+			}
+		}
+	}
+	walk(reflect.ValueOf(a), reflect.ValueOf(b), "")
+	// data.tasks's text names a task file by path; its content, which the
+	// configuration embeds, may differ under the same path.
+	fa, fb := a.Data.Tasks.Files(), b.Data.Tasks.Files()
+	for _, p := range slices.Sorted(maps.Keys(fa)) {
+		if hb, ok := fb[p]; !ok || hb.SHA256 != fa[p].SHA256 {
+			out = append(out, Difference{"data." + TaskFilesKey + "." + p, fileText(fa, p), fileText(fb, p)})
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(fb)) {
+		if _, ok := fa[p]; !ok {
+			out = append(out, Difference{"data." + TaskFilesKey + "." + p, fileText(fa, p), fileText(fb, p)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// fileText shows a task file in a Difference: its content's hash, or
+// that there is none.
+func fileText(fs tasks.Files, path string) string {
+	f, ok := fs[path]
+	if !ok {
+		return "(none)"
+	}
+	return "sha256 " + f.SHA256[:min(12, len(f.SHA256))]
+}
+
+// valueText is a field's value as text: its own text form when it has one,
+// else as fmt prints it (which tells every float64 apart).
+func valueText(v reflect.Value) string {
+	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		if err != nil {
+			return fmt.Sprintf("(%v)", err)
+		}
+		return string(b)
+	}
+	return fmt.Sprint(v.Interface())
+}
+
 // Validate reports every problem, each naming its key.
 func (c Config) Validate() error {
-	var errs []error
+	errs := nonFinite(c)
 	modelErr := c.Model.Validate()
 	if modelErr != nil {
 		errs = append(errs, modelErr)
@@ -215,6 +285,12 @@ func (c Config) Validate() error {
 	}
 	if t.CheckpointLogMax < 0 {
 		bad("train.checkpoint_log_max", "must be ≥ 0, got %d", t.CheckpointLogMax)
+	}
+	if len(errs) == 0 {
+		if a := nn.ActivationFloats(c.Model, t.BatchSize, c.T()); !(a <= nn.MaxElements) {
+			bad("train.batch_size", "%d sequences of %d tokens (train.seq_len, or model.n_ctx) need %.3g activation values, more than any machine holds",
+				t.BatchSize, c.T(), a)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -384,30 +460,29 @@ func unknownKey(key string) error {
 	return errors.New(msg)
 }
 
-// ApplyJSON applies the overrides in a JSON object (nested sections or
-// dotted keys) through SetValue, so files get the same type checks and
-// suggestions as --set.
+// ApplyJSON applies the overrides in one JSON object (nested sections or
+// dotted keys) through SetAny, so files get the same type checks and
+// suggestions as --set. Duplicate keys, a key given both dotted and nested,
+// and anything after the object are errors.
 func (c *Config) ApplyJSON(b []byte) error {
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	m, err := decodeObject(b)
+	if err != nil {
 		return fmt.Errorf("parse: %w", err)
 	}
 	return c.ApplyMap(m)
 }
 
-// ApplyMap applies nested overrides (as decoded from JSON or TOML). Task
-// files embedded under data.task_files (a run's config.json, a sweep's
-// train-config.json) are the content data.tasks's file:PATH entries are
-// built from.
+// ApplyMap applies nested overrides (as decoded from JSON or TOML), in
+// sorted key order, each through SetAny. Task files embedded under
+// data.task_files (a run's config.json, a sweep's train-config.json) are
+// the content data.tasks's file:PATH entries are built from.
 func (c *Config) ApplyMap(m map[string]any) error {
 	m, files, err := takeTaskFiles(m)
 	if err != nil {
 		return err
 	}
-	flat := map[string]string{}
-	if err := flatten("", m, flat); err != nil {
+	flat, err := Flatten(m)
+	if err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(flat))
@@ -419,14 +494,9 @@ func (c *Config) ApplyMap(m map[string]any) error {
 	for _, k := range keys {
 		var err error
 		if k == "data.tasks" && files != nil {
-			var mix tasks.Mixture
-			if mix, err = tasks.ParseMixtureWith(flat[k], files); err == nil {
-				c.Data.Tasks = mix
-			} else {
-				err = fmt.Errorf("%s: %w", k, err)
-			}
+			err = c.setTasksWith(flat[k], files)
 		} else {
-			err = c.SetValue(k, flat[k])
+			err = c.SetAny(k, flat[k])
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -436,20 +506,27 @@ func (c *Config) ApplyMap(m map[string]any) error {
 }
 
 // takeTaskFiles removes data.task_files (nested or dotted) from m, which
-// it copies, and decodes it.
+// it copies, and decodes it under the rules of the rest of the file: given
+// both dotted and nested, null, or with a field a task file does not have,
+// it is an error naming the key.
 func takeTaskFiles(m map[string]any) (map[string]any, tasks.Files, error) {
+	const key = "data." + TaskFilesKey
 	var raw any
+	found := false
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v
 	}
-	if v, ok := out["data."+TaskFilesKey]; ok {
-		raw = v
-		delete(out, "data."+TaskFilesKey)
+	if v, ok := out[key]; ok {
+		raw, found = v, true
+		delete(out, key)
 	}
 	if d, ok := out["data"].(map[string]any); ok {
 		if v, ok := d[TaskFilesKey]; ok {
-			raw = v
+			if found {
+				return nil, nil, fmt.Errorf("%s: set twice (once as a dotted key, once in its section): keep one", key)
+			}
+			raw, found = v, true
 			nd := make(map[string]any, len(d))
 			for k, v := range d {
 				if k != TaskFilesKey {
@@ -459,47 +536,38 @@ func takeTaskFiles(m map[string]any) (map[string]any, tasks.Files, error) {
 			out["data"] = nd
 		}
 	}
-	if raw == nil {
+	if !found {
 		return out, nil, nil
+	}
+	if _, ok := raw.(map[string]any); !ok {
+		return nil, nil, fmt.Errorf("%s: want an object of task files by path, got %s", key, describe(raw))
 	}
 	b, err := json.Marshal(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data.%s: %w", TaskFilesKey, err)
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
 	var files tasks.Files
-	if err := json.Unmarshal(b, &files); err != nil {
-		return nil, nil, fmt.Errorf("data.%s: %w", TaskFilesKey, err)
+	if err := dec.Decode(&files); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return out, files, nil
 }
 
-func flatten(prefix string, v any, out map[string]string) error {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, vv := range x {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
-			if err := flatten(key, vv, out); err != nil {
-				return err
-			}
-		}
-	case string:
-		out[prefix] = x
-	case json.Number:
-		out[prefix] = x.String()
-	case bool:
-		out[prefix] = strconv.FormatBool(x)
-	case int64:
-		out[prefix] = strconv.FormatInt(x, 10)
-	case float64:
-		out[prefix] = strconv.FormatFloat(x, 'g', -1, 64)
-	case nil:
-		return fmt.Errorf("%s: null is not a value", prefix)
-	default:
-		return fmt.Errorf("%s: unsupported value %v (%T)", prefix, v, v)
+// setTasksWith sets data.tasks from its value in a file, building the
+// task files it names from files (the recorded copies) rather than disk.
+// The value must be a string, as SetAny requires of data.tasks.
+func (c *Config) setTasksWith(v any, files tasks.Files) error {
+	spec, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("data.tasks: want a string, got %s", describe(v))
 	}
+	mix, err := tasks.ParseMixtureWith(spec, files)
+	if err != nil {
+		return fmt.Errorf("data.tasks: %w", err)
+	}
+	c.Data.Tasks = mix
 	return nil
 }
 

@@ -88,7 +88,7 @@ func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 		if !v.Emergent() || math.IsNaN(j.XStarLo) || j.XStarLo <= smallest {
 			continue
 		}
-		item := fmt.Sprintf("%s %s x*=%.3g [%.3g, %.3g]", v.Task, j.Metric, j.XStar, j.XStarLo, j.XStarHi)
+		item := fmt.Sprintf("%s %s x*=%s [%s, %s]", v.Task, j.Metric, report.Num(j.XStar), report.Num(j.XStarLo), report.Num(j.XStarHi))
 		if j.FewItems {
 			few++
 			item += fmt.Sprintf(" (few items: %d per evaluation)", j.NMin)
@@ -96,7 +96,7 @@ func checkEmergent(lines []assemble.Line, ladder []*rundir.Run) Finding {
 		f.Items = append(f.Items, item)
 	}
 	f.Pass = len(f.Items) >= 3
-	f.Detail = fmt.Sprintf("%d emergent abilities (smallest rung %.3g params)", len(f.Items), smallest)
+	f.Detail = fmt.Sprintf("%d emergent abilities (smallest rung %s params)", len(f.Items), report.Num(smallest))
 	if few > 0 {
 		f.Detail += fmt.Sprintf("; %d of them rest on fewer than %d items per evaluation", few, stats.MinItems)
 	}
@@ -282,7 +282,7 @@ func checkQuanta(runs []*rundir.Run) Finding {
 			grows = false
 		}
 		prev = len(w.solved)
-		f.Items = append(f.Items, fmt.Sprintf("%.3g params: %d solved %v", w.params, len(w.solved), w.solved))
+		f.Items = append(f.Items, fmt.Sprintf("%s params: %d solved %v", report.Num(w.params), len(w.solved), w.solved))
 	}
 	frac := 1.0
 	if total > 0 {

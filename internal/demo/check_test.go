@@ -194,7 +194,7 @@ func TestCheckEmergentAndArtifact(t *testing.T) {
 	few := res("e", "exact_match", "emergent", 20000)
 	few.NMin, few.FewItems = 13, true
 	rs = append(rs, few)
-	if f := checkEmergent(analysisLines(t, rs...), ladder); !f.Pass || len(f.Items) != 3 || !strings.Contains(strings.Join(f.Items, "\n"), "e exact_match x*=3e+04 [2e+04, 4e+04] (few items: 13 per evaluation)") {
+	if f := checkEmergent(analysisLines(t, rs...), ladder); !f.Pass || len(f.Items) != 3 || !strings.Contains(strings.Join(f.Items, "\n"), "e exact_match x*=30k [20k, 40k] (few items: 13 per evaluation)") {
 		t.Errorf("three abilities, one on few items: %+v", f)
 	}
 	if f := checkArtifact(analysisLines(t, rs...), true); f.Pass {
@@ -298,15 +298,16 @@ func TestReportAnalysisFindingsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	var anaEmergent, anaArtifact []string
-	dec := json.NewDecoder(bytes.NewReader(b))
-	for dec.More() {
-		var l struct {
+	var doc struct {
+		Results []struct {
 			Task, Metric, Axis, Verdict string
 			Mirage                      *struct{ Verdict string }
 		}
-		if err := dec.Decode(&l); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s is not one JSON document: %v", AnalysisFile, err)
+	}
+	for _, l := range doc.Results {
 		if l.Axis != "params" || !rundir.IsSharp(l.Metric) {
 			continue
 		}

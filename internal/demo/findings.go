@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"emlab/internal/atomicfile"
+	"emlab/internal/rundir"
 )
 
 // ReadFindings reads DIR/findings.json: a JSON array of Finding objects.
@@ -17,9 +19,13 @@ import (
 // error naming it (it is never overwritten then, so nothing written is
 // lost).
 func ReadFindings(dir string) ([]Finding, error) {
-	path := filepath.Join(dir, FindingsFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	return readFindings(os.DirFS(dir), filepath.Join(dir, FindingsFile))
+}
+
+// readFindings reads findings.json of fsys (path names it in errors).
+func readFindings(fsys fs.FS, path string) ([]Finding, error) {
+	b, err := fs.ReadFile(fsys, FindingsFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -32,6 +38,27 @@ func ReadFindings(dir string) ([]Finding, error) {
 		return nil, fmt.Errorf("%s: not a JSON array of findings (id, claim, verdict, pass, detail, items): %w; move it away to start afresh", path, err)
 	}
 	return out, nil
+}
+
+// updateFindings merges the objects of the studies in ids (now) into
+// DIR/findings.json, as mergeFindings does, and returns what it wrote.
+// It reads the file again under the directory's merge lock
+// (rundir.Update), so that a demo judging other studies into the same DIR
+// at the same time, which wrote after this one began, keeps its objects.
+func updateFindings(dir string, ids []string, now []Finding) ([]Finding, error) {
+	var all []Finding
+	err := rundir.Update(dir, FindingsFile, func(fsys fs.FS, label string) ([]byte, error) {
+		prev, err := readFindings(fsys, label)
+		if err != nil {
+			return nil, err
+		}
+		all = mergeFindings(prev, ids, now)
+		return encodeFindings(all)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // mergeFindings replaces the objects of the studies in ids with now (each
@@ -68,16 +95,26 @@ func mergeFindings(prev []Finding, ids []string, now []Finding) []Finding {
 	return out
 }
 
-// writeFindings writes findings.json atomically.
-func writeFindings(dir string, fs []Finding) error {
-	for i := range fs {
-		if fs[i].Items == nil {
-			fs[i].Items = []string{}
-		}
-	}
-	b, err := json.MarshalIndent(fs, "", "  ")
+// writeFindings writes findings.json atomically, replacing what it held.
+func writeFindings(dir string, all []Finding) error {
+	b, err := encodeFindings(all)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(filepath.Join(dir, FindingsFile), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, FindingsFile), b)
+}
+
+// encodeFindings is findings.json's text: an indented array, each
+// object's items an array (never null).
+func encodeFindings(all []Finding) ([]byte, error) {
+	for i := range all {
+		if all[i].Items == nil {
+			all[i].Items = []string{}
+		}
+	}
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }

@@ -137,8 +137,11 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 			hasSection[s.Name] = true
 		}
 	}
-	all := mergeFindings(prev, ids, judged)
-	if err := writeFindings(o.Out, all); err != nil {
+	// Merged under the directory's lock, from findings.json as it is now:
+	// another demo judging other studies into o.Out may have written it
+	// since prev was read.
+	all, err := updateFindings(o.Out, ids, judged)
+	if err != nil {
 		return nil, err
 	}
 	for _, f := range all {
@@ -147,13 +150,9 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		}
 	}
 
+	// The ladder's confound (steps grow with size) opens the abilities
+	// section (assemble's ladder sentence), not a note at the end.
 	var notes []string
-	if len(ladder) > 0 {
-		notes = append(notes, "The demo ladder's training steps grow with model size (as in docs/calibration.md), so emergence against "+
-			"parameters there is emergence against compute: within one rung, addition clicks after a number of steps that the "+
-			"small rungs never reach. The scale-axes study varies parameters and tokens apart; the induction, grokking and "+
-			"quanta studies vary one thing at a time.")
-	}
 	for _, f := range o.Failures {
 		notes = append(notes, "run failed: "+f)
 	}

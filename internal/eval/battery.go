@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -493,14 +494,28 @@ type Battery struct {
 	variants []map[string]tasks.Variant
 }
 
+// MaxItems bounds the items per variant a battery draws. The held-out sets
+// are far smaller for most tasks, and drawing stops only after 50 tries per
+// missing item, so an absurd n would spin for hours before scoring anything.
+const MaxItems = 1_000_000
+
 // NewBattery draws up to n items per variant of each task.
 func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("items per variant must be positive, got %d", n)
+	return NewBatteryContext(context.Background(), ts, n)
+}
+
+// NewBatteryContext is NewBattery that returns ctx's error as soon as ctx
+// is done (see tasks.Draw).
+func NewBatteryContext(ctx context.Context, ts []tasks.Task, n int) (*Battery, error) {
+	if n < 1 || n > MaxItems {
+		return nil, fmt.Errorf("items per variant must be in [1, %d], got %d", MaxItems, n)
 	}
 	b := &Battery{Tasks: ts}
 	for _, t := range ts {
-		items := t.Eval(0, n)
+		items, err := tasks.Draw(ctx, func() []tasks.Item { return t.Eval(0, n) })
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Spec(), err)
+		}
 		if len(items) == 0 {
 			return nil, fmt.Errorf("task %s has no evaluation items", t.Spec())
 		}
@@ -514,7 +529,38 @@ func NewBattery(ts []tasks.Task, n int) (*Battery, error) {
 	return b, nil
 }
 
+// SeqLen bounds the tokens of any sequence Run passes the model — a prompt
+// with a continuation scored, or a prompt with the tokens generated after
+// it (ScoreItems' budget) — capped at nctx, the model's context. It counts
+// UTF-8 bytes, which bound the tokens of every tokenizer whose tokens each
+// cover at least one byte: the character tokenizer and byte-level BPE.
+// Memory estimates use it; a model trained elsewhere has a context (1024,
+// 2048) far longer than the items.
+func (b *Battery) SeqLen(nctx int) int {
+	n := 1
+	for i, t := range b.Tasks {
+		maxAnswer := 0
+		for _, it := range b.Items[i] {
+			maxAnswer = max(maxAnswer, len(it.Answer))
+		}
+		budget := max(t.MaxLen(), maxAnswer) + 1
+		for _, it := range b.Items[i] {
+			cont := max(len(it.Answer), budget)
+			for _, c := range it.Choices {
+				cont = max(cont, len(c))
+			}
+			n = max(n, len(it.Prompt)+cont)
+			if n >= nctx {
+				return nctx
+			}
+		}
+	}
+	return min(n, nctx)
+}
+
 // Run scores every task with h and returns the aggregated lines for step.
+// When h's context ends the run, the lines of the tasks finished so far
+// come back with the error, for the caller to keep.
 func (b *Battery) Run(h *Harness, step int) ([]rundir.Eval, error) {
 	out, _, err := b.run(h, step, false)
 	return out, err
@@ -529,8 +575,14 @@ func (b *Battery) run(h *Harness, step int, samples bool) ([]rundir.Eval, []rund
 	var out []rundir.Eval
 	var smp []rundir.Sample
 	for i, t := range b.Tasks {
+		if err := h.err(); err != nil {
+			return out, smp, err
+		}
 		scores, err := h.ScoreItems(t, b.Items[i], b.variants[i])
 		if err != nil {
+			if h.err() != nil {
+				return out, smp, err
+			}
 			return nil, nil, err
 		}
 		out = append(out, Aggregate(t, b.Items[i], scores, step)...)

@@ -27,6 +27,9 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 	rows := make([]int, 0, bs)
 	toks := make([]int32, 0, bs)
 	for b0 := 0; b0 < len(prompts); b0 += bs {
+		if err := h.err(); err != nil {
+			return nil, err
+		}
 		batch := prompts[b0:min(b0+bs, len(prompts))]
 		gens := out[b0 : b0+len(batch)]
 		for i, p := range batch {

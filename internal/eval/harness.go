@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -17,9 +18,21 @@ type Harness struct {
 	Model     nn.Model
 	Tok       data.Tokenizer
 	BatchSize int // sequences per forward pass; 0 means 64
+	// Ctx, when set, is checked before every batch: once it is done the
+	// harness stops with its error (a SIGTERM ends an evaluation of a
+	// million items within one batch). nil never stops.
+	Ctx context.Context
 
 	stops   map[int32]bool // see stopIDs
 	stopsOf data.Tokenizer
+}
+
+// err is the context's error, or nil without a context.
+func (h *Harness) err() error {
+	if h.Ctx == nil {
+		return nil
+	}
+	return h.Ctx.Err()
 }
 
 func (h *Harness) batchSize() int {
@@ -62,6 +75,9 @@ func (h *Harness) ScoreContinuations(reqs []Continuation, withDists bool) ([]Con
 	sep := h.Tok.Sep()
 	bs := h.batchSize()
 	for b0 := 0; b0 < len(reqs); b0 += bs {
+		if err := h.err(); err != nil {
+			return nil, err
+		}
 		batch := reqs[b0:min(b0+bs, len(reqs))]
 		T := 0
 		for i, r := range batch {
@@ -157,6 +173,9 @@ func (h *Harness) Generate(prompts [][]int32, maxNew int) ([][]int32, error) {
 	out := make([][]int32, len(prompts))
 	bs := h.batchSize()
 	for b0 := 0; b0 < len(prompts); b0 += bs {
+		if err := h.err(); err != nil {
+			return nil, err
+		}
 		batch := prompts[b0:min(b0+bs, len(prompts))]
 		B := len(batch)
 		seqs := make([][]int32, B)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 
+	ckpt "emlab/internal/checkpoint"
 	"emlab/internal/nn"
 )
 
@@ -53,7 +54,15 @@ func loadInto(m *nn.Pretrained, dir string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, c.Close()) }()
-	return c.load(m.Spec(), m.Params())
+	if err := c.load(m.Spec(), m.Params()); err != nil {
+		return err
+	}
+	// NaN or ±Inf weights come from a diverged run: refused as emlab's own
+	// checkpoints are, before any probe's eigensolver iterates on them.
+	if name, v, bad := ckpt.NonFinite(m.Params(), nil); bad {
+		return fmt.Errorf("%s: %w: tensor %q holds %v", dir, ckpt.ErrNonFinite, name, v)
+	}
+	return nil
 }
 
 // IsModelDir reports whether dir holds a config.json (a Hugging Face model

@@ -112,5 +112,9 @@ func (c Config) Validate() error {
 	if c.InitStd < 0 || c.EmbedInitStd < 0 {
 		bad("init_std", "must be ≥ 0")
 	}
+	if len(errs) == 0 && !checkSize(ParamCount(c)) {
+		errs = append(errs, fmt.Errorf("model: %.3g parameters (d_model %d, n_layers %d, d_mlp %d, n_ctx %d, d_vocab %d) exceed %.3g, more than any machine holds",
+			ParamCount(c), c.DModel, c.NLayers, c.HiddenMLP(), c.NCtx, c.DVocab, float64(MaxElements)))
+	}
 	return errors.Join(errs...)
 }

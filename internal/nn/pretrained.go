@@ -116,6 +116,10 @@ func (s Spec) Validate() error {
 	if !(s.LNEps > 0) {
 		bad("LNEps", "must be positive, got %g", s.LNEps)
 	}
+	if len(errs) == 0 && !checkSize(PretrainedParamCount(s)) {
+		errs = append(errs, fmt.Errorf("spec: %.3g parameters (DModel %d, NLayers %d, DMLP %d, NCtx %d, DVocab %d) exceed %.3g, more than any machine holds",
+			PretrainedParamCount(s), s.DModel, s.NLayers, s.DMLP, s.NCtx, s.DVocab, float64(MaxElements)))
+	}
 	if s.Rotary {
 		if s.RotaryDims <= 0 || s.RotaryDims%2 != 0 || (s.NHeads > 0 && s.RotaryDims > s.DHead()) {
 			bad("RotaryDims", "must be even and in [2, DHead=%d], got %d", s.DModel/max(s.NHeads, 1), s.RotaryDims)

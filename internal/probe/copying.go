@@ -37,6 +37,11 @@ func CopyingScore(WE, WV, WO, WU *mat.Dense) (float64, error) {
 	ou.Mul(WO, WU)   // (Dh, V)
 	oue.Mul(&ou, WE) // (Dh, C)
 	m.Mul(&oue, WV)  // (Dh, Dh)
+	// Checking the product covers its factors: a NaN or Inf in any of them
+	// reaches it (barring an exact cancellation, which leaves m usable).
+	if err := finiteMatrix("copying score: OV circuit", &m); err != nil {
+		return 0, err
+	}
 	var eig mat.Eigen
 	if !eig.Factorize(&m, mat.EigenNone) {
 		return 0, fmt.Errorf("copying score: eigendecomposition did not converge")

@@ -16,6 +16,9 @@ func covariance(x []float32, n, d int) (*mat.SymDense, error) {
 	if n < 2 || d < 1 || len(x) != n*d {
 		return nil, fmt.Errorf("covariance: %d values for (n=%d, d=%d), need n ≥ 2", len(x), n, d)
 	}
+	if err := finite32("covariance", x); err != nil {
+		return nil, err
+	}
 	mean := make([]float64, d)
 	for i := range n {
 		for j := range d {

@@ -26,6 +26,9 @@ func FitLogReg(x []float64, y []int, n, d, k int, lambda float64) (*LogReg, erro
 	if n < 2 || d < 1 || k < 2 || len(x) != n*d || len(y) != n {
 		return nil, fmt.Errorf("logistic regression: %d features, %d labels for (n=%d, d=%d), k=%d", len(x), len(y), n, d, k)
 	}
+	if err := finite64("logistic regression: features", x); err != nil {
+		return nil, err
+	}
 	for i, c := range y {
 		if c < 0 || c >= k {
 			return nil, fmt.Errorf("logistic regression: label %d of row %d outside [0, %d)", c, i, k)

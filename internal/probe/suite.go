@@ -6,6 +6,7 @@ package probe
 // run seed, so every run and every step is probed on the same inputs.
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -28,6 +29,23 @@ type Env struct {
 	Seed  uint64         // seed of the probe inputs (the CLI uses 0)
 	Batch int            // sequences per probe batch; 0 means 64
 	Items int            // items per task for item-based probes; 0 means 256
+	// Ctx, when set, is checked inside the probes' batch loops: once it
+	// is done a probe stops with its error. nil never stops.
+	Ctx context.Context
+}
+
+// err is the context's error, or nil without a context.
+func (e *Env) err() error {
+	if e.Ctx == nil {
+		return nil
+	}
+	return e.Ctx.Err()
+}
+
+// draw runs a task's item generator, stopping when the context is done
+// (see tasks.Draw).
+func (e *Env) draw(gen func() []tasks.Item) ([]tasks.Item, error) {
+	return tasks.Draw(e.Ctx, gen)
 }
 
 func (e *Env) batch() int {

@@ -30,6 +30,9 @@ func lastPositionActs(e *Env, prompts [][]int32, names []string) (map[string][]f
 		sep = e.Tok.Sep()
 	}
 	for b0 := 0; b0 < len(prompts); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, nil, err
+		}
 		batch := prompts[b0:min(b0+bs, len(prompts))]
 		T := 0
 		for _, p := range batch {
@@ -138,6 +141,9 @@ func runFourier(e *Env, step int) ([]rundir.Probe, error) {
 	V := e.Model.Config().DVocab
 	bs := e.batch()
 	for b0 := 0; b0 < len(all); b0 += bs {
+		if err := e.err(); err != nil {
+			return nil, err
+		}
 		n := min(bs, len(all)-b0)
 		toks := make([]int32, 0, n*T)
 		for i := range n {
@@ -186,7 +192,10 @@ func runLinearProbes(e *Env, step int) ([]rundir.Probe, error) {
 		if !ok {
 			continue
 		}
-		items := t.Eval(e.Seed, e.items())
+		items, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
 		// One deterministic shuffle so the probe's train/test halves mix
 		// the task's variants.
 		r := data.RNG(e.Seed, "probe/linear/"+t.Spec())
@@ -263,14 +272,21 @@ func answerAccuracy(h *eval.Harness, tok data.Tokenizer, items []tasks.Item) (fl
 }
 
 func runTrainHeldout(e *Env, step int) ([]rundir.Probe, error) {
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	var out []rundir.Probe
 	for _, t := range e.Tasks {
 		ts, ok := t.(tasks.TrainSampler)
 		if !ok {
 			continue
 		}
-		tr, he := ts.TrainItems(e.Seed, e.items()), t.Eval(e.Seed, e.items())
+		tr, err := e.draw(func() []tasks.Item { return ts.TrainItems(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
+		he, err := e.draw(func() []tasks.Item { return t.Eval(e.Seed, e.items()) })
+		if err != nil {
+			return nil, err
+		}
 		// Compare like with like: only the held-out variants that have a
 		// "/train" counterpart.
 		byV := map[string][]tasks.Item{}
@@ -366,7 +382,7 @@ func runKnowledge(e *Env, step int) ([]rundir.Probe, error) {
 	if len(facts) == 0 {
 		return nil, fmt.Errorf("knowledge: no task of the run states facts")
 	}
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	bits, maxBits, err := KnowledgeBits(h, e.Tok, facts)
 	if err != nil {
 		return nil, err
@@ -454,7 +470,7 @@ func paritySaliency(m nn.Model, prompts [][]int32, answers []int32, subset, bitP
 func runParity(e *Env, step int) ([]rundir.Probe, error) {
 	t := findTask(e, "parity")
 	items := t.Eval(e.Seed, min(e.items(), 128))
-	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch()}
+	h := &eval.Harness{Model: e.Model, Tok: e.Tok, BatchSize: e.batch(), Ctx: e.Ctx}
 	bySub := map[int][]tasks.Item{}
 	for _, it := range items {
 		bySub[it.Subtask] = append(bySub[it.Subtask], it)

@@ -63,7 +63,9 @@ func (hm *Heatmap) SVG() string {
 		}
 	}
 	gridW := cellW * float64(len(hm.Cols))
-	w := math.Max(left+gridW+90, 320)
+	// The colour bar and its value labels take 90 pixels right of the grid;
+	// its label (under the bar) may need more.
+	w := math.Max(left+gridW+math.Max(90, 20+TextWidth(hm.ValueLabel, 10)+8), 320)
 	h := top + cellH*float64(len(hm.Rows)) + 50
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="%s" height="%s" viewBox="0 0 %s %s" role="img">`, num(w), num(h), num(w), num(h))
@@ -128,12 +130,5 @@ func (hm *Heatmap) SVG() string {
 	return b.String()
 }
 
-func cellLabel(v float64) string {
-	switch a := math.Abs(v); {
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
+// cellLabel is a cell's value in the report's one format.
+func cellLabel(v float64) string { return Num(v) }

@@ -23,8 +23,11 @@ const (
 	SecNotes     = "notes"
 )
 
-// Num formats a number for text: three significant digits, "—" for NaN
-// (undefined), "∞"/"−∞" for an open end.
+// Num is the one number format of emlab's report, dashboard and demo
+// findings: three significant digits; from a thousand up with an SI
+// suffix (1.78k, 72.6k, 1.2M, 3.4G, 5T); below 0.001 in e-notation with a
+// short exponent (1.5e-4); "—" for NaN (undefined), "∞"/"−∞" for an open
+// end.
 func Num(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -33,25 +36,40 @@ func Num(v float64) string {
 		return "∞"
 	case math.IsInf(v, -1):
 		return "−∞"
+	case v == 0:
+		return "0"
 	}
 	a := math.Abs(v)
-	if a >= 1e4 || (a != 0 && a < 1e-3) {
-		return siLabelPrec(v)
+	if a < 1e-3 {
+		return eNum(v)
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
-}
-
-func siLabelPrec(v float64) string {
-	a := math.Abs(v)
+	// Three significant digits round 999.5 up to 1000: such a value moves
+	// to the next unit (999.7 → "1k", 999.6k → "1M").
+	unit, suffix := 1.0, ""
 	for _, u := range []struct {
 		f float64
 		s string
-	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
-		if a >= u.f {
-			return strconv.FormatFloat(v/u.f, 'g', 3, 64) + u.s
+	}{{1e3, "k"}, {1e6, "M"}, {1e9, "G"}, {1e12, "T"}} {
+		if a >= u.f*0.9995 {
+			unit, suffix = u.f, u.s
 		}
 	}
-	return strconv.FormatFloat(v, 'e', 2, 64)
+	if a/unit >= 999.5 && suffix == "T" {
+		return eNum(v)
+	}
+	return strconv.FormatFloat(v/unit, 'g', 3, 64) + suffix
+}
+
+// eNum writes v in e-notation with three significant digits and a short
+// exponent: 1.5e-4, 2e15.
+func eNum(v float64) string {
+	m, e, _ := strings.Cut(strconv.FormatFloat(v, 'e', 2, 64), "e")
+	m = strings.TrimRight(strings.TrimRight(m, "0"), ".")
+	sign := e[:1]
+	if sign == "+" {
+		sign = ""
+	}
+	return m + "e" + sign + strings.TrimLeft(e[1:], "0")
 }
 
 // Interval formats [lo, hi].
@@ -68,7 +86,7 @@ func Interval(lo, hi float64) string {
 func PanelPlot(task string, p *Panel) *Plot {
 	pl := &Plot{
 		Title:  task + " — " + p.Metric,
-		XLabel: axisLabel(p.Axis), YLabel: p.Metric,
+		XLabel: axisLabel(p.Axis), YLabel: metricLabel(p.Metric, p.LowerIsBetter),
 		XLog: p.XLog, YFixed: p.Fraction, YMin: 0, YMax: 1,
 	}
 	obs := p.Observed
@@ -102,6 +120,14 @@ func PanelPlot(task string, p *Panel) *Plot {
 		pl.HLines = append(pl.HLines, Marker{At: p.Chance, Label: "chance " + Num(p.Chance)})
 	}
 	return pl
+}
+
+// metricLabel is a metric's axis label, saying so when lower is better.
+func metricLabel(metric string, lowerIsBetter bool) string {
+	if lowerIsBetter {
+		return metric + " (lower is better)"
+	}
+	return metric
 }
 
 // axisLabel names an axis with its unit.
@@ -167,8 +193,12 @@ func ScalingPlot(s *Scaling) *Plot {
 	if fit.Label == "" {
 		fit.Label = "fit"
 	}
-	return &Plot{Title: "Scaling law", XLabel: s.XLabel, YLabel: "eval loss (nats/token, log scale)", XLog: true, YLog: true,
-		Series: []Series{obs, fit}}
+	series := []Series{obs}
+	if len(fit.X) > 0 {
+		series = append(series, fit)
+	}
+	return &Plot{Title: "Scaling law", XLabel: s.XLabel, YLabel: "eval loss (nats/token, log; lower is better)", XLog: true, YLog: true,
+		Series: series}
 }
 
 // panelLines are the sentences under a sharp panel: the verdict and why,
@@ -253,14 +283,92 @@ func mirageWord(m *Mirage) string {
 // view is what the template renders.
 type view struct {
 	R        *Report
-	Claims   []claimRow
+	Bottom   []bottomRow
+	Reading  string
+	Terms    []term
 	Sections []section
 }
 
-// claimRow is a row of the claims table with its verdict's CSS class.
-type claimRow struct {
-	Claim
-	Class string
+// bottomRow is a row of the bottom-line table as printed: an ability or
+// a claim, with links to the figure or section that shows it.
+type bottomRow struct {
+	// What names the row; LinkText, when set, follows it, linked to Link
+	// when that is set.
+	What, Link, LinkText   string
+	Verdict, VerdictClass  string
+	XStar, Mirage, Support string
+	Reading                string
+}
+
+// term is a word the report uses and its definition.
+type term struct{ Word, Def string }
+
+// terms are defined under the bottom-line table, where they are first used.
+var terms = []term{
+	{"EMERGENT", "the analysis' verdict on the sharp metric (exact match) against parameters: a sigmoid in log parameters that is flat near chance at the two smallest sizes, rises sharply (10–90 % within a third of the sampled decades) and beats the smooth fits (line, power law) both by BIC and in predicting left-out sizes. Other verdicts: smooth (improves without a jump), flat, worsens, non-monotone, insufficient (too few sizes)."},
+	{"x*", "where the jump happens: the midpoint of the fitted sigmoid, in parameters, with its bootstrap interval (resampling items and seeds) in brackets; an open end (∞) means the resamples do not pin it on that side. Defined only for an EMERGENT curve."},
+	{"mirage test", "after Schaeffer et al. (2023): the same model outputs scored with a smooth metric (per-token accuracy, log-probability of the answer). METRIC ARTIFACT: the sharp metric jumps while the smooth metric improves smoothly, so the jump comes from the all-or-nothing metric, not the model. Not a metric artifact: the smooth metric jumps too. Inconclusive: the smooth metric is neither clearly smooth nor sharp. Only an emergence that is not an artifact survives."},
+	{"p^L", "if an answer of L tokens is right only when all L are, and each is right with probability p, exact match is about p^L, which rises steeply even while p rises steadily; the check fits L and says whether exact match matches the per-token accuracy to the power L."},
+	{"breakthroughness, linearity", "BIG-bench's descriptive measures (Srivastava et al. 2022, appendix B) of the normalised curve: breakthroughness is large when the improvement comes in a jump between neighbouring sizes, linearity when it comes steadily across them. They describe the curve; the verdict does not use them."},
+	{"items × seeds", "the fewest test items behind one evaluation and the fewest seeds (independently trained models) behind one size; error bars are ±1 standard error of a size's mean from both. † marks a verdict resting on fewer items than the analysis asks for."},
+}
+
+// abilityID is the anchor of an ability's figure.
+func abilityID(task string) string {
+	var b strings.Builder
+	b.WriteString("ability-")
+	for _, r := range task {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// bottomRows are the bottom-line table's rows: the abilities, then the
+// claims.
+func bottomRows(r *Report) []bottomRow {
+	var out []bottomRow
+	if bl := r.BottomLine; bl != nil {
+		for _, a := range bl.Rows {
+			row := bottomRow{LinkText: a.Ability, Link: "#" + abilityID(a.Ability), Verdict: strings.ToUpper(a.Verdict), XStar: "—", Mirage: "not run", Reading: a.Reading}
+			row.VerdictClass = "inconclusive"
+			if a.Emergent {
+				row.VerdictClass = "emergent"
+			}
+			if a.FewItems {
+				row.Verdict += " †"
+			}
+			if finite(a.XStar) {
+				row.XStar = Num(a.XStar) + " " + Interval(a.XStarLo, a.XStarHi)
+			}
+			if a.Mirage != "" {
+				row.Mirage = mirageWord(&Mirage{Verdict: a.Mirage})
+			}
+			var sup []string
+			if a.Items > 0 {
+				sup = append(sup, fmt.Sprintf("%d items", a.Items))
+			}
+			if a.Seeds > 0 {
+				sup = append(sup, fmt.Sprintf("%d seed%s", a.Seeds, plural(a.Seeds)))
+			}
+			row.Support = orDash(strings.Join(sup, " × "))
+			out = append(out, row)
+		}
+	}
+	for _, c := range r.Claims {
+		row := bottomRow{What: c.Claim, LinkText: c.ID, Verdict: c.Verdict, VerdictClass: verdictClass(c.Verdict), XStar: "—", Mirage: "—", Support: "—", Reading: c.Detail}
+		if c.Experiment != "" {
+			row.Reading = c.Experiment + ": " + c.Detail
+		}
+		if c.Section != "" {
+			row.Link = "#" + c.Section
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func verdictClass(v string) string {
@@ -283,6 +391,7 @@ type section struct {
 }
 
 type figure struct {
+	ID      string
 	SVGs    []template.HTML
 	Caption string
 	Lines   []string
@@ -309,9 +418,12 @@ func svg(s string) template.HTML {
 
 // Write renders the report as one self-contained HTML document.
 func Write(w io.Writer, r *Report) error {
-	v := view{R: r}
-	for _, c := range r.Claims {
-		v.Claims = append(v.Claims, claimRow{Claim: c, Class: verdictClass(c.Verdict)})
+	v := view{R: r, Bottom: bottomRows(r)}
+	if r.BottomLine != nil {
+		v.Reading = r.BottomLine.Reading
+	}
+	if len(v.Bottom) > 0 {
+		v.Terms = terms
 	}
 	for _, st := range r.Studies {
 		sec := section{ID: st.ID, Title: st.Title, Intro: st.Intro, Note: st.Note}
@@ -335,10 +447,13 @@ func Write(w io.Writer, r *Report) error {
 	}
 
 	// Abilities.
-	sec := section{ID: SecAbilities, Title: "Abilities against scale",
-		Intro: "Each ability's sharp metric against scale with the fitted curve, the sigmoid midpoint x* (dashed line) and its bootstrap interval (shaded); the smooth metric of the same outputs beside it, and the mirage test comparing the two."}
+	intro := "Each ability's sharp metric against scale with the fitted curve, the sigmoid midpoint x* (dashed line) and its bootstrap interval (shaded); the smooth metric of the same outputs beside it, and the mirage test comparing the two. Error bars are ±1 standard error of each size's mean (items and seeds). Under each verdict, every test the analysis ran: ✓ passed, a red ✗ failed. An EMERGENT verdict needs every test its rule requires to pass, so a red ✗ beside it is on a test that informs without deciding (model_choice: another model predicts left-out sizes best; items: few items per evaluation) and marks a reason for caution, not a contradiction."
+	if r.Ladder != "" {
+		intro = r.Ladder + " " + intro
+	}
+	sec := section{ID: SecAbilities, Title: "Abilities against scale", Intro: intro}
 	for _, a := range r.Abilities {
-		f := figure{Caption: a.Task, Note: a.Note}
+		f := figure{ID: abilityID(a.Task), Caption: a.Task, Note: a.Note}
 		for _, p := range []*Panel{a.Sharp, a.Smooth} {
 			if p == nil {
 				continue
@@ -384,7 +499,7 @@ func Write(w io.Writer, r *Report) error {
 
 	// Loss view.
 	sec = section{ID: SecLossView, Title: "The loss view",
-		Intro: "Metrics against eval loss for every model size and checkpoint (Du et al. 2024): if points from all sizes fall on one curve, the ability tracks the pre-training loss rather than the size that reached it. L* is the fitted loss threshold (flat, then linear below L*)."}
+		Intro: "Metrics against eval loss for every model size and checkpoint (Du et al. 2024), with ±1 standard error over the items: if points from all sizes fall on one curve, the ability tracks the pre-training loss rather than the size that reached it. L* is the fitted loss threshold (flat, then linear below L*)."}
 	if lv := r.LossView; lv != nil && len(lv.Panels) > 0 {
 		for i := range lv.Panels {
 			lp := &lv.Panels[i]
@@ -402,7 +517,7 @@ func Write(w io.Writer, r *Report) error {
 
 	// Induction heads.
 	sec = section{ID: SecInduction, Title: "Induction-head formation",
-		Intro: "The best head's prefix-matching score (Olsson et al. 2022: attention from a repeated token to the token after its earlier copy; 1 is a perfect induction head, uniform attention scores ≈ 1/t) and the in-context-learning score against training step, one line per model size."}
+		Intro: "The best head's prefix-matching score (Olsson et al. 2022: attention from a repeated token to the token after its earlier copy; 1 is a perfect induction head, uniform attention scores ≈ 1/t) and the in-context-learning score (loss on late tokens of a sequence minus loss on early ones, in nats: more negative is better) against training step, one line per model size. A probe is one measurement of one run on fixed inputs, so these curves carry no error bars."}
 	if in := r.Induction; in != nil && (len(in.PrefixMatching) > 0 || len(in.ICL) > 0) {
 		pm := &Plot{Title: "Best head's prefix-matching score", XLabel: axisLabel("step"), YLabel: "prefix-matching score", XLog: true,
 			Series: in.PrefixMatching, YFixed: true, YMin: 0, YMax: 1, HLines: []Marker{{At: 0.5, Label: "0.5 (phase change)"}}}
@@ -419,14 +534,14 @@ func Write(w io.Writer, r *Report) error {
 
 	// Grokking.
 	sec = section{ID: SecGrokking, Title: "Grokking",
-		Intro: "Train and held-out accuracy, the restricted and excluded losses (Nanda et al. 2023: loss with only the key Fourier frequencies kept, and with them removed) and the weight norm against step: memorisation first, then the clean-up that generalises."}
+		Intro: "Train and held-out accuracy, the restricted and excluded losses (Nanda et al. 2023: loss with only the key Fourier frequencies kept, and with them removed) and the weight norm against step: memorisation first, then the clean-up that generalises. Every run with both accuracies is shown, the weight-decay run and its control, each trained for its full length; a probe is one measurement on a fixed set, so no error bars."}
 	if g := r.Grokking; g != nil && (len(g.Accuracy) > 0 || len(g.Loss) > 0 || len(g.WeightNorm) > 0) {
 		title := g.Title
 		if title == "" {
 			title = "modular addition"
 		}
 		acc := &Plot{Title: "Accuracy — " + title, XLabel: axisLabel("step"), YLabel: "accuracy", XLog: true, Series: g.Accuracy, YFixed: true, YMin: 0, YMax: 1}
-		loss := &Plot{Title: "Losses — " + title, XLabel: axisLabel("step"), YLabel: "loss (nats, log scale)", XLog: true, YLog: true, Series: g.Loss}
+		loss := &Plot{Title: "Losses — " + title, XLabel: axisLabel("step"), YLabel: "loss (nats, log; lower is better)", XLog: true, YLog: true, Series: g.Loss}
 		wn := &Plot{Title: "Weight norm — " + title, XLabel: axisLabel("step"), YLabel: "weight norm (L2)", XLog: true, Series: g.WeightNorm}
 		sec.Figures = append(sec.Figures, figure{SVGs: []template.HTML{svg(acc.SVG()), svg(loss.SVG()), svg(wn.SVG())}, Lines: g.Summary, Note: g.Note})
 	} else {
@@ -451,7 +566,9 @@ func Write(w io.Writer, r *Report) error {
 		if s.Formula != "" {
 			f.Lines = append(f.Lines, s.Formula)
 		}
-		sec.Table = &table{Head: []string{"parameter", "value", "interval"}}
+		if len(s.Params) > 0 {
+			sec.Table = &table{Head: []string{"parameter", "value", "interval"}}
+		}
 		for _, p := range s.Params {
 			sec.Table.Rows = append(sec.Table.Rows, []string{p.Name, Num(p.Value), Interval(p.Lo, p.Hi)})
 		}
@@ -524,7 +641,7 @@ ul.evidence{font-size:.9em;padding-left:1.2em}li.pass::marker{content:"✓ ";col
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}th{background:#f3f3f3}
 details pre{font-size:.8em;background:#f8f8f8;padding:.5em;overflow-x:auto;white-space:pre-wrap}
 code{font-family:ui-monospace,monospace}
-table.claims td{vertical-align:top}td.supported{color:#006b4f;font-weight:bold}td.notsupported{color:#a63d00;font-weight:bold}td.inconclusive{color:#555;font-weight:bold}
+table.claims td{vertical-align:top}td.emergent{color:#a63d00;font-weight:bold}dl.terms{font-size:.9em}dl.terms dt{font-weight:bold;margin-top:.3em}dl.terms dd{margin-left:1.5em}.reading{font-size:1.1em}td.supported{color:#006b4f;font-weight:bold}td.notsupported{color:#a63d00;font-weight:bold}td.inconclusive{color:#555;font-weight:bold}
 @media print{
  body{max-width:none;padding:0;font-size:10pt}
  nav{display:none}
@@ -538,19 +655,21 @@ table.claims td{vertical-align:top}td.supported{color:#006b4f;font-weight:bold}t
 <body>
 <h1>{{.R.Title}}</h1>
 {{if .R.Subtitle}}<p class="subtitle">{{.R.Subtitle}}</p>{{end}}
-{{range .R.Summary}}<p class="summary">{{.}}</p>{{end}}
-{{if .Claims}}<section id="claims">
-<h2>Claims</h2>
-<table class="claims"><thead><tr><th>claim</th><th>experiment</th><th>verdict</th><th>evidence</th><th>section</th></tr></thead><tbody>
-{{range .Claims}}<tr><td>{{.Claim.Claim}}</td><td>{{.Experiment}}</td><td class="{{.Class}}">{{.Verdict}}</td><td>{{.Detail}}</td><td>{{if .Section}}<a href="#{{.Section}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td></tr>
+{{if .Bottom}}<section id="claims">
+<h2>Bottom line</h2>
+{{if .Reading}}<p class="reading">{{.Reading}}</p>{{end}}
+<table class="claims"><thead><tr><th>ability or claim</th><th>verdict</th><th>x* [interval]</th><th>mirage test</th><th>items × seeds</th><th>reading</th></tr></thead><tbody>
+{{range .Bottom}}<tr><td>{{.What}}{{if .LinkText}}{{if .What}} {{end}}{{if .Link}}<a href="{{.Link}}">{{.LinkText}}</a>{{else}}{{.LinkText}}{{end}}{{end}}</td><td class="{{.VerdictClass}}">{{.Verdict}}</td><td>{{.XStar}}</td><td>{{.Mirage}}</td><td>{{.Support}}</td><td>{{.Reading}}</td></tr>
 {{end}}</tbody></table>
+<dl class="terms">{{range .Terms}}<dt>{{.Word}}</dt><dd>{{.Def}}</dd>{{end}}</dl>
 </section>{{end}}
+{{range .R.Summary}}<p class="summary">{{.}}</p>{{end}}
 <nav><ul>{{range .Sections}}<li><a href="#{{.ID}}">{{.Title}}</a></li>{{end}}</ul></nav>
 {{range .Sections}}
 <section id="{{.ID}}">
 <h2>{{.Title}}</h2>
 {{if .Intro}}<p class="intro">{{.Intro}}</p>{{end}}
-{{range .Figures}}<figure>
+{{range .Figures}}<figure{{if .ID}} id="{{.ID}}"{{end}}>
 {{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}
 {{if .SVGs}}<div class="plots">{{range .SVGs}}{{.}}{{end}}</div>{{end}}
 {{range .Lines}}<p>{{.}}</p>{{end}}

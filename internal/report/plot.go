@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // Style is how a series is drawn.
@@ -65,9 +66,28 @@ type Plot struct {
 // distinct on white; yellow comes last because it is faint as a thin line.
 var Palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"}
 
-// markerShapes cycle with the colours so that series stay apart in a grey
-// print as well.
-var markerShapes = []string{"circle", "square", "triangle", "diamond"}
+// markerShapes and dashPatterns are the other two channels of LookOf.
+var (
+	markerShapes = []string{"circle", "square", "triangle", "diamond", "triangle-down"}
+	dashPatterns = []string{"", "6 4", "2 3", "8 3 2 3"}
+)
+
+// Look is how series i of a plot is drawn: its colour, its marker shape
+// (where it has markers) and its line's dash pattern ("" solid).
+type Look struct {
+	Colour, Marker, Dash string
+}
+
+// LookOf is the one rule that tells the series of a plot apart, in the
+// report and on the dashboard alike: colour i mod 8 (Palette), marker
+// i mod 5 and dash pattern ⌊i/8⌋ mod 4. As 8 and 5 are coprime, the
+// first 40 series differ in colour or marker, and the first 32 in colour
+// or dash, so markers tell scatter series apart (the loss view's sizes and
+// seeds) and dashes tell lines apart (the dashboard's training curves),
+// also in grey print.
+func LookOf(i int) Look {
+	return Look{Colour: Palette[i%len(Palette)], Marker: markerShapes[i%len(markerShapes)], Dash: dashPatterns[(i/len(Palette))%len(dashPatterns)]}
+}
 
 const (
 	marginLeft   = 64.0
@@ -147,12 +167,14 @@ func (p *Plot) SVG() string {
 			}
 		}
 	}
-	legendRows := (len(p.Series) + len(p.XBands) + len(p.HLines) + len(p.VLines) + 1) / 2
+	entries := p.legend(x, y)
+	lay := legendLayout(entries, w)
+	total := h + float64(lay.rows)*legendRow
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="%s" height="%s" viewBox="0 0 %s %s" role="img">`,
-		num(w), num(h+float64(legendRows)*legendRow), num(w), num(h+float64(legendRows)*legendRow))
+		num(w), num(total), num(w), num(total))
 	fmt.Fprintf(&b, `<title>%s</title>`, esc(p.Title))
-	fmt.Fprintf(&b, `<rect class="bg" x="0" y="0" width="%s" height="%s" fill="#fff"/>`, num(w), num(h+float64(legendRows)*legendRow))
+	fmt.Fprintf(&b, `<rect class="bg" x="0" y="0" width="%s" height="%s" fill="#fff"/>`, num(w), num(total))
 	fmt.Fprintf(&b, `<text class="title" x="%s" y="18" text-anchor="middle" font-size="13" font-weight="bold">%s</text>`, num(w/2), esc(p.Title))
 	if len(xs) == 0 {
 		fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#999"/>`,
@@ -252,16 +274,11 @@ func (p *Plot) SVG() string {
 	}
 	// Series.
 	for i, s := range p.Series {
-		col := Palette[i%len(Palette)]
-		shape := markerShapes[i%len(markerShapes)]
-		fmt.Fprintf(&b, `<g class="series" data-label="%s" stroke="%s" fill="%s">`, esc(s.Label), col, col)
+		lk := p.look(i)
+		fmt.Fprintf(&b, `<g class="series" data-label="%s" data-look="%s" stroke="%s" fill="%s">`, esc(s.Label), lk.key(s.Style), lk.Colour, lk.Colour)
 		if s.Style != Points {
 			if d := pathData(s, x, y); d != "" {
-				dash := ""
-				if dashed(s, i) {
-					dash = ` stroke-dasharray="6 4"`
-				}
-				fmt.Fprintf(&b, `<path class="line" d="%s" fill="none" stroke-width="1.8"%s/>`, d, dash)
+				fmt.Fprintf(&b, `<path class="line" d="%s" fill="none" stroke-width="1.8"%s/>`, d, dashAttr(lk.Dash))
 			}
 		}
 		for j := range s.X {
@@ -270,44 +287,113 @@ func (p *Plot) SVG() string {
 			}
 			px, py := x.tr(s.X[j]), y.tr(s.Y[j])
 			if s.Lo != nil && s.Hi != nil && j < len(s.Lo) && j < len(s.Hi) && y.valid(s.Lo[j]) && y.valid(s.Hi[j]) {
-				fmt.Fprintf(&b, `<path class="errorbar" d="M%s %sV%s" stroke-width="1"/>`, num(px), num(y.tr(s.Lo[j])), num(y.tr(s.Hi[j])))
+				fmt.Fprintf(&b, `<path class="errorbar" d="M%s %sV%sM%s %sH%sM%s %sH%s" stroke-width="1"/>`,
+					num(px), num(y.tr(s.Lo[j])), num(y.tr(s.Hi[j])),
+					num(px-2.5), num(y.tr(s.Lo[j])), num(px+2.5), num(px-2.5), num(y.tr(s.Hi[j])), num(px+2.5))
 			}
 			if s.Style != Line {
-				b.WriteString(markerSVG(shape, px, py))
+				b.WriteString(markerSVG(lk.Marker, px, py))
 			}
 		}
 		b.WriteString(`</g>`)
 	}
 	b.WriteString(`</g>`)
 
-	// Legend below the axis label, two entries a row.
-	var entries []string
+	// The legend below the axis label.
+	b.WriteString(`<g class="legend">`)
+	for i, e := range entries {
+		fmt.Fprintf(&b, `<g class="legend-entry" transform="translate(%s %s)">%s<text x="22" y="4" font-size="11">%s</text></g>`,
+			num(lay.x0+float64(i%lay.cols)*lay.colW), num(h+float64(i/lay.cols)*legendRow), e.swatch, esc(e.label))
+	}
+	b.WriteString(`</g></svg>`)
+	return b.String()
+}
+
+// look is series i's look: LookOf(i), with a series that asks for dashes
+// dashed even in the first cycle of colours.
+func (p *Plot) look(i int) Look {
+	lk := LookOf(i)
+	if p.Series[i].Dashed && lk.Dash == "" {
+		lk.Dash = dashPatterns[1]
+	}
+	return lk
+}
+
+// key names what a reader sees of a look for a series of the given style
+// (the tests compare them: no two series of one plot may look alike).
+func (lk Look) key(st Style) string {
+	switch st {
+	case Line:
+		return lk.Colour + " line " + lk.Dash
+	case Points:
+		return lk.Colour + " " + lk.Marker
+	}
+	return lk.Colour + " " + lk.Marker + " line " + lk.Dash
+}
+
+func dashAttr(d string) string {
+	if d == "" {
+		return ""
+	}
+	return ` stroke-dasharray="` + d + `"`
+}
+
+// legendEntry is one entry of a plot's legend: its swatch (SVG drawn
+// around (9, 0)) and its label.
+type legendEntry struct {
+	swatch, label string
+}
+
+func (p *Plot) legend(x, y *axis) []legendEntry {
+	var out []legendEntry
 	for i, s := range p.Series {
-		col := Palette[i%len(Palette)]
-		sw := legendSwatch(s, dashed(s, i), col, markerShapes[i%len(markerShapes)])
 		label := s.Label
 		if !hasPoint(s, x, y) {
 			label += " (no data)"
 		}
-		entries = append(entries, sw+`<text x="22" y="4" font-size="11">`+esc(label)+`</text>`)
+		out = append(out, legendEntry{legendSwatch(s, p.look(i)), label})
 	}
 	for _, bd := range p.XBands {
-		entries = append(entries, `<rect x="0" y="-5" width="18" height="10" fill="#999" fill-opacity="0.3"/><text x="22" y="4" font-size="11">`+esc(bd.Label)+`</text>`)
+		out = append(out, legendEntry{`<rect x="0" y="-5" width="18" height="10" fill="#999" fill-opacity="0.3"/>`, bd.Label})
 	}
 	for _, m := range p.VLines {
-		entries = append(entries, `<line x1="9" y1="-6" x2="9" y2="6" stroke="#333" stroke-dasharray="4 3"/><text x="22" y="4" font-size="11">`+esc(m.Label)+`</text>`)
+		out = append(out, legendEntry{`<line x1="9" y1="-6" x2="9" y2="6" stroke="#333" stroke-dasharray="4 3"/>`, m.Label})
 	}
 	for _, m := range p.HLines {
-		entries = append(entries, `<line x1="0" y1="0" x2="18" y2="0" stroke="#777" stroke-dasharray="2 3"/><text x="22" y="4" font-size="11">`+esc(m.Label)+`</text>`)
+		out = append(out, legendEntry{`<line x1="0" y1="0" x2="18" y2="0" stroke="#777" stroke-dasharray="2 3"/>`, m.Label})
 	}
-	b.WriteString(`<g class="legend">`)
-	colW := (w - marginLeft) / 2
-	for i, e := range entries {
-		fmt.Fprintf(&b, `<g class="legend-entry" transform="translate(%s %s)">%s</g>`,
-			num(marginLeft+float64(i%2)*colW), num(h+float64(i/2)*legendRow), e)
+	return out
+}
+
+// layout is where the legend's entries go: cols columns colW apart from
+// x0, in rows rows.
+type layout struct {
+	cols, rows int
+	x0, colW   float64
+}
+
+// legendLayout puts the entries in two columns under the plot area when
+// the longest fits in half of it, else in one column from the left edge,
+// so that no label runs into the next entry.
+func legendLayout(entries []legendEntry, w float64) layout {
+	widest := 0.0
+	for _, e := range entries {
+		widest = math.Max(widest, 22+TextWidth(e.label, 11))
 	}
-	b.WriteString(`</g></svg>`)
-	return b.String()
+	l := layout{cols: 2, x0: marginLeft, colW: (w - marginLeft) / 2}
+	if widest > l.colW-8 {
+		l = layout{cols: 1, x0: 8, colW: w - 8}
+	}
+	l.rows = (len(entries) + l.cols - 1) / l.cols
+	return l
+}
+
+// TextWidth is an upper estimate of the width in pixels of s set in a
+// sans-serif font of the given size: 0.62 em a character, more than the
+// average of common sans-serif faces (about 0.5–0.55 em) so that the
+// estimate errs wide; the browser test measures the real widths.
+func TextWidth(s string, size float64) float64 {
+	return float64(utf8.RuneCountInString(s)) * 0.62 * size
 }
 
 func scaleName(log bool) string {
@@ -374,28 +460,22 @@ func markerSVG(shape string, px, py float64) string {
 		return fmt.Sprintf(`<rect class="marker" x="%s" y="%s" width="%s" height="%s"/>`, num(px-r), num(py-r), num(2*r), num(2*r))
 	case "triangle":
 		return fmt.Sprintf(`<path class="marker" d="M%s %sL%s %sL%s %sZ"/>`, num(px), num(py-r*1.2), num(px+r*1.1), num(py+r*0.8), num(px-r*1.1), num(py+r*0.8))
+	case "triangle-down":
+		return fmt.Sprintf(`<path class="marker" d="M%s %sL%s %sL%s %sZ"/>`, num(px), num(py+r*1.2), num(px+r*1.1), num(py-r*0.8), num(px-r*1.1), num(py-r*0.8))
 	case "diamond":
 		return fmt.Sprintf(`<path class="marker" d="M%s %sL%s %sL%s %sL%s %sZ"/>`, num(px), num(py-r*1.3), num(px+r), num(py), num(px), num(py+r*1.3), num(px-r), num(py))
 	}
 	return fmt.Sprintf(`<circle class="marker" cx="%s" cy="%s" r="%s"/>`, num(px), num(py), num(r))
 }
 
-// dashed: series asked for it, and every second cycle through the palette
-// (with more series than colours, dashes keep them apart).
-func dashed(s Series, i int) bool { return s.Dashed || (i/len(Palette))%2 == 1 }
-
-func legendSwatch(s Series, dash bool, col, shape string) string {
+func legendSwatch(s Series, lk Look) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `<g stroke="%s" fill="%s">`, col, col)
+	fmt.Fprintf(&b, `<g stroke="%s" fill="%s">`, lk.Colour, lk.Colour)
 	if s.Style != Points {
-		d := ""
-		if dash {
-			d = ` stroke-dasharray="6 4"`
-		}
-		fmt.Fprintf(&b, `<line x1="0" y1="0" x2="18" y2="0" stroke-width="1.8"%s/>`, d)
+		fmt.Fprintf(&b, `<line x1="0" y1="0" x2="18" y2="0" stroke-width="1.8"%s/>`, dashAttr(lk.Dash))
 	}
 	if s.Style != Line {
-		b.WriteString(markerSVG(shape, 9, 0))
+		b.WriteString(markerSVG(lk.Marker, 9, 0))
 	}
 	b.WriteString(`</g>`)
 	return b.String()
@@ -475,7 +555,7 @@ func linearLabel(v, step float64) string {
 	if step < 1 {
 		dec = int(math.Ceil(-math.Log10(step) - 1e-9))
 	}
-	if math.Abs(v) >= 1e5 || (v != 0 && math.Abs(v) < 1e-4) {
+	if math.Abs(v) >= 1e3 || (v != 0 && math.Abs(v) < 1e-3) {
 		return siLabel(v)
 	}
 	return fmt.Sprintf("%.*f", dec, v)
@@ -525,35 +605,42 @@ func logTicks(lo, hi float64) []tick {
 			out = append(out, tick{v: v, label: label})
 		}
 	}
+	labelled := 0
+	for _, t := range out {
+		if t.label != "" {
+			labelled++
+		}
+	}
+	if labelled >= 2 {
+		return out
+	}
+	// Less than a decade with at most one 1×, 2× or 5× tick inside (a
+	// loss between 1.6 and 3, say): label every 2…9 × 10^k tick, and if
+	// that still gives fewer than two, place evenly stepped ticks on the
+	// log axis.
+	labelled = 0
+	for i := range out {
+		out[i].label = siLabel(out[i].v)
+		labelled++
+	}
+	// Less than a decade: evenly stepped ticks read better when they give
+	// more labels than the 2…9 × 10^k ones (a loss between 1.1 and 2.9
+	// gets 1.5, 2, 2.5 rather than 2 and 3 alone).
+	vlo, vhi := math.Pow(10, lo), math.Pow(10, hi)
+	step := niceStep((vhi - vlo) / 5)
+	var even []tick
+	for v := math.Ceil(vlo/step) * step; v <= vhi*(1+1e-9); v += step {
+		even = append(even, tick{v: v, label: linearLabel(v, step)})
+	}
+	if len(even) > labelled {
+		return even
+	}
 	return out
 }
 
-// siLabel prints a tick value compactly: 1k, 20k, 1.5M; small values in
-// plain decimals down to 0.001, then in e-notation.
-func siLabel(v float64) string {
-	a := math.Abs(v)
-	if a >= 1e15 {
-		return strings.Replace(fmt.Sprintf("%.0e", v), "e+", "e", 1)
-	}
-	for _, u := range []struct {
-		f float64
-		s string
-	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
-		if a >= u.f*(1-1e-9) {
-			return trimFloat(v/u.f) + u.s
-		}
-	}
-	if a >= 1e-3*(1-1e-9) || v == 0 {
-		return trimFloat(v)
-	}
-	return strings.Replace(fmt.Sprintf("%.0e", v), "e-0", "e-", 1)
-}
-
-func trimFloat(v float64) string {
-	s := fmt.Sprintf("%.3f", v)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s
-}
+// siLabel prints a tick value in the report's one format (Num): 1k, 20k,
+// 1.5M, 0.5, 1e-4.
+func siLabel(v float64) string { return Num(v) }
 
 // esc escapes text for SVG/HTML character data and attribute values.
 func esc(s string) string {

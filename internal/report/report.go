@@ -30,12 +30,20 @@ type Report struct {
 	Subtitle string
 	// Summary is a list of plain sentences for the top of the report.
 	Summary []string
-	// Claims is the claims table that opens the report (claims.go).
+	// BottomLine is the summary table that opens the report: one row per
+	// ability, then one per claim of Claims, and a plain reading.
+	BottomLine *BottomLine
+	// Claims are the claims studies' verdicts (claims.go), shown as rows
+	// of the bottom-line table.
 	Claims []Claim
 	// Studies are the claims studies' own sections, printed after the
 	// claims table and before the sections below.
 	Studies []StudySection
 	Runs    []Run
+	// Ladder, when set, opens the abilities section: what the scale
+	// ladder varies with size besides parameters (steps, tokens), which a
+	// reader must know before reading any curve against parameters.
+	Ladder string
 	// Abilities: one panel pair per ability (task).
 	Abilities []Ability
 	LossView  *LossView
@@ -51,6 +59,30 @@ type Report struct {
 	// "induction", "grokking", "quanta", "scaling", "forecasts") printed
 	// when the section has no data, saying why.
 	SectionNotes map[string]string
+}
+
+// BottomLine is the report's summary: what each ability's analysis
+// decided, in a table, and one plain sentence that says which emergences
+// survive the mirage test.
+type BottomLine struct {
+	Reading string
+	Rows    []BottomRow
+}
+
+// BottomRow is one ability in the bottom-line table: its sharp metric's
+// verdict (with the reason), x* and its interval (NaN unless emergent),
+// the mirage verdict (a Mirage.Verdict value, "" when the test was not
+// run), the fewest items behind one evaluation and the fewest seeds
+// behind one level (0: unknown), and a plain reading of the row.
+type BottomRow struct {
+	Ability, Metric         string
+	Verdict, Reason         string
+	Emergent                bool
+	XStar, XStarLo, XStarHi float64
+	Mirage                  string
+	Items, Seeds            int
+	FewItems                bool
+	Reading                 string
 }
 
 // Run is the provenance of one run directory.
@@ -102,6 +134,8 @@ type Panel struct {
 	// Fraction is true when the metric is a fraction in [0, 1] (the y axis
 	// is then pinned to [0, 1]).
 	Fraction bool
+	// LowerIsBetter is the metric's orientation (its axis says so).
+	LowerIsBetter bool
 	// NotApplicable, when set, says why nothing was fitted (a constant
 	// curve): no fit and no x* are drawn.
 	NotApplicable string

@@ -17,6 +17,7 @@
 //	  samples.jsonl      Sample: per (step, task, item) prompt, target, generated answer, scores
 //	  checkpoints/step-<n>.safetensors
 //	  DONE               written last by training
+//	  .merge.lock, .train.lock   the locks of merge-writes and of the trainer
 //	  sweep.json, status.json, .lock, train-config.json   when a sweep made the run
 //
 // # Damage
@@ -24,10 +25,12 @@
 // The .jsonl files are appended to (metrics.jsonl) or rewritten atomically
 // (the others) while a run may be killed at any moment. A crash mid-append
 // can leave a last line without its newline that is not valid JSON: that
-// line is a partial write and readers skip it (Run.Skipped lists it). Any
-// other line that does not decode, or lacks a required field, is damage and
-// an error naming the file and line (".../evals.jsonl:7: ..."). A missing
-// .jsonl file holds no lines.
+// line is a partial write and readers skip it (Run.Skipped lists it). So
+// is a line longer than MaxLine, which no emlab writer produces. Any other
+// line that does not decode, or lacks a required field, is damage and an
+// error naming the file and line (".../evals.jsonl:7: ..."). A missing
+// .jsonl file holds no lines. A merge-write rewrites only the lines it read:
+// skipped lines do not survive it.
 //
 // # Writing
 //
@@ -37,6 +40,16 @@
 // (MergeEvals, MergeProbes, MergeSamples): read, replace the lines of the
 // (step, task) or (step, probe) being written, rewrite atomically, so
 // re-evaluating a step never duplicates lines. Every such read-modify-write
-// goes through one function (update), the place where writers of one run
-// are serialised.
+// goes through one function (Update), which holds the run's merge lock
+// (MergeLockFile) throughout, so that two processes merging into one run
+// take turns and neither loses the other's lines.
+//
+// # Locks
+//
+// Advisory flock(2) locks, dropped by the kernel when their holder dies:
+// MergeLockFile, held by each merge-write (waited for, up to two minutes,
+// then an error naming the holder's PID), and TrainLockFile, held by the
+// trainer for as long as it writes (LockTrain; a second trainer is refused
+// at once, naming the first's PID). Neither is the sweep's SweepLockFile,
+// which the sweep holds while the commands it starts write the run.
 package rundir

@@ -119,15 +119,15 @@ func ReadEvals(dir string) ([]Eval, error) {
 	return es, err
 }
 
-func readEvals(fsys fs.FS, label string) ([]Eval, int, error) {
-	es, lines, partial, err := readLines[Eval](fsys, EvalsFile, label, nil)
+func readEvals(fsys fs.FS, label string) ([]Eval, []string, error) {
+	es, lines, skipped, err := readLines[Eval](fsys, EvalsFile, label, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	for i := range es {
 		es[i].Line = lines[i]
 	}
-	return dedupe(es, (*Eval).key), partial, nil
+	return dedupe(es, (*Eval).key), skipped, nil
 }
 
 // dedupe keeps, of the values with the same key, the last, in the place
@@ -185,7 +185,7 @@ func MergeEvals(dir string, results []Eval) error {
 	}
 	add := append([]Eval(nil), results...)
 	SortEvals(add)
-	return update(dir, EvalsFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, EvalsFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readEvals(fsys, label)
 		if err != nil {
 			return nil, err

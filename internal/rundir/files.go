@@ -16,6 +16,10 @@ const (
 	// (external.go).
 	ExternalFile = "emlab-run.json"
 
+	// Lock files (see lock.go), flock-ed while a process writes the run.
+	MergeLockFile = ".merge.lock" // by a merge-write of evals, probes or samples, for its read-merge-rewrite
+	TrainLockFile = ".train.lock" // by the trainer, for as long as it writes
+
 	// Written by a sweep beside what the commands write.
 	SweepSpecFile   = "sweep.json"        // the run as the plan asked for it
 	SweepStatusFile = "status.json"       // SweepStatus, rewritten atomically at each change

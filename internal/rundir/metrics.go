@@ -83,10 +83,10 @@ func ReadMetrics(dir string) ([]Metrics, error) {
 	return ms, err
 }
 
-func readMetrics(fsys fs.FS, label string) ([]Metrics, int, error) {
-	lines, _, partial, err := readLines[Metrics](fsys, MetricsFile, label, nil)
+func readMetrics(fsys fs.FS, label string) ([]Metrics, []string, error) {
+	lines, _, skipped, err := readLines[Metrics](fsys, MetricsFile, label, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	last := map[int]int{}
 	for i, m := range lines {
@@ -99,7 +99,7 @@ func readMetrics(fsys fs.FS, label string) ([]Metrics, int, error) {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Step < out[j].Step })
-	return out, partial, nil
+	return out, skipped, nil
 }
 
 // LastMetrics returns the last line of dir's metrics.jsonl that decodes,

@@ -77,12 +77,12 @@ func ReadProbes(dir string) ([]Probe, error) {
 	return ps, err
 }
 
-func readProbes(fsys fs.FS, label string) ([]Probe, int, error) {
-	ps, _, partial, err := readLines[Probe](fsys, ProbesFile, label, nil)
+func readProbes(fsys fs.FS, label string) ([]Probe, []string, error) {
+	ps, _, skipped, err := readLines[Probe](fsys, ProbesFile, label, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return dedupe(ps, (*Probe).key), partial, nil
+	return dedupe(ps, (*Probe).key), skipped, nil
 }
 
 // MergeProbes writes rows into dir's probes.jsonl: every earlier line with
@@ -100,7 +100,7 @@ func MergeProbes(dir string, rows []Probe) error {
 	for _, r := range rows {
 		covered[sp{r.Step, r.Probe}] = true
 	}
-	return update(dir, ProbesFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, ProbesFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readProbes(fsys, label)
 		if err != nil {
 			return nil, err

@@ -28,8 +28,9 @@ type Run struct {
 	Sweep      *SweepStatus // status.json; nil when no sweep worked on the run
 	Spec       *SweepSpec   // sweep.json; nil when no sweep planned the run
 	MetricsMod time.Time    // metrics.jsonl's modification time; zero when absent
-	// Skipped lists the partial last lines left out ("file:line"): a
-	// file being appended to, or one a crash cut short.
+	// Skipped lists the lines left out, as "file:line: why": a partial
+	// last line (a file being appended to, or one a crash cut short) or a
+	// line longer than MaxLine.
 	Skipped []string
 }
 
@@ -55,8 +56,10 @@ func ReadRun(dir, id string) (*Run, error) {
 }
 
 // ReadRunFS reads a run directory given as a file system (os.DirFS, or an
-// os.Root's FS to keep every read inside a root); dir names it in Dir, ID
-// and errors.
+// os.Root's FS to keep every read inside a root; a run below a root
+// through SubFS); dir names it in Dir, ID and errors. Only regular files
+// are read, and none is opened to learn its type, so a FIFO in a run
+// directory is an error rather than a reader blocked for ever.
 func ReadRunFS(fsys fs.FS, dir string) (*Run, error) {
 	r := &Run{Dir: dir, ID: dir}
 	label := func(name string) string { return Path(dir, name) }
@@ -73,7 +76,7 @@ func ReadRunFS(fsys fs.FS, dir string) (*Run, error) {
 		}
 		r.ConfigJSON, r.External = b, external
 	}
-	if fi, err := fs.Stat(fsys, DoneFile); err == nil && fi.Mode().IsRegular() {
+	if fi, err := statNoOpen(fsys, DoneFile); err == nil && fi.Mode().IsRegular() {
 		r.Done = true
 	}
 	if r.Sweep, err = readSweepStatus(fsys, dir); errors.Is(err, fs.ErrNotExist) {
@@ -84,27 +87,22 @@ func ReadRunFS(fsys fs.FS, dir string) (*Run, error) {
 	if r.Spec, err = readSweepSpec(fsys, dir); err != nil {
 		return nil, err
 	}
-	if fi, err := fs.Stat(fsys, MetricsFile); err == nil {
+	if fi, err := statNoOpen(fsys, MetricsFile); err == nil {
 		r.MetricsMod = fi.ModTime()
 	}
-	skipped := func(name string, line int) {
-		if line > 0 {
-			r.Skipped = append(r.Skipped, fmt.Sprintf("%s:%d", label(name), line))
-		}
-	}
-	var partial int
-	if r.Metrics, partial, err = readMetrics(fsys, label(MetricsFile)); err != nil {
+	var skipped []string
+	if r.Metrics, skipped, err = readMetrics(fsys, label(MetricsFile)); err != nil {
 		return nil, err
 	}
-	skipped(MetricsFile, partial)
-	if r.Evals, partial, err = readEvals(fsys, label(EvalsFile)); err != nil {
+	r.Skipped = append(r.Skipped, skipped...)
+	if r.Evals, skipped, err = readEvals(fsys, label(EvalsFile)); err != nil {
 		return nil, err
 	}
-	skipped(EvalsFile, partial)
-	if r.Probes, partial, err = readProbes(fsys, label(ProbesFile)); err != nil {
+	r.Skipped = append(r.Skipped, skipped...)
+	if r.Probes, skipped, err = readProbes(fsys, label(ProbesFile)); err != nil {
 		return nil, err
 	}
-	skipped(ProbesFile, partial)
+	r.Skipped = append(r.Skipped, skipped...)
 	return r, nil
 }
 
@@ -195,7 +193,7 @@ func FindRunsFS(fsys fs.FS) ([]string, error) {
 		}
 		found := ""
 		for _, m := range markers {
-			if fi, err := fs.Stat(fsys, path.Join(p, m)); err == nil && fi.Mode().IsRegular() {
+			if fi, err := statNoOpen(fsys, path.Join(p, m)); err == nil && fi.Mode().IsRegular() {
 				if found = m; m != ConfigFile {
 					break
 				}

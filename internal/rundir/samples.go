@@ -61,12 +61,12 @@ type sampleKey struct {
 
 func (s *Sample) key() sampleKey { return sampleKey{s.Step, s.Task, s.Item} }
 
-func readSamples(fsys fs.FS, label string) ([]Sample, int, error) {
-	ss, _, partial, err := readLines[Sample](fsys, SamplesFile, label, nil)
+func readSamples(fsys fs.FS, label string) ([]Sample, []string, error) {
+	ss, _, skipped, err := readLines[Sample](fsys, SamplesFile, label, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return dedupe(ss, (*Sample).key), partial, nil
+	return dedupe(ss, (*Sample).key), skipped, nil
 }
 
 // MergeSamples writes samples into dir's samples.jsonl as MergeEvals does
@@ -81,7 +81,7 @@ func MergeSamples(dir string, samples []Sample) error {
 	for _, s := range samples {
 		covered[st{s.Step, s.Task}] = true
 	}
-	return update(dir, SamplesFile, func(fsys fs.FS, label string) ([]byte, error) {
+	return Update(dir, SamplesFile, func(fsys fs.FS, label string) ([]byte, error) {
 		old, _, err := readSamples(fsys, label)
 		if err != nil {
 			return nil, err

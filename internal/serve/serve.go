@@ -9,7 +9,11 @@
 // file it serves is opened through an os.Root on the directory, which
 // refuses names that leave it — "..", absolute paths, and symbolic links
 // pointing outside — and names with ".." elements are rejected before
-// that. It serves regular files only (no directory listings). Pages carry a
+// that. It serves regular files only (no directory listings), opened
+// without blocking so a FIFO cannot hold a request. It answers only
+// requests whose Host header is localhost, an IP address, the machine's
+// name or a name it was given, so a DNS-rebinding page cannot read it
+// through the victim's browser. Pages carry a
 // Content-Security-Policy that forbids scripts other than the dashboard's
 // own, and served HTML files (reports) run with no scripts at all. The CLI
 // listens on the loopback interface unless told otherwise.
@@ -26,7 +30,6 @@ import (
 	"io/fs"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"os"
 	"path"
@@ -49,11 +52,9 @@ type Options struct {
 	Now func() time.Time
 	// PollMillis is how often the page polls for live curves (default 2000).
 	PollMillis int
-	// AnyHost accepts requests whatever their Host header. By default only
-	// localhost and loopback addresses are accepted, so a web page elsewhere
-	// cannot reach a loopback dashboard through a name it controls (DNS
-	// rebinding); a dashboard listening beyond loopback sets it.
-	AnyHost bool
+	// Hosts are host names the server answers to besides localhost, IP
+	// addresses and the machine's name (see hostAllowed).
+	Hosts []string
 }
 
 // Server serves one directory.
@@ -110,8 +111,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	if !s.o.AnyHost && !loopbackHost(r.Host) {
-		http.Error(w, "this dashboard answers only to localhost and loopback addresses", http.StatusForbidden)
+	if !s.hostAllowed(r.Host) {
+		refuseHost(w)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -161,19 +162,15 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, rel string) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	f, err := s.root.Open(filepath.FromSlash(rel))
+	f, fi, err := s.openRegular(filepath.FromSlash(rel))
 	if err != nil {
-		// Names that escape the root and names that do not exist answer
-		// alike, so the answer says nothing about the outside.
+		// Names that escape the root, names that do not exist and files
+		// that are not regular answer alike, so the answer says nothing
+		// about the outside.
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
 	ct := mime.TypeByExtension(path.Ext(rel))
 	switch path.Ext(rel) {
 	case ".jsonl", ".json", ".toml", ".txt", ".log", ".csv", "":
@@ -227,7 +224,7 @@ func (s *Server) loadRuns() ([]*rundir.Run, map[string]error, error) {
 	var runs []*rundir.Run
 	bad := map[string]error{}
 	for _, id := range ids {
-		sub, err := fs.Sub(fsys, id)
+		sub, err := rundir.SubFS(fsys, id)
 		if err == nil {
 			var r *rundir.Run
 			if r, err = rundir.ReadRunFS(sub, id); err == nil {
@@ -392,13 +389,17 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	v.Curves = template.HTML(v.Runs.CurvesSVG)
 	ladder, group := assemble.ChooseLadder(runs)
 	var abilities []report.Ability
-	if b, err := s.root.ReadFile(assemble.AnalysisFile); err == nil {
-		if lines, err := assemble.ParseAnalysis(bytes.NewReader(b)); err == nil {
+	if f, _, err := s.openRegular(assemble.AnalysisFile); err == nil {
+		lines, err := assemble.ParseAnalysis(f)
+		f.Close()
+		if err == nil {
 			abilities = assemble.Abilities(lines, ladder)
 			v.Note = "Fits and verdicts from " + assemble.AnalysisFile + "."
 		} else {
 			v.Note = assemble.AnalysisFile + " is unreadable (" + err.Error() + "); showing observed values only."
 		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		v.Note = assemble.AnalysisFile + " is unreadable (" + err.Error() + "); showing observed values only."
 	}
 	if abilities == nil {
 		abilities = assemble.Observed(ladder)
@@ -464,17 +465,3 @@ table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;paddin
 <script src="/app.js"></script>
 </body></html>
 `))
-
-// loopbackHost reports whether a Host header names this machine's loopback:
-// localhost or a loopback IP, with or without a port.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

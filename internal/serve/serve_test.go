@@ -93,7 +93,7 @@ func newServer(t *testing.T) (*Server, string) {
 func get(t *testing.T, h http.Handler, method, target string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
-	req.Host = "localhost:8080" // what a browser on this machine sends
+	req.Host = "localhost:8080" // httptest's example.com is refused (DNS rebinding)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec

@@ -208,6 +208,8 @@ func ReadCurvesCSV(r io.Reader, axis string) ([]*Curve, error) {
 				return nil, err
 			}
 			if ok {
+				// NaN fails here too (else NaN ≠ NaN read "chance NaN
+				// differs from NaN" on the second row).
 				if !(v >= 0 && v <= 1) {
 					return nil, fmt.Errorf("line %d: column chance: %v is not a probability in [0, 1] (the score of guessing, as a fraction)", tb.lines[r], v)
 				}

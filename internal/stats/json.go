@@ -53,6 +53,9 @@ type levelJSON struct {
 	Seeds int `json:"seeds"`
 	N     int `json:"n,omitempty"`
 	Items int `json:"items,omitempty"`
+	// SE is the standard error of Mean the fits weight by (√Var: seeds'
+	// spread and item sampling), for error bars; null when unknown.
+	SE any `json:"se"`
 }
 
 // MarshalJSON writes the result as one line of emlab analyze --json (the
@@ -89,7 +92,7 @@ func (r *Result) jsonLine() analyzeLine {
 		l.Fits = jsonValue(r.Fits)
 	}
 	for _, lv := range r.Levels {
-		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N, Items: lv.Items})
+		l.Levels = append(l.Levels, levelJSON{X: jsonValue(lv.X), Mean: jsonValue(lv.Mean), SD: jsonValue(lv.SD), Seeds: lv.Seeds, N: lv.N, Items: lv.Items, SE: levelSE(lv)})
 	}
 	if r.Mirage != nil {
 		l.Mirage = jsonValue(r.Mirage)
@@ -227,4 +230,13 @@ func (f *SingleAxisFit) MarshalJSON() ([]byte, error) {
 	putInterval(kap, "alpha_N", f.Kaplan.Alpha)
 	out["kaplan"] = kap
 	return json.Marshal(out)
+}
+
+// levelSE is a level's standard error, NaN (null) when its variance is
+// unknown.
+func levelSE(lv Level) any {
+	if lv.Var > 0 {
+		return jsonValue(math.Sqrt(lv.Var))
+	}
+	return jsonValue(math.NaN())
 }

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -123,19 +124,37 @@ type PoolOptions struct {
 type Summary struct {
 	Ran, Done, Failed, Busy int      // Busy: held by another process
 	Failures                []string // "label: message"
-	AfterRunErrors          []string
+	// Unfinished lists the runs neither done nor failed when the pool
+	// ended — held by another process, or left by it — as "label: why".
+	Unfinished     []string
+	AfterRunErrors []string
 }
 
-// Err is an error listing the failed runs, or nil.
+// Err is an error listing the failed and the unfinished runs, or nil when
+// every run is done: a sweep that returns nil has finished its plan.
 func (s Summary) Err() error {
-	if s.Failed == 0 {
+	if s.Failed == 0 && len(s.Unfinished) == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("%d run(s) failed", s.Failed)
-	for _, f := range s.Failures {
-		msg += "\n  " + f
+	var msg string
+	if s.Failed > 0 {
+		msg = fmt.Sprintf("%d run(s) failed", s.Failed)
+		for _, f := range s.Failures {
+			msg += "\n  " + f
+		}
+		msg += "\n(rerun with --retry to run them again)"
 	}
-	return fmt.Errorf("%s\n(rerun with --retry to run them again)", msg)
+	if len(s.Unfinished) > 0 {
+		if msg != "" {
+			msg += "\n"
+		}
+		msg += fmt.Sprintf("%d run(s) not finished by this sweep", len(s.Unfinished))
+		for _, u := range s.Unfinished {
+			msg += "\n  " + u
+		}
+		msg += "\n(rerun when the other process has ended)"
+	}
+	return errors.New(msg)
 }
 
 // Select lists the runs a sweep should work on now: everything not done
@@ -245,14 +264,36 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("interrupted (rerun to resume): %w", err)
 	}
-	// Runs that failed before this call count as failed too.
-	for _, v := range readJobStates(jobs) {
-		if v.State == StateFailed && !failedAlready(sum.Failures, v.Label) {
-			sum.Failed++
-			sum.Failures = append(sum.Failures, v.Label+": "+v.Error)
+	// Runs done before this call count as done too, and runs that failed
+	// before it as failed; any run neither done nor failed now is
+	// unfinished, and says so.
+	for i, v := range readJobStates(jobs) {
+		switch v.State {
+		case StateDone:
+		case StateFailed:
+			if !failedAlready(sum.Failures, v.Label) {
+				sum.Failed++
+				sum.Failures = append(sum.Failures, v.Label+": "+v.Error)
+			}
+		default:
+			sum.Unfinished = append(sum.Unfinished, v.Label+": "+unfinishedWhy(RunDir(jobs[i].Exec.Out, v.Run.ID), v.State))
 		}
 	}
+	sort.Strings(sum.Unfinished)
 	return sum, nil
+}
+
+// unfinishedWhy says why a run is not finished: who holds it, from its
+// status.json.
+func unfinishedWhy(dir, state string) string {
+	st, err := readStatus(dir)
+	switch {
+	case state == StateRunning && err == nil && st.PID > 0:
+		return fmt.Sprintf("held by another process (PID %d on %s, since %s)", st.PID, st.Host, st.Updated.Format(time.RFC3339))
+	case state == StateRunning:
+		return "held by another process"
+	}
+	return state
 }
 
 func failedAlready(failures []string, label string) bool {

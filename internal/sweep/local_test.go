@@ -135,7 +135,7 @@ points = [{label = "syn"}, {label = "add", tasks = "add(digits=1):1"}]
 			}
 		default:
 			// The message is train's own, naming what is wrong.
-			if st.State != sweep.StateFailed || !strings.HasPrefix(st.Error, "train: ") || !strings.Contains(st.Error, "non-finite loss") {
+			if st.State != sweep.StateFailed || !strings.HasPrefix(st.Error, "train: ") || !strings.Contains(st.Error, "diverged") {
 				t.Errorf("%s: %+v", r.ID, st)
 			}
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"emlab/internal/config"
-	"emlab/internal/data"
 	"emlab/internal/nn"
 	"emlab/internal/train"
 )
@@ -95,6 +94,9 @@ func NewPlan(e *Experiment) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := checkGrid(e, axes); err != nil {
+		return nil, err
+	}
 	// Check the base alone first so a bad base key is reported once, not
 	// once per run.
 	if _, err := resolve(base, baseSet, e); err != nil {
@@ -136,12 +138,14 @@ func NewPlan(e *Experiment) (*Plan, error) {
 			errs = append(errs, fmt.Errorf("run %s: %w", name, err))
 		} else {
 			r.Axes, r.Settings = labels, own
-			h := configHash(r.Config)
-			r.ID = name + "-" + h
-			if j, dup := ids[h]; dup {
+			full := configDigest(r.Config)
+			r.ID = name + "-" + full[:6]
+			// Same runs are found by the whole digest: six hex digits
+			// collide by chance within a few thousand runs.
+			if j, dup := ids[full]; dup {
 				errs = append(errs, fmt.Errorf("runs %s and %s are the same run (their axis values give one config)", p.Runs[j].ID, r.ID))
 			}
-			ids[h] = len(p.Runs)
+			ids[full] = len(p.Runs)
 			p.Runs = append(p.Runs, r)
 			p.Params += int64(r.Params)
 			p.Tokens += r.Tokens
@@ -165,6 +169,28 @@ func NewPlan(e *Experiment) (*Plan, error) {
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// MaxRuns bounds the runs of one plan. Planning is cheap (tens of
+// microseconds a run), but a sweep of more runs than this is a mistake in
+// the axes far more often than an intent, and each run is a directory and
+// a process.
+const MaxRuns = 100_000
+
+// checkGrid refuses, before planning anything, axes whose product exceeds
+// MaxRuns.
+func checkGrid(e *Experiment, axes [][]point) error {
+	total := 1.0
+	var sizes []string
+	for i, pts := range axes {
+		total *= float64(len(pts))
+		sizes = append(sizes, fmt.Sprintf("%s %d", e.Axes[i].Name, len(pts)))
+	}
+	if total > MaxRuns {
+		return fmt.Errorf("the axes give %.0f runs (%s), more than the %d one plan may hold: split the experiment or thin an axis",
+			total, strings.Join(sizes, " × "), MaxRuns)
+	}
+	return nil
 }
 
 // axisPoints lists an axis's values with their labels and settings.
@@ -215,16 +241,16 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	var errs []error
 	var tpp, tokens float64 = e.Budget.TokensPerParam, e.Budget.Tokens
 	stepsSet := false
-	plain := map[string]string{}
+	plain := map[string]any{}
 	for _, k := range sortedKeys(settings) {
 		v := settings[k]
 		switch k {
 		case "seed":
-			plain["train.seed"] = valueText(v)
+			plain["train.seed"] = v
 		case "steps":
-			plain["train.steps"] = valueText(v)
+			plain["train.steps"] = v
 		case "tasks":
-			plain["data.source"], plain["data.tasks"] = "tasks", valueText(v)
+			plain["data.source"], plain["data.tasks"] = "tasks", v
 		case "tokens", "tokens_per_param":
 			x, ok := number(v)
 			if !ok || x <= 0 {
@@ -237,14 +263,15 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 				tpp, tokens = x, 0
 			}
 		default:
-			plain[k] = valueText(v)
+			plain[k] = v
 		}
 	}
 	for _, k := range sortedKeys(plain) {
 		if k == "train.steps" {
 			stepsSet = true
 		}
-		if err := cfg.SetValue(k, plain[k]); err != nil {
+		// Typed: "32" in quotes is not the number 32, as in config files.
+		if err := cfg.SetAny(k, plain[k]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -268,15 +295,13 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	if err := train.ResolveVocab(&cfg, vocab); err != nil {
 		return Run{}, err
 	}
-	// Build the model once to count its parameters exactly as training
-	// will (the weights are discarded).
-	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
-	if err != nil {
-		return Run{}, err
-	}
-	ps := model.Params()
-	r := Run{Params: ps.Count(), NonEmbeddingParams: train.NonEmbedding(ps), TokensPerStep: cfg.Train.BatchSize * cfg.T(),
-		FLOPsPerToken: model.FLOPsPerToken(cfg.T())}
+	// Count the parameters from the config alone: building the model would
+	// allocate it (a plan of absurd sizes must not run out of memory) and
+	// takes far longer on a large grid. nn's tests check the counts
+	// against built models.
+	r := Run{Params: int(nn.ParamCount(cfg.Model)), TokensPerStep: cfg.Train.BatchSize * cfg.T(),
+		FLOPsPerToken: nn.FLOPsPerToken(cfg.Model, cfg.T())}
+	r.NonEmbeddingParams = r.Params - int(nn.EmbeddingParams(cfg.Model))
 	switch {
 	case tpp > 0:
 		cfg.Train.Steps = int(math.Ceil(tpp * float64(r.Params) / float64(r.TokensPerStep)))
@@ -293,19 +318,32 @@ func resolve(base config.Config, settings map[string]any, e *Experiment) (Run, e
 	return r, nil
 }
 
-// configHash is a short stable hash of what determines a run's results:
-// the resolved config without train.threads (threads never change results).
-// It makes a run id change when anything about the run changes, so an
-// edited experiment never resumes a directory trained under other settings.
-func configHash(c config.Config) string {
+// configDigest is a stable hash (hex SHA-256) of what determines a run's
+// results: the resolved config without train.threads (threads never change
+// results). Its first six digits end the run id, so the id changes when
+// anything about the run changes and an edited experiment never resumes a
+// directory trained under other settings.
+func configDigest(c config.Config) string {
 	c.Train.Threads = 0
 	b, _ := json.Marshal(c)
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:3])
+	return hex.EncodeToString(h[:])
 }
 
-// flattenInto flattens nested tables into dotted keys.
+// flattenInto flattens nested tables into dotted keys. A key reached twice
+// (once dotted, once nested) is an error, so what a run gets never depends
+// on map order; every such key is reported, sorted.
 func flattenInto(prefix string, m map[string]any, out map[string]any) error {
+	var errs []string
+	flattenAll(prefix, m, out, &errs)
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func flattenAll(prefix string, m map[string]any, out map[string]any, errs *[]string) {
 	for k, v := range m {
 		key := k
 		if prefix != "" {
@@ -313,16 +351,17 @@ func flattenInto(prefix string, m map[string]any, out map[string]any) error {
 		}
 		switch x := v.(type) {
 		case map[string]any:
-			if err := flattenInto(key, x, out); err != nil {
-				return err
-			}
+			flattenAll(key, x, out, errs)
 		case []any, []map[string]any:
-			return fmt.Errorf("%s: a list is not a value (an axis varies a key)", key)
+			*errs = append(*errs, fmt.Sprintf("%s: a list is not a value (an axis varies a key)", key))
 		default:
+			if _, dup := out[key]; dup {
+				*errs = append(*errs, fmt.Sprintf("%s: set twice (once as a dotted key, once in its table): keep one", key))
+				continue
+			}
 			out[key] = v
 		}
 	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

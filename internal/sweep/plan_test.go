@@ -152,7 +152,7 @@ func TestPlanErrors(t *testing.T) {
 		{"unknown top-level key", "name=\"x\"\ndescripton=\"y\"", []string{`unknown key "descripton"`, "description"}},
 		{"no name", "description=\"y\"", []string{"name: required"}},
 		{"unknown config key in base", "name=\"x\"\n[base]\n\"model.d_modle\"=3", []string{`"model.d_modle"`, "model.d_model"}},
-		{"wrong type", "name=\"x\"\n[base]\n\"model.d_model\"=\"wide\"", []string{"model.d_model", "not an integer"}},
+		{"wrong type", "name=\"x\"\n[base]\n\"model.d_model\"=\"wide\"", []string{"model.d_model", "want a number"}},
 		{"bad value on an axis", "name=\"x\"\n[[axis]]\nkey=\"model.d_model\"\nvalues=[64, 66]", []string{"run model.d_model66", "n_heads"}},
 		{"unknown ladder", "name=\"x\"\n[[axis]]\nladder=\"gpt-3mn\"", []string{"unknown ladder", "gpt-3min"}},
 		{"axis with two kinds", "name=\"x\"\n[[axis]]\nname=\"a\"\nladder=\"gpt-3min\"\nkey=\"seed\"\nvalues=[1]", []string{"exactly one of"}},

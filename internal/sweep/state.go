@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"emlab/internal/rundir"
 )
@@ -72,39 +73,72 @@ func readStatus(dir string) (*Status, error) { return rundir.ReadSweepStatus(dir
 
 func writeStatus(dir string, s *Status) error { return rundir.WriteSweepStatus(dir, s) }
 
-// lock takes the run's exclusive lock without waiting. The lock is an
-// flock: the kernel drops it when the process dies, however it dies, so a
-// lock never outlives its holder and a free lock on a "running" status
-// means the run was interrupted.
+// lock takes the run's exclusive lock without waiting for another worker.
+// The lock is an flock: the kernel drops it when the process dies, however
+// it dies, so a lock never outlives its holder and a free lock on a
+// "running" status means the run was interrupted.
+//
+// Probes (locked) take the lock shared for an instant. A worker that finds
+// the lock busy tells the two holders apart: if a shared lock can be taken,
+// only probes held it, and the worker tries again; if not, another worker
+// holds it exclusively and ok is false. A worker thus never mistakes a
+// watcher's probe for another process working on the run.
 func lock(dir string) (release func(), ok bool, err error) {
 	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, false, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
+	fd := int(f.Fd())
+	deadline := time.Now().Add(lockPatience)
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, true, nil
 		}
-		return nil, false, fmt.Errorf("lock %s: %w", dir, err)
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, false, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		// Busy: a worker's exclusive lock, or probes' shared ones?
+		err = syscall.Flock(fd, syscall.LOCK_SH|syscall.LOCK_NB)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, false, nil // another worker
+		}
+		if err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		// Only probes: drop the shared lock (flock would convert it in
+		// place, not atomically) and try again.
+		syscall.Flock(fd, syscall.LOCK_UN)
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, false, fmt.Errorf("lock %s: probes kept the lock busy for %v", dir, lockPatience)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, true, nil
 }
 
-// locked reports whether some process holds the run's lock.
+// lockPatience bounds how long lock retries while only probes hold the
+// lock; each probe holds it for microseconds.
+const lockPatience = 10 * time.Second
+
+// locked reports whether a worker holds the run's lock. It takes the lock
+// shared for an instant, which a worker's exclusive lock refuses; probes
+// never refuse each other, and lock retries past them.
 func locked(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, LockFile)); err != nil {
-		return false
-	}
-	release, ok, err := lock(dir)
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDONLY, 0)
 	if err != nil {
 		return false
 	}
-	if ok {
-		release()
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return false
 	}
-	return true
+	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
 // ReadState reads a run's state from its directory under out.

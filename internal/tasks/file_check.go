@@ -5,6 +5,7 @@ package tasks
 // actually obtains, and warnings about splits that leak.
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -31,14 +32,19 @@ const checkDocs = 5000
 // and checks its split: the held-out share obtained against the one asked
 // for, evaluation items that are also training documents (a split key that
 // does not determine the text), items whose split Heldout cannot re-derive
-// from their text, variants without items, and draws that fail.
-func CheckFile(ft FileTask, seed uint64, n int) FileCheck {
+// from their text, variants without items, and draws that fail. Once ctx
+// is done it stops with ctx's error (a large n draws for long; the item
+// draw is abandoned as Draw abandons one).
+func CheckFile(ctx context.Context, ft FileTask, seed uint64, n int) (FileCheck, error) {
 	var c FileCheck
 	st := ft.Stats()
 	r := data.RNG(seed, "tasks/validate/"+ft.Name())
 	train := map[string]bool{}
 	heldDocs, heldExample := 0, ""
 	for i := range checkDocs {
+		if err := ctx.Err(); err != nil {
+			return FileCheck{}, err
+		}
 		d := ft.Generate(r)
 		if i < n {
 			c.Docs = append(c.Docs, d)
@@ -50,11 +56,19 @@ func CheckFile(ft FileTask, seed uint64, n int) FileCheck {
 			}
 		}
 	}
-	all := ft.Eval(seed, max(n, 200))
+	all, err := Draw(ctx, func() []Item { return ft.Eval(seed, max(n, 200)) })
+	if err != nil {
+		return FileCheck{}, err
+	}
 	perVariant := map[string]int{}
 	overlap, unread := 0, 0
 	example := ""
-	for _, it := range all {
+	for i, it := range all {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return FileCheck{}, err
+			}
+		}
 		text := it.Prompt + it.Answer
 		if train[text] {
 			overlap++
@@ -101,7 +115,7 @@ func CheckFile(ft FileTask, seed uint64, n int) FileCheck {
 	if st.Rejected > 0 {
 		c.warn("%d of %d draws had a variant [[variants]] does not declare and were redrawn", st.Rejected, st.Draws)
 	}
-	return c
+	return c, nil
 }
 
 func (c *FileCheck) warn(format string, args ...any) {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -41,6 +42,7 @@ func ParseMixtureWith(spec string, files Files) (Mixture, error) {
 		return Mixture{}, err
 	}
 	m := Mixture{spec: spec}
+	var total float64
 	fileNames := map[string]string{}
 	for _, e := range entries {
 		t, err := fromCall(e.Call, files)
@@ -59,6 +61,13 @@ func ParseMixtureWith(spec string, files Files) (Mixture, error) {
 		}
 		m.tasks = append(m.tasks, t)
 		m.weights = append(m.weights, e.Weight)
+		total += e.Weight
+	}
+	// Each weight is positive and finite (the spec's grammar), but their
+	// sum may overflow to +Inf, which would make every cumulative weight
+	// past the first infinite and draw one task only.
+	if math.IsInf(total, 0) {
+		return Mixture{}, fmt.Errorf("mixture %q: the weights sum to %v; scale them down (only their ratios matter)", spec, total)
 	}
 	return m, nil
 }

@@ -22,8 +22,8 @@ func TestFailedStartLeavesNoDirectory(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Config: smallConfig(), Out: fresh, Sources: broken}); err == nil {
 		t.Fatal("Run with broken sources: no error")
 	}
-	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a failed start left %s behind (stat: %v)", fresh, err)
+	if _, err := os.Stat(filepath.Dir(fresh)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed start left %s behind (stat: %v)", filepath.Dir(fresh), err)
 	}
 
 	kept := t.TempDir()

@@ -2,8 +2,9 @@
 // backward, clipping, AdamW, held-out loss, metrics.jsonl, checkpoints on
 // Pythia's schedule, and resumption that reaches bit-identical weights.
 //
-// It writes the run directory through package rundir: config.json (the
-// resolved config and rundir.Info), tokenizer.json, metrics.jsonl,
+// It writes the run directory through package rundir, holding the run's
+// trainer lock throughout: config.json (the resolved config and
+// rundir.Info), tokenizer.json, metrics.jsonl,
 // checkpoints/step-<n>.safetensors and, last, DONE.
 //
 // What it deliberately does not do: evaluate abilities or probe models
@@ -16,10 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"emlab/internal/checkpoint"
@@ -28,6 +31,7 @@ import (
 	"emlab/internal/nn"
 	"emlab/internal/optim"
 	"emlab/internal/rundir"
+	"emlab/internal/sysmem"
 	"emlab/internal/tasks"
 	"emlab/internal/tensor"
 	"emlab/internal/version"
@@ -40,6 +44,10 @@ type Options struct {
 	Resume   bool     // continue from the newest valid checkpoint in Out
 	Command  []string // the command line, recorded in config.json
 	Reporter Reporter // progress; nil for none
+	// MemoryLimit, when set, refuses (with ErrTooBig) a run whose
+	// TrainMemory estimate exceeds it, before anything is allocated or
+	// written.
+	MemoryLimit *sysmem.Limit
 	// Sources overrides the data sources (tests); nil means build them
 	// from Config.Data.
 	Sources func(cfg config.Config) (train, eval data.Source, err error)
@@ -64,14 +72,18 @@ type Reporter interface {
 	Event(msg string)
 }
 
-// ErrNonFinite is wrapped by the error returned when the loss becomes NaN or Inf.
-var ErrNonFinite = errors.New("non-finite loss")
+// ErrNonFinite is wrapped by the error returned when the run diverges: the
+// loss, the held-out loss or a weight becomes NaN or ±Inf. Nothing
+// non-finite is ever saved, so the checkpoint the error names as the last
+// good one is finite.
+var ErrNonFinite = errors.New("training diverged (non-finite values)")
 
 // Result summarizes a finished (or already finished) run.
 type Result struct {
 	Steps     int
 	FinalLoss float64
 	EvalLoss  float64
+	Trained   int  // optimizer steps taken by this call (0 when nothing was left)
 	Resumed   bool // continued from a checkpoint
 	WasDone   bool // the run directory already held a finished run
 }
@@ -215,6 +227,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	fits := func(cfg config.Config) error {
+		if opts.MemoryLimit == nil {
+			return nil
+		}
+		return TrainMemory(cfg).Fits(*opts.MemoryLimit)
+	}
+	if err := fits(cfg); err != nil {
+		return nil, err
+	}
 	rep := opts.Reporter
 	if rep == nil {
 		rep = nopReporter{}
@@ -229,6 +250,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if out == "" {
 		return nil, errors.New("no output directory (--out)")
 	}
+	// A start that fails before config.json is written (data that does not
+	// load, a model that does not fit) removes the directories it made,
+	// so no empty run directory is left behind; a directory that existed
+	// before is never removed, and nothing holding files is.
+	created := missingDirs(filepath.Join(out, rundir.CheckpointsDir))
+	started := false
+	defer func() {
+		if !started {
+			removeEmpty(out, created)
+		}
+	}()
+	if err := os.MkdirAll(filepath.Join(out, rundir.CheckpointsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	// One trainer per run directory: two would interleave metrics lines
+	// and checkpoints. The second is refused at once, naming the first.
+	lk, err := rundir.LockTrain(out)
+	if err != nil {
+		var held *rundir.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("%s is being trained by another process: %w; wait for it to end or choose another --out", out, err)
+		}
+		return nil, err
+	}
+	defer lk.Release()
 
 	mkSources := opts.Sources
 	if mkSources == nil {
@@ -240,6 +286,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := ResolveVocab(&cfg, trainSrc.Vocab()); err != nil {
 		return nil, err
+	}
+	if err := fits(cfg); err != nil { // the data may have set a larger vocabulary
+		return nil, err
+	}
+	if opts.MemoryLimit != nil {
+		m := TrainMemory(cfg)
+		rep.Event(fmt.Sprintf("estimated peak memory %s of %s; %.3g training FLOPs", sysmem.Bytes(m.Peak), sysmem.Bytes(opts.MemoryLimit.Bytes), m.FLOPs))
 	}
 
 	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
@@ -268,23 +321,59 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if !opts.Resume {
 			return nil, fmt.Errorf("%s already holds a run (%s exists): pass --resume to continue it, or choose another --out", out, rundir.ConfigFile)
 		}
-		if err := sameRun(prev, cfg); err != nil {
-			return nil, fmt.Errorf("resume %s: %w", out, err)
+		var old config.Config
+		if err := json.Unmarshal(prev, &old); err != nil {
+			return nil, fmt.Errorf("resume %s: %s: %w", out, rundir.ConfigFile, err)
 		}
+		if diff := configDiff(old, cfg); len(diff) > 0 {
+			return nil, fmt.Errorf("resume %s: the configuration differs from the one the run was started with (%s): %s; use another --out",
+				out, rundir.ConfigFile, strings.Join(diff, "; "))
+		}
+		oldSteps, steps := old.Train.Steps, cfg.Train.Steps
 		if rundir.IsDone(out) {
-			lines, _ := rundir.ReadMetrics(out)
-			res.WasDone, res.Steps = true, cfg.Train.Steps
-			if n := len(lines); n > 0 && !math.IsNaN(lines[n-1].Loss) {
-				res.FinalLoss = lines[n-1].Loss
+			switch {
+			case steps == oldSteps:
+				res.WasDone, res.Steps = true, oldSteps
+				if lines, _ := rundir.ReadMetrics(out); len(lines) > 0 && !math.IsNaN(lines[len(lines)-1].Loss) {
+					res.FinalLoss = lines[len(lines)-1].Loss
+				}
+				rep.Event(fmt.Sprintf("%s is already finished (%d steps)", out, oldSteps))
+				return res, nil
+			case steps < oldSteps:
+				return nil, fmt.Errorf("resume %s: the run finished at step %d; train.steps=%d is fewer (a finished run does not shrink): use another --out",
+					out, oldSteps, steps)
 			}
-			rep.Event(fmt.Sprintf("%s is already finished", out))
-			return res, nil
+			if s, changed := scheduleChange(cfg.Optim, oldSteps, steps, oldSteps); changed {
+				return nil, fmt.Errorf("resume %s: the run finished at step %d; growing it to train.steps=%d would not match a %d-step run: %s; train a new run in another --out",
+					out, oldSteps, steps, steps, scheduleWhy(cfg.Optim, oldSteps, steps, s))
+			}
+			rep.Event(fmt.Sprintf("extending the finished run from %d to %d steps (the learning rates of the steps taken are unchanged)", oldSteps, steps))
+			if err := os.Remove(rundir.Path(out, rundir.DoneFile)); err != nil {
+				return nil, fmt.Errorf("resume %s: %w", out, err)
+			}
 		}
+		removeTemps(ckptDir, rep)
 		m, path, skipped, found := checkpoint.LoadLatest(ckptDir, ps, opt)
 		for _, e := range skipped {
 			rep.Event(fmt.Sprintf("skipping unusable checkpoint: %v", e))
 		}
 		if found {
+			diff, err := checkpointDiff(m.Config, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("resume %s: checkpoint %s: %w", out, path, err)
+			}
+			if len(diff) > 0 {
+				return nil, fmt.Errorf("resume %s: checkpoint %s was written by another run (%s); move it out of %s or use another --out",
+					out, path, strings.Join(diff, "; "), ckptDir)
+			}
+			if m.Step > steps {
+				return nil, fmt.Errorf("resume %s: the newest checkpoint %s is at step %d, past train.steps=%d (the run was started with %d): resume with train.steps=%d or use another --out",
+					out, path, m.Step, steps, oldSteps, oldSteps)
+			}
+			if s, changed := scheduleChange(cfg.Optim, oldSteps, steps, m.Step); changed {
+				return nil, fmt.Errorf("resume %s: train.steps=%d differs from the %d the run was started with, and %s; resume with train.steps=%d or use another --out",
+					out, steps, oldSteps, scheduleWhy(cfg.Optim, oldSteps, steps, s), oldSteps)
+			}
 			start, tokens = m.Step, m.Tokens
 			res.Resumed = true
 			rep.Event(fmt.Sprintf("resuming from %s (step %d)", path, m.Step))
@@ -295,18 +384,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if start == steps {
+			// Killed after the final checkpoint, before DONE: nothing to
+			// train; report the losses logged at that step.
+			if lines, _ := rundir.ReadMetrics(out); len(lines) > 0 && lines[len(lines)-1].Step == start {
+				res.FinalLoss, res.EvalLoss = lines[len(lines)-1].Loss, lines[len(lines)-1].EvalLoss
+			}
+		}
 	} else if !errors.Is(err, rundir.ErrNotRun) {
 		return nil, err
-	}
-	// The directory is made only now, after everything that can reject the
-	// config or its data, so a failed start leaves nothing behind; a
-	// directory that existed before is never removed.
-	if err := os.MkdirAll(ckptDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	if err := rundir.WriteConfig(out, cfg, info); err != nil {
 		return nil, err
 	}
+	started = true
 	if tok := Tokenizer(trainSrc); tok != nil {
 		b, err := data.MarshalTokenizer(tok)
 		if err != nil {
@@ -319,20 +410,29 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	tok := make([]int32, B*T)
 	tgt := make([]int32, B*T)
-	evalLoss := func() float64 {
+	// evalLoss is the mean held-out loss over eval_batches batches (NaN
+	// with none). It checks ctx between batches: eval_batches may be large.
+	evalLoss := func(step int) (float64, error) {
 		n := cfg.Train.EvalBatches
 		if n == 0 {
-			return math.NaN()
+			return math.NaN(), nil
 		}
 		var s float64
 		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return 0, fmt.Errorf("stopped while measuring the held-out loss at step %d (resume with --resume): %w", step, err)
+			}
 			evalSrc.Batch(int64(i), B, T, tok, tgt)
 			s += float64(model.Forward(tok, tgt, B, T))
 		}
-		return s / float64(n)
+		return s / float64(n), nil
 	}
 	lastCkpt := ""
 	saveCkpt := func(step int) error {
+		if name, v, bad := checkpoint.NonFinite(ps, opt); bad {
+			return fmt.Errorf("step %d: %w: tensor %q holds %v, so no checkpoint is saved; last good checkpoint: %s",
+				step, ErrNonFinite, name, v, lastCkpt)
+		}
 		path, err := checkpoint.Save(ckptDir, checkpoint.Meta{Step: step, Tokens: tokens, OptStep: opt.Step,
 			Config: cfgJSON, CodeVersion: info.CodeVersion}, ps, opt)
 		if err != nil {
@@ -346,7 +446,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	began := time.Now()
 	if start == 0 {
-		m := rundir.Metrics{Step: 0, Loss: math.NaN(), EvalLoss: evalLoss(), LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
+		el, err := evalLoss(0)
+		if err != nil {
+			return nil, err
+		}
+		m := rundir.Metrics{Step: 0, Loss: math.NaN(), EvalLoss: el, LR: cfg.Optim.LRAt(0, cfg.Train.Steps)}
 		if err := rundir.AppendMetrics(out, m); err != nil {
 			return nil, err
 		}
@@ -367,7 +471,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		loss := float64(model.Forward(tok, tgt, B, T))
 		done := s + 1
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fmt.Errorf("step %d: %w (%v); last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
+			return nil, fmt.Errorf("step %d: %w: the loss is %v; last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
 		}
 		model.Backward()
 		norm := optim.ClipGradNorm(ps, cfg.Optim.Clip)
@@ -380,8 +484,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if done%cfg.Train.LogEvery == 0 || isCkpt {
 			m := rundir.Metrics{Step: done, Tokens: float64(tokens), FLOPs: float64(tokens) * flopsPerToken, Loss: loss, EvalLoss: math.NaN(), LR: lr, GradNorm: norm}
 			if isCkpt {
-				m.EvalLoss = evalLoss()
-				st.EvalLoss = m.EvalLoss
+				el, err := evalLoss(done)
+				if err != nil {
+					return nil, err
+				}
+				if math.IsInf(el, 0) || math.IsNaN(el) && cfg.Train.EvalBatches > 0 {
+					return nil, fmt.Errorf("step %d: %w: the held-out loss is %v, so no checkpoint is saved; last good checkpoint: %s",
+						done, ErrNonFinite, el, lastCkpt)
+				}
+				m.EvalLoss, st.EvalLoss = el, el
 			}
 			m.Seconds = secondsBefore + time.Since(began).Seconds()
 			if err := rundir.AppendMetrics(out, m); err != nil {
@@ -401,28 +512,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		rep.Step(st)
 		res.FinalLoss, res.EvalLoss = loss, st.EvalLoss
 	}
-	res.Steps = steps
+	res.Steps, res.Trained = steps, steps-start
 	if err := rundir.MarkDone(out, version.String()); err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// sameRun checks that a run directory's config.json describes the same
-// run as cfg, apart from settings that do not change results (threads) or
-// that may grow (steps).
-func sameRun(prev []byte, cfg config.Config) error {
-	var old config.Config
-	if err := json.Unmarshal(prev, &old); err != nil {
-		return fmt.Errorf("%s: %w", rundir.ConfigFile, err)
-	}
-	a, b := old, cfg
-	a.Train.Threads, b.Train.Threads = 0, 0
-	a.Train.Steps, b.Train.Steps = 0, 0
-	if !a.Equal(b) {
-		return fmt.Errorf("the configuration differs from the one the run was started with (%s); use another --out", rundir.ConfigFile)
-	}
-	return nil
 }
 
 // truncateMetrics drops metrics lines after the resume step (they will be
@@ -463,3 +557,35 @@ type nopReporter struct{}
 
 func (nopReporter) Step(Status)  {}
 func (nopReporter) Event(string) {}
+
+// missingDirs lists dir and those of its ancestors that do not exist yet,
+// deepest first: the directories os.MkdirAll(dir) would create.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if parent := filepath.Dir(d); parent == d {
+			return out
+		}
+	}
+}
+
+// removeEmpty removes the trainer's lock file from out, when out is one of
+// the created directories, then each created directory, deepest first,
+// if it is empty (os.Remove leaves a directory with files alone).
+func removeEmpty(out string, created []string) {
+	if len(created) == 0 {
+		return
+	}
+	for _, d := range created {
+		if d == filepath.Clean(out) {
+			os.Remove(rundir.Path(out, rundir.TrainLockFile))
+		}
+	}
+	for _, d := range created {
+		os.Remove(d)
+	}
+}

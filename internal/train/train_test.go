@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +42,9 @@ func TestMain(m *testing.M) {
 	if out := os.Getenv("EMLAB_TRAIN_CHILD_OUT"); out != "" {
 		cfg := smallConfig()
 		cfg.Train.Steps = 400 // long enough to be killed mid-way
+		if n, err := strconv.Atoi(os.Getenv("EMLAB_TRAIN_CHILD_STEPS")); err == nil {
+			cfg.Train.Steps = n
+		}
 		_, err := Run(context.Background(), Options{Config: cfg, Out: out, Resume: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

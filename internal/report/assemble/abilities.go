@@ -147,7 +147,7 @@ func panel(l *Line, chance float64) *report.Panel {
 	j := l.Judgement
 	p := &report.Panel{Metric: l.Metric, Axis: l.Axis, XLog: l.Axis != stats.AxisEvalLoss, FitModel: l.Fit, Verdict: j.Verdict, Reason: j.Reason,
 		XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, NotApplicable: j.NotApplicable, NMin: j.NMin, MinItems: stats.MinItems, FewItems: j.FewItems,
-		Breakthroughness: float64(l.Breakthroughness), Linearity: float64(l.Linearity), Chance: chance, Fraction: rundir.IsFraction(l.Metric)}
+		Breakthroughness: float64(l.Breakthroughness), Linearity: float64(l.Linearity), Chance: chance, Fraction: rundir.IsFraction(l.Metric), LowerIsBetter: j.LowerIsBetter}
 	if p.Axis == "" {
 		p.Axis = stats.AxisParams
 	}
@@ -174,7 +174,10 @@ func panel(l *Line, chance float64) *report.Panel {
 		x, m, sd := float64(lv.X), float64(lv.Mean), float64(lv.SD)
 		p.Observed.X = append(p.Observed.X, x)
 		p.Observed.Y = append(p.Observed.Y, m)
-		if lv.Seeds > 1 && finite(sd) {
+		if se := float64(lv.SE); se > 0 && finite(se) {
+			p.Observed.Lo = append(p.Observed.Lo, m-se)
+			p.Observed.Hi = append(p.Observed.Hi, m+se)
+		} else if lv.Seeds > 1 && finite(sd) {
 			p.Observed.Lo = append(p.Observed.Lo, m-sd)
 			p.Observed.Hi = append(p.Observed.Hi, m+sd)
 		} else {
@@ -182,10 +185,16 @@ func panel(l *Line, chance float64) *report.Panel {
 			p.Observed.Hi = append(p.Observed.Hi, math.NaN())
 			sd = math.NaN()
 		}
+		if lv.Seeds <= 1 {
+			sd = math.NaN()
+		}
 		p.Levels = append(p.Levels, report.Level{X: x, Mean: m, SD: sd, Seeds: lv.Seeds, Items: lv.Items})
 	}
 	p.Observed.Label = "observed (mean"
-	if len(l.Levels) > 0 && l.Levels[0].Seeds > 1 {
+	switch {
+	case len(l.Levels) > 0 && float64(l.Levels[0].SE) > 0:
+		p.Observed.Label += " ± 1 SE"
+	case len(l.Levels) > 0 && l.Levels[0].Seeds > 1:
 		p.Observed.Label += " ± SD over seeds"
 	}
 	p.Observed.Label += ")"

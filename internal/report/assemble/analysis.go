@@ -14,9 +14,25 @@ import (
 )
 
 // AnalysisFile is where emlab report and emlab demo keep the analysis of
-// the runs under a directory (emlab analyze --json lines), so that the
-// report can be rebuilt from the same numbers and the dashboard shows them.
+// the runs under a directory, so that the report can be rebuilt from the
+// same numbers and the dashboard shows them. It holds one JSON document
+// (AnalysisDocument), so any JSON reader loads it whole.
 const AnalysisFile = "analysis.json"
+
+// The format name and version AnalysisDocument carries.
+const (
+	AnalysisFormat  = "emlab analysis"
+	AnalysisVersion = 1
+)
+
+// AnalysisDocument is the content of analysis.json: the format's name and
+// version and the results, one object per (task, metric, axis) in the
+// schema of emlab analyze --json's lines (stats.Result.MarshalJSON).
+type AnalysisDocument struct {
+	Format  string            `json:"format"`
+	Version int               `json:"version"`
+	Results []json.RawMessage `json:"results"`
+}
 
 // Float is a JSON number where null reads as NaN (the analysis writes
 // undefined values and open interval ends as null).
@@ -53,6 +69,8 @@ type Line struct {
 	Levels           []struct {
 		X, Mean, SD     Float
 		Seeds, N, Items int
+		// SE is the standard error of Mean (null or absent: unknown).
+		SE Float `json:"se"`
 	} `json:"levels"`
 	Evidence []struct {
 		Test   string `json:"test"`
@@ -100,9 +118,9 @@ type Line struct {
 	Judgement stats.Judgement `json:"-"`
 }
 
-// ParseAnalysis reads the analysis: JSON lines as emlab analyze --json
-// writes them, or one JSON array of the same objects. Each line carries
-// its judgement (stats.ReadJudgements).
+// ParseAnalysis reads an analysis: analysis.json (AnalysisDocument), JSON
+// lines as emlab analyze --json writes them, or one JSON array of the same
+// objects. Each result carries its judgement (stats.ReadJudgements).
 func ParseAnalysis(r io.Reader) ([]Line, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -110,11 +128,21 @@ func ParseAnalysis(r io.Reader) ([]Line, error) {
 	}
 	b = bytes.TrimSpace(b)
 	var raws []json.RawMessage
-	if len(b) > 0 && b[0] == '[' {
+	switch {
+	case len(b) > 0 && b[0] == '[':
 		if err := json.Unmarshal(b, &raws); err != nil {
 			return nil, fmt.Errorf("parse analysis: %w", err)
 		}
-	} else {
+	case isDocument(b):
+		var doc AnalysisDocument
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("parse analysis: %w", err)
+		}
+		if doc.Format != AnalysisFormat || doc.Version < 1 || doc.Version > AnalysisVersion {
+			return nil, fmt.Errorf("parse analysis: format %q version %d, want %q version %d", doc.Format, doc.Version, AnalysisFormat, AnalysisVersion)
+		}
+		raws = doc.Results
+	default:
 		dec := json.NewDecoder(bytes.NewReader(b))
 		for i := 1; dec.More(); i++ {
 			var raw json.RawMessage
@@ -138,6 +166,18 @@ func ParseAnalysis(r io.Reader) ([]Line, error) {
 		out[i].Judgement = js[i]
 	}
 	return out, nil
+}
+
+// isDocument reports whether b's first JSON object has a "format" key (an
+// AnalysisDocument; a result line has none).
+func isDocument(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var probe struct {
+		Format *string `json:"format"`
+	}
+	return json.NewDecoder(bytes.NewReader(b)).Decode(&probe) == nil && probe.Format != nil
 }
 
 // AnalyzeOptions configure Analyze.
@@ -184,11 +224,14 @@ func Curves(ladder []*rundir.Run, axis string) ([]*stats.Curve, []string, error)
 
 // Analyze runs the emergence analysis on a ladder: every (task, metric)
 // against parameters (with the forecast), and against eval loss (with the
-// loss threshold). It returns the results as emlab analyze --json lines,
-// the schema of analysis.json, and notes on what it had to leave out.
+// loss threshold). It returns analysis.json's bytes (AnalysisDocument,
+// one result a line inside it, each as emlab analyze --json writes it) and
+// notes on what it had to leave out.
 func Analyze(ctx context.Context, ladder []*rundir.Run, o AnalyzeOptions) ([]byte, []string, error) {
 	var buf bytes.Buffer
 	var notes []string
+	fmt.Fprintf(&buf, "{\"format\": %q, \"version\": %d, \"results\": [\n", AnalysisFormat, AnalysisVersion)
+	first := true
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, axis := range []string{stats.AxisParams, stats.AxisEvalLoss} {
@@ -217,10 +260,19 @@ func Analyze(ctx context.Context, ladder []*rundir.Run, o AnalyzeOptions) ([]byt
 			return nil, notes, fmt.Errorf("analyse against %s: %w", axis, err)
 		}
 		for _, r := range results {
+			if !first {
+				// The separator goes before the next result, after the
+				// previous one's newline: each result keeps a line of its
+				// own, byte for byte an emlab analyze --json line.
+				buf.Truncate(buf.Len() - 1)
+				buf.WriteString(",\n")
+			}
+			first = false
 			if err := enc.Encode(r); err != nil {
 				return nil, notes, fmt.Errorf("encode analysis: %w", err)
 			}
 		}
 	}
+	buf.WriteString("]}\n")
 	return buf.Bytes(), notes, nil
 }

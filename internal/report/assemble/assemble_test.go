@@ -314,3 +314,170 @@ func TestQuantaSubtasksAcrossVariants(t *testing.T) {
 		t.Errorf("title %q names a variant, not the task", q.Map.Title)
 	}
 }
+
+// TestAnalysisIsOneDocument: analysis.json's bytes are one JSON document
+// that a plain JSON reader loads whole; ParseAnalysis reads it, the same
+// results as JSON lines and as an array, to the same lines.
+func TestAnalysisIsOneDocument(t *testing.T) {
+	root := t.TempDir()
+	reporttest.Tree(t, root)
+	runs, err := rundir.LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ladder, _ := ChooseLadder(runs)
+	js, _, err := Analyze(context.Background(), ladder, fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc AnalysisDocument
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatalf("analysis is not one JSON document: %v", err)
+	}
+	if doc.Format != AnalysisFormat || doc.Version != AnalysisVersion || len(doc.Results) == 0 {
+		t.Fatalf("document format %q version %d with %d results", doc.Format, doc.Version, len(doc.Results))
+	}
+	var lines, array bytes.Buffer
+	array.WriteString("[")
+	for i, r := range doc.Results {
+		lines.Write(r)
+		lines.WriteString("\n")
+		if i > 0 {
+			array.WriteString(",")
+		}
+		array.Write(r)
+	}
+	array.WriteString("]")
+	want, err := ParseAnalysis(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"lines": lines.Bytes(), "array": array.Bytes()} {
+		got, err := ParseAnalysis(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d results, want %d", name, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Task != want[i].Task || got[i].Metric != want[i].Metric || got[i].Judgement.Verdict != want[i].Judgement.Verdict {
+				t.Errorf("%s result %d: %s %s %s, want %s %s %s", name, i, got[i].Task, got[i].Metric, got[i].Judgement.Verdict, want[i].Task, want[i].Metric, want[i].Judgement.Verdict)
+			}
+		}
+	}
+	bad := []byte(`{"format": "emlab analysis", "version": 99, "results": []}`)
+	if _, err := ParseAnalysis(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "version 99") {
+		t.Errorf("a later version: error %v, want one naming version 99", err)
+	}
+}
+
+// TestBottomLine: the table that opens the report has one row per ability
+// with the analysis' own verdict, x* only where emergent, the mirage
+// verdict and the support; its reading names what survives the mirage
+// test; a ladder trained for equal steps says size is what varies.
+func TestBottomLine(t *testing.T) {
+	rep, lines := buildTree(t)
+	bl := rep.BottomLine
+	if bl == nil || len(bl.Rows) != len(Verdicts(lines)) {
+		t.Fatalf("bottom line %+v, want a row per ability (%d)", bl, len(Verdicts(lines)))
+	}
+	for _, row := range bl.Rows {
+		var j stats.Judgement
+		for _, v := range Verdicts(lines) {
+			if v.Task == row.Ability {
+				j = v.Sharp.Judgement
+			}
+		}
+		if row.Verdict != j.Verdict || row.Emergent != j.Emergent || math.IsNaN(row.XStar) == j.Emergent {
+			t.Errorf("%s: row %s emergent %v x* %g, judgement %s emergent %v", row.Ability, row.Verdict, row.Emergent, row.XStar, j.Verdict, j.Emergent)
+		}
+		if row.Items != 400 || row.Seeds != 1 || row.Reading == "" {
+			t.Errorf("%s: %d items × %d seeds, reading %q", row.Ability, row.Items, row.Seeds, row.Reading)
+		}
+		if j.Mirage != nil && row.Mirage != j.Mirage.Verdict {
+			t.Errorf("%s: mirage %q, want %q", row.Ability, row.Mirage, j.Mirage.Verdict)
+		}
+	}
+	if !strings.HasPrefix(bl.Reading, "Of 2 abilities, 1 jump") || !strings.Contains(bl.Reading, "mirage test") {
+		t.Errorf("reading %q", bl.Reading)
+	}
+	if !strings.Contains(rep.Ladder, "same number of steps") {
+		t.Errorf("ladder sentence %q, want equal steps said", rep.Ladder)
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	if i, j := strings.Index(html, `<section id="claims">`), strings.Index(html, `<section id="abilities">`); i < 0 || j < i {
+		t.Errorf("the bottom-line table is not first (at %d, abilities at %d)", i, j)
+	}
+	for _, want := range []string{`<a href="#ability-add-plain-2">add/plain/2</a>`, `id="ability-add-plain-2"`, "<dt>x*</dt>", "<dt>mirage test</dt>", "<dt>p^L</dt>", "<dt>breakthroughness, linearity</dt>", "a red ✗ beside it"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestControlsLabelled: the grokking section shows the weight-decay run
+// and its no-decay control, each with its own judgement ("never" where a
+// threshold is never reached); the induction section labels a one-layer
+// run as the one-layer control; a ladder whose steps grow with size says
+// so before its curves.
+func TestControlsLabelled(t *testing.T) {
+	root := t.TempDir()
+	ids := reporttest.Tree(t, root)
+	ctrl := reporttest.GrokkingRun()
+	ctrl.Config["optim"] = map[string]any{"weight_decay": 0.0}
+	for i, p := range ctrl.Probes {
+		if p["probe"] == "heldout_acc" {
+			ctrl.Probes[i]["value"] = 0.01
+		}
+	}
+	reporttest.Write(t, filepath.Join(root, "grokking/wd0"), ctrl)
+	grok := reporttest.GrokkingRun()
+	grok.Config["optim"] = map[string]any{"weight_decay": 2.0}
+	reporttest.Write(t, filepath.Join(root, "grokking/modadd"), grok)
+	one := reporttest.InductionRun()
+	one.Config["model"] = map[string]any{"n_layers": 1}
+	one.Config["params"] = 29100.0
+	reporttest.Write(t, filepath.Join(root, "induction/attn1"), one)
+	two := reporttest.InductionRun()
+	two.Config["model"] = map[string]any{"n_layers": 2}
+	reporttest.Write(t, filepath.Join(root, "induction/attn2"), two)
+	// Larger rungs train longer: the last metrics line of rung i at a
+	// later step.
+	for i, id := range ids {
+		appendFile(t, filepath.Join(root, id, rundir.MetricsFile), fmt.Sprintf(`{"step":%d,"tokens":%d,"eval_loss":2}`+"\n", 4000+1000*i, (4000+1000*i)*2048))
+	}
+	runs, err := rundir.LoadRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ladder, _ := ChooseLadder(runs)
+	rep, err := Build(context.Background(), Input{Runs: runs, Ladder: ladder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rep.Grokking
+	if g == nil || len(g.Accuracy) != 4 || len(g.Summary) != 2 {
+		t.Fatalf("grokking %+v, want both runs", g)
+	}
+	if !strings.Contains(g.Summary[0], "grokking/modadd (weight decay 2)") || !strings.Contains(g.Summary[0], ": grokked") {
+		t.Errorf("first summary %q, want the weight-decay run, grokked", g.Summary[0])
+	}
+	if s := g.Summary[1]; !strings.Contains(s, "weight decay 0, the control") || !strings.Contains(s, "held-out accuracy first ≥ 90% never") || !strings.Contains(s, "did not grok") || strings.Contains(s, "-1") {
+		t.Errorf("control summary %q", s)
+	}
+	var labels []string
+	for _, s := range rep.Induction.PrefixMatching {
+		labels = append(labels, s.Label)
+	}
+	if len(labels) != 2 || !strings.Contains(labels[0], "1 layer (the one-layer control)") || !strings.Contains(labels[1], "2 layers") {
+		t.Errorf("induction labels %q", labels)
+	}
+	if !strings.Contains(rep.Ladder, "emerges against training compute") || !strings.Contains(rep.Ladder, "4k to 9k steps") {
+		t.Errorf("ladder sentence %q", rep.Ladder)
+	}
+}

@@ -47,7 +47,7 @@ func Build(ctx context.Context, in Input) (*report.Report, error) {
 	for _, ru := range in.Runs {
 		r.Runs = append(r.Runs, runRow(ru, in))
 		for _, p := range ru.Skipped {
-			r.Notes = append(r.Notes, "skipped a partial last line (a file being written, or cut short by a crash): "+p)
+			r.Notes = append(r.Notes, "skipped "+p)
 		}
 	}
 	byAxis := map[string][]Line{}
@@ -64,6 +64,8 @@ func Build(ctx context.Context, in Input) (*report.Report, error) {
 		return nil, err
 	}
 	forecasts(r, byAxis[stats.AxisParams])
+	r.BottomLine = bottomLine(byAxis[stats.AxisParams])
+	r.Ladder = ladderSentence(in.Ladder)
 	em, mir := Headline(byAxis[stats.AxisParams])
 	s := []string{fmt.Sprintf("%d runs; %d on the scale ladder; %d abilities analysed.", len(in.Runs), len(in.Ladder), len(r.Abilities))}
 	if len(em) > 0 {
@@ -114,4 +116,101 @@ func Headline(lines []Line) (emergent, artifacts []string) {
 		}
 	}
 	return emergent, artifacts
+}
+
+// bottomLine is the table that opens the report: each ability's verdict,
+// x*, mirage verdict and support as the analysis decided them (the
+// judgement of its sharp metric, stats.Judgement), with a plain reading of
+// each row and one sentence on which emergences survive the mirage test.
+func bottomLine(lines []Line) *report.BottomLine {
+	vs := Verdicts(lines)
+	if len(vs) == 0 {
+		return nil
+	}
+	bl := &report.BottomLine{}
+	var emergent, artifact, survive, undecided []string
+	for _, v := range vs {
+		j := v.Sharp.Judgement
+		row := report.BottomRow{Ability: v.Task, Metric: v.Sharp.Metric, Verdict: j.Verdict, Reason: j.Reason, Emergent: j.Emergent,
+			XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Items: j.NMin, FewItems: j.FewItems}
+		for i, lv := range v.Sharp.Levels {
+			if i == 0 || lv.Seeds < row.Seeds {
+				row.Seeds = lv.Seeds
+			}
+		}
+		smooth := "a smooth metric"
+		if m := j.Mirage; m != nil {
+			row.Mirage = m.Verdict
+			if m.SmoothMetric != "" {
+				smooth = m.SmoothMetric
+			}
+		}
+		at := ""
+		if finite(j.XStar) {
+			at = " at about " + report.Num(j.XStar) + " parameters"
+		}
+		switch {
+		case j.Emergent && j.Artifact:
+			artifact = append(artifact, v.Task)
+			row.Reading = "Jumps" + at + " in " + v.Sharp.Metric + ", but " + smooth + " of the same outputs improves smoothly: a metric artifact, not a jump in the model."
+		case j.Emergent && row.Mirage == stats.MirageNotArtifact:
+			survive = append(survive, v.Task)
+			row.Reading = "Jumps" + at + ", and " + smooth + " of the same outputs jumps too: the emergence survives the mirage test."
+		case j.Emergent && row.Mirage != "":
+			undecided = append(undecided, v.Task)
+			row.Reading = "Jumps" + at + "; the mirage test cannot decide: " + j.Mirage.Reason + "."
+		case j.Emergent:
+			undecided = append(undecided, v.Task)
+			row.Reading = "Jumps" + at + "; no smooth metric to test it against."
+		default:
+			row.Reading = "No emergence: " + j.Reason + "."
+		}
+		if j.Emergent {
+			emergent = append(emergent, v.Task)
+		}
+		if j.FewItems {
+			row.Reading += fmt.Sprintf(" Rests on %d items per evaluation: treat with caution.", j.NMin)
+		}
+		bl.Rows = append(bl.Rows, row)
+	}
+	list := func(n int, ts []string) string {
+		if len(ts) == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("%d (%s)", n, strings.Join(ts, ", "))
+	}
+	bl.Reading = fmt.Sprintf("Of %d abilities, %d jump with size in their sharp metric (EMERGENT). Of these, the mirage test calls %s a metric artifact; %s survive it; it cannot decide for %s.",
+		len(vs), len(emergent), list(len(artifact), artifact), list(len(survive), survive), list(len(undecided), undecided))
+	if len(emergent) > 0 && len(survive) == 0 {
+		bl.Reading += " So no emergence here is shown to be more than its metric."
+	}
+	return bl
+}
+
+// ladderSentence says what the ladder varies with size besides
+// parameters: when its larger rungs also train for more steps, emergence
+// against parameters is emergence against compute as much as size.
+func ladderSentence(ladder []*rundir.Run) string {
+	if len(ladder) == 0 {
+		return ""
+	}
+	plo, phi := math.Inf(1), math.Inf(-1)
+	slo, shi := math.MaxInt, 0
+	for _, ru := range ladder {
+		if p := params(ru); finite(p) {
+			plo, phi = math.Min(plo, p), math.Max(phi, p)
+		}
+		if last, ok := ru.Last(); ok {
+			slo, shi = min(slo, last.Step), max(shi, last.Step)
+		}
+	}
+	tlo, thi := tokenRange(ladder)
+	if phi < plo || shi == 0 {
+		return ""
+	}
+	if float64(shi) <= 1.5*float64(slo) {
+		return fmt.Sprintf("The scale ladder's models (%s to %s parameters) train for about the same number of steps (%d to %d): size is what varies.", report.Num(plo), report.Num(phi), slo, shi)
+	}
+	return fmt.Sprintf("Read every curve below with this confound: the scale ladder's larger models also train longer — %s to %s parameters, %s to %s steps, %s to %s tokens — so an ability that emerges against parameters here emerges against training compute as much as against size (the scale-axes study varies them apart; docs/calibration.md records why the ladder is built this way).",
+		report.Num(plo), report.Num(phi), report.Num(float64(slo)), report.Num(float64(shi)), report.Num(tlo), report.Num(thi))
 }

@@ -5,8 +5,10 @@ package assemble
 // that explain the delay (Nanda et al. 2023).
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"emlab/internal/report"
@@ -41,44 +43,91 @@ func Grokking(train, held report.Series) Grok {
 	return g
 }
 
-// grokking fills the section from the first run with both accuracies.
+// grokking fills the section from every run with both accuracies (the
+// grokking run and its controls), each series labelled by its run and
+// weight decay, one line of judgement per run.
 func grokking(r *report.Report, runs []*rundir.Run) {
+	g := &report.Grokking{}
+	var with []*rundir.Run
 	for _, ru := range runs {
-		train, held := ProbeSeries(ru, rundir.ProbeTrainAcc), ProbeSeries(ru, rundir.ProbeHeldoutAcc)
-		if len(train.X) == 0 || len(held.X) == 0 {
-			continue // grokking needs both accuracies; other runs may log a weight norm
+		if len(ProbeSeries(ru, rundir.ProbeTrainAcc).X) > 0 && len(ProbeSeries(ru, rundir.ProbeHeldoutAcc).X) > 0 {
+			with = append(with, ru) // grokking needs both accuracies; other runs may log a weight norm
 		}
-		g := &report.Grokking{Title: ru.ID}
-		train.Label, held.Label = "train accuracy", "held-out accuracy"
-		g.Accuracy = []report.Series{train, held}
-		var missing []string
+	}
+	if len(with) == 0 {
+		return
+	}
+	// Weight decay first (the run that may grok), then its controls.
+	sort.SliceStable(with, func(i, j int) bool { return weightDecay(with[i]) > weightDecay(with[j]) })
+	var missing []string
+	var ids []string
+	for _, ru := range with {
+		name := ru.ID
+		if wd := weightDecay(ru); !math.IsNaN(wd) {
+			name += " (weight decay " + report.Num(wd)
+			if wd == 0 && len(with) > 1 {
+				name += ", the control"
+			}
+			name += ")"
+		}
+		ids = append(ids, ru.ID)
+		train, held := ProbeSeries(ru, rundir.ProbeTrainAcc), ProbeSeries(ru, rundir.ProbeHeldoutAcc)
+		train.Label, held.Label = name+": train", name+": held-out"
+		g.Accuracy = append(g.Accuracy, train, held)
 		for _, q := range []struct{ probe, label string }{
 			{rundir.ProbeFourierFullLoss, "full loss"},
 			{rundir.ProbeFourierRestricted, "restricted loss"},
 			{rundir.ProbeFourierExcluded, "excluded loss"},
 		} {
 			if s := ProbeSeries(ru, q.probe); len(s.X) > 0 {
-				s.Label = q.label
+				s.Label = name + ": " + q.label
 				g.Loss = append(g.Loss, s)
 			} else if q.probe != rundir.ProbeFourierFullLoss {
-				missing = append(missing, q.label)
+				missing = append(missing, ru.ID+" "+q.label)
 			}
 		}
 		if s := ProbeSeries(ru, rundir.ProbeWeightNorm); len(s.X) > 0 {
-			s.Label = "weight norm"
+			s.Label = name
 			g.WeightNorm = append(g.WeightNorm, s)
 		} else {
-			missing = append(missing, "weight norm")
+			missing = append(missing, ru.ID+" weight norm")
 		}
 		j := Grokking(train, held)
-		g.Summary = append(g.Summary, fmt.Sprintf("Train accuracy first ≥ %s%% at step %s; held-out accuracy first ≥ %s%% at step %s (it was %s at the first step where train passed %s%%).",
-			pct(rundir.TrainSolved), stepText(j.TrainAt), pct(rundir.HeldoutSolved), stepText(j.HeldoutAt), report.Num(j.HeldoutThen), pct(rundir.TrainSolved)))
-		if len(missing) > 0 {
-			g.Note = "Not in " + rundir.ProbesFile + ": " + strings.Join(missing, ", ") + "."
+		last := math.NaN()
+		if n := len(held.X); n > 0 {
+			last = held.X[n-1]
 		}
-		r.Grokking = g
-		return // one grokking study per report: the first run with both accuracies
+		g.Summary = append(g.Summary, fmt.Sprintf("%s, trained to step %s: train accuracy first ≥ %s%% %s; held-out accuracy first ≥ %s%% %s (it was %s at the first step where train passed %s%%)%s.",
+			name, stepText(last), pct(rundir.TrainSolved), atStep(j.TrainAt), pct(rundir.HeldoutSolved), atStep(j.HeldoutAt), report.Num(j.HeldoutThen), pct(rundir.TrainSolved),
+			map[bool]string{true: ": grokked", false: ": did not grok"}[j.Grokked]))
 	}
+	g.Title = strings.Join(ids, ", ")
+	if len(missing) > 0 {
+		g.Note = "Not in " + rundir.ProbesFile + ": " + strings.Join(missing, ", ") + "."
+	}
+	r.Grokking = g
+}
+
+// weightDecay is the run's optim.weight_decay from its config.json, NaN
+// when unknown.
+func weightDecay(ru *rundir.Run) float64 {
+	var c struct {
+		Optim struct {
+			WeightDecay *float64 `json:"weight_decay"`
+		} `json:"optim"`
+	}
+	if json.Unmarshal(ru.ConfigJSON, &c) != nil || c.Optim.WeightDecay == nil {
+		return math.NaN()
+	}
+	return *c.Optim.WeightDecay
+}
+
+// atStep is "at step N", or "never" for a threshold never reached.
+func atStep(v float64) string {
+	if math.IsNaN(v) {
+		return "never"
+	}
+	return "at step " + stepText(v)
 }
 
 // pct writes a fraction as a percentage (0.99 → "99").

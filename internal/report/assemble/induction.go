@@ -56,7 +56,7 @@ func induction(r *report.Report, runs []*rundir.Run) {
 			with = append(with, ru)
 		}
 	}
-	labels := uniqueLabels(with)
+	labels := inductionLabels(with)
 	for i, ru := range with {
 		pm := BestHead(ru, rundir.ProbePrefixMatching, -1)
 		if len(pm.X) > 0 {
@@ -78,7 +78,7 @@ func induction(r *report.Report, runs []*rundir.Run) {
 		if icl := ProbeSeries(ru, rundir.ProbeICLScore); len(icl.X) > 0 {
 			icl.Label = labels[i]
 			in.ICL = append(in.ICL, icl)
-			in.ICLLabel = rundir.ProbeICLScore + " (late − early loss, nats)"
+			in.ICLLabel = rundir.ProbeICLScore + " (nats; lower is better)"
 		}
 	}
 	if len(in.PrefixMatching) == 0 && len(in.ICL) == 0 {
@@ -88,4 +88,33 @@ func induction(r *report.Report, runs []*rundir.Run) {
 		in.Note = "No " + rundir.ProbeICLScore + " in " + rundir.ProbesFile + " (emlab probe --probes icl writes it)."
 	}
 	r.Induction = in
+}
+
+// inductionLabels name each run by size and depth; where deeper runs sit
+// beside them, a one-layer run is the one-layer control (a single layer
+// cannot compose a previous-token head with an induction head), so its
+// label says so rather than leaving its size to look like the cause.
+func inductionLabels(runs []*rundir.Run) []string {
+	labels := uniqueLabels(runs)
+	deeper := false
+	for _, r := range runs {
+		if r.Config != nil && r.Config.Model.NLayers > 1 {
+			deeper = true
+		}
+	}
+	for i, r := range runs {
+		if r.Config == nil || r.Config.Model.NLayers == 0 {
+			continue
+		}
+		n := r.Config.Model.NLayers
+		switch {
+		case n == 1 && deeper:
+			labels[i] += ", 1 layer (the one-layer control)"
+		case n == 1:
+			labels[i] += ", 1 layer"
+		default:
+			labels[i] += ", " + strconv.Itoa(n) + " layers"
+		}
+	}
+	return labels
 }

@@ -42,6 +42,12 @@ func lossView(r *report.Report, ladder []*rundir.Run, lines []Line) {
 				if l, ok := el[e.Step]; ok {
 					s.X = append(s.X, l)
 					s.Y = append(s.Y, e.Value)
+					// ±1 standard error over the items (0: not recorded).
+					lo, hi := math.NaN(), math.NaN()
+					if e.Stderr > 0 {
+						lo, hi = e.Value-e.Stderr, e.Value+e.Stderr
+					}
+					s.Lo, s.Hi = append(s.Lo, lo), append(s.Hi, hi)
 					points++
 				}
 			}

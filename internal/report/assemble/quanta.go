@@ -118,7 +118,7 @@ func quanta(r *report.Report, runs []*rundir.Run) {
 	}
 	sort.Ints(ids)
 	q := &report.Quanta{Map: report.Heatmap{Title: "Per-subtask " + strings.SplitN(label, " (", 2)[0] + " by model size — " + task,
-		XLabel: "model size (parameters)", YLabel: "subtask (0 = most frequent)", ValueLabel: label, LowIsGood: true}}
+		XLabel: "model size (parameters)", YLabel: "subtask (0 = most frequent)", ValueLabel: label + "; lower is better", LowIsGood: true}}
 	for _, ru := range with {
 		q.Map.Cols = append(q.Map.Cols, report.Num(params(ru)))
 	}

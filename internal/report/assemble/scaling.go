@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
@@ -47,7 +48,18 @@ func scaling(ctx context.Context, r *report.Report, ladder []*rundir.Run, o stat
 		r.SectionNotes[report.SecScaling] = "No scaling-law fit: " + err.Error()
 		return nil
 	}
-	s := &report.Scaling{Form: "single_axis", Formula: fmt.Sprintf("L(N) = E + A·N^(−α) with E = %s, A = %s, α = %s (Kaplan et al. 2020 form with an irreducible loss; fitted as Hoffmann et al. 2022 approach 3).",
+	var note string
+	if tlo, thi := tokenRange(ladder); thi > 1.5*tlo {
+		note = fmt.Sprintf("The ladder's training tokens D grow with its parameters N (%s to %s tokens), so this L(N) is not a law at fixed data: α mixes the effect of size with that of data (the scale-axes study varies them apart).",
+			report.Num(tlo), report.Num(thi))
+	}
+	if why := fit.Degenerate(); why != "" {
+		// Not a result: show the observed losses and say why no law is.
+		r.Scaling = &report.Scaling{Form: "single_axis", XLabel: "parameters (log scale)", Observed: report.Series{Label: "final eval loss", X: xs, Y: ls},
+			Note: strings.TrimSpace("Degenerate fit, not shown: " + why + " — the losses do not pin L(N) = E + A·N^(−α) down. " + note)}
+		return nil
+	}
+	s := &report.Scaling{Form: "single_axis", Note: note, Formula: fmt.Sprintf("L(N) = E + A·N^(−α) with E = %s, A = %s, α = %s (Kaplan et al. 2020 form with an irreducible loss; fitted as Hoffmann et al. 2022 approach 3).",
 		report.Num(fit.E.Value), report.Num(fit.A.Value), report.Num(fit.Alpha.Value)),
 		XLabel: "parameters (log scale)", Observed: report.Series{Label: "final eval loss", X: xs, Y: ls}}
 	lo, hi := xs[0], xs[len(xs)-1]
@@ -65,4 +77,19 @@ func scaling(ctx context.Context, r *report.Report, ladder []*rundir.Run, o stat
 	}
 	r.Scaling = s
 	return nil
+}
+
+// tokenRange is the smallest and largest final token count of the runs
+// (NaN, NaN when none is known).
+func tokenRange(runs []*rundir.Run) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, ru := range runs {
+		if last, ok := ru.Last(); ok && last.Tokens > 0 {
+			lo, hi = math.Min(lo, last.Tokens), math.Max(hi, last.Tokens)
+		}
+	}
+	if hi < lo {
+		return math.NaN(), math.NaN()
+	}
+	return lo, hi
 }
