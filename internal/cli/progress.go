@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"emlab/internal/report"
 	"fmt"
 	"io"
 	"math"
@@ -48,7 +49,7 @@ func (p *progress) Step(s train.Status) {
 		filled := width * s.Step / max(s.Steps, 1)
 		bar := strings.Repeat("█", filled) + strings.Repeat("·", width-filled)
 		fmt.Fprintf(p.w, "\r%s %s %d/%d loss %.4f %s tok/s ETA %s \x1b[K", p.label, bar, s.Step, s.Steps, s.Loss,
-			humanRate(s.TokensPerSec), s.ETA.Round(time.Second))
+			report.Num(s.TokensPerSec), s.ETA.Round(time.Second))
 		if s.Step == s.Steps {
 			fmt.Fprintln(p.w)
 		}
@@ -61,7 +62,7 @@ func (p *progress) Step(s train.Status) {
 	if !math.IsNaN(s.EvalLoss) {
 		line += fmt.Sprintf(" eval_loss %.4f", s.EvalLoss)
 	}
-	fmt.Fprintf(p.w, "%s lr %.2e grad_norm %.3f %s tok/s ETA %s\n", line, s.LR, s.GradNorm, humanRate(s.TokensPerSec), s.ETA.Round(time.Second))
+	fmt.Fprintf(p.w, "%s lr %.2e grad_norm %.3f %s tok/s ETA %s\n", line, s.LR, s.GradNorm, report.Num(s.TokensPerSec), s.ETA.Round(time.Second))
 }
 
 func (p *progress) Event(msg string) {
@@ -137,16 +138,6 @@ func (v *poolView) report(p sweep.Progress) {
 		fmt.Fprint(v.w, "\x1b[K\n")
 	}
 	v.lines = max(v.lines, len(lines))
-}
-
-func humanRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fK", r/1e3)
-	}
-	return fmt.Sprintf("%.0f", r)
 }
 
 // phaseView shows the phases of work that has no step count (the demo's
