@@ -93,7 +93,7 @@ func runAnalyze(ctx context.Context, o analyzeOptions, w io.Writer) error {
 	if o.csv != "" {
 		f, err := os.Open(o.csv)
 		if err != nil {
-			return fmt.Errorf("open curves: %w", err)
+			return fmt.Errorf("--csv: %w", err)
 		}
 		curves, err = stats.ReadCurvesCSV(ctxReader{ctx, f}, o.axis)
 		f.Close()
@@ -221,8 +221,10 @@ func expandRuns(dirs []string) ([]string, error) {
 			return nil, err
 		}
 		switch {
-		case len(ids) == 0 || slices.Contains(ids, "."):
-			out = append(out, d) // a run, or nothing: ReadRuns says which
+		case len(ids) == 0:
+			return nil, noRunsError(d)
+		case slices.Contains(ids, "."):
+			out = append(out, d)
 		default:
 			for _, id := range ids {
 				out = append(out, filepath.Join(d, filepath.FromSlash(id)))
@@ -321,6 +323,11 @@ func fnum(v float64) string {
 		return "inf"
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// noRunsError says that dir is no run directory and holds none.
+func noRunsError(dir string) error {
+	return fmt.Errorf("no run directories under %s (a run directory holds %s or %s)", dir, rundir.ConfigFile, rundir.MetricsFile)
 }
 
 // ctxReader reads r until ctx is done, then fails with ctx's error, so

@@ -136,7 +136,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"unknown axis", []string{"analyze", "--csv", good, "--x", "param"}, `unknown axis "param" (did you mean params`},
 		{"missing column", []string{"analyze", "--csv", bad}, `missing column "x"`},
 		{"unknown task", []string{"analyze", "--csv", good, "--tasks", "ad"}, `unknown task "ad" (did you mean add?)`},
-		{"missing file", []string{"analyze", "--csv", filepath.Join(t.TempDir(), "none.csv")}, "open curves"},
+		{"missing file", []string{"analyze", "--csv", filepath.Join(t.TempDir(), "none.csv")}, "--csv: open "},
 		{"stray argument", []string{"analyze", "--csv", good, "extra"}, "unexpected arguments"},
 		{"chance outside [0, 1]", []string{"analyze", "--csv", chance}, "line 2: column chance: 5 is not a probability in [0, 1]"},
 		{"invalid UTF-8", []string{"analyze", "--csv", latin1}, `line 2: column task: "caf\xe9" is not valid UTF-8`},

@@ -39,6 +39,9 @@ func runBenchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	o.presets = []string{"tiny", "small", "medium"}
 	if *preset != "" {
+		if _, err := config.Preset(*preset); err != nil { // before the table's header
+			return err
+		}
 		o.presets = []string{*preset}
 	}
 	return runBench(ctx, o, stdout)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"emlab/internal/demo"
+	"emlab/internal/rundir"
 )
 
 func init() {
@@ -30,7 +32,7 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("demo", stderr)
 	var o demoOptions
 	fs.StringVar(&o.out, "out", "demo-out", "output directory (resumes a demo already there)")
-	fs.BoolVar(&o.quick, "quick", false, "the smaller variant of each study (the demo in about 2 minutes on 2 cores)")
+	fs.BoolVar(&o.quick, "quick", false, "the smaller variant of each study: fewer seeds and rungs, about half the training (docs/demo.md gives measured times; the progress line's ETA is measured as it runs)")
 	fs.IntVar(&o.jobs, "jobs", 0, "runs trained at once (default: one per core)")
 	fs.BoolVar(&o.plan, "plan", false, "print the runs and their cost, train nothing")
 	fs.StringVar(&o.study, "study", "", "run these studies of the claims study (comma-separated names; see --list)")
@@ -98,15 +100,20 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 		fmt.Fprintf(stdout, "total %.3g training FLOPs → %s\n", flops, o.out)
 		return nil
 	}
+	if err := refuseRunDir(o.out); err != nil {
+		return err
+	}
 	began := time.Now()
 	view := newPoolView(stderr, "demo")
 	failures, err := demo.Train(ctx, studies, demo.Options{Out: o.out, Quick: o.quick, Jobs: o.jobs, Progress: view.report})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "demo: trained in %s; analysing\n", time.Since(began).Round(time.Second))
+	fmt.Fprintf(stderr, "demo: trained in %s\n", time.Since(began).Round(time.Second))
+	phases := newPhaseView(stderr, "demo")
 	res, err := demo.Finish(ctx, demo.FinishOptions{Out: o.out, Studies: studies, Quick: o.quick, Command: command, Failures: failures,
-		Analyze: demo.AnalyzeOptions(o.quick)})
+		Analyze: demo.AnalyzeOptions(o.quick), Phase: phases.begin})
+	phases.end()
 	if err != nil {
 		return err
 	}
@@ -159,6 +166,18 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 				took = fmt.Sprintf("measured %.1f min on 2 cores", minutes)
 			}
 			fmt.Fprintf(w, "  %s: %d runs of %s, %.3g training FLOPs, %s\n", label, runs, strings.Join(s.SweepsFor(quick), ", "), flops, took)
+		}
+	}
+	return nil
+}
+
+// refuseRunDir is an error when dir is itself a run directory (it holds
+// config.json or metrics.jsonl): the demo would write its studies' run
+// trees inside another run.
+func refuseRunDir(dir string) error {
+	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("--out %s is a run directory (it holds %s); the demo writes a tree of runs of its own: choose a new or empty directory, or a demo's (default %s)", dir, f, "demo-out")
 		}
 	}
 	return nil

@@ -57,8 +57,8 @@ func runExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.New("--csv FILE is required (- for stdout)")
 	}
 	dir := pos[0]
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("export: %s is not a directory", dir)
+	if err := needDir(dir); err != nil {
+		return err
 	}
 	if o.db == "" {
 		o.db = filepath.Join(dir, store.IndexFile)

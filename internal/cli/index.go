@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -19,8 +20,12 @@ type indexOptions struct {
 }
 
 func runIndexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, "usage: emlab index rebuild|update DIR [--db FILE]")
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "Run 'emlab index SUBCOMMAND -h' for its flags.\n")
+			return flag.ErrHelp
+		}
 		return errUsage
 	}
 	sub := args[0]
@@ -35,9 +40,12 @@ func runIndexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("unknown index command %q%s", sub, didYouMean(sub, []string{"rebuild", "update"}))
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("index %s: give one directory", sub)
+		return fmt.Errorf("give one directory: emlab index %s DIR", sub)
 	}
 	dir := pos[0]
+	if err := needDir(dir); err != nil {
+		return err
+	}
 	if o.db == "" {
 		o.db = filepath.Join(dir, store.IndexFile)
 	}

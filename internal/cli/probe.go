@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"emlab/internal/data"
@@ -256,34 +258,73 @@ func probeTarget(ctx context.Context, o probeOptions, tg target, stdout, log io.
 	return nil
 }
 
-// printProbeSummary prints, per probe of the last step, its largest value
-// and where (series probes: their row count).
+// printProbeSummary prints, per probe of the last step, its headline row:
+// the largest value where larger means more of what it detects, the
+// smallest where smaller does (a loss), the value or the range of values
+// of a descriptive measure (rundir.ProbeSense). A layer or head that does
+// not apply (a whole-model or whole-layer measure) reads "n/a".
 func printProbeSummary(w io.Writer, rows []rundir.Probe, step int) {
-	fmt.Fprintf(w, "step %d\n%-24s %10s %6s %5s  %s\n", step, "probe", "max", "layer", "head", "rows")
 	type agg struct {
-		best  rundir.Probe
-		count int
+		best, lo, hi rundir.Probe
+		count        int
 	}
 	var order []string
 	by := map[string]*agg{}
 	for _, r := range rows {
 		a, ok := by[r.Probe]
 		if !ok {
-			a = &agg{best: r}
+			a = &agg{best: r, lo: r, hi: r}
 			by[r.Probe] = a
 			order = append(order, r.Probe)
 		}
 		a.count++
-		if r.Value > a.best.Value {
-			a.best = r
+		if r.Value < a.lo.Value {
+			a.lo = r
+		}
+		if r.Value > a.hi.Value {
+			a.hi = r
 		}
 	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "step %d\n", step)
+	fmt.Fprintln(tw, "probe\tshown\tvalue\tlayer\thead\trows")
+	na := false
 	for _, name := range order {
 		a := by[name]
-		extra := ""
-		if a.best.Var != "" {
-			extra = " " + a.best.Var
+		shown, r, value := "", a.hi, ""
+		switch sense := rundir.ProbeSense(name); {
+		case sense > 0:
+			shown, value = "max", fmt.Sprintf("%.4f", r.Value)
+		case sense < 0:
+			r = a.lo
+			shown, value = "min", fmt.Sprintf("%.4f", r.Value)
+		case a.count == 1:
+			shown, value = "value", fmt.Sprintf("%.4f", r.Value)
+		default:
+			shown, value = "range", fmt.Sprintf("%.4g–%.4g", a.lo.Value, a.hi.Value)
 		}
-		fmt.Fprintf(w, "%-24s %10.4f %6d %5d  %d%s\n", strings.TrimSpace(name), a.best.Value, a.best.Layer, a.best.Head, a.count, extra)
+		layer, head := "", ""
+		if shown != "range" {
+			layer, head = probeCoord(r.Layer), probeCoord(r.Head)
+			na = na || r.Layer < 0 || r.Head < 0
+		}
+		extra := ""
+		if shown != "range" && r.Var != "" {
+			extra = " " + r.Var
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d%s\n", strings.TrimSpace(name), shown, value, layer, head, a.count, extra)
 	}
+	tw.Flush()
+	fmt.Fprintln(w, "max/min: the row with the most of what the probe detects (min for losses); range: a descriptive measure's smallest and largest row.")
+	if na {
+		fmt.Fprintln(w, "n/a: the row measures the whole model (layer) or a whole layer (head), not one layer or head.")
+	}
+}
+
+// probeCoord is a layer or head index, or "n/a" for −1 (does not apply).
+func probeCoord(i int) string {
+	if i < 0 {
+		return "n/a"
+	}
+	return strconv.Itoa(i)
 }

@@ -120,3 +120,42 @@ func TestProbeCommand(t *testing.T) {
 		t.Errorf("--list: exit %d, %q", code, out)
 	}
 }
+
+// TestProbeSummary: the summary shows the largest induction score with its
+// head, the smallest loss (never a "max" of a loss), a descriptive
+// measure's range, and "n/a" with its reason where a layer or head does
+// not apply, never −1.
+func TestProbeSummary(t *testing.T) {
+	ip := func(i int) *int { return &i }
+	rows := []rundir.Probe{
+		{Probe: rundir.ProbePrefixMatching, Layer: 1, Head: 2, Value: 0.81},
+		{Probe: rundir.ProbePrefixMatching, Layer: 1, Head: 3, Value: 0.12},
+		{Probe: rundir.ProbeICLLoss, Layer: -1, Head: -1, Index: ip(0), Value: 3.5},
+		{Probe: rundir.ProbeICLLoss, Layer: -1, Head: -1, Index: ip(9), Value: 1.25},
+		{Probe: rundir.ProbeAttnEntropy, Layer: 0, Head: 0, Value: 0.5},
+		{Probe: rundir.ProbeAttnEntropy, Layer: 0, Head: 1, Value: 2},
+		{Probe: rundir.ProbeWeightNorm, Layer: -1, Head: -1, Value: 12},
+	}
+	var b strings.Builder
+	printProbeSummary(&b, rows, 100)
+	out := b.String()
+	lines := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = strings.Join(f, " ")
+		}
+	}
+	for probe, want := range map[string]string{
+		rundir.ProbePrefixMatching: "prefix_matching max 0.8100 1 2 2",
+		rundir.ProbeICLLoss:        "icl_loss min 1.2500 n/a n/a 2",
+		rundir.ProbeAttnEntropy:    "attn_entropy range 0.5–2 2",
+		rundir.ProbeWeightNorm:     "weight_norm value 12.0000 n/a n/a 1",
+	} {
+		if lines[probe] != want {
+			t.Errorf("row %s = %q, want %q\n%s", probe, lines[probe], want, out)
+		}
+	}
+	if strings.Contains(out, "-1") || !strings.Contains(out, "n/a: the row measures the whole model") {
+		t.Errorf("a layer or head that does not apply is not n/a with its reason:\n%s", out)
+	}
+}

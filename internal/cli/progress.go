@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"emlab/internal/report"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"emlab/internal/sweep"
@@ -47,7 +49,7 @@ func (p *progress) Step(s train.Status) {
 		filled := width * s.Step / max(s.Steps, 1)
 		bar := strings.Repeat("█", filled) + strings.Repeat("·", width-filled)
 		fmt.Fprintf(p.w, "\r%s %s %d/%d loss %.4f %s tok/s ETA %s \x1b[K", p.label, bar, s.Step, s.Steps, s.Loss,
-			humanRate(s.TokensPerSec), s.ETA.Round(time.Second))
+			report.Num(s.TokensPerSec), s.ETA.Round(time.Second))
 		if s.Step == s.Steps {
 			fmt.Fprintln(p.w)
 		}
@@ -60,7 +62,7 @@ func (p *progress) Step(s train.Status) {
 	if !math.IsNaN(s.EvalLoss) {
 		line += fmt.Sprintf(" eval_loss %.4f", s.EvalLoss)
 	}
-	fmt.Fprintf(p.w, "%s lr %.2e grad_norm %.3f %s tok/s ETA %s\n", line, s.LR, s.GradNorm, humanRate(s.TokensPerSec), s.ETA.Round(time.Second))
+	fmt.Fprintf(p.w, "%s lr %.2e grad_norm %.3f %s tok/s ETA %s\n", line, s.LR, s.GradNorm, report.Num(s.TokensPerSec), s.ETA.Round(time.Second))
 }
 
 func (p *progress) Event(msg string) {
@@ -104,6 +106,9 @@ func (v *poolView) report(p sweep.Progress) {
 	head += fmt.Sprintf(", %s elapsed", p.Elapsed.Round(time.Second))
 	if p.ETA >= 0 && !finished {
 		head += fmt.Sprintf(", ETA %s", p.ETA.Round(time.Second))
+		if v.label == "demo" { // the ETA extrapolates training FLOPs only
+			head += " for the runs, then the analysis"
+		}
 	}
 	lines := []string{head}
 	for _, a := range p.Active {
@@ -135,12 +140,65 @@ func (v *poolView) report(p sweep.Progress) {
 	v.lines = max(v.lines, len(lines))
 }
 
-func humanRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fK", r/1e3)
+// phaseView shows the phases of work that has no step count (the demo's
+// analysis, judging and report): one line as each begins with the time
+// since the first, and, while one lasts, a line every 10 s saying it still
+// runs, so that a long bootstrap never looks like a hang.
+type phaseView struct {
+	w      io.Writer
+	label  string
+	start  time.Time
+	mu     sync.Mutex
+	cur    string
+	since  time.Time
+	stop   chan struct{}
+	done   chan struct{}
+	every  time.Duration
+	closed bool
+}
+
+func newPhaseView(w io.Writer, label string) *phaseView {
+	v := &phaseView{w: w, label: label, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{}), every: 10 * time.Second}
+	go v.tick()
+	return v
+}
+
+func (v *phaseView) tick() {
+	defer close(v.done)
+	t := time.NewTicker(v.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-t.C:
+			v.mu.Lock()
+			if v.cur != "" {
+				fmt.Fprintf(v.w, "%s: still %s (%s)\n", v.label, v.cur, time.Since(v.since).Round(time.Second))
+			}
+			v.mu.Unlock()
+		}
 	}
-	return fmt.Sprintf("%.0f", r)
+}
+
+// begin starts a phase (the callback demo.Finish calls).
+func (v *phaseView) begin(phase string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.cur, v.since = phase, time.Now()
+	fmt.Fprintf(v.w, "%s: %s (%s elapsed)\n", v.label, phase, time.Since(v.start).Round(time.Second))
+}
+
+// end stops the ticker and says how long the phases took.
+func (v *phaseView) end() {
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return
+	}
+	v.closed, v.cur = true, ""
+	v.mu.Unlock()
+	close(v.stop)
+	<-v.done
+	fmt.Fprintf(v.w, "%s: analysis and report took %s\n", v.label, time.Since(v.start).Round(time.Second))
 }

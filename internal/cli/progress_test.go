@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,4 +36,49 @@ func TestPoolView(t *testing.T) {
 	if !strings.Contains(b.String(), "demo: 3/3 runs done, 0 running") || strings.Contains(b.String()[len(out):], "ETA") {
 		t.Errorf("final picture:\n%s", b.String())
 	}
+}
+
+// TestPhaseView: each phase after training gets a line as it begins, a
+// phase that lasts gets "still ..." lines, and the end says how long the
+// phases took; the demo's ETA says it covers the runs only.
+func TestPhaseView(t *testing.T) {
+	var b syncBuffer
+	v := newPhaseView(&b, "demo")
+	v.every = 20 * time.Millisecond
+	v.begin("analysing 16 ladder runs → analysis.json")
+	time.Sleep(70 * time.Millisecond)
+	v.begin("writing report.html")
+	v.end()
+	v.end() // a second end is harmless
+	out := b.String()
+	for _, want := range []string{"demo: analysing 16 ladder runs → analysis.json (0s elapsed)\n", "demo: still analysing 16 ladder runs",
+		"demo: writing report.html (", "demo: analysis and report took "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("phase view lacks %q:\n%s", want, out)
+		}
+	}
+	var pb bytes.Buffer
+	newPoolView(&pb, "demo").report(sweep.Progress{Total: 2, Running: 1, Elapsed: time.Minute, ETA: time.Minute,
+		Active: []sweep.View{{Label: "a", Run: sweep.Run{Steps: 10}, Loss: math.NaN()}}})
+	if !strings.Contains(pb.String(), "ETA 1m0s for the runs, then the analysis") {
+		t.Errorf("the demo's ETA does not say what it covers:\n%s", pb.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the phase view's ticker goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -72,7 +72,7 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 		return err
 	}
 	if len(runs) == 0 {
-		return fmt.Errorf("no run directories under %s (a run directory holds %s or %s)", o.dir, rundir.ConfigFile, rundir.MetricsFile)
+		return noRunsError(o.dir)
 	}
 	var ladder []*rundir.Run
 	group := o.ladder
@@ -106,7 +106,7 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {
-			return fmt.Errorf("open analysis: %w", err)
+			return fmt.Errorf("--analysis: %w", err)
 		}
 		lines, err = assemble.ParseAnalysis(f)
 		f.Close()

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"emlab/internal/report"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,9 +34,16 @@ type sweepOptions struct {
 }
 
 func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, "usage: emlab sweep plan|run|status FILE [--out DIR] [--executor local|slurm] [--jobs N] [--retry]")
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "Run 'emlab sweep SUBCOMMAND -h' for its flags.\n")
+			return flag.ErrHelp
+		}
 		return errUsage
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("give the sweep command first: emlab sweep plan|run|status FILE [flags] (got %q)", args[0])
 	}
 	sub := args[0]
 	fs := newFlagSet("sweep "+sub, stderr)
@@ -65,7 +74,7 @@ func runSweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runSweepWorker(ctx, o, stderr)
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("sweep %s: give one experiment file (got %d arguments)", sub, len(pos))
+		return fmt.Errorf("give one experiment file, e.g. emlab sweep %s examples/sweeps/tiny.toml (got %d arguments)", sub, len(pos))
 	}
 	switch sub {
 	case "plan", "run", "status":
@@ -106,10 +115,10 @@ func printPlan(w io.Writer, p *sweep.Plan, o sweepOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tparams\tnon-emb\tsteps\ttokens\tFLOPs\t")
 	for _, r := range p.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.3g\t\n", r.ID, human(float64(r.Params)), human(float64(r.NonEmbeddingParams)),
-			r.Steps, human(float64(r.Tokens)), r.FLOPs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", r.ID, report.Num(float64(r.Params)), report.Num(float64(r.NonEmbeddingParams)),
+			r.Steps, report.Num(float64(r.Tokens)), report.Num(r.FLOPs))
 	}
-	fmt.Fprintf(tw, "total\t%s\t\t\t%s\t%.3g\t\n", human(float64(p.Params)), human(float64(p.Tokens)), p.FLOPs)
+	fmt.Fprintf(tw, "total\t%s\t\t\t%s\t%s\t\n", report.Num(float64(p.Params)), report.Num(float64(p.Tokens)), report.Num(p.FLOPs))
 	tw.Flush()
 	post := "none"
 	if len(p.PostSteps) > 0 {
@@ -117,19 +126,6 @@ func printPlan(w io.Writer, p *sweep.Plan, o sweepOptions) error {
 	}
 	fmt.Fprintf(w, "post-steps: %s; threads per run: %d\n", post, e.Resources.Threads)
 	return nil
-}
-
-// human writes 12345 as 12.3K.
-func human(x float64) string {
-	switch {
-	case x >= 1e9:
-		return fmt.Sprintf("%.3gG", x/1e9)
-	case x >= 1e6:
-		return fmt.Sprintf("%.3gM", x/1e6)
-	case x >= 1e3:
-		return fmt.Sprintf("%.3gK", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
 }
 
 func sweepStatus(ctx context.Context, w io.Writer, p *sweep.Plan, o sweepOptions) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,8 +26,12 @@ type tasksSampleOpts struct {
 }
 
 func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(stderr, "usage: emlab tasks list | emlab tasks sample NAME [--n N] [--seed S] | emlab tasks validate FILE [--n N] [--seed S]")
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "Run 'emlab tasks SUBCOMMAND -h' for its flags.\n")
+			return flag.ErrHelp
+		}
 		return errUsage
 	}
 	switch args[0] {
@@ -37,7 +42,7 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		if len(pos) > 0 {
-			return fmt.Errorf("tasks list takes no arguments, got %q", pos)
+			return fmt.Errorf("list takes no arguments, got %q", pos)
 		}
 		return runTasksList(stdout)
 	case "sample":
@@ -53,7 +58,7 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		if len(pos) != 1 {
-			return fmt.Errorf("tasks sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
+			return fmt.Errorf("sample needs one task, e.g. 'add' or 'add(digits=3,format=scratchpad)'; got %d arguments", len(pos))
 		}
 		if o.n < 1 || o.n > eval.MaxItems {
 			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)
@@ -70,7 +75,7 @@ func runTasksCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		if len(pos) != 1 {
-			return fmt.Errorf("tasks validate needs one task file (TOML); got %d arguments", len(pos))
+			return fmt.Errorf("validate needs one task file (TOML); got %d arguments", len(pos))
 		}
 		if o.n < 1 || o.n > eval.MaxItems {
 			return fmt.Errorf("--n %d: want 1 to %d", o.n, eval.MaxItems)

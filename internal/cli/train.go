@@ -42,7 +42,7 @@ func runTrainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.preset, "preset", "", "start from a preset: "+strings.Join(config.PresetNames(), ", "))
 	fs.StringVar(&o.configFile, "config", "", "start from the defaults overridden by this JSON config file")
 	fs.StringVar(&o.tasks, "tasks", "", "train on a task mixture, e.g. add:2,icl:1 (sets data.source=tasks)")
-	fs.Var(&sets, "set", "override one key, e.g. --set model.d_model=96 (repeatable)")
+	fs.Var(&sets, "set", "override one config key as `key=value`, e.g. --set model.d_model=96 (repeatable)")
 	fs.IntVar(&o.steps, "steps", 0, "optimizer steps (overrides train.steps)")
 	fs.Int64Var(&o.seed, "seed", -1, "run seed (overrides train.seed)")
 	fs.StringVar(&o.out, "out", "", "run directory (required)")

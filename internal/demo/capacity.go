@@ -54,7 +54,7 @@ func (k knowledge) perParam() float64 { return k.bits / k.params }
 func (k knowledge) bound() bool { return k.max > 2*k.params }
 
 func (k knowledge) String() string {
-	s := fmt.Sprintf("%s (%s) on %s: %.0f of %.0f bits (%.0f%%), %.3f bits/param", runLabel(k.run), paramsText(k.run), k.task, k.bits, k.max, 100*k.bits/k.max, k.perParam())
+	s := fmt.Sprintf("%s (%s) on %s: %.0f of %.0f bits (%.0f%%), %s bits/param", runLabel(k.run), paramsText(k.run), k.task, k.bits, k.max, 100*k.bits/k.max, report.Num(k.perParam()))
 	if k.bound() {
 		s += "; the world exceeds 2 bits/param"
 	}
@@ -121,13 +121,13 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 		f.Detail = "no probed run whose world holds more than 2 bits per parameter"
 	case best >= capacityBits:
 		f.verdict(VerdictSupported)
-		f.Detail = fmt.Sprintf("%s stores %.2f bits/param (≥ %.1f)", runLabel(bestK.run), best, capacityBits)
+		f.Detail = fmt.Sprintf("%s stores %s bits/param (≥ %s)", runLabel(bestK.run), report.Num(best), report.Num(capacityBits))
 	case learnable:
 		f.verdict(VerdictNotSupported)
-		f.Detail = fmt.Sprintf("at most %.3f bits/param (%s) where the world exceeds 2 bits/param, although the facts are learnable (a model stores ≥ %.0f%% of its world)", best, runLabel(bestK.run), 100*capacityFull)
+		f.Detail = fmt.Sprintf("at most %s bits/param (%s) where the world exceeds 2 bits/param, although the facts are learnable (a model stores ≥ %.0f%% of its world)", report.Num(best), runLabel(bestK.run), 100*capacityFull)
 	default:
 		f.verdict(VerdictInconclusive)
-		f.Detail = fmt.Sprintf("at most %.3f bits/param, and no model stores its world: the facts were not learned at this budget", best)
+		f.Detail = fmt.Sprintf("at most %s bits/param, and no model stores its world: the facts were not learned at this budget", report.Num(best))
 	}
 	if len(ks) == 0 {
 		sec.Note = "No probed runs of the capacity sweep in this directory."
@@ -147,7 +147,7 @@ func judgeCapacity(_ context.Context, in *Input) (*Judged, error) {
 			s.X, s.Y = append(s.X, k.params), append(s.Y, math.Max(k.bits, 1))
 			mx.X, mx.Y = append(mx.X, k.params), append(mx.Y, k.max)
 			d.X, d.Y = append(d.X, k.params), append(d.Y, k.perParam())
-			tab.Rows = append(tab.Rows, []string{runLabel(k.run), num(k.params), name + " (" + w + ")", fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), fmt.Sprintf("%.3f", k.perParam())})
+			tab.Rows = append(tab.Rows, []string{runLabel(k.run), report.Num(k.params), name + " (" + w + ")", fmt.Sprintf("%.0f", k.bits), fmt.Sprintf("%.0f", k.max), report.Num(k.perParam())})
 		}
 		bitsPlot.Series = append(bitsPlot.Series, s)
 		whole = append(whole, mx)

@@ -24,7 +24,7 @@ const ladderSweep = "ladder"
 func init() {
 	register(&Study{Name: "emergence", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
 		Claim:      "Abilities appear suddenly once a model passes a critical scale.",
-		Experiment: "a GPT ladder (1.8k–157k parameters, steps growing with size, three seeds per rung, two with --quick) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
+		Experiment: "a GPT ladder (1.8k–157k parameters, 1.8k–107k with --quick; steps growing with size; three seeds per rung, two with --quick) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
 		Judge: func(ctx context.Context, in *Input) (*Judged, error) {
 			lines, err := in.LadderAnalysis(ctx)
 			if err != nil {

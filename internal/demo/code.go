@@ -59,13 +59,13 @@ func judgeCode(ctx context.Context, in *Input) (*Judged, error) {
 		f1.Detail = fmt.Sprintf("no curve of %s (missing runs or evaluations, or fewer than 4 sizes)", codeVariant(codeLen))
 	case r.reached() && r.Lo > smallest:
 		f1.verdict(VerdictSupported)
-		f1.Detail = r.String() + fmt.Sprintf(", above the smallest model (%s params)", num(smallest))
+		f1.Detail = r.String() + fmt.Sprintf(", above the smallest model (%s params)", report.Num(smallest))
 	case r.never():
 		f1.verdict(VerdictNotSupported)
-		f1.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate", r.Task, reachLevel, num(r.Largest), r.Top)
+		f1.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate", r.Task, reachLevel, report.Num(r.Largest), r.Top)
 	default:
 		f1.verdict(VerdictInconclusive)
-		f1.Detail = r.String() + fmt.Sprintf(" (the smallest model has %s params)", num(smallest))
+		f1.Detail = r.String() + fmt.Sprintf(" (the smallest model has %s params)", report.Num(smallest))
 	}
 	for n := 2; n <= codeUntrained; n++ {
 		if r := reaches[codeVariant(n)]; r != nil {
@@ -106,7 +106,7 @@ func judgeCode(ctx context.Context, in *Input) (*Judged, error) {
 		f3.Detail = u.String()
 	case u.never():
 		f3.verdict(VerdictNotSupported)
-		f3.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate", u.Task, reachLevel, num(u.Largest), u.Top)
+		f3.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate", u.Task, reachLevel, report.Num(u.Largest), u.Top)
 	default:
 		f3.verdict(VerdictInconclusive)
 		f3.Detail = u.String()

@@ -77,7 +77,7 @@ func judgeCoT(ctx context.Context, in *Input) (*Judged, error) {
 	case sp.never():
 		f2.verdict(VerdictNotSupported)
 		f2.Detail = fmt.Sprintf("%s stays below %.1f at every size, up to %s params (%.2f there), and so does every bootstrap replicate",
-			sp.Task, reachLevel, num(sp.Largest), sp.Top)
+			sp.Task, reachLevel, report.Num(sp.Largest), sp.Top)
 	default:
 		v, why := earlier(sp, pl)
 		if v == VerdictNotSupported {

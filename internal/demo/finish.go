@@ -54,6 +54,10 @@ type FinishOptions struct {
 	Command  []string // shown in the report
 	Failures []string // run failures from Train, reported as notes
 	Analyze  assemble.AnalyzeOptions
+	// Phase, when set, is called as each phase of the work after training
+	// begins ("analysing 16 ladder runs → analysis.json"), for a progress
+	// display: the analysis's bootstrap fits take tens of seconds.
+	Phase func(phase string)
 }
 
 // Finish judges the studies (and analyses the demo ladder into
@@ -73,11 +77,16 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
+	phase := o.Phase
+	if phase == nil {
+		phase = func(string) {}
+	}
 	ladder := in.Runs(ladderSweep)
 	roles := map[string]string{}
 	for _, r := range runs {
 		roles[r.ID] = sweepOf(r)
 	}
+	in.phase = phase
 
 	// The studies shown: those judged now and those findings.json already
 	// has, in the registry's order.
@@ -98,6 +107,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 		if !now[s.Name] && !had[s.Name] {
 			continue
 		}
+		phase(fmt.Sprintf("judging the %s study", s.Name))
 		j, err := s.Judge(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("study %s: %w", s.Name, err)
@@ -147,6 +157,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if len(o.Command) > 0 {
 		cmd = strings.Join(o.Command, " ")
 	}
+	phase("writing " + ReportFile)
 	rep, err := assemble.Build(ctx, assemble.Input{
 		Title:    "emlab demo: emergent abilities on a laptop",
 		Subtitle: "command: " + cmd,

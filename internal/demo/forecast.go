@@ -91,12 +91,12 @@ type forecastOne struct {
 func (f forecastOne) String() string {
 	fc := f.FC
 	s := fmt.Sprintf("%s %s: fitted on %d rungs (up to %s %s, %s), %d held out:", f.Ladder, f.Result.Task, fc.FitLevels,
-		num(f.Result.Levels[fc.FitLevels-1].X), f.Result.Axis, fc.Model, fc.Holdout)
+		report.Num(f.Result.Levels[fc.FitLevels-1].X), f.Result.Axis, fc.Model, fc.Holdout)
 	for _, r := range fc.Rungs {
-		s += fmt.Sprintf(" at %s predicted %.2f %s, measured %.2f;", num(r.X), r.Predicted, interval(r.Lo, r.Hi), r.Actual)
+		s += fmt.Sprintf(" at %s predicted %.2f %s, measured %.2f;", report.Num(r.X), r.Predicted, interval(r.Lo, r.Hi), r.Actual)
 	}
 	s += fmt.Sprintf(" MAE %.2f %s → %s; x* from the small rungs %s %s, from all %s", fc.MAE, interval(fc.MAELo, fc.MAEHi), f.Call,
-		num(fc.XStarSmall), interval(fc.XStarSmallLo, fc.XStarSmallHi), num(fc.XStarFull))
+		report.Num(fc.XStarSmall), interval(fc.XStarSmallLo, fc.XStarSmallHi), report.Num(fc.XStarFull))
 	return s
 }
 
@@ -292,7 +292,7 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 	for _, pt := range c.Points {
 		s := groups[pt.Group]
 		if s == nil {
-			s = &report.Series{Label: num(parseNum(pt.Group)) + " params", Style: report.Points}
+			s = &report.Series{Label: report.Num(parseNum(pt.Group)) + " params", Style: report.Points}
 			groups[pt.Group] = s
 			order = append(order, pt.Group)
 		}

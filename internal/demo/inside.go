@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 
+	"emlab/internal/report"
 	"emlab/internal/rundir"
 	"emlab/internal/stats"
 )
@@ -108,7 +109,7 @@ func paramsText(r *rundir.Run) string {
 	if r.Config == nil {
 		return "? params"
 	}
-	return num(float64(r.Config.Params)) + " params"
+	return report.Num(float64(r.Config.Params)) + " params"
 }
 
 // Readability of a variable by a linear probe: a probe's accuracy acc

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 
 	"emlab/internal/report"
 	"emlab/internal/report/assemble"
@@ -24,23 +23,12 @@ import (
 // can always be compared.
 const reachLevel = 0.5
 
-// num formats a number for the findings: three significant digits with
-// k, M, G or T from a thousand up (7.69k, not report.Num's 7.69e+03), "—"
-// for NaN and "∞" for an open end.
-func num(v float64) string {
-	a := math.Abs(v)
-	if a >= 1e3 && a < 1e4 && !math.IsInf(v, 0) {
-		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
-	}
-	return report.Num(v)
-}
-
-// interval formats [lo, hi] with num.
+// interval formats [lo, hi] in the one number format (report.Num).
 func interval(lo, hi float64) string {
 	if math.IsNaN(lo) && math.IsNaN(hi) {
 		return "no interval"
 	}
-	return "[" + num(lo) + ", " + num(hi) + "]"
+	return "[" + report.Num(lo) + ", " + report.Num(hi) + "]"
 }
 
 // withAxis keeps the runs whose sweep axis `axis` has the label `label`
@@ -133,16 +121,16 @@ func (r *reach) never() bool { return !r.reached() && math.IsInf(r.Lo, 1) }
 
 // String states the reach with its interval, then stats' verdict.
 func (r *reach) String() string {
-	s := fmt.Sprintf("%s reaches %.1f at %s params %s", r.Task, reachLevel, num(r.X), interval(r.Lo, r.Hi))
+	s := fmt.Sprintf("%s reaches %.1f at %s params %s", r.Task, reachLevel, report.Num(r.X), interval(r.Lo, r.Hi))
 	switch {
 	case r.never():
-		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there), nor does any bootstrap replicate", r.Task, reachLevel, num(r.Largest), r.Top)
+		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there), nor does any bootstrap replicate", r.Task, reachLevel, report.Num(r.Largest), r.Top)
 	case !r.reached():
-		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, num(r.Largest), r.Top, interval(r.Lo, r.Hi))
+		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, report.Num(r.Largest), r.Top, interval(r.Lo, r.Hi))
 	}
 	s += "; stats: " + r.Verdict
 	if !math.IsNaN(r.XStar) {
-		s += fmt.Sprintf(", x* %s %s", num(r.XStar), interval(r.XStarLo, r.XStarHi))
+		s += fmt.Sprintf(", x* %s %s", report.Num(r.XStar), interval(r.XStarLo, r.XStarHi))
 	}
 	return s
 }
@@ -221,20 +209,20 @@ func constantBelow(levels []stats.Level, level float64) bool {
 func earlier(a, b *reach) (verdict, why string) {
 	switch {
 	case !a.reached() && b.reached():
-		return VerdictNotSupported, fmt.Sprintf("%s never reaches %.1f while %s does at %s params", a.Task, reachLevel, b.Task, num(b.X))
+		return VerdictNotSupported, fmt.Sprintf("%s never reaches %.1f while %s does at %s params", a.Task, reachLevel, b.Task, report.Num(b.X))
 	case !a.reached():
-		return VerdictInconclusive, fmt.Sprintf("neither %s nor %s reaches %.1f up to %s params", a.Task, b.Task, reachLevel, num(a.Largest))
+		return VerdictInconclusive, fmt.Sprintf("neither %s nor %s reaches %.1f up to %s params", a.Task, b.Task, reachLevel, report.Num(a.Largest))
 	case a.Hi < b.Lo && b.never():
 		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s; %s never does up to %s params, nor does any bootstrap replicate", a.Task, reachLevel,
-			num(a.X), interval(a.Lo, a.Hi), b.Task, num(b.Largest))
+			report.Num(a.X), interval(a.Lo, a.Hi), b.Task, report.Num(b.Largest))
 	case a.Hi < b.Lo:
 		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s, below %s's interval %s", a.Task, reachLevel,
-			num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+			report.Num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
 	case b.reached() && a.X >= b.X:
-		return VerdictNotSupported, fmt.Sprintf("%s reaches %.1f at %s params, no earlier than %s at %s", a.Task, reachLevel, num(a.X), b.Task, num(b.X))
+		return VerdictNotSupported, fmt.Sprintf("%s reaches %.1f at %s params, no earlier than %s at %s", a.Task, reachLevel, report.Num(a.X), b.Task, report.Num(b.X))
 	}
 	return VerdictInconclusive, fmt.Sprintf("%s reaches %.1f at %s params %s, but the interval overlaps %s's %s", a.Task, reachLevel,
-		num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+		report.Num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
 }
 
 // levelSeries is a curve's pooled levels as a plot series (mean, ±1 SD
@@ -264,7 +252,7 @@ func reachPlot(title string, rs []*reach, labels []string) *report.Plot {
 		}
 		p.Series = append(p.Series, levelSeries(labels[i], r.Levels))
 		if r.reached() {
-			p.VLines = append(p.VLines, report.Marker{At: r.X, Label: labels[i] + " " + num(r.X)})
+			p.VLines = append(p.VLines, report.Marker{At: r.X, Label: labels[i] + " " + report.Num(r.X)})
 		}
 	}
 	return p

@@ -64,7 +64,7 @@ type lrModel struct {
 }
 
 func (m *lrModel) label() string {
-	return fmt.Sprintf("%s %s (%s params)", strings.ToUpper(m.Arch), sizeName(m.Run), num(m.Params))
+	return fmt.Sprintf("%s %s (%s params)", strings.ToUpper(m.Arch), sizeName(m.Run), report.Num(m.Params))
 }
 
 // sizeName names a run's size: d<d_model>L<layers> for a GPT, H<hidden>
@@ -233,11 +233,11 @@ func judgeGaps(pairs []lrPair, short, long int, level float64, claim string) Fin
 			support++
 		case l.Reading == "flat":
 			against++
-			why = append(why, fmt.Sprintf("the LSTM at %s params keeps the dependency (%.2f → %.2f)", num(p.LSTM.Params), l.Fall.P1, l.Fall.P2))
+			why = append(why, fmt.Sprintf("the LSTM at %s params keeps the dependency (%.2f → %.2f)", report.Num(p.LSTM.Params), l.Fall.P1, l.Fall.P2))
 		case g.Reading == "falls" && l.Reading != "falls":
 			against++
 			why = append(why, fmt.Sprintf("the GPT at %s params loses it (%.2f → %.2f) while the LSTM does not (%.2f → %.2f)",
-				num(p.GPT.Params), g.Fall.P1, g.Fall.P2, l.Fall.P1, l.Fall.P2))
+				report.Num(p.GPT.Params), g.Fall.P1, g.Fall.P2, l.Fall.P1, l.Fall.P2))
 		}
 	}
 	switch {
@@ -298,7 +298,7 @@ func judgeLongrange(_ context.Context, in *Input) (*Judged, error) {
 	}
 	for _, m := range models {
 		se, sl := report.Series{Label: m.label()}, report.Series{Label: m.label()}
-		row := []string{strings.ToUpper(m.Arch) + " " + sizeName(m.Run), num(m.Params)}
+		row := []string{strings.ToUpper(m.Arch) + " " + sizeName(m.Run), report.Num(m.Params)}
 		for _, g := range gaps {
 			s, ok := m.Gaps[g]
 			if !ok {

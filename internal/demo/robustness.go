@@ -138,7 +138,7 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 			f.Items = append(f.Items, g.String())
 			s.X, s.Y = append(s.X, float64(g.run.Config.Params)), append(s.Y, g.d.Diff)
 			s.Lo, s.Hi = append(s.Lo, g.d.Lo), append(s.Hi, g.d.Hi)
-			tab.Rows = append(tab.Rows, []string{fam, runLabel(g.run), num(float64(g.run.Config.Params)), fmt.Sprintf("%.2f", g.d.P1),
+			tab.Rows = append(tab.Rows, []string{fam, runLabel(g.run), report.Num(float64(g.run.Config.Params)), fmt.Sprintf("%.2f", g.d.P1),
 				fmt.Sprintf("%.2f", g.d.P2), fmt.Sprintf("%+.2f", g.d.Diff), interval(g.d.Lo, g.d.Hi)})
 		}
 		plot.Series = append(plot.Series, s)

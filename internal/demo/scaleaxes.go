@@ -147,12 +147,12 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			}
 			f1.Detail = drops
 			iv := func(name string, v stats.Interval) string {
-				return fmt.Sprintf("%s = %s %s", name, num(v.Value), interval(v.Lo, v.Hi))
+				return fmt.Sprintf("%s = %s %s", name, report.Num(v.Value), interval(v.Lo, v.Hi))
 			}
 			f1.Items = append(f1.Items, fmt.Sprintf("L(N, D) fitted to %d runs: %s, %s, %s, %s, %s", fit.Points,
 				iv("E", fit.E), iv("A", fit.A), iv("α", fit.Alpha), iv("B", fit.B), iv("β", fit.Beta)),
 				fmt.Sprintf("compute-optimal at C = %s FLOPs (the largest run's 6ND): %s, %s, %s tokens per parameter",
-					num(fit.Compute), iv("N*", fit.NOpt), iv("D*", fit.DOpt), iv("D*/N*", fit.TokensPerParam)))
+					report.Num(fit.Compute), iv("N*", fit.NOpt), iv("D*", fit.DOpt), iv("D*/N*", fit.TokensPerParam)))
 		}
 	}
 	count := map[string]int{}
@@ -200,7 +200,7 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			case best.R2.Value >= scaleMinR2 && col.Margin.Lo > 0:
 				f2.verdict(VerdictSupported)
 				f2.Detail = fmt.Sprintf("against %s one curve explains R² = %.2f of the runs (x* = %s %s), %.2f %s more than against %s",
-					col.Best, best.R2.Value, num(best.XMid.Value), interval(best.XMid.Lo, best.XMid.Hi),
+					col.Best, best.R2.Value, report.Num(best.XMid.Value), interval(best.XMid.Lo, best.XMid.Hi),
 					col.Margin.Value, interval(col.Margin.Lo, col.Margin.Hi), col.Second)
 			case best.R2.Value < scaleNoR2:
 				f2.verdict(VerdictNotSupported)
@@ -212,7 +212,7 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			}
 			for _, a := range col.Axes {
 				f2.Items = append(f2.Items, fmt.Sprintf("against %s: x* = %s %s, 10–90%% rise %.2f decades, R² = %.2f %s", a.Axis,
-					num(a.XMid.Value), interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, interval(a.R2.Lo, a.R2.Hi)))
+					report.Num(a.XMid.Value), interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, interval(a.R2.Lo, a.R2.Hi)))
 			}
 		}
 	}
@@ -220,7 +220,7 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 		var parts []string
 		for _, r := range withAdd {
 			if r.Design == d {
-				parts = append(parts, fmt.Sprintf("%s/%s: %.2f", num(r.N), num(r.D), r.Add))
+				parts = append(parts, fmt.Sprintf("%s/%s: %.2f", report.Num(r.N), report.Num(r.D), r.Add))
 			}
 		}
 		if len(parts) > 0 {
@@ -277,7 +277,7 @@ func lossFigure(runs []scaleRun, fit *stats.ChinchillaFit, f Finding) report.Stu
 		v    stats.Interval
 	}{{"E", fit.E}, {"A", fit.A}, {"α", fit.Alpha}, {"B", fit.B}, {"β", fit.Beta}, {"loss drop over the N range", fit.DropN},
 		{"loss drop over the D range", fit.DropD}, {"N* at C", fit.NOpt}, {"D* at C", fit.DOpt}, {"D*/N*", fit.TokensPerParam}} {
-		tab.Rows = append(tab.Rows, []string{p.name, num(p.v.Value), interval(p.v.Lo, p.v.Hi)})
+		tab.Rows = append(tab.Rows, []string{p.name, report.Num(p.v.Value), interval(p.v.Lo, p.v.Hi)})
 	}
 	fig.Table = tab
 	return fig
@@ -289,14 +289,14 @@ func isoFLOPFigure(runs []scaleRun, fit *stats.ChinchillaFit) report.StudyFigure
 	p := &report.Plot{Title: "iso-FLOP: final eval loss against parameters at fixed compute", XLabel: "parameters (log scale)", YLabel: "eval loss (nats/token)", XLog: true}
 	groups := isoGroups(runs)
 	for _, g := range groups {
-		s := report.Series{Label: "C = " + num(g[0].C) + " FLOPs", Style: report.LinePoints}
+		s := report.Series{Label: "C = " + report.Num(g[0].C) + " FLOPs", Style: report.LinePoints}
 		for _, r := range g {
 			s.X, s.Y = append(s.X, r.N), append(s.Y, r.L)
 		}
 		p.Series = append(p.Series, s)
 		if fit != nil {
 			c := g[0].C
-			fs := report.Series{Label: "fit at " + num(c), Style: report.Line, Dashed: true}
+			fs := report.Series{Label: "fit at " + report.Num(c), Style: report.Line, Dashed: true}
 			lo, hi := g[0].N, g[len(g)-1].N
 			for i := range 40 {
 				nn := math.Pow(10, math.Log10(lo)+(math.Log10(hi)-math.Log10(lo))*float64(i)/39)
@@ -361,7 +361,7 @@ func collapseFigure(runs []scaleRun, col *stats.Collapse, f Finding) report.Stud
 				s.Y = append(s.Y, a.Floor+(a.Ceiling-a.Floor)/(1+math.Exp(-(t-math.Log10(a.XMid.Value))/w)))
 			}
 			p.Series = append(p.Series, s)
-			p.VLines = append(p.VLines, report.Marker{At: a.XMid.Value, Label: "x* " + num(a.XMid.Value)})
+			p.VLines = append(p.VLines, report.Marker{At: a.XMid.Value, Label: "x* " + report.Num(a.XMid.Value)})
 			if !math.IsNaN(a.XMid.Lo) {
 				p.XBands = append(p.XBands, report.Band{Lo: a.XMid.Lo, Hi: a.XMid.Hi, Label: "x* interval"})
 			}

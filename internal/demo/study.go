@@ -226,6 +226,7 @@ type Input struct {
 	analysis      []assemble.Line
 	analysisJSON  []byte
 	analysisNotes []string
+	phase         func(string) // Finish's progress display; nil shows nothing
 }
 
 // LadderAnalysis is the demo ladder's analysis (what analysis.json
@@ -237,6 +238,9 @@ func (in *Input) LadderAnalysis(ctx context.Context) ([]assemble.Line, error) {
 	ladder := in.Runs(ladderSweep)
 	if len(ladder) == 0 {
 		return nil, nil
+	}
+	if in.phase != nil {
+		in.phase(fmt.Sprintf("analysing %d ladder runs → %s", len(ladder), AnalysisFile))
 	}
 	b, notes, err := assemble.Analyze(ctx, ladder, in.analyze)
 	if err != nil {

@@ -160,6 +160,12 @@ const MaxDepth = 4
 // into hidden directories, or go below MaxDepth levels. Unreadable
 // subdirectories are not runs.
 func FindRuns(root string) ([]string, error) {
+	// Stat first: the walk below would name the missing root ".".
+	if st, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("find runs: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("find runs under %s: not a directory", root)
+	}
 	ids, err := FindRunsFS(os.DirFS(root))
 	if err != nil {
 		return nil, fmt.Errorf("find runs under %s: %w", root, err)

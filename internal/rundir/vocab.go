@@ -210,6 +210,25 @@ func VarLevel(v string) string {
 	return varLevels[v]
 }
 
+// ProbeSense says which of a probe's rows is its headline: +1 when a larger
+// value means more of what the probe detects (a head's induction score, a
+// probe's accuracy), −1 when a smaller one does (a loss, the in-context
+// score, late minus early loss), 0 for descriptive measures with no better
+// direction (entropy, distance, rank, norms, coordinates).
+func ProbeSense(probe string) int {
+	switch probe {
+	case ProbePrevToken, ProbePrefixMatching, ProbeDuplicateToken, ProbeCopying, ProbeAblationZero, ProbeAblationMean,
+		ProbeFourierGini, ProbeLinear, ProbeTrainAcc, ProbeHeldoutAcc, ProbeKnowledgeBits, ProbeBitsPerParam,
+		ProbeParityFourier, ProbeParitySaliency, ProbeNeuronBest, ProbeNeuronLayer:
+		return +1
+	case ProbeICLScore, ProbeICLLoss, ProbeFourierFullLoss, ProbeFourierRestricted:
+		return -1
+	}
+	// The ablations (ablate_selective, ablate_random) are the ability left
+	// at each k: their range, not one end, is the reading.
+	return 0
+}
+
 // Thresholds of the judgements the report and the demo's findings make.
 // Each is used by one function (package report/assemble) that both call.
 const (

@@ -21,7 +21,14 @@
       const cells = [r.id, r.status + (r.error ? " (" + r.error + ")" : ""), fmt(r.params), String(r.step), fmt(r.loss), fmt(r.eval_loss), fmt(r.tokens)];
       cells.forEach((c, i) => {
         const td = document.createElement("td");
-        td.textContent = c;
+        if (i === 0) { // the run's page; the id goes through the URL API, never into markup
+          const a = document.createElement("a");
+          a.href = "/run?" + new URLSearchParams({ id: r.id }).toString();
+          a.textContent = c;
+          td.appendChild(a);
+        } else {
+          td.textContent = c;
+        }
         if (i === 1) td.className = "st-" + r.status;
         tr.appendChild(td);
       });

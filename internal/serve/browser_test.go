@@ -117,6 +117,23 @@ func TestBrowser(t *testing.T) {
 	step("read the live status", err)
 	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	step("screenshot", err)
+	// After the script redrew the table, a run's name is still a link: a
+	// click opens its page with its curves, evaluations and probes.
+	step("open a run's page", chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`#runs tbody tr[data-run="induction/attn2"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#probes`)),
+	))
+	runURL, err := chromedp.Run(bctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+	step("read the run page's address", err)
+	runPaths, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#metrics svg g.series path').length`))
+	step("count the run page's loss paths", err)
+	probeRows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#probes tbody tr').length`))
+	step("count the run page's probe rows", err)
+	runShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	step("screenshot the run page", err)
+	if runURL != "/run?id=induction%2Fattn2" || runPaths == 0 || probeRows == 0 {
+		t.Errorf("run page: at %q, %d loss paths, %d probe rows", runURL, runPaths, probeRows)
+	}
 
 	joined := strings.Join(ids, "\n")
 	for _, want := range []string{"ladder/r0", "ladder/r5", "induction/attn2", "grokking/modadd", "sweep2/running", "sweep2/<img src=x onerror=alert(1)>", "sweep2/damaged", "sweep2/escape"} {
@@ -152,6 +169,9 @@ func TestBrowser(t *testing.T) {
 	}
 	path := filepath.Join(out, "dashboard"+ext)
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "dashboard-run"+ext), runShot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%s)", path, fmt.Sprintf("%d bytes", len(shot)))

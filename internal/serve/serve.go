@@ -68,11 +68,11 @@ type Server struct {
 func New(dir string, o Options) (*Server, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("dashboard directory: %w", err)
 	}
 	root, err := os.OpenRoot(abs)
 	if err != nil {
-		return nil, fmt.Errorf("serve: open %s: %w", dir, err)
+		return nil, fmt.Errorf("dashboard directory: %w", err) // os names the path
 	}
 	if o.Fresh <= 0 {
 		o.Fresh = 2 * time.Minute
@@ -104,7 +104,8 @@ const pageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; styl
 const fileCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 // ServeHTTP routes: / (the dashboard), /app.js, /api/runs (JSON: runs and
-// the live-curve SVG), /api/metrics?run=ID (JSON: one run's metrics) and
+// the live-curve SVG), /api/metrics?run=ID (JSON: one run's metrics),
+// /run?id=ID (a run's page: its curves, evaluations and probes) and
 // /files/PATH (a file under the directory).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -131,6 +132,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.apiRuns(w, r)
 	case p == "/api/metrics":
 		s.apiMetrics(w, r)
+	case p == "/run":
+		s.runPage(w, r)
 	case strings.HasPrefix(p, "/files/"):
 		s.file(w, r, strings.TrimPrefix(p, "/files/"))
 	default:
@@ -451,7 +454,7 @@ table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;paddin
 <p class="muted">Serving <code>{{.Dir}}</code> read-only.</p>
 <h2>Runs <span class="muted" id="counts">{{range $k, $v := .Runs.Counts}}{{$k}}: {{$v}} {{end}}</span></h2>
 <table id="runs"><thead><tr><th>run</th><th>status</th><th>params</th><th>step</th><th>loss</th><th>eval loss</th><th>tokens</th></tr></thead>
-<tbody>{{range .Runs.Runs}}<tr data-run="{{.ID}}"><td>{{.ID}}</td><td class="st-{{.Status}}">{{.Status}}{{if .Error}} ({{.Error}}){{end}}</td><td>{{num .Params}}</td><td>{{.Step}}</td><td>{{num .Loss}}</td><td>{{num .EvalLoss}}</td><td>{{numf .Tokens}}</td></tr>{{else}}<tr><td colspan="7">No runs under this directory yet.</td></tr>{{end}}</tbody></table>
+<tbody>{{range .Runs.Runs}}<tr data-run="{{.ID}}"><td><a href="/run?id={{.ID}}">{{.ID}}</a></td><td class="st-{{.Status}}">{{.Status}}{{if .Error}} ({{.Error}}){{end}}</td><td>{{num .Params}}</td><td>{{.Step}}</td><td>{{num .Loss}}</td><td>{{num .EvalLoss}}</td><td>{{numf .Tokens}}</td></tr>{{else}}<tr><td colspan="7">No runs under this directory yet.</td></tr>{{end}}</tbody></table>
 <h2>Training curves <span class="muted" id="live-status">(live: refreshed every {{.Poll}} ms while this page is open)</span></h2>
 <div id="live" class="plots">{{.Curves}}</div>
 <h2>Abilities</h2>

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -249,6 +250,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if out == "" {
 		return nil, errors.New("no output directory (--out)")
 	}
+	// A start that fails before config.json is written (data that does not
+	// load, a model that does not fit) removes the directories it made,
+	// so no empty run directory is left behind; a directory that existed
+	// before is never removed, and nothing holding files is.
+	created := missingDirs(filepath.Join(out, rundir.CheckpointsDir))
+	started := false
+	defer func() {
+		if !started {
+			removeEmpty(out, created)
+		}
+	}()
 	if err := os.MkdirAll(filepath.Join(out, rundir.CheckpointsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
@@ -385,6 +397,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := rundir.WriteConfig(out, cfg, info); err != nil {
 		return nil, err
 	}
+	started = true
 	if tok := Tokenizer(trainSrc); tok != nil {
 		b, err := data.MarshalTokenizer(tok)
 		if err != nil {
@@ -544,3 +557,35 @@ type nopReporter struct{}
 
 func (nopReporter) Step(Status)  {}
 func (nopReporter) Event(string) {}
+
+// missingDirs lists dir and those of its ancestors that do not exist yet,
+// deepest first: the directories os.MkdirAll(dir) would create.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if parent := filepath.Dir(d); parent == d {
+			return out
+		}
+	}
+}
+
+// removeEmpty removes the trainer's lock file from out, when out is one of
+// the created directories, then each created directory, deepest first,
+// if it is empty (os.Remove leaves a directory with files alone).
+func removeEmpty(out string, created []string) {
+	if len(created) == 0 {
+		return
+	}
+	for _, d := range created {
+		if d == filepath.Clean(out) {
+			os.Remove(rundir.Path(out, rundir.TrainLockFile))
+		}
+	}
+	for _, d := range created {
+		os.Remove(d)
+	}
+}
