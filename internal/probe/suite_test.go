@@ -1,6 +1,8 @@
 package probe_test
 
 import (
+	"context"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -223,6 +225,42 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 	for i := range rows {
 		if rows[i].Value != again[i].Value || rows[i].Var != again[i].Var {
 			t.Fatalf("row %d differs between runs: %+v vs %+v", i, rows[i], again[i])
+		}
+	}
+}
+
+// TestVariableProbesStopOnContext: the variable, neuron and knowledge
+// probes check the probe context while they draw items and run batches,
+// so a cancelled run stops each of them with the context's error instead
+// of finishing.
+func TestVariableProbesStopOnContext(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data.Source = "tasks"
+	if err := cfg.Set("data.tasks=add:1,facts(entities=30):1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 1, 16, 2
+	tr, ev, err := train.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks(), Ctx: ctx}
+	sel, err := probe.Select("linear_probe,neurons,neuron_ablation,knowledge", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range sel {
+		if _, err := p.Run(env, 0); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", p.Name, err)
 		}
 	}
 }
