@@ -86,7 +86,7 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 	}
 	if o.plan {
 		var flops float64
-		for _, name := range demo.Sweeps(studies) {
+		for _, name := range demo.Sweeps(studies, o.quick) {
 			p, err := demo.LoadPlan(name, o.quick)
 			if err != nil {
 				return err
@@ -149,7 +149,7 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 		fmt.Fprintf(w, "%s (%s)\n  claim:      %s\n  experiment: %s\n", s.Name, kind, s.Claim, s.Experiment)
 		for _, quick := range []bool{false, true} {
 			runs, flops := 0, 0.0
-			for _, name := range s.Sweeps {
+			for _, name := range s.SweepsFor(quick) {
 				p, err := demo.LoadPlan(name, quick)
 				if err != nil {
 					return err
@@ -165,7 +165,7 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 			if minutes > 0 {
 				took = fmt.Sprintf("measured %.1f min on 2 cores", minutes)
 			}
-			fmt.Fprintf(w, "  %s: %d runs of %s, %.3g training FLOPs, %s\n", label, runs, strings.Join(s.Sweeps, ", "), flops, took)
+			fmt.Fprintf(w, "  %s: %d runs of %s, %.3g training FLOPs, %s\n", label, runs, strings.Join(s.SweepsFor(quick), ", "), flops, took)
 		}
 	}
 	return nil

@@ -25,14 +25,22 @@ func init() {
 	register(&Study{Name: "emergence", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
 		Claim:      "Abilities appear suddenly once a model passes a critical scale.",
 		Experiment: "a GPT ladder (1.8k–157k parameters, 1.8k–107k with --quick; steps growing with size; three seeds per rung, two with --quick) on 2-digit addition, in-context mapping and multiplication; x* of each ability's exact match against parameters",
-		Judge: func(_ context.Context, in *Input) (*Judged, error) {
-			return &Judged{Findings: []Finding{checkEmergent(in.Analysis, in.Runs(ladderSweep))}}, nil
+		Judge: func(ctx context.Context, in *Input) (*Judged, error) {
+			lines, err := in.LadderAnalysis(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &Judged{Findings: []Finding{checkEmergent(lines, in.Runs(ladderSweep))}}, nil
 		}})
 	register(&Study{Name: "artifact", Demo: true, Sweeps: []string{ladderSweep}, Section: report.SecAbilities,
 		Claim:      "Some emergence is an artifact of the metric: a smooth metric of the same outputs rises smoothly.",
 		Experiment: "the demo ladder's outputs scored by exact match and by token accuracy, log-prob and edit distance",
-		Judge: func(_ context.Context, in *Input) (*Judged, error) {
-			return &Judged{Findings: []Finding{checkArtifact(in.Analysis, len(in.Runs(ladderSweep)) > 0)}}, nil
+		Judge: func(ctx context.Context, in *Input) (*Judged, error) {
+			lines, err := in.LadderAnalysis(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &Judged{Findings: []Finding{checkArtifact(lines, len(in.Runs(ladderSweep)) > 0)}}, nil
 		}})
 	register(&Study{Name: "induction", Demo: true, Sweeps: []string{"induction"}, Section: report.SecInduction,
 		Claim:      "In-context learning forms in a phase change: induction heads appear abruptly during training.",

@@ -32,7 +32,7 @@ var studiesFS embed.FS
 
 // Options configure Train.
 type Options struct {
-	Out   string // output directory (each study in Out/<study name>)
+	Out   string // output directory (each sweep in Out/<sweep name>)
 	Quick bool
 	Bin   string // the emlab binary that runs each step (os.Executable by default)
 	Jobs  int    // runs at once; 0 = one per core
@@ -58,7 +58,7 @@ func Train(ctx context.Context, studies []*Study, o Options) ([]string, error) {
 		}
 	}
 	var jobs []sweep.Job
-	for _, name := range Sweeps(studies) {
+	for _, name := range Sweeps(studies, o.Quick) {
 		p, err := LoadPlan(name, o.Quick)
 		if err != nil {
 			return nil, err

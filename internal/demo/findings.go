@@ -112,9 +112,12 @@ func encodeFindings(all []Finding) ([]byte, error) {
 			all[i].Items = []string{}
 		}
 	}
-	b, err := json.MarshalIndent(all, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // claims compare with < and ≥
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(all); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -61,7 +60,8 @@ type FinishOptions struct {
 	Phase func(phase string)
 }
 
-// Finish analyses the demo ladder (analysis.json), judges the studies
+// Finish judges the studies (and analyses the demo ladder into
+// analysis.json when one of them reads its analysis)
 // into findings.json (replacing their own objects, keeping every other)
 // and writes report.html, which opens with the claims table of every
 // object in findings.json and shows each study's section. It is a pure
@@ -72,7 +72,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, runs, err := newInput(o.Out, o.Quick, o.Analyze.Stats)
+	in, runs, err := newInput(o.Out, o.Quick, o.Analyze)
 	if err != nil {
 		return nil, err
 	}
@@ -81,24 +81,11 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if phase == nil {
 		phase = func(string) {}
 	}
+	in.phase = phase
 	ladder := in.Runs(ladderSweep)
 	roles := map[string]string{}
 	for _, r := range runs {
 		roles[r.ID] = sweepOf(r)
-	}
-	if len(ladder) > 0 {
-		phase(fmt.Sprintf("analysing %d ladder runs → %s", len(ladder), AnalysisFile))
-		b, notes, err := assemble.Analyze(ctx, ladder, o.Analyze)
-		if err != nil {
-			return nil, err
-		}
-		res.Notes = notes
-		if err := atomicfile.WriteBytes(filepath.Join(o.Out, AnalysisFile), b); err != nil {
-			return nil, err
-		}
-		if in.Analysis, err = assemble.ParseAnalysis(bytes.NewReader(b)); err != nil {
-			return nil, err
-		}
 	}
 
 	// The studies shown: those judged now and those findings.json already
@@ -137,6 +124,15 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 			hasSection[s.Name] = true
 		}
 	}
+	// The ladder's analysis, when a study used it (the demo's emergence
+	// and artifact findings do): analysis.json and the report's abilities,
+	// loss-view and forecasts sections.
+	if in.analyzed {
+		res.Notes = in.analysisNotes
+		if err := atomicfile.WriteBytes(filepath.Join(o.Out, AnalysisFile), in.analysisJSON); err != nil {
+			return nil, err
+		}
+	}
 	// Merged under the directory's lock, from findings.json as it is now:
 	// another demo judging other studies into o.Out may have written it
 	// since prev was read.
@@ -165,7 +161,7 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	rep, err := assemble.Build(ctx, assemble.Input{
 		Title:    "emlab demo: emergent abilities on a laptop",
 		Subtitle: "command: " + cmd,
-		Runs:     runs, Ladder: ladder, Analysis: in.Analysis, Roles: roles, Notes: notes,
+		Runs:     runs, Ladder: ladder, Analysis: in.analysis, Roles: roles, Notes: notes,
 		Now: time.Time{},
 	})
 	if err != nil {

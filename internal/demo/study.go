@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,8 @@ type Study struct {
 	// that file exists. A sweep's runs live in DIR/<sweep>; studies that
 	// name the same sweep share its runs.
 	Sweeps []string
+	// QuickSweeps, when not nil, replaces Sweeps with --quick.
+	QuickSweeps []string
 	// Demo marks the studies plain `emlab demo` runs.
 	Demo bool
 	// Section is the id of the report section that shows the study's plots
@@ -101,6 +104,7 @@ var registry = map[string]*Study{}
 // listed here come after these, by name.
 var order = []string{
 	"emergence", "artifact", "induction", "grokking", "quanta",
+	"scale-axes", "cot", "longrange", "forecast",
 }
 
 // register adds a study; a duplicate name is a programming error.
@@ -155,12 +159,20 @@ func Lookup(name string) (*Study, error) {
 	return nil, fmt.Errorf("no study %q (studies: %s)", name, strings.Join(names, ", "))
 }
 
+// SweepsFor is the study's sweeps, quick or full.
+func (s *Study) SweepsFor(quick bool) []string {
+	if quick && s.QuickSweeps != nil {
+		return s.QuickSweeps
+	}
+	return s.Sweeps
+}
+
 // Sweeps lists the sweeps the studies train, each once, in order of first
 // mention.
-func Sweeps(studies []*Study) []string {
+func Sweeps(studies []*Study, quick bool) []string {
 	var out []string
 	for _, s := range studies {
-		for _, w := range s.Sweeps {
+		for _, w := range s.SweepsFor(quick) {
 			if !slices.Contains(out, w) {
 				out = append(out, w)
 			}
@@ -207,10 +219,39 @@ type Input struct {
 	Quick bool
 	// Stats are the statistics' settings (bootstrap replicates, level).
 	Stats stats.Options
-	// Analysis is the demo ladder's analysis (analysis.json), nil when the
-	// ladder has no runs.
-	Analysis []assemble.Line
-	runs     map[string][]*rundir.Run // sweep → its runs under Out
+	runs  map[string][]*rundir.Run // sweep → its runs under Out
+
+	analyze       assemble.AnalyzeOptions
+	analyzed      bool
+	phase         func(string) // told when the ladder's analysis begins; may be nil
+	analysis      []assemble.Line
+	analysisJSON  []byte
+	analysisNotes []string
+}
+
+// LadderAnalysis is the demo ladder's analysis (what analysis.json
+// holds), computed on first use; nil when the ladder has no runs.
+func (in *Input) LadderAnalysis(ctx context.Context) ([]assemble.Line, error) {
+	if in.analyzed {
+		return in.analysis, nil
+	}
+	ladder := in.Runs(ladderSweep)
+	if len(ladder) == 0 {
+		return nil, nil
+	}
+	if in.phase != nil {
+		in.phase(fmt.Sprintf("analysing %d ladder runs → %s", len(ladder), AnalysisFile))
+	}
+	b, notes, err := assemble.Analyze(ctx, ladder, in.analyze)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := assemble.ParseAnalysis(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	in.analyzed, in.analysis, in.analysisJSON, in.analysisNotes = true, lines, b, notes
+	return lines, nil
 }
 
 // Runs returns every run found under Out/<sweep> (whether a quick or a
@@ -218,12 +259,12 @@ type Input struct {
 func (in *Input) Runs(sweep string) []*rundir.Run { return in.runs[sweep] }
 
 // newInput reads every run under out and groups them by sweep.
-func newInput(out string, quick bool, o stats.Options) (*Input, []*rundir.Run, error) {
+func newInput(out string, quick bool, o assemble.AnalyzeOptions) (*Input, []*rundir.Run, error) {
 	all, err := rundir.LoadRuns(out)
 	if err != nil {
 		return nil, nil, err
 	}
-	in := &Input{Out: out, Quick: quick, Stats: o, runs: map[string][]*rundir.Run{}}
+	in := &Input{Out: out, Quick: quick, Stats: o.Stats, analyze: o, runs: map[string][]*rundir.Run{}}
 	for _, r := range all {
 		w := sweepOf(r)
 		in.runs[w] = append(in.runs[w], r)

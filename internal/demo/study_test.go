@@ -41,6 +41,11 @@ func TestRegistry(t *testing.T) {
 			}
 			used[w+".toml"], used[w+"-quick.toml"] = true, true
 		}
+		for _, w := range s.QuickSweeps {
+			if !slices.Contains(s.Sweeps, w) {
+				t.Errorf("study %s: quick sweep %s is not one of its sweeps", s.Name, w)
+			}
+		}
 	}
 	entries, err := fs.ReadDir(studiesFS, "studies")
 	if err != nil {
@@ -64,7 +69,7 @@ func TestRegistry(t *testing.T) {
 // TestQuickPlansAreSmaller: a quick sweep never costs more than its full
 // one, so --quick is the cheaper form of every study.
 func TestQuickPlansAreSmaller(t *testing.T) {
-	for _, w := range Sweeps(All()) {
+	for _, w := range Sweeps(All(), false) {
 		full, err1 := LoadPlan(w, false)
 		quick, err2 := LoadPlan(w, true)
 		if err1 != nil || err2 != nil {
@@ -83,7 +88,7 @@ func TestStudiesJudgeEmptyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	o := AnalyzeOptions(true)
 	o.Stats.Boot = 20
-	in, _, err := newInput(dir, true, o.Stats)
+	in, _, err := newInput(dir, true, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,9 +139,15 @@ type ChinchillaFit struct {
 	NOpt, DOpt           Interval
 	TokensPerParam       Interval // D*/N* at Compute
 	ExponentN, ExponentD Interval // a and b
-	Points               int
-	Objective            float64 // Σ Huber residual at the optimum
-	Converged            bool    // the best start ended with a convergence status
+	// DropN and DropD are how much each term lowers the loss across the
+	// sampled range, A·(N_min^−α − N_max^−α) and B·(D_min^−β − D_max^−β):
+	// the part of the loss each axis accounts for in these points. An
+	// exponent alone can mislead — a tiny β with a large B is a constant
+	// that trades places with E.
+	DropN, DropD Interval
+	Points       int
+	Objective    float64 // Σ Huber residual at the optimum
+	Converged    bool    // the best start ended with a convergence status
 }
 
 // lse3 returns ln(e^u + e^v + e^w) and the softmax weights.
@@ -277,9 +283,11 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 	n := len(pts)
 	lnN, lnD, lnL := make([]float64, n), make([]float64, n), make([]float64, n)
 	maxC := 0.0
+	nMin, nMax, dMin, dMax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for i, p := range pts {
 		lnN[i], lnD[i], lnL[i] = math.Log(p.N), math.Log(p.D), math.Log(p.L)
 		maxC = math.Max(maxC, 6*p.N*p.D)
+		nMin, nMax, dMin, dMax = math.Min(nMin, p.N), math.Max(nMax, p.N), math.Min(dMin, p.D), math.Max(dMax, p.D)
 	}
 	compute := o.Compute
 	if compute <= 0 {
@@ -302,11 +310,13 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 		ea, eb := be/(al+be), al/(al+be)
 		nopt := G * math.Pow(compute/6, ea)
 		dopt := math.Pow(compute/6, eb) / G
-		return []float64{E, A, B, al, be, nopt, dopt, dopt / nopt, ea, eb}
+		dropN := A * (math.Pow(nMin, -al) - math.Pow(nMax, -al))
+		dropD := B * (math.Pow(dMin, -be) - math.Pow(dMax, -be))
+		return []float64{E, A, B, al, be, nopt, dopt, dopt / nopt, ea, eb, dropN, dropD}
 	}
 	point := derived(theta)
 	out := &ChinchillaFit{Compute: compute, Points: n, Objective: obj, Converged: conv}
-	ivs := []*Interval{&out.E, &out.A, &out.B, &out.Alpha, &out.Beta, &out.NOpt, &out.DOpt, &out.TokensPerParam, &out.ExponentN, &out.ExponentD}
+	ivs := []*Interval{&out.E, &out.A, &out.B, &out.Alpha, &out.Beta, &out.NOpt, &out.DOpt, &out.TokensPerParam, &out.ExponentN, &out.ExponentD, &out.DropN, &out.DropD}
 	for i, iv := range ivs {
 		*iv = Interval{Value: point[i], Lo: math.NaN(), Hi: math.NaN()}
 	}

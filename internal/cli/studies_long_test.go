@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"emlab/internal/demo"
+)
+
+// studyVerdicts are the verdicts each claims study's quick form measured
+// (docs/studies.md, "Measured"): a finding whose verdict changes fails its
+// study's long test, whichever way it changes. Keys are the start of the
+// claim. scale-axes and forecast were measured with the quick design
+// before the demo ladder had two seeds per rung (docs/studies.md says
+// so); a change of verdict there is the first thing the test reports.
+var studyVerdicts = map[string]map[string]string{
+	"scale-axes": {
+		"Loss falls with parameters and with training data separately": demo.VerdictSupported,
+		"An ability (add/plain/2) appears past a critical point":       demo.VerdictInconclusive,
+	},
+	"cot": {
+		"Writing the intermediate steps (a scratchpad) makes 3-digit addition emerge": demo.VerdictSupported,
+		"A model trained with a scratchpad on sums of up to 3 digits adds 4-digit":    demo.VerdictNotSupported,
+		"Writing out the bridge entity (chain of thought) makes two-hop questions":    demo.VerdictSupported,
+	},
+	"longrange": {
+		"Within the gaps it was trained on":     demo.VerdictNotSupported,
+		"Beyond the longest gap it was trained": demo.VerdictNotSupported,
+	},
+	"forecast": {
+		"Emergence is unpredictable":                                  demo.VerdictSupported,
+		"An ability appears once the pre-training loss falls below a": demo.VerdictInconclusive,
+	},
+}
+
+// TestStudiesQuick runs each claims study's quick form end to end
+// (`emlab demo --study NAME --quick`) and requires the verdicts measured
+// for it. The studies share one output directory, as under --all, so a
+// sweep that several read (the demo ladder, the data ladder) is trained
+// once. It trains for minutes per study, so it runs only with
+// EMLAB_LONG_TESTS=1; -run 'TestStudiesQuick/cot' picks one study.
+func TestStudiesQuick(t *testing.T) {
+	if os.Getenv("EMLAB_LONG_TESTS") == "" {
+		t.Skip("trains each study's quick form (minutes each); set EMLAB_LONG_TESTS=1")
+	}
+	bin := filepath.Join(t.TempDir(), "emlab")
+	build := exec.Command("go", "build", "-o", bin, "emlab/cmd/emlab")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	for _, name := range sortedStudyNames() {
+		want := studyVerdicts[name]
+		t.Run(name, func(t *testing.T) {
+			began := time.Now()
+			b, err := exec.Command(bin, "demo", "--study", name, "--quick", "--out", out).CombinedOutput()
+			t.Logf("%s in %s:\n%s", name, time.Since(began).Round(time.Second), tail(string(b), 40))
+			if err != nil {
+				t.Fatalf("emlab demo --study %s --quick: %v", name, err)
+			}
+			findings, err := demo.ReadFindings(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, f := range findings {
+				if f.ID != name {
+					continue // another study's, run before this one
+				}
+				matched := false
+				for prefix, verdict := range want {
+					if strings.HasPrefix(f.Claim, prefix) {
+						seen[prefix], matched = true, true
+						if f.Verdict != verdict {
+							t.Errorf("%q: %s (%s), measured %s before\n  %s", f.Claim, f.Verdict, f.Detail, verdict, strings.Join(f.Items, "\n  "))
+						}
+					}
+				}
+				if !matched {
+					t.Errorf("finding %q of %s has no measured verdict to hold it to", f.Claim, name)
+				}
+			}
+			for prefix := range want {
+				if !seen[prefix] {
+					t.Errorf("no finding whose claim starts %q", prefix)
+				}
+			}
+			if st, err := os.Stat(filepath.Join(out, demo.ReportFile)); err != nil || st.Size() == 0 {
+				t.Errorf("%s missing or empty", demo.ReportFile)
+			}
+		})
+	}
+}
+
+func sortedStudyNames() []string {
+	var out []string
+	for _, s := range demo.All() {
+		if _, ok := studyVerdicts[s.Name]; ok {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+func tail(s string, lines int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return strings.Join(ls, "\n")
+}

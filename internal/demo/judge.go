@@ -1,0 +1,262 @@
+package demo
+
+// judge.go: what the claims studies share to turn run directories into
+// evidence — curves by variant, the scale at which a curve reaches a
+// level (stats' crossing), rules comparing two such scales, and plots.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"emlab/internal/report"
+	"emlab/internal/report/assemble"
+	"emlab/internal/rundir"
+	"emlab/internal/stats"
+)
+
+// reachLevel is the exact match at which the claims studies place an
+// ability's critical scale: the scale where its curve first reaches one
+// half. Unlike the sigmoid midpoint x* it is defined for every curve — one
+// that never gets there has it beyond the largest model — so two variants
+// can always be compared.
+const reachLevel = 0.5
+
+// num formats a number for the findings: three significant digits with
+// k, M, G or T from a thousand up (7.69k, not report.Num's 7.69e+03), "—"
+// for NaN and "∞" for an open end.
+func num(v float64) string {
+	a := math.Abs(v)
+	if a >= 1e3 && a < 1e4 && !math.IsInf(v, 0) {
+		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	}
+	return report.Num(v)
+}
+
+// interval formats [lo, hi] with num.
+func interval(lo, hi float64) string {
+	if math.IsNaN(lo) && math.IsNaN(hi) {
+		return "no interval"
+	}
+	return "[" + num(lo) + ", " + num(hi) + "]"
+}
+
+// withAxis keeps the runs whose sweep axis `axis` has the label `label`
+// (sweep.json names each run's axis values).
+func withAxis(runs []*rundir.Run, axis, label string) []*rundir.Run {
+	var out []*rundir.Run
+	for _, r := range runs {
+		if r.Spec != nil && r.Spec.Run.Axes[axis] == label {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// evaluated keeps the runs that have evaluations (a run still training,
+// or failed before its evaluation, has none).
+func evaluated(runs []*rundir.Run) []*rundir.Run {
+	var out []*rundir.Run
+	for _, r := range runs {
+		if r.Config != nil && len(r.Evals) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// finalOnly copies the runs keeping each run's evaluations at its last
+// evaluated step, so that on a per-step axis (tokens, FLOPs) a run is one
+// point, as it is on the parameters axis.
+func finalOnly(runs []*rundir.Run) []*rundir.Run {
+	out := make([]*rundir.Run, 0, len(runs))
+	for _, r := range runs {
+		last := -1
+		for _, e := range r.Evals {
+			last = max(last, e.Step)
+		}
+		c := *r
+		c.Evals = nil
+		for _, e := range r.Evals {
+			if e.Step == last {
+				c.Evals = append(c.Evals, e)
+			}
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
+// curvesByTask returns the runs' valid curves of one metric on an axis,
+// keyed by task variant (assemble.Curves: the rule emlab analyze uses).
+func curvesByTask(runs []*rundir.Run, axis, metric string) (map[string]*stats.Curve, error) {
+	out := map[string]*stats.Curve{}
+	if len(runs) == 0 {
+		return out, nil
+	}
+	cs, _, err := assemble.Curves(runs, axis)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.Metric == metric {
+			out[c.Task] = c
+		}
+	}
+	return out, nil
+}
+
+// reach is where one curve reaches reachLevel, and stats' own reading of
+// the curve.
+type reach struct {
+	Task string
+	// X is the first scale at which the pooled curve reaches the level
+	// (interpolated in log x); NaN when it never does. [Lo, Hi] is its
+	// bootstrap interval over seeds and items; +Inf for replicates that
+	// never reach it.
+	X, Lo, Hi float64
+	// Largest is the largest scale sampled and Top the mean there.
+	Largest, Top float64
+	// Verdict, XStar and its interval are stats' judgement of the curve
+	// with the lab's default settings (XStar NaN unless emergent).
+	Verdict                 string
+	XStar, XStarLo, XStarHi float64
+	Levels                  []stats.Level
+}
+
+func (r *reach) reached() bool { return !math.IsNaN(r.X) }
+
+// never is true when no bootstrap replicate reaches the level either.
+func (r *reach) never() bool { return !r.reached() && math.IsInf(r.Lo, 1) }
+
+// String states the reach with its interval, then stats' verdict.
+func (r *reach) String() string {
+	s := fmt.Sprintf("%s reaches %.1f at %s params %s", r.Task, reachLevel, num(r.X), interval(r.Lo, r.Hi))
+	switch {
+	case r.never():
+		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there), nor does any bootstrap replicate", r.Task, reachLevel, num(r.Largest), r.Top)
+	case !r.reached():
+		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, num(r.Largest), r.Top, interval(r.Lo, r.Hi))
+	}
+	s += "; stats: " + r.Verdict
+	if !math.IsNaN(r.XStar) {
+		s += fmt.Sprintf(", x* %s %s", num(r.XStar), interval(r.XStarLo, r.XStarHi))
+	}
+	return s
+}
+
+// reachOf analyses a curve twice with stats.Analyze: with the lab's
+// settings (verdict, x*) and with Delta set so that chance + Delta is
+// reachLevel, whose crossing x_cross is the reach.
+func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, error) {
+	res, err := stats.Analyze(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	// The verdict and x* as stats judges them for every reader (x* only
+	// on an emergent curve).
+	j := stats.Judgements([]*stats.Result{res})[0]
+	r := &reach{Task: c.Task, Verdict: j.Verdict, XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Levels: res.Levels}
+	last := res.Levels[len(res.Levels)-1]
+	r.Largest, r.Top = last.X, last.Mean
+	oc := o
+	chance := 0.0
+	if c.HasChance {
+		chance = c.Chance
+	}
+	oc.Delta = reachLevel - chance
+	cr, err := stats.Analyze(ctx, c, oc)
+	if err != nil {
+		return nil, err
+	}
+	r.X, r.Lo, r.Hi = cr.XCross, cr.XCrossLo, cr.XCrossHi
+	if math.IsNaN(r.X) && cr.NotApplicable != "" && allZero(res.Levels) && reachLevel > 0 {
+		// stats does not resample a constant curve. Every level at 0 on a
+		// score in [0, 1] means every item scored 0, so every bootstrap
+		// replicate is 0 too: none reaches the level.
+		r.Lo, r.Hi = math.Inf(1), math.Inf(1)
+	}
+	return r, nil
+}
+
+// allZero is true when every level's mean and spread are 0.
+func allZero(levels []stats.Level) bool {
+	for _, l := range levels {
+		if l.Mean != 0 || l.SD != 0 {
+			return false
+		}
+	}
+	return len(levels) > 0
+}
+
+// earlier is the rule "variant a emerges at a smaller scale than b",
+// decided on their reaches:
+//
+//   - supported: a reaches the level, and its interval lies wholly below
+//     b's (b's is [largest, ∞) or beyond when b never reaches it);
+//   - not supported here: a never reaches it while b does, or a reaches it
+//     no earlier than b;
+//   - inconclusive: neither reaches it, or the intervals overlap.
+func earlier(a, b *reach) (verdict, why string) {
+	switch {
+	case !a.reached() && b.reached():
+		return VerdictNotSupported, fmt.Sprintf("%s never reaches %.1f while %s does at %s params", a.Task, reachLevel, b.Task, num(b.X))
+	case !a.reached():
+		return VerdictInconclusive, fmt.Sprintf("neither %s nor %s reaches %.1f up to %s params", a.Task, b.Task, reachLevel, num(a.Largest))
+	case a.Hi < b.Lo && b.never():
+		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s; %s never does up to %s params, nor does any bootstrap replicate", a.Task, reachLevel,
+			num(a.X), interval(a.Lo, a.Hi), b.Task, num(b.Largest))
+	case a.Hi < b.Lo:
+		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s, below %s's interval %s", a.Task, reachLevel,
+			num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+	case b.reached() && a.X >= b.X:
+		return VerdictNotSupported, fmt.Sprintf("%s reaches %.1f at %s params, no earlier than %s at %s", a.Task, reachLevel, num(a.X), b.Task, num(b.X))
+	}
+	return VerdictInconclusive, fmt.Sprintf("%s reaches %.1f at %s params %s, but the interval overlaps %s's %s", a.Task, reachLevel,
+		num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+}
+
+// levelSeries is a curve's pooled levels as a plot series (mean, ±1 SD
+// over seeds as error bars when there are several).
+func levelSeries(label string, levels []stats.Level) report.Series {
+	s := report.Series{Label: label}
+	spread := false
+	for _, l := range levels {
+		spread = spread || l.Seeds > 1
+	}
+	for _, l := range levels {
+		s.X, s.Y = append(s.X, l.X), append(s.Y, l.Mean)
+		if spread {
+			s.Lo, s.Hi = append(s.Lo, l.Mean-l.SD), append(s.Hi, l.Mean+l.SD)
+		}
+	}
+	return s
+}
+
+// reachPlot draws curves against parameters with their reach marked.
+func reachPlot(title string, rs []*reach, labels []string) *report.Plot {
+	p := &report.Plot{Title: title, XLabel: "parameters (log scale)", YLabel: "exact match", XLog: true, YFixed: true, YMin: 0, YMax: 1,
+		HLines: []report.Marker{{At: reachLevel, Label: fmt.Sprintf("%.1f", reachLevel)}}}
+	for i, r := range rs {
+		if r == nil {
+			continue
+		}
+		p.Series = append(p.Series, levelSeries(labels[i], r.Levels))
+		if r.reached() {
+			p.VLines = append(p.VLines, report.Marker{At: r.X, Label: labels[i] + " " + num(r.X)})
+		}
+	}
+	return p
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

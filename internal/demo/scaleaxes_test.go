@@ -1,0 +1,121 @@
+package demo
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// writeScale writes the three designs of the scale-axes study with final
+// eval loss L(N, D) and addition's exact match add(N, D, C).
+func writeScale(t *testing.T, root string, loss func(n, d float64) float64, add func(n, d, c float64) float64) {
+	t.Helper()
+	i := 0
+	put := func(design string, n float64, steps int) {
+		tokens := steps * 2048
+		d := float64(tokens)
+		c := 6 * n * d
+		// A deterministic wobble, so that the fits see noise.
+		w := 1 + 0.01*math.Sin(float64(7*i))
+		f := fake{params: n, seed: 1, steps: steps, tokens: tokens, flops: c, evalLoss: loss(n, d) * w, chance: 0.0056,
+			exact: map[string]float64{scaleTask: math.Min(1, math.Max(0, add(n, d, c)+0.01*math.Sin(float64(3*i))))}}
+		f.write(t, filepath.Join(root, design, fmt.Sprintf("r%02d", i)))
+		i++
+	}
+	for k, n := range []float64{1784, 3252, 5104, 9960, 16352, 29056, 62016, 107264, 164800} {
+		put(ladderSweep, n, []int{100, 120, 150, 280, 460, 810, 1740, 3000, 4300}[k])
+	}
+	for _, s := range []int{178, 316, 562, 1000, 1780, 3160, 5620} {
+		put(scaleDataSweep, 62016, s)
+	}
+	for _, c := range []float64{3e11, 1e12, 3e12} {
+		for _, n := range []float64{16352, 29056, 62016, 107264} {
+			put(scaleISOFLOPSweep, n, int(c/(6*n*2048)))
+		}
+	}
+}
+
+func TestScaleAxesJudge(t *testing.T) {
+	chinchilla := func(n, d float64) float64 { return 0.9 + 300*math.Pow(n, -0.6) + 900*math.Pow(d, -0.4) }
+	byCompute := func(_, _, c float64) float64 { return 1 / (1 + math.Exp(-(math.Log10(c)-11.8)/0.12)) }
+	byParams := func(n, _, _ float64) float64 { return 1 / (1 + math.Exp(-(math.Log10(n)-4.6)/0.1)) }
+	cases := []struct {
+		name string
+		loss func(n, d float64) float64
+		add  func(n, d, c float64) float64
+		want [2]string
+		axis string
+	}{
+		{"both axes, compute", chinchilla, byCompute, [2]string{VerdictSupported, VerdictSupported}, "flops"},
+		{"both axes, parameters", chinchilla, byParams, [2]string{VerdictSupported, VerdictSupported}, "params"},
+		{"no data axis", func(n, _ float64) float64 { return 0.9 + 300*math.Pow(n, -0.6) }, byCompute, [2]string{VerdictNotSupported, VerdictSupported}, "flops"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeScale(t, root, c.loss, c.add)
+			j := judgeDir(t, "scale-axes", root)
+			for i, f := range j.Findings {
+				if f.Verdict != c.want[i] {
+					t.Errorf("finding %d: %s — %s %q, want %s", i, f.Verdict, f.Detail, f.Items, c.want[i])
+				}
+			}
+			if d := j.Findings[1].Detail; !strings.HasPrefix(d, "against "+c.axis+" ") {
+				t.Errorf("detail %q, want the %s axis", d, c.axis)
+			}
+			if j.Section == nil || len(j.Section.Figures) != 3 {
+				t.Errorf("section: %+v", j.Section)
+			}
+		})
+	}
+}
+
+// TestISOFLOPBudgets: each iso-FLOP run's planned training FLOPs are within
+// 0.3 % of the budget its label names (a step of the shortest run is 0.4 %), the data ladder holds one size
+// over at least 1.5 decades of tokens, and every group has 4 sizes.
+func TestISOFLOPBudgets(t *testing.T) {
+	for _, quick := range []bool{false, true} {
+		p, err := LoadPlan(scaleISOFLOPSweep, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups := map[string]int{}
+		for _, r := range p.Runs {
+			// Labels are C<budget>-<size> ('-' reads '_' in run ids).
+			budget := strings.FieldsFunc(r.Axes["run"], func(c rune) bool { return c == '-' || c == '_' })[0]
+			c, err := strconv.ParseFloat(strings.TrimPrefix(budget, "C"), 64)
+			if err != nil {
+				t.Fatalf("run %s: label %q names no budget", r.ID, r.Axes["run"])
+			}
+			groups[budget]++
+			if math.Abs(r.FLOPs/c-1) > 3e-3 {
+				t.Errorf("quick=%v run %s: %.4g FLOPs, budget %.4g", quick, r.ID, r.FLOPs, c)
+			}
+		}
+		if len(groups) != 3 {
+			t.Errorf("quick=%v: %d budgets, want 3", quick, len(groups))
+		}
+		for g, n := range groups {
+			if n < 4 {
+				t.Errorf("quick=%v: budget %s has %d sizes, want ≥ 4", quick, g, n)
+			}
+		}
+		d, err := LoadPlan(scaleDataSweep, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := math.Inf(1), 0.0
+		for _, r := range d.Runs {
+			if r.Params != d.Runs[0].Params {
+				t.Errorf("quick=%v: the data ladder has sizes %d and %d", quick, r.Params, d.Runs[0].Params)
+			}
+			lo, hi = math.Min(lo, float64(r.Tokens)), math.Max(hi, float64(r.Tokens))
+		}
+		if math.Log10(hi/lo) < 1.5-1e-9 {
+			t.Errorf("quick=%v: the data ladder spans %.2f decades of tokens, want ≥ 1.5", quick, math.Log10(hi/lo))
+		}
+	}
+}
