@@ -81,12 +81,12 @@ func Finish(ctx context.Context, o FinishOptions) (*Result, error) {
 	if phase == nil {
 		phase = func(string) {}
 	}
+	in.phase = phase
 	ladder := in.Runs(ladderSweep)
 	roles := map[string]string{}
 	for _, r := range runs {
 		roles[r.ID] = sweepOf(r)
 	}
-	in.phase = phase
 
 	// The studies shown: those judged now and those findings.json already
 	// has, in the registry's order.

@@ -223,10 +223,10 @@ type Input struct {
 
 	analyze       assemble.AnalyzeOptions
 	analyzed      bool
+	phase         func(string) // told when the ladder's analysis begins; may be nil
 	analysis      []assemble.Line
 	analysisJSON  []byte
 	analysisNotes []string
-	phase         func(string) // Finish's progress display; nil shows nothing
 }
 
 // LadderAnalysis is the demo ladder's analysis (what analysis.json
