@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"emlab/internal/report"
 	"fmt"
 	"io"
 	"os"
@@ -97,7 +98,7 @@ func runDemo(ctx context.Context, o demoOptions, command []string, stdout, stder
 			}
 			flops += p.FLOPs
 		}
-		fmt.Fprintf(stdout, "total %.3g training FLOPs → %s\n", flops, o.out)
+		fmt.Fprintf(stdout, "total %s training FLOPs → %s\n", report.Num(flops), o.out)
 		return nil
 	}
 	if err := refuseRunDir(o.out); err != nil {
@@ -165,7 +166,11 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 			if minutes > 0 {
 				took = fmt.Sprintf("measured %.1f min on 2 cores", minutes)
 			}
-			fmt.Fprintf(w, "  %s: %d runs of %s, %.3g training FLOPs, %s\n", label, runs, strings.Join(s.SweepsFor(quick), ", "), flops, took)
+			plural := "s"
+			if runs == 1 {
+				plural = ""
+			}
+			fmt.Fprintf(w, "  %s: %d run%s of %s, %s training FLOPs, %s\n", label, runs, plural, strings.Join(s.SweepsFor(quick), ", "), report.Num(flops), took)
 		}
 	}
 	return nil
