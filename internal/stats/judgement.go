@@ -107,40 +107,41 @@ func spreadMirage(js []Judgement) []Judgement {
 	return js
 }
 
-// nullNum is a JSON number where null (the writer's NaN and ±Inf) reads
-// as NaN.
-type nullNum float64
+// NullFloat is a JSON number where null (the writer's NaN and ±Inf)
+// reads as NaN: how readers of analysis lines take their numbers.
+type NullFloat float64
 
-func (f *nullNum) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads a number or null.
+func (f *NullFloat) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		*f = nullNum(math.NaN())
+		*f = NullFloat(math.NaN())
 		return nil
 	}
 	var v float64
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*f = nullNum(v)
+	*f = NullFloat(v)
 	return nil
 }
 
 // judgementLine is the part of an analysis line a judgement reads.
 type judgementLine struct {
-	Task          string  `json:"task"`
-	Metric        string  `json:"metric"`
-	Axis          string  `json:"axis"`
-	Verdict       string  `json:"verdict"`
-	Reason        string  `json:"reason"`
-	Emergent      bool    `json:"emergent"`
-	Direction     string  `json:"direction"`
-	LowerIsBetter bool    `json:"lower_is_better"`
-	XStar         nullNum `json:"x_star"`
-	XStarLo       nullNum `json:"x_star_lo"`
-	XStarHi       nullNum `json:"x_star_hi"`
+	Task          string    `json:"task"`
+	Metric        string    `json:"metric"`
+	Axis          string    `json:"axis"`
+	Verdict       string    `json:"verdict"`
+	Reason        string    `json:"reason"`
+	Emergent      bool      `json:"emergent"`
+	Direction     string    `json:"direction"`
+	LowerIsBetter bool      `json:"lower_is_better"`
+	XStar         NullFloat `json:"x_star"`
+	XStarLo       NullFloat `json:"x_star_lo"`
+	XStarHi       NullFloat `json:"x_star_hi"`
 	XStarSeeds    []struct {
-		Seed   string  `json:"seed"`
-		Levels int     `json:"levels"`
-		XStar  nullNum `json:"x_star"`
+		Seed   string    `json:"seed"`
+		Levels int       `json:"levels"`
+		XStar  NullFloat `json:"x_star"`
 	} `json:"x_star_seeds"`
 	Fit           string      `json:"fit"`
 	NMin          int         `json:"n_min"`
@@ -151,27 +152,27 @@ type judgementLine struct {
 
 // mirageLine is MirageResult as written (undefined numbers are null).
 type mirageLine struct {
-	SharpMetric    string  `json:"sharp_metric"`
-	SharpVerdict   string  `json:"sharp_verdict"`
-	SmoothMetric   string  `json:"smooth_metric"`
-	SmoothVerdict  string  `json:"smooth_verdict"`
-	SmoothFit      string  `json:"smooth_fit"`
-	Verdict        string  `json:"verdict"`
-	Reason         string  `json:"reason"`
-	Mirage         bool    `json:"mirage"`
-	HiddenProgress bool    `json:"hidden_progress"`
-	SmoothGOFP     nullNum `json:"smooth_gof_p"`
-	Detail         string  `json:"detail"`
+	SharpMetric    string    `json:"sharp_metric"`
+	SharpVerdict   string    `json:"sharp_verdict"`
+	SmoothMetric   string    `json:"smooth_metric"`
+	SmoothVerdict  string    `json:"smooth_verdict"`
+	SmoothFit      string    `json:"smooth_fit"`
+	Verdict        string    `json:"verdict"`
+	Reason         string    `json:"reason"`
+	Mirage         bool      `json:"mirage"`
+	HiddenProgress bool      `json:"hidden_progress"`
+	SmoothGOFP     NullFloat `json:"smooth_gof_p"`
+	Detail         string    `json:"detail"`
 	PowerL         *struct {
-		PerPositionMetric string  `json:"per_position_metric"`
-		L                 nullNum `json:"L"`
-		LFitted           bool    `json:"L_fitted"`
-		Levels            int     `json:"levels"`
-		RMSE              nullNum `json:"rmse"`
-		MaxAbsErr         nullNum `json:"max_abs_err"`
-		Consistent        bool    `json:"consistent"`
-		Applicable        bool    `json:"applicable"`
-		Reason            string  `json:"reason"`
+		PerPositionMetric string    `json:"per_position_metric"`
+		L                 NullFloat `json:"L"`
+		LFitted           bool      `json:"L_fitted"`
+		Levels            int       `json:"levels"`
+		RMSE              NullFloat `json:"rmse"`
+		MaxAbsErr         NullFloat `json:"max_abs_err"`
+		Consistent        bool      `json:"consistent"`
+		Applicable        bool      `json:"applicable"`
+		Reason            string    `json:"reason"`
 	} `json:"power_l"`
 }
 

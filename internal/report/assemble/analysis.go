@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 
 	"emlab/internal/rundir"
@@ -36,21 +35,7 @@ type AnalysisDocument struct {
 
 // Float is a JSON number where null reads as NaN (the analysis writes
 // undefined values and open interval ends as null).
-type Float float64
-
-// UnmarshalJSON reads a number or null.
-func (f *Float) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*f = Float(math.NaN())
-		return nil
-	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Float(v)
-	return nil
-}
+type Float = stats.NullFloat
 
 // Line is one line of emlab analyze --json (see stats.Result.MarshalJSON).
 type Line struct {
