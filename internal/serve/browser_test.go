@@ -3,10 +3,10 @@ package serve
 import (
 	"bytes"
 	"context"
+	"emlab/internal/report/browsertest"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,33 +17,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath finds Debian's chromium (apt-get install chromium
-// chromium-driver; .ci/run installs it).
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
 // TestBrowser loads the dashboard in headless Chromium: the page loads,
 // the runs table lists the runs, plots render as SVG with paths, the page's
 // script polls the JSON endpoint and redraws under the page's CSP without
 // exceptions, and a screenshot is saved ($EMLAB_SCREENSHOT_DIR or a
 // temporary directory).
 func TestBrowser(t *testing.T) {
-	bin := chromiumPath()
-	if bin == "" {
-		if os.Getenv("EMLAB_REQUIRE_BROWSER") != "" {
-			t.Fatal("EMLAB_REQUIRE_BROWSER is set but chromium is not installed")
-		}
-		t.Skip("chromium is not installed (apt-get install -y chromium chromium-driver; .ci/run installs it)")
-	}
+	bin := browsertest.Chromium(t) // skips, or fails under EMLAB_REQUIRE_BROWSER, without it
 	dir, now := fixture(t)
 	s, err := New(dir, Options{Now: func() time.Time { return now }, Fresh: time.Minute, PollMillis: 300})
 	if err != nil {
@@ -55,23 +35,7 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	// As root in a container Chromium needs --no-sandbox; the networking
-	// flags stop it from calling out, which a closed network refuses.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
+	opts := browsertest.AllocatorOptions(t, bin, 1280, 1600)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))

@@ -121,23 +121,7 @@ func Measure(t testing.TB, url string, width int) Page {
 	bin := Chromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	// As root in a container Chromium needs --no-sandbox; the networking
-	// flags stop it from calling out, which a closed network refuses.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, 1200),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
+	opts := AllocatorOptions(t, bin, width, 1200)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -216,5 +200,27 @@ func partShots(t testing.TB, ctx context.Context, dir string, width int) {
 	}
 	for i := range n {
 		save(fmt.Sprintf("figure-%02d", i), fmt.Sprintf(`figure[data-shot="%d"]`, i))
+	}
+}
+
+// AllocatorOptions are the headless Chromium options every browser test
+// uses: a fresh profile in a temporary directory and a window of w × h.
+// As root in a container Chromium needs --no-sandbox; the networking flags
+// stop it from calling out, which a closed network refuses.
+func AllocatorOptions(t testing.TB, bin string, w, h int) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(w, h),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
 	}
 }
