@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"sort"
 
@@ -72,16 +70,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		v.Abilities = template.HTML(pl.SVG())
 	}
 	v.ProbeStep, v.Probes, v.ProbeNA = probeHeadlines(run.Probes)
-	var buf bytes.Buffer
-	if err := runTmpl.Execute(&buf, v); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("Cache-Control", "no-store")
-	io.Copy(w, &buf)
+	writePage(w, runTmpl, v)
 }
 
 // metricsPlot is the run's training and held-out loss against step.

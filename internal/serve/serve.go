@@ -419,8 +419,14 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Abilities = append(v.Abilities, abilityView{Task: a.Task, SVG: template.HTML(pl.SVG()), Verdict: a.Sharp.Verdict})
 	}
+	writePage(w, pageTmpl, v)
+}
+
+// writePage renders a page in full before sending it, so that a template
+// error is a 500 rather than half a page, under the pages' CSP.
+func writePage(w http.ResponseWriter, tmpl *template.Template, v any) {
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, v); err != nil {
+	if err := tmpl.Execute(&buf, v); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
