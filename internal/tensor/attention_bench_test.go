@@ -8,8 +8,7 @@ import (
 // BenchmarkAttentionHead times the fused causal head, forward and backward,
 // at the presets' shapes, over all (sequence, head) pairs of one GPT
 // micro-batch (B/2 sequences) in the GPT's layout: q, k, v columns of a
-// (B/2, T, 3C) buffer, z of a (B/2, T, C) buffer, so the caches hold what
-// they hold in a training step. GFLOP/s count the causal products' 2·Dh
+// (B/2, T, 3C) buffer, z of a (B/2, T, C) buffer. GFLOP/s count the causal products' 2·Dh
 // FLOP per (query, key ≤ query) pair and product: two products forward,
 // four backward. cpu-ns/head is CPU time (getrusage): on a shared
 // machine compare it, one thread, between two builds.
@@ -27,28 +26,37 @@ func BenchmarkAttentionHead(b *testing.B) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		B, T, C, Dh := s.B, s.T, s.C, s.Dh
 		H := C / Dh
-		qkv := randn(rng, B*T*3*C, 1)
-		dqkv := make([]float32, B*T*3*C)
-		z, dz := make([]float32, B*T*C), randn(rng, B*T*C, 1)
-		att := make([]float32, B*H*T*T)
+		// Four sets of buffers (a step's two layers of two micro-batches
+		// for tiny) used in turn, so that the heads read and write memory
+		// that the last call did not leave in the caches, as in a step.
+		const sets = 4
+		qkv := randn(rng, sets*B*T*3*C, 1)
+		dqkv := make([]float32, sets*B*T*3*C)
+		z, dz := make([]float32, sets*B*T*C), randn(rng, sets*B*T*C, 1)
+		att := make([]float32, sets*B*H*T*T)
 		scratch := make([]float32, 2*T*T+Dh*T)
 		scale := float32(0.25)
+		set := 0
 		forward := func() {
-			for i := 0; i < B*H; i++ {
+			set = (set + 1) % sets
+			for i := set * B * H; i < (set+1)*B*H; i++ {
 				bb, h := i/H, i%H
 				q := qkv[bb*T*3*C+h*Dh:]
 				AttentionHeadForward(att[i*T*T:(i+1)*T*T], z[bb*T*C+h*Dh:], C, q, q[C:], q[2*C:], 3*C, T, Dh, scale, scratch)
 			}
 		}
 		backward := func() {
-			for i := 0; i < B*H; i++ {
+			set = (set + 1) % sets
+			for i := set * B * H; i < (set+1)*B*H; i++ {
 				bb, h := i/H, i%H
 				off := bb*T*3*C + h*Dh
 				q, d := qkv[off:], dqkv[off:]
 				AttentionHeadBackward(d, d[C:], d[2*C:], 3*C, dz[bb*T*C+h*Dh:], C, q, q[C:], q[2*C:], att[i*T*T:(i+1)*T*T], T, Dh, scale, scratch)
 			}
 		}
-		forward()
+		for range sets {
+			forward()
+		}
 		flop := float64(2*Dh*T*(T+1)/2) * float64(B*H)
 		for _, c := range []struct {
 			name string

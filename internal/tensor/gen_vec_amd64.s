@@ -423,14 +423,16 @@ GLOBL expP4<>(SB), RODATA|NOPTR, $4
 DATA expP5<>+0(SB)/4, $0x3f000000
 GLOBL expP5<>(SB), RODATA|NOPTR, $4
 
-// func softmaxRows512(row *float32, live int, rows int, n int, scale float32, tmp *float32)
+// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxRows512(SB), NOSPLIT, $0-48
+TEXT ·softmaxRows512(SB), $1088-36
 	MOVQ         row+0(FP), AX
 	MOVQ         live+8(FP), CX
 	MOVQ         rows+16(FP), DX
 	MOVQ         n+24(FP), BX
-	MOVQ         tmp+40(FP), SI
+	LEAQ         (SP), SI
+	ADDQ         $0x3f, SI
+	ANDQ         $-64, SI
 	VBROADCASTSS scale+32(FP), Z0
 	VXORPS       Z1, Z1, Z1
 	MOVQ         DX, R8
@@ -777,13 +779,15 @@ DATA fold16idx<>+56(SB)/4, $0x0000000b
 DATA fold16idx<>+60(SB)/4, $0x0000000f
 GLOBL fold16idx<>(SB), RODATA|NOPTR, $64
 
-// func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32, tmp *float32)
+// func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxBwdRows512(SB), NOSPLIT, $0-72
+TEXT ·softmaxBwdRows512(SB), $1088-60
 	MOVQ   live+24(FP), AX
 	MOVQ   rows+32(FP), CX
 	MOVQ   n+40(FP), DX
-	MOVQ   tmp+64(FP), BX
+	LEAQ   (SP), BX
+	ADDQ   $0x3f, BX
+	ANDQ   $-64, BX
 	VXORPS Z0, Z0, Z0
 	MOVQ   CX, DI
 	MOVQ   CX, SI

@@ -41,10 +41,10 @@ func softmaxRow512(row *float32, live int, rows int, n int, scale float32)
 
 // softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows in three passes over the
 // block (maxima, exp and sums, normalise and clear), each row's fold done for all
-// rows at once (fold16); tmp holds 16·16 floats. The bits are softmaxRow512's.
+// rows at once (fold16). The bits are softmaxRow512's.
 //
 //go:noescape
-func softmaxRows512(row *float32, live int, rows int, n int, scale float32, tmp *float32)
+func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 
 // softmaxBwdRows512 writes 1 ≤ rows ≤ 16 consecutive causal rows of the softmax
 // backward, each n floats apart in dp, a and d: row r's first live+r entries become
@@ -52,10 +52,10 @@ func softmaxRows512(row *float32, live int, rows int, n int, scale float32, tmp 
 // softmaxBwd512 accumulates into a cleared row) and its entries up to width are set
 // to 0 (1 ≤ live, live+rows−1 ≤ width ≤ n). Two passes over the block (the sums,
 // then the rows), each row's fold done for all rows at once (fold16, in dot512's
-// order); tmp holds 16·16 floats.
+// order).
 //
 //go:noescape
-func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32, tmp *float32)
+func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 
 // packB512 copies rows of 32 floats (the columns set in mask, the others 0) from src
 // (rows lds apart) to the contiguous dst: GEMM's packing of an untransposed B panel.

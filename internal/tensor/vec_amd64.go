@@ -182,9 +182,8 @@ func softmaxRowSpan(row []float32, live int, scale float32) {
 func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
 	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= n {
 		_ = p[rows*n-1]
-		var tmp [16 * 16]float32
 		for r := 0; r < rows; r += 16 {
-			softmaxRows512(&p[r*n], live+r, min(16, rows-r), n, scale, &tmp[0])
+			softmaxRows512(&p[r*n], live+r, min(16, rows-r), n, scale)
 		}
 		return
 	}
@@ -200,10 +199,9 @@ func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale floa
 	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= width && width <= n {
 		last := (rows-1)*n + width - 1
 		_, _, _ = dp[last], a[(rows-1)*n+live+rows-2], d[(rows-1)*n+live+rows-2]
-		var tmp [16 * 16]float32
 		for r := 0; r < rows; r += 16 {
 			o := r * n
-			softmaxBwdRows512(&dp[o], &a[o], &d[o], live+r, min(16, rows-r), n, width, scale, &tmp[0])
+			softmaxBwdRows512(&dp[o], &a[o], &d[o], live+r, min(16, rows-r), n, width, scale)
 		}
 		return
 	}

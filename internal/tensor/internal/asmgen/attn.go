@@ -76,6 +76,19 @@ func fold16(tmp reg.Register, op func(ops ...operand.Op)) reg.VecVirtual {
 	return out
 }
 
+// frameTmp returns a pointer to 16·16 floats on the kernel's own frame,
+// aligned to 64 bytes (a Go array would be cleared on every call: 16 zmm
+// stores, which cost as much here as a row block's softmax arithmetic).
+// The kernels using it are not NOSPLIT: their frame is too large for that.
+func frameTmp() reg.Register {
+	m := AllocLocal(16*64 + 64)
+	t := GP64()
+	LEAQ(m, t)
+	ADDQ(operand.U8(63), t)
+	ANDQ(operand.I8(-64), t)
+	return t
+}
+
 // zeroTmpRows clears tmp's partials of rows [rows, 16), so that fold16 adds
 // zeros, never stale bits, in the lanes of missing rows.
 func zeroTmpRows(tmp, rows reg.Register) {
@@ -134,16 +147,16 @@ func laneOf(v reg.VecVirtual, r reg.Register, b reg.VecVirtual) {
 }
 
 func softmaxRowsBlock() {
-	TEXT("softmaxRows512", NOSPLIT, "func(row *float32, live, rows, n int, scale float32, tmp *float32)")
+	TEXT("softmaxRows512", 0, "func(row *float32, live, rows, n int, scale float32)")
 	Pragma("noescape")
 	Doc("softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows in three passes over the",
 		"block (maxima, exp and sums, normalise and clear), each row's fold done for all",
-		"rows at once (fold16); tmp holds 16·16 floats. The bits are softmaxRow512's.")
+		"rows at once (fold16). The bits are softmaxRow512's.")
 	row := Load(Param("row"), GP64())
 	live := Load(Param("live"), GP64())
 	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
-	tmp := Load(Param("tmp"), GP64())
+	tmp := frameTmp()
 	k := K()
 	sc := ZMM()
 	VBROADCASTSS(paramAddr("scale"), sc)
@@ -220,7 +233,7 @@ func softmaxRowsBlock() {
 }
 
 func softmaxBwdRowsBlock() {
-	TEXT("softmaxBwdRows512", NOSPLIT, "func(dp, a, d *float32, live, rows, n, width int, scale float32, tmp *float32)")
+	TEXT("softmaxBwdRows512", 0, "func(dp, a, d *float32, live, rows, n, width int, scale float32)")
 	Pragma("noescape")
 	Doc("softmaxBwdRows512 writes 1 ≤ rows ≤ 16 consecutive causal rows of the softmax",
 		"backward, each n floats apart in dp, a and d: row r's first live+r entries become",
@@ -228,12 +241,12 @@ func softmaxBwdRowsBlock() {
 		"softmaxBwd512 accumulates into a cleared row) and its entries up to width are set",
 		"to 0 (1 ≤ live, live+rows−1 ≤ width ≤ n). Two passes over the block (the sums,",
 		"then the rows), each row's fold done for all rows at once (fold16, in dot512's",
-		"order); tmp holds 16·16 floats.")
+		"order).")
 	// Few registers: the pointers are loaded again where each pass starts.
 	live := Load(Param("live"), GP64())
 	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
-	tmp := Load(Param("tmp"), GP64())
+	tmp := frameTmp()
 	k := K()
 	zeroTmpRows(tmp, rows)
 
