@@ -1271,6 +1271,45 @@ skip3_3:
 	VZEROUPPER
 	RET
 
+// func prefetch512(p *float32, n int)
+// Requires: MMX+
+TEXT ·prefetch512(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+	LEAQ -1(AX)(CX*4), CX
+	ANDQ $-64, AX
+
+loop:
+	PREFETCHT0 (AX)
+	ADDQ       $0x40, AX
+	CMPQ       AX, CX
+	JLE        loop
+	RET
+
+// func prefetchRows512(p *float32, rows int, ld int, n int)
+// Requires: MMX+
+TEXT ·prefetchRows512(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), AX
+	MOVQ rows+8(FP), CX
+	MOVQ ld+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ n+24(FP), BX
+
+row:
+	LEAQ -1(AX)(BX*4), DI
+	MOVQ AX, SI
+	ANDQ $-64, SI
+
+line:
+	PREFETCHT1 (SI)
+	ADDQ       $0x40, SI
+	CMPQ       SI, DI
+	JLE        line
+	ADDQ       DX, AX
+	DECQ       CX
+	JNZ        row
+	RET
+
 // func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
 // Requires: AVX, AVX512F
 TEXT ·packPanels512(SB), NOSPLIT, $0-50

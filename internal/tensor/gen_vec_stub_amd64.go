@@ -70,6 +70,17 @@ func packB512(dst *float32, src *float32, rows int, lds int, mask uint32)
 //go:noescape
 func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
 
+// prefetch512 prefetches the cache lines holding n ≥ 1 floats from p into L1.
+//
+//go:noescape
+func prefetch512(p *float32, n int)
+
+// prefetchRows512 prefetches into L2 the cache lines holding n ≥ 1 floats of each
+// of rows ≥ 1 rows, ld floats apart, from p.
+//
+//go:noescape
+func prefetchRows512(p *float32, rows int, ld int, n int)
+
 // packPanels512 packs rows × (14·panels) floats of src (rows lds apart) into panels
 // of 14 columns: row r of panel ip goes to dst[ip·pstride + 14·r]. The last panel copies
 // the columns set in last. Rows are read once, in order (op(A) = Aᵀ for the 14-row tiles).

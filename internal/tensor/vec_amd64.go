@@ -234,3 +234,19 @@ func reluBackwardSpan(dx, x, dout []float32) {
 	}
 	reluBackwardGo(dx, x, dout)
 }
+
+// prefetchSpan asks for the cache lines of x ahead of their use.
+func prefetchSpan(x []float32) {
+	if useVec512 && len(x) > 0 {
+		prefetch512(&x[0], len(x))
+	}
+}
+
+// prefetchRowsSpan asks for the cache lines of rows rows of n floats, ld
+// apart from x[0], to be brought into L2.
+func prefetchRowsSpan(x []float32, rows, ld, n int) {
+	if useVec512 && rows > 0 && n > 0 {
+		_ = x[(rows-1)*ld+n-1]
+		prefetchRows512(&x[0], rows, ld, n)
+	}
+}

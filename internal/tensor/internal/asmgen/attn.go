@@ -444,3 +444,56 @@ func transposeShuffle() {
 	VZEROUPPER()
 	RET()
 }
+
+// prefetchLines emits prefetch512: PREFETCHT0 for each 64-byte line of n
+// floats from p. The attention head's pattern rows of the next row block
+// are fetched while this block computes: their first stores (the scores,
+// then the zeros right of the diagonal) otherwise wait for each line to
+// come from memory, and the full store queue stalls the block's softmax.
+func prefetchLines() {
+	TEXT("prefetch512", NOSPLIT, "func(p *float32, n int)")
+	Pragma("noescape")
+	Doc("prefetch512 prefetches the cache lines holding n ≥ 1 floats from p into L1.")
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	end := GP64()
+	LEAQ(operand.Mem{Base: p, Index: n, Scale: 4, Disp: -1}, end)
+	ANDQ(operand.I8(-64), p)
+	Label("loop")
+	PREFETCHT0(operand.Mem{Base: p})
+	ADDQ(operand.U8(64), p)
+	CMPQ(p, end)
+	JLE(operand.LabelRef("loop"))
+	RET()
+}
+
+// prefetchRowLines emits prefetchRows512: PREFETCHT1 (into L2) of the lines
+// holding n floats of each of rows rows, ld floats apart: one attention
+// head's q, k, v (or their gradients) are T rows of Dh floats 3C apart in a
+// buffer that a step's other products have long evicted, and the tiles
+// that read them one row per k-step wait on each miss in turn.
+func prefetchRowLines() {
+	TEXT("prefetchRows512", NOSPLIT, "func(p *float32, rows, ld, n int)")
+	Pragma("noescape")
+	Doc("prefetchRows512 prefetches into L2 the cache lines holding n ≥ 1 floats of each",
+		"of rows ≥ 1 rows, ld floats apart, from p.")
+	p := Load(Param("p"), GP64())
+	rows := Load(Param("rows"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(operand.U8(2), ld)
+	n := Load(Param("n"), GP64())
+	Label("row")
+	q, end := GP64(), GP64()
+	LEAQ(operand.Mem{Base: p, Index: n, Scale: 4, Disp: -1}, end)
+	MOVQ(p, q)
+	ANDQ(operand.I8(-64), q)
+	Label("line")
+	PREFETCHT1(operand.Mem{Base: q})
+	ADDQ(operand.U8(64), q)
+	CMPQ(q, end)
+	JLE(operand.LabelRef("line"))
+	ADDQ(ld, p)
+	DECQ(rows)
+	JNZ(operand.LabelRef("row"))
+	RET()
+}

@@ -951,6 +951,8 @@ func vecKernels() {
 	softmaxBwdRowsBlock()
 	packB32()
 	transposeShuffle()
+	prefetchLines()
+	prefetchRowLines()
 	packPanels()
 	packRows()
 	lnFwd()
