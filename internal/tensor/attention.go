@@ -10,6 +10,13 @@ package tensor
 // (one head's columns of a (T, 3C) QKV buffer); z and dz are (T, Dh) with
 // row stride ldz; p is the (T, T) pattern, upper triangle 0.
 //
+// Where the time went on the tiny preset's heads (T=64, Dh=16), and what
+// answers it: each softmax row waited on two horizontal folds and a
+// division (the block kernels of softmaxRowsSpan fold all rows of a block
+// at once); 16-wide tiles paid a broadcast per FMA (the nv=1 micro-kernels
+// broadcast inside the FMA); in a training step the head's rows come from
+// memory one miss per k-step (all of them are prefetched at the start).
+//
 // The plain references are attentionHeadForwardRef/BackwardRef (the same
 // computation through Gemm and the row kernels, as the GPT first did it);
 // they also serve CPUs without the AVX-512 kernels.
