@@ -5,8 +5,8 @@ package main
 //
 // A row's softmax is a chain: its maximum (a horizontal fold), then exp and
 // a sum (another fold), then one division, each step waiting on the one
-// before. Run row after row, the chains of ~140 cycles leave the FMA units
-// idle (a row of the tiny preset holds 32 scores on average). The block
+// before. Run row after row, the chains leave the FMA units idle (a row of
+// the tiny preset holds 32 scores on average). The block
 // kernels run each pass over all rows of the block first, keeping every
 // row's 16-lane partial result, and fold the 16 rows' partials together in
 // one shuffle network (fold16): the rows' chains overlap, and one VDIVPS
@@ -78,7 +78,7 @@ func fold16(tmp reg.Register, op func(ops ...operand.Op)) reg.VecVirtual {
 
 // frameTmp returns a pointer to 16·16 floats on the kernel's own frame,
 // aligned to 64 bytes (a Go array would be cleared on every call: 16 zmm
-// stores, which cost as much here as a row block's softmax arithmetic).
+// stores).
 // The kernels using it are not NOSPLIT: their frame is too large for that.
 func frameTmp() reg.Register {
 	m := AllocLocal(16*64 + 64)
@@ -137,9 +137,9 @@ func slotOf(tmp, r reg.Register) operand.Mem {
 }
 
 // laneOf sets b to lane r of v in every lane. The lanes stay in a
-// register: a 4-byte load of a 64-byte store still in flight waits for the
-// store to reach the cache (no forwarding here), which cost more than the
-// softmax's arithmetic.
+// register: read back from tmp, a 4-byte load of the 64-byte store still in
+// flight waited for the store to reach the cache (no forwarding), the
+// largest stall in the block kernels' profile.
 func laneOf(v reg.VecVirtual, r reg.Register, b reg.VecVirtual) {
 	idx := ZMM()
 	VPBROADCASTD(r.(reg.GPVirtual).As32(), idx)

@@ -124,10 +124,10 @@ func kernel512(mr, nv int) {
 		VMOVUPS_Z(operand.Mem{Base: reg.RBX, Disp: 64 * (nv - 1)}, reg.K1, bv[nv-1])
 		for r := 0; r < mr; r++ {
 			if nv == 1 {
-				// One FMA per A element: its embedded broadcast
-				// costs no shuffle µop (a VBROADCASTSS per FMA held
-				// the 16-wide tiles of narrow attention heads at 70%
-				// of the 32-wide ones' speed on Zen 4).
+				// One instruction per A element, the broadcast
+				// embedded in the FMA: with a VBROADCASTSS per FMA
+				// the 16-wide tiles of narrow attention heads ran at
+				// 75% of the 32-wide ones' speed on Zen 4.
 				VFMADD231PS_BCST(rowAddr(r), bv[0], acc(r, 0))
 				continue
 			}
