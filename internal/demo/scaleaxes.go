@@ -296,7 +296,7 @@ func isoFLOPFigure(runs []scaleRun, fit *stats.ChinchillaFit) report.StudyFigure
 		p.Series = append(p.Series, s)
 		if fit != nil {
 			c := g[0].C
-			fs := report.Series{Label: "fit at " + report.Num(c), Style: report.Line, Dashed: true}
+			fs := report.Series{Label: "fit at " + report.Num(c), Style: report.Line, SameColour: true}
 			lo, hi := g[0].N, g[len(g)-1].N
 			for i := range 40 {
 				nn := math.Pow(10, math.Log10(lo)+(math.Log10(hi)-math.Log10(lo))*float64(i)/39)
