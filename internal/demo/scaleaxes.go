@@ -41,11 +41,11 @@ const (
 func init() {
 	register(&Study{Name: "scale-axes",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		QuickMinutes: 3.62,
-		Claim:        "Scale is three axes — parameters, data and compute — and an ability appears once scale passes a critical point.",
-		Experiment:   "the demo's size ladder, a data ladder (one size, tokens over 1.5 decades) and an iso-FLOP design (3 budgets × 4 sizes) on the arithmetic mixture; L(N, D) fitted to the final eval losses; 2-digit addition's exact match against parameters, tokens and FLOPs",
-		Sweeps:       []string{ladderSweep, scaleDataSweep, scaleISOFLOPSweep},
-		Judge:        judgeScaleAxes,
+		Minutes: 12.17, QuickMinutes: 3.62,
+		Claim:      "Scale is three axes — parameters, data and compute — and an ability appears once scale passes a critical point.",
+		Experiment: "the demo's size ladder, a data ladder (one size, tokens over 1.5 decades) and an iso-FLOP design (3 budgets × 4 sizes) on the arithmetic mixture; L(N, D) fitted to the final eval losses; 2-digit addition's exact match against parameters, tokens and FLOPs",
+		Sweeps:     []string{ladderSweep, scaleDataSweep, scaleISOFLOPSweep},
+		Judge:      judgeScaleAxes,
 	})
 }
 
