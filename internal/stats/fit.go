@@ -140,7 +140,7 @@ func fitRE(m curveModel, t, y, v []float64, known bool, floor float64, extra ...
 				w[i] = 1 / (v[i] + next)
 			}
 			var ns float64
-			theta, ns = lmFit(m.fv, t, y, w, theta)
+			theta, ns = lmFitModel(m, t, y, w, theta)
 			done := math.Abs(next-tau2) <= 1e-6*(next+meanOf(v))
 			tau2, s = next, ns
 			if done {
@@ -291,7 +291,7 @@ func looErrors(ctx context.Context, m curveModel, t, y, w, theta []float64) ([]f
 				tt, yy, ww = append(tt, t[j]), append(yy, y[j]), append(ww, w[j])
 			}
 		}
-		p, _ := lmFit(m.fv, tt, yy, ww, theta)
+		p, _ := lmFitModel(m, tt, yy, ww, theta)
 		held := tf[:0] // the fold's levels
 		for i := f; i < n; i += folds {
 			held = append(held, t[i])

@@ -13,12 +13,35 @@ import "math"
 // is exp(u)), so the search itself is unconstrained. The parameter counts
 // here are ≤ 6, so the normal equations are solved directly.
 func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, float64) {
+	return lmSolve(fv, nil, t, y, w, p0)
+}
+
+// lmFitModel is lmFit on a curve model: with the model's levelTerms its
+// Jacobian recomputes only the terms each parameter enters, and the
+// result is bit for bit lmFit's on m.fv.
+func lmFitModel(m curveModel, t, y, w, p0 []float64) ([]float64, float64) {
+	return lmSolve(m.fv, m.terms, t, y, w, p0)
+}
+
+// lmSolve is lmFit, with tr (when not nil) standing in for fv: tr.eval
+// at each θ the search moves to, tr.perturbed for the Jacobian's forward
+// differences from it. Both write exactly what fv writes.
+func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64) ([]float64, float64) {
 	k := len(p0)
 	n := len(t)
 	p := append([]float64(nil), p0...)
 	fx := make([]float64, n) // the model at every t for one θ
-	resid := func(p []float64, r []float64) float64 {
-		fv(p, t, fx)
+	// tm holds the per-level terms of p, tmTry those of the last θ tried.
+	var tm, tmTry []float64
+	if tr != nil {
+		tm, tmTry = make([]float64, n*tr.n), make([]float64, n*tr.n)
+	}
+	resid := func(p []float64, r, terms []float64) float64 {
+		if tr != nil {
+			tr.eval(p, t, terms, fx)
+		} else {
+			fv(p, t, fx)
+		}
 		var s float64
 		for i := range t {
 			r[i] = y[i] - fx[i]
@@ -37,7 +60,7 @@ func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, floa
 	g := make([]float64, k)
 	step := make([]float64, k)
 	pTry := make([]float64, k)
-	s := resid(p, r)
+	s := resid(p, r, tm)
 	if math.IsInf(s, 1) {
 		return p, s
 	}
@@ -48,24 +71,29 @@ func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, floa
 			h := 1e-7 * math.Max(1, math.Abs(p[j]))
 			old := p[j]
 			p[j] = old + h
-			fv(p, t, fx)
+			if tr != nil {
+				tr.perturbed(p, t, j, tm, fx)
+			} else {
+				fv(p, t, fx)
+			}
 			for i := range t {
 				J[i*k+j] = (fx[i] - (y[i] - r[i])) / h
 			}
 			p[j] = old
 		}
-		for a := 0; a < k; a++ {
-			g[a] = 0
-			for b := 0; b < k; b++ {
-				A[a*k+b] = 0
-			}
-		}
+		clear(g)
+		clear(A)
 		for i := range t {
-			for a := 0; a < k; a++ {
-				ja := J[i*k+a] * w[i]
-				g[a] += ja * r[i]
-				for b := 0; b < k; b++ {
-					A[a*k+b] += ja * J[i*k+b]
+			// Row i of J, and each row of A, as slices of known length:
+			// the same sums in the same order, without index checks.
+			Ji := J[i*k : i*k+k : i*k+k]
+			wi, ri := w[i], r[i]
+			for a, jia := range Ji {
+				ja := jia * wi
+				g[a] += ja * ri
+				Aa := A[a*k : a*k+k : a*k+k]
+				for b, jib := range Ji {
+					Aa[b] += ja * jib
 				}
 			}
 		}
@@ -86,11 +114,12 @@ func lmFit(fv func(p, t, out []float64), t, y, w, p0 []float64) ([]float64, floa
 			for j := range p {
 				pTry[j] = p[j] + step[j]
 			}
-			sTry := resid(pTry, rTry)
+			sTry := resid(pTry, rTry, tmTry)
 			if sTry < s {
 				rel := (s - sTry) / math.Max(s, 1e-300)
 				copy(p, pTry)
 				copy(r, rTry)
+				tm, tmTry = tmTry, tm
 				s = sTry
 				lambda = math.Max(lambda/10, 1e-12)
 				improved = true

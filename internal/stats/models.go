@@ -18,7 +18,10 @@ type curveModel struct {
 	// One call per θ lets a model compute what depends on θ alone (the
 	// exponentials of its log-parameters) once, not once per level: the
 	// fits spend most of their time here.
-	fv     func(p, t, out []float64)
+	fv func(p, t, out []float64)
+	// terms, when set, is fv split into per-level terms for the fits'
+	// Jacobian (lmFitModel); fv stays the definition and the test oracle.
+	terms  *levelTerms
 	starts func(t, y []float64) [][]float64
 	// report maps θ to named parameters (x in the axis' own units).
 	report func(p []float64) map[string]float64
@@ -29,6 +32,23 @@ func (m curveModel) f(p []float64, t float64) float64 {
 	var out [1]float64
 	m.fv(p, []float64{t}, out[:])
 	return out[0]
+}
+
+// levelTerms evaluates a model through per-level terms that not every
+// parameter enters (the sigmoid's logistic at each level does not depend
+// on its floor and ceiling), so a forward difference in one parameter
+// recomputes only the terms that parameter enters: most of a fit's time
+// is the Jacobian's k evaluations of the model per step. Both functions
+// write, bit for bit, what the model's fv writes: the same operations on
+// the same operands, the terms merely kept.
+type levelTerms struct {
+	n int // terms per level
+	// eval writes f(θ, t_i) to out and θ's terms to tm (n per level,
+	// level i's at tm[i*n:]).
+	eval func(p, t, tm, out []float64)
+	// perturbed writes f(θ', t_i) to out, where θ' is p and differs from
+	// the θ whose terms tm holds in p[j] alone; it leaves tm as it was.
+	perturbed func(p, t []float64, j int, tm, out []float64)
 }
 
 // pointwise makes an fv from a model with nothing to precompute.
@@ -170,6 +190,29 @@ func curveModels(mc modelContext) []curveModel {
 					out[i] = p[0] + p[1]*math.Pow(10, -alpha*(ti-tref))
 				}
 			},
+			terms: &levelTerms{n: 1,
+				// The term is the power 10^(−α(t − t₀)), which the
+				// asymptote and the gap do not enter.
+				eval: func(p, t, tm, out []float64) {
+					alpha := math.Exp(p[2])
+					for i, ti := range t {
+						tm[i] = math.Pow(10, -alpha*(ti-tref))
+						out[i] = p[0] + p[1]*tm[i]
+					}
+				},
+				perturbed: func(p, t []float64, j int, tm, out []float64) {
+					if j == 2 {
+						alpha := math.Exp(p[2])
+						for i, ti := range t {
+							out[i] = p[0] + p[1]*math.Pow(10, -alpha*(ti-tref))
+						}
+						return
+					}
+					for i := range t {
+						out[i] = p[0] + p[1]*tm[i]
+					}
+				},
+			},
 			starts: func(t, y []float64) [][]float64 {
 				lo, hi := rangeOf(y)
 				r := math.Max(hi-lo, 1e-6)
@@ -198,6 +241,31 @@ func curveModels(mc modelContext) []curveModel {
 				for i, ti := range t {
 					out[i] = f + (h-f)*logistic((ti-p[2])/w)
 				}
+			},
+			terms: &levelTerms{n: 1,
+				// The term is the logistic, which the floor and the
+				// ceiling do not enter.
+				eval: func(p, t, tm, out []float64) {
+					f, h := box(p[0]), box(p[1])
+					w := sigmoidMinWidth + math.Exp(p[3])
+					for i, ti := range t {
+						tm[i] = logistic((ti - p[2]) / w)
+						out[i] = f + (h-f)*tm[i]
+					}
+				},
+				perturbed: func(p, t []float64, j int, tm, out []float64) {
+					f, h := box(p[0]), box(p[1])
+					if j >= 2 {
+						w := sigmoidMinWidth + math.Exp(p[3])
+						for i, ti := range t {
+							out[i] = f + (h-f)*logistic((ti-p[2])/w)
+						}
+						return
+					}
+					for i := range t {
+						out[i] = f + (h-f)*tm[i]
+					}
+				},
 			},
 			starts: func(t, y []float64) [][]float64 {
 				sp := span(t)
@@ -232,6 +300,39 @@ func curveModels(mc modelContext) []curveModel {
 					out[i] = p[0] + p[1]*math.Exp(lg)
 				}
 			},
+			terms: &levelTerms{n: 2,
+				// The terms are the softplus of the break, which only
+				// the break and its sharpness enter, and the power
+				// e^lg, which the asymptote and the gap do not enter.
+				eval: func(p, t, tm, out []float64) {
+					a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+					for i, ti := range t {
+						tm[2*i] = softplus((ti - p[3]) / f * math.Ln10)
+						lg := -a0*(ti-tref)*math.Ln10 - a1*f*tm[2*i]
+						tm[2*i+1] = math.Exp(lg)
+						out[i] = p[0] + p[1]*tm[2*i+1]
+					}
+				},
+				perturbed: func(p, t []float64, j int, tm, out []float64) {
+					a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+					switch j {
+					case 0, 1:
+						for i := range t {
+							out[i] = p[0] + p[1]*tm[2*i+1]
+						}
+					case 2, 5:
+						for i, ti := range t {
+							lg := -a0*(ti-tref)*math.Ln10 - a1*f*tm[2*i]
+							out[i] = p[0] + p[1]*math.Exp(lg)
+						}
+					default:
+						for i, ti := range t {
+							lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
+							out[i] = p[0] + p[1]*math.Exp(lg)
+						}
+					}
+				},
+			},
 			starts: func(t, y []float64) [][]float64 {
 				sp := span(t)
 				mids := jumps(t, y)
@@ -265,7 +366,7 @@ func fitModel(m curveModel, t, y, w []float64, extra ...[]float64) (theta []floa
 	wrss = math.Inf(1)
 	starts := append(m.starts(t, y), extra...)
 	for _, s := range starts {
-		p, s2 := lmFit(m.fv, t, y, w, s)
+		p, s2 := lmFitModel(m, t, y, w, s)
 		if s2 < wrss {
 			theta, wrss = p, s2
 		}

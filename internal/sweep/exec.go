@@ -99,7 +99,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 	if !rundir.IsDone(dir) || st.Steps["train"] != StepDone {
 		args := []string{"train", "--config", filepath.Join(dir, TrainConfigFile), "--out", dir, "--resume"}
 		out.Ran = true
-		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log")); err != nil {
+		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log"), r.Config.Train.Threads); err != nil {
 			if ctx.Err() != nil {
 				return finish(StateInterrupted, "interrupted: "+ctx.Err().Error())
 			}
@@ -128,7 +128,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 		}
 		args = append(args, ps.Args...)
 		out.Ran = true
-		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, name+".log")); err != nil {
+		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, name+".log"), r.Config.Train.Threads); err != nil {
 			if ctx.Err() != nil {
 				return finish(StateInterrupted, "interrupted: "+ctx.Err().Error())
 			}
@@ -179,8 +179,10 @@ func writeSpec(dir string, r Run, o ExecOptions) error {
 
 // step runs `bin args...` with its output appended to logPath and returns
 // the command's own error message when it fails: the last line that emlab
-// prints on failure ("emlab train: ..."), else the exit status.
-func step(ctx context.Context, bin string, args []string, logPath string) (string, error) {
+// prints on failure ("emlab train: ..."), else the exit status. threads
+// > 0 is the cores the run has in the pool (train.threads): the step's Go
+// runtime gets that many (GOMAXPROCS, see stepEnv).
+func step(ctx context.Context, bin string, args []string, logPath string, threads int) (string, error) {
 	logf, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err.Error(), err
@@ -189,6 +191,7 @@ func step(ctx context.Context, bin string, args []string, logPath string) (strin
 	fmt.Fprintf(logf, "### %s %s %s\n", time.Now().UTC().Format(time.RFC3339), bin, strings.Join(quoteArgs(args), " "))
 	tail := &tailBuffer{max: 8192}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = stepEnv(os.Environ(), threads)
 	w := io.MultiWriter(logf, tail)
 	cmd.Stdout, cmd.Stderr = w, w
 	// On cancel, ask the step to stop between optimizer steps (emlab
@@ -201,6 +204,28 @@ func step(ctx context.Context, bin string, args []string, logPath string) (strin
 		return "", nil
 	}
 	return failureMessage(tail.String(), args[0], err), err
+}
+
+// stepEnv is a step's environment: env with GOMAXPROCS set to threads
+// when threads > 0. The pool gives each run train.threads cores and runs
+// that many kernel goroutines in it; with GOMAXPROCS at the machine's
+// cores, the Go runtime of a one-thread run still wakes idle threads to
+// take over its goroutine at every preemption, which costs context
+// switches on cores the other runs are using and, on a loaded machine,
+// leaves the run waiting for a thread the scheduler has not run yet. No
+// result depends on it (kernels are bit-identical for any thread count
+// and the steps' statistics for any number of workers).
+func stepEnv(env []string, threads int) []string {
+	if threads <= 0 {
+		return env
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GOMAXPROCS="+strconv.Itoa(threads))
 }
 
 // failureMessage picks the error line emlab printed ("emlab <cmd>: ...",
