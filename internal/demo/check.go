@@ -233,7 +233,7 @@ func checkGrokking(runs []*rundir.Run) Finding {
 		f.Detail = "no grokking run with train/held-out accuracy probes"
 		return shown(f, false)
 	}
-	f.Detail = fmt.Sprintf("%d runs", len(f.Items))
+	f.Detail = report.Count(len(f.Items), "run", "runs")
 	return shown(f, true)
 }
 
