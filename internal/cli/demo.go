@@ -163,6 +163,9 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 				label, minutes = "quick", s.QuickMinutes
 			}
 			took := "not measured"
+			if s.Demo {
+				took = "timed with the whole demo (docs/demo.md)"
+			}
 			if minutes > 0 {
 				took = fmt.Sprintf("measured %.1f min on 2 cores", minutes)
 			}

@@ -136,7 +136,7 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 		notes = append(notes, "No run has evaluations, so there is no ladder to analyse.")
 	}
 	if len(ladder) > 0 {
-		notes = append(notes, fmt.Sprintf("Scale ladder: the %d runs of group %q.", len(ladder), group))
+		notes = append(notes, fmt.Sprintf("Scale ladder: the %s of group %q.", report.Count(len(ladder), "run", "runs"), group))
 	}
 	rep, err := assemble.Build(ctx, assemble.Input{Title: o.title, Subtitle: o.command, Runs: runs, Ladder: ladder, Analysis: lines,
 		Roles: assemble.Roles(runs, ladder), Notes: notes, Now: time.Now(), Fresh: 2 * time.Minute, Scaling: stats.DefaultScalingOptions()})
@@ -150,6 +150,7 @@ func runReport(ctx context.Context, o reportOptions, w io.Writer) error {
 	if err := atomicfile.WriteBytes(o.out, buf.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	fmt.Fprintf(w, "wrote %s (%d runs, ladder %q with %d runs, %d abilities)\n", o.out, len(runs), group, len(ladder), len(rep.Abilities))
+	fmt.Fprintf(w, "wrote %s (%s, ladder %q with %s, %s)\n", o.out, report.Count(len(runs), "run", "runs"), group,
+		report.Count(len(ladder), "run", "runs"), report.Count(len(rep.Abilities), "ability", "abilities"))
 	return nil
 }

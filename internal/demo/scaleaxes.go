@@ -40,6 +40,8 @@ const (
 
 func init() {
 	register(&Study{Name: "scale-axes",
+		// measured alone from an empty directory on 2 cores (docs/demo.md)
+		Minutes: 12.17, QuickMinutes: 3.62,
 		Claim:      "Scale is three axes — parameters, data and compute — and an ability appears once scale passes a critical point.",
 		Experiment: "the demo's size ladder, a data ladder (one size, tokens over 1.5 decades) and an iso-FLOP design (3 budgets × 4 sizes) on the arithmetic mixture; L(N, D) fitted to the final eval losses; 2-digit addition's exact match against parameters, tokens and FLOPs",
 		Sweeps:     []string{ladderSweep, scaleDataSweep, scaleISOFLOPSweep},
@@ -296,7 +298,7 @@ func isoFLOPFigure(runs []scaleRun, fit *stats.ChinchillaFit) report.StudyFigure
 		p.Series = append(p.Series, s)
 		if fit != nil {
 			c := g[0].C
-			fs := report.Series{Label: "fit at " + report.Num(c), Style: report.Line, Dashed: true}
+			fs := report.Series{Label: "fit at " + report.Num(c), Style: report.Line, SameColour: true}
 			lo, hi := g[0].N, g[len(g)-1].N
 			for i := range 40 {
 				nn := math.Pow(10, math.Log10(lo)+(math.Log10(hi)-math.Log10(lo))*float64(i)/39)

@@ -661,7 +661,9 @@ func TestGPTGradFDReference(t *testing.T) {
 
 // BenchmarkGPTStep times one training step (forward, backward, AdamW over
 // all parameters) on the presets with one and two kernel threads, and reports tokens/s and GFLOP/s (by
-// FLOPsPerToken). Profile with
+// FLOPsPerToken), and the CPU time per step of all threads (getrusage; on a
+// shared machine compare it between builds at one thread, where wall time
+// counts other processes' turns). Profile with
 //
 //	go test ./internal/nn -run '^$' -bench GPTStep/small/threads=1 -cpuprofile cpu.out
 func BenchmarkGPTStep(b *testing.B) {
@@ -692,12 +694,17 @@ func BenchmarkGPTStep(b *testing.B) {
 				step(0) // allocate the activations outside the timing
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					step(i + 1)
 				}
+				cpu := cpuTime() - cpu0
 				tps := float64(b.N*p.B*p.T) / b.Elapsed().Seconds()
 				b.ReportMetric(tps, "tokens/s")
 				b.ReportMetric(tps*m.FLOPsPerToken(p.T)/1e9, "GFLOP/s")
+				if cpu > 0 {
+					b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/step")
+				}
 			})
 		}
 	}

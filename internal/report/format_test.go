@@ -76,3 +76,33 @@ func TestLegendColumns(t *testing.T) {
 		t.Errorf("a long label: %+v, want 1 column in 4 rows", l)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 abilities"}, {1, "1 ability"}, {2, "2 abilities"}} {
+		if got := Count(c.n, "ability", "abilities"); got != c.want {
+			t.Errorf("Count(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
+
+// TestSameColour: a fitted curve marked SameColour takes its data's
+// colour with a dash of its own, and the data series keep consecutive
+// colours as though the fits were not there.
+func TestSameColour(t *testing.T) {
+	p := &Plot{}
+	for range 3 {
+		p.Series = append(p.Series, Series{Style: LinePoints}, Series{Style: Line, SameColour: true})
+	}
+	for g := range 3 {
+		data, fit := p.look(2*g), p.look(2*g+1)
+		if data.Colour != Palette[g] {
+			t.Errorf("data series %d: colour %s, want %s", g, data.Colour, Palette[g])
+		}
+		if fit.Colour != data.Colour || fit.Dash == data.Dash {
+			t.Errorf("fit %d looks %+v beside its data's %+v: want the same colour, another dash", g, fit, data)
+		}
+	}
+}

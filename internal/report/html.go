@@ -262,6 +262,15 @@ func plural(n int) string {
 	return "s"
 }
 
+// Count is n with its noun, singular for one: Count(1, "run", "runs") is
+// "1 run", Count(3, "run", "runs") "3 runs".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // mirageWord is the mirage verdict as the report prints it.
 func mirageWord(m *Mirage) string {
 	switch m.Verdict {

@@ -29,6 +29,10 @@ type Series struct {
 	Lo, Hi []float64
 	Style  Style
 	Dashed bool
+	// SameColour draws the series in the colour of the nearest series
+	// before it that is not SameColour, dashed (a fitted curve beside
+	// the points it was fitted to); series count in LookOf without it.
+	SameColour bool
 }
 
 // Band is a shaded interval of x (for example x_star's confidence
@@ -312,7 +316,23 @@ func (p *Plot) SVG() string {
 // look is series i's look: LookOf(i), with a series that asks for dashes
 // dashed even in the first cycle of colours.
 func (p *Plot) look(i int) Look {
-	lk := LookOf(i)
+	k := -1 // the LookOf index of series i, or of the series whose colour it takes
+	for j := 0; j <= i; j++ {
+		if !p.Series[j].SameColour || k < 0 {
+			k++
+		}
+	}
+	lk := LookOf(k)
+	if p.Series[i].SameColour && i > 0 {
+		// the next dash pattern after its data's own, so the two differ
+		for d, pat := range dashPatterns {
+			if pat == lk.Dash {
+				lk.Dash = dashPatterns[(d+1)%len(dashPatterns)]
+				break
+			}
+		}
+		return lk
+	}
 	if p.Series[i].Dashed && lk.Dash == "" {
 		lk.Dash = dashPatterns[1]
 	}

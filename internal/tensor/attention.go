@@ -10,6 +10,13 @@ package tensor
 // (one head's columns of a (T, 3C) QKV buffer); z and dz are (T, Dh) with
 // row stride ldz; p is the (T, T) pattern, upper triangle 0.
 //
+// Where the time went on the tiny preset's heads (T=64, Dh=16), and what
+// answers it: each softmax row waited on two horizontal folds and a
+// division (the block kernels of softmaxRowsSpan fold all rows of a block
+// at once); 16-wide tiles paid a broadcast per FMA (the nv=1 micro-kernels
+// broadcast inside the FMA); in a training step the head's rows come from
+// memory one miss per k-step (all of them are prefetched at the start).
+//
 // The plain references are attentionHeadForwardRef/BackwardRef (the same
 // computation through Gemm and the row kernels, as the GPT first did it);
 // they also serve CPUs without the AVX-512 kernels.
@@ -26,10 +33,19 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
+	// The head's rows come from memory in a step: ask for all of them at
+	// once rather than one miss per k-step of the tiles.
+	prefetchRowsSpan(q, T, ld, Dh)
+	prefetchRowsSpan(v, T, ld, Dh)
+	prefetchSpan(p[:min(MR, T)*T])
 	transposeSpan(kT, k, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr
+		if i1 < T {
+			// The next block's pattern rows, while this block computes.
+			prefetchSpan(p[i1*T : min(i1+MR, T)*T])
+		}
 		// Scores of rows [i0, i1) against keys [0, i1): later keys are masked.
 		for j := 0; j < i1; j += NR {
 			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
@@ -63,6 +79,12 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
+	// All the head's rows at once (see AttentionHeadForward), the
+	// gradients' too: their first stores would each wait for a line.
+	for _, x := range [][]float32{q, k, dq, dk, dv} {
+		prefetchRowsSpan(x, T, ld, Dh)
+	}
+	prefetchRowsSpan(dz, T, ldz, Dh)
 	transposeSpan(vT, v, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)

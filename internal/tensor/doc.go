@@ -59,8 +59,10 @@
 // assembly's test oracle. exp is Cephes' expf in both forms (≤ 3e-7
 // relative error, 0 below the normal range); the references use float64
 // libm. AttentionHeadForward/Backward fuse one causal attention head on the
-// GEMM tiles, skipping the masked triangle; AttentionRow is its last row
-// alone, for a decoder's cached keys.
+// GEMM tiles, skipping the masked triangle; their softmax rows run in blocks
+// of up to 16 whose horizontal folds share one shuffle network (the same
+// bits as row by row). AttentionRow is the forward's last row alone, for a
+// decoder's cached keys.
 //
 // What this package deliberately does not do: shapes, autograd, allocation
 // policies. Models in package nn own their buffers and call these kernels.

@@ -205,9 +205,9 @@ done:
 DATA absMask<>+0(SB)/4, $0x7fffffff
 GLOBL absMask<>(SB), RODATA|NOPTR, $4
 
-// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+// func softmaxRow512(row *float32, live int, rows int, n int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxRows512(SB), NOSPLIT, $0-36
+TEXT ·softmaxRow512(SB), NOSPLIT, $0-36
 	MOVQ         row+0(FP), AX
 	MOVQ         live+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -423,119 +423,564 @@ GLOBL expP4<>(SB), RODATA|NOPTR, $4
 DATA expP5<>+0(SB)/4, $0x3f000000
 GLOBL expP5<>(SB), RODATA|NOPTR, $4
 
+// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·softmaxRows512(SB), $1088-36
+	MOVQ         row+0(FP), AX
+	MOVQ         live+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         n+24(FP), BX
+	LEAQ         (SP), SI
+	ADDQ         $0x3f, SI
+	ANDQ         $-64, SI
+	VBROADCASTSS scale+32(FP), Z0
+	VXORPS       Z1, Z1, Z1
+	MOVQ         DX, R8
+	MOVQ         DX, DI
+	SHLQ         $0x06, DI
+	ADDQ         SI, DI
+
+ztmp:
+	CMPQ    R8, $0x10
+	JGE     ztmpdone
+	VMOVUPS Z1, (DI)
+	ADDQ    $0x40, DI
+	INCQ    R8
+	JMP     ztmp
+
+ztmpdone:
+	MOVQ $0x00000000, DI
+	MOVQ AX, R8
+	MOVQ CX, R9
+
+arow:
+	VBROADCASTSS (R8), Z1
+	MOVQ         R8, R10
+	MOVQ         R9, R11
+
+amloop:
+	CMPQ   R11, $0x10
+	JL     amtail
+	VMAXPS (R10), Z1, Z1
+	ADDQ   $0x40, R10
+	SUBQ   $0x10, R11
+	JMP    amloop
+
+amtail:
+	TESTQ  R11, R11
+	JZ     amdone
+	MOVQ   $-1, R12
+	BZHIQ  R11, R12, R11
+	KMOVW  R11, K1
+	VMAXPS (R10), Z1, K1, Z1
+
+amdone:
+	MOVQ         DI, R10
+	SHLQ         $0x06, R10
+	VMOVUPS      Z1, (SI)(R10*1)
+	LEAQ         (R8)(BX*4), R8
+	INCQ         R9
+	INCQ         DI
+	CMPQ         DI, DX
+	JL           arow
+	VMOVUPS      (SI), Z1
+	VMOVUPS      64(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z3
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z3, Z3
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z4
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z4, Z4
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z5
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z5, Z5
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      448(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z6
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z6, Z6
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z7
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z7, Z7
+	VMOVUPS      640(SI), Z1
+	VMOVUPS      704(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z8
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z8, Z8
+	VMOVUPS      768(SI), Z1
+	VMOVUPS      832(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z9
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z9, Z9
+	VMOVUPS      896(SI), Z1
+	VMOVUPS      960(SI), Z2
+	VSHUFF32X4   $0x44, Z2, Z1, Z10
+	VSHUFF32X4   $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z10, Z10
+	VSHUFF32X4   $0x88, Z4, Z3, Z1
+	VSHUFF32X4   $0xdd, Z4, Z3, Z2
+	VMAXPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z6, Z5, Z2
+	VSHUFF32X4   $0xdd, Z6, Z5, Z3
+	VMAXPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z8, Z7, Z3
+	VSHUFF32X4   $0xdd, Z8, Z7, Z4
+	VMAXPS       Z4, Z3, Z3
+	VSHUFF32X4   $0x88, Z10, Z9, Z4
+	VSHUFF32X4   $0xdd, Z10, Z9, Z5
+	VMAXPS       Z5, Z4, Z4
+	VSHUFPS      $0x44, Z2, Z1, Z5
+	VSHUFPS      $0xee, Z2, Z1, Z1
+	VMAXPS       Z1, Z5, Z5
+	VSHUFPS      $0x44, Z4, Z3, Z1
+	VSHUFPS      $0xee, Z4, Z3, Z2
+	VMAXPS       Z2, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z5, Z2
+	VSHUFPS      $0xdd, Z1, Z5, Z1
+	VMAXPS       Z1, Z2, Z2
+	VMOVDQU32    fold16idx<>+0(SB), Z1
+	VPERMPS      Z2, Z1, Z1
+	VMULPS       Z0, Z1, Z1
+	VBROADCASTSS expHi88<>+0(SB), Z2
+	VBROADCASTSS expLo<>+0(SB), Z3
+	VBROADCASTSS log2e<>+0(SB), Z4
+	VBROADCASTSS ln2Hi<>+0(SB), Z5
+	VBROADCASTSS ln2Lo<>+0(SB), Z6
+	VBROADCASTSS one<>+0(SB), Z7
+	VBROADCASTSS two<>+0(SB), Z8
+	VBROADCASTSS expP0<>+0(SB), Z8
+	VBROADCASTSS expP1<>+0(SB), Z9
+	VBROADCASTSS expP2<>+0(SB), Z10
+	VBROADCASTSS expP3<>+0(SB), Z11
+	VBROADCASTSS expP4<>+0(SB), Z12
+	VBROADCASTSS expP5<>+0(SB), Z13
+	MOVQ         $0x00000000, DI
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+
+brow:
+	VPBROADCASTD DI, Z14
+	VPERMPS      Z1, Z14, Z14
+	VXORPS       Z15, Z15, Z15
+	MOVQ         R8, R10
+	MOVQ         R9, R11
+
+beloop:
+	CMPQ         R11, $0x10
+	JL           betail
+	VMOVUPS      (R10), Z16
+	VFMSUB213PS  Z14, Z0, Z16
+	VCMPPS       $0x05, Z3, Z16, K1
+	VMINPS       Z16, Z2, Z16
+	VMAXPS       Z16, Z3, Z16
+	VMULPS       Z4, Z16, Z17
+	VRNDSCALEPS  $0x08, Z17, Z17
+	VFNMADD231PS Z5, Z17, Z16
+	VFNMADD231PS Z6, Z17, Z16
+	VMOVAPS      Z8, Z18
+	VFMADD213PS  Z9, Z16, Z18
+	VFMADD213PS  Z10, Z16, Z18
+	VFMADD213PS  Z11, Z16, Z18
+	VFMADD213PS  Z12, Z16, Z18
+	VFMADD213PS  Z13, Z16, Z18
+	VMULPS       Z16, Z16, Z19
+	VFMADD213PS  Z16, Z19, Z18
+	VADDPS       Z7, Z18, Z18
+	VSCALEFPS.Z  Z17, Z18, K1, Z16
+	VADDPS       Z16, Z15, Z15
+	VMOVUPS      Z16, (R10)
+	ADDQ         $0x40, R10
+	SUBQ         $0x10, R11
+	JMP          beloop
+
+betail:
+	TESTQ        R11, R11
+	JZ           bedone
+	MOVQ         $-1, R12
+	BZHIQ        R11, R12, R11
+	KMOVW        R11, K1
+	VMOVUPS.Z    (R10), K1, Z16
+	VFMSUB213PS  Z14, Z0, Z16
+	VCMPPS       $0x05, Z3, Z16, K2
+	VMINPS       Z16, Z2, Z16
+	VMAXPS       Z16, Z3, Z16
+	VMULPS       Z4, Z16, Z14
+	VRNDSCALEPS  $0x08, Z14, Z14
+	VFNMADD231PS Z5, Z14, Z16
+	VFNMADD231PS Z6, Z14, Z16
+	VMOVAPS      Z8, Z17
+	VFMADD213PS  Z9, Z16, Z17
+	VFMADD213PS  Z10, Z16, Z17
+	VFMADD213PS  Z11, Z16, Z17
+	VFMADD213PS  Z12, Z16, Z17
+	VFMADD213PS  Z13, Z16, Z17
+	VMULPS       Z16, Z16, Z18
+	VFMADD213PS  Z16, Z18, Z17
+	VADDPS       Z7, Z17, Z17
+	VSCALEFPS.Z  Z14, Z17, K2, Z14
+	VADDPS       Z14, Z15, K1, Z15
+	VMOVUPS      Z14, K1, (R10)
+
+bedone:
+	MOVQ         DI, R10
+	SHLQ         $0x06, R10
+	VMOVUPS      Z15, (SI)(R10*1)
+	LEAQ         (R8)(BX*4), R8
+	INCQ         R9
+	INCQ         DI
+	CMPQ         DI, DX
+	JL           brow
+	VMOVUPS      (SI), Z0
+	VMOVUPS      64(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z2
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z2, Z2
+	VMOVUPS      128(SI), Z0
+	VMOVUPS      192(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z3
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      256(SI), Z0
+	VMOVUPS      320(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z4
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z4, Z4
+	VMOVUPS      384(SI), Z0
+	VMOVUPS      448(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z5
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      512(SI), Z0
+	VMOVUPS      576(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z6
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z6, Z6
+	VMOVUPS      640(SI), Z0
+	VMOVUPS      704(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z7
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      768(SI), Z0
+	VMOVUPS      832(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z8
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z8, Z8
+	VMOVUPS      896(SI), Z0
+	VMOVUPS      960(SI), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z9
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z2, Z0
+	VSHUFF32X4   $0xdd, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z7, Z6, Z2
+	VSHUFF32X4   $0xdd, Z7, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z9, Z8, Z3
+	VSHUFF32X4   $0xdd, Z9, Z8, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFPS      $0x44, Z1, Z0, Z4
+	VSHUFPS      $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z4, Z4
+	VSHUFPS      $0x44, Z3, Z2, Z0
+	VSHUFPS      $0xee, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFPS      $0x88, Z0, Z4, Z1
+	VSHUFPS      $0xdd, Z0, Z4, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVDQU32    fold16idx<>+0(SB), Z0
+	VPERMPS      Z1, Z0, Z0
+	VBROADCASTSS one<>+0(SB), Z1
+	VDIVPS       Z0, Z1, Z1
+	MOVQ         $0x00000000, SI
+	MOVQ         CX, CX
+
+crow:
+	VPBROADCASTD SI, Z0
+	VPERMPS      Z1, Z0, Z0
+	MOVQ         AX, DI
+	MOVQ         CX, R8
+
+csloop:
+	CMPQ    R8, $0x10
+	JL      cstail
+	VMOVUPS (DI), Z2
+	VMULPS  Z0, Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, R8
+	JMP     csloop
+
+cstail:
+	TESTQ     R8, R8
+	JZ        csdone
+	MOVQ      $-1, R9
+	BZHIQ     R8, R9, R8
+	KMOVW     R8, K1
+	VMOVUPS.Z (DI), K1, Z2
+	VMULPS    Z0, Z2, Z2
+	VMOVUPS   Z2, K1, (DI)
+
+csdone:
+	MOVQ   BX, DI
+	SUBQ   CX, DI
+	LEAQ   (AX)(CX*4), R8
+	VXORPS Z0, Z0, Z0
+
+czloop:
+	CMPQ    DI, $0x10
+	JL      cztail
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, R8
+	SUBQ    $0x10, DI
+	JMP     czloop
+
+cztail:
+	TESTQ   DI, DI
+	JZ      czdone
+	MOVQ    $-1, R9
+	BZHIQ   DI, R9, DI
+	KMOVW   DI, K1
+	VMOVUPS Z0, K1, (R8)
+
+czdone:
+	LEAQ (AX)(BX*4), AX
+	INCQ CX
+	INCQ SI
+	CMPQ SI, DX
+	JL   crow
+	VZEROUPPER
+	RET
+
+DATA fold16idx<>+0(SB)/4, $0x00000000
+DATA fold16idx<>+4(SB)/4, $0x00000004
+DATA fold16idx<>+8(SB)/4, $0x00000008
+DATA fold16idx<>+12(SB)/4, $0x0000000c
+DATA fold16idx<>+16(SB)/4, $0x00000001
+DATA fold16idx<>+20(SB)/4, $0x00000005
+DATA fold16idx<>+24(SB)/4, $0x00000009
+DATA fold16idx<>+28(SB)/4, $0x0000000d
+DATA fold16idx<>+32(SB)/4, $0x00000002
+DATA fold16idx<>+36(SB)/4, $0x00000006
+DATA fold16idx<>+40(SB)/4, $0x0000000a
+DATA fold16idx<>+44(SB)/4, $0x0000000e
+DATA fold16idx<>+48(SB)/4, $0x00000003
+DATA fold16idx<>+52(SB)/4, $0x00000007
+DATA fold16idx<>+56(SB)/4, $0x0000000b
+DATA fold16idx<>+60(SB)/4, $0x0000000f
+GLOBL fold16idx<>(SB), RODATA|NOPTR, $64
+
 // func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxBwdRows512(SB), NOSPLIT, $0-60
-	MOVQ         dp+0(FP), AX
-	MOVQ         a+8(FP), CX
-	MOVQ         d+16(FP), DX
-	MOVQ         live+24(FP), BX
-	MOVQ         rows+32(FP), SI
-	MOVQ         n+40(FP), DI
-	MOVQ         width+48(FP), R8
-	VBROADCASTSS scale+56(FP), Z0
+TEXT ·softmaxBwdRows512(SB), $1088-60
+	MOVQ   live+24(FP), AX
+	MOVQ   rows+32(FP), CX
+	MOVQ   n+40(FP), DX
+	LEAQ   (SP), BX
+	ADDQ   $0x3f, BX
+	ANDQ   $-64, BX
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, DI
+	MOVQ   CX, SI
+	SHLQ   $0x06, SI
+	ADDQ   BX, SI
 
-row:
-	VXORPS Z1, Z1, Z1
-	MOVQ   BX, R9
-	MOVQ   CX, R10
-	MOVQ   DX, R11
+ztmp:
+	CMPQ    DI, $0x10
+	JGE     ztmpdone
+	VMOVUPS Z0, (SI)
+	ADDQ    $0x40, SI
+	INCQ    DI
+	JMP     ztmp
 
-dloop:
-	CMPQ        R9, $0x10
-	JL          dtail
-	VMOVUPS     (R10), Z2
-	VMOVUPS     (R11), Z3
-	VFMADD231PS Z2, Z3, Z1
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	SUBQ        $0x10, R9
-	JMP         dloop
+ztmpdone:
+	MOVQ a+8(FP), SI
+	MOVQ d+16(FP), DI
+	MOVQ $0x00000000, R8
+	MOVQ DI, DI
+	MOVQ AX, R9
 
-dtail:
-	TESTQ       R9, R9
-	JZ          ddone
-	MOVQ        $-1, R12
-	BZHIQ       R9, R12, R9
-	KMOVW       R9, K1
-	VMOVUPS.Z   (R10), K1, Z2
-	VMOVUPS.Z   (R11), K1, Z3
-	VFMADD231PS Z2, Z3, Z1
+arow:
+	VXORPS Z0, Z0, Z0
+	MOVQ   R9, R10
+	MOVQ   SI, R11
+	MOVQ   DI, R12
 
-ddone:
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPS        Y2, Y1, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPS        X1, X2, X1
-	VMOVHLPS      X1, X1, X2
-	VADDPS        X2, X1, X1
-	VMOVSHDUP     X1, X2
-	VADDSS        X2, X1, X1
-	VBROADCASTSS  X1, Z1
-	MOVQ          BX, R9
-	MOVQ          AX, R10
-	MOVQ          CX, R11
-	MOVQ          DX, R12
-
-uloop:
-	CMPQ        R9, $0x10
-	JL          utail
-	VMOVUPS     (R11), Z2
-	VMOVUPS     (R12), Z3
-	VXORPS      Z4, Z4, Z4
-	VSUBPS      Z1, Z3, Z3
-	VMULPS      Z0, Z2, Z2
-	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, (R10)
-	ADDQ        $0x40, R10
+adloop:
+	CMPQ        R10, $0x10
+	JL          adtail
+	VMOVUPS     (R11), Z1
+	VMOVUPS     (R12), Z2
+	VFMADD231PS Z1, Z2, Z0
 	ADDQ        $0x40, R11
 	ADDQ        $0x40, R12
-	SUBQ        $0x10, R9
-	JMP         uloop
+	SUBQ        $0x10, R10
+	JMP         adloop
 
-utail:
-	TESTQ       R9, R9
-	JZ          udone
+adtail:
+	TESTQ       R10, R10
+	JZ          addone
 	MOVQ        $-1, R13
-	BZHIQ       R9, R13, R9
+	BZHIQ       R10, R13, R10
+	KMOVW       R10, K1
+	VMOVUPS.Z   (R11), K1, Z1
+	VMOVUPS.Z   (R12), K1, Z2
+	VFMADD231PS Z1, Z2, Z0
+
+addone:
+	MOVQ         R8, R10
+	SHLQ         $0x06, R10
+	VMOVUPS      Z0, (BX)(R10*1)
+	LEAQ         (SI)(DX*4), SI
+	LEAQ         (DI)(DX*4), DI
+	INCQ         R9
+	INCQ         R8
+	CMPQ         R8, CX
+	JL           arow
+	VMOVUPS      (BX), Z0
+	VMOVUPS      64(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z2
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z2, Z2
+	VMOVUPS      128(BX), Z0
+	VMOVUPS      192(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z3
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z3, Z3
+	VMOVUPS      256(BX), Z0
+	VMOVUPS      320(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z4
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z4, Z4
+	VMOVUPS      384(BX), Z0
+	VMOVUPS      448(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z5
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z5, Z5
+	VMOVUPS      512(BX), Z0
+	VMOVUPS      576(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z6
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z6, Z6
+	VMOVUPS      640(BX), Z0
+	VMOVUPS      704(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z7
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z7, Z7
+	VMOVUPS      768(BX), Z0
+	VMOVUPS      832(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z8
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z8, Z8
+	VMOVUPS      896(BX), Z0
+	VMOVUPS      960(BX), Z1
+	VSHUFF32X4   $0x44, Z1, Z0, Z9
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z2, Z0
+	VSHUFF32X4   $0xdd, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z7, Z6, Z2
+	VSHUFF32X4   $0xdd, Z7, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z9, Z8, Z3
+	VSHUFF32X4   $0xdd, Z9, Z8, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFPS      $0x44, Z1, Z0, Z4
+	VSHUFPS      $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z4, Z4
+	VSHUFPS      $0x44, Z3, Z2, Z0
+	VSHUFPS      $0xee, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFPS      $0x88, Z0, Z4, Z1
+	VSHUFPS      $0xdd, Z0, Z4, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVDQU32    fold16idx<>+0(SB), Z0
+	VPERMPS      Z1, Z0, Z0
+	VBROADCASTSS scale+56(FP), Z1
+	MOVQ         dp+0(FP), BX
+	MOVQ         a+8(FP), SI
+	MOVQ         d+16(FP), DI
+	MOVQ         $0x00000000, R8
+	MOVQ         SI, SI
+	MOVQ         AX, AX
+
+brow:
+	VPBROADCASTD R8, Z2
+	VPERMPS      Z0, Z2, Z2
+	MOVQ         AX, R9
+	MOVQ         $0x00000000, R10
+
+buloop:
+	CMPQ        R9, $0x10
+	JL          butail
+	VMOVUPS     (SI)(R10*1), Z3
+	VMOVUPS     (DI)(R10*1), Z4
+	VXORPS      Z5, Z5, Z5
+	VSUBPS      Z2, Z4, Z4
+	VMULPS      Z1, Z3, Z3
+	VFMADD231PS Z3, Z4, Z5
+	VMOVUPS     Z5, (BX)(R10*1)
+	ADDQ        $0x40, R10
+	SUBQ        $0x10, R9
+	JMP         buloop
+
+butail:
+	TESTQ       R9, R9
+	JZ          budone
+	MOVQ        $-1, R11
+	BZHIQ       R9, R11, R9
 	KMOVW       R9, K1
-	VMOVUPS.Z   (R11), K1, Z2
-	VMOVUPS.Z   (R12), K1, Z3
-	VXORPS      Z4, Z4, Z4
-	VSUBPS      Z1, Z3, Z3
-	VMULPS      Z0, Z2, Z2
-	VFMADD231PS Z2, Z3, Z4
-	VMOVUPS     Z4, K1, (R10)
+	VMOVUPS.Z   (SI)(R10*1), K1, Z3
+	VMOVUPS.Z   (DI)(R10*1), K1, Z4
+	VXORPS      Z5, Z5, Z5
+	VSUBPS      Z2, Z4, Z4
+	VMULPS      Z1, Z3, Z3
+	VFMADD231PS Z3, Z4, Z5
+	VMOVUPS     Z5, K1, (BX)(R10*1)
 
-udone:
-	MOVQ   R8, R9
-	SUBQ   BX, R9
-	LEAQ   (AX)(BX*4), R10
-	VXORPS Z1, Z1, Z1
+budone:
+	MOVQ   width+48(FP), R9
+	SUBQ   AX, R9
+	LEAQ   (BX)(AX*4), R10
+	VXORPS Z2, Z2, Z2
 
-zloop:
+bzloop:
 	CMPQ    R9, $0x10
-	JL      ztail
-	VMOVUPS Z1, (R10)
+	JL      bztail
+	VMOVUPS Z2, (R10)
 	ADDQ    $0x40, R10
 	SUBQ    $0x10, R9
-	JMP     zloop
+	JMP     bzloop
 
-ztail:
+bztail:
 	TESTQ   R9, R9
-	JZ      zdone
+	JZ      bzdone
 	MOVQ    $-1, R11
 	BZHIQ   R9, R11, R9
 	KMOVW   R9, K1
-	VMOVUPS Z1, K1, (R10)
+	VMOVUPS Z2, K1, (R10)
 
-zdone:
-	LEAQ (AX)(DI*4), AX
-	LEAQ (CX)(DI*4), CX
-	LEAQ (DX)(DI*4), DX
-	INCQ BX
-	DECQ SI
-	JNZ  row
+bzdone:
+	LEAQ (BX)(DX*4), BX
+	LEAQ (SI)(DX*4), SI
+	LEAQ (DI)(DX*4), DI
+	INCQ AX
+	INCQ R8
+	CMPQ R8, CX
+	JL   brow
 	VZEROUPPER
 	RET
 
@@ -569,79 +1014,301 @@ done:
 	RET
 
 // func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·transpose512(SB), NOSPLIT, $0-48
-	MOVQ         dst+0(FP), AX
-	MOVQ         src+8(FP), CX
-	MOVQ         rows+16(FP), DX
-	MOVQ         cols+24(FP), BX
-	MOVQ         lds+32(FP), SI
-	MOVQ         ldd+40(FP), DI
-	VMOVDQU32    iota16<>+0(SB), Z0
-	VPBROADCASTD SI, Z1
-	VPMULLD      Z1, Z0, Z0
-	SHLQ         $0x02, DI
-	SHLQ         $0x06, SI
-	MOVQ         DX, R8
-	ANDQ         $0x0f, R8
-	MOVQ         $-1, R9
-	BZHIQ        R8, R9, R8
-	KMOVW        R8, K2
+	MOVQ src+8(FP), AX
+	MOVQ dst+0(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ lds+32(FP), BX
+	SHLQ $0x02, BX
+	MOVQ ldd+40(FP), SI
+	SHLQ $0x02, SI
 
-col:
-	TESTQ BX, BX
-	JZ    done
-	MOVQ  CX, R8
-	MOVQ  AX, R9
-	MOVQ  DX, R10
+rblk:
+	MOVQ    DX, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	MOVQ    $-1, R8
+	BZHIQ   DI, R8, R8
+	KMOVW   R8, K1
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+	MOVQ    cols+24(FP), R9
 
-blk:
-	CMPQ       R10, $0x10
-	JL         blktail
-	KXNORW     K1, K1, K1
-	VXORPS     Z1, Z1, Z1
-	VGATHERDPS (R8)(Z0*4), K1, Z1
-	VMOVUPS    Z1, (R9)
-	ADDQ       SI, R8
-	ADDQ       $0x40, R9
-	SUBQ       $0x10, R10
-	JMP        blk
+cblk:
+	MOVQ       R9, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	MOVQ       $-1, R11
+	BZHIQ      R10, R11, R11
+	KMOVW      R11, K2
+	MOVQ       DI, R10
+	VMOVUPS.Z  (R10), K2, Z0
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x01
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z1
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x02
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z2
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x03
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z3
+	VUNPCKLPS  Z1, Z0, Z4
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VUNPCKLPD  Z2, Z0, Z4
+	VUNPCKHPD  Z2, Z0, Z0
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x04
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z2
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x05
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z5
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x06
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z6
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x07
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z7
+	VUNPCKLPS  Z5, Z2, Z8
+	VUNPCKHPS  Z5, Z2, Z2
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPD  Z5, Z8, Z7
+	VUNPCKHPD  Z5, Z8, Z5
+	VUNPCKLPD  Z6, Z2, Z8
+	VUNPCKHPD  Z6, Z2, Z2
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x08
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z6
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x09
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z9
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0a
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z10
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0b
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z11
+	VUNPCKLPS  Z9, Z6, Z12
+	VUNPCKHPS  Z9, Z6, Z6
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPD  Z9, Z12, Z11
+	VUNPCKHPD  Z9, Z12, Z9
+	VUNPCKLPD  Z10, Z6, Z12
+	VUNPCKHPD  Z10, Z6, Z6
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0c
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z10
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0d
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z13
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0e
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z14
+	LEAQ       (R10)(BX*1), R11
+	CMPQ       DX, $0x0f
+	CMOVQGT    R11, R10
+	VMOVUPS.Z  (R10), K2, Z15
+	VUNPCKLPS  Z13, Z10, Z16
+	VUNPCKHPS  Z13, Z10, Z10
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VUNPCKLPD  Z13, Z16, Z15
+	VUNPCKHPD  Z13, Z16, Z13
+	VUNPCKLPD  Z14, Z10, Z16
+	VUNPCKHPD  Z14, Z10, Z10
+	MOVQ       R8, R10
+	MOVQ       SI, R11
+	SHLQ       $0x02, R11
+	LEAQ       (R11)(R11*2), R12
+	VSHUFF32X4 $0x44, Z7, Z3, Z14
+	VSHUFF32X4 $0xee, Z7, Z3, Z3
+	VSHUFF32X4 $0x44, Z15, Z11, Z7
+	VSHUFF32X4 $0xee, Z15, Z11, Z11
+	VSHUFF32X4 $0x88, Z7, Z14, Z15
+	CMPQ       R9, $0x01
+	JL         skip0_0
+	VMOVUPS    Z15, K1, (R10)
 
-blktail:
-	TESTQ      R10, R10
-	JZ         next
-	KMOVW      K2, K1
-	VXORPS     Z1, Z1, Z1
-	VGATHERDPS (R8)(Z0*4), K1, Z1
-	VMOVUPS    Z1, K2, (R9)
+skip0_0:
+	VSHUFF32X4 $0xdd, Z7, Z14, Z7
+	CMPQ       R9, $0x05
+	JL         skip0_1
+	VMOVUPS    Z7, K1, (R10)(R11*1)
 
-next:
-	ADDQ $0x04, CX
-	ADDQ DI, AX
-	DECQ BX
-	JMP  col
+skip0_1:
+	VSHUFF32X4 $0x88, Z11, Z3, Z7
+	CMPQ       R9, $0x09
+	JL         skip0_2
+	VMOVUPS    Z7, K1, (R10)(R11*2)
 
-done:
+skip0_2:
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	CMPQ       R9, $0x0d
+	JL         skip0_3
+	VMOVUPS    Z3, K1, (R10)(R12*1)
+
+skip0_3:
+	ADDQ       SI, R10
+	VSHUFF32X4 $0x44, Z5, Z1, Z3
+	VSHUFF32X4 $0xee, Z5, Z1, Z1
+	VSHUFF32X4 $0x44, Z13, Z9, Z5
+	VSHUFF32X4 $0xee, Z13, Z9, Z7
+	VSHUFF32X4 $0x88, Z5, Z3, Z9
+	CMPQ       R9, $0x02
+	JL         skip1_0
+	VMOVUPS    Z9, K1, (R10)
+
+skip1_0:
+	VSHUFF32X4 $0xdd, Z5, Z3, Z3
+	CMPQ       R9, $0x06
+	JL         skip1_1
+	VMOVUPS    Z3, K1, (R10)(R11*1)
+
+skip1_1:
+	VSHUFF32X4 $0x88, Z7, Z1, Z3
+	CMPQ       R9, $0x0a
+	JL         skip1_2
+	VMOVUPS    Z3, K1, (R10)(R11*2)
+
+skip1_2:
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	CMPQ       R9, $0x0e
+	JL         skip1_3
+	VMOVUPS    Z1, K1, (R10)(R12*1)
+
+skip1_3:
+	ADDQ       SI, R10
+	VSHUFF32X4 $0x44, Z8, Z4, Z1
+	VSHUFF32X4 $0xee, Z8, Z4, Z3
+	VSHUFF32X4 $0x44, Z16, Z12, Z4
+	VSHUFF32X4 $0xee, Z16, Z12, Z5
+	VSHUFF32X4 $0x88, Z4, Z1, Z7
+	CMPQ       R9, $0x03
+	JL         skip2_0
+	VMOVUPS    Z7, K1, (R10)
+
+skip2_0:
+	VSHUFF32X4 $0xdd, Z4, Z1, Z1
+	CMPQ       R9, $0x07
+	JL         skip2_1
+	VMOVUPS    Z1, K1, (R10)(R11*1)
+
+skip2_1:
+	VSHUFF32X4 $0x88, Z5, Z3, Z1
+	CMPQ       R9, $0x0b
+	JL         skip2_2
+	VMOVUPS    Z1, K1, (R10)(R11*2)
+
+skip2_2:
+	VSHUFF32X4 $0xdd, Z5, Z3, Z1
+	CMPQ       R9, $0x0f
+	JL         skip2_3
+	VMOVUPS    Z1, K1, (R10)(R12*1)
+
+skip2_3:
+	ADDQ       SI, R10
+	VSHUFF32X4 $0x44, Z2, Z0, Z1
+	VSHUFF32X4 $0xee, Z2, Z0, Z0
+	VSHUFF32X4 $0x44, Z10, Z6, Z2
+	VSHUFF32X4 $0xee, Z10, Z6, Z3
+	VSHUFF32X4 $0x88, Z2, Z1, Z4
+	CMPQ       R9, $0x04
+	JL         skip3_0
+	VMOVUPS    Z4, K1, (R10)
+
+skip3_0:
+	VSHUFF32X4 $0xdd, Z2, Z1, Z1
+	CMPQ       R9, $0x08
+	JL         skip3_1
+	VMOVUPS    Z1, K1, (R10)(R11*1)
+
+skip3_1:
+	VSHUFF32X4 $0x88, Z3, Z0, Z1
+	CMPQ       R9, $0x0c
+	JL         skip3_2
+	VMOVUPS    Z1, K1, (R10)(R11*2)
+
+skip3_2:
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	CMPQ       R9, $0x10
+	JL         skip3_3
+	VMOVUPS    Z0, K1, (R10)(R12*1)
+
+skip3_3:
+	ADDQ SI, R10
+	ADDQ $0x40, DI
+	LEAQ (R8)(SI*8), R8
+	LEAQ (R8)(SI*8), R8
+	SUBQ $0x10, R9
+	JG   cblk
+	LEAQ (AX)(BX*8), AX
+	LEAQ (AX)(BX*8), AX
+	ADDQ $0x40, CX
+	SUBQ $0x10, DX
+	JG   rblk
 	VZEROUPPER
 	RET
 
-DATA iota16<>+0(SB)/4, $0x00000000
-DATA iota16<>+4(SB)/4, $0x00000001
-DATA iota16<>+8(SB)/4, $0x00000002
-DATA iota16<>+12(SB)/4, $0x00000003
-DATA iota16<>+16(SB)/4, $0x00000004
-DATA iota16<>+20(SB)/4, $0x00000005
-DATA iota16<>+24(SB)/4, $0x00000006
-DATA iota16<>+28(SB)/4, $0x00000007
-DATA iota16<>+32(SB)/4, $0x00000008
-DATA iota16<>+36(SB)/4, $0x00000009
-DATA iota16<>+40(SB)/4, $0x0000000a
-DATA iota16<>+44(SB)/4, $0x0000000b
-DATA iota16<>+48(SB)/4, $0x0000000c
-DATA iota16<>+52(SB)/4, $0x0000000d
-DATA iota16<>+56(SB)/4, $0x0000000e
-DATA iota16<>+60(SB)/4, $0x0000000f
-GLOBL iota16<>(SB), RODATA|NOPTR, $64
+// func prefetch512(p *float32, n int)
+// Requires: MMX+
+TEXT ·prefetch512(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+	LEAQ -1(AX)(CX*4), CX
+	ANDQ $-64, AX
+
+loop:
+	PREFETCHT0 (AX)
+	ADDQ       $0x40, AX
+	CMPQ       AX, CX
+	JLE        loop
+	RET
+
+// func prefetchRows512(p *float32, rows int, ld int, n int)
+// Requires: MMX+
+TEXT ·prefetchRows512(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), AX
+	MOVQ rows+8(FP), CX
+	MOVQ ld+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ n+24(FP), BX
+
+row:
+	LEAQ -1(AX)(BX*4), DI
+	MOVQ AX, SI
+	ANDQ $-64, SI
+
+line:
+	PREFETCHT1 (SI)
+	ADDQ       $0x40, SI
+	CMPQ       SI, DI
+	JLE        line
+	ADDQ       DX, AX
+	DECQ       CX
+	JNZ        row
+	RET
 
 // func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
 // Requires: AVX, AVX512F

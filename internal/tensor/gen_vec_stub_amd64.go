@@ -29,20 +29,30 @@ func adamW512(p *float32, grad *float32, m *float32, v *float32, n int, c *float
 //go:noescape
 func scaleFlush512(x *float32, n int, s float32, thr float32)
 
-// softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into
+// softmaxRow512 turns rows consecutive rows of n floats (row r at row[r·n:]) into
 // causal attention rows: row r's first live+r entries become softmax(x·scale)
 // (1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and
 // sum, normalise, clear — the same operations as max512/expShift512/scale512 —
-// with the exp constants loaded once for all rows.
+// with the exp constants loaded once for all rows. Each row's reductions wait
+// on the one before: softmaxRows512 is the fast form for several rows.
+//
+//go:noescape
+func softmaxRow512(row *float32, live int, rows int, n int, scale float32)
+
+// softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows in three passes over the
+// block (maxima, exp and sums, normalise and clear), each row's fold done for all
+// rows at once (fold16). The bits are softmaxRow512's.
 //
 //go:noescape
 func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
 
-// softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n
-// floats apart in dp, a and d: row r's first live+r entries become
+// softmaxBwdRows512 writes 1 ≤ rows ≤ 16 consecutive causal rows of the softmax
+// backward, each n floats apart in dp, a and d: row r's first live+r entries become
 // 0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as
-// softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0
-// (1 ≤ live, live+rows−1 ≤ width ≤ n).
+// softmaxBwd512 accumulates into a cleared row) and its entries up to width are set
+// to 0 (1 ≤ live, live+rows−1 ≤ width ≤ n). Two passes over the block (the sums,
+// then the rows), each row's fold done for all rows at once (fold16, in dot512's
+// order).
 //
 //go:noescape
 func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, n int, width int, scale float32)
@@ -53,11 +63,23 @@ func softmaxBwdRows512(dp *float32, a *float32, d *float32, live int, rows int, 
 //go:noescape
 func packB512(dst *float32, src *float32, rows int, lds int, mask uint32)
 
-// transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, 16 rows
-// at a time by VGATHERDPS (lds·15 must fit an int32 index).
+// transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, in 16×16
+// blocks through registers. Edge blocks load their missing columns as 0 and repeat
+// their last row, and store only the rows and columns that exist.
 //
 //go:noescape
 func transpose512(dst *float32, src *float32, rows int, cols int, lds int, ldd int)
+
+// prefetch512 prefetches the cache lines holding n ≥ 1 floats from p into L1.
+//
+//go:noescape
+func prefetch512(p *float32, n int)
+
+// prefetchRows512 prefetches into L2 the cache lines holding n ≥ 1 floats of each
+// of rows ≥ 1 rows, ld floats apart, from p.
+//
+//go:noescape
+func prefetchRows512(p *float32, rows int, ld int, n int)
 
 // packPanels512 packs rows × (14·panels) floats of src (rows lds apart) into panels
 // of 14 columns: row r of panel ip goes to dst[ip·pstride + 14·r]. The last panel copies

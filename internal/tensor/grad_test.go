@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -150,4 +151,54 @@ func TestSoftmaxCrossEntropyGradFD(t *testing.T) {
 	dl := make([]float32, rows*V)
 	SoftmaxCrossEntropy(dl, logits, targets, rows, V, gs)
 	checkGrad(t, "dlogits", dl, want, 0.1)
+}
+
+// TestAttentionHeadGradFD checks the fused head's backward (dq, dk, dv from
+// AttentionHeadBackward on AttentionHeadForward's pattern) against central
+// differences of L = Σ w⊙z in float64, z = causal softmax(q·kᵀ·scale)·v, on
+// odd context lengths and head widths below, at and past one 16-float
+// vector, in the strided layout of a (T, 3C) QKV buffer.
+func TestAttentionHeadGradFD(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 6))
+	for _, c := range []struct{ T, Dh int }{{1, 1}, {5, 3}, {17, 16}, {29, 17}, {15, 33}} {
+		T, Dh := c.T, c.Dh
+		ld, ldz := 3*Dh+2, Dh+1
+		scale := 1 / math.Sqrt(float64(Dh))
+		qkv, w := randn(rng, T*ld, 1), randn(rng, T*ldz, 1)
+		loss := func(x []float64) float64 {
+			var L float64
+			s := make([]float64, T)
+			for i := 0; i < T; i++ {
+				mx := math.Inf(-1)
+				for j := 0; j <= i; j++ {
+					var d float64
+					for e := 0; e < Dh; e++ {
+						d += x[i*ld+e] * x[j*ld+Dh+e]
+					}
+					s[j] = d * scale
+					mx = math.Max(mx, s[j])
+				}
+				var sum float64
+				for j := 0; j <= i; j++ {
+					s[j] = math.Exp(s[j] - mx)
+					sum += s[j]
+				}
+				for e := 0; e < Dh; e++ {
+					var z float64
+					for j := 0; j <= i; j++ {
+						z += s[j] / sum * x[j*ld+2*Dh+e]
+					}
+					L += float64(w[i*ldz+e]) * z
+				}
+			}
+			return L
+		}
+		want := fdGrad(to64(qkv), loss)
+		p, z := make([]float32, T*T), make([]float32, T*ldz)
+		AttentionHeadForward(p, z, ldz, qkv, qkv[Dh:], qkv[2*Dh:], ld, T, Dh, float32(scale), make([]float32, Dh*T))
+		d := make([]float32, T*ld)
+		AttentionHeadBackward(d, d[Dh:], d[2*Dh:], ld, w, ldz, qkv, qkv[Dh:], qkv[2*Dh:], p, T, Dh, float32(scale), make([]float32, 2*T*T+Dh*T))
+		// The padding columns 3Dh..ld: d stays 0, the loss ignores them.
+		checkGrad(t, fmt.Sprintf("T=%d,Dh=%d dqkv", T, Dh), d, want, 1)
+	}
 }

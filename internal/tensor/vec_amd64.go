@@ -156,7 +156,7 @@ func geluBackwardSetSpan(d, x, g []float32) {
 }
 
 func transposeSpan(dst, src []float32, rows, cols, lds, ldd int) {
-	if useVec512 && rows > 0 && cols > 0 && 15*lds < 1<<31 {
+	if useVec512 && rows > 0 && cols > 0 {
 		_, _ = dst[(cols-1)*ldd+rows-1], src[(rows-1)*lds+cols-1]
 		transpose512(&dst[0], &src[0], rows, cols, lds, ldd)
 		return
@@ -170,18 +170,21 @@ func packB32Fast(NR int) bool { return useVec512 && NR == 32 }
 // softmaxRowSpan is softmaxRowGo in one assembly call (the same operations).
 func softmaxRowSpan(row []float32, live int, scale float32) {
 	if useVec512 && live >= 1 && live <= len(row) {
-		softmaxRows512(&row[0], live, 1, len(row), scale)
+		softmaxRow512(&row[0], live, 1, len(row), scale)
 		return
 	}
 	softmaxRowGo(row, live, scale)
 }
 
 // softmaxRowsSpan is softmaxRowSpan on rows consecutive rows of n floats in
-// p, row r with live+r live entries, in one assembly call.
+// p, row r with live+r live entries, one assembly call per 16 rows (the
+// same bits).
 func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
 	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= n {
 		_ = p[rows*n-1]
-		softmaxRows512(&p[0], live, rows, n, scale)
+		for r := 0; r < rows; r += 16 {
+			softmaxRows512(&p[r*n], live+r, min(16, rows-r), n, scale)
+		}
 		return
 	}
 	softmaxRowsGo(p, live, rows, n, scale)
@@ -190,12 +193,16 @@ func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
 // softmaxBwdRowSpan is softmaxBwdRowGo (its spans are the assembly's).
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }
 
-// softmaxBwdRowsSpan is softmaxBwdRowsGo in one assembly call.
+// softmaxBwdRowsSpan is softmaxBwdRowsGo, one assembly call per 16 rows
+// (the same bits).
 func softmaxBwdRowsSpan(dp, a, d []float32, live, rows, n, width int, scale float32) {
 	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= width && width <= n {
 		last := (rows-1)*n + width - 1
 		_, _, _ = dp[last], a[(rows-1)*n+live+rows-2], d[(rows-1)*n+live+rows-2]
-		softmaxBwdRows512(&dp[0], &a[0], &d[0], live, rows, n, width, scale)
+		for r := 0; r < rows; r += 16 {
+			o := r * n
+			softmaxBwdRows512(&dp[o], &a[o], &d[o], live+r, min(16, rows-r), n, width, scale)
+		}
 		return
 	}
 	softmaxBwdRowsGo(dp, a, d, live, rows, n, width, scale)
@@ -226,4 +233,20 @@ func reluBackwardSpan(dx, x, dout []float32) {
 		return
 	}
 	reluBackwardGo(dx, x, dout)
+}
+
+// prefetchSpan asks for the cache lines of x ahead of their use.
+func prefetchSpan(x []float32) {
+	if useVec512 && len(x) > 0 {
+		prefetch512(&x[0], len(x))
+	}
+}
+
+// prefetchRowsSpan asks for the cache lines of rows rows of n floats, ld
+// apart from x[0], to be brought into L2.
+func prefetchRowsSpan(x []float32, rows, ld, n int) {
+	if useVec512 && rows > 0 && n > 0 {
+		_ = x[(rows-1)*ld+n-1]
+		prefetchRows512(&x[0], rows, ld, n)
+	}
 }

@@ -64,3 +64,7 @@ func adamWSpan(p, g, m, v []float32, c *adamConsts) { adamWGo(p, g, m, v, c) }
 
 func reluForwardSpan(out, x []float32)       { reluForwardGo(out, x) }
 func reluBackwardSpan(dx, x, dout []float32) { reluBackwardGo(dx, x, dout) }
+
+func prefetchSpan(x []float32) {}
+
+func prefetchRowsSpan(x []float32, rows, ld, n int) {}

@@ -302,3 +302,59 @@ func TestReLUSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxRowBlocksMatchRows holds the block kernels (all rows' folds in
+// one shuffle network, one call per 16 rows) to the row-by-row spans bit for
+// bit: blocks of 1 to 40 rows (several calls, a partial last one), rows
+// shorter and longer than a vector, scores spanning exp's underflow.
+func TestSoftmaxRowBlocksMatchRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 7))
+	for _, n := range []int{1, 2, 15, 16, 17, 31, 33, 64, 65, 130} {
+		for _, rows := range []int{1, 2, 5, 14, 16, 17, 33, 40} {
+			for _, live := range []int{1, 2, 16, 17, 40} {
+				if live+rows-1 > n {
+					continue
+				}
+				for _, spread := range []float64{1, 60} {
+					name := fmt.Sprintf("n=%d,rows=%d,live=%d,spread=%g", n, rows, live, spread)
+					m := randn(rng, rows*n, spread)
+					mG := slices.Clone(m)
+					softmaxRowsSpan(m, live, rows, n, 0.3)
+					softmaxRowsGo(mG, live, rows, n, 0.3)
+					if i, d := firstBitDiff(m, mG); i >= 0 {
+						t.Fatalf("%s: softmax[%d] %g, rows %g (|Δ| %g)", name, i, m[i], mG[i], d)
+					}
+					width := min(n, live+rows+3)
+					a, d := randn(rng, rows*n, 1), randn(rng, rows*n, spread)
+					dp := randn(rng, rows*n, 1)
+					dpG := slices.Clone(dp)
+					softmaxBwdRowsSpan(dp, a, d, live, rows, n, width, 0.3)
+					softmaxBwdRowsGo(dpG, a, d, live, rows, n, width, 0.3)
+					if i, df := firstBitDiff(dp, dpG); i >= 0 {
+						t.Fatalf("%s: softmax backward[%d] %g, rows %g (|Δ| %g)", name, i, dp[i], dpG[i], df)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTransposeSpan checks the 16×16-block transpose against the plain loop
+// on shapes with partial blocks in both directions and padded strides, and
+// that nothing outside the destination's rows × cols changes.
+func TestTransposeSpan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 8))
+	for _, rows := range []int{1, 5, 15, 16, 17, 33, 64, 100} {
+		for _, cols := range []int{1, 7, 15, 16, 17, 32, 40} {
+			lds, ldd := cols+3, rows+5
+			src := randn(rng, rows*lds, 1)
+			dst := randn(rng, cols*ldd+7, 1) // garbage outside must survive
+			dstG := slices.Clone(dst)
+			transposeSpan(dst, src, rows, cols, lds, ldd)
+			transposeGo(dstG, src, rows, cols, lds, ldd)
+			if i, _ := firstBitDiff(dst, dstG); i >= 0 {
+				t.Fatalf("rows=%d cols=%d: dst[%d] = %g, want %g", rows, cols, i, dst[i], dstG[i])
+			}
+		}
+	}
+}

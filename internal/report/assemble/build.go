@@ -67,7 +67,7 @@ func Build(ctx context.Context, in Input) (*report.Report, error) {
 	r.BottomLine = bottomLine(byAxis[stats.AxisParams])
 	r.Ladder = ladderSentence(in.Ladder)
 	em, mir := Headline(byAxis[stats.AxisParams])
-	s := []string{fmt.Sprintf("%d runs; %d on the scale ladder; %d abilities analysed.", len(in.Runs), len(in.Ladder), len(r.Abilities))}
+	s := []string{fmt.Sprintf("%s; %d on the scale ladder; %s analysed.", report.Count(len(in.Runs), "run", "runs"), len(in.Ladder), report.Count(len(r.Abilities), "ability", "abilities"))}
 	if len(em) > 0 {
 		s = append(s, "Emergent (sharp metric): "+strings.Join(em, ", ")+".")
 	}

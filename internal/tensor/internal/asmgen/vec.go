@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mmcloughlin/avo/attr"
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -674,74 +673,6 @@ func packPanels() {
 	RET()
 }
 
-func transposeGather() {
-	TEXT("transpose512", NOSPLIT, "func(dst, src *float32, rows, cols, lds, ldd int)")
-	Pragma("noescape")
-	Doc("transpose512 sets dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, 16 rows",
-		"at a time by VGATHERDPS (lds·15 must fit an int32 index).")
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	rows := Load(Param("rows"), GP64())
-	cols := Load(Param("cols"), GP64())
-	lds := Load(Param("lds"), GP64())
-	ldd := Load(Param("ldd"), GP64())
-	// idx = (0, 1, …, 15)·lds: row offsets in elements.
-	iota := GLOBL("iota16", attr.RODATA|attr.NOPTR)
-	for i := 0; i < 16; i++ {
-		DATA(4*i, operand.U32(uint32(i)))
-	}
-	idx, st := ZMM(), ZMM()
-	VMOVDQU32(iota, idx)
-	VPBROADCASTD(lds.(reg.GPVirtual).As32(), st)
-	VPMULLD(st, idx, idx)
-	SHLQ(operand.U8(2), ldd)
-	blk := GP64() // bytes between 16-row blocks of src
-	MOVQ(lds, blk)
-	SHLQ(operand.U8(6), blk)
-	k, tail := K(), K()
-	// tail mask: rows mod 16 low bits (all ones when 0: unused then)
-	r16, ones, m := GP64(), GP64(), GP64()
-	MOVQ(rows, r16)
-	ANDQ(operand.U8(15), r16)
-	MOVQ(operand.I32(-1), ones)
-	BZHIQ(r16, ones, m)
-	KMOVW(m.As32(), tail)
-	v := ZMM()
-	Label("col")
-	TESTQ(cols, cols)
-	JZ(operand.LabelRef("done"))
-	s, d, n := GP64(), GP64(), GP64()
-	MOVQ(src, s)
-	MOVQ(dst, d)
-	MOVQ(rows, n)
-	Label("blk")
-	CMPQ(n, operand.U8(16))
-	JL(operand.LabelRef("blktail"))
-	KXNORW(k, k, k)
-	VXORPS(v, v, v)
-	VGATHERDPS(operand.Mem{Base: s, Index: idx, Scale: 4}, k, v)
-	VMOVUPS(v, operand.Mem{Base: d})
-	ADDQ(blk, s)
-	ADDQ(operand.U8(64), d)
-	SUBQ(operand.U8(16), n)
-	JMP(operand.LabelRef("blk"))
-	Label("blktail")
-	TESTQ(n, n)
-	JZ(operand.LabelRef("next"))
-	KMOVW(tail, k)
-	VXORPS(v, v, v)
-	VGATHERDPS(operand.Mem{Base: s, Index: idx, Scale: 4}, k, v)
-	VMOVUPS(v, tail, operand.Mem{Base: d})
-	Label("next")
-	ADDQ(operand.U8(4), src)
-	ADDQ(ldd, dst)
-	DECQ(cols)
-	JMP(operand.LabelRef("col"))
-	Label("done")
-	VZEROUPPER()
-	RET()
-}
-
 func packB32() {
 	TEXT("packB512", NOSPLIT, "func(dst, src *float32, rows, lds int, mask uint32)")
 	Pragma("noescape")
@@ -775,13 +706,14 @@ func packB32() {
 }
 
 func softmaxRowVec() {
-	TEXT("softmaxRows512", NOSPLIT, "func(row *float32, live, rows, n int, scale float32)")
+	TEXT("softmaxRow512", NOSPLIT, "func(row *float32, live, rows, n int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxRows512 turns rows consecutive rows of n floats (row r at row[r·n:]) into",
+	Doc("softmaxRow512 turns rows consecutive rows of n floats (row r at row[r·n:]) into",
 		"causal attention rows: row r's first live+r entries become softmax(x·scale)",
 		"(1 ≤ live, live+rows−1 ≤ n, scale > 0) and the rest 0. Per row: max, exp and",
 		"sum, normalise, clear — the same operations as max512/expShift512/scale512 —",
-		"with the exp constants loaded once for all rows.")
+		"with the exp constants loaded once for all rows. Each row's reductions wait",
+		"on the one before: softmaxRows512 is the fast form for several rows.")
 	row := Load(Param("row"), GP64())
 	live := Load(Param("live"), GP64())
 	rows := Load(Param("rows"), GP64())
@@ -859,70 +791,6 @@ func softmaxRowVec() {
 	})
 	// next row: one more live entry, n floats further
 	LEAQ(operand.Mem{Base: row, Index: n, Scale: 4}, row)
-	INCQ(live)
-	DECQ(rows)
-	JNZ(operand.LabelRef("row"))
-	VZEROUPPER()
-	RET()
-}
-
-func softmaxBwdRowVec() {
-	TEXT("softmaxBwdRows512", NOSPLIT, "func(dp, a, d *float32, live, rows, n, width int, scale float32)")
-	Pragma("noescape")
-	Doc("softmaxBwdRows512 writes rows consecutive causal rows of the softmax backward, each n",
-		"floats apart in dp, a and d: row r's first live+r entries become",
-		"0 + scale·a·(d − Σ a·d) (the sum over those entries; the product added to zero as",
-		"softmaxBwd512 accumulates into a cleared row) and its entries up to width are set to 0",
-		"(1 ≤ live, live+rows−1 ≤ width ≤ n).")
-	dp := Load(Param("dp"), GP64())
-	a := Load(Param("a"), GP64())
-	d := Load(Param("d"), GP64())
-	live := Load(Param("live"), GP64())
-	rows := Load(Param("rows"), GP64())
-	n := Load(Param("n"), GP64())
-	width := Load(Param("width"), GP64())
-	k := K()
-	sc := ZMM()
-	VBROADCASTSS(paramAddr("scale"), sc)
-	Label("row")
-	acc := ZMM()
-	VXORPS(acc, acc, acc)
-	c := copies(live, a, d)
-	vecLoopL("d", c[0], c[1:], k, func(masked bool) {
-		va, vb := ZMM(), ZMM()
-		load(c[1], masked, k, va)
-		load(c[2], masked, k, vb)
-		VFMADD231PS(va, vb, acc)
-	})
-	s := hsum(acc)
-	dt := ZMM()
-	VBROADCASTSS(s, dt)
-	c = copies(live, dp, a, d)
-	vecLoopL("u", c[0], c[1:], k, func(masked bool) {
-		va, vd, vp := ZMM(), ZMM(), ZMM()
-		load(c[2], masked, k, va)
-		load(c[3], masked, k, vd)
-		VXORPS(vp, vp, vp)
-		VSUBPS(dt, vd, vd)
-		VMULPS(sc, va, va)
-		VFMADD231PS(va, vd, vp)
-		store(vp, c[1], masked, k)
-	})
-	// zero dp[live:width]
-	rest := GP64()
-	MOVQ(width, rest)
-	SUBQ(live, rest)
-	p := GP64()
-	LEAQ(operand.Mem{Base: dp, Index: live, Scale: 4}, p)
-	z := ZMM()
-	VXORPS(z, z, z)
-	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
-		store(z, p, masked, k)
-	})
-	// next row
-	LEAQ(operand.Mem{Base: dp, Index: n, Scale: 4}, dp)
-	LEAQ(operand.Mem{Base: a, Index: n, Scale: 4}, a)
-	LEAQ(operand.Mem{Base: d, Index: n, Scale: 4}, d)
 	INCQ(live)
 	DECQ(rows)
 	JNZ(operand.LabelRef("row"))
@@ -1079,9 +947,12 @@ func vecKernels() {
 	adamWVec()
 	scaleFlushVec()
 	softmaxRowVec()
-	softmaxBwdRowVec()
+	softmaxRowsBlock()
+	softmaxBwdRowsBlock()
 	packB32()
-	transposeGather()
+	transposeShuffle()
+	prefetchLines()
+	prefetchRowLines()
 	packPanels()
 	packRows()
 	lnFwd()
