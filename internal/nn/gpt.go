@@ -72,6 +72,10 @@ type GPT struct {
 	nMicro  int     // micro-batches of the last Forward
 	targets []int32 // the running Forward's targets (nil: no loss)
 	count   int     // counted targets of the last Forward
+	// attZero: the running Forward's pattern buffer already holds zeros
+	// above every head's diagonal (the last Forward had this shape), so
+	// tensor.AttentionHeadForward need not write them again.
+	attZero bool
 	// The micro-batch loops, built once so that a step allocates nothing.
 	fwdFn, bwdFn func(k int)
 }
@@ -123,6 +127,9 @@ type gptLayerWeights struct {
 type gptActs struct {
 	capBT, capAtt int // capacity in tokens and in attention entries per layer
 	capT          int // capacity in context length (of the backward's scratch)
+	// attB, attT: the batch shape whose patterns att holds, upper
+	// triangles 0 (0, 0 for a new buffer); see GPT.attZero.
+	attB, attT int
 
 	embed    []float32 // (B, T, C) wte[tokens]: hook_embed
 	posEmbed []float32 // (T, C) wpe[0:T]: hook_pos_embed
@@ -402,6 +409,8 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 	}
 	m.ensure(B, T)
 	m.B, m.T, m.ready = B, T, false
+	m.attZero = m.act.attB == B && m.act.attT == T
+	m.act.attB, m.act.attT = B, T
 	copy(m.tokens, tokens[:BT])
 	copy(m.act.posEmbed[:T*cfg.DModel], m.w.wpe[:T*cfg.DModel]) // (T, C)
 	m.targets, m.count = targets, count
@@ -568,7 +577,7 @@ func (mb *gptMicro) attentionForwardGroup(grp int) {
 		p := mb.att[i*T*T : (i+1)*T*T]
 		zh := mb.z[b*T*C+h*Dh:] // (T, Dh), row stride C
 		// pattern = causal softmax(q·kᵀ/√Dh) (T, T); z (T, Dh) = pattern·v
-		tensor.AttentionHeadForward(p, zh, C, q, k, v, 3*C, T, Dh, scale, kT)
+		tensor.AttentionHeadForward(p, zh, C, q, k, v, 3*C, T, Dh, scale, kT, m.attZero)
 		if mask != nil && mask[h] != 1 {
 			for t := 0; t < T; t++ {
 				tensor.Scale(zh[t*C:t*C+Dh], mask[h])

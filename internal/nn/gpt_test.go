@@ -803,3 +803,57 @@ func TestGPTPresetShapeReference(t *testing.T) {
 	}
 	t.Logf("worst |Δ|/tol over %d tensors: %.3f", len(ps.Params), worst)
 }
+
+// TestPatternBufferAcrossShapes: a model's attention heads write the zeros
+// above each pattern's diagonal only on the first Forward of a batch shape
+// (later ones find them in the buffer), so a model that ran other shapes
+// before must give the bits of a fresh model: every layer's pattern (zeros
+// above the diagonal included) and the logits, for the GPT and a pretrained
+// architecture, shapes growing, shrinking and repeating, with T past
+// several row blocks of the heads' tiles.
+func TestPatternBufferAcrossShapes(t *testing.T) {
+	type fwdModel interface {
+		Params() *ParamSet
+		Forward(tokens, targets []int32, B, T int) float32
+		Activation(name string) ([]float32, []int, bool)
+		Logits() []float32
+	}
+	gcfg := Config{Arch: ArchGPT, NLayers: 2, DModel: 24, NHeads: 3, DMLP: 40, NCtx: 33, DVocab: 37,
+		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.02}
+	spec := pretrainedSpecs()["gpt2/tied"]
+	for _, mk := range []struct {
+		name   string
+		layers int
+		new    func() fwdModel
+	}{
+		{"gpt", gcfg.NLayers, func() fwdModel { return NewGPT(gcfg, rand.New(rand.NewPCG(5, 6))) }},
+		{"pretrained", spec.NLayers, func() fwdModel { return randomPretrained(t, spec, 7) }},
+	} {
+		t.Run(mk.name, func(t *testing.T) {
+			m := mk.new()
+			randomizeParams(m.Params(), 0.5, rand.New(rand.NewPCG(8, 9)))
+			rng := rand.New(rand.NewPCG(10, 11))
+			for _, s := range []struct{ B, T int }{{2, 33}, {3, 20}, {3, 20}, {2, 33}, {1, 7}, {2, 33}, {2, 33}} {
+				tokens, _ := tinyBatch(37, s.B, s.T, rng)
+				m.Forward(tokens, nil, s.B, s.T)
+				fresh := mk.new()
+				copy(fresh.Params().Data, m.Params().Data)
+				fresh.Forward(tokens, nil, s.B, s.T)
+				for l := range mk.layers {
+					name := ActName("pattern", l)
+					got, _, _ := m.Activation(name)
+					want, _, _ := fresh.Activation(name)
+					if len(got) != len(want) {
+						t.Fatalf("B=%d T=%d %s: %d values, fresh model %d", s.B, s.T, name, len(got), len(want))
+					}
+					if i, d := sameBits(got, want); i >= 0 {
+						t.Fatalf("B=%d T=%d %s[%d] = %g, fresh model %g (|Δ| %g)", s.B, s.T, name, i, got[i], want[i], d)
+					}
+				}
+				if i, d := sameBits(m.Logits(), fresh.Logits()); i >= 0 {
+					t.Fatalf("B=%d T=%d logits[%d] differ from a fresh model's (|Δ| %g)", s.B, s.T, i, d)
+				}
+			}
+		})
+	}
+}

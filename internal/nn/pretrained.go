@@ -149,10 +149,14 @@ type Pretrained struct {
 	// fills its cache from it.
 	qkvHook func(l int, qkv []float32)
 
-	keep    bool // per-layer activations kept for Activation (else one layer's scratch, reused)
-	act     pretrainedActs
-	B, T    int
-	actFns  map[string]func() ([]float32, []int)
+	keep   bool // per-layer activations kept for Activation (else one layer's scratch, reused)
+	act    pretrainedActs
+	B, T   int
+	actFns map[string]func() ([]float32, []int)
+	// attZero: the running Forward's pattern buffer already holds zeros
+	// above every head's diagonal (the last Forward had this shape), so
+	// tensor.AttentionHeadForward need not write them again.
+	attZero bool
 	actList []string
 }
 
@@ -161,6 +165,9 @@ type Pretrained struct {
 type pretrainedActs struct {
 	capBT, capAtt, capT int
 	layers              int // Lk
+	// attB, attT: the batch shape whose patterns att holds, upper
+	// triangles 0 (0, 0 for a new buffer); see Pretrained.attZero.
+	attB, attT int
 
 	embed    []float32 // (B, T, C) wte[tokens]: hook_embed
 	posEmbed []float32 // (T, C) wpe[0:T]: hook_pos_embed (learned positions only)
@@ -420,6 +427,8 @@ func (m *Pretrained) Forward(tokens, targets []int32, B, T int) float32 {
 	}
 	m.ensure(B, T)
 	m.B, m.T = B, T
+	m.attZero = m.act.attB == B && m.act.attT == T
+	m.act.attB, m.act.attT = B, T
 	a, w := &m.act, &m.w
 
 	embed := a.embed[:BT*C]
@@ -533,7 +542,7 @@ func (m *Pretrained) attentionForward(l int, qkv, att, z []float32) {
 			q := qkv[b*T*3*C+h*Dh:] // (T, Dh), row stride 3C
 			p := att[i*T*T : (i+1)*T*T]
 			zh := z[b*T*C+h*Dh:] // (T, Dh), row stride C
-			tensor.AttentionHeadForward(p, zh, C, q, q[C:], q[2*C:], 3*C, T, Dh, scale, kT)
+			tensor.AttentionHeadForward(p, zh, C, q, q[C:], q[2*C:], 3*C, T, Dh, scale, kT, m.attZero)
 			if mask != nil && mask[h] != 1 {
 				for t := 0; t < T; t++ {
 					tensor.Scale(zh[t*C:t*C+Dh], mask[h])

@@ -8,7 +8,10 @@ package tensor
 //
 // Shapes: q, k, v (and dq, dk, dv) are (T, Dh) views with row stride ld
 // (one head's columns of a (T, 3C) QKV buffer); z and dz are (T, Dh) with
-// row stride ldz; p is the (T, T) pattern, upper triangle 0.
+// row stride ldz; p is the (T, T) pattern, upper triangle 0. The
+// backward reads p's lower triangle and its diagonal row blocks only (the
+// dv tiles of key block [j0, j1) read rows t ≥ j0 at columns [j0, j1)), so
+// the forward need not rewrite the zeros right of them on every call.
 //
 // Where the time went on the tiny preset's heads (T=64, Dh=16), and what
 // answers it: each softmax row waited on two horizontal folds and a
@@ -23,7 +26,15 @@ package tensor
 
 // AttentionHeadForward computes p = causal softmax(q·kᵀ·scale) (T, T) and
 // z = p·v (T, Dh). scratch holds at least Dh·T floats.
-func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh int, scale float32, scratch []float32) {
+//
+// p's upper triangle is 0 on return. upperZero says that it is 0 already
+// (the caller's pattern buffer holds zeros there: last written by this
+// function at the same T, or freshly allocated); the function then writes
+// only the rows' live entries and the masked entries of the diagonal row
+// blocks (tiles that the products read), and leaves the rest of the
+// triangle — nearly half of p, read by none of the head's products, only by
+// a model's activation readers — untouched.
+func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh int, scale float32, scratch []float32, upperZero bool) {
 	isa := activeISA
 	if isa == nil || !isa.strideB {
 		attentionHeadForwardRef(p, z, ldz, q, k, v, ld, T, Dh, scale)
@@ -37,20 +48,27 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	// once rather than one miss per k-step of the tiles.
 	prefetchRowsSpan(q, T, ld, Dh)
 	prefetchRowsSpan(v, T, ld, Dh)
-	prefetchSpan(p[:min(MR, T)*T])
+	prefetchPattern(p, 0, min(MR, T), T, upperZero)
 	transposeSpan(kT, k, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr
 		if i1 < T {
 			// The next block's pattern rows, while this block computes.
-			prefetchSpan(p[i1*T : min(i1+MR, T)*T])
+			prefetchPattern(p, i1, min(i1+MR, T), T, upperZero)
 		}
 		// Scores of rows [i0, i1) against keys [0, i1): later keys are masked.
 		for j := 0; j < i1; j += NR {
 			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
 		}
-		softmaxRowsSpan(p[i0*T:i1*T], i0+1, mr, T, scale)
+		// The rows' masked entries: those left of i1 hold scores the tiles
+		// wrote and the backward's dv tiles read (as zeros); those right of
+		// it are 0 already when upperZero.
+		width := T
+		if upperZero {
+			width = i1
+		}
+		softmaxRowsSpan(p[i0*T:], i0+1, mr, T, width, scale)
 		// z rows [i0, i1) = p[i0:i1, 0:i1]·v[0:i1] (p is 0 beyond), summed
 		// in Gemm's k-blocks so each z row is bit-identical to a one-row
 		// Gemm over the same keys (the decoder's step relies on it).
@@ -60,6 +78,17 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 			}
 		}
 	}
+}
+
+// prefetchPattern prefetches the pattern rows [i0, i1) that
+// AttentionHeadForward is about to write: their first i1 columns when the
+// rest stays untouched (upperZero), else the whole rows.
+func prefetchPattern(p []float32, i0, i1, T int, upperZero bool) {
+	if upperZero {
+		prefetchRowsSpan(p[i0*T:], i1-i0, T, i1)
+		return
+	}
+	prefetchSpan(p[i0*T : i1*T])
 }
 
 // AttentionHeadBackward writes (overwrites) dq, dk, dv (T, Dh) from dz and

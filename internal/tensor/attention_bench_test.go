@@ -42,7 +42,7 @@ func BenchmarkAttentionHead(b *testing.B) {
 			for i := set * B * H; i < (set+1)*B*H; i++ {
 				bb, h := i/H, i%H
 				q := qkv[bb*T*3*C+h*Dh:]
-				AttentionHeadForward(att[i*T*T:(i+1)*T*T], z[bb*T*C+h*Dh:], C, q, q[C:], q[2*C:], 3*C, T, Dh, scale, scratch)
+				AttentionHeadForward(att[i*T*T:(i+1)*T*T], z[bb*T*C+h*Dh:], C, q, q[C:], q[2*C:], 3*C, T, Dh, scale, scratch, true)
 			}
 		}
 		backward := func() {

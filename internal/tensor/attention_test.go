@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -11,7 +12,9 @@ import (
 // head widths, with strided views as in a (T, 3C) QKV buffer. Both sum the
 // same nonzero terms in the same k order (the skipped terms are exact
 // zeros), so they agree to float32 rounding of the softmax rows: rtol 1e-5
-// as the other fast kernels.
+// as the other fast kernels. With upperZero (a pattern buffer holding zeros
+// above the diagonal, garbage elsewhere) the fused head must give the same
+// bits as when it writes all of p.
 func TestAttentionHeadMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 1))
 	for _, T := range []int{1, 3, 14, 17, 29, 64, 65, 270} {
@@ -25,10 +28,25 @@ func TestAttentionHeadMatchesReference(t *testing.T) {
 			q, k, v := qkv, qkv[Dh:], qkv[2*Dh+2:]
 			p, pR := randn(rng, T*T, 1), make([]float32, T*T) // garbage in p must be overwritten
 			z, zR := make([]float32, T*ldz), make([]float32, T*ldz)
-			AttentionHeadForward(p, z, ldz, q, k, v, ld, T, Dh, 0.3, make([]float32, Dh*T))
+			// upperZero: garbage only on and below the diagonal, zeros above.
+			pU := slices.Clone(p)
+			for i := range T {
+				clear(pU[i*T+i+1 : i*T+T])
+			}
+			AttentionHeadForward(p, z, ldz, q, k, v, ld, T, Dh, 0.3, make([]float32, Dh*T), false)
 			attentionHeadForwardRef(pR, zR, ldz, q, k, v, ld, T, Dh, 0.3)
 			closeTo(t, name+" pattern", p, pR, fastAtol, fastRtol)
 			closeTo(t, name+" z", z, zR, fastAtol, fastRtol)
+			// Leaving the zeros above the diagonal blocks unwritten changes
+			// no bit of p or z.
+			zU := make([]float32, T*ldz)
+			AttentionHeadForward(pU, zU, ldz, q, k, v, ld, T, Dh, 0.3, make([]float32, Dh*T), true)
+			if i, d := firstBitDiff(pU, p); i >= 0 {
+				t.Fatalf("%s: upperZero pattern[%d] %g, full write %g (|Δ| %g)", name, i, pU[i], p[i], d)
+			}
+			if i, d := firstBitDiff(zU, z); i >= 0 {
+				t.Fatalf("%s: upperZero z[%d] %g, full write %g (|Δ| %g)", name, i, zU[i], z[i], d)
+			}
 
 			dz := randn(rng, T*ldz, 1)
 			d, dR := randn(rng, T*ld, 1), make([]float32, T*ld)
@@ -58,7 +76,7 @@ func TestAttentionRowMatchesHead(t *testing.T) {
 				qkv := randn(rng, T*ld, spread)
 				q, k, v := qkv, qkv[Dh:], qkv[2*Dh+1:]
 				p, z := make([]float32, T*T), make([]float32, T*Dh)
-				AttentionHeadForward(p, z, Dh, q, k, v, ld, T, Dh, 0.25, make([]float32, Dh*T))
+				AttentionHeadForward(p, z, Dh, q, k, v, ld, T, Dh, 0.25, make([]float32, Dh*T), false)
 				// The cache's layout: keys transposed (Dh, n) with stride ldk,
 				// values (n, Dh) with stride ldv.
 				ldk, ldv := n+5, Dh+2

@@ -423,9 +423,9 @@ GLOBL expP4<>(SB), RODATA|NOPTR, $4
 DATA expP5<>+0(SB)/4, $0x3f000000
 GLOBL expP5<>(SB), RODATA|NOPTR, $4
 
-// func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+// func softmaxRows512(row *float32, live int, rows int, n int, width int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·softmaxRows512(SB), $1088-36
+TEXT ·softmaxRows512(SB), $1088-44
 	MOVQ         row+0(FP), AX
 	MOVQ         live+8(FP), CX
 	MOVQ         rows+16(FP), DX
@@ -433,7 +433,7 @@ TEXT ·softmaxRows512(SB), $1088-36
 	LEAQ         (SP), SI
 	ADDQ         $0x3f, SI
 	ANDQ         $-64, SI
-	VBROADCASTSS scale+32(FP), Z0
+	VBROADCASTSS scale+40(FP), Z0
 	VXORPS       Z1, Z1, Z1
 	MOVQ         DX, R8
 	MOVQ         DX, DI
@@ -731,7 +731,7 @@ cstail:
 	VMOVUPS   Z2, K1, (DI)
 
 csdone:
-	MOVQ   BX, DI
+	MOVQ   width+32(FP), DI
 	SUBQ   CX, DI
 	LEAQ   (AX)(CX*4), R8
 	VXORPS Z0, Z0, Z0

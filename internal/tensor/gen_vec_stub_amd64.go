@@ -39,12 +39,13 @@ func scaleFlush512(x *float32, n int, s float32, thr float32)
 //go:noescape
 func softmaxRow512(row *float32, live int, rows int, n int, scale float32)
 
-// softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows in three passes over the
-// block (maxima, exp and sums, normalise and clear), each row's fold done for all
-// rows at once (fold16). The bits are softmaxRow512's.
+// softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows, n floats apart, in three
+// passes over the block (maxima, exp and sums, normalise and clear), each row's fold
+// done for all rows at once (fold16), clearing each row only up to width
+// (live+rows−1 ≤ width ≤ n). The bits are softmaxRow512's up to width.
 //
 //go:noescape
-func softmaxRows512(row *float32, live int, rows int, n int, scale float32)
+func softmaxRows512(row *float32, live int, rows int, n int, width int, scale float32)
 
 // softmaxBwdRows512 writes 1 ≤ rows ≤ 16 consecutive causal rows of the softmax
 // backward, each n floats apart in dp, a and d: row r's first live+r entries become

@@ -195,7 +195,7 @@ func TestAttentionHeadGradFD(t *testing.T) {
 		}
 		want := fdGrad(to64(qkv), loss)
 		p, z := make([]float32, T*T), make([]float32, T*ldz)
-		AttentionHeadForward(p, z, ldz, qkv, qkv[Dh:], qkv[2*Dh:], ld, T, Dh, float32(scale), make([]float32, Dh*T))
+		AttentionHeadForward(p, z, ldz, qkv, qkv[Dh:], qkv[2*Dh:], ld, T, Dh, float32(scale), make([]float32, Dh*T), false)
 		d := make([]float32, T*ld)
 		AttentionHeadBackward(d, d[Dh:], d[2*Dh:], ld, w, ldz, qkv, qkv[Dh:], qkv[2*Dh:], p, T, Dh, float32(scale), make([]float32, 2*T*T+Dh*T))
 		// The padding columns 3Dh..ld: d stays 0, the loss ignores them.

@@ -150,11 +150,13 @@ func softmaxRowGo(row []float32, live int, scale float32) {
 	clear(row[live:])
 }
 
-// softmaxRowsGo runs softmaxRowGo on rows consecutive rows of n floats in
-// p, row r with live+r live entries.
-func softmaxRowsGo(p []float32, live, rows, n int, scale float32) {
+// softmaxRowsGo runs softmaxRowGo on rows consecutive rows n floats apart
+// in p, row r with live+r live entries, each row taken to width floats
+// (cleared from live+r to width; live+rows−1 ≤ width ≤ n): what lies
+// beyond width is left as it is.
+func softmaxRowsGo(p []float32, live, rows, n, width int, scale float32) {
 	for r := 0; r < rows; r++ {
-		softmaxRowGo(p[r*n:r*n+n], live+r, scale)
+		softmaxRowGo(p[r*n:r*n+width], live+r, scale)
 	}
 }
 

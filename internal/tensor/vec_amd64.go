@@ -176,18 +176,17 @@ func softmaxRowSpan(row []float32, live int, scale float32) {
 	softmaxRowGo(row, live, scale)
 }
 
-// softmaxRowsSpan is softmaxRowSpan on rows consecutive rows of n floats in
-// p, row r with live+r live entries, one assembly call per 16 rows (the
+// softmaxRowsSpan is softmaxRowsGo, one assembly call per 16 rows (the
 // same bits).
-func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
-	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= n {
-		_ = p[rows*n-1]
+func softmaxRowsSpan(p []float32, live, rows, n, width int, scale float32) {
+	if useVec512 && rows > 0 && live >= 1 && live+rows-1 <= width && width <= n {
+		_ = p[(rows-1)*n+width-1]
 		for r := 0; r < rows; r += 16 {
-			softmaxRows512(&p[r*n], live+r, min(16, rows-r), n, scale)
+			softmaxRows512(&p[r*n], live+r, min(16, rows-r), n, width, scale)
 		}
 		return
 	}
-	softmaxRowsGo(p, live, rows, n, scale)
+	softmaxRowsGo(p, live, rows, n, width, scale)
 }
 
 // softmaxBwdRowSpan is softmaxBwdRowGo (its spans are the assembly's).

@@ -51,8 +51,8 @@ func packB512(dst, src *float32, rows, lds int, mask uint32) {
 }
 
 func softmaxRowSpan(row []float32, live int, scale float32) { softmaxRowGo(row, live, scale) }
-func softmaxRowsSpan(p []float32, live, rows, n int, scale float32) {
-	softmaxRowsGo(p, live, rows, n, scale)
+func softmaxRowsSpan(p []float32, live, rows, n, width int, scale float32) {
+	softmaxRowsGo(p, live, rows, n, width, scale)
 }
 
 func softmaxBwdRowSpan(dp, a, d []float32, scale float32) { softmaxBwdRowGo(dp, a, d, scale) }

@@ -111,8 +111,8 @@ func TestSpansMatchGo(t *testing.T) {
 			rows := min(n-live+1, 5)
 			m, mG := randn(rng, rows*n, 3), make([]float32, rows*n)
 			copy(mG, m)
-			softmaxRowsSpan(m, live, rows, n, 0.3)
-			softmaxRowsGo(mG, live, rows, n, 0.3)
+			softmaxRowsSpan(m, live, rows, n, n, 0.3)
+			softmaxRowsGo(mG, live, rows, n, n, 0.3)
 			if !slices.Equal(m, mG) {
 				t.Fatalf("%s: %d softmax rows (live %d..) differ from the span sequence", name, rows, live)
 			}
@@ -306,7 +306,8 @@ func TestReLUSpans(t *testing.T) {
 // TestSoftmaxRowBlocksMatchRows holds the block kernels (all rows' folds in
 // one shuffle network, one call per 16 rows) to the row-by-row spans bit for
 // bit: blocks of 1 to 40 rows (several calls, a partial last one), rows
-// shorter and longer than a vector, scores spanning exp's underflow.
+// shorter and longer than a vector, cleared to several widths, scores
+// spanning exp's underflow.
 func TestSoftmaxRowBlocksMatchRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 7))
 	for _, n := range []int{1, 2, 15, 16, 17, 31, 33, 64, 65, 130} {
@@ -317,12 +318,16 @@ func TestSoftmaxRowBlocksMatchRows(t *testing.T) {
 				}
 				for _, spread := range []float64{1, 60} {
 					name := fmt.Sprintf("n=%d,rows=%d,live=%d,spread=%g", n, rows, live, spread)
-					m := randn(rng, rows*n, spread)
-					mG := slices.Clone(m)
-					softmaxRowsSpan(m, live, rows, n, 0.3)
-					softmaxRowsGo(mG, live, rows, n, 0.3)
-					if i, d := firstBitDiff(m, mG); i >= 0 {
-						t.Fatalf("%s: softmax[%d] %g, rows %g (|Δ| %g)", name, i, m[i], mG[i], d)
+					// Rows cleared to the last row's live count, a little
+					// beyond it, and to n; what lies beyond must survive.
+					for _, width := range []int{live + rows - 1, min(n, live+rows+16), n} {
+						m := randn(rng, rows*n, spread)
+						mG := slices.Clone(m)
+						softmaxRowsSpan(m, live, rows, n, width, 0.3)
+						softmaxRowsGo(mG, live, rows, n, width, 0.3)
+						if i, d := firstBitDiff(m, mG); i >= 0 {
+							t.Fatalf("%s,width=%d: softmax[%d] %g, rows %g (|Δ| %g)", name, width, i, m[i], mG[i], d)
+						}
 					}
 					width := min(n, live+rows+3)
 					a, d := randn(rng, rows*n, 1), randn(rng, rows*n, spread)

@@ -147,11 +147,12 @@ func laneOf(v reg.VecVirtual, r reg.Register, b reg.VecVirtual) {
 }
 
 func softmaxRowsBlock() {
-	TEXT("softmaxRows512", 0, "func(row *float32, live, rows, n int, scale float32)")
+	TEXT("softmaxRows512", 0, "func(row *float32, live, rows, n, width int, scale float32)")
 	Pragma("noescape")
-	Doc("softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows in three passes over the",
-		"block (maxima, exp and sums, normalise and clear), each row's fold done for all",
-		"rows at once (fold16). The bits are softmaxRow512's.")
+	Doc("softmaxRows512 is softmaxRow512 for 1 ≤ rows ≤ 16 rows, n floats apart, in three",
+		"passes over the block (maxima, exp and sums, normalise and clear), each row's fold",
+		"done for all rows at once (fold16), clearing each row only up to width",
+		"(live+rows−1 ≤ width ≤ n). The bits are softmaxRow512's up to width.")
 	row := Load(Param("row"), GP64())
 	live := Load(Param("live"), GP64())
 	rows := Load(Param("rows"), GP64())
@@ -206,7 +207,7 @@ func softmaxRowsBlock() {
 	inv := bcast("one", 1)
 	VDIVPS(s, inv, inv) // 1/sum per row, as VDIVSS
 
-	// Pass 3: normalise row[:live], clear row[live:n].
+	// Pass 3: normalise row[:live], clear row[live:width].
 	rowLoop("c", rows, live, n, []reg.Register{row}, func(ps []reg.Register, l, r reg.Register) {
 		iv := ZMM()
 		laneOf(inv, r, iv)
@@ -217,8 +218,7 @@ func softmaxRowsBlock() {
 			VMULPS(iv, v, v)
 			store(v, c[0], masked, k)
 		})
-		rest := GP64()
-		MOVQ(n, rest)
+		rest := Load(Param("width"), GP64())
 		SUBQ(l, rest)
 		p := GP64()
 		LEAQ(operand.Mem{Base: ps[0], Index: l, Scale: 4}, p)
