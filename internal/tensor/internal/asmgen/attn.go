@@ -146,6 +146,16 @@ func laneOf(v reg.VecVirtual, r reg.Register, b reg.VecVirtual) {
 	VPERMPS(v, idx, b)
 }
 
+// clearRowTail emits the clearing of row[live:width] (width the kernel's
+// parameter, live a register).
+func clearRowTail(pfx string, row, live reg.Register, k reg.OpmaskVirtual) {
+	rest := Load(Param("width"), GP64())
+	SUBQ(live, rest)
+	p := GP64()
+	LEAQ(operand.Mem{Base: row, Index: live, Scale: 4}, p)
+	clearFrom(pfx, p, rest, k)
+}
+
 func softmaxRowsBlock() {
 	TEXT("softmaxRows512", 0, "func(row *float32, live, rows, n, width int, scale float32)")
 	Pragma("noescape")
@@ -168,13 +178,7 @@ func softmaxRowsBlock() {
 		mx := ZMM()
 		VBROADCASTSS(operand.Mem{Base: ps[0]}, mx)
 		c := copies(ps[0], l)
-		vecLoopL("am", c[1], c[:1], k, func(masked bool) {
-			if masked {
-				VMAXPS(operand.Mem{Base: c[0]}, mx, k, mx)
-			} else {
-				VMAXPS(operand.Mem{Base: c[0]}, mx, mx)
-			}
-		})
+		vecLoopL("am", c[1], c[:1], k, maxStep(c[0], mx, k))
 		VMOVUPS(mx, slotOf(tmp, r))
 	})
 	shift := fold16(tmp, VMAXPS)
@@ -188,19 +192,7 @@ func softmaxRowsBlock() {
 		acc := ZMM()
 		VXORPS(acc, acc, acc)
 		c := copies(ps[0], l)
-		vecLoopL("be", c[1], c[:1], k, func(masked bool) {
-			v := ZMM()
-			load(c[0], masked, k, v)
-			VFMSUB213PS(sh, sc, v)
-			e := ZMM()
-			expVec(cons, v, e)
-			if masked {
-				VADDPS(e, acc, k, acc)
-			} else {
-				VADDPS(e, acc, acc)
-			}
-			store(e, c[0], masked, k)
-		})
+		vecLoopL("be", c[1], c[:1], k, expShiftStep(cons, c[0], c[0], sc, sh, acc, k))
 		VMOVUPS(acc, slotOf(tmp, r))
 	})
 	s := fold16(tmp, VADDPS)
@@ -212,21 +204,8 @@ func softmaxRowsBlock() {
 		iv := ZMM()
 		laneOf(inv, r, iv)
 		c := copies(ps[0], l)
-		vecLoopL("cs", c[1], c[:1], k, func(masked bool) {
-			v := ZMM()
-			load(c[0], masked, k, v)
-			VMULPS(iv, v, v)
-			store(v, c[0], masked, k)
-		})
-		rest := Load(Param("width"), GP64())
-		SUBQ(l, rest)
-		p := GP64()
-		LEAQ(operand.Mem{Base: ps[0], Index: l, Scale: 4}, p)
-		z := ZMM()
-		VXORPS(z, z, z)
-		vecLoopL("cz", rest, []reg.Register{p}, k, func(masked bool) {
-			store(z, p, masked, k)
-		})
+		vecLoopL("cs", c[1], c[:1], k, scaleStep(c[0], iv, k))
+		clearRowTail("cz", ps[0], l, k)
 	})
 	VZEROUPPER()
 	RET()
@@ -257,12 +236,7 @@ func softmaxBwdRowsBlock() {
 		acc := ZMM()
 		VXORPS(acc, acc, acc)
 		c := copies(l, ps[0], ps[1])
-		vecLoopL("ad", c[0], c[1:], k, func(masked bool) {
-			va, vb := ZMM(), ZMM()
-			load(c[1], masked, k, va)
-			load(c[2], masked, k, vb)
-			VFMADD231PS(va, vb, acc)
-		})
+		vecLoopL("ad", c[0], c[1:], k, dotStep(c[1], c[2], acc, k))
 		VMOVUPS(acc, slotOf(tmp, r))
 	})
 	dots := fold16(tmp, VADDPS)
@@ -291,9 +265,7 @@ func softmaxBwdRowsBlock() {
 				VMOVUPS(at(2), vd)
 			}
 			VXORPS(vp, vp, vp)
-			VSUBPS(dt, vd, vd)
-			VMULPS(sc, va, va)
-			VFMADD231PS(va, vd, vp)
+			softmaxBwdMath(va, vd, vp, sc, dt)
 			if masked {
 				VMOVUPS(vp, k, at(0))
 			} else {
@@ -316,15 +288,7 @@ func softmaxBwdRowsBlock() {
 		KMOVW(m.As32(), k)
 		body(true)
 		Label("budone")
-		rest := Load(Param("width"), GP64())
-		SUBQ(l, rest)
-		p := GP64()
-		LEAQ(operand.Mem{Base: ps[0], Index: l, Scale: 4}, p)
-		z := ZMM()
-		VXORPS(z, z, z)
-		vecLoopL("bz", rest, []reg.Register{p}, k, func(masked bool) {
-			store(z, p, masked, k)
-		})
+		clearRowTail("bz", ps[0], l, k)
 	})
 	VZEROUPPER()
 	RET()

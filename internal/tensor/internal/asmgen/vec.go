@@ -173,19 +173,104 @@ func store(z reg.VecVirtual, p reg.Register, masked bool, k reg.OpmaskVirtual) {
 
 // hsum folds the 16 lanes of acc in a fixed order and returns the xmm
 // holding the sum in lane 0.
-func hsum(acc reg.VecVirtual) reg.VecVirtual {
+func hsum(acc reg.VecVirtual) reg.VecVirtual { return hfold(acc, VADDPS, VADDSS) }
+
+// hmax is hsum's fold with VMAXPS: the largest lane in lane 0.
+func hmax(acc reg.VecVirtual) reg.VecVirtual { return hfold(acc, VMAXPS, VMAXSS) }
+
+// hfold folds acc's 16 lanes by op (packed) and opS (the last, scalar
+// step): lanes i and i+8, then i and i+4, i and i+2, i and i+1. fold16
+// (attn.go) folds 16 rows at once in this order.
+func hfold(acc reg.VecVirtual, op, opS func(ops ...operand.Op)) reg.VecVirtual {
 	y := YMM()
 	VEXTRACTF64X4(operand.U8(1), acc, y)
-	VADDPS(y, acc.AsY(), y)
+	op(y, acc.AsY(), y)
 	x := XMM()
 	VEXTRACTF128(operand.U8(1), y, x)
-	VADDPS(x, y.AsX(), x)
+	op(x, y.AsX(), x)
 	t := XMM()
 	VMOVHLPS(x, x, t)
-	VADDPS(t, x, x)
+	op(t, x, x)
 	VMOVSHDUP(x, t)
-	VADDSS(t, x, x)
+	opS(t, x, x)
 	return x
+}
+
+// The pass bodies below are shared by the one-span kernels (max512,
+// expShift512, scale512, dot512, softmaxBwd512) and the row kernels built
+// from the same operations (softmaxRow512, softmaxRows512,
+// softmaxBwdRows512): one emitter per pass is what makes a row kernel's
+// bits those of its spans. Each returns vecLoop's body for one vector.
+
+// maxStep: acc = max(acc, x's vector) lane by lane; masked lanes keep acc
+// (start acc as x[0] broadcast, so lanes past n never contribute).
+func maxStep(x reg.Register, acc reg.VecVirtual, k reg.OpmaskVirtual) func(masked bool) {
+	return func(masked bool) {
+		if masked {
+			VMAXPS(operand.Mem{Base: x}, acc, k, acc)
+		} else {
+			VMAXPS(operand.Mem{Base: x}, acc, acc)
+		}
+	}
+}
+
+// expShiftStep: e = e^(v·sc − sh) of src's vector, acc += e over the lanes
+// that exist (acc starts at 0), e stored to dst unless dst is nil (dst may
+// be src).
+func expShiftStep(c expConsts, src, dst reg.Register, sc, sh, acc reg.VecVirtual, k reg.OpmaskVirtual) func(masked bool) {
+	return func(masked bool) {
+		v := ZMM()
+		load(src, masked, k, v)
+		VFMSUB213PS(sh, sc, v) // v·scale − shift
+		e := ZMM()
+		expVec(c, v, e)
+		if masked {
+			VADDPS(e, acc, k, acc) // lanes ≥ n stay out of the sum
+		} else {
+			VADDPS(e, acc, acc)
+		}
+		if dst != nil {
+			store(e, dst, masked, k)
+		}
+	}
+}
+
+// scaleStep: x's vector *= s.
+func scaleStep(x reg.Register, s reg.VecVirtual, k reg.OpmaskVirtual) func(masked bool) {
+	return func(masked bool) {
+		v := ZMM()
+		load(x, masked, k, v)
+		VMULPS(s, v, v)
+		store(v, x, masked, k)
+	}
+}
+
+// dotStep: acc += a's vector · b's vector (masked lanes load 0 in both).
+func dotStep(a, b reg.Register, acc reg.VecVirtual, k reg.OpmaskVirtual) func(masked bool) {
+	return func(masked bool) {
+		va, vb := ZMM(), ZMM()
+		load(a, masked, k, va)
+		load(b, masked, k, vb)
+		VFMADD231PS(va, vb, acc)
+	}
+}
+
+// softmaxBwdMath: vp += (va·sc)·(vd − dt), the softmax backward's
+// element (va and vd are overwritten).
+func softmaxBwdMath(va, vd, vp, sc, dt reg.VecVirtual) {
+	VSUBPS(dt, vd, vd)
+	VMULPS(sc, va, va)
+	VFMADD231PS(va, vd, vp)
+}
+
+// clearFrom emits the loop that stores zeros to the n floats from p (n ≥ 0
+// in a register it consumes; p is advanced), labels prefixed by pfx.
+func clearFrom(pfx string, p, n reg.Register, k reg.OpmaskVirtual) {
+	z := ZMM()
+	VXORPS(z, z, z)
+	vecLoopL(pfx, n, []reg.Register{p}, k, func(masked bool) {
+		store(z, p, masked, k)
+	})
 }
 
 // sigmoid2u sets s = σ(2u) = 1/(1 + e^{−2u}) for u = √(2/π)(v + 0.044715v³),
@@ -309,21 +394,7 @@ func expShift(storeOut bool) {
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
 	k := K()
-	vecLoop(n, ptrs, k, func(masked bool) {
-		v := ZMM()
-		load(src, masked, k, v)
-		VFMSUB213PS(sh, sc, v) // v·scale − shift
-		e := ZMM()
-		expVec(c, v, e)
-		if masked {
-			VADDPS(e, acc, k, acc) // lanes ≥ n stay out of the sum
-		} else {
-			VADDPS(e, acc, acc)
-		}
-		if storeOut {
-			store(e, dst, masked, k)
-		}
-	})
+	vecLoop(n, ptrs, k, expShiftStep(c, src, dst, sc, sh, acc, k))
 	s := hsum(acc)
 	VZEROUPPER()
 	Store(s, ReturnIndex(0))
@@ -339,24 +410,8 @@ func maxVec() {
 	acc := ZMM()
 	VBROADCASTSS(operand.Mem{Base: x}, acc)
 	k := K()
-	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
-		if masked {
-			VMAXPS(operand.Mem{Base: x}, acc, k, acc)
-		} else {
-			VMAXPS(operand.Mem{Base: x}, acc, acc)
-		}
-	})
-	y := YMM()
-	VEXTRACTF64X4(operand.U8(1), acc, y)
-	VMAXPS(y, acc.AsY(), y)
-	xx := XMM()
-	VEXTRACTF128(operand.U8(1), y, xx)
-	VMAXPS(xx, y.AsX(), xx)
-	t := XMM()
-	VMOVHLPS(xx, xx, t)
-	VMAXPS(t, xx, xx)
-	VMOVSHDUP(xx, t)
-	VMAXSS(t, xx, xx)
+	vecLoop(n, []reg.Register{x}, k, maxStep(x, acc, k))
+	xx := hmax(acc)
 	VZEROUPPER()
 	Store(xx, ReturnIndex(0))
 	RET()
@@ -371,12 +426,7 @@ func scaleVec() {
 	s := ZMM()
 	VBROADCASTSS(paramAddr("s"), s)
 	k := K()
-	vecLoop(n, []reg.Register{x}, k, func(masked bool) {
-		v := ZMM()
-		load(x, masked, k, v)
-		VMULPS(s, v, v)
-		store(v, x, masked, k)
-	})
+	vecLoop(n, []reg.Register{x}, k, scaleStep(x, s, k))
 	VZEROUPPER()
 	RET()
 }
@@ -391,12 +441,7 @@ func dotVec() {
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
 	k := K()
-	vecLoop(n, []reg.Register{a, b}, k, func(masked bool) {
-		va, vb := ZMM(), ZMM()
-		load(a, masked, k, va)
-		load(b, masked, k, vb) // masked lanes are 0 in both
-		VFMADD231PS(va, vb, acc)
-	})
+	vecLoop(n, []reg.Register{a, b}, k, dotStep(a, b, acc, k))
 	s := hsum(acc)
 	VZEROUPPER()
 	Store(s, ReturnIndex(0))
@@ -420,9 +465,7 @@ func softmaxBwdVec() {
 		load(a, masked, k, va)
 		load(d, masked, k, vd)
 		load(dp, masked, k, vp)
-		VSUBPS(dt, vd, vd)
-		VMULPS(sc, va, va)
-		VFMADD231PS(va, vd, vp)
+		softmaxBwdMath(va, vd, vp, sc, dt)
 		store(vp, dp, masked, k)
 	})
 	VZEROUPPER()
@@ -727,24 +770,8 @@ func softmaxRowVec() {
 	mx := ZMM()
 	VBROADCASTSS(operand.Mem{Base: row}, mx)
 	c := copies(live, row)
-	vecLoopL("m", c[0], c[1:], k, func(masked bool) {
-		if masked {
-			VMAXPS(operand.Mem{Base: c[1]}, mx, k, mx)
-		} else {
-			VMAXPS(operand.Mem{Base: c[1]}, mx, mx)
-		}
-	})
-	y := YMM()
-	VEXTRACTF64X4(operand.U8(1), mx, y)
-	VMAXPS(y, mx.AsY(), y)
-	xx := XMM()
-	VEXTRACTF128(operand.U8(1), y, xx)
-	VMAXPS(xx, y.AsX(), xx)
-	t := XMM()
-	VMOVHLPS(xx, xx, t)
-	VMAXPS(t, xx, xx)
-	VMOVSHDUP(xx, t)
-	VMAXSS(t, xx, xx)
+	vecLoopL("m", c[0], c[1:], k, maxStep(c[1], mx, k))
+	xx := hmax(mx)
 	VMULSS(sc.AsX(), xx, xx) // shift = max·scale
 	sh := ZMM()
 	VBROADCASTSS(xx, sh)
@@ -752,19 +779,7 @@ func softmaxRowVec() {
 	acc := ZMM()
 	VXORPS(acc, acc, acc)
 	c = copies(live, row)
-	vecLoopL("e", c[0], c[1:], k, func(masked bool) {
-		v := ZMM()
-		load(c[1], masked, k, v)
-		VFMSUB213PS(sh, sc, v)
-		e := ZMM()
-		expVec(cons, v, e)
-		if masked {
-			VADDPS(e, acc, k, acc)
-		} else {
-			VADDPS(e, acc, acc)
-		}
-		store(e, c[1], masked, k)
-	})
+	vecLoopL("e", c[0], c[1:], k, expShiftStep(cons, c[1], c[1], sc, sh, acc, k))
 	s := hsum(acc)
 	one := XMM()
 	VMOVSS(consts["one"], one)
@@ -772,23 +787,14 @@ func softmaxRowVec() {
 	inv := ZMM()
 	VBROADCASTSS(one, inv)
 	c = copies(live, row)
-	vecLoopL("s", c[0], c[1:], k, func(masked bool) {
-		v := ZMM()
-		load(c[1], masked, k, v)
-		VMULPS(inv, v, v)
-		store(v, c[1], masked, k)
-	})
+	vecLoopL("s", c[0], c[1:], k, scaleStep(c[1], inv, k))
 	// zero row[live:n]
 	rest := GP64()
 	MOVQ(n, rest)
 	SUBQ(live, rest)
 	p := GP64()
 	LEAQ(operand.Mem{Base: row, Index: live, Scale: 4}, p)
-	z := ZMM()
-	VXORPS(z, z, z)
-	vecLoopL("z", rest, []reg.Register{p}, k, func(masked bool) {
-		store(z, p, masked, k)
-	})
+	clearFrom("z", p, rest, k)
 	// next row: one more live entry, n floats further
 	LEAQ(operand.Mem{Base: row, Index: n, Scale: 4}, row)
 	INCQ(live)
