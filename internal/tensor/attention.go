@@ -46,6 +46,8 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
 	// The head's rows come from memory in a step: ask for all of them at
 	// once rather than one miss per k-step of the tiles.
+	// k first: the transpose reads it at once.
+	prefetchRowsSpan(k, T, ld, Dh)
 	prefetchRowsSpan(q, T, ld, Dh)
 	prefetchRowsSpan(v, T, ld, Dh)
 	prefetchPattern(p, 0, min(MR, T), T, upperZero)
@@ -110,7 +112,7 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
 	// All the head's rows at once (see AttentionHeadForward), the
 	// gradients' too: their first stores would each wait for a line.
-	for _, x := range [][]float32{q, k, dq, dk, dv} {
+	for _, x := range [][]float32{v, q, k, dq, dk, dv} {
 		prefetchRowsSpan(x, T, ld, Dh)
 	}
 	prefetchRowsSpan(dz, T, ldz, Dh)
