@@ -61,7 +61,9 @@
 // libm. AttentionHeadForward/Backward fuse one causal attention head on the
 // GEMM tiles, skipping the masked triangle; their softmax rows run in blocks
 // of up to 16 whose horizontal folds share one shuffle network (the same
-// bits as row by row). AttentionRow is the forward's last row alone, for a
+// bits as row by row). Given a pattern buffer that already holds the zeros
+// above the diagonal, the forward leaves those right of the diagonal row
+// blocks unwritten: no product reads them. AttentionRow is the forward's last row alone, for a
 // decoder's cached keys.
 //
 // What this package deliberately does not do: shapes, autograd, allocation
