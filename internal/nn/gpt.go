@@ -278,23 +278,33 @@ func (m *GPT) Params() *ParamSet { return m.ps }
 // c_proj sees). The mask is copied. It fails if len(mask) is not
 // NLayers·NHeads.
 func (m *GPT) SetHeadMask(mask []float32) error {
-	if mask == nil {
-		m.headMask = nil
-		return nil
-	}
-	if want := m.cfg.NLayers * m.cfg.NHeads; len(mask) != want {
-		return fmt.Errorf("gpt head mask: got %d values, want NLayers·NHeads = %d", len(mask), want)
-	}
-	m.headMask = append(m.headMask[:0], mask...)
-	return nil
+	return setHeadMask(&m.headMask, mask, m.cfg.NLayers*m.cfg.NHeads, "gpt head mask")
 }
 
 // HeadMask returns a copy of the current head mask (nil when none).
-func (m *GPT) HeadMask() []float32 {
-	if m.headMask == nil {
+func (m *GPT) HeadMask() []float32 { return copyHeadMask(m.headMask) }
+
+// setHeadMask is SetHeadMask for every model: nil removes *dst, a mask of
+// want = NLayers·NHeads values is copied into it, any other length is an
+// error prefixed with what.
+func setHeadMask(dst *[]float32, mask []float32, want int, what string) error {
+	if mask == nil {
+		*dst = nil
 		return nil
 	}
-	return append([]float32(nil), m.headMask...)
+	if len(mask) != want {
+		return fmt.Errorf("%s: got %d values, want NLayers·NHeads = %d", what, len(mask), want)
+	}
+	*dst = append((*dst)[:0], mask...)
+	return nil
+}
+
+// copyHeadMask is HeadMask for every model: a copy, nil for none.
+func copyHeadMask(mask []float32) []float32 {
+	if mask == nil {
+		return nil
+	}
+	return append([]float32(nil), mask...)
 }
 
 // FLOPsPerToken is 6·N + 6·NLayers·T·DModel (Kaplan et al. 2020, Table 1:
