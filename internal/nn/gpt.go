@@ -241,29 +241,7 @@ func NewGPT(cfg Config, rng *rand.Rand) *GPT {
 }
 
 // views cuts buf (Data or Grad) into the named tensors.
-func (m *GPT) views(buf []float32) gptWeights {
-	get := func(name string) []float32 {
-		p, ok := m.ps.Lookup(name)
-		if !ok {
-			return nil
-		}
-		return buf[p.Off : p.Off+p.Size : p.Off+p.Size]
-	}
-	w := gptWeights{wte: get("wte.weight"), wpe: get("wpe.weight"), lnfW: get("ln_f.weight"),
-		lnfB: get("ln_f.bias"), lmHead: get("lm_head.weight")}
-	for l := 0; l < m.cfg.NLayers; l++ {
-		p := fmt.Sprintf("h.%d.", l)
-		w.layers = append(w.layers, gptLayerWeights{
-			ln1W: get(p + "ln_1.weight"), ln1B: get(p + "ln_1.bias"),
-			qkvW: get(p + "attn.c_attn.weight"), qkvB: get(p + "attn.c_attn.bias"),
-			projW: get(p + "attn.c_proj.weight"), projB: get(p + "attn.c_proj.bias"),
-			ln2W: get(p + "ln_2.weight"), ln2B: get(p + "ln_2.bias"),
-			fcW: get(p + "mlp.c_fc.weight"), fcB: get(p + "mlp.c_fc.bias"),
-			fcProjW: get(p + "mlp.c_proj.weight"), fcProjB: get(p + "mlp.c_proj.bias"),
-		})
-	}
-	return w
-}
+func (m *GPT) views(buf []float32) gptWeights { return viewGPTWeights(m.ps, buf, m.cfg.NLayers) }
 
 // Config returns the model's configuration.
 func (m *GPT) Config() Config { return m.cfg }
