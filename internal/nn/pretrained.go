@@ -149,15 +149,15 @@ type Pretrained struct {
 	// fills its cache from it.
 	qkvHook func(l int, qkv []float32)
 
-	keep   bool // per-layer activations kept for Activation (else one layer's scratch, reused)
-	act    pretrainedActs
-	B, T   int
-	actFns map[string]func() ([]float32, []int)
+	keep    bool // per-layer activations kept for Activation (else one layer's scratch, reused)
+	act     pretrainedActs
+	B, T    int
+	actFns  map[string]func() ([]float32, []int)
+	actList []string
 	// attZero: the running Forward's pattern buffer already holds zeros
 	// above every head's diagonal (the last Forward had this shape), so
 	// tensor.AttentionHeadForward need not write them again.
 	attZero bool
-	actList []string
 }
 
 // pretrainedActs are the forward's buffers. Per-layer slabs hold

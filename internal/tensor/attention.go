@@ -45,8 +45,8 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	MR, NR := isa.mr, isa.nr
 	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
 	// The head's rows come from memory in a step: ask for all of them at
-	// once rather than one miss per k-step of the tiles.
-	// k first: the transpose reads it at once.
+	// once rather than one miss per k-step of the tiles, k first (the
+	// transpose reads it at once).
 	prefetchRowsSpan(k, T, ld, Dh)
 	prefetchRowsSpan(q, T, ld, Dh)
 	prefetchRowsSpan(v, T, ld, Dh)
@@ -64,8 +64,8 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 			isa.tile(mr, min(NR, i1-j), Dh, &q[i0*ld], ld, 1, &kT[j], T, &p[i0*T+j], T, false, nil)
 		}
 		// The rows' masked entries: those left of i1 hold scores the tiles
-		// wrote and the backward's dv tiles read (as zeros); those right of
-		// it are 0 already when upperZero.
+		// wrote, and this block's P·V and the backward's dv tiles read them
+		// (as zeros); those right of it are 0 already when upperZero.
 		width := T
 		if upperZero {
 			width = i1
@@ -110,8 +110,9 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
-	// All the head's rows at once (see AttentionHeadForward), the
-	// gradients' too: their first stores would each wait for a line.
+	// All the head's rows at once (see AttentionHeadForward), v first (the
+	// transpose reads it at once), the gradients' too: their first stores
+	// would each wait for a line.
 	for _, x := range [][]float32{v, q, k, dq, dk, dv} {
 		prefetchRowsSpan(x, T, ld, Dh)
 	}
