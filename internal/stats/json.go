@@ -188,6 +188,14 @@ func convert(v reflect.Value) any {
 // digits, or null for NaN and ±Inf.
 func JSONNumber(v float64) json.Marshaler { return jsonNum(v) }
 
+// nonNil makes a nil list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 func putInterval(out map[string]any, name string, iv Interval) {
 	out[name], out[name+"_lo"], out[name+"_hi"] = jsonNum(iv.Value), jsonNum(iv.Lo), jsonNum(iv.Hi)
 }
@@ -195,9 +203,10 @@ func putInterval(out map[string]any, name string, iv Interval) {
 // MarshalJSON writes the fit as emlab scaling fit --json does: form,
 // points, E, A, B, alpha, beta each with _lo/_hi, the compute budget and the
 // compute-optimal N_opt, D_opt, tokens_per_param and exponents a, b (each
-// with an interval), and whether L-BFGS reported convergence.
+// with an interval), whether L-BFGS reported convergence, and at_bound:
+// the parameters at their lower bound (an empty list when none is).
 func (f *ChinchillaFit) MarshalJSON() ([]byte, error) {
-	out := map[string]any{"form": "chinchilla", "points": f.Points, "compute": jsonNum(f.Compute), "converged": f.Converged}
+	out := map[string]any{"form": "chinchilla", "points": f.Points, "compute": jsonNum(f.Compute), "converged": f.Converged, "at_bound": nonNil(f.AtBound)}
 	for _, p := range []struct {
 		name string
 		iv   Interval
@@ -216,10 +225,11 @@ type SingleAxisFit struct {
 }
 
 // MarshalJSON writes form "single_axis", E, A, alpha with intervals, B and
-// beta as null (no data axis), and a "kaplan" object with N_c and alpha_N.
+// beta as null (no data axis), at_bound (E or A at its lower bound, an
+// empty list when neither is), and a "kaplan" object with N_c and alpha_N.
 func (f *SingleAxisFit) MarshalJSON() ([]byte, error) {
 	nan := Interval{Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
-	out := map[string]any{"form": "single_axis", "points": f.Power.Points}
+	out := map[string]any{"form": "single_axis", "points": f.Power.Points, "at_bound": nonNil(f.Power.AtBound)}
 	putInterval(out, "E", f.Power.E)
 	putInterval(out, "A", f.Power.A)
 	putInterval(out, "alpha", f.Power.Alpha)

@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -148,6 +150,51 @@ type ChinchillaFit struct {
 	Points       int
 	Objective    float64 // Σ Huber residual at the optimum
 	Converged    bool    // the best start ended with a convergence status
+	// AtBound names the parameters whose best fit sits at a bound: "E" when
+	// E is at its lower bound 0 (see atLowerBound). BoundNote says which
+	// reported quantities that leaves conditional. A and B are bounded
+	// below by 0 too, but the fit never needs their bound: a term the
+	// losses do not support goes flat (an exponent near 0, a constant that
+	// trades with E) or grows (a negative exponent) instead, which the
+	// drops and Degenerate report.
+	AtBound []string
+}
+
+// boundTol is how close to its lower bound 0 a fitted E may come, as a
+// fraction of the smallest observed loss, before it counts as at the bound.
+// E is fitted as the exponential of a free parameter, so a bound the data
+// push against shows as the optimiser running the log far negative (E ≈
+// 1e-13 on the scale-axes study's runs) rather than as an exact 0; an
+// irreducible loss worth a thousandth of the loss is not one the fit
+// measured.
+const boundTol = 1e-3
+
+// atLowerBound reports whether a fitted E sits at its lower bound 0, next
+// to the smallest observed loss lmin.
+func atLowerBound(e, lmin float64) bool { return e < boundTol*lmin }
+
+// BoundNote says which parameters of the fit are at a bound and what that
+// means for the quantities derived from them; "" when none is.
+//
+// The compute-optimal N*, D* minimise A/N^α + B/D^β on 6ND = C: E is an
+// additive constant and does not enter them, but they are computed from
+// A, α, B, β, and those were fitted with E held at 0 — a constant trades
+// against a slowly decaying term (B/D^β with a small β is nearly one), so
+// another E would move them. They are therefore conditional on E = 0, and
+// so are the exponents a, b. The loss drops over the sampled ranges are
+// differences of the fitted law between points inside the data, where the
+// constant cancels and the law follows the losses whatever E is: they do
+// not rest on E. TestBoundDependence checks both by refitting with E held
+// elsewhere.
+func (f *ChinchillaFit) BoundNote() string {
+	var s []string
+	for _, p := range f.AtBound {
+		switch p {
+		case "E":
+			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs; A, α, B, β were fitted with E held at 0, so N*, D*, D*/N* and the exponents of N* and D* in C are conditional on E = 0 (the loss drops over the sampled ranges do not depend on E)")
+		}
+	}
+	return strings.Join(s, ". ")
 }
 
 // lse3 returns ln(e^u + e^v + e^w) and the softmax weights.
@@ -315,7 +362,14 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 		return []float64{E, A, B, al, be, nopt, dopt, dopt / nopt, ea, eb, dropN, dropD}
 	}
 	point := derived(theta)
-	out := &ChinchillaFit{Compute: compute, Points: n, Objective: obj, Converged: conv}
+	lmin := math.Inf(1)
+	for _, p := range pts {
+		lmin = math.Min(lmin, p.L)
+	}
+	out := &ChinchillaFit{Compute: compute, Points: n, Objective: obj, Converged: conv, AtBound: []string{}}
+	if atLowerBound(point[0], lmin) {
+		out.AtBound = append(out.AtBound, "E")
+	}
 	ivs := []*Interval{&out.E, &out.A, &out.B, &out.Alpha, &out.Beta, &out.NOpt, &out.DOpt, &out.TokensPerParam, &out.ExponentN, &out.ExponentD, &out.DropN, &out.DropD}
 	for i, iv := range ivs {
 		*iv = Interval{Value: point[i], Lo: math.NaN(), Hi: math.NaN()}
@@ -395,6 +449,24 @@ func checkScaling(pts []ScalingPoint, needD bool) error {
 type PowerLawFit struct {
 	E, A, Alpha Interval
 	Points      int
+	// AtBound is ["E"] when E sits at its lower bound 0 (as for
+	// ChinchillaFit.AtBound), else empty.
+	AtBound []string
+}
+
+// BoundNote says which parameters are at their lower bound and what that
+// leaves of the fit; "" when none is. With E at 0 the law is Kaplan's pure
+// power law and α is the exponent of the whole loss, conditional on E = 0
+// (a positive E would steepen it).
+func (f *PowerLawFit) BoundNote() string {
+	var s []string
+	for _, p := range f.AtBound {
+		switch p {
+		case "E":
+			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs, and α is conditional on E = 0")
+		}
+	}
+	return strings.Join(s, ". ")
 }
 
 // FitPowerLaw fits L = E + A·x^(−α) in the manner of approach 3: the Huber
@@ -450,10 +522,14 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 		return nil, fmt.Errorf("power-law fit: %w", err)
 	}
 	derived := func(th []float64) []float64 { return []float64{math.Exp(th[1]), math.Exp(th[0]), th[2]} }
-	out := &PowerLawFit{Points: n}
+	out := &PowerLawFit{Points: n, AtBound: []string{}}
 	ivs := []*Interval{&out.E, &out.A, &out.Alpha}
-	for i, v := range derived(th) {
+	point := derived(th)
+	for i, v := range point {
 		*ivs[i] = Interval{Value: v, Lo: math.NaN(), Hi: math.NaN()}
+	}
+	if atLowerBound(point[0], slices.Min(L)) {
+		out.AtBound = append(out.AtBound, "E")
 	}
 	if o.Boot == 0 {
 		return out, nil
