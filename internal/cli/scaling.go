@@ -163,6 +163,9 @@ func writeScalingText(w io.Writer, fit any) error {
 			fnum(f.Compute), fnum(f.NOpt.Value), fnum(f.NOpt.Lo), fnum(f.NOpt.Hi), fnum(f.DOpt.Value), fnum(f.DOpt.Lo), fnum(f.DOpt.Hi),
 			fnum(f.TokensPerParam.Value), fnum(f.TokensPerParam.Lo), fnum(f.TokensPerParam.Hi))
 		fmt.Fprintf(w, "N* ∝ C^%s, D* ∝ C^%s\n", fnum(f.ExponentN.Value), fnum(f.ExponentD.Value))
+		if note := f.BoundNote(); note != "" {
+			fmt.Fprintf(w, "note: %s\n", note)
+		}
 	case *stats.SingleAxisFit:
 		fmt.Fprintf(w, "L(N) = E + A/N^alpha (no tokens or FLOPs column; %d points)\n", f.Power.Points)
 		iv("E", f.Power.E)
@@ -170,6 +173,9 @@ func writeScalingText(w io.Writer, fit any) error {
 		iv("alpha", f.Power.Alpha)
 		fmt.Fprintf(w, "Kaplan L = (N_c/N)^alpha_N: N_c = %s [%s, %s], alpha_N = %s [%s, %s]\n",
 			fnum(f.Kaplan.Xc.Value), fnum(f.Kaplan.Xc.Lo), fnum(f.Kaplan.Xc.Hi), fnum(f.Kaplan.Alpha.Value), fnum(f.Kaplan.Alpha.Lo), fnum(f.Kaplan.Alpha.Hi))
+		if note := f.Power.BoundNote(); note != "" {
+			fmt.Fprintf(w, "note: %s\n", note)
+		}
 	}
 	return nil
 }

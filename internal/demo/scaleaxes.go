@@ -155,6 +155,12 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 				iv("E", fit.E), iv("A", fit.A), iv("α", fit.Alpha), iv("B", fit.B), iv("β", fit.Beta)),
 				fmt.Sprintf("compute-optimal at C = %s FLOPs (the largest run's 6ND): %s, %s, %s tokens per parameter",
 					report.Num(fit.Compute), iv("N*", fit.NOpt), iv("D*", fit.DOpt), iv("D*/N*", fit.TokensPerParam)))
+			// The verdict rests on the drops alone, which do not depend on
+			// a parameter at its bound (stats.ChinchillaFit.BoundNote);
+			// what does is said beside the numbers.
+			if note := fit.BoundNote(); note != "" {
+				f1.Items = append(f1.Items, note)
+			}
 		}
 	}
 	count := map[string]int{}
@@ -274,12 +280,23 @@ func lossFigure(runs []scaleRun, fit *stats.ChinchillaFit, f Finding) report.Stu
 		return fig
 	}
 	tab := &report.Table{Head: []string{"parameter", "value", "95% interval"}}
+	// With E at its bound, the quantities computed from A, α, B, β hold
+	// only on E = 0; the drops do not (stats.ChinchillaFit.BoundNote).
+	eBound := slices.Contains(fit.AtBound, "E")
 	for _, p := range []struct {
 		name string
 		v    stats.Interval
-	}{{"E", fit.E}, {"A", fit.A}, {"α", fit.Alpha}, {"B", fit.B}, {"β", fit.Beta}, {"loss drop over the N range", fit.DropN},
-		{"loss drop over the D range", fit.DropD}, {"N* at C", fit.NOpt}, {"D* at C", fit.DOpt}, {"D*/N*", fit.TokensPerParam}} {
-		tab.Rows = append(tab.Rows, []string{p.name, report.Num(p.v.Value), interval(p.v.Lo, p.v.Hi)})
+		onE  bool // conditional on E when E is at its bound
+	}{{"E", fit.E, false}, {"A", fit.A, true}, {"α", fit.Alpha, true}, {"B", fit.B, true}, {"β", fit.Beta, true}, {"loss drop over the N range", fit.DropN, false},
+		{"loss drop over the D range", fit.DropD, false}, {"N* at C", fit.NOpt, true}, {"D* at C", fit.DOpt, true}, {"D*/N*", fit.TokensPerParam, true}} {
+		name := p.name
+		switch {
+		case eBound && p.name == "E":
+			name += " (at its lower bound: not identified)"
+		case eBound && p.onE:
+			name += " (conditional on E = 0)"
+		}
+		tab.Rows = append(tab.Rows, []string{name, report.Num(p.v.Value), interval(p.v.Lo, p.v.Hi)})
 	}
 	fig.Table = tab
 	return fig

@@ -59,6 +59,9 @@ func scaling(ctx context.Context, r *report.Report, ladder []*rundir.Run, o stat
 			Note: strings.TrimSpace("Degenerate fit, not shown: " + why + " — the losses do not pin L(N) = E + A·N^(−α) down. " + note)}
 		return nil
 	}
+	if bn := fit.BoundNote(); bn != "" {
+		note = strings.TrimSpace(bn + ". " + note)
+	}
 	s := &report.Scaling{Form: "single_axis", Note: note, Formula: fmt.Sprintf("L(N) = E + A·N^(−α) with E = %s, A = %s, α = %s (Kaplan et al. 2020 form with an irreducible loss; fitted as Hoffmann et al. 2022 approach 3).",
 		report.Num(fit.E.Value), report.Num(fit.A.Value), report.Num(fit.Alpha.Value)),
 		XLabel: "parameters (log scale)", Observed: report.Series{Label: "final eval loss", X: xs, Y: ls}}
