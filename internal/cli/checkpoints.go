@@ -19,9 +19,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -142,6 +144,23 @@ func openTargets(run, out string, command []string) ([]target, error) {
 			run, rundir.ErrNotRun, rundir.ConfigFile, hf.ConfigFile)
 	}
 	return rungs, nil
+}
+
+// eachTarget runs do on every target in order, naming each one on stdout
+// when there are several, and drops a target once it is done so that the
+// next rung is loaded only after this one is garbage.
+func eachTarget(targets []target, stdout io.Writer, do func(target) error) error {
+	for i, tg := range targets {
+		if len(targets) > 1 {
+			fmt.Fprintf(stdout, "%s%s\n", map[bool]string{true: "\n"}[i > 0], tg.dir())
+		}
+		if err := do(tg); err != nil {
+			return err
+		}
+		targets[i] = nil
+		runtime.GC()
+	}
+	return nil
 }
 
 // openOne opens dir as a model trained elsewhere: a model directory, a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -112,19 +111,7 @@ func runEval(ctx context.Context, o evalOptions, stdout, log io.Writer) error {
 	if o.tokensPerStep > 0 && !targets[0].external() {
 		return errors.New("--tokens-per-step is for models trained elsewhere: an emlab run records its own")
 	}
-	for i, tg := range targets {
-		if len(targets) > 1 {
-			fmt.Fprintf(stdout, "%s%s\n", map[bool]string{true: "\n"}[i > 0], tg.dir())
-		}
-		if err := evalTarget(ctx, o, tg, stdout, log); err != nil {
-			return err
-		}
-		// One model at a time: the next rung is loaded only after this
-		// one is garbage.
-		targets[i] = nil
-		runtime.GC()
-	}
-	return nil
+	return eachTarget(targets, stdout, func(tg target) error { return evalTarget(ctx, o, tg, stdout, log) })
 }
 
 // evalTarget scores one run's checkpoints and merges the results into its

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -102,17 +101,7 @@ func runProbe(ctx context.Context, o probeOptions, stdout, log io.Writer) error 
 	if !targets[0].external() && (o.tasks != "" || o.length > 0) {
 		return errors.New("--tasks and --len are for models trained elsewhere: an emlab run is probed on its own mixture and window")
 	}
-	for i, tg := range targets {
-		if len(targets) > 1 {
-			fmt.Fprintf(stdout, "%s%s\n", map[bool]string{true: "\n"}[i > 0], tg.dir())
-		}
-		if err := probeTarget(ctx, o, tg, stdout, log); err != nil {
-			return err
-		}
-		targets[i] = nil
-		runtime.GC()
-	}
-	return nil
+	return eachTarget(targets, stdout, func(tg target) error { return probeTarget(ctx, o, tg, stdout, log) })
 }
 
 // probeEnv is what the probes of tg may use besides the model: an emlab

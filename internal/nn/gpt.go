@@ -241,29 +241,7 @@ func NewGPT(cfg Config, rng *rand.Rand) *GPT {
 }
 
 // views cuts buf (Data or Grad) into the named tensors.
-func (m *GPT) views(buf []float32) gptWeights {
-	get := func(name string) []float32 {
-		p, ok := m.ps.Lookup(name)
-		if !ok {
-			return nil
-		}
-		return buf[p.Off : p.Off+p.Size : p.Off+p.Size]
-	}
-	w := gptWeights{wte: get("wte.weight"), wpe: get("wpe.weight"), lnfW: get("ln_f.weight"),
-		lnfB: get("ln_f.bias"), lmHead: get("lm_head.weight")}
-	for l := 0; l < m.cfg.NLayers; l++ {
-		p := fmt.Sprintf("h.%d.", l)
-		w.layers = append(w.layers, gptLayerWeights{
-			ln1W: get(p + "ln_1.weight"), ln1B: get(p + "ln_1.bias"),
-			qkvW: get(p + "attn.c_attn.weight"), qkvB: get(p + "attn.c_attn.bias"),
-			projW: get(p + "attn.c_proj.weight"), projB: get(p + "attn.c_proj.bias"),
-			ln2W: get(p + "ln_2.weight"), ln2B: get(p + "ln_2.bias"),
-			fcW: get(p + "mlp.c_fc.weight"), fcB: get(p + "mlp.c_fc.bias"),
-			fcProjW: get(p + "mlp.c_proj.weight"), fcProjB: get(p + "mlp.c_proj.bias"),
-		})
-	}
-	return w
-}
+func (m *GPT) views(buf []float32) gptWeights { return viewGPTWeights(m.ps, buf, m.cfg.NLayers) }
 
 // Config returns the model's configuration.
 func (m *GPT) Config() Config { return m.cfg }
@@ -278,23 +256,33 @@ func (m *GPT) Params() *ParamSet { return m.ps }
 // c_proj sees). The mask is copied. It fails if len(mask) is not
 // NLayers·NHeads.
 func (m *GPT) SetHeadMask(mask []float32) error {
-	if mask == nil {
-		m.headMask = nil
-		return nil
-	}
-	if want := m.cfg.NLayers * m.cfg.NHeads; len(mask) != want {
-		return fmt.Errorf("gpt head mask: got %d values, want NLayers·NHeads = %d", len(mask), want)
-	}
-	m.headMask = append(m.headMask[:0], mask...)
-	return nil
+	return setHeadMask(&m.headMask, mask, m.cfg.NLayers*m.cfg.NHeads, "gpt head mask")
 }
 
 // HeadMask returns a copy of the current head mask (nil when none).
-func (m *GPT) HeadMask() []float32 {
-	if m.headMask == nil {
+func (m *GPT) HeadMask() []float32 { return copyHeadMask(m.headMask) }
+
+// setHeadMask is SetHeadMask for every model: nil removes *dst, a mask of
+// want = NLayers·NHeads values is copied into it, any other length is an
+// error prefixed with what.
+func setHeadMask(dst *[]float32, mask []float32, want int, what string) error {
+	if mask == nil {
+		*dst = nil
 		return nil
 	}
-	return append([]float32(nil), m.headMask...)
+	if len(mask) != want {
+		return fmt.Errorf("%s: got %d values, want NLayers·NHeads = %d", what, len(mask), want)
+	}
+	*dst = append((*dst)[:0], mask...)
+	return nil
+}
+
+// copyHeadMask is HeadMask for every model: a copy, nil for none.
+func copyHeadMask(mask []float32) []float32 {
+	if mask == nil {
+		return nil
+	}
+	return append([]float32(nil), mask...)
 }
 
 // FLOPsPerToken is 6·N + 6·NLayers·T·DModel (Kaplan et al. 2020, Table 1:

@@ -287,24 +287,11 @@ func (m *Pretrained) FLOPsPerToken(T int) float64 {
 // SetHeadMask scales head h of layer l's z by mask[l·NHeads+h] in every
 // later Forward and Step (see GPT.SetHeadMask); nil removes it.
 func (m *Pretrained) SetHeadMask(mask []float32) error {
-	if mask == nil {
-		m.headMask = nil
-		return nil
-	}
-	if want := m.spec.NLayers * m.spec.NHeads; len(mask) != want {
-		return fmt.Errorf("head mask: got %d values, want NLayers·NHeads = %d", len(mask), want)
-	}
-	m.headMask = append(m.headMask[:0], mask...)
-	return nil
+	return setHeadMask(&m.headMask, mask, m.spec.NLayers*m.spec.NHeads, "head mask")
 }
 
 // HeadMask returns a copy of the head mask (nil when none).
-func (m *Pretrained) HeadMask() []float32 {
-	if m.headMask == nil {
-		return nil
-	}
-	return append([]float32(nil), m.headMask...)
-}
+func (m *Pretrained) HeadMask() []float32 { return copyHeadMask(m.headMask) }
 
 // SetKeepActivations chooses whether Forward keeps every layer's
 // activations for Activation (the default) or reuses one layer's buffers

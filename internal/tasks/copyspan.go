@@ -24,12 +24,7 @@ import (
 //
 // Variant "copyspan/repeat" is the prefix-matching probe's form: A A with
 // |A| = len/2, A drawn without replacement from the symbols when it fits.
-type copyspan struct {
-	spec       string
-	n, minSpan int
-	symbols    string
-	split      splitter
-}
+type copyspan struct{ spanTask }
 
 const copyspanVersion = 1
 
@@ -48,21 +43,11 @@ func init() {
 }
 
 func newCopyspan(p *params) (Task, error) {
-	t := &copyspan{}
-	t.n = p.Int("len", 16, 1024)
-	v := p.Int("vocab", 2, len(seqSymbols))
-	t.minSpan = p.Int("min_span", 1, 512)
-	if p.err == nil && t.minSpan > t.n/2 {
-		p.fail("min_span=%d > len/2=%d", t.minSpan, t.n/2)
+	s, err := parseSpanTask(p, "copyspan", copyspanVersion, 1024)
+	if err != nil {
+		return nil, err
 	}
-	frac := p.Float("heldout", 0.001, 0.9)
-	if p.err != nil {
-		return nil, p.err
-	}
-	t.symbols = seqSymbols[:v]
-	t.split = newSplitter("copyspan", copyspanVersion, frac)
-	t.spec = p.spec()
-	return t, nil
+	return &copyspan{s}, nil
 }
 
 func (t *copyspan) Name() string     { return "copyspan" }

@@ -18,12 +18,7 @@ import (
 //
 // Variant "induction/repeat" is the probe's form: A A with |A| = len/2 and A
 // drawn without replacement from the symbols when it fits.
-type induction struct {
-	spec       string
-	n, minSpan int
-	symbols    string
-	split      splitter
-}
+type induction struct{ spanTask }
 
 const inductionVersion = 1
 
@@ -46,19 +41,38 @@ func init() {
 }
 
 func newInduction(p *params) (Task, error) {
-	t := &induction{}
-	t.n = p.Int("len", 16, 1022)
+	s, err := parseSpanTask(p, "induction", inductionVersion, 1022)
+	if err != nil {
+		return nil, err
+	}
+	return &induction{s}, nil
+}
+
+// spanTask is what the random-span tasks (induction, copyspan) share: the
+// document length n, the shortest span, the symbols and the held-out split.
+type spanTask struct {
+	spec       string
+	n, minSpan int
+	symbols    string
+	split      splitter
+}
+
+// parseSpanTask reads the span tasks' parameters: len in [16, maxLen],
+// vocab, min_span in [1, len/2] and heldout.
+func parseSpanTask(p *params, name string, version, maxLen int) (spanTask, error) {
+	var t spanTask
+	t.n = p.Int("len", 16, maxLen)
 	v := p.Int("vocab", 2, len(seqSymbols))
-	t.minSpan = p.Int("min_span", 1, 511)
+	t.minSpan = p.Int("min_span", 1, maxLen/2)
 	if p.err == nil && t.minSpan > t.n/2 {
 		p.fail("min_span=%d > len/2=%d", t.minSpan, t.n/2)
 	}
 	frac := p.Float("heldout", 0.001, 0.9)
 	if p.err != nil {
-		return nil, p.err
+		return t, p.err
 	}
 	t.symbols = seqSymbols[:v]
-	t.split = newSplitter("induction", inductionVersion, frac)
+	t.split = newSplitter(name, version, frac)
 	t.spec = p.spec()
 	return t, nil
 }
