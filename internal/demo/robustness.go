@@ -95,7 +95,7 @@ func outOfVocab(r *rundir.Run) (map[string]bool, error) {
 	}
 	m, err := tasks.ParseMixture(spec)
 	if err != nil {
-		return nil, fmt.Errorf("robustness %s: the tasks of its config.json: %w", r.ID, err)
+		return nil, fmt.Errorf("robustness %s: the tasks of its %s: %w", r.ID, rundir.ConfigFile, err)
 	}
 	for _, t := range m.Tasks() {
 		for _, v := range t.Variants() {
