@@ -59,7 +59,7 @@ func judgeCode(ctx context.Context, in *Input) (*Judged, error) {
 	case r == nil:
 		f1.verdict(VerdictInconclusive)
 		f1.Detail = fmt.Sprintf("no curve of %s (missing runs or evaluations, or fewer than 4 sizes)", codeVariant(codeLen))
-	case r.reached() && r.Lo > smallest:
+	case r.reached() && r.Lo > smallest && !r.atSmallest(r.Lo):
 		f1.verdict(VerdictSupported)
 		f1.Detail = r.String() + fmt.Sprintf(", above the smallest model (%s params)", report.Num(smallest))
 	case r.never():

@@ -52,8 +52,8 @@ func composes(claim string, comp, control *reach) Finding {
 		f.Detail = comp.String()
 	case comp.never() && control.reached():
 		f.verdict(VerdictNotSupported)
-		f.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate, while the control %s reaches it at %s params",
-			comp.Task, reachLevel, report.Num(comp.Largest), comp.Top, control.Task, report.Num(control.X))
+		f.Detail = fmt.Sprintf("%s stays below %.1f at every size up to %s params (%.2f there) and in every bootstrap replicate, while the control %s reaches it %s",
+			comp.Task, reachLevel, report.Num(comp.Largest), comp.Top, control.Task, control.at())
 	default:
 		f.verdict(VerdictInconclusive)
 		f.Detail = fmt.Sprintf("%s; control: %s", comp, control)

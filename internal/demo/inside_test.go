@@ -22,6 +22,7 @@ type probeRun struct {
 	probes    []map[string]any
 	evals     []map[string]any
 	steps     int
+	tasks     string // data.tasks of its config ("" none)
 }
 
 func (p *probeRun) probe(step int, name string, layer int, v string, value, ref float64, index int) {
@@ -53,6 +54,9 @@ func (p *probeRun) write(t *testing.T, dir string) {
 		"model": map[string]any{"d_model": p.dModel, "n_layers": p.L}, "train": map[string]any{"steps": steps}}, Done: true,
 		Metrics: []map[string]any{{"step": 0, "tokens": 0, "flops": 0}, {"step": steps, "tokens": steps * 2048, "flops": 6 * p.params * float64(steps) * 2048}},
 		Evals:   p.evals, Probes: p.probes}
+	if p.tasks != "" {
+		r.Config["data"] = map[string]any{"source": "tasks", "tasks": p.tasks}
+	}
 	reporttest.Write(t, dir, r)
 	if p.axes != nil {
 		b, err := json.Marshal(map[string]any{"experiment": filepath.Base(filepath.Dir(dir)), "run": map[string]any{"axes": p.axes}})
@@ -298,4 +302,41 @@ func TestRobustnessJudge(t *testing.T) {
 	stay(root, "icl", [2]float64{0.9, 0.5}, [2]float64{0.9, 0.85})
 	stay(root, "stories", [2]float64{0.12, 0.1}, [2]float64{0.15, 0.1}) // at chance: not compared
 	wantVerdicts(t, judgeDir(t, "robustness", root), VerdictSupported)
+}
+
+// TestRobustnessOutOfVocab: add's spaces write a character no training
+// document of add holds (its task says so: Variant.OutOfVocab), so they are
+// reported as a probe and left out of the gap. Here leading zeros close the
+// gap and icl's closes too (supported); pooling the spaces with the zeros
+// would make add's gap grow (0.30 → 0.50) and the claim inconclusive.
+func TestRobustnessOutOfVocab(t *testing.T) {
+	root := t.TempDir()
+	addRun := func(label string, params, zeros, spaces float64) {
+		p := &probeRun{params: params, dModel: 32, L: 2, axes: map[string]string{"run": label}, tasks: "add(digits=2,perturb=all)"}
+		p.eval(3000, "add/plain/2", rundir.ExactMatch, 1, 200, 0.01)
+		p.eval(3000, "add/plain/2/perturbed=zeros", rundir.ExactMatch, zeros, 200, 0.01)
+		p.eval(3000, "add/plain/2/perturbed=spaces", rundir.ExactMatch, spaces, 200, 0.01)
+		p.write(t, filepath.Join(root, robustnessSweep, label))
+	}
+	addRun("add-s", 28e3, 0.4, 1)
+	addRun("add-l", 61e3, 1, 0)
+	for i, pert := range []float64{0.5, 0.85} {
+		p := &probeRun{params: []float64{28e3, 61e3}[i], dModel: 32, L: 2, axes: map[string]string{"run": fmt.Sprint("icl-", i)}}
+		p.eval(3000, "icl/v", rundir.ExactMatch, 0.9, 200, 0.1)
+		p.eval(3000, "icl/v/perturbed=x", rundir.ExactMatch, pert, 200, 0.1)
+		p.write(t, filepath.Join(root, robustnessSweep, fmt.Sprint("icl-", i)))
+	}
+	j := judgeDir(t, "robustness", root)
+	wantVerdicts(t, j, VerdictSupported)
+	items := strings.Join(j.Findings[0].Items, "\n")
+	for _, want := range []string{
+		"add add-s (28k params): clean 1.00, perturbed 0.40, gap +0.60",
+		"add add-l (61k params): clean 1.00, perturbed 1.00, gap +0.00",
+		"add add-s (28k params), out-of-vocabulary probe (spaces: a character no training document holds; not in the gap): clean 1.00, perturbed 1.00, gap +0.00",
+		"add add-l (61k params), out-of-vocabulary probe (spaces: a character no training document holds; not in the gap): clean 1.00, perturbed 0.00, gap +1.00",
+	} {
+		if !strings.Contains(items, want) {
+			t.Errorf("no item %q in\n%s", want, items)
+		}
+	}
 }

@@ -105,8 +105,9 @@ type reach struct {
 	// bootstrap interval over seeds and items; +Inf for replicates that
 	// never reach it.
 	X, Lo, Hi float64
-	// Largest is the largest scale sampled and Top the mean there.
-	Largest, Top float64
+	// Smallest and Largest are the smallest and largest scales sampled,
+	// Top the mean at the largest.
+	Smallest, Largest, Top float64
 	// Verdict, XStar and its interval are stats' judgement of the curve
 	// with the lab's default settings (XStar NaN unless emergent).
 	Verdict                 string
@@ -119,14 +120,61 @@ func (r *reach) reached() bool { return !math.IsNaN(r.X) }
 // never is true when no bootstrap replicate reaches the level either.
 func (r *reach) never() bool { return !r.reached() && math.IsInf(r.Lo, 1) }
 
+// atSmallest reports whether scale x is the smallest sampled one. stats'
+// crossing puts a curve already past the level at its first scale there
+// (it cannot see below it), so such a reach is an upper bound, not a
+// measured crossing. x is 10^log10(scale) on the way through stats, so
+// it may differ from the scale in the last bits (1e-9 relative).
+func (r *reach) atSmallest(x float64) bool {
+	return r.Smallest > 0 && x <= r.Smallest*(1+1e-9)
+}
+
+// at says where the curve reaches the level: "at 20k params", or, when
+// that is the smallest model, "at or below the smallest model, 16.8k
+// params" — the ladder does not go low enough to place it.
+func (r *reach) at() string {
+	if r.reached() && r.atSmallest(r.X) {
+		return fmt.Sprintf("at or below the smallest model, %s params", report.Num(r.X))
+	}
+	return "at " + report.Num(r.X) + " params"
+}
+
+// crossingInterval formats a reach's bootstrap interval [lo, hi] with its
+// censored ends said as such: an end at the smallest model is "≤ 16.8k"
+// (replicates already past the level there), an end at +∞ (replicates
+// that never reach it) is "> 106k", beyond the largest model. When both
+// ends sit at the smallest model there is no interval to print: every
+// replicate is at or below it.
+func (r *reach) crossingInterval(lo, hi float64) string {
+	if math.IsNaN(lo) && math.IsNaN(hi) {
+		return "no interval"
+	}
+	if r.atSmallest(lo) && r.atSmallest(hi) {
+		return "(so does every bootstrap replicate)"
+	}
+	end := func(v float64) string {
+		switch {
+		case r.atSmallest(v):
+			return "≤ " + report.Num(r.Smallest)
+		case math.IsInf(v, 1) && r.Largest > 0:
+			return "> " + report.Num(r.Largest)
+		}
+		return report.Num(v)
+	}
+	return "[" + end(lo) + ", " + end(hi) + "]"
+}
+
+// interval is the reach's own bootstrap interval (crossingInterval).
+func (r *reach) interval() string { return r.crossingInterval(r.Lo, r.Hi) }
+
 // String states the reach with its interval, then stats' verdict.
 func (r *reach) String() string {
-	s := fmt.Sprintf("%s reaches %.1f at %s params %s", r.Task, reachLevel, report.Num(r.X), interval(r.Lo, r.Hi))
+	s := fmt.Sprintf("%s reaches %.1f %s %s", r.Task, reachLevel, r.at(), r.interval())
 	switch {
 	case r.never():
 		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there), nor does any bootstrap replicate", r.Task, reachLevel, report.Num(r.Largest), r.Top)
 	case !r.reached():
-		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, report.Num(r.Largest), r.Top, interval(r.Lo, r.Hi))
+		s = fmt.Sprintf("%s never reaches %.1f up to %s params (%.2f there; interval %s)", r.Task, reachLevel, report.Num(r.Largest), r.Top, r.interval())
 	}
 	s += "; stats: " + r.Verdict
 	if !math.IsNaN(r.XStar) {
@@ -148,7 +196,7 @@ func reachOf(ctx context.Context, c *stats.Curve, o stats.Options) (*reach, erro
 	j := stats.Judgements([]*stats.Result{res})[0]
 	r := &reach{Task: c.Task, Verdict: j.Verdict, XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Levels: res.Levels}
 	last := res.Levels[len(res.Levels)-1]
-	r.Largest, r.Top = last.X, last.Mean
+	r.Smallest, r.Largest, r.Top = res.Levels[0].X, last.X, last.Mean
 	oc := o
 	chance := 0.0
 	if c.HasChance {
@@ -209,20 +257,20 @@ func constantBelow(levels []stats.Level, level float64) bool {
 func earlier(a, b *reach) (verdict, why string) {
 	switch {
 	case !a.reached() && b.reached():
-		return VerdictNotSupported, fmt.Sprintf("%s never reaches %.1f while %s does at %s params", a.Task, reachLevel, b.Task, report.Num(b.X))
+		return VerdictNotSupported, fmt.Sprintf("%s never reaches %.1f while %s does %s", a.Task, reachLevel, b.Task, b.at())
 	case !a.reached():
 		return VerdictInconclusive, fmt.Sprintf("neither %s nor %s reaches %.1f up to %s params", a.Task, b.Task, reachLevel, report.Num(a.Largest))
 	case a.Hi < b.Lo && b.never():
-		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s; %s never does up to %s params, nor does any bootstrap replicate", a.Task, reachLevel,
-			report.Num(a.X), interval(a.Lo, a.Hi), b.Task, report.Num(b.Largest))
+		return VerdictSupported, fmt.Sprintf("%s reaches %.1f %s %s; %s never does up to %s params, nor does any bootstrap replicate", a.Task, reachLevel,
+			a.at(), a.interval(), b.Task, report.Num(b.Largest))
 	case a.Hi < b.Lo:
-		return VerdictSupported, fmt.Sprintf("%s reaches %.1f at %s params %s, below %s's interval %s", a.Task, reachLevel,
-			report.Num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+		return VerdictSupported, fmt.Sprintf("%s reaches %.1f %s %s, below %s's interval %s", a.Task, reachLevel,
+			a.at(), a.interval(), b.Task, b.interval())
 	case b.reached() && a.X >= b.X:
-		return VerdictNotSupported, fmt.Sprintf("%s reaches %.1f at %s params, no earlier than %s at %s", a.Task, reachLevel, report.Num(a.X), b.Task, report.Num(b.X))
+		return VerdictNotSupported, fmt.Sprintf("%s reaches %.1f %s, no earlier than %s %s", a.Task, reachLevel, a.at(), b.Task, b.at())
 	}
-	return VerdictInconclusive, fmt.Sprintf("%s reaches %.1f at %s params %s, but the interval overlaps %s's %s", a.Task, reachLevel,
-		report.Num(a.X), interval(a.Lo, a.Hi), b.Task, interval(b.Lo, b.Hi))
+	return VerdictInconclusive, fmt.Sprintf("%s reaches %.1f %s %s, but the interval overlaps %s's %s", a.Task, reachLevel,
+		a.at(), a.interval(), b.Task, b.interval())
 }
 
 // levelSeries is a curve's pooled levels as a plot series (mean, ±1 SD

@@ -132,6 +132,62 @@ func lrModels(runs []*rundir.Run) []*lrModel {
 	return out
 }
 
+// lrDesign is what makes two longrange runs one experiment, so that a GPT
+// and an LSTM compared by size rank were trained alike: the task (the gaps
+// trained and evaluated), the training length and the context.
+type lrDesign struct {
+	Tasks       string
+	Steps, NCtx int
+}
+
+func (d lrDesign) String() string {
+	return fmt.Sprintf("%s for %d steps, n_ctx %d", d.Tasks, d.Steps, d.NCtx)
+}
+
+func designOf(c *rundir.RunConfig) lrDesign {
+	return lrDesign{Tasks: c.Data.Tasks, Steps: c.Train.Steps, NCtx: c.Model.NCtx}
+}
+
+// longrangeDesign is the design of the study's embedded sweep (quick or
+// full); every run it plans has it.
+func longrangeDesign(quick bool) (lrDesign, error) {
+	p, err := LoadPlan(longrangeSweep, quick)
+	if err != nil {
+		return lrDesign{}, err
+	}
+	var d lrDesign
+	for i, r := range p.Runs {
+		c := r.Config
+		di := lrDesign{Tasks: c.Data.Tasks.String(), Steps: c.Train.Steps, NCtx: c.Model.NCtx}
+		if i > 0 && di != d {
+			return lrDesign{}, fmt.Errorf("the %s sweep plans runs of two designs: %s and %s", longrangeSweep, d, di)
+		}
+		d = di
+	}
+	if len(p.Runs) == 0 {
+		return lrDesign{}, fmt.Errorf("the %s sweep plans no runs", longrangeSweep)
+	}
+	return d, nil
+}
+
+// ofDesign splits runs into those of design d and a reason for each other
+// one: a run left in the sweep's directory by another design (an earlier
+// training length, other gaps) would otherwise be paired by size rank
+// with runs it was never meant to be compared with.
+func ofDesign(runs []*rundir.Run, d lrDesign) (same []*rundir.Run, foreign []string) {
+	for _, r := range runs {
+		if r.Config == nil {
+			continue // planned, not started: evaluated() leaves it out too
+		}
+		if got := designOf(r.Config); got != d {
+			foreign = append(foreign, fmt.Sprintf("%s: trained on %s, not this study's %s", r.ID, got, d))
+			continue
+		}
+		same = append(same, r)
+	}
+	return same, foreign
+}
+
 // lrPair is a GPT and an LSTM matched in parameters.
 type lrPair struct{ GPT, LSTM *lrModel }
 
@@ -263,7 +319,12 @@ func judgeGaps(pairs []lrPair, short, long int, level float64, claim string) Fin
 }
 
 func judgeLongrange(_ context.Context, in *Input) (*Judged, error) {
-	models := lrModels(in.Runs(longrangeSweep))
+	design, err := longrangeDesign(in.Quick)
+	if err != nil {
+		return nil, err
+	}
+	runs, foreign := ofDesign(in.Runs(longrangeSweep), design)
+	models := lrModels(runs)
 	pairs, unmatched := matchPairs(models)
 	short := longrangeGap / 4
 	f1 := judgeGaps(pairs, short, longrangeGap, in.Stats.Level,
@@ -273,12 +334,19 @@ func judgeLongrange(_ context.Context, in *Input) (*Judged, error) {
 	for _, u := range unmatched {
 		f1.Items = append(f1.Items, "not compared: "+u)
 	}
+	for _, u := range foreign {
+		f1.Items = append(f1.Items, "not compared, another design: "+u)
+		f2.Items = append(f2.Items, "not compared, another design: "+u)
+	}
 
 	sec := &report.StudySection{Title: "Attention against recurrence: one value across a gap",
 		Intro: fmt.Sprintf("Exact match (and the log-probability of the right answer) against the gap between the value and the question, for each GPT and LSTM; "+
 			"gaps up to %d were trained, %d never was. The claim holds if the GPT stays flat while the LSTM of the same size falls.", longrangeGap, longrangeEvalGap)}
+	if len(foreign) > 0 {
+		sec.Intro += fmt.Sprintf(" Left out, being of another design than this study's (%s): %s.", design, strings.Join(foreign, "; "))
+	}
 	if len(models) == 0 {
-		sec.Note = "No evaluated runs of the longrange sweep in this directory."
+		sec.Note = "No evaluated runs of the longrange sweep's design in this directory."
 		return &Judged{Findings: []Finding{f1, f2}, Section: sec}, nil
 	}
 	em := &report.Plot{Title: "exact match against the gap", XLabel: "gap (filler characters, log scale)", YLabel: "exact match", XLog: true,

@@ -8,24 +8,102 @@ import (
 )
 
 // writeLongrange writes matched GPT and LSTM runs whose exact match at
-// gaps 16, 32, 64 and 128 is given.
+// gaps 16, 32, 64 and 128 is given, of the study's own design.
 func writeLongrange(t *testing.T, root string, models []struct {
 	arch   string
 	params float64
 	exact  [4]float64
 }) {
 	t.Helper()
+	d, err := longrangeDesign(true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, m := range models {
-		f := fake{params: m.params, seed: 1, chance: 0.1, exact: map[string]float64{}, logprob: map[string]float64{}, axes: map[string]string{"model": fmt.Sprintf("%s%d", m.arch, i)}}
-		for j, g := range []int{16, 32, 64, 128} {
-			task := fmt.Sprintf("longrange/retrieve/gap=%d", g)
-			f.exact[task], f.logprob[task] = m.exact[j], -2*(1-m.exact[j])
+		writeLongrangeRun(t, filepath.Join(root, longrangeSweep, fmt.Sprintf("m%d", i)), fmt.Sprintf("%s%d", m.arch, i), m.arch, m.params, m.exact, d)
+	}
+}
+
+// writeLongrangeRun writes one longrange run of design d.
+func writeLongrangeRun(t *testing.T, dir, label, arch string, params float64, exact [4]float64, d lrDesign) {
+	t.Helper()
+	f := fake{params: params, seed: 1, chance: 0.1, steps: d.Steps, exact: map[string]float64{}, logprob: map[string]float64{}, axes: map[string]string{"model": label}}
+	for j, g := range []int{16, 32, 64, 128} {
+		task := fmt.Sprintf("longrange/retrieve/gap=%d", g)
+		f.exact[task], f.logprob[task] = exact[j], -2*(1-exact[j])
+	}
+	f.write(t, dir)
+	patchConfig(t, dir, func(c map[string]any) {
+		c["data"] = map[string]any{"source": "tasks", "tasks": d.Tasks}
+		c["model"].(map[string]any)["n_ctx"] = d.NCtx
+		if arch == "lstm" {
+			c["model"].(map[string]any)["arch"] = "lstm"
 		}
-		f.write(t, filepath.Join(root, longrangeSweep, fmt.Sprintf("m%d", i)))
-		// The LSTM's arch goes into config.json's model.
-		if m.arch == "lstm" {
-			patchArch(t, filepath.Join(root, longrangeSweep, fmt.Sprintf("m%d", i)))
-		}
+	})
+}
+
+// TestLongrangeDesign: the quick and full sweeps train one design, and the
+// judgement pairs only runs of it: stale runs of another design in the
+// sweep's directory (a shorter training, other gaps) are named and left
+// out, never paired by size rank.
+func TestLongrangeDesign(t *testing.T) {
+	quick, err := longrangeDesign(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := longrangeDesign(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if quick != full {
+		t.Fatalf("quick design %s, full %s: one directory would hold two designs", quick, full)
+	}
+	older := quick
+	older.Steps = 1000
+	otherGaps := quick
+	otherGaps.Tasks = "longrange(gap=32,eval_gap=64,pairs=1,loss=answer)"
+	flat, falls := [4]float64{1, 1, 1, 1}, [4]float64{1, 0.6, 0.3, 0.2}
+	cases := []struct {
+		name  string
+		stale []lrDesign
+		want  string
+	}{
+		{"none", nil, VerdictSupported},
+		// Alone, a stale GPT (flat) of 9k would be paired with the 9.5k
+		// LSTM (falls) and the stale LSTM (flat) with the 31k GPT: the
+		// verdict would turn.
+		{"a shorter training", []lrDesign{older}, VerdictSupported},
+		{"other gaps", []lrDesign{otherGaps}, VerdictSupported},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, longrangeSweep)
+			writeLongrangeRun(t, filepath.Join(dir, "gpt-31k"), "gpt-d32L2", "gpt", 31000, flat, quick)
+			writeLongrangeRun(t, filepath.Join(dir, "lstm-29k"), "lstm-H56", "lstm", 29000, falls, quick)
+			for i, d := range c.stale {
+				writeLongrangeRun(t, filepath.Join(dir, fmt.Sprint("stale-gpt", i)), "gpt-d16L2", "gpt", 9000, [4]float64{1, 1, 1, 0.2}, d)
+				writeLongrangeRun(t, filepath.Join(dir, fmt.Sprint("stale-lstm", i)), "lstm-H32", "lstm", 9500, flat, d)
+			}
+			j := judgeDir(t, "longrange", root)
+			for i, f := range j.Findings {
+				if f.Verdict != c.want {
+					t.Errorf("finding %d: %s — %s %q, want %s", i, f.Verdict, f.Detail, f.Items, c.want)
+				}
+				left := 0
+				for _, it := range f.Items {
+					if strings.HasPrefix(it, "not compared, another design: ") && strings.Contains(it, "not this study's "+quick.String()) {
+						left++
+					}
+				}
+				if left != 2*len(c.stale) {
+					t.Errorf("finding %d: %d stale runs named as another design, want %d: %q", i, left, 2*len(c.stale), f.Items)
+				}
+			}
+			if rows := len(j.Section.Figures[0].Table.Rows); rows != 2 {
+				t.Errorf("%d models in the table, want the 2 of the study's design", rows)
+			}
+		})
 	}
 }
 

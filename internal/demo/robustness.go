@@ -17,6 +17,7 @@ import (
 	"emlab/internal/report"
 	"emlab/internal/rundir"
 	"emlab/internal/stats"
+	"emlab/internal/tasks"
 )
 
 const (
@@ -46,7 +47,13 @@ func init() {
 	})
 }
 
-// pertGap is one run's pooled clean and perturbed accuracy.
+// pertGap is one run's pooled clean and perturbed accuracy over its
+// in-vocabulary perturbations, and apart from it the same over its
+// out-of-vocabulary probes (tasks.Variant.OutOfVocab: a perturbation
+// writing a character no training document holds, add's spaces). A probe
+// fails by construction — the model never trained that token's embedding,
+// at any size — so it says nothing about robustness growing with scale and
+// stays out of the gap the verdict compares.
 type pertGap struct {
 	run            *rundir.Run
 	family         string
@@ -55,6 +62,10 @@ type pertGap struct {
 	chance         float64 // pooled clean chance
 	d              stats.DiffInterval
 	perVariant     []string
+	// probe is the pooled gap of the out-of-vocabulary probes (nil
+	// without any), probes their perturbations' names.
+	probe  *stats.DiffInterval
+	probes []string
 }
 
 func (g *pertGap) clean() float64 { return float64(g.cleanK) / float64(g.cleanN) }
@@ -62,6 +73,38 @@ func (g *pertGap) clean() float64 { return float64(g.cleanK) / float64(g.cleanN)
 func (g *pertGap) String() string {
 	return fmt.Sprintf("%s %s (%s): clean %.2f, perturbed %.2f, gap %+.2f %s (chance %.2f)", g.family, runLabel(g.run), paramsText(g.run),
 		g.d.P1, g.d.P2, g.d.Diff, interval(g.d.Lo, g.d.Hi), g.chance)
+}
+
+// probeString states the out-of-vocabulary probes' gap ("" without any).
+func (g *pertGap) probeString() string {
+	if g.probe == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %s (%s), out-of-vocabulary probe (%s: a character no training document holds; not in the gap): clean %.2f, perturbed %.2f, gap %+.2f %s",
+		g.family, runLabel(g.run), paramsText(g.run), strings.Join(g.probes, ", "), g.probe.P1, g.probe.P2, g.probe.Diff, interval(g.probe.Lo, g.probe.Hi))
+}
+
+// outOfVocab names the run's perturbed variants that are out-of-vocabulary
+// probes, as the run's own tasks declare them (rebuilt from the mixture in
+// its configuration; none without one).
+func outOfVocab(r *rundir.Run) (map[string]bool, error) {
+	out := map[string]bool{}
+	spec := r.Config.Data.Tasks
+	if spec == "" {
+		return out, nil
+	}
+	m, err := tasks.ParseMixture(spec)
+	if err != nil {
+		return nil, fmt.Errorf("robustness %s: the tasks of its %s: %w", r.ID, rundir.ConfigFile, err)
+	}
+	for _, t := range m.Tasks() {
+		for _, v := range t.Variants() {
+			if v.OutOfVocab {
+				out[v.Name] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // sharpOf returns the first sharp metric with an aggregate line for the
@@ -83,6 +126,11 @@ func pertGapOf(r *rundir.Run) (*pertGap, error) {
 	g := &pertGap{run: r}
 	var chanceSum float64
 	seen := map[string]bool{}
+	oov, err := outOfVocab(r)
+	if err != nil {
+		return nil, err
+	}
+	var probeCK, probeCN, probePK, probePN int
 	for _, e := range r.Evals {
 		i := strings.Index(e.Task, "/perturbed=")
 		if e.Step != step || i < 0 || seen[e.Task] {
@@ -100,11 +148,29 @@ func pertGapOf(r *rundir.Run) (*pertGap, error) {
 		}
 		g.family, _, _ = strings.Cut(clean, "/")
 		ck, pk := int(math.Round(c.Value*float64(c.N))), int(math.Round(p.Value*float64(p.N)))
+		if oov[e.Task] {
+			probeCK, probeCN, probePK, probePN = probeCK+ck, probeCN+c.N, probePK+pk, probePN+p.N
+			if pert := e.Task[i+len("/perturbed="):]; !slices.Contains(g.probes, pert) {
+				g.probes = append(g.probes, pert)
+			}
+			g.perVariant = append(g.perVariant, fmt.Sprintf("%s %.2f → %s %.2f (out-of-vocabulary probe)", clean, c.Value, e.Task[i+1:], p.Value))
+			continue
+		}
 		g.cleanK, g.cleanN, g.pertK, g.pertN = g.cleanK+ck, g.cleanN+c.N, g.pertK+pk, g.pertN+p.N
 		chanceSum += c.Chance * float64(c.N)
 		g.perVariant = append(g.perVariant, fmt.Sprintf("%s %.2f → %s %.2f", clean, c.Value, e.Task[i+1:], p.Value))
 	}
+	if probeCN > 0 && probePN > 0 {
+		d, err := stats.DiffProportions(probeCK, probeCN, probePK, probePN, 0.95)
+		if err != nil {
+			return nil, fmt.Errorf("robustness %s: out-of-vocabulary probe: %w", r.ID, err)
+		}
+		g.probe = &d
+	}
 	if g.cleanN == 0 || g.pertN == 0 {
+		if g.probe != nil {
+			return g, nil // probes only: reported, never compared
+		}
 		return nil, nil
 	}
 	g.chance = chanceSum / float64(g.cleanN)
@@ -116,17 +182,28 @@ func pertGapOf(r *rundir.Run) (*pertGap, error) {
 	return g, nil
 }
 
+// compared is true when the run has an in-vocabulary gap to compare.
+func (g *pertGap) compared() bool { return g.cleanN > 0 && g.pertN > 0 }
+
 func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
-	f := Finding{Claim: fmt.Sprintf("The gap between clean and perturbed accuracy closes as models grow (by more than %.2f, intervals apart) for at least two of add, icl and stories.", robustSame)}
+	f := Finding{Claim: fmt.Sprintf("The gap between clean and perturbed accuracy (perturbations written in the training vocabulary) closes as models grow (by more than %.2f, intervals apart) for at least two of add, icl and stories.", robustSame)}
 	sec := &report.StudySection{Title: "Robustness to perturbed inputs",
-		Intro: "Sharp scores (exact match; minimal pairs for stories) on held-out items, clean and perturbed, pooled over each task's variants and perturbations; the gap is clean − perturbed with Newcombe's 95% interval."}
+		Intro: "Sharp scores (exact match; minimal pairs for stories) on held-out items, clean and perturbed, pooled over each task's variants and perturbations; the gap is clean − perturbed with Newcombe's 95% interval. " +
+			"A perturbation that writes a character no training document holds (add's spaces) is an out-of-vocabulary probe: shown apart, never in the gap."}
 	byFamily := map[string][]*pertGap{}
+	var probes []string
 	for _, r := range bySize(evaluated(in.Runs(robustnessSweep))) {
 		g, err := pertGapOf(r)
 		if err != nil {
 			return nil, err
 		}
-		if g != nil {
+		if g == nil {
+			continue
+		}
+		if p := g.probeString(); p != "" {
+			probes = append(probes, p)
+		}
+		if g.compared() {
 			byFamily[g.family] = append(byFamily[g.family], g)
 		}
 	}
@@ -176,6 +253,7 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 		f.verdict(VerdictInconclusive)
 		f.Detail = fmt.Sprintf("%d tasks whose gap closes, %d whose gap does not, of %d compared", len(grows), len(same), len(byFamily))
 	}
+	f.Items = append(f.Items, probes...)
 	if len(byFamily) == 0 {
 		sec.Note = "No evaluated runs of the robustness sweep in this directory."
 	} else {

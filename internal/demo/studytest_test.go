@@ -114,8 +114,8 @@ func judgeDir(t *testing.T, name, dir string) *Judged {
 	return j
 }
 
-// patchArch marks a fake run's config.json as an LSTM's.
-func patchArch(t *testing.T, dir string) {
+// patchConfig rewrites a fake run's config.json through edit.
+func patchConfig(t *testing.T, dir string, edit func(map[string]any)) {
 	t.Helper()
 	path := filepath.Join(dir, rundir.ConfigFile)
 	b, err := os.ReadFile(path)
@@ -126,7 +126,7 @@ func patchArch(t *testing.T, dir string) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
-	c["model"].(map[string]any)["arch"] = "lstm"
+	edit(c)
 	if b, err = json.Marshal(c); err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,14 @@ import (
 // allowedImports are the emlab packages each package of the analysis half
 // may import (docs/ARCHITECTURE.md): rundir is a leaf, and the statistics,
 // the report and the index read runs through it without any model code.
+// numfmt, the one number format, is a leaf that both the statistics and
+// the report write their numbers with.
 var allowedImports = map[string][]string{
 	"internal/rundir":          {"internal/atomicfile"},
-	"internal/stats":           {"internal/rundir"},
-	"internal/report":          {},
-	"internal/report/assemble": {"internal/report", "internal/rundir", "internal/stats"},
+	"internal/numfmt":          {},
+	"internal/stats":           {"internal/numfmt", "internal/rundir"},
+	"internal/report":          {"internal/numfmt"},
+	"internal/report/assemble": {"internal/numfmt", "internal/report", "internal/rundir", "internal/stats"},
 	"internal/store":           {"internal/rundir"},
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"emlab/internal/numfmt"
 )
 
 // Limits past which a scaling-law fit is called degenerate: the data do
@@ -41,9 +43,9 @@ func degenerate(ps []namedInterval) string {
 		case math.IsNaN(p.iv.Value) || math.IsInf(p.iv.Value, 0):
 			why = append(why, fmt.Sprintf("%s is not finite", p.name))
 		case p.coeff && math.Abs(p.iv.Value) > MaxScalingCoefficient:
-			why = append(why, fmt.Sprintf("%s = %.3g > %g", p.name, p.iv.Value, MaxScalingCoefficient))
+			why = append(why, fmt.Sprintf("%s = %s > %s", p.name, numfmt.Num(p.iv.Value), numfmt.Num(MaxScalingCoefficient)))
 		case !p.coeff && p.name != "E" && p.iv.Value > MaxScalingExponent:
-			why = append(why, fmt.Sprintf("%s = %.3g > %g", p.name, p.iv.Value, MaxScalingExponent))
+			why = append(why, fmt.Sprintf("%s = %s > %s", p.name, numfmt.Num(p.iv.Value), numfmt.Num(MaxScalingExponent)))
 		}
 		if math.IsInf(p.iv.Lo, 0) || math.IsInf(p.iv.Hi, 0) {
 			why = append(why, fmt.Sprintf("%s's interval is open to ∞", p.name))

@@ -18,7 +18,7 @@ func TestScalingFitDegenerate(t *testing.T) {
 	}{
 		{"plausible", ChinchillaFit{E: Interval{1.7, 1.6, 1.8}, A: Interval{400, 200, 800}, B: Interval{410, 300, 600}, Alpha: Interval{0.34, nan, nan}, Beta: ok}, nil},
 		{"the issue's", ChinchillaFit{E: Interval{1.2, 0.1, 1.5}, A: Interval{30, 1, 90}, B: Interval{8e11, 1e3, math.Inf(1)}, Alpha: ok, Beta: Interval{2.26, 0.5, 4}},
-			[]string{"B = 8e+11 > 1e+09", "B's interval is open to ∞", "β = 2.26 > 1.5"}},
+			[]string{"B = 800G > 1G", "B's interval is open to ∞", "β = 2.26 > 1.5"}},
 	} {
 		got := c.fit.Degenerate()
 		if (got == "") != (c.want == nil) {

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"emlab/internal/numfmt"
 )
 
 // Directions of a curve's change with scale, in terms of improvement (the
@@ -213,8 +215,10 @@ func monotoneEvidence(mo monotonicity, levels []Level, alpha, bicMonotone float6
 		vals["x_trough"] = levels[mo.turnDip].X
 	}
 	detail := fmt.Sprintf("two lines meeting at each interior level, with the family variance they leave: "+
-		"improves then worsens p = %.3g (turn at %.4g, family sd %.3g, BIC %.4g), worsens then improves p = %.3g (turn at %.4g, family sd %.3g, BIC %.4g), Bonferroni over %d turning levels; each shape needs p < alpha/2 = %g and a lower BIC than the best monotone model (%.4g)",
-		mo.pHump, levels[mo.turnHump].X, mo.sdHump, mo.bicHump, mo.pDip, levels[mo.turnDip].X, mo.sdDip, mo.bicDip, len(levels)-2, alpha/2, bicMonotone)
+		"improves then worsens p = %s (turn at %s, family sd %s, BIC %.4g), worsens then improves p = %s (turn at %s, family sd %s, BIC %.4g), Bonferroni over %d turning levels; each shape needs p < alpha/2 = %g and a lower BIC than the best monotone model (%.4g)",
+		// BICs keep four digits, not the lab's three: they are compared by
+		// their differences, a few units on values in the hundreds.
+		numfmt.Num(mo.pHump), numfmt.Num(levels[mo.turnHump].X), numfmt.Num(mo.sdHump), mo.bicHump, numfmt.Num(mo.pDip), numfmt.Num(levels[mo.turnDip].X), numfmt.Num(mo.sdDip), mo.bicDip, len(levels)-2, alpha/2, bicMonotone)
 	if dir == "" {
 		detail += ": no significant change of direction"
 	} else {

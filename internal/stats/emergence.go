@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"emlab/internal/numfmt"
 )
 
 // Verdicts.
@@ -259,10 +261,10 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	I := overallImprovement(yn)
 	res.add(Evidence{Test: "bigbench", Pass: true,
 		Values: map[string]float64{"breakthroughness": res.Breakthroughness, "linearity": res.Linearity, "overall_improvement": I},
-		Detail: fmt.Sprintf("BIG-bench appendix B on normalised, oriented scores: breakthroughness %.3g, linearity %.3g, overall improvement %.3g (descriptive, not used by the verdict)", res.Breakthroughness, res.Linearity, I)})
+		Detail: fmt.Sprintf("BIG-bench appendix B on normalised, oriented scores: breakthroughness %s, linearity %s, overall improvement %s (descriptive, not used by the verdict)", numfmt.Num(res.Breakthroughness), numfmt.Num(res.Linearity), numfmt.Num(I))})
 	if res.FewItems {
 		res.add(Evidence{Test: "items", Pass: false, Values: map[string]float64{"n_min": float64(res.NMin), "min_items": MinItems},
-			Detail: fmt.Sprintf("some level rests on %d items per evaluation (fewer than %d): its binomial standard error is up to %.2g, so treat this verdict with caution", res.NMin, MinItems, 0.5/math.Sqrt(float64(res.NMin)))})
+			Detail: fmt.Sprintf("some level rests on %d items per evaluation (fewer than %d): its binomial standard error is up to %s, so treat this verdict with caution", res.NMin, MinItems, numfmt.Num(0.5/math.Sqrt(float64(res.NMin))))})
 	}
 
 	if lo, hi := rangeOf(y); hi-lo <= 1e-12*math.Max(1, math.Max(math.Abs(lo), math.Abs(hi))) {
@@ -320,8 +322,8 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	monoEv, shape := monotoneEvidence(mo, levels, o.Alpha, bicMono)
 	trend := (!(p >= o.Alpha) || shape != "") && math.Abs(I) >= BigBenchEpsilon
 	res.add(Evidence{Test: "trend", Pass: trend, Values: map[string]float64{"p": p, "p_direction_change": mo.p(), "alpha": o.Alpha, "family_sd_constant": fs.get(ModelConstant).FamilySD},
-		Detail: fmt.Sprintf("constant curve vs line, power law and sigmoid in log x, each with its own family variance: p = %.3g (best alternative %s; %s, Bonferroni over the three); change of direction p = %.3g; %s at alpha %g",
-			p, alt, testName(known), mo.p(), passWord(trend, "changes with scale", "no significant change"), o.Alpha)})
+		Detail: fmt.Sprintf("constant curve vs line, power law and sigmoid in log x, each with its own family variance: p = %s (best alternative %s; %s, Bonferroni over the three); change of direction p = %s; %s at alpha %g",
+			numfmt.Num(p), alt, testName(known), numfmt.Num(mo.p()), passWord(trend, "changes with scale", "no significant change"), o.Alpha)})
 	// A significant but tiny change is flat for practical purposes: the
 	// chosen fit (or, for a change of direction, the smaller of the two
 	// moves) must move at least Delta/2 across the sampled scales.
@@ -336,17 +338,17 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	}
 	big := change >= o.Delta/2
 	res.add(Evidence{Test: "effect_size", Pass: big, Values: map[string]float64{"fitted_change": change, "min_change": o.Delta / 2},
-		Detail: fmt.Sprintf("the curve moves %.3g across the sampled scales (at least %.3g = Delta/2 to count as a change)", change, o.Delta/2)})
+		Detail: fmt.Sprintf("the curve moves %s across the sampled scales (at least %s = Delta/2 to count as a change)", numfmt.Num(change), numfmt.Num(o.Delta/2))})
 	if !trend || !big {
 		// No transition, so no midpoint to report (the sigmoid fitted to
 		// noise has an arbitrary one).
 		res.Verdict, res.Direction = VerdictFlat, DirectionNone
-		res.Reason = fmt.Sprintf("no significant change with scale (trend p = %.3g, alpha %g)", p, o.Alpha)
+		res.Reason = fmt.Sprintf("no significant change with scale (trend p = %s, alpha %g)", numfmt.Num(p), o.Alpha)
 		if sd := fs.get(ModelConstant).FamilySD; sd > 0 && known {
-			res.Reason = fmt.Sprintf("no significant change with scale beyond the model-to-model scatter (family sd %.3g about a constant; trend p = %.3g, alpha %g)", sd, p, o.Alpha)
+			res.Reason = fmt.Sprintf("no significant change with scale beyond the model-to-model scatter (family sd %s about a constant; trend p = %s, alpha %g)", numfmt.Num(sd), numfmt.Num(p), o.Alpha)
 		}
 		if trend {
-			res.Reason = fmt.Sprintf("the change with scale (%.3g) is below Delta/2 = %.3g", change, o.Delta/2)
+			res.Reason = fmt.Sprintf("the change with scale (%s) is below Delta/2 = %s", numfmt.Num(change), numfmt.Num(o.Delta/2))
 		}
 		res.XStar = math.NaN()
 		return res, o.intervals(ctx, c, res, levels, fs, nil, base, orient)
@@ -358,9 +360,9 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		res.Verdict, res.Direction = VerdictNonMonotone, shape
 		switch shape {
 		case DirectionImprovesThenWorse:
-			res.Reason = fmt.Sprintf("improves up to %.4g (by %.3g) and then worsens (by %.3g)", levels[mo.turnHump].X, mo.riseHump, mo.fallHump)
+			res.Reason = fmt.Sprintf("improves up to %s (by %s) and then worsens (by %s)", numfmt.Num(levels[mo.turnHump].X), numfmt.Num(mo.riseHump), numfmt.Num(mo.fallHump))
 		case DirectionWorsensThenImprove:
-			res.Reason = fmt.Sprintf("worsens up to %.4g (by %.3g) and then improves (by %.3g)", levels[mo.turnDip].X, mo.fallDip, mo.riseDip)
+			res.Reason = fmt.Sprintf("worsens up to %s (by %s) and then improves (by %s)", numfmt.Num(levels[mo.turnDip].X), numfmt.Num(mo.fallDip), numfmt.Num(mo.riseDip))
 		default:
 			res.Reason = "changes direction both ways (improves then worsens, and worsens then improves)"
 		}
@@ -370,10 +372,10 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	d := orient * (best.model.f(best.theta, t[n-1]) - best.model.f(best.theta, t[0]))
 	improves := d > 0
 	res.add(Evidence{Test: "direction", Pass: improves, Values: map[string]float64{"oriented_change": d, "lower_is_better": b2f(res.LowerIsBetter)},
-		Detail: fmt.Sprintf("the chosen fit (%s) %s by %.3g from the smallest to the largest scale%s", best.Model, passWord(improves, "improves", "worsens"), math.Abs(d), orientNote(res.LowerIsBetter, c.Metric))})
+		Detail: fmt.Sprintf("the chosen fit (%s) %s by %s from the smallest to the largest scale%s", best.Model, passWord(improves, "improves", "worsens"), numfmt.Num(math.Abs(d)), orientNote(res.LowerIsBetter, c.Metric))})
 	if !improves {
 		res.Verdict, res.Direction = VerdictInverse, DirectionWorsens
-		res.Reason = fmt.Sprintf("worsens with scale: the fitted %s goes from %.3g to %.3g", c.Metric, best.model.f(best.theta, t[0]), best.model.f(best.theta, t[n-1]))
+		res.Reason = fmt.Sprintf("worsens with scale: the fitted %s goes from %s to %s", c.Metric, numfmt.Num(best.model.f(best.theta, t[0])), numfmt.Num(best.model.f(best.theta, t[n-1])))
 		res.XStar = math.NaN()
 		return res, o.intervals(ctx, c, res, levels, fs, nil, base, orient)
 	}
@@ -403,7 +405,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	okBIC := dBIC >= o.MinDeltaBIC
 	check(okBIC, "the sigmoid does not beat the smooth fits by BIC")
 	res.add(Evidence{Test: "sigmoid_vs_smooth", Pass: okBIC, Values: map[string]float64{"delta_bic": dBIC, "family_sd_sigmoid": sig.FamilySD, "family_sd_smooth": smoothBest.FamilySD},
-		Detail: fmt.Sprintf("BIC(%s) − BIC(sigmoid) = %.3g (need ≥ %g), with family sd %.3g for the sigmoid and %.3g for the %s", smoothBest.Model, dBIC, o.MinDeltaBIC, sig.FamilySD, smoothBest.FamilySD, smoothBest.Model)})
+		Detail: fmt.Sprintf("BIC(%s) − BIC(sigmoid) = %s (need ≥ %g), with family sd %s for the sigmoid and %s for the %s", smoothBest.Model, numfmt.Num(dBIC), o.MinDeltaBIC, numfmt.Num(sig.FamilySD), numfmt.Num(smoothBest.FamilySD), smoothBest.Model)})
 
 	// Out of sample: the median absolute leave-one-out error, because a
 	// sharp jump makes the level next to it unpredictable for any model (it
@@ -411,19 +413,19 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	okLOO := !math.IsNaN(sig.LOOMedian) && !math.IsInf(looSmooth, 1) && sig.LOOMedian < looSmooth
 	check(okLOO, "the sigmoid does not predict left-out levels better")
 	res.add(Evidence{Test: "out_of_sample", Pass: okLOO, Values: map[string]float64{"sigmoid_loo_median_abs": sig.LOOMedian, "smooth_loo_median_abs": looSmooth, "sigmoid_loo_rmse": sig.LOO},
-		Detail: fmt.Sprintf("leave-one-level-out median absolute error: sigmoid %.3g vs best smooth fit %.3g (the sigmoid must predict the typical left-out level better)", sig.LOOMedian, looSmooth)})
+		Detail: fmt.Sprintf("leave-one-level-out median absolute error: sigmoid %s vs best smooth fit %s (the sigmoid must predict the typical left-out level better)", numfmt.Num(sig.LOOMedian), numfmt.Num(looSmooth))})
 
 	rise := orient * (sig.Params["ceiling"] - sig.Params["floor"])
 	check(rise > 0, "the fitted sigmoid falls")
 	res.add(Evidence{Test: "sigmoid_rises", Pass: rise > 0, Values: map[string]float64{"floor": sig.Params["floor"], "ceiling": sig.Params["ceiling"]},
-		Detail: fmt.Sprintf("the fitted sigmoid goes from %.3g to %.3g: %s", sig.Params["floor"], sig.Params["ceiling"], passWord(rise > 0, "an improvement", "a fall is never emergence"))})
+		Detail: fmt.Sprintf("the fitted sigmoid goes from %s to %s: %s", numfmt.Num(sig.Params["floor"]), numfmt.Num(sig.Params["ceiling"]), passWord(rise > 0, "an improvement", "a fall is never emergence"))})
 
 	width := sig.Params["rise_10_90_decades"]
 	sp := t[n-1] - t[0]
 	sharp := width <= o.SharpFrac*sp
 	check(sharp, "the rise is not sharp")
 	res.add(Evidence{Test: "sharpness", Pass: sharp, Values: map[string]float64{"rise_10_90_decades": width, "span_decades": sp},
-		Detail: fmt.Sprintf("10–90%% rise of the sigmoid spans %.3g decades of the %.3g sampled (sharp if ≤ %.3g of it)", width, sp, o.SharpFrac)})
+		Detail: fmt.Sprintf("10–90%% rise of the sigmoid spans %s decades of the %s sampled (sharp if ≤ %s of it)", numfmt.Num(width), numfmt.Num(sp), numfmt.Num(o.SharpFrac))})
 
 	// "Near random until a critical scale": at least two sampled scales
 	// before the midpoint, so a curve rising from its first rung (a power
@@ -432,7 +434,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	in := m > t[1] && m <= t[n-1]
 	check(in, "the midpoint is outside the sampled scales")
 	res.add(Evidence{Test: "x_star_in_range", Pass: in, Values: map[string]float64{"x_star": res.XStar, "x_second": levels[1].X, "x_max": levels[n-1].X},
-		Detail: fmt.Sprintf("sigmoid midpoint %.4g %s (second smallest scale %.4g, largest %.4g]: a transition needs two sampled scales before it", res.XStar, passWord(in, "lies within", "lies outside"), levels[1].X, levels[n-1].X)})
+		Detail: fmt.Sprintf("sigmoid midpoint %s %s (second smallest scale %s, largest %s]: a transition needs two sampled scales before it", numfmt.Num(res.XStar), passWord(in, "lies within", "lies outside"), numfmt.Num(levels[1].X), numfmt.Num(levels[n-1].X))})
 
 	ev := weiEvidence(c, levels, sig, o, orient)
 	check(ev.Pass, "not near chance and then clearly above it")
@@ -451,13 +453,13 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		res.Reason = fmt.Sprintf("improves with scale, but %d levels cannot tell a sharp transition from a smooth rise: %s, and testing it out of sample needs %d levels", n, fitNote, o.MinLevels)
 	case emergent:
 		res.Verdict, res.Emergent = VerdictEmergent, true
-		res.Reason = fmt.Sprintf("a sharp rise from near chance at %.3g (sigmoid midpoint), better than the smooth fits in and out of sample", res.XStar)
+		res.Reason = fmt.Sprintf("a sharp rise from near chance at %s (sigmoid midpoint), better than the smooth fits in and out of sample", numfmt.Num(res.XStar))
 		res.XStarSeeds = seedXStars(levels, sig, orient)
 	default:
 		res.Verdict = VerdictSmooth
 		res.Reason = "improves with scale without a sharp transition: " + fails[0]
 		res.add(Evidence{Test: "smooth_fit_gof", Pass: res.smoothGOFP >= GOFAlpha, Values: map[string]float64{"p": res.smoothGOFP, "alpha": GOFAlpha},
-			Detail: fmt.Sprintf("goodness of fit of the smooth fit (line or power law), χ² with sampling plus the sigmoid's family variance: p = %.3g (the mirage test counts a metric as smooth only at p ≥ %g)", res.smoothGOFP, GOFAlpha)})
+			Detail: fmt.Sprintf("goodness of fit of the smooth fit (line or power law), χ² with sampling plus the sigmoid's family variance: p = %s (the mirage test counts a metric as smooth only at p ≥ %g)", numfmt.Num(res.smoothGOFP), GOFAlpha)})
 	}
 	if math.IsNaN(res.XStar) {
 		sig = nil
@@ -605,7 +607,7 @@ func chanceApplies(c *Curve, y []float64) (bool, string) {
 		if lo >= 0 && hi <= 100 {
 			hint = " (percentages? give fractions)"
 		}
-		return false, fmt.Sprintf("chance rate %g ignored: the scores range over [%.4g, %.4g], not fractions in [0, 1]%s", c.Chance, lo, hi, hint)
+		return false, fmt.Sprintf("chance rate %g ignored: the scores range over [%s, %s], not fractions in [0, 1]%s", c.Chance, numfmt.Num(lo), numfmt.Num(hi), hint)
 	}
 	return true, ""
 }
@@ -655,13 +657,15 @@ func modelEvidence(fs *fitSet, best *Fit) Evidence {
 	looMin := math.Inf(1)
 	for _, f := range fs.fits {
 		vals["bic_"+f.Model] = f.BIC
+		// four digits, not the lab's three: BICs are read by their
+		// differences, a few units on values in the hundreds
 		detail += fmt.Sprintf(" %s %.4g", f.Model, f.BIC)
 		if f.LOO < looMin {
 			looMin, looBest = f.LOO, f.Model
 		}
 	}
 	agree := looBest == best.Model
-	detail += fmt.Sprintf("; chosen %s (family sd %.3g); lowest leave-one-out RMSE: %s (%.3g)", best.Model, best.FamilySD, looBest, looMin)
+	detail += fmt.Sprintf("; chosen %s (family sd %s); lowest leave-one-out RMSE: %s (%s)", best.Model, numfmt.Num(best.FamilySD), looBest, numfmt.Num(looMin))
 	return Evidence{Test: "model_choice", Pass: agree, Values: vals, Detail: detail}
 }
 
@@ -697,7 +701,7 @@ func weiEvidence(c *Curve, levels []Level, sig *Fit, o Options, orient float64) 
 		}
 		ok := frac <= 0.1
 		return Evidence{Test: "starts_flat", Pass: ok, Values: map[string]float64{"fraction_of_rise_at_smallest": frac},
-			Detail: fmt.Sprintf("no chance rate applies: at the smallest scale the fitted sigmoid has risen %.3g of the way (flat start if ≤ 0.1)", frac)}
+			Detail: fmt.Sprintf("no chance rate applies: at the smallest scale the fitted sigmoid has risen %s of the way (flat start if ≤ 0.1)", numfmt.Num(frac))}
 	}
 	ch := c.Chance
 	p := func(l Level) float64 {
@@ -718,8 +722,8 @@ func weiEvidence(c *Curve, levels []Level, sig *Fit, o Options, orient float64) 
 	ok := near && above
 	return Evidence{Test: "wei_near_chance_then_above", Pass: ok,
 		Values: map[string]float64{"chance": ch, "mean_smallest": first.Mean, "p_smallest": pSmall, "mean_second": second.Mean, "p_second": pSecond, "mean_largest": last.Mean, "p_largest": pLarge},
-		Detail: fmt.Sprintf("two smallest scales %.3g and %.3g vs chance %.3g (p = %.3g and %.3g, %s); largest %.3g (p = %.3g, %s)",
-			first.Mean, second.Mean, ch, pSmall, pSecond, passWord(near, "near random", "not both near random"), last.Mean, pLarge, passWord(above, "clearly above", "not clearly above"))}
+		Detail: fmt.Sprintf("two smallest scales %s and %s vs chance %s (p = %s and %s, %s); largest %s (p = %s, %s)",
+			numfmt.Num(first.Mean), numfmt.Num(second.Mean), numfmt.Num(ch), numfmt.Num(pSmall), numfmt.Num(pSecond), passWord(near, "near random", "not both near random"), numfmt.Num(last.Mean), numfmt.Num(pLarge), passWord(above, "clearly above", "not clearly above"))}
 }
 
 // intervals bootstraps x_star (when sig is not nil) and x_cross over seeds,

@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"emlab/internal/numfmt"
 	"emlab/internal/rundir"
 )
 
@@ -155,20 +156,20 @@ func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen
 		if math.IsNaN(smooth.smoothGOFP) {
 			m.Reason = fmt.Sprintf("%s's %s fit cannot be tested for goodness of fit (no sampling variances)", smooth.Metric, smooth.Fit)
 		} else {
-			m.Reason = fmt.Sprintf("%s's %s fit fails the goodness-of-fit test (p = %.3g < %g): it is not smooth where it matters", smooth.Metric, smooth.Fit, smooth.smoothGOFP, GOFAlpha)
+			m.Reason = fmt.Sprintf("%s's %s fit fails the goodness-of-fit test (p = %s < %g): it is not smooth where it matters", smooth.Metric, smooth.Fit, numfmt.Num(smooth.smoothGOFP), GOFAlpha)
 		}
 	case smooth.FewItems:
 		m.Verdict = MirageInconclusive
 		m.Reason = fmt.Sprintf("%s rests on %d items per evaluation (fewer than %d): too few to tell a smooth rise from a jump", smooth.Metric, smooth.NMin, MinItems)
 	default:
 		m.Verdict, m.Mirage = MirageArtifact, true
-		m.Reason = fmt.Sprintf("%s is emergent while %s of the same outputs improves smoothly (%s, goodness of fit p = %.3g): the sharpness may be a metric artifact",
-			sharp.Metric, smooth.Metric, smooth.Fit, smooth.smoothGOFP)
+		m.Reason = fmt.Sprintf("%s is emergent while %s of the same outputs improves smoothly (%s, goodness of fit p = %s): the sharpness may be a metric artifact",
+			sharp.Metric, smooth.Metric, smooth.Fit, numfmt.Num(smooth.smoothGOFP))
 	}
 	m.Detail = m.Reason
 	if pl := m.PowerL; pl != nil {
 		if pl.Applicable {
-			m.Detail += fmt.Sprintf("; p^L check with %s: L = %.3g, RMSE %.3g (%s)", pl.PerPositionMetric, pl.L, pl.RMSE, passWord(pl.Consistent, "consistent", "inconsistent"))
+			m.Detail += fmt.Sprintf("; p^L check with %s: L = %s, RMSE %s (%s)", pl.PerPositionMetric, numfmt.Num(pl.L), numfmt.Num(pl.RMSE), passWord(pl.Consistent, "consistent", "inconsistent"))
 		} else {
 			m.Detail += "; p^L check not applicable: " + pl.Reason
 		}
@@ -264,7 +265,7 @@ func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
 		return na(fmt.Sprintf("%s and %s must both be fractions in [0, 1]", sharp.Metric, pp.Metric))
 	}
 	if lo, hi := rangeOf(em); hi-lo < 1e-9 {
-		return na(fmt.Sprintf("%s is %.3g at every scale: p^L fits it with any large L", sharp.Metric, lo))
+		return na(fmt.Sprintf("%s is %s at every scale: p^L fits it with any large L", sharp.Metric, numfmt.Num(lo)))
 	}
 	sse := func(L float64) float64 {
 		var s float64
@@ -286,7 +287,7 @@ func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
 			}
 		}
 		if c.L <= lMin*1.01 || c.L >= lMax*0.99 {
-			return na(fmt.Sprintf("the best-fitting L is at the edge of its range [%g, %g] (%.3g): no answer length explains %s from %s", lMin, lMax, c.L, sharp.Metric, pp.Metric))
+			return na(fmt.Sprintf("the best-fitting L is at the edge of its range [%g, %g] (%s): no answer length explains %s from %s", lMin, lMax, numfmt.Num(c.L), sharp.Metric, pp.Metric))
 		}
 	}
 	var meanSE float64

@@ -26,7 +26,10 @@ import (
 //
 // Robustness (perturb=spaces+zeros): the same held-out items with spaces
 // around the operands (P: 12 +34=) or leading zeros (P:012+0034=), which
-// keep the sum; training never shows either.
+// keep the sum; training never shows either. A space is moreover a
+// character no training document holds (its embedding is never trained),
+// so spaces is an out-of-vocabulary probe (Variant.OutOfVocab); zeros
+// uses trained characters, in places training never puts them.
 type add struct {
 	spec, evalSpec         string
 	format                 string
@@ -233,8 +236,9 @@ func (t *add) Variants() []Variant {
 			Generate: t.format == "scratchpad",
 			Trained:  n >= t.minDigits && n <= t.digits,
 		}
-		// Neither spaces nor leading zeros occur in training.
-		vs = append(append(vs, v), perturbedOf(v, t.perturb, func(string) bool { return false })...)
+		// Neither spaces nor leading zeros occur in training; a space is
+		// not even a character of add's training documents (zeros are).
+		vs = append(append(vs, v), perturbedOf(v, t.perturb, func(string) bool { return false }, func(p string) bool { return p == "spaces" })...)
 	}
 	return vs
 }

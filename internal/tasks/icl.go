@@ -155,7 +155,7 @@ func (t *icl) Variants() []Variant {
 		d := max(1, k/4)
 		vs = append(append(vs, v), perturbedOf(v, t.perturbsAt(k), func(p string) bool {
 			return p == "reorder" || (k+d <= t.kmax && min(k, t.classes)+d <= t.classes)
-		})...)
+		}, nil)...)
 	}
 	return vs
 }

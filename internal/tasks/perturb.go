@@ -60,14 +60,17 @@ func perturbedVariant(v, pert string) string { return v + "/perturbed=" + pert }
 
 // perturbedOf returns, for clean variant v, the perturbed variants: the
 // same chance, metrics and generation, Trained as given per perturbation
-// (a perturbation whose text training can produce keeps v.Trained).
-func perturbedOf(v Variant, perts []string, trained func(pert string) bool) []Variant {
+// (a perturbation whose text training can produce keeps v.Trained), and
+// OutOfVocab where outOfVocab says the perturbation writes a character
+// no training document holds (nil: none does).
+func perturbedOf(v Variant, perts []string, trained, outOfVocab func(pert string) bool) []Variant {
 	var out []Variant
 	for _, p := range perts {
 		w := v
 		w.Name, w.Perturbs = perturbedVariant(v.Name, p), v.Name
 		w.Metrics = slices.Clone(v.Metrics)
 		w.Trained = v.Trained && trained(p)
+		w.OutOfVocab = outOfVocab != nil && outOfVocab(p)
 		out = append(out, w)
 	}
 	return out

@@ -84,6 +84,22 @@ func TestPerturbLeavesTrainingAndCleanItems(t *testing.T) {
 					t.Errorf("perturbed variant %+v of %+v", v, c)
 				}
 			}
+			// OutOfVocab is exactly "some prompt holds a character the
+			// training documents' alphabet lacks" (the task without
+			// perturbations has the training alphabet).
+			unseen := map[string]bool{}
+			for _, it := range all.Eval(0, 40) {
+				for _, r := range it.Prompt {
+					if !strings.ContainsRune(base.Alphabet(), r) {
+						unseen[it.Variant] = true
+					}
+				}
+			}
+			for _, v := range all.Variants() {
+				if v.OutOfVocab != unseen[v.Name] {
+					t.Errorf("%s: OutOfVocab %v, but a prompt with a character outside the training alphabet %q: %v", v.Name, v.OutOfVocab, base.Alphabet(), unseen[v.Name])
+				}
+			}
 		})
 	}
 }

@@ -282,7 +282,7 @@ func (t *stories) Variants() []Variant {
 		c := Variant{Name: v, Chance: 0.5, Metrics: []string{rundir.MCGrade, rundir.LogProb, rundir.Brier}, Trained: true}
 		// Doubled spaces never occur in training; a distracting sentence
 		// is a grammatical sentence in a place training stories have one.
-		vs = append(append(vs, c), perturbedOf(c, t.perturb, func(p string) bool { return p == "distract" })...)
+		vs = append(append(vs, c), perturbedOf(c, t.perturb, func(p string) bool { return p == "distract" }, nil)...)
 	}
 	return vs
 }

@@ -61,6 +61,11 @@ type Variant struct {
 	// of the facts trained on). Their scores measure what was stored, never
 	// generalisation, and Heldout is false on their text.
 	Memorised bool
+	// OutOfVocab is true for a perturbed variant whose prompts hold a
+	// character that none of the task's training documents holds (add's
+	// spaces): the model never trained that token's embedding, so a score
+	// there measures an unseen token as much as robustness.
+	OutOfVocab bool
 	// Perturbs names the clean variant this one perturbs (robustness:
 	// "add/plain/2" for "add/plain/2/perturbed=spaces"); empty for clean
 	// variants. A perturbation keeps the answer.
