@@ -112,3 +112,48 @@ func TestScalingErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestScalingFitAtBound: a law with no irreducible loss (E = 0) is
+// reported with at_bound ["E"] and a note in the text saying what is
+// conditional on it; the law of scalingCSV (E = 1.2) has neither.
+func TestScalingFitAtBound(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("params,tokens,loss\n")
+	for i := range 4 {
+		for j := range 4 {
+			N, D := math.Pow(10, 4+0.7*float64(i)), math.Pow(10, 6+0.8*float64(j))
+			fmt.Fprintf(&b, "%g,%g,%.6f\n", N, D, 60/math.Pow(N, 0.35)+300/math.Pow(D, 0.3))
+		}
+	}
+	zero := writeFile(t, "zero.csv", b.String())
+	withE := writeFile(t, "e.csv", scalingCSV())
+	for _, c := range []struct {
+		csv      string
+		extra    []string
+		at       string // at_bound as JSON
+		noteText bool
+	}{
+		{zero, nil, `["E"]`, true},
+		{withE, []string{"--params-col", "n_params", "--loss-col", "final_loss"}, `[]`, false},
+	} {
+		args := append([]string{"scaling", "fit", "--csv", c.csv, "--boot", "0"}, c.extra...)
+		out, stderr, code := runCmd(t, append(args, "--json")...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.csv, code, stderr)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if got := string(m["at_bound"]); got != c.at {
+			t.Errorf("%s: at_bound %s, want %s (E = %s)", c.csv, got, c.at, m["E"])
+		}
+		text, stderr, code := runCmd(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.csv, code, stderr)
+		}
+		if got := strings.Contains(text, "note: E at its lower bound (0)") && strings.Contains(text, "conditional on E = 0"); got != c.noteText {
+			t.Errorf("%s: bound note in the text is %v, want %v:\n%s", c.csv, got, c.noteText, text)
+		}
+	}
+}
