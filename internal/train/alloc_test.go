@@ -1,6 +1,7 @@
 package train
 
 import (
+	"runtime"
 	"testing"
 
 	"emlab/internal/config"
@@ -48,7 +49,31 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	// lists grow to the most buffers in use at once, which depends on how
 	// the two micro-batches interleave, and then stay.
 	testing.AllocsPerRun(3, step)
-	if n := testing.AllocsPerRun(5, step); n != 0 {
-		t.Errorf("%v allocations per training step, want 0", n)
+	// A preemption can still produce an interleaving the warm-up did not
+	// (more kernel calls or packing buffers live at once), and the lists
+	// then grow once more: a handful of allocations in one step, never
+	// again at that depth. So the measure is whole windows of steps, and a
+	// step counts as allocation-free when some window of them allocates
+	// nothing at all: growth is bounded and stops, while a step that
+	// allocates in steady state does so in every window. (AllocsPerRun's
+	// integer average would also let an allocation every other step pass
+	// as 0; the total per window does not.)
+	const windows, perWindow = 4, 5
+	// GOMAXPROCS 1, as the warm-up ran and AllocsPerRun measures.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var counts []uint64
+	for range windows {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range perWindow {
+			step()
+		}
+		runtime.ReadMemStats(&after)
+		n := after.Mallocs - before.Mallocs
+		if n == 0 {
+			return
+		}
+		counts = append(counts, n)
 	}
+	t.Errorf("every window of %d training steps allocated (heap allocations per window: %v), want one with 0", perWindow, counts)
 }
