@@ -95,10 +95,10 @@ func (f forecastOne) String() string {
 	s := fmt.Sprintf("%s %s: fitted on %d rungs (up to %s %s, %s), %d held out:", f.Ladder, f.Result.Task, fc.FitLevels,
 		report.Num(f.Result.Levels[fc.FitLevels-1].X), f.Result.Axis, fc.Model, fc.Holdout)
 	for _, r := range fc.Rungs {
-		s += fmt.Sprintf(" at %s predicted %.2f %s, measured %.2f;", report.Num(r.X), r.Predicted, interval(r.Lo, r.Hi), r.Actual)
+		s += fmt.Sprintf(" at %s predicted %.2f %s, measured %.2f;", report.Num(r.X), r.Predicted, report.Interval(r.Lo, r.Hi), r.Actual)
 	}
-	s += fmt.Sprintf(" MAE %.2f %s → %s; x* from the small rungs %s %s, from all %s", fc.MAE, interval(fc.MAELo, fc.MAEHi), f.Call,
-		report.Num(fc.XStarSmall), interval(fc.XStarSmallLo, fc.XStarSmallHi), report.Num(fc.XStarFull))
+	s += fmt.Sprintf(" MAE %.2f %s → %s; x* from the small rungs %s %s, from all %s", fc.MAE, report.Interval(fc.MAELo, fc.MAEHi), f.Call,
+		report.Num(fc.XStarSmall), report.Interval(fc.XStarSmallLo, fc.XStarSmallHi), report.Num(fc.XStarFull))
 	return s
 }
 
@@ -266,7 +266,7 @@ func lossView(ctx context.Context, in *Input, fcs []forecastOne) (Finding, []rep
 			other++
 		}
 		f.Items = append(f.Items, fmt.Sprintf("%s: L* = %.3g %s nats; R² one hinge for all %d sizes %.2f, one per size %.2f → %s",
-			task, lt.LStar, interval(lt.LStarLo, lt.LStarHi), lt.Groups, lt.R2All, lt.R2PerGroup, call))
+			task, lt.LStar, report.Interval(lt.LStarLo, lt.LStarHi), lt.Groups, lt.R2All, lt.R2PerGroup, call))
 		figs = append(figs, lossFigure2(task, c, lt, call))
 	}
 	switch {
@@ -313,7 +313,7 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 		p.XBands = []report.Band{{Lo: lt.LStarLo, Hi: lt.LStarHi, Label: "L* interval"}}
 	}
 	return report.StudyFigure{Caption: "loss view: " + task, Plots: []*report.Plot{p},
-		Lines: []string{fmt.Sprintf("L* = %.3g %s; R² one hinge for all sizes %.2f, one per size %.2f: %s.", lt.LStar, interval(lt.LStarLo, lt.LStarHi), lt.R2All, lt.R2PerGroup, call)}}
+		Lines: []string{fmt.Sprintf("L* = %.3g %s; R² one hinge for all sizes %.2f, one per size %.2f: %s.", lt.LStar, report.Interval(lt.LStarLo, lt.LStarHi), lt.R2All, lt.R2PerGroup, call)}}
 }
 
 func parseNum(s string) float64 {

@@ -23,14 +23,6 @@ import (
 // can always be compared.
 const reachLevel = 0.5
 
-// interval formats [lo, hi] in the one number format (report.Num).
-func interval(lo, hi float64) string {
-	if math.IsNaN(lo) && math.IsNaN(hi) {
-		return "no interval"
-	}
-	return "[" + report.Num(lo) + ", " + report.Num(hi) + "]"
-}
-
 // withAxis keeps the runs whose sweep axis `axis` has the label `label`
 // (sweep.json names each run's axis values).
 func withAxis(runs []*rundir.Run, axis, label string) []*rundir.Run {
@@ -178,7 +170,7 @@ func (r *reach) String() string {
 	}
 	s += "; stats: " + r.Verdict
 	if !math.IsNaN(r.XStar) {
-		s += fmt.Sprintf(", x* %s %s", report.Num(r.XStar), interval(r.XStarLo, r.XStarHi))
+		s += fmt.Sprintf(", x* %s %s", report.Num(r.XStar), report.Interval(r.XStarLo, r.XStarHi))
 	}
 	return s
 }

@@ -72,7 +72,7 @@ func (g *pertGap) clean() float64 { return float64(g.cleanK) / float64(g.cleanN)
 
 func (g *pertGap) String() string {
 	return fmt.Sprintf("%s %s (%s): clean %.2f, perturbed %.2f, gap %+.2f %s (chance %.2f)", g.family, runLabel(g.run), paramsText(g.run),
-		g.d.P1, g.d.P2, g.d.Diff, interval(g.d.Lo, g.d.Hi), g.chance)
+		g.d.P1, g.d.P2, g.d.Diff, report.Interval(g.d.Lo, g.d.Hi), g.chance)
 }
 
 // probeString states the out-of-vocabulary probes' gap ("" without any).
@@ -81,7 +81,7 @@ func (g *pertGap) probeString() string {
 		return ""
 	}
 	return fmt.Sprintf("%s %s (%s), out-of-vocabulary probe (%s: a character no training document holds; not in the gap): clean %.2f, perturbed %.2f, gap %+.2f %s",
-		g.family, runLabel(g.run), paramsText(g.run), strings.Join(g.probes, ", "), g.probe.P1, g.probe.P2, g.probe.Diff, interval(g.probe.Lo, g.probe.Hi))
+		g.family, runLabel(g.run), paramsText(g.run), strings.Join(g.probes, ", "), g.probe.P1, g.probe.P2, g.probe.Diff, report.Interval(g.probe.Lo, g.probe.Hi))
 }
 
 // outOfVocab names the run's perturbed variants that are out-of-vocabulary
@@ -218,7 +218,7 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 			s.X, s.Y = append(s.X, float64(g.run.Config.Params)), append(s.Y, g.d.Diff)
 			s.Lo, s.Hi = append(s.Lo, g.d.Lo), append(s.Hi, g.d.Hi)
 			tab.Rows = append(tab.Rows, []string{fam, runLabel(g.run), report.Num(float64(g.run.Config.Params)), fmt.Sprintf("%.2f", g.d.P1),
-				fmt.Sprintf("%.2f", g.d.P2), fmt.Sprintf("%+.2f", g.d.Diff), interval(g.d.Lo, g.d.Hi)})
+				fmt.Sprintf("%.2f", g.d.P2), fmt.Sprintf("%+.2f", g.d.Diff), report.Interval(g.d.Lo, g.d.Hi)})
 		}
 		plot.Series = append(plot.Series, s)
 		if len(gs) < 2 {

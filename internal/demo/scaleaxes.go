@@ -138,7 +138,7 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			need := scaleMinDrop * (lmax - lmin)
 			dn, dd := fit.DropN, fit.DropD
 			drops := fmt.Sprintf("over the runs, the N term lowers the loss by %.3g %s nats and the D term by %.3g %s (the losses span %.3g; an axis counts from %.3g)",
-				dn.Value, interval(dn.Lo, dn.Hi), dd.Value, interval(dd.Lo, dd.Hi), lmax-lmin, need)
+				dn.Value, report.Interval(dn.Lo, dn.Hi), dd.Value, report.Interval(dd.Lo, dd.Hi), lmax-lmin, need)
 			switch {
 			case dn.Lo >= need && dd.Lo >= need:
 				f1.verdict(VerdictSupported)
@@ -149,7 +149,7 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			}
 			f1.Detail = drops
 			iv := func(name string, v stats.Interval) string {
-				return fmt.Sprintf("%s = %s %s", name, report.Num(v.Value), interval(v.Lo, v.Hi))
+				return fmt.Sprintf("%s = %s %s", name, report.Num(v.Value), report.Interval(v.Lo, v.Hi))
 			}
 			f1.Items = append(f1.Items, fmt.Sprintf("L(N, D) fitted to %d runs: %s, %s, %s, %s, %s", fit.Points,
 				iv("E", fit.E), iv("A", fit.A), iv("α", fit.Alpha), iv("B", fit.B), iv("β", fit.Beta)),
@@ -208,19 +208,19 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			case best.R2.Value >= scaleMinR2 && col.Margin.Lo > 0:
 				f2.verdict(VerdictSupported)
 				f2.Detail = fmt.Sprintf("against %s one curve explains R² = %.2f of the runs (x* = %s %s), %.2f %s more than against %s",
-					col.Best, best.R2.Value, report.Num(best.XMid.Value), interval(best.XMid.Lo, best.XMid.Hi),
-					col.Margin.Value, interval(col.Margin.Lo, col.Margin.Hi), col.Second)
+					col.Best, best.R2.Value, report.Num(best.XMid.Value), report.Interval(best.XMid.Lo, best.XMid.Hi),
+					col.Margin.Value, report.Interval(col.Margin.Lo, col.Margin.Hi), col.Second)
 			case best.R2.Value < scaleNoR2:
 				f2.verdict(VerdictNotSupported)
 				f2.Detail = fmt.Sprintf("no axis puts the designs on one curve: the best, %s, explains R² = %.2f", col.Best, best.R2.Value)
 			default:
 				f2.verdict(VerdictInconclusive)
 				f2.Detail = fmt.Sprintf("best axis %s (R² = %.2f), %.2f %s more than %s: not clearly one axis", col.Best, best.R2.Value,
-					col.Margin.Value, interval(col.Margin.Lo, col.Margin.Hi), col.Second)
+					col.Margin.Value, report.Interval(col.Margin.Lo, col.Margin.Hi), col.Second)
 			}
 			for _, a := range col.Axes {
 				f2.Items = append(f2.Items, fmt.Sprintf("against %s: x* = %s %s, 10–90%% rise %.2f decades, R² = %.2f %s", a.Axis,
-					report.Num(a.XMid.Value), interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, interval(a.R2.Lo, a.R2.Hi)))
+					report.Num(a.XMid.Value), report.Interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, report.Interval(a.R2.Lo, a.R2.Hi)))
 			}
 		}
 	}
@@ -296,7 +296,7 @@ func lossFigure(runs []scaleRun, fit *stats.ChinchillaFit, f Finding) report.Stu
 		case eBound && p.onE:
 			name += " (conditional on E = 0)"
 		}
-		tab.Rows = append(tab.Rows, []string{name, report.Num(p.v.Value), interval(p.v.Lo, p.v.Hi)})
+		tab.Rows = append(tab.Rows, []string{name, report.Num(p.v.Value), report.Interval(p.v.Lo, p.v.Hi)})
 	}
 	fig.Table = tab
 	return fig
