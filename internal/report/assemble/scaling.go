@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"emlab/internal/report"
@@ -72,10 +73,14 @@ func scaling(ctx context.Context, r *report.Report, ladder []*rundir.Run, o stat
 		s.Fitted.Y = append(s.Fitted.Y, fit.E.Value+fit.A.Value*math.Pow(x, -fit.Alpha.Value))
 	}
 	s.Fitted.Label = "fit"
+	eName := "E"
+	if slices.Contains(fit.AtBound, "E") {
+		eName = "E (at its lower bound 0: not identified)"
+	}
 	for _, p := range []struct {
 		n  string
 		iv stats.Interval
-	}{{"E", fit.E}, {"A", fit.A}, {"α", fit.Alpha}} {
+	}{{eName, fit.E}, {"A", fit.A}, {"α", fit.Alpha}} {
 		s.Params = append(s.Params, report.Param{Name: p.n, Value: p.iv.Value, Lo: p.iv.Lo, Hi: p.iv.Hi})
 	}
 	r.Scaling = s

@@ -39,5 +39,8 @@ func TestScalingBoundNote(t *testing.T) {
 		if got := strings.Contains(r.Scaling.Note, "E at its lower bound (0)"); got != c.want {
 			t.Errorf("E = %g: note %q, bound statement %v, want %v", c.E, r.Scaling.Note, got, c.want)
 		}
+		if got := strings.Contains(r.Scaling.Params[0].Name, "lower bound"); got != c.want {
+			t.Errorf("E = %g: table row %q, marked at its bound %v, want %v", c.E, r.Scaling.Params[0].Name, got, c.want)
+		}
 	}
 }
