@@ -249,6 +249,7 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
 	js := stats.Judgements(results)
+	censored := false
 	for i, r := range results {
 		j := js[i]
 		nmin := "-"
@@ -262,8 +263,12 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 		if !j.Drawable {
 			fit = "n/a"
 		}
+		cross := fnum(r.XCross)
+		if len(r.Levels) > 0 && stats.AtSmallest(r.Levels[0].X, r.XCross) {
+			cross, censored = "<="+cross, true
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, j.Verdict, fit,
-			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), fnum(r.XCross), nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
+			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), cross, nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
@@ -304,6 +309,9 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	}
 	if few {
 		fmt.Fprintf(w, "\n! fewer than %d items per evaluation at some level: treat that verdict with caution\n", stats.MinItems)
+	}
+	if censored {
+		fmt.Fprintln(w, "\n<= in x_cross: the curve is already past the level at the smallest scale sampled, so it crosses at or below that scale")
 	}
 	return nil
 }

@@ -121,6 +121,37 @@ func TestAnalyzeTable(t *testing.T) {
 	}
 }
 
+// TestAnalyzeTableCrossingAtSmallest: a curve already past the level at
+// its smallest scale crosses at or below it; the table says so ("<=" and
+// a footnote) instead of printing that scale as a measured crossing, and
+// a curve that crosses between two scales keeps its plain number.
+func TestAnalyzeTableCrossingAtSmallest(t *testing.T) {
+	csv := ladderCSV
+	for i, x := range []int{16500, 29000, 62000, 108000, 200000} {
+		csv += fmt.Sprintf("easy,exact_match,%d,%.2f,0,200,0.01\n", x, 0.90+0.02*float64(i))
+	}
+	f := writeFile(t, "curves.csv", csv)
+	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--boot", "0", "--tasks", "add,easy")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			rows[f[0]] = l
+		}
+	}
+	if !strings.Contains(rows["easy"], "<=1.65e+04") {
+		t.Errorf("easy's crossing is not said to be at or below the smallest scale:\n%s", out)
+	}
+	if strings.Contains(rows["add"], "<=") {
+		t.Errorf("add crosses between rungs but is marked as at the smallest:\n%s", out)
+	}
+	if !strings.Contains(out, "<= in x_cross:") {
+		t.Errorf("no footnote for the censored crossing:\n%s", out)
+	}
+}
+
 func TestAnalyzeErrors(t *testing.T) {
 	good := writeFile(t, "curves.csv", ladderCSV)
 	bad := writeFile(t, "bad.csv", "task,metric,scale,value\na,b,1,2\n")

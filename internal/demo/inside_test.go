@@ -302,6 +302,19 @@ func TestRobustnessJudge(t *testing.T) {
 	stay(root, "icl", [2]float64{0.9, 0.5}, [2]float64{0.9, 0.85})
 	stay(root, "stories", [2]float64{0.12, 0.1}, [2]float64{0.15, 0.1}) // at chance: not compared
 	wantVerdicts(t, judgeDir(t, "robustness", root), VerdictSupported)
+
+	// No gap at the smaller size (icl and stories robust already) is no
+	// gap to close: neither counts against the claim, so add alone cannot
+	// decide it.
+	root = t.TempDir()
+	stay(root, "add", [2]float64{1, 0}, [2]float64{1, 0.01})
+	stay(root, "icl", [2]float64{0.9, 0.9}, [2]float64{0.9, 0.9})
+	stay(root, "stories", [2]float64{0.9, 0.89}, [2]float64{1, 1})
+	j = judgeDir(t, "robustness", root)
+	wantVerdicts(t, j, VerdictInconclusive)
+	if items := strings.Join(j.Findings[0].Items, "\n"); !strings.Contains(items, "icl: no gap to close at 28k params (+0.00") || !strings.Contains(items, "stories: no gap to close") {
+		t.Errorf("tasks without a gap are not said to have none:\n%s", items)
+	}
 }
 
 // TestRobustnessOutOfVocab: add's spaces write a character no training

@@ -112,14 +112,9 @@ func (r *reach) reached() bool { return !math.IsNaN(r.X) }
 // never is true when no bootstrap replicate reaches the level either.
 func (r *reach) never() bool { return !r.reached() && math.IsInf(r.Lo, 1) }
 
-// atSmallest reports whether scale x is the smallest sampled one. stats'
-// crossing puts a curve already past the level at its first scale there
-// (it cannot see below it), so such a reach is an upper bound, not a
-// measured crossing. x is 10^log10(scale) on the way through stats, so
-// it may differ from the scale in the last bits (1e-9 relative).
-func (r *reach) atSmallest(x float64) bool {
-	return r.Smallest > 0 && x <= r.Smallest*(1+1e-9)
-}
+// atSmallest reports whether scale x is the smallest sampled one, where
+// a reach is an upper bound, not a measured crossing (stats.AtSmallest).
+func (r *reach) atSmallest(x float64) bool { return stats.AtSmallest(r.Smallest, x) }
 
 // at says where the curve reaches the level: "at 20k params", or, when
 // that is the smallest model, "at or below the smallest model, 16.8k

@@ -229,6 +229,10 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 		switch {
 		case sm.clean() < sm.chance+robustLearned || lg.clean() < lg.chance+robustLearned:
 			f.Items = append(f.Items, fmt.Sprintf("%s: clean accuracy within %.1f of chance at a size (%.2f, %.2f): no comparison", fam, robustLearned, sm.clean(), lg.clean()))
+		case sm.d.Lo <= 0:
+			// A gap whose interval reaches 0 at the smaller size is no gap
+			// to close: the task cannot show the claim either way.
+			f.Items = append(f.Items, fmt.Sprintf("%s: no gap to close at %s (%+.2f %s): no comparison", fam, paramsText(sm.run), sm.d.Diff, report.Interval(sm.d.Lo, sm.d.Hi)))
 		case lg.d.Hi < sm.d.Lo:
 			grows = append(grows, fam)
 			f.Items = append(f.Items, fmt.Sprintf("%s: the gap closes from %+.2f to %+.2f (intervals apart)", fam, sm.d.Diff, lg.d.Diff))
@@ -242,10 +246,10 @@ func judgeRobustness(_ context.Context, in *Input) (*Judged, error) {
 	switch {
 	case len(grows) >= 2:
 		f.verdict(VerdictSupported)
-		f.Detail = fmt.Sprintf("the gap closes with size for %s", strings.Join(grows, " and "))
+		f.Detail = fmt.Sprintf("the gap closes with size for %s", report.And(grows))
 	case len(same) >= 2:
 		f.verdict(VerdictNotSupported)
-		f.Detail = fmt.Sprintf("the gap does not close with size for %s", strings.Join(same, " and "))
+		f.Detail = fmt.Sprintf("the gap does not close with size for %s", report.And(same))
 		if len(grows) > 0 {
 			f.Detail += fmt.Sprintf(" (it does for %s)", strings.Join(grows, ", "))
 		}

@@ -68,6 +68,17 @@ func TestCount(t *testing.T) {
 	}
 }
 
+func TestAnd(t *testing.T) {
+	for _, c := range []struct {
+		words []string
+		want  string
+	}{{nil, ""}, {[]string{"add"}, "add"}, {[]string{"add", "icl"}, "add and icl"}, {[]string{"add", "icl", "stories"}, "add, icl and stories"}} {
+		if got := And(c.words); got != c.want {
+			t.Errorf("And(%q) = %q, want %q", c.words, got, c.want)
+		}
+	}
+}
+
 // TestSameColour: a fitted curve marked SameColour takes its data's
 // colour with a dash of its own, and the data series keep consecutive
 // colours as though the fits were not there.

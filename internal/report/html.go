@@ -229,6 +229,14 @@ func Count(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// And lists words as a sentence does: "a", "a and b", "a, b and c".
+func And(words []string) string {
+	if len(words) <= 2 {
+		return strings.Join(words, " and ")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
 // mirageWord is the mirage verdict as the report prints it.
 func mirageWord(m *Mirage) string {
 	switch m.Verdict {

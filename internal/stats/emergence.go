@@ -686,6 +686,16 @@ func crossing(t, y []float64, base, sign, delta, dir float64) float64 {
 	return math.NaN()
 }
 
+// AtSmallest reports whether scale x is the smallest one sampled (a
+// curve's Levels[0].X): crossing returns that scale for a curve already
+// past the level there (it cannot see below it), so a crossing or an
+// interval end at it is an upper bound, not a measured point. x has been
+// through log10 and back, so it may differ from the sampled scale in the
+// last bits (1e-9 relative).
+func AtSmallest(smallest, x float64) bool {
+	return smallest > 0 && x <= smallest*(1+1e-9)
+}
+
 // weiEvidence is Wei et al. 2022's operational definition: near random at
 // small scale (the two smallest sampled scales, the ones before the
 // transition), clearly above at large scale. With a family variance the
