@@ -29,11 +29,16 @@ func synthLaw(rng *rand.Rand, E, A, B, alpha, beta, sigma float64) []ScalingPoin
 // E = 0 and the study's own fitted A, α, B, β — a design that cannot
 // separate a constant from the slowly decaying data term.
 func narrowDesign(rng *rand.Rand, sigma float64) []ScalingPoint {
+	return narrowDesignE(rng, 0, sigma)
+}
+
+// narrowDesignE is narrowDesign's table drawn with irreducible loss E.
+func narrowDesignE(rng *rand.Rand, E, sigma float64) []ScalingPoint {
 	var pts []ScalingPoint
 	for i := range 5 {
 		for j := range 4 {
 			N, D := math.Pow(10, 3.3+0.5*float64(i)), math.Pow(10, 5.5+0.5*float64(j))
-			L := (1790/math.Pow(N, 0.98) + 7.46/math.Pow(D, 0.12)) * math.Exp(sigma*rng.NormFloat64())
+			L := (E + 1790/math.Pow(N, 0.98) + 7.46/math.Pow(D, 0.12)) * math.Exp(sigma*rng.NormFloat64())
 			pts = append(pts, ScalingPoint{N: N, D: D, L: L})
 		}
 	}
@@ -173,4 +178,137 @@ func fitFixedE(pts []ScalingPoint, eFixed, compute, delta float64) (obj, tpp, dr
 	nopt := G * math.Pow(compute/6, be/(al+be))
 	dopt := math.Pow(compute/6, al/(al+be)) / G
 	return obj, dopt / nopt, A * (math.Pow(nMin, -al) - math.Pow(nMax, -al)), B * (math.Pow(dMin, -be) - math.Pow(dMax, -be))
+}
+
+// TestEProfile: the profile of the objective in E is narrow around a
+// well-determined E, reaches 0 when the true E is 0, and is wide on the
+// study-shaped table with noise even where the point estimate of E is
+// inside its bounds — the case at_bound alone misses. The seeds are fixed,
+// so each table is one draw; the bounds below leave room for the
+// optimiser's tolerance, not for another draw.
+func TestEProfile(t *testing.T) {
+	tr := chinchillaTruth
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	for _, c := range []struct {
+		name       string
+		pts        []ScalingPoint
+		trueE      float64
+		atBound    bool
+		identified bool
+		maxSpan    float64 // most the range may span, as a fraction of the smallest loss (0: no limit)
+		minTPP     float64 // least D*/N* hi/lo over the range (0: no limit)
+	}{
+		{"E=1.69, wide grid, 0.3 % noise", synthLaw(rand.New(rand.NewPCG(11, 12)), tr.E, tr.A, tr.B, tr.Alpha, tr.Beta, 0.003), tr.E, false, true, 0.05, 0},
+		{"E=1.69, 1 % noise", synthScaling(rand.New(rand.NewPCG(7, 100)), 0.01), tr.E, false, true, 0.1, 0},
+		{"E=0, wide grid", synthLaw(rand.New(rand.NewPCG(11, 12)), 0, tr.A, tr.B, tr.Alpha, tr.Beta, 0.003), 0, true, false, 0.05, 0},
+		{"E=0.5, study's design, 1 % noise: interior but flat to 0", narrowDesignE(rand.New(rand.NewPCG(2, 9)), 0.5, 0.01), 0.5, false, false, 0, 1.5},
+		{"E=0.5, study's design, 2 % noise: wide above 0", narrowDesignE(rand.New(rand.NewPCG(6, 9)), 0.5, 0.02), 0.5, false, false, 0, 1.5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := FitChinchilla(context.Background(), c.pts, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lmin := math.Inf(1)
+			for _, p := range c.pts {
+				lmin = math.Min(lmin, p.L)
+			}
+			pr, tp := f.EProfile, f.TokensPerParamProfile
+			t.Logf("E = %.4g, profile [%.4g, %.4g] (smallest loss %.3g), D*/N* %.4g over [%.4g, %.4g], identified %v; note %q",
+				f.E.Value, pr.Lo, pr.Hi, lmin, f.TokensPerParam.Value, tp.Lo, tp.Hi, f.EIdentified, f.BoundNote())
+			if got := slices.Contains(f.AtBound, "E"); got != c.atBound {
+				t.Errorf("at_bound %q, want E at its bound: %v", f.AtBound, c.atBound)
+			}
+			if f.EIdentified != c.identified {
+				t.Errorf("e_identified %v, want %v", f.EIdentified, c.identified)
+			}
+			if !(pr.Lo <= f.E.Value && f.E.Value <= pr.Hi) || !(tp.Lo <= f.TokensPerParam.Value && f.TokensPerParam.Value <= tp.Hi) {
+				t.Errorf("profile ranges do not hold the fit itself")
+			}
+			// The 95 % range should hold the truth in these draws; a range
+			// that misses it would be too narrow.
+			if !(pr.Lo <= c.trueE && c.trueE <= pr.Hi) {
+				t.Errorf("profile [%.4g, %.4g] misses the true E %g", pr.Lo, pr.Hi, c.trueE)
+			}
+			if c.maxSpan > 0 && pr.Hi-pr.Lo > c.maxSpan*lmin {
+				t.Errorf("profile spans %.3g, want at most %.3g", pr.Hi-pr.Lo, c.maxSpan*lmin)
+			}
+			if c.minTPP > 0 && tp.Hi < c.minTPP*tp.Lo {
+				t.Errorf("D*/N* over the profile [%.4g, %.4g] is narrower than a factor %g", tp.Lo, tp.Hi, c.minTPP)
+			}
+			note := f.BoundNote()
+			if c.identified != (note == "") {
+				t.Errorf("note %q with e_identified %v", note, f.EIdentified)
+			}
+			if !c.identified && !c.atBound && !strings.Contains(note, "E not identified") {
+				t.Errorf("note %q does not say E is not identified", note)
+			}
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				EProfile    struct{ Lo, Hi float64 } `json:"e_profile"`
+				EIdentified *bool                    `json:"e_identified"`
+			}
+			if err := json.Unmarshal(b, &got); err != nil || got.EIdentified == nil || *got.EIdentified != c.identified ||
+				math.Abs(got.EProfile.Hi-pr.Hi) > 1e-5*math.Max(pr.Hi, 1e-300) {
+				t.Errorf("JSON e_profile/e_identified (%v) from %s", err, b)
+			}
+		})
+	}
+}
+
+// TestEIdentified pins the judgement's edges: at the bound, a range
+// reaching 0, and a range wider than half the smallest loss are not
+// identified; a narrow range above 0 is.
+func TestEIdentified(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		atBound bool
+		r       Range
+		want    bool
+	}{
+		{"narrow, interior", false, Range{1.6, 1.8}, true},
+		{"at the bound", true, Range{1.6, 1.8}, false},
+		{"reaches 0", false, Range{0, 0.1}, false},
+		{"half the smallest loss exactly", false, Range{0.5, 1.5}, true},
+		{"wider than half the smallest loss", false, Range{0.5, 1.51}, false},
+		{"not computed", false, Range{math.NaN(), math.NaN()}, false},
+	} {
+		if got := eIdentified(c.atBound, c.r, 2); got != c.want {
+			t.Errorf("%s: eIdentified(%v, %v, 2) = %v, want %v", c.name, c.atBound, c.r, got, c.want)
+		}
+	}
+}
+
+// TestPowerLawEProfile: the single-axis law's profile is narrow around
+// E = 1.5 and reaches 0 for E = 0.
+func TestPowerLawEProfile(t *testing.T) {
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	for _, c := range []struct {
+		E          float64
+		identified bool
+	}{{0, false}, {1.5, true}} {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var x, L []float64
+		for i := range 12 {
+			xi := math.Pow(10, 4+0.4*float64(i))
+			x = append(x, xi)
+			L = append(L, (c.E+50*math.Pow(xi, -0.4))*math.Exp(0.005*rng.NormFloat64()))
+		}
+		p, err := FitPowerLaw(context.Background(), x, L, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("true E = %g: E = %.4g, profile [%.4g, %.4g], identified %v, label %q", c.E, p.E.Value, p.EProfile.Lo, p.EProfile.Hi, p.EIdentified, p.ELabel())
+		if p.EIdentified != c.identified || (p.ELabel() == "") != c.identified {
+			t.Errorf("true E = %g: e_identified %v, label %q, want identified %v", c.E, p.EIdentified, p.ELabel(), c.identified)
+		}
+		if !(p.EProfile.Lo <= c.E && c.E <= p.EProfile.Hi) {
+			t.Errorf("true E = %g: profile [%.4g, %.4g] misses it", c.E, p.EProfile.Lo, p.EProfile.Hi)
+		}
+	}
 }

@@ -196,6 +196,11 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// jsonRange writes a Range as {"lo", "hi"}.
+func jsonRange(r Range) map[string]any {
+	return map[string]any{"lo": jsonNum(r.Lo), "hi": jsonNum(r.Hi)}
+}
+
 func putInterval(out map[string]any, name string, iv Interval) {
 	out[name], out[name+"_lo"], out[name+"_hi"] = jsonNum(iv.Value), jsonNum(iv.Lo), jsonNum(iv.Hi)
 }
@@ -203,10 +208,16 @@ func putInterval(out map[string]any, name string, iv Interval) {
 // MarshalJSON writes the fit as emlab scaling fit --json does: form,
 // points, E, A, B, alpha, beta each with _lo/_hi, the compute budget and the
 // compute-optimal N_opt, D_opt, tokens_per_param and exponents a, b (each
-// with an interval), whether L-BFGS reported convergence, and at_bound:
-// the parameters at their lower bound (an empty list when none is).
+// with an interval), whether L-BFGS reported convergence, at_bound: the
+// parameters at their lower bound (an empty list when none is), e_profile
+// {lo, hi} (the range of E the profile of the objective allows),
+// tokens_per_param_profile {lo, hi} (D*/N* over that range) and
+// e_identified (EIdentified).
 func (f *ChinchillaFit) MarshalJSON() ([]byte, error) {
 	out := map[string]any{"form": "chinchilla", "points": f.Points, "compute": jsonNum(f.Compute), "converged": f.Converged, "at_bound": nonNil(f.AtBound)}
+	out["e_profile"] = jsonRange(f.EProfile)
+	out["tokens_per_param_profile"] = jsonRange(f.TokensPerParamProfile)
+	out["e_identified"] = f.EIdentified
 	for _, p := range []struct {
 		name string
 		iv   Interval
@@ -226,10 +237,13 @@ type SingleAxisFit struct {
 
 // MarshalJSON writes form "single_axis", E, A, alpha with intervals, B and
 // beta as null (no data axis), at_bound (E or A at its lower bound, an
-// empty list when neither is), and a "kaplan" object with N_c and alpha_N.
+// empty list when neither is), e_profile and e_identified as for the
+// Chinchilla form, and a "kaplan" object with N_c and alpha_N.
 func (f *SingleAxisFit) MarshalJSON() ([]byte, error) {
 	nan := Interval{Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 	out := map[string]any{"form": "single_axis", "points": f.Power.Points, "at_bound": nonNil(f.Power.AtBound)}
+	out["e_profile"] = jsonRange(f.Power.EProfile)
+	out["e_identified"] = f.Power.EIdentified
 	putInterval(out, "E", f.Power.E)
 	putInterval(out, "A", f.Power.A)
 	putInterval(out, "alpha", f.Power.Alpha)

@@ -158,6 +158,16 @@ type ChinchillaFit struct {
 	// trades with E) or grows (a negative exponent) instead, which the
 	// drops and Degenerate report.
 	AtBound []string
+	// EProfile is the range of E whose objective, with A, α, B, β refitted,
+	// is within the likelihood-ratio cut of the best (see profileE), and
+	// TokensPerParamProfile the range of D*/N* at Compute over the fits in
+	// that range: how far the allocation moves with an E the runs allow.
+	EProfile, TokensPerParamProfile Range
+	// EIdentified is false when E is at its bound or its profile range
+	// reaches 0 or spans more than eSpanFrac of the smallest loss
+	// (eIdentified); BoundNote then says what rests on E.
+	EIdentified bool
+	lmin        float64
 }
 
 // boundTol is how close to its lower bound 0 a fitted E may come, as a
@@ -186,6 +196,11 @@ func atLowerBound(e, lmin float64) bool { return e < boundTol*lmin }
 // constant cancels and the law follows the losses whatever E is: they do
 // not rest on E. TestBoundDependence checks both by refitting with E held
 // elsewhere.
+//
+// An E inside its bounds is not identified either when the profile of the
+// objective in E (EProfile) is wide: the same argument then makes N*, D*,
+// D*/N* and the exponents depend on which E of the range is taken, and
+// the note gives the range D*/N* spans over it.
 func (f *ChinchillaFit) BoundNote() string {
 	var s []string
 	for _, p := range f.AtBound {
@@ -194,7 +209,28 @@ func (f *ChinchillaFit) BoundNote() string {
 			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs; A, α, B, β were fitted with E held at 0, so N*, D*, D*/N* and the exponents of N* and D* in C are conditional on E = 0 (the loss drops over the sampled ranges do not depend on E)")
 		}
 	}
+	if why := eNotIdentifiedWhy(f.EIdentified, f.EProfile, f.lmin); why != "" && !slices.Contains(f.AtBound, "E") {
+		s = append(s, why+"; A, α, B, β move with E across that range, so N*, D*, D*/N* and the exponents of N* and D* in C depend on which E is taken (the loss drops over the sampled ranges do not depend on E)")
+	}
+	if !f.EIdentified && !math.IsNaN(f.TokensPerParamProfile.Lo) {
+		s = append(s, fmt.Sprintf("Over E from %s to %s, D*/N* ranges from %s to %s", numText(f.EProfile.Lo), numText(f.EProfile.Hi),
+			numText(f.TokensPerParamProfile.Lo), numText(f.TokensPerParamProfile.Hi)))
+	}
 	return strings.Join(s, ". ")
+}
+
+// ELabels are the words a table puts beside E and beside the quantities
+// computed from A, α, B, β when E is not identified (both "" when it is),
+// so that every table states the one judgement (EIdentified) alike.
+func (f *ChinchillaFit) ELabels() (e, dependent string) {
+	switch {
+	case f.EIdentified:
+		return "", ""
+	case slices.Contains(f.AtBound, "E"):
+		return "at its lower bound: not identified", "conditional on E = 0"
+	default:
+		return fmt.Sprintf("not identified: %s to %s fit as well", numText(f.EProfile.Lo), numText(f.EProfile.Hi)), "depends on the E taken"
+	}
 }
 
 // lse3 returns ln(e^u + e^v + e^w) and the softmax weights.
@@ -366,10 +402,41 @@ func FitChinchilla(ctx context.Context, pts []ScalingPoint, o ScalingOptions) (*
 	for _, p := range pts {
 		lmin = math.Min(lmin, p.L)
 	}
-	out := &ChinchillaFit{Compute: compute, Points: n, Objective: obj, Converged: conv, AtBound: []string{}}
+	out := &ChinchillaFit{Compute: compute, Points: n, Objective: obj, Converged: conv, AtBound: []string{}, lmin: lmin}
 	if atLowerBound(point[0], lmin) {
 		out.AtBound = append(out.AtBound, "E")
 	}
+	res := make([]float64, n)
+	for i := range res {
+		pred, _, _, _ := lse3(theta[0]-theta[3]*lnN[i], theta[1]-theta[4]*lnD[i], theta[2])
+		res[i] = pred - lnL[i]
+	}
+	// The profile refits (a, b, α, β) with e = ln E held.
+	refit := func(eFixed float64, x0 []float64) ([]float64, float64) {
+		e := math.Log(eFixed)
+		full := func(x []float64) []float64 { return []float64{x[0], x[1], e, x[2], x[3]} }
+		f := func(x []float64) float64 { return chinchillaObjective(full(x), nil, lnN, lnD, lnL, o.Delta) }
+		g := func(grad, x []float64) {
+			var g5 [5]float64
+			chinchillaObjective(full(x), g5[:], lnN, lnD, lnL, o.Delta)
+			grad[0], grad[1], grad[2], grad[3] = g5[0], g5[1], g5[3], g5[4]
+		}
+		x, v, _ := lbfgs(f, g, append([]float64(nil), x0...))
+		return x, v
+	}
+	steps := profileE(point[0], lmin, []float64{theta[0], theta[1], theta[3], theta[4]}, refit)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scaling fit: profile in E: %w", err)
+	}
+	var in []profileStep
+	out.EProfile, in = profileRange(steps, point[0], obj, profileScale(res, o.Delta, 5))
+	out.TokensPerParamProfile = Range{Lo: point[7], Hi: point[7]}
+	for _, st := range in {
+		tpp := derived([]float64{st.x[0], st.x[1], math.Log(st.e), st.x[2], st.x[3]})[7]
+		out.TokensPerParamProfile.Lo = math.Min(out.TokensPerParamProfile.Lo, tpp)
+		out.TokensPerParamProfile.Hi = math.Max(out.TokensPerParamProfile.Hi, tpp)
+	}
+	out.EIdentified = eIdentified(slices.Contains(out.AtBound, "E"), out.EProfile, lmin)
 	ivs := []*Interval{&out.E, &out.A, &out.B, &out.Alpha, &out.Beta, &out.NOpt, &out.DOpt, &out.TokensPerParam, &out.ExponentN, &out.ExponentD, &out.DropN, &out.DropD}
 	for i, iv := range ivs {
 		*iv = Interval{Value: point[i], Lo: math.NaN(), Hi: math.NaN()}
@@ -452,6 +519,10 @@ type PowerLawFit struct {
 	// AtBound is ["E"] when E sits at its lower bound 0 (as for
 	// ChinchillaFit.AtBound), else empty.
 	AtBound []string
+	// EProfile and EIdentified as for ChinchillaFit, with A and α refitted.
+	EProfile    Range
+	EIdentified bool
+	lmin        float64
 }
 
 // BoundNote says which parameters are at their lower bound and what that
@@ -466,7 +537,23 @@ func (f *PowerLawFit) BoundNote() string {
 			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs, and α is conditional on E = 0")
 		}
 	}
+	if why := eNotIdentifiedWhy(f.EIdentified, f.EProfile, f.lmin); why != "" && !slices.Contains(f.AtBound, "E") {
+		s = append(s, why+", and α depends on which E is taken")
+	}
 	return strings.Join(s, ". ")
+}
+
+// ELabel is the words a table puts beside E when E is not identified, ""
+// when it is (the one judgement, EIdentified).
+func (f *PowerLawFit) ELabel() string {
+	switch {
+	case f.EIdentified:
+		return ""
+	case slices.Contains(f.AtBound, "E"):
+		return "at its lower bound 0: not identified"
+	default:
+		return fmt.Sprintf("not identified: %s to %s fit as well", numText(f.EProfile.Lo), numText(f.EProfile.Hi))
+	}
 }
 
 // FitPowerLaw fits L = E + A·x^(−α) in the manner of approach 3: the Huber
@@ -522,15 +609,39 @@ func FitPowerLaw(ctx context.Context, x, L []float64, o ScalingOptions) (*PowerL
 		return nil, fmt.Errorf("power-law fit: %w", err)
 	}
 	derived := func(th []float64) []float64 { return []float64{math.Exp(th[1]), math.Exp(th[0]), th[2]} }
-	out := &PowerLawFit{Points: n, AtBound: []string{}}
+	lmin := slices.Min(L)
+	out := &PowerLawFit{Points: n, AtBound: []string{}, lmin: lmin}
 	ivs := []*Interval{&out.E, &out.A, &out.Alpha}
 	point := derived(th)
 	for i, v := range point {
 		*ivs[i] = Interval{Value: v, Lo: math.NaN(), Hi: math.NaN()}
 	}
-	if atLowerBound(point[0], slices.Min(L)) {
+	if atLowerBound(point[0], lmin) {
 		out.AtBound = append(out.AtBound, "E")
 	}
+	res := make([]float64, n)
+	for i := range res {
+		pred, _, _, _ := lse3(th[0]-th[2]*lx[i], th[1], math.Inf(-1))
+		res[i] = pred - ll[i]
+	}
+	// The profile refits (a, α) with e = ln E held.
+	refit := func(eFixed float64, x0 []float64) ([]float64, float64) {
+		e := math.Log(eFixed)
+		f := func(x []float64) float64 { return obj([]float64{x[0], e, x[1]}, nil, lx, ll) }
+		g := func(grad, x []float64) {
+			var g3 [3]float64
+			obj([]float64{x[0], e, x[1]}, g3[:], lx, ll)
+			grad[0], grad[1] = g3[0], g3[2]
+		}
+		x, v, _ := lbfgs(f, g, append([]float64(nil), x0...))
+		return x, v
+	}
+	steps := profileE(point[0], lmin, []float64{th[0], th[2]}, refit)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("power-law fit: profile in E: %w", err)
+	}
+	out.EProfile, _ = profileRange(steps, point[0], obj(th, nil, lx, ll), profileScale(res, o.Delta, 3))
+	out.EIdentified = eIdentified(slices.Contains(out.AtBound, "E"), out.EProfile, lmin)
 	if o.Boot == 0 {
 		return out, nil
 	}
