@@ -163,6 +163,8 @@ func writeScalingText(w io.Writer, fit any) error {
 			fnum(f.Compute), fnum(f.NOpt.Value), fnum(f.NOpt.Lo), fnum(f.NOpt.Hi), fnum(f.DOpt.Value), fnum(f.DOpt.Lo), fnum(f.DOpt.Hi),
 			fnum(f.TokensPerParam.Value), fnum(f.TokensPerParam.Lo), fnum(f.TokensPerParam.Hi))
 		fmt.Fprintf(w, "N* ∝ C^%s, D* ∝ C^%s\n", fnum(f.ExponentN.Value), fnum(f.ExponentD.Value))
+		fmt.Fprintf(w, "profile in E (95%% likelihood-ratio range): E in [%s, %s], D*/N* over it [%s, %s], E identified: %v\n",
+			fnum(f.EProfile.Lo), fnum(f.EProfile.Hi), fnum(f.TokensPerParamProfile.Lo), fnum(f.TokensPerParamProfile.Hi), f.EIdentified)
 		if note := f.BoundNote(); note != "" {
 			fmt.Fprintf(w, "note: %s\n", note)
 		}
@@ -173,6 +175,8 @@ func writeScalingText(w io.Writer, fit any) error {
 		iv("alpha", f.Power.Alpha)
 		fmt.Fprintf(w, "Kaplan L = (N_c/N)^alpha_N: N_c = %s [%s, %s], alpha_N = %s [%s, %s]\n",
 			fnum(f.Kaplan.Xc.Value), fnum(f.Kaplan.Xc.Lo), fnum(f.Kaplan.Xc.Hi), fnum(f.Kaplan.Alpha.Value), fnum(f.Kaplan.Alpha.Lo), fnum(f.Kaplan.Alpha.Hi))
+		fmt.Fprintf(w, "profile in E (95%% likelihood-ratio range): E in [%s, %s], E identified: %v\n",
+			fnum(f.Power.EProfile.Lo), fnum(f.Power.EProfile.Hi), f.Power.EIdentified)
 		if note := f.Power.BoundNote(); note != "" {
 			fmt.Fprintf(w, "note: %s\n", note)
 		}

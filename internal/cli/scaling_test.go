@@ -132,9 +132,10 @@ func TestScalingFitAtBound(t *testing.T) {
 		extra    []string
 		at       string // at_bound as JSON
 		noteText bool
+		ident    string // e_identified as JSON
 	}{
-		{zero, nil, `["E"]`, true},
-		{withE, []string{"--params-col", "n_params", "--loss-col", "final_loss"}, `[]`, false},
+		{zero, nil, `["E"]`, true, "false"},
+		{withE, []string{"--params-col", "n_params", "--loss-col", "final_loss"}, `[]`, false, "true"},
 	} {
 		args := append([]string{"scaling", "fit", "--csv", c.csv, "--boot", "0"}, c.extra...)
 		out, stderr, code := runCmd(t, append(args, "--json")...)
@@ -148,12 +149,19 @@ func TestScalingFitAtBound(t *testing.T) {
 		if got := string(m["at_bound"]); got != c.at {
 			t.Errorf("%s: at_bound %s, want %s (E = %s)", c.csv, got, c.at, m["E"])
 		}
+		var prof struct{ Lo, Hi *float64 }
+		if got := string(m["e_identified"]); got != c.ident || json.Unmarshal(m["e_profile"], &prof) != nil || prof.Lo == nil || prof.Hi == nil {
+			t.Errorf("%s: e_identified %s (want %s), e_profile %s", c.csv, got, c.ident, m["e_profile"])
+		}
 		text, stderr, code := runCmd(t, args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.csv, code, stderr)
 		}
 		if got := strings.Contains(text, "note: E at its lower bound (0)") && strings.Contains(text, "conditional on E = 0"); got != c.noteText {
 			t.Errorf("%s: bound note in the text is %v, want %v:\n%s", c.csv, got, c.noteText, text)
+		}
+		if !strings.Contains(text, "profile in E (95% likelihood-ratio range): E in [") || !strings.Contains(text, "E identified: "+c.ident) {
+			t.Errorf("%s: no profile line saying E identified: %s in the text:\n%s", c.csv, c.ident, text)
 		}
 	}
 }

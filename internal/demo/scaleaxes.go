@@ -151,13 +151,13 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 			iv := func(name string, v stats.Interval) string {
 				return fmt.Sprintf("%s = %s %s", name, report.Num(v.Value), report.Interval(v.Lo, v.Hi))
 			}
-			f1.Items = append(f1.Items, fmt.Sprintf("L(N, D) fitted to %d runs: %s, %s, %s, %s, %s", fit.Points,
-				iv("E", fit.E), iv("A", fit.A), iv("α", fit.Alpha), iv("B", fit.B), iv("β", fit.Beta)),
+			f1.Items = append(f1.Items, fmt.Sprintf("L(N, D) fitted to %d runs: %s, %s, %s, %s, %s; the profile of the fit's objective in E keeps E from %s to %s (95 %% likelihood-ratio range)", fit.Points,
+				iv("E", fit.E), iv("A", fit.A), iv("α", fit.Alpha), iv("B", fit.B), iv("β", fit.Beta), report.Num(fit.EProfile.Lo), report.Num(fit.EProfile.Hi)),
 				fmt.Sprintf("compute-optimal at C = %s FLOPs (the largest run's 6ND): %s, %s, %s tokens per parameter",
 					report.Num(fit.Compute), iv("N*", fit.NOpt), iv("D*", fit.DOpt), iv("D*/N*", fit.TokensPerParam)))
 			// The verdict rests on the drops alone, which do not depend on
-			// a parameter at its bound (stats.ChinchillaFit.BoundNote);
-			// what does is said beside the numbers.
+			// E, identified or not (stats.ChinchillaFit.BoundNote); what
+			// does is said beside the numbers.
 			if note := fit.BoundNote(); note != "" {
 				f1.Items = append(f1.Items, note)
 			}
@@ -280,21 +280,21 @@ func lossFigure(runs []scaleRun, fit *stats.ChinchillaFit, f Finding) report.Stu
 		return fig
 	}
 	tab := &report.Table{Head: []string{"parameter", "value", "95% interval"}}
-	// With E at its bound, the quantities computed from A, α, B, β hold
-	// only on E = 0; the drops do not (stats.ChinchillaFit.BoundNote).
-	eBound := slices.Contains(fit.AtBound, "E")
+	// With E not identified, the quantities computed from A, α, B, β
+	// depend on the E taken; the drops do not (stats.ChinchillaFit.BoundNote).
+	eLabel, onELabel := fit.ELabels()
 	for _, p := range []struct {
 		name string
 		v    stats.Interval
-		onE  bool // conditional on E when E is at its bound
+		onE  bool // depends on E when E is not identified
 	}{{"E", fit.E, false}, {"A", fit.A, true}, {"α", fit.Alpha, true}, {"B", fit.B, true}, {"β", fit.Beta, true}, {"loss drop over the N range", fit.DropN, false},
 		{"loss drop over the D range", fit.DropD, false}, {"N* at C", fit.NOpt, true}, {"D* at C", fit.DOpt, true}, {"D*/N*", fit.TokensPerParam, true}} {
 		name := p.name
 		switch {
-		case eBound && p.name == "E":
-			name += " (at its lower bound: not identified)"
-		case eBound && p.onE:
-			name += " (conditional on E = 0)"
+		case eLabel != "" && p.name == "E":
+			name += " (" + eLabel + ")"
+		case onELabel != "" && p.onE:
+			name += " (" + onELabel + ")"
 		}
 		tab.Rows = append(tab.Rows, []string{name, report.Num(p.v.Value), report.Interval(p.v.Lo, p.v.Hi)})
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"emlab/internal/report"
 )
 
 // writeScale writes the three designs of the scale-axes study with final
@@ -67,8 +69,9 @@ func TestScaleAxesJudge(t *testing.T) {
 				t.Errorf("detail %q, want the %s axis", d, c.axis)
 			}
 			if j.Section == nil || len(j.Section.Figures) != 3 {
-				t.Errorf("section: %+v", j.Section)
+				t.Fatalf("section: %+v", j.Section)
 			}
+			checkEStatement(t, j.Findings[0].Items, j.Section.Figures[0].Table)
 		})
 	}
 }
@@ -117,5 +120,23 @@ func TestISOFLOPBudgets(t *testing.T) {
 		if math.Log10(hi/lo) < 1.5-1e-9 {
 			t.Errorf("quick=%v: the data ladder spans %.2f decades of tokens, want ≥ 1.5", quick, math.Log10(hi/lo))
 		}
+	}
+}
+
+// checkEStatement: the L(N, D) finding states E's profile range, and its
+// table marks E "not identified" exactly when an item says so — both come
+// from stats.ChinchillaFit's one judgement.
+func checkEStatement(t *testing.T, items []string, tab *report.Table) {
+	t.Helper()
+	all := strings.Join(items, "\n")
+	if !strings.Contains(all, "the profile of the fit's objective in E keeps E from") {
+		t.Errorf("no E profile among the items %q", items)
+	}
+	if tab == nil || len(tab.Rows) == 0 {
+		t.Fatalf("no parameter table")
+	}
+	t.Logf("E row %q; items %q", tab.Rows[0][0], items)
+	if inItems, inRow := strings.Contains(all, "not identified"), strings.Contains(tab.Rows[0][0], "not identified"); inItems != inRow {
+		t.Errorf("items say E not identified: %v, table row %q says so: %v", inItems, tab.Rows[0][0], inRow)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"emlab/internal/report"
@@ -74,8 +73,8 @@ func scaling(ctx context.Context, r *report.Report, ladder []*rundir.Run, o stat
 	}
 	s.Fitted.Label = "fit"
 	eName := "E"
-	if slices.Contains(fit.AtBound, "E") {
-		eName = "E (at its lower bound 0: not identified)"
+	if l := fit.ELabel(); l != "" {
+		eName = "E (" + l + ")"
 	}
 	for _, p := range []struct {
 		n  string
