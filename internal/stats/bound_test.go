@@ -312,3 +312,54 @@ func TestPowerLawEProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureEProfile measures how often the profile range of E holds the
+// true E (the cut is asymptotic and the Huber objective a
+// quasi-likelihood, so 95 % is a target, not a guarantee) and how often E
+// is judged identified, over 100 draws of each design (the numbers in
+// docs/stats.md). Run: go test ./internal/stats -run TestMeasureEProfile -measure -v
+func TestMeasureEProfile(t *testing.T) {
+	if !*measure {
+		t.Skip("long measurement; enable with -measure (see docs/stats.md)")
+	}
+	tr := chinchillaTruth
+	o := DefaultScalingOptions()
+	o.Boot = 0
+	const draws = 100
+	for _, c := range []struct {
+		name  string
+		trueE float64
+		draw  func(rng *rand.Rand) []ScalingPoint
+	}{
+		{"Hoffmann law, 5×5 grid, σ 0.003", tr.E, func(rng *rand.Rand) []ScalingPoint { return synthScaling(rng, 0.003) }},
+		{"Hoffmann law, 5×5 grid, σ 0.01", tr.E, func(rng *rand.Rand) []ScalingPoint { return synthScaling(rng, 0.01) }},
+		{"E = 0, 5×5 grid, σ 0.003", 0, func(rng *rand.Rand) []ScalingPoint {
+			return synthLaw(rng, 0, tr.A, tr.B, tr.Alpha, tr.Beta, 0.003)
+		}},
+		{"study's design, E = 0.5, σ 0.01", 0.5, func(rng *rand.Rand) []ScalingPoint { return narrowDesignE(rng, 0.5, 0.01) }},
+		{"study's design, E = 0, σ 0.005", 0, func(rng *rand.Rand) []ScalingPoint { return narrowDesignE(rng, 0, 0.005) }},
+	} {
+		covered, identified, atBound := 0, 0, 0
+		var spans []float64
+		for d := range draws {
+			pts := c.draw(rand.New(rand.NewPCG(uint64(d), 4242)))
+			f, err := FitChinchilla(context.Background(), pts, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.EProfile.Lo <= c.trueE && c.trueE <= f.EProfile.Hi {
+				covered++
+			}
+			if f.EIdentified {
+				identified++
+			}
+			if slices.Contains(f.AtBound, "E") {
+				atBound++
+			}
+			spans = append(spans, f.EProfile.Hi-f.EProfile.Lo)
+		}
+		slices.Sort(spans)
+		t.Logf("%-34s true E in the range %3d%%, identified %3d%%, at_bound %3d%%, median span %.3g", c.name,
+			covered*100/draws, identified*100/draws, atBound*100/draws, spans[draws/2])
+	}
+}
