@@ -244,6 +244,18 @@ func TestEProfile(t *testing.T) {
 			if !c.identified && !c.atBound && !strings.Contains(note, "E not identified") {
 				t.Errorf("note %q does not say E is not identified", note)
 			}
+			// The table labels follow the same judgement.
+			eLab, depLab := f.ELabels()
+			wantE, wantDep := "", ""
+			switch {
+			case c.atBound:
+				wantE, wantDep = "at its lower bound", "conditional on E = 0"
+			case !c.identified:
+				wantE, wantDep = "not identified: ", "depends on the E taken"
+			}
+			if (wantE == "") != (eLab == "") || !strings.Contains(eLab, wantE) || depLab != wantDep {
+				t.Errorf("labels %q, %q; want %q…, %q", eLab, depLab, wantE, wantDep)
+			}
 			b, err := json.Marshal(f)
 			if err != nil {
 				t.Fatal(err)
