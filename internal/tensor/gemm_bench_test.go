@@ -75,3 +75,84 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	}
 	return s
 }
+
+// BenchmarkGemmTinyStep times the linear layers' products of one tiny
+// micro-batch (1024 rows, d = 64, V = 128) on one thread, each in the form
+// the step calls it (the forward's with their bias, the weight gradients
+// accumulating): it separates the forward's k = 64 products from the
+// backward's, whose rates the step's profile compares. cpu-GFLOP/s counts
+// CPU time (getrusage), for a shared machine.
+func BenchmarkGemmTinyStep(b *testing.B) {
+	defer SetThreads(Threads())
+	SetThreads(1)
+	const n, d, v = 1024, 64, 128
+	for _, s := range []struct {
+		name     string
+		g        gemmCase
+		lda, ldb int
+		bias     bool
+	}{
+		{"fwd/qkv", gemmCase{false, false, n, 3 * d, d, 0, 0}, d, 3 * d, true},
+		{"fwd/proj", gemmCase{false, false, n, d, d, 0, 0}, d, d, true},
+		{"fwd/fc1", gemmCase{false, false, n, 4 * d, d, 0, 0}, d, 4 * d, true},
+		{"fwd/fc2", gemmCase{false, false, n, d, 4 * d, 0, 0}, 4 * d, d, true},
+		{"fwd/lmhead", gemmCase{false, false, n, v, d, 0, 0}, d, v, false},
+		{"bwd/lmhead.dX", gemmCase{false, true, n, d, v, 0, 0}, v, v, false},
+		{"bwd/fc2.dX", gemmCase{false, true, n, 4 * d, d, 0, 0}, d, d, false},
+		{"bwd/fc1.dX", gemmCase{false, true, n, d, 4 * d, 0, 0}, 4 * d, 4 * d, false},
+		{"bwd/qkv.dX", gemmCase{false, true, n, d, 3 * d, 0, 0}, 3 * d, 3 * d, false},
+		{"bwd/fc2.dW", gemmCase{true, false, 4 * d, d, n, 0, 1}, 4 * d, d, false},
+		{"bwd/fc1.dW", gemmCase{true, false, d, 4 * d, n, 0, 1}, d, 4 * d, false},
+		{"bwd/qkv.dW", gemmCase{true, false, d, 3 * d, n, 0, 1}, d, 3 * d, false},
+	} {
+		g := s.g
+		rng := rand.New(rand.NewPCG(1, 1))
+		ar, br := g.m, g.k
+		if g.transA {
+			ar = g.k
+		}
+		if g.transB {
+			br = g.n
+		}
+		a := randSlice(rng, ar*s.lda)
+		bb := randSlice(rng, br*s.ldb)
+		bias := randSlice(rng, g.n)
+		// C=hot writes one output again and again (it stays in L2);
+		// C=cold cycles through outputs of 64 MiB in all, so that each
+		// call writes lines no cache holds, as the step's forward does
+		// (it keeps every layer's activations for the backward).
+		cs := [][]float32{randSlice(rng, g.m*g.n)}
+		nCold := max(2, (64<<20)/(4*g.m*g.n))
+		for _, cold := range []bool{false, true} {
+			if cold {
+				if g.beta != 0 {
+					continue // the weight gradients accumulate into one C
+				}
+				for len(cs) < nCold {
+					cs = append(cs, make([]float32, g.m*g.n))
+				}
+			}
+			name := "hot"
+			if cold {
+				name = "cold"
+			}
+			b.Run(fmt.Sprintf("%s/%dx%dx%d/C=%s", s.name, g.m, g.n, g.k, name), func(b *testing.B) {
+				cpu0 := cpuTime()
+				i := 0
+				for b.Loop() {
+					c := cs[i%len(cs)]
+					i++
+					if s.bias {
+						GemmBias(g.transA, g.transB, g.m, g.n, g.k, a, s.lda, bb, s.ldb, bias, c, g.n)
+					} else {
+						Gemm(g.transA, g.transB, g.m, g.n, g.k, a, s.lda, bb, s.ldb, g.beta, c, g.n)
+					}
+				}
+				flop := 2 * float64(g.m) * float64(g.n) * float64(g.k) * float64(b.N)
+				if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+					b.ReportMetric(flop/cpu/1e9, "cpu-GFLOP/s")
+				}
+			})
+		}
+	}
+}
