@@ -202,16 +202,9 @@ func atLowerBound(e, lmin float64) bool { return e < boundTol*lmin }
 // D*/N* and the exponents depend on which E of the range is taken, and
 // the note gives the range D*/N* spans over it.
 func (f *ChinchillaFit) BoundNote() string {
-	var s []string
-	for _, p := range f.AtBound {
-		switch p {
-		case "E":
-			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs; A, α, B, β were fitted with E held at 0, so N*, D*, D*/N* and the exponents of N* and D* in C are conditional on E = 0 (the loss drops over the sampled ranges do not depend on E)")
-		}
-	}
-	if why := eNotIdentifiedWhy(f.EIdentified, f.EProfile, f.lmin); why != "" && !slices.Contains(f.AtBound, "E") {
-		s = append(s, why+"; A, α, B, β move with E across that range, so N*, D*, D*/N* and the exponents of N* and D* in C depend on which E is taken (the loss drops over the sampled ranges do not depend on E)")
-	}
+	s := eNotes(f.AtBound, f.EIdentified, f.EProfile, f.lmin,
+		"; A, α, B, β were fitted with E held at 0, so N*, D*, D*/N* and the exponents of N* and D* in C are conditional on E = 0 (the loss drops over the sampled ranges do not depend on E)",
+		"; A, α, B, β move with E across that range, so N*, D*, D*/N* and the exponents of N* and D* in C depend on which E is taken (the loss drops over the sampled ranges do not depend on E)")
 	if !f.EIdentified && !math.IsNaN(f.TokensPerParamProfile.Lo) {
 		s = append(s, fmt.Sprintf("Over E from %s to %s, D*/N* ranges from %s to %s", numText(f.EProfile.Lo), numText(f.EProfile.Hi),
 			numText(f.TokensPerParamProfile.Lo), numText(f.TokensPerParamProfile.Hi)))
@@ -530,17 +523,21 @@ type PowerLawFit struct {
 // power law and α is the exponent of the whole loss, conditional on E = 0
 // (a positive E would steepen it).
 func (f *PowerLawFit) BoundNote() string {
-	var s []string
-	for _, p := range f.AtBound {
-		switch p {
-		case "E":
-			s = append(s, "E at its lower bound (0): the irreducible loss is not identified by these runs, and α is conditional on E = 0")
-		}
+	return strings.Join(eNotes(f.AtBound, f.EIdentified, f.EProfile, f.lmin,
+		", and α is conditional on E = 0", ", and α depends on which E is taken"), ". ")
+}
+
+// eNotes is the two fits' statement about E: at its lower bound (the
+// sentence ends with atBound, what rests on E = 0), else not identified
+// by a wide profile (ends with wide, what moves with E), else nothing.
+func eNotes(atBound []string, identified bool, profile Range, lmin float64, atBoundTail, wideTail string) []string {
+	if slices.Contains(atBound, "E") {
+		return []string{"E at its lower bound (0): the irreducible loss is not identified by these runs" + atBoundTail}
 	}
-	if why := eNotIdentifiedWhy(f.EIdentified, f.EProfile, f.lmin); why != "" && !slices.Contains(f.AtBound, "E") {
-		s = append(s, why+", and α depends on which E is taken")
+	if why := eNotIdentifiedWhy(identified, profile, lmin); why != "" {
+		return []string{why + wideTail}
 	}
-	return strings.Join(s, ". ")
+	return nil
 }
 
 // ELabel is the words a table puts beside E when E is not identified, ""
