@@ -49,15 +49,7 @@ func BenchmarkGemm(b *testing.B) {
 	for _, s := range benchGemmShapes() {
 		g := s.g
 		rng := rand.New(rand.NewPCG(1, 1))
-		ar, br := g.m, g.k
-		if g.transA {
-			ar = g.k
-		}
-		if g.transB {
-			br = g.n
-		}
-		a := randSlice(rng, ar*s.lda)
-		bb := randSlice(rng, br*s.ldb)
+		a, bb := g.operands(rng, s.lda, s.ldb)
 		c := randSlice(rng, g.m*g.n)
 		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.name, g.m, g.n, g.k), func(b *testing.B) {
 			for b.Loop() {
@@ -107,15 +99,7 @@ func BenchmarkGemmTinyStep(b *testing.B) {
 	} {
 		g := s.g
 		rng := rand.New(rand.NewPCG(1, 1))
-		ar, br := g.m, g.k
-		if g.transA {
-			ar = g.k
-		}
-		if g.transB {
-			br = g.n
-		}
-		a := randSlice(rng, ar*s.lda)
-		bb := randSlice(rng, br*s.ldb)
+		a, bb := g.operands(rng, s.lda, s.ldb)
 		bias := randSlice(rng, g.n)
 		// C=hot writes one output again and again (it stays in L2);
 		// C=cold cycles through outputs of 64 MiB in all, so that each
@@ -155,4 +139,17 @@ func BenchmarkGemmTinyStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+// operands draws random A and B for the case with row strides lda and
+// ldb (their row counts follow the transposes).
+func (g gemmCase) operands(rng *rand.Rand, lda, ldb int) (a, b []float32) {
+	ar, br := g.m, g.k
+	if g.transA {
+		ar = g.k
+	}
+	if g.transB {
+		br = g.n
+	}
+	return randSlice(rng, ar*lda), randSlice(rng, br*ldb)
 }
