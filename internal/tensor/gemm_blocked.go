@@ -345,7 +345,6 @@ func (j *gemmJob) chunk(ci int) {
 		} else if j.packA {
 			aBlk, ars, aps = j.ap, 1, MR
 		}
-		prefA := !j.transA && !j.copyA
 		for jp := j0 / NR; jp*NR < j1; jp++ {
 			col := jp * NR
 			nr := min(NR, n-col)
@@ -380,14 +379,6 @@ func (j *gemmJob) chunk(ci int) {
 						prefetchRowsSpan(c[(i+MR)*ldc+col:], min(MR, i1-i-MR), ldc, nr)
 					}
 				}
-				if prefA && jp == j0/NR {
-					if i == i0 {
-						j.prefetchA(aBlk[(i-i0)*ars:], mr, kl)
-					}
-					if i+MR < i1 {
-						j.prefetchA(aBlk[(i+MR-i0)*ars:], min(MR, i1-i-MR), kl)
-					}
-				}
 				aoff := (i - i0) * ars
 				if j.packA {
 					aoff = i / MR * j.apStride
@@ -395,16 +386,6 @@ func (j *gemmJob) chunk(ci int) {
 				isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+col], ldc, accum, bj)
 			}
 		}
-	}
-}
-
-// prefetchA prefetches into L2 the lines of the mr×kl tile of op(A)
-// starting at a, read in place.
-func (j *gemmJob) prefetchA(a []float32, mr, kl int) {
-	if j.transA {
-		prefetchRowsSpan(a, kl, j.lda, mr)
-	} else {
-		prefetchRowsSpan(a, mr, j.lda, kl)
 	}
 }
 
