@@ -364,14 +364,15 @@ func (j *gemmJob) chunk(ci int) {
 			}
 			for i := i0; i < i1; i += MR {
 				mr := min(MR, i1-i)
-				// The last k-block stores the tile's C lines; asking for the
-				// next tile's lines now lets their misses overlap this
-				// tile's FMAs instead of stalling its stores. It pays where
-				// C is large and k small: the tiny step's k = 64 products
-				// write activations no cache holds, and ran at ~60 GFLOP/s
-				// there against ~100 with C in L2 (docs/benchmarks.md).
-				// Prefetching changes no value.
-				if kb == j.nkb-1 {
+				// The first k-block is the first to touch the tile's C lines
+				// (later ones find them in cache: a chunk's C is at most
+				// mc·nc floats); asking for the next tile's lines now lets
+				// their misses overlap this tile's FMAs instead of stalling
+				// its stores. It pays where C is large and k small: the tiny
+				// step's k = 64 products write activations no cache holds,
+				// and ran at ~60 GFLOP/s there against ~100 with C in L2
+				// (docs/benchmarks.md). Prefetching changes no value.
+				if kb == 0 {
 					if i == i0 {
 						prefetchRowsSpan(c[i*ldc+col:], mr, ldc, nr)
 					}
