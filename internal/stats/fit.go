@@ -29,6 +29,13 @@ type Fit struct {
 	// remain to refit.
 	LOO       float64 `json:"loo_rmse"`
 	LOOMedian float64 `json:"loo_median_abs"`
+	// AtBound names the reported parameters (Params' keys) that sit at a
+	// limit the model's parameterisation imposes — the sigmoid's boxed
+	// floor and ceiling, its floored width, an exponent driven to 0 or
+	// past the sampling (bounds.go) — and so report that limit rather
+	// than a measurement; empty, never nil, when none does.
+	// CurveBoundNote says what it means.
+	AtBound   []string `json:"at_bound"`
 	theta     []float64
 	model     curveModel
 	tau2      float64
@@ -230,7 +237,7 @@ func fitAll(ctx context.Context, t, y, v []float64, known bool, mc modelContext,
 			continue
 		}
 		f := Fit{Model: m.name, K: m.k, Params: m.report(theta), WRSS: chi2, FamilySD: math.Sqrt(tau2), LOO: math.NaN(), LOOMedian: math.NaN(),
-			theta: theta, model: m, tau2: tau2, w: w}
+			AtBound: fitAtBound(m, theta, t, y), theta: theta, model: m, tau2: tau2, w: w}
 		m2ll := chi2
 		for i := range v {
 			m2ll += math.Log(v[i] + tau2)

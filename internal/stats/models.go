@@ -25,6 +25,11 @@ type curveModel struct {
 	starts func(t, y []float64) [][]float64
 	// report maps θ to named parameters (x in the axis' own units).
 	report func(p []float64) map[string]float64
+	// atBound names the reported parameters of θ that sit at a limit the
+	// parameterisation imposes (see bounds.go), given the levels' t
+	// (sorted) and the data's range [ylo, yhi]; nil for a model without
+	// such limits.
+	atBound func(p, t []float64, ylo, yhi float64) []string
 }
 
 // f is the model at one t (fv on one point).
@@ -232,6 +237,15 @@ func curveModels(mc modelContext) []curveModel {
 			report: func(p []float64) map[string]float64 {
 				return map[string]float64{"asymptote": p[0], "gap_at_smallest": p[1], "alpha_per_decade": math.Exp(p[2])}
 			},
+			// α = e^u is bounded below by 0: a curve that accelerates in
+			// log x (a power law would need α < 0) sends u to −∞, and a
+			// drop completed by the second level sends it to +∞.
+			atBound: func(p, t []float64, _, _ float64) []string {
+				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
+					return []string{paramAlpha}
+				}
+				return nil
+			},
 		},
 		{
 			name: ModelSigmoid, k: 4, minLevels: 4,
@@ -289,6 +303,21 @@ func curveModels(mc modelContext) []curveModel {
 					"x_mid": xOf(p[2]), "log10_x_mid": dir * p[2],
 					"width_decades": w, "rise_10_90_decades": 2 * math.Log(9) * w,
 				}
+			},
+			// The floor and ceiling are boxed (box), the width floored at
+			// sigmoidMinWidth.
+			atBound: func(p, t []float64, ylo, yhi float64) []string {
+				var out []string
+				if boxAtBound(box(p[0]), mc.lo, mc.hi, ylo, yhi) {
+					out = append(out, paramFloor)
+				}
+				if boxAtBound(box(p[1]), mc.lo, mc.hi, ylo, yhi) {
+					out = append(out, paramCeiling)
+				}
+				if w := sigmoidMinWidth + math.Exp(p[3]); w < widthFloorFactor*sigmoidMinWidth || noLevelOn(t, p[2], w) {
+					out = append(out, paramWidth, paramRise)
+				}
+				return out
 			},
 		},
 		{
@@ -355,6 +384,24 @@ func curveModels(mc modelContext) []curveModel {
 					"x_break": xOf(p[3]), "log10_x_break": dir * p[3], "sharpness_decades": math.Exp(p[4]),
 					"alpha1_per_decade": math.Exp(p[5]),
 				}
+			},
+			// α₀, α₁ and the sharpness are exponentials of free
+			// parameters: bounded below by 0, and unbounded above. α₀
+			// acts from the smallest scale, α₁ from the break; the break's
+			// bend is resolved only by a level within riseZ sharpnesses
+			// of it (the softplus is a kink to 0.1 % beyond that).
+			atBound: func(p, t []float64, _, _ float64) []string {
+				var out []string
+				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
+					out = append(out, paramAlpha0)
+				}
+				if a1 := math.Exp(p[5]); p[3] < t[len(t)-1] && powerAtBound(a1, t[len(t)-1]-math.Max(p[3], t[0]), firstStepAfter(t, p[3])) {
+					out = append(out, paramAlpha1)
+				}
+				if noLevelOn(t, p[3], math.Exp(p[4])/math.Ln10) {
+					out = append(out, paramSharp)
+				}
+				return out
 			},
 		},
 	}

@@ -1,0 +1,178 @@
+package stats
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"emlab/internal/numfmt"
+)
+
+// A curve model's parameterisation imposes limits the data never chose:
+// the sigmoid's floor and ceiling live in a box (modelContext.lo, hi), its
+// width has a floor (sigmoidMinWidth), and the exponents of the power
+// laws are exponentials of free parameters, so bounded below by 0 and
+// driven to ±∞ in their logarithm when the data ask for a shape the model
+// cannot take. A fit that ends at such a limit reports a number that says
+// where the limit is, not what the data measured. This file is the one
+// owner of that judgement for the curve models (Fit.AtBound, filled by
+// each model's atBound in curveModels) and of the words that say what it
+// means (CurveBoundNote). The scaling fits' own judgement of E is
+// ChinchillaFit.AtBound.
+
+// boxEdgeFrac: a floor or ceiling counts as at its bound when it lies
+// within this fraction of the box's width of an edge that is itself more
+// than this fraction beyond the data. The box is a logistic of a free
+// parameter, so a fit pushing against an edge ends a few logits short of
+// it (1e-3 of the box at logit −6.9) rather than on it; 1 % of the box
+// is half a percent of a data range when the box is the default one
+// (half a data range either side), far below what the levels resolve.
+// An edge the data themselves reach (an exact match that is 0 at the
+// small rungs, with the box clipped to [0, 1]) is where the data put the
+// parameter, not a limit the fit ran into, so it does not count.
+const boxEdgeFrac = 0.01
+
+// widthFloorFactor: a sigmoid width below this multiple of
+// sigmoidMinWidth counts as at its floor: the free parameter is then the
+// logarithm of an excess over the floor no larger than the floor itself,
+// i.e. the optimiser was running it toward −∞.
+const widthFloorFactor = 2
+
+// riseZ: a level lies on a sigmoid's rise (or a broken power law's bend)
+// when it is within riseZ widths of the midpoint (break). Beyond it the
+// logistic is within 1/999 of its floor or ceiling and ∂ŷ/∂ln w =
+// (h − f)·σ(1 − σ)·z is below 0.7 % of the rise at that level, so the
+// level cannot tell this width from any narrower one: with no level on
+// the rise the data only bound the width from above, and the fit stops
+// wherever the logistic saturated (for the demo's rungs 0.25 decades
+// apart that is ~0.005 decades, five times the floor).
+var riseZ = math.Log(999)
+
+// exponentFrac: an exponent of a power in the error (power_law_error's α,
+// broken_power_law's α₀ and α₁) counts as at a bound when its power
+// changes by less than this fraction across the sampled scales (α at its
+// lower bound 0: the curve is a straight line in log x, and the asymptote
+// and gap trade along it without limit — a fit ends with an asymptote
+// thousands of data ranges away), or by more than 1 − exponentFrac within
+// the first sampled step it acts on (α at its upper limit: the whole decay
+// happens between two levels, so the levels only bound α from below).
+const exponentFrac = 0.01
+
+// powerAtBound applies the exponentFrac rule to a power 10^(−α·Δ): span
+// is the sampled range it acts on and step the first sampled step.
+func powerAtBound(alpha, span, step float64) bool {
+	if !(alpha >= 0) || math.IsInf(alpha, 1) {
+		return true
+	}
+	if 1-math.Pow(10, -alpha*span) < exponentFrac {
+		return true
+	}
+	return step > 0 && math.Pow(10, -alpha*step) < exponentFrac
+}
+
+// noLevelOn reports whether no level lies within riseZ widths w of the
+// centre m: nothing sampled resolves the width.
+func noLevelOn(t []float64, m, w float64) bool {
+	for _, ti := range t {
+		if math.Abs(ti-m) < riseZ*w {
+			return false
+		}
+	}
+	return true
+}
+
+// boxAtBound applies the boxEdgeFrac rule to a value v in the box
+// [lo, hi] with the data in [ylo, yhi].
+func boxAtBound(v, lo, hi, ylo, yhi float64) bool {
+	tol := boxEdgeFrac * (hi - lo)
+	return (v-lo < tol && ylo-lo > tol) || (hi-v < tol && hi-yhi > tol)
+}
+
+// firstStepAfter is the first positive gap between a sampled t above c
+// and the level before it (the first step a power that starts at c acts
+// on); 0 when no level lies above c.
+func firstStepAfter(t []float64, c float64) float64 {
+	for i, ti := range t {
+		if ti > c {
+			if i == 0 {
+				return ti - c
+			}
+			return ti - math.Max(t[i-1], c)
+		}
+	}
+	return 0
+}
+
+// Parameter names a bound concerns, as the models report them.
+const (
+	paramFloor    = "floor"
+	paramCeiling  = "ceiling"
+	paramWidth    = "width_decades"
+	paramRise     = "rise_10_90_decades"
+	paramAlpha    = "alpha_per_decade"
+	paramAlpha0   = "alpha0_per_decade"
+	paramAlpha1   = "alpha1_per_decade"
+	paramSharp    = "sharpness_decades"
+)
+
+// CurveBoundNote says in words which parameters of a fitted curve model
+// are at a bound its parameterisation imposed (atBound as Fit.AtBound
+// names them) and what that leaves of the numbers printed from it; ""
+// when none is. widthDecades is the fitted sigmoid width (used to say
+// whether it sits on the floor itself), NaN when unknown.
+func CurveBoundNote(model string, atBound []string, widthDecades float64) string {
+	if len(atBound) == 0 {
+		return ""
+	}
+	has := func(p string) bool { return slices.Contains(atBound, p) }
+	var s []string
+	switch model {
+	case ModelSigmoid:
+		if has(paramWidth) {
+			if widthDecades < widthFloorFactor*sigmoidMinWidth {
+				s = append(s, "its width is at the floor the fit imposes ("+numfmt.Num(sigmoidMinWidth)+" decades): the rise is at least this sharp; the sampling cannot resolve the width")
+			} else {
+				s = append(s, "no sampled scale lies on its rise: the rise is at least this sharp; the sampling cannot resolve the width")
+			}
+		}
+		var fc []string
+		if has(paramFloor) {
+			fc = append(fc, "floor")
+		}
+		if has(paramCeiling) {
+			fc = append(fc, "ceiling")
+		}
+		if len(fc) > 0 {
+			s = append(s, "its "+strings.Join(fc, " and ")+" "+passWord(len(fc) == 1, "is", "are")+
+				" at the edge of the range the fit allows: the curve has not levelled off there within the sampled scales, so x* and the 10–90 % rise are conditional on that edge")
+		}
+	case ModelPower:
+		if has(paramAlpha) {
+			s = append(s, "its exponent is at a limit (its power changes by under 1 % over the sampled scales, or by over 99 % in the first step): the asymptote and gap are not determined")
+		}
+	case ModelBNSL:
+		var ps []string
+		for _, p := range []string{paramAlpha0, paramAlpha1, paramSharp} {
+			if has(p) {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) > 0 {
+			s = append(s, strings.Join(ps, ", ")+" at a limit of the fit (an exponent whose power changes by under 1 % over the sampled scales or over 99 % in one step, a bend no sampled scale lies on): those parameters are not determined by the data")
+		}
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return model + ": " + strings.Join(s, "; ")
+}
+
+// fitAtBound is m.atBound on the levels (t, y), never nil.
+func fitAtBound(m curveModel, theta, t, y []float64) []string {
+	out := []string{}
+	if m.atBound != nil {
+		ylo, yhi := rangeOf(y)
+		out = append(out, m.atBound(theta, t, ylo, yhi)...)
+	}
+	return out
+}
