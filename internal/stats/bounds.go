@@ -38,15 +38,29 @@ const boxEdgeFrac = 0.01
 // i.e. the optimiser was running it toward −∞.
 const widthFloorFactor = 2
 
-// riseZ: a level lies on a sigmoid's rise (or a broken power law's bend)
-// when it is within riseZ widths of the midpoint (break). Beyond it the
-// logistic is within 1/999 of its floor or ceiling and ∂ŷ/∂ln w =
-// (h − f)·σ(1 − σ)·z is below 0.7 % of the rise at that level, so the
-// level cannot tell this width from any narrower one: with no level on
-// the rise the data only bound the width from above, and the fit stops
-// wherever the logistic saturated (for the demo's rungs 0.25 decades
-// apart that is ~0.005 decades, five times the floor).
-var riseZ = math.Log(999)
+// chi2Resolve: a width (the sigmoid's, or a broken power law's bend
+// sharpness) counts as unresolved when sending it to its limit — the
+// floor, or a kink — with every other parameter held raises the fit's χ²
+// (each level weighted by its sampling variance plus the family variance)
+// by less than this: 1 is the profile-likelihood cut of one parameter at
+// one standard error, and holding the others can only overstate the rise
+// (refitting them would lower it). The data then cannot tell the fitted
+// width from one at the limit: the fit stopped wherever the logistic
+// saturated at the levels next to the midpoint (for rungs 0.27 decades
+// apart, a few thousandths of a decade, above the floor), and the number
+// is an upper bound.
+const chi2Resolve = 1.0
+
+// chi2Rise is Σ w_i[(y_i − g_i)² − (y_i − ŷ_i)²]: how much worse the
+// curve g fits the levels than the fitted ŷ, with the fit's weights.
+func chi2Rise(y, w, fitted, g []float64) float64 {
+	var d float64
+	for i := range y {
+		a, b := y[i]-g[i], y[i]-fitted[i]
+		d += w[i] * (a*a - b*b)
+	}
+	return d
+}
 
 // exponentFrac: an exponent of a power in the error (power_law_error's α,
 // broken_power_law's α₀ and α₁) counts as at a bound when its power
@@ -68,17 +82,6 @@ func powerAtBound(alpha, span, step float64) bool {
 		return true
 	}
 	return step > 0 && math.Pow(10, -alpha*step) < exponentFrac
-}
-
-// noLevelOn reports whether no level lies within riseZ widths w of the
-// centre m: nothing sampled resolves the width.
-func noLevelOn(t []float64, m, w float64) bool {
-	for _, ti := range t {
-		if math.Abs(ti-m) < riseZ*w {
-			return false
-		}
-	}
-	return true
 }
 
 // boxAtBound applies the boxEdgeFrac rule to a value v in the box
@@ -105,14 +108,14 @@ func firstStepAfter(t []float64, c float64) float64 {
 
 // Parameter names a bound concerns, as the models report them.
 const (
-	paramFloor    = "floor"
-	paramCeiling  = "ceiling"
-	paramWidth    = "width_decades"
-	paramRise     = "rise_10_90_decades"
-	paramAlpha    = "alpha_per_decade"
-	paramAlpha0   = "alpha0_per_decade"
-	paramAlpha1   = "alpha1_per_decade"
-	paramSharp    = "sharpness_decades"
+	paramFloor   = "floor"
+	paramCeiling = "ceiling"
+	paramWidth   = "width_decades"
+	paramRise    = "rise_10_90_decades"
+	paramAlpha   = "alpha_per_decade"
+	paramAlpha0  = "alpha0_per_decade"
+	paramAlpha1  = "alpha1_per_decade"
+	paramSharp   = "sharpness_decades"
 )
 
 // CurveBoundNote says in words which parameters of a fitted curve model
@@ -129,11 +132,7 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 	switch model {
 	case ModelSigmoid:
 		if has(paramWidth) {
-			if widthDecades < widthFloorFactor*sigmoidMinWidth {
-				s = append(s, "its width is at the floor the fit imposes ("+numfmt.Num(sigmoidMinWidth)+" decades): the rise is at least this sharp; the sampling cannot resolve the width")
-			} else {
-				s = append(s, "no sampled scale lies on its rise: the rise is at least this sharp; the sampling cannot resolve the width")
-			}
+			s = append(s, "its "+widthBoundWords(widthDecades))
 		}
 		var fc []string
 		if has(paramFloor) {
@@ -167,12 +166,22 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 	return model + ": " + strings.Join(s, "; ")
 }
 
-// fitAtBound is m.atBound on the levels (t, y), never nil.
-func fitAtBound(m curveModel, theta, t, y []float64) []string {
+// fitAtBound is m.atBound on the levels (t, y) with χ² weights cw (1/(v +
+// τ²), or 1/τ² without sampling variances), never nil.
+func fitAtBound(m curveModel, theta, t, y, cw []float64) []string {
 	out := []string{}
 	if m.atBound != nil {
-		ylo, yhi := rangeOf(y)
-		out = append(out, m.atBound(theta, t, ylo, yhi)...)
+		out = append(out, m.atBound(theta, t, y, cw)...)
 	}
 	return out
+}
+
+// widthBoundWords says what a sigmoid width at its bound means: the rise
+// is at least as sharp as reported, and the sampling cannot say how much
+// sharper.
+func widthBoundWords(widthDecades float64) string {
+	if widthDecades < widthFloorFactor*sigmoidMinWidth {
+		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width"
+	}
+	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width"
 }

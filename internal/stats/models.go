@@ -26,10 +26,10 @@ type curveModel struct {
 	// report maps θ to named parameters (x in the axis' own units).
 	report func(p []float64) map[string]float64
 	// atBound names the reported parameters of θ that sit at a limit the
-	// parameterisation imposes (see bounds.go), given the levels' t
-	// (sorted) and the data's range [ylo, yhi]; nil for a model without
-	// such limits.
-	atBound func(p, t []float64, ylo, yhi float64) []string
+	// parameterisation imposes (see bounds.go), given the levels (t
+	// sorted, y) and the fit's χ² weights w; nil for a model without such
+	// limits.
+	atBound func(p, t, y, w []float64) []string
 }
 
 // f is the model at one t (fv on one point).
@@ -164,6 +164,13 @@ func curveModels(mc modelContext) []curveModel {
 		q = math.Min(math.Max(q, 1e-3), 1-1e-3)
 		return logit(q)
 	}
+	bnslFV := func(p, t, out []float64) {
+		a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+		for i, ti := range t {
+			lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
+			out[i] = p[0] + p[1]*math.Exp(lg)
+		}
+	}
 	return []curveModel{
 		{
 			name: ModelConstant, k: 1, minLevels: 2,
@@ -240,7 +247,7 @@ func curveModels(mc modelContext) []curveModel {
 			// α = e^u is bounded below by 0: a curve that accelerates in
 			// log x (a power law would need α < 0) sends u to −∞, and a
 			// drop completed by the second level sends it to +∞.
-			atBound: func(p, t []float64, _, _ float64) []string {
+			atBound: func(p, t, _, _ []float64) []string {
 				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
 					return []string{paramAlpha}
 				}
@@ -306,15 +313,23 @@ func curveModels(mc modelContext) []curveModel {
 			},
 			// The floor and ceiling are boxed (box), the width floored at
 			// sigmoidMinWidth.
-			atBound: func(p, t []float64, ylo, yhi float64) []string {
+			atBound: func(p, t, y, w []float64) []string {
 				var out []string
+				ylo, yhi := rangeOf(y)
 				if boxAtBound(box(p[0]), mc.lo, mc.hi, ylo, yhi) {
 					out = append(out, paramFloor)
 				}
 				if boxAtBound(box(p[1]), mc.lo, mc.hi, ylo, yhi) {
 					out = append(out, paramCeiling)
 				}
-				if w := sigmoidMinWidth + math.Exp(p[3]); w < widthFloorFactor*sigmoidMinWidth || noLevelOn(t, p[2], w) {
+				f, h := box(p[0]), box(p[1])
+				w0 := sigmoidMinWidth + math.Exp(p[3])
+				fitted, step := make([]float64, len(t)), make([]float64, len(t))
+				for i, ti := range t {
+					fitted[i] = f + (h-f)*logistic((ti-p[2])/w0)
+					step[i] = f + (h-f)*logistic((ti-p[2])/sigmoidMinWidth)
+				}
+				if w0 < widthFloorFactor*sigmoidMinWidth || chi2Rise(y, w, fitted, step) < chi2Resolve {
 					out = append(out, paramWidth, paramRise)
 				}
 				return out
@@ -322,13 +337,7 @@ func curveModels(mc modelContext) []curveModel {
 		},
 		{
 			name: ModelBNSL, k: 6, minLevels: 8,
-			fv: func(p, t, out []float64) {
-				a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
-				for i, ti := range t {
-					lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
-					out[i] = p[0] + p[1]*math.Exp(lg)
-				}
-			},
+			fv: bnslFV,
 			terms: &levelTerms{n: 2,
 				// The terms are the softplus of the break, which only
 				// the break and its sharpness enter, and the power
@@ -387,10 +396,10 @@ func curveModels(mc modelContext) []curveModel {
 			},
 			// α₀, α₁ and the sharpness are exponentials of free
 			// parameters: bounded below by 0, and unbounded above. α₀
-			// acts from the smallest scale, α₁ from the break; the break's
-			// bend is resolved only by a level within riseZ sharpnesses
-			// of it (the softplus is a kink to 0.1 % beyond that).
-			atBound: func(p, t []float64, _, _ float64) []string {
+			// acts from the smallest scale, α₁ from the break; the
+			// break's bend is unresolved when a kink (sharpness → 0)
+			// fits as well (chi2Resolve).
+			atBound: func(p, t, y, w []float64) []string {
 				var out []string
 				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
 					out = append(out, paramAlpha0)
@@ -398,7 +407,15 @@ func curveModels(mc modelContext) []curveModel {
 				if a1 := math.Exp(p[5]); p[3] < t[len(t)-1] && powerAtBound(a1, t[len(t)-1]-math.Max(p[3], t[0]), firstStepAfter(t, p[3])) {
 					out = append(out, paramAlpha1)
 				}
-				if noLevelOn(t, p[3], math.Exp(p[4])/math.Ln10) {
+				fitted, kink := make([]float64, len(t)), make([]float64, len(t))
+				bnslFV(p, t, fitted)
+				// A sharpness of 1e-9 decades is the kink to double
+				// precision wherever a level is more than 1e-6 decades
+				// from the break (softplus(z) = z beyond z = 30).
+				pk := append([]float64(nil), p...)
+				pk[4] = math.Log(1e-9)
+				bnslFV(pk, t, kink)
+				if chi2Rise(y, w, fitted, kink) < chi2Resolve {
 					out = append(out, paramSharp)
 				}
 				return out
