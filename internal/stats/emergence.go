@@ -430,7 +430,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 		// The width is only bounded above by the data, so the number is
 		// an upper bound on the rise; the test (rise ≤ a fraction of the
 		// span) holds for every width below it, and its answer stands.
-		sharpDetail += "; " + widthBoundWords(sig.Params[paramWidth])
+		sharpDetail += "; the sigmoid's " + widthBoundWords(sig.Params[paramWidth])
 	}
 	res.add(Evidence{Test: "sharpness", Pass: sharp, Values: map[string]float64{"rise_10_90_decades": width, "span_decades": sp}, Detail: sharpDetail})
 
