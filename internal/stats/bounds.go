@@ -157,7 +157,7 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 			}
 		}
 		if len(ps) > 0 {
-			s = append(s, strings.Join(ps, ", ")+" at a limit of the fit (an exponent whose power changes by under 1 % over the sampled scales or over 99 % in one step, a bend no sampled scale lies on): those parameters are not determined by the data")
+			s = append(s, strings.Join(ps, ", ")+" at a limit of its parameterisation (an exponent at 0 or past what the sampled steps resolve, a bend a kink fits as well): the number reports the limit, while the curve drawn through the levels is unaffected")
 		}
 	}
 	if len(s) == 0 {
