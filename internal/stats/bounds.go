@@ -21,16 +21,30 @@ import (
 // ChinchillaFit.AtBound.
 
 // boxEdgeFrac: a floor or ceiling counts as at its bound when it lies
-// within this fraction of the box's width of an edge that is itself more
-// than this fraction beyond the data. The box is a logistic of a free
-// parameter, so a fit pushing against an edge ends a few logits short of
-// it (1e-3 of the box at logit −6.9) rather than on it; 1 % of the box
-// is half a percent of a data range when the box is the default one
-// (half a data range either side), far below what the levels resolve.
-// An edge the data themselves reach (an exact match that is 0 at the
-// small rungs, with the box clipped to [0, 1]) is where the data put the
-// parameter, not a limit the fit ran into, so it does not count.
+// within this fraction of the box's width of an edge the data do not
+// reach (edgeReachZ). The box is a logistic of a free parameter, so a fit
+// pushing against an edge ends a few logits short of it (1e-3 of the box
+// at logit −6.9) rather than on it; 1 % of the box is half a percent of a
+// data range when the box is the default one (half a data range either
+// side), far below what the levels resolve.
 const boxEdgeFrac = 0.01
+
+// edgeReachZ: the data reach an edge of the box when the level whose
+// mean lies nearest it is within this many of its standard errors of it
+// — the fit's own noise model of a level, √(v + τ²) with sampling
+// variance v and family variance τ², the errors the width's χ² rule
+// weighs by — or within boxEdgeFrac of the box, whichever is wider. An
+// edge the data reach is where the data put the parameter, not a limit
+// the fit ran into: an exact match of 0 at the small rungs with the box
+// clipped to [0, 1], or one of 0.987 at the top rung (2 seeds of 150
+// items), 0.013 short of 1 where that level's standard error under the
+// fit is 0.013 — a curve at 1 as far as the sampling can tell, whose
+// fitted ceiling of 1 is no alarm. Two standard errors is the usual
+// two-sided 95 % cut: an edge further than that from the nearest level
+// is one the data stay short of, and a fit that ends on it reports the
+// edge, not a plateau it measured. Only the nearest level decides: a
+// noisy level further down the curve says nothing of where it ends.
+const edgeReachZ = 2.0
 
 // widthFloorFactor: a sigmoid width below this multiple of
 // sigmoidMinWidth counts as at its floor: the free parameter is then the
@@ -84,11 +98,21 @@ func powerAtBound(alpha, span, step float64) bool {
 	return step > 0 && math.Pow(10, -alpha*step) < exponentFrac
 }
 
-// boxAtBound applies the boxEdgeFrac rule to a value v in the box
-// [lo, hi] with the data in [ylo, yhi].
-func boxAtBound(v, lo, hi, ylo, yhi float64) bool {
+// boxAtBound applies the boxEdgeFrac and edgeReachZ rules to a value v
+// in the box [lo, hi], with the levels' means y and the fit's χ² weights
+// w (1/(v + τ²): a level's standard error under the fit is 1/√w).
+func boxAtBound(v, lo, hi float64, y, w []float64) bool {
 	tol := boxEdgeFrac * (hi - lo)
-	return (v-lo < tol && ylo-lo > tol) || (hi-v < tol && hi-yhi > tol)
+	reached := func(edge float64) bool {
+		near := -1
+		for i, yi := range y {
+			if near < 0 || math.Abs(yi-edge) < math.Abs(y[near]-edge) {
+				near = i
+			}
+		}
+		return near >= 0 && math.Abs(y[near]-edge) <= math.Max(tol, edgeReachZ/math.Sqrt(w[near]))
+	}
+	return (v-lo < tol && !reached(lo)) || (hi-v < tol && !reached(hi))
 }
 
 // firstStepAfter is the first positive gap between a sampled t above c
@@ -143,7 +167,7 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 		}
 		if len(fc) > 0 {
 			s = append(s, "its "+strings.Join(fc, " and ")+" "+passWord(len(fc) == 1, "is", "are")+
-				" at the edge of the range the fit allows: the curve has not levelled off there within the sampled scales, so x* and the 10–90 % rise are conditional on that edge")
+				" at the edge of the range the fit allows, more than "+numfmt.Num(edgeReachZ)+" standard errors beyond the level nearest it: the sampled scales do not show the curve levelling off, so x* and the 10–90 % rise are conditional on that edge")
 		}
 	case ModelPower:
 		if has(paramAlpha) {

@@ -113,21 +113,30 @@ func TestCurveFitAtBound(t *testing.T) {
 // TestBoundRules: the rules on hand-computed cases at either side
 // of their tolerances.
 func TestBoundRules(t *testing.T) {
+	// w is the fit's χ² weight of each level, 1/se²; an infinite weight
+	// (no noise) leaves the box's own 1 % tolerance.
+	inf := math.Inf(1)
+	se := func(s float64) float64 { return 1 / (s * s) }
 	box := []struct {
 		name      string
 		v, lo, hi float64
-		ylo, yhi  float64
+		y, w      []float64
 		want      bool
 		reason    string
 	}{
-		{"ceiling on the box edge beyond the data", 1.4999, -0.5, 1.5, 0, 1, true, "the edge is half a range past the data"},
-		{"ceiling 2 % of the box inside", 1.46, -0.5, 1.5, 0, 1, false, "outside the 1 % band"},
-		{"floor on an edge the data reach", 0.0001, 0, 1, 0, 0.8, false, "exact match at 0: the data put it there"},
-		{"ceiling on an edge the data do not reach", 0.9999, 0, 1, 0, 0.8, true, "clipped box, data end at 0.8"},
-		{"mid-box", 0.5, 0, 1, 0, 0.8, false, "nowhere near an edge"},
+		{"ceiling on the box edge beyond the data", 1.4999, -0.5, 1.5, []float64{0, 1}, []float64{se(0.05), se(0.05)}, true, "the edge is half a range (10 standard errors) past the data"},
+		{"ceiling 2 % of the box inside", 1.46, -0.5, 1.5, []float64{0, 1}, []float64{inf, inf}, false, "outside the 1 % band"},
+		{"floor on an edge the data reach", 0.0001, 0, 1, []float64{0, 0.8}, []float64{inf, inf}, false, "exact match at 0: the data put it there"},
+		{"ceiling on an edge the data do not reach", 0.9999, 0, 1, []float64{0, 0.8}, []float64{inf, inf}, true, "clipped box, data end at 0.8"},
+		{"ceiling 1.4 standard errors beyond the top level", 0.9999, 0, 1, []float64{0, 0.987}, []float64{se(0.0093), se(0.0093)}, false, "0.987 on 150 items reaches 1 within the sampling"},
+		{"ceiling 1.9 standard errors beyond the top level", 0.9999, 0, 1, []float64{0, 0.981}, []float64{se(0.01), se(0.01)}, false, "just inside 2 standard errors"},
+		{"ceiling 2.1 standard errors beyond the top level", 0.9999, 0, 1, []float64{0, 0.979}, []float64{se(0.01), se(0.01)}, true, "just outside 2 standard errors"},
+		{"ceiling 3 standard errors beyond the top level", 0.9999, 0, 1, []float64{0, 0.97}, []float64{se(0.01), se(0.01)}, true, "0.97 ± 0.01 does not reach 1"},
+		{"a noisy level further from the edge does not decide", 0.9999, 0, 1, []float64{0, 0.9, 0.95}, []float64{se(0.001), se(0.1), se(0.001)}, true, "the level nearest the edge, 0.95 ± 0.001, is 50 standard errors short; 0.9 ± 0.1 is within two of its own"},
+		{"mid-box", 0.5, 0, 1, []float64{0, 0.8}, []float64{se(0.5), se(0.5)}, false, "nowhere near an edge"},
 	}
 	for _, c := range box {
-		if got := boxAtBound(c.v, c.lo, c.hi, c.ylo, c.yhi); got != c.want {
+		if got := boxAtBound(c.v, c.lo, c.hi, c.y, c.w); got != c.want {
 			t.Errorf("box %s: got %v, want %v (%s)", c.name, got, c.want, c.reason)
 		}
 	}
@@ -154,5 +163,104 @@ func TestBoundRules(t *testing.T) {
 	}
 	if got := chi2Rise([]float64{0.2}, []float64{1}, []float64{0}, []float64{0.2}); got != -0.04000000000000001 {
 		t.Errorf("chi2Rise toward the data = %v, want -0.04", got)
+	}
+}
+
+// TestCeilingReachedWithinSampling: a fitted ceiling on the edge of a box
+// clipped to [0, 1] is at a bound only when the data stay more than
+// edgeReachZ standard errors short of that edge. Built like the quick
+// demo's two-digit addition: 8 rungs from 1.78k to 107k parameters, 2
+// seeds of 150 items, exact match 0 at the small rungs and one or two
+// rungs on the rise, so the sigmoid's ceiling is barely determined from
+// above and the fit often puts it on the edge:
+//
+//   - the demo's own counts (add/plain/2 exact match, 147 and 149 of 150
+//     at the top rung: 0.987, 0.013 short of 1, about one standard error
+//     under the fit) put the ceiling on 1 with the data short of it by
+//     more than the box's 1 %: the data reach the edge within the
+//     sampling, so nothing is at a bound;
+//   - 8 draws from a curve that levels off at 1 past the top rung (its
+//     expected 0.986): never at a bound;
+//   - 8 draws from a curve still rising at the top rung (expected 0.55,
+//     the box's edge then 0.8 or so): every ceiling the fit puts on the
+//     edge is at its bound, and at least half the draws put it there (a
+//     case whose fits never reach the edge would test nothing).
+func TestCeilingReachedWithinSampling(t *testing.T) {
+	xs := []float64{1784, 3252, 5104, 9960, 16352, 29056, 62016, 107264}
+	const items = 150
+	curveOf := func(counts [][2]int) *Curve {
+		c := &Curve{Task: "add/plain/2", Metric: "exact_match", Axis: AxisParams, HasChance: true}
+		for i, x := range xs {
+			for k, m := range counts[i] {
+				c.Points = append(c.Points, Point{X: x, Value: float64(m) / items, N: items, Seed: fmt.Sprint(k)})
+			}
+		}
+		return c
+	}
+	drawn := func(seed uint64, mid, width float64) *Curve {
+		rng := rand.New(rand.NewPCG(seed, 22))
+		counts := make([][2]int, len(xs))
+		for i, x := range xs {
+			for k := range counts[i] {
+				counts[i][k] = drawBinomial(rng, items, logistic((math.Log10(x)-mid)/width))
+			}
+		}
+		return curveOf(counts)
+	}
+	o := DefaultOptions()
+	o.Boot = 0
+	// ceilingOf fits c and returns the sigmoid's ceiling, whether it is
+	// on the box's edge (within boxEdgeFrac of the box's top) and whether
+	// it is flagged at its bound.
+	ceilingOf := func(t *testing.T, c *Curve) (ceil, top float64, onEdge, flagged bool) {
+		t.Helper()
+		r, err := Analyze(context.Background(), c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := fitOf(r, ModelSigmoid)
+		if f == nil {
+			t.Fatal("no sigmoid fit")
+		}
+		var tt, y []float64
+		for _, l := range r.Levels {
+			tt, y = append(tt, l.T), append(y, l.Mean)
+		}
+		mc := newModelContext(tt, y, 1, c.HasChance, 0.5) // Analyze's box for an exact match (chance 0)
+		ceil, top = f.Params[paramCeiling], slices.Max(y)
+		t.Logf("top level %.4g, box [%.3g, %.3g], sigmoid ceiling %.4g, at_bound %v", top, mc.lo, mc.hi, ceil, f.AtBound)
+		return ceil, top, mc.hi-ceil < boxEdgeFrac*(mc.hi-mc.lo), slices.Contains(f.AtBound, paramCeiling)
+	}
+
+	t.Run("demo add/plain/2 exact match", func(t *testing.T) {
+		ceil, top, onEdge, flagged := ceilingOf(t, curveOf([][2]int{{0, 0}, {0, 0}, {0, 0}, {2, 2}, {1, 2}, {4, 5}, {19, 28}, {147, 149}}))
+		if !onEdge || !(1-top > boxEdgeFrac) {
+			t.Fatalf("ceiling %.4g, top level %.4g: the case no longer puts the ceiling on the edge with the data more than 1 %% short of it", ceil, top)
+		}
+		if flagged {
+			t.Errorf("ceiling %.4g flagged at its bound with the top level %.4g within two standard errors of 1", ceil, top)
+		}
+	})
+	for d := range uint64(8) {
+		t.Run(fmt.Sprintf("levels off at 1/draw=%d", d), func(t *testing.T) {
+			if ceil, top, _, flagged := ceilingOf(t, drawn(d, 4.86, 0.04)); flagged {
+				t.Errorf("ceiling %.4g flagged at its bound with the top level at %.4g", ceil, top)
+			}
+		})
+	}
+	edge := 0
+	for d := range uint64(8) {
+		t.Run(fmt.Sprintf("still rising/draw=%d", d), func(t *testing.T) {
+			ceil, top, onEdge, flagged := ceilingOf(t, drawn(d, 5.0, 0.15))
+			if onEdge {
+				edge++
+			}
+			if onEdge != flagged {
+				t.Errorf("ceiling %.4g (on the edge: %v) flagged at its bound: %v, top level %.4g", ceil, onEdge, flagged, top)
+			}
+		})
+	}
+	if edge < 4 {
+		t.Errorf("the still-rising curve put its ceiling on the edge in %d of 8 draws: the case does not test the rule", edge)
 	}
 }

@@ -315,11 +315,10 @@ func curveModels(mc modelContext) []curveModel {
 			// sigmoidMinWidth.
 			atBound: func(p, t, y, w []float64) []string {
 				var out []string
-				ylo, yhi := rangeOf(y)
-				if boxAtBound(box(p[0]), mc.lo, mc.hi, ylo, yhi) {
+				if boxAtBound(box(p[0]), mc.lo, mc.hi, y, w) {
 					out = append(out, paramFloor)
 				}
-				if boxAtBound(box(p[1]), mc.lo, mc.hi, ylo, yhi) {
+				if boxAtBound(box(p[1]), mc.lo, mc.hi, y, w) {
 					out = append(out, paramCeiling)
 				}
 				f, h := box(p[0]), box(p[1])
