@@ -209,3 +209,87 @@ func widthBoundWords(widthDecades float64) string {
 	}
 	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width"
 }
+
+// Collapse fits (CollapseAxes) search a grid rather than a box: the
+// midpoint within collapseMidReach decades of the data, the width between
+// collapseMinWidth and collapseMaxWidth decades, with the floor and
+// ceiling imposed (chance and 1 for an accuracy), not fitted. What of such
+// a fit sits at a limit of that grid, or rests on an imposed level the
+// runs never come near, reports the limit, not a measurement; the same
+// judgement as the curve models', on the grid's own limits.
+const (
+	paramCollapseMid  = "x_mid"
+	paramCollapseRise = "rise_10_90_decades"
+)
+
+// collapseAtBound names what of the collapse fit (m, s) of the runs'
+// scores y at log scales t, floor lo and ceiling hi imposed, sits at a
+// limit (CollapseAxis.AtBound); never nil:
+//
+//   - x_mid when m lies within one coarse grid step of either end of the
+//     midpoint grid: the best midpoint is there or beyond it, half a
+//     decade past the runs;
+//   - rise_10_90_decades when s lies within half a coarse grid step of
+//     either end of the width grid, or the best step (the narrowest
+//     width, its midpoint refitted) raises the residual sum of squares by
+//     less than one residual variance (RSS/(n − 2), m and s fitted) — the
+//     chi2Resolve rule with the runs' scatter about the curve as their
+//     standard error: the runs cannot tell the fitted rise from a step,
+//     so it is an upper bound;
+//   - ceiling when no score reaches the curve's midpoint level, halfway
+//     from floor to ceiling (floor when no score lies below it): the upper
+//     half of the curve, and so x*, is placed by the imposed level alone.
+func collapseAtBound(t, y []float64, lo, hi, m, s float64) []string {
+	out := []string{}
+	tmin, tmax := rangeOf(t)
+	if m-(tmin-collapseMidReach) < collapseMidStep || (tmax+collapseMidReach)-m < collapseMidStep {
+		out = append(out, paramCollapseMid)
+	}
+	half := math.Sqrt(collapseWidth(1) / collapseWidth(0))
+	rss := logisticRSS(t, y, lo, hi, m, s, math.Inf(1))
+	s2 := math.Max(rss/float64(max(len(t)-2, 1)), residualFloor(y))
+	// The best step: the narrowest width, its midpoint refitted on the
+	// fine grid's spacing (a step placed between two runs fits wherever
+	// the gap is, not only at m).
+	step := math.Inf(1)
+	for mm := tmin - collapseMidReach; mm <= tmax+collapseMidReach; mm += collapseFineStep {
+		step = math.Min(step, logisticRSS(t, y, lo, hi, mm, collapseMinWidth, step))
+	}
+	if s < collapseMinWidth*half || s > collapseMaxWidth/half || (step-rss)/s2 < chi2Resolve {
+		out = append(out, paramCollapseRise)
+	}
+	ylo, yhi := rangeOf(y)
+	if mid := (lo + hi) / 2; yhi < mid {
+		out = append(out, paramCeiling)
+	} else if ylo > mid {
+		out = append(out, paramFloor)
+	}
+	return out
+}
+
+// BoundNote says in words what of the collapse fit on this axis sits at a
+// limit (AtBound) and what that leaves of x* and the rise; "" when
+// nothing does.
+func (a CollapseAxis) BoundNote() string {
+	var s []string
+	if slices.Contains(a.AtBound, paramCollapseMid) {
+		s = append(s, "x* is at the edge of the midpoint grid, "+numfmt.Num(collapseMidReach)+" decades past the runs: the best midpoint lies there or beyond, so x* is a limit of the fit, not a measurement")
+	}
+	if slices.Contains(a.AtBound, paramCollapseRise) {
+		if a.RiseDecades/(2*math.Log(9)) > math.Sqrt(collapseMinWidth*collapseMaxWidth) {
+			s = append(s, "the rise is at the wide end of the widths the fit searches ("+numfmt.Num(2*math.Log(9)*collapseMaxWidth)+" decades or more): the runs place no transition on this axis")
+		} else {
+			s = append(s, "the rise is at the narrowest the fit allows, or a step fits the runs within their scatter: it is at least this sharp, and the runs cannot resolve it")
+		}
+	}
+	if slices.Contains(a.AtBound, paramCeiling) {
+		s = append(s, "no run reaches the curve's midpoint level (halfway to the imposed ceiling "+numfmt.Num(a.Ceiling)+"): the curve's upper half is that ceiling, not data, so x* is an extrapolation to it")
+	}
+	if slices.Contains(a.AtBound, paramFloor) {
+		s = append(s, "no run lies below the curve's midpoint level (halfway from the imposed floor "+numfmt.Num(a.Floor)+"): the curve's lower half is that floor, not data, so x* is an extrapolation to it")
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return "At a limit against " + a.Axis + ": " + strings.Join(s, "; ") + "."
+}
