@@ -131,16 +131,7 @@ func TestAnalyzeTableCrossingAtSmallest(t *testing.T) {
 		csv += fmt.Sprintf("easy,exact_match,%d,%.2f,0,200,0.01\n", x, 0.90+0.02*float64(i))
 	}
 	f := writeFile(t, "curves.csv", csv)
-	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--boot", "0", "--tasks", "add,easy")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	rows := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 0 {
-			rows[f[0]] = l
-		}
-	}
+	out, rows := analyzeRows(t, "--csv", f, "--boot", "0", "--tasks", "add,easy")
 	if !strings.Contains(rows["easy"], "<=1.65e+04") {
 		t.Errorf("easy's crossing is not said to be at or below the smallest scale:\n%s", out)
 	}
@@ -246,16 +237,7 @@ func TestAnalyzeTableFitAtBound(t *testing.T) {
 		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
 	}
 	f := writeFile(t, "curves.csv", csv)
-	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--boot", "0")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	rows := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 0 {
-			rows[f[0]] = l
-		}
-	}
+	out, rows := analyzeRows(t, "--csv", f, "--boot", "0")
 	if !strings.Contains(rows["late"], "sigmoid_log*") {
 		t.Errorf("late's sigmoid (ceiling at its box edge) is not marked:\n%s", out)
 	}
@@ -268,4 +250,22 @@ func TestAnalyzeTableFitAtBound(t *testing.T) {
 	if !strings.Contains(out, "* in fit or x_star:") {
 		t.Errorf("no footnote for the * marker:\n%s", out)
 	}
+}
+
+// analyzeRows runs analyze with args, fails the test unless it succeeds,
+// and returns its output with the table's rows keyed by their first
+// field (the task).
+func analyzeRows(t *testing.T, args ...string) (string, map[string]string) {
+	t.Helper()
+	out, stderr, code := runCmd(t, append([]string{"analyze"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			rows[f[0]] = l
+		}
+	}
+	return out, rows
 }
