@@ -14,10 +14,22 @@
 # cgroups; without accounting (accounting_storage/none) sacct does not work,
 # so MinJobAge keeps finished jobs visible to squeue and scontrol.
 # Everything goes to stderr except the export line, so eval works.
+#
+# Several users may share the one cluster (two CI runs on one machine: the
+# ports, the node name and munge's socket are per host, so a second cluster
+# cannot run beside the first). Each `up` leaves a lease named after its
+# caller's process ($EMLAB_SLURM_LEASE, default the calling shell), and
+# `down` drops the caller's lease and stops the daemons only when no lease
+# of a live process is left, so one user's exit never stops another's
+# cluster or cancels its jobs. up and down hold $DIR/lock while they run.
 set -euo pipefail
 
 DIR=${EMLAB_SLURM_DIR:-/tmp/emlab-slurm}
 CONF=$DIR/slurm.conf
+LEASES=$DIR/leases
+# The caller: for eval "$(scripts/slurm-local.sh up)" and for a trap that
+# calls down, the parent of this script is the caller's shell either way.
+LEASE=${EMLAB_SLURM_LEASE:-$PPID}
 MUNGE_RUN=/run/munge # munge's default socket directory: clients find it without settings
 MUNGE_KEY=/etc/munge/munge.key
 
@@ -49,7 +61,7 @@ start_munge() {
 	fi
 	as_root chmod 0400 "$MUNGE_KEY"
 	as_root munged --force --key-file="$MUNGE_KEY" --pid-file="$DIR/munged.pid" \
-		--log-file="$DIR/log/munged.log" --seed-file="$DIR/munge.seed" --socket="$MUNGE_RUN/munge.socket.2" >&2 ||
+		--log-file="$DIR/log/munged.log" --seed-file="$DIR/munge.seed" --socket="$MUNGE_RUN/munge.socket.2" >&2 9>&- ||
 		die "munged did not start (see $DIR/log/munged.log)"
 	for _ in $(seq 50); do [ -S "$MUNGE_RUN/munge.socket.2" ] && return; sleep 0.1; done
 	die "munged socket did not appear"
@@ -100,17 +112,39 @@ PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
+# with_lock runs its arguments holding $DIR/lock, so that an up and a down
+# of two users never interleave. The daemons are started with fd 9 closed:
+# an inherited descriptor would hold the lock for their whole life.
+with_lock() {
+	mkdir -p "$DIR"
+	exec 9>"$DIR/lock"
+	flock 9
+	"$@"
+}
+
+# live_leases prints the leases whose process is alive, removing the rest
+# (a user killed before its down).
+live_leases() {
+	local f pid
+	for f in "$LEASES"/*; do
+		[ -e "$f" ] || continue
+		pid=${f##*/}
+		if kill -0 "$pid" 2>/dev/null; then echo "$pid"; else rm -f "$f"; fi
+	done
+}
+
 up() {
 	install_if_missing
-	mkdir -p "$DIR/ctld" "$DIR/d" "$DIR/log"
+	mkdir -p "$DIR/ctld" "$DIR/d" "$DIR/log" "$LEASES"
+	touch "$LEASES/$LEASE"
 	export SLURM_CONF=$CONF
 	start_munge
 	[ -f "$CONF" ] || write_conf
 	if ! alive "$DIR/slurmctld.pid"; then
-		slurmctld -f "$CONF" >&2 || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
+		slurmctld -f "$CONF" >&2 9>&- || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
 	fi
 	if ! alive "$DIR/slurmd.pid"; then
-		slurmd -f "$CONF" >&2 || die "slurmd did not start (see $DIR/log/slurmd.log)"
+		slurmd -f "$CONF" >&2 9>&- || die "slurmd did not start (see $DIR/log/slurmd.log)"
 	fi
 	local host state=""
 	host=$(hostname -s)
@@ -145,6 +179,13 @@ stop_pid() {
 }
 
 down() {
+	rm -f "$LEASES/$LEASE"
+	local others
+	others=$(live_leases | tr '\n' ' ')
+	if [ -n "$others" ]; then
+		log "still in use by process(es) ${others% }: left running"
+		return
+	fi
 	if [ -f "$CONF" ] && alive "$DIR/slurmctld.pid"; then
 		SLURM_CONF=$CONF scancel --user="$(id -un)" 2>/dev/null || true
 	fi
@@ -159,12 +200,16 @@ status() {
 	for d in munged slurmctld slurmd; do
 		if alive "$DIR/$d.pid"; then log "$d running (pid $(cat "$DIR/$d.pid"))"; else log "$d stopped"; fi
 	done
+	local users
+	users=$(live_leases 2>/dev/null | tr '\n' ' ')
+	users=${users% }
+	log "leases: ${users:-none}"
 	if [ -f "$CONF" ]; then SLURM_CONF=$CONF sinfo >&2 || true; fi
 }
 
 case "${1:-}" in
-up) up ;;
-down) down ;;
+up) with_lock up ;;
+down) with_lock down ;;
 status) status ;;
 *) die "usage: $0 up|down|status" ;;
 esac

@@ -249,7 +249,7 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "task\tmetric\tverdict\tfit\tx_star [95% CI]\tx_cross\tn_min\tbreakthrough\tlinearity\twhy")
 	js := stats.Judgements(results)
-	censored := false
+	censored, bounded := false, false
 	for i, r := range results {
 		j := js[i]
 		nmin := "-"
@@ -263,19 +263,29 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 		if !j.Drawable {
 			fit = "n/a"
 		}
+		xstar := fnum(j.XStar)
+		if len(j.FitAtBound) > 0 {
+			fit, bounded = fit+"*", true
+		}
+		if j.XStarAtBound {
+			xstar, bounded = xstar+"*", true
+		}
 		cross := fnum(r.XCross)
 		if len(r.Levels) > 0 && stats.AtSmallest(r.Levels[0].X, r.XCross) {
 			cross, censored = "<="+cross, true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s [%s, %s]\t%s\t%s\t%s\t%s\t%s\n", r.Task, r.Metric, j.Verdict, fit,
-			fnum(j.XStar), fnum(j.XStarLo), fnum(j.XStarHi), cross, nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
+			xstar, fnum(j.XStarLo), fnum(j.XStarHi), cross, nmin, fnum(r.Breakthroughness), fnum(r.Linearity), j.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
 	few := false
-	for _, r := range results {
+	for i, r := range results {
 		few = few || r.FewItems
+		if js[i].BoundNote != "" {
+			fmt.Fprintf(w, "\n* %s/%s: %s\n", r.Task, r.Metric, js[i].BoundNote)
+		}
 		if r.Note != "" {
 			fmt.Fprintf(w, "\n%s/%s: %s\n", r.Task, r.Metric, r.Note)
 		}
@@ -309,6 +319,9 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 	}
 	if few {
 		fmt.Fprintf(w, "\n! fewer than %d items per evaluation at some level: treat that verdict with caution\n", stats.MinItems)
+	}
+	if bounded {
+		fmt.Fprintln(w, "\n* in fit or x_star: a parameter of that fit (of the sigmoid, for x_star) sits at a limit the fit imposes (at_bound in --json): it reports the limit, not a measurement")
 	}
 	if censored {
 		fmt.Fprintln(w, "\n<= in x_cross: the curve is already past the level at the smallest scale sampled, so it crosses at or below that scale")

@@ -131,16 +131,7 @@ func TestAnalyzeTableCrossingAtSmallest(t *testing.T) {
 		csv += fmt.Sprintf("easy,exact_match,%d,%.2f,0,200,0.01\n", x, 0.90+0.02*float64(i))
 	}
 	f := writeFile(t, "curves.csv", csv)
-	out, stderr, code := runCmd(t, "analyze", "--csv", f, "--boot", "0", "--tasks", "add,easy")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	rows := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 0 {
-			rows[f[0]] = l
-		}
-	}
+	out, rows := analyzeRows(t, "--csv", f, "--boot", "0", "--tasks", "add,easy")
 	if !strings.Contains(rows["easy"], "<=1.65e+04") {
 		t.Errorf("easy's crossing is not said to be at or below the smallest scale:\n%s", out)
 	}
@@ -229,4 +220,52 @@ func TestAnalyzeRuns(t *testing.T) {
 	if _, ok := m["loss_threshold"]; !ok {
 		t.Errorf("eval_loss axis: no loss_threshold in %s", out)
 	}
+}
+
+// TestAnalyzeTableFitAtBound: a chosen fit with a parameter at a limit
+// the fit imposes is marked with * and footnoted with what it means; a
+// fit with nothing at a bound is not. "late" rises only at its last two
+// rungs, so the sigmoid's ceiling presses on its box (not saturated);
+// "sat" is a well-sampled, saturated sigmoid.
+func TestAnalyzeTableFitAtBound(t *testing.T) {
+	csv := "task,metric,x,value,seed,n,chance\n"
+	for i := range 10 {
+		x := math.Pow(10, 4+0.3*float64(i))
+		tt := 4 + 0.3*float64(i)
+		late := 0.02 + 0.96/(1+math.Exp(-(tt-7.2)/0.3))
+		sat := 0.1 + 0.8/(1+math.Exp(-(tt-5.35)/0.25))
+		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
+	}
+	f := writeFile(t, "curves.csv", csv)
+	out, rows := analyzeRows(t, "--csv", f, "--boot", "0")
+	if !strings.Contains(rows["late"], "sigmoid_log*") {
+		t.Errorf("late's sigmoid (ceiling at its box edge) is not marked:\n%s", out)
+	}
+	if strings.Contains(rows["sat"], "*") {
+		t.Errorf("sat's fit has nothing at a bound but is marked:\n%s", out)
+	}
+	if !strings.Contains(out, "* late/exact_match: At a bound: the chosen fit, sigmoid_log: its ceiling is at the edge") {
+		t.Errorf("no note saying what late's bound means:\n%s", out)
+	}
+	if !strings.Contains(out, "* in fit or x_star:") {
+		t.Errorf("no footnote for the * marker:\n%s", out)
+	}
+}
+
+// analyzeRows runs analyze with args, fails the test unless it succeeds,
+// and returns its output with the table's rows keyed by their first
+// field (the task).
+func analyzeRows(t *testing.T, args ...string) (string, map[string]string) {
+	t.Helper()
+	out, stderr, code := runCmd(t, append([]string{"analyze"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			rows[f[0]] = l
+		}
+	}
+	return out, rows
 }

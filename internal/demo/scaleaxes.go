@@ -218,9 +218,20 @@ func judgeScaleAxes(ctx context.Context, in *Input) (*Judged, error) {
 				f2.Detail = fmt.Sprintf("best axis %s (R² = %.2f), %.2f %s more than %s: not clearly one axis", col.Best, best.R2.Value,
 					col.Margin.Value, report.Interval(col.Margin.Lo, col.Margin.Hi), col.Second)
 			}
+			// The verdict rests on R² and its margin; what of a fit sits at
+			// a limit of the grid or on the imposed ceiling
+			// (stats.CollapseAxis.BoundNote) qualifies its x* and rise,
+			// and is said beside them.
+			if note := best.BoundNote(); note != "" && f2.Verdict == VerdictSupported {
+				f2.Detail += "; " + strings.TrimSuffix(note, ".")
+			}
 			for _, a := range col.Axes {
-				f2.Items = append(f2.Items, fmt.Sprintf("against %s: x* = %s %s, 10–90%% rise %.2f decades, R² = %.2f %s", a.Axis,
-					report.Num(a.XMid.Value), report.Interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, report.Interval(a.R2.Lo, a.R2.Hi)))
+				item := fmt.Sprintf("against %s: x* = %s %s, 10–90%% rise %.2f decades, R² = %.2f %s", a.Axis,
+					report.Num(a.XMid.Value), report.Interval(a.XMid.Lo, a.XMid.Hi), a.RiseDecades, a.R2.Value, report.Interval(a.R2.Lo, a.R2.Hi))
+				if note := a.BoundNote(); note != "" {
+					item += ". " + note
+				}
+				f2.Items = append(f2.Items, item)
 			}
 		}
 	}

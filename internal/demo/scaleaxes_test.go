@@ -44,16 +44,27 @@ func TestScaleAxesJudge(t *testing.T) {
 	chinchilla := func(n, d float64) float64 { return 0.9 + 300*math.Pow(n, -0.6) + 900*math.Pow(d, -0.4) }
 	byCompute := func(_, _, c float64) float64 { return 1 / (1 + math.Exp(-(math.Log10(c)-11.8)/0.12)) }
 	byParams := func(n, _, _ float64) float64 { return 1 / (1 + math.Exp(-(math.Log10(n)-4.6)/0.1)) }
+	// Past the runs: the largest compute sampled is 8.7e12 (log 12.94),
+	// so a midpoint at 13.3 leaves every score under 0.06.
+	pastRuns := func(_, _, c float64) float64 { return 1 / (1 + math.Exp(-(math.Log10(c)-13.3)/0.12)) }
+	// A step at 6.3e11 FLOPs, sharper than the runs can resolve.
+	stepCompute := func(_, _, c float64) float64 { return math.Round(1 / (1 + math.Exp(-(math.Log10(c)-11.8)/1e-3))) }
 	cases := []struct {
 		name string
 		loss func(n, d float64) float64
 		add  func(n, d, c float64) float64
-		want [2]string
-		axis string
+		want [2]string // "" for the second: not checked
+		axis string    // the best axis of the second finding; "" not checked
+		// limit is what the flops item of the second finding must say
+		// of a fit at a limit (stats.CollapseAxis.BoundNote); "" when
+		// nothing in that finding may speak of one.
+		limit string
 	}{
-		{"both axes, compute", chinchilla, byCompute, [2]string{VerdictSupported, VerdictSupported}, "flops"},
-		{"both axes, parameters", chinchilla, byParams, [2]string{VerdictSupported, VerdictSupported}, "params"},
-		{"no data axis", func(n, _ float64) float64 { return 0.9 + 300*math.Pow(n, -0.6) }, byCompute, [2]string{VerdictNotSupported, VerdictSupported}, "flops"},
+		{"both axes, compute", chinchilla, byCompute, [2]string{VerdictSupported, VerdictSupported}, "flops", ""},
+		{"both axes, parameters", chinchilla, byParams, [2]string{VerdictSupported, VerdictSupported}, "params", ""},
+		{"no data axis", func(n, _ float64) float64 { return 0.9 + 300*math.Pow(n, -0.6) }, byCompute, [2]string{VerdictNotSupported, VerdictSupported}, "flops", ""},
+		{"transition past the runs", chinchilla, pastRuns, [2]string{VerdictSupported, ""}, "", "x* is an extrapolation"},
+		{"step in compute", chinchilla, stepCompute, [2]string{VerdictSupported, VerdictSupported}, "flops", "the runs cannot resolve it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,13 +72,29 @@ func TestScaleAxesJudge(t *testing.T) {
 			writeScale(t, root, c.loss, c.add)
 			j := judgeDir(t, "scale-axes", root)
 			for i, f := range j.Findings {
-				if f.Verdict != c.want[i] {
+				if c.want[i] != "" && f.Verdict != c.want[i] {
 					t.Errorf("finding %d: %s — %s %q, want %s", i, f.Verdict, f.Detail, f.Items, c.want[i])
 				}
 			}
-			if d := j.Findings[1].Detail; !strings.HasPrefix(d, "against "+c.axis+" ") {
+			f2 := j.Findings[1]
+			if d := f2.Detail; c.axis != "" && !strings.HasPrefix(d, "against "+c.axis+" ") {
 				t.Errorf("detail %q, want the %s axis", d, c.axis)
 			}
+			var flops string
+			for _, it := range f2.Items {
+				if strings.HasPrefix(it, "against flops:") {
+					flops = it
+				}
+			}
+			switch all := f2.Detail + strings.Join(f2.Items, " "); {
+			case c.limit == "" && strings.Contains(all, "At a limit"):
+				t.Errorf("a fit inside the runs said to be at a limit: %s", all)
+			case c.limit != "" && !strings.Contains(flops, c.limit):
+				t.Errorf("flops item %q does not say %q", flops, c.limit)
+			case c.limit != "" && c.axis == "flops" && f2.Verdict == VerdictSupported && !strings.Contains(f2.Detail, c.limit):
+				t.Errorf("supported on flops at a limit, but the detail %q does not say %q", f2.Detail, c.limit)
+			}
+			t.Logf("%s: %s %q", f2.Verdict, f2.Detail, f2.Items[:3])
 			if j.Section == nil || len(j.Section.Figures) != 3 {
 				t.Fatalf("section: %+v", j.Section)
 			}

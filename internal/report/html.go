@@ -176,6 +176,9 @@ func panelLines(p *Panel) []string {
 			fit += fmt.Sprintf(" x* = %s, interval %s.", Num(p.XStar), Interval(p.XStarLo, p.XStarHi))
 		}
 		out = append(out, fit+fmt.Sprintf(" Breakthroughness %s, linearity %s.", Num(p.Breakthroughness), Num(p.Linearity)))
+		if p.BoundNote != "" {
+			out = append(out, p.BoundNote)
+		}
 	}
 	if len(p.XStarSeeds) > 0 {
 		var parts []string
@@ -286,6 +289,7 @@ var terms = []term{
 	{"p^L", "if an answer of L tokens is right only when all L are, and each is right with probability p, exact match is about p^L, which rises steeply even while p rises steadily; the check fits L and says whether exact match matches the per-token accuracy to the power L."},
 	{"breakthroughness, linearity", "BIG-bench's descriptive measures (Srivastava et al. 2022, appendix B) of the normalised curve: breakthroughness is large when the improvement comes in a jump between neighbouring sizes, linearity when it comes steadily across them. They describe the curve; the verdict does not use them."},
 	{"items × seeds", "the fewest test items behind one evaluation and the fewest seeds (independently trained models) behind one size; error bars are ±1 standard error of a size's mean from both. † marks a verdict resting on fewer items than the analysis asks for."},
+	{"‡", "beside x*: the sigmoid x* comes from has a parameter at a limit its fit imposes (a width at its floor or narrower than the sampling resolves, a floor or ceiling on the edge of its allowed range, which the data stay short of by more than their sampling error); x* is then conditional on that limit, and the ability's panel says which."},
 }
 
 // abilityID is the anchor of an ability's figure.
@@ -318,6 +322,9 @@ func bottomRows(r *Report) []bottomRow {
 			}
 			if finite(a.XStar) {
 				row.XStar = Num(a.XStar) + " " + Interval(a.XStarLo, a.XStarHi)
+				if a.XStarAtBound {
+					row.XStar += " ‡"
+				}
 			}
 			if a.Mirage != "" {
 				row.Mirage = mirageWord(&Mirage{Verdict: a.Mirage})

@@ -82,7 +82,10 @@ type BottomRow struct {
 	Mirage                  string
 	Items, Seeds            int
 	FewItems                bool
-	Reading                 string
+	// XStarAtBound: x* comes from a sigmoid with a parameter at a limit
+	// its fit imposes (the ability's panel says which and what it means).
+	XStarAtBound bool
+	Reading      string
 }
 
 // Run is the provenance of one run directory.
@@ -149,6 +152,10 @@ type Panel struct {
 	// XStarSeeds is x* of each seed's own curve (emergent curves with
 	// replicate seeds; NaN where a seed's sigmoid does not rise).
 	XStarSeeds []SeedX
+	// BoundNote, when set, says which fitted parameters behind the
+	// printed fit or x* sit at a limit the fit imposes, and what that
+	// leaves of them (the analysis' judgement, printed as it is).
+	BoundNote string
 }
 
 // Level is one scale of a panel: the mean over seeds, their standard

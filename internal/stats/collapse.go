@@ -38,39 +38,69 @@ type CollapseAxis struct {
 	RiseDecades    float64
 	R2             Interval
 	Floor, Ceiling float64
+	// AtBound names what of this fit sits at a limit the fit imposed
+	// rather than where the runs put it (collapseAtBound): "x_mid" at the
+	// edge of the midpoint grid, "rise_10_90_decades" at a limit of the
+	// width grid or unresolved from a step, "ceiling" ("floor") imposed
+	// and never approached. Empty, never nil, when none is; BoundNote
+	// says what it means.
+	AtBound []string
+}
+
+// The grid logisticGrid searches: midpoints collapseMidStep decades apart
+// from collapseMidReach decades before the data to as far after, widths s
+// from collapseMinWidth to collapseMaxWidth decades (collapseWidths
+// log-spaced values). collapseAtBound reads the same limits.
+const (
+	collapseMidReach = 0.5
+	collapseMidStep  = 0.05
+	collapseMinWidth = 0.01
+	collapseMaxWidth = 3.0
+	collapseWidths   = 24
+	collapseFineStep = 0.005
+)
+
+// collapseWidth is the j-th width of the coarse grid (fractional j for
+// the fine one).
+func collapseWidth(j float64) float64 {
+	return collapseMinWidth * math.Pow(collapseMaxWidth/collapseMinWidth, j/(collapseWidths-1))
+}
+
+// logisticRSS is the residual sum of squares of y about lo + (hi −
+// lo)·σ((t − m)/s), stopping once it reaches stop.
+func logisticRSS(t, y []float64, lo, hi, m, s, stop float64) float64 {
+	var rss float64
+	for k := range t {
+		d := y[k] - (lo + (hi-lo)*logistic((t[k]-m)/s))
+		rss += d * d
+		if rss >= stop {
+			break
+		}
+	}
+	return rss
 }
 
 // logisticGrid fits y = lo + (hi − lo)·σ((t − m)/s) by least squares on
-// a grid, coarse then fine: midpoints 0.05 decades apart from half a
-// decade before the data to half a decade after, widths s from 0.01 to 3
-// decades (24 log-spaced values); then 0.005 decades apart within ±0.05
-// of the best midpoint and 20 widths between its neighbours on the coarse
-// grid. It returns m, s and the R².
+// a grid, coarse then fine: the coarse grid above; then collapseFineStep
+// decades apart within ±0.05 of the best midpoint and 20 widths between its
+// neighbours on the coarse grid. It returns m, s and the R².
 func logisticGrid(t, y []float64, lo, hi float64) (m, s, r2 float64) {
 	tmin, tmax := rangeOf(t)
 	best := math.Inf(1)
 	try := func(mm, ss float64) {
-		var rss float64
-		for k := range t {
-			d := y[k] - (lo + (hi-lo)*logistic((t[k]-mm)/ss))
-			rss += d * d
-			if rss >= best {
-				return
-			}
-		}
-		best, m, s = rss, mm, ss
-	}
-	const coarse = 24
-	width := func(j float64) float64 { return 0.01 * math.Pow(300, j/(coarse-1)) }
-	for i := 0; tmin-0.5+0.05*float64(i) <= tmax+0.5; i++ {
-		for j := range coarse {
-			try(tmin-0.5+0.05*float64(i), width(float64(j)))
+		if rss := logisticRSS(t, y, lo, hi, mm, ss, best); rss < best {
+			best, m, s = rss, mm, ss
 		}
 	}
-	m0, j0 := m, math.Round(float64(coarse-1)*math.Log(s/0.01)/math.Log(300))
+	for i := 0; tmin-collapseMidReach+collapseMidStep*float64(i) <= tmax+collapseMidReach; i++ {
+		for j := range collapseWidths {
+			try(tmin-collapseMidReach+collapseMidStep*float64(i), collapseWidth(float64(j)))
+		}
+	}
+	m0, j0 := m, math.Round(float64(collapseWidths-1)*math.Log(s/collapseMinWidth)/math.Log(collapseMaxWidth/collapseMinWidth))
 	for i := -10; i <= 10; i++ {
 		for j := range 21 {
-			try(m0+0.005*float64(i), width(j0-1+float64(j)/10))
+			try(m0+collapseFineStep*float64(i), collapseWidth(j0-1+float64(j)/10))
 		}
 	}
 	return m, s, 1 - best/totalSS(y)
@@ -120,7 +150,8 @@ func CollapseAxes(ctx context.Context, key string, axes []string, x [][]float64,
 	for a, name := range axes {
 		m, s, r2 := logisticGrid(ts[a], y, floor, ceiling)
 		out.Axes = append(out.Axes, CollapseAxis{Axis: name, XMid: Interval{math.Pow(10, m), math.NaN(), math.NaN()},
-			RiseDecades: 2 * math.Log(9) * s, R2: Interval{r2, math.NaN(), math.NaN()}, Floor: floor, Ceiling: ceiling})
+			RiseDecades: 2 * math.Log(9) * s, R2: Interval{r2, math.NaN(), math.NaN()}, Floor: floor, Ceiling: ceiling,
+			AtBound: collapseAtBound(ts[a], y, floor, ceiling, m, s)})
 	}
 	bi, si := -1, -1
 	for a := range out.Axes {

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,61 @@ func TestCollapseBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %v: error %v, want %q", c.x, c.y, err, c.want)
 		}
+	}
+}
+
+// TestCollapseAtBound: the collapse fit names what sits at a limit of its
+// grid or rests on an imposed level, on the flops axis of the designs of
+// TestCollapseFindsTheAxis (log C from 10.8 to 13.3), scores depending on
+// compute only plus the ±0.01 wobble:
+//
+//   - a transition inside the runs (midpoint 12, width 0.15): nothing;
+//   - one whose midpoint, 13.6, lies past the runs (the highest score
+//     0.09): the imposed ceiling is never approached;
+//   - one centred at 15, beyond the grid's reach (13.8): the midpoint is
+//     at the grid's edge as well;
+//   - a step at 12: the rise cannot be resolved from a step;
+//   - a score that creeps from 0.48 to 0.53 over 2.5 decades: the width
+//     is at the widest the grid allows.
+func TestCollapseAtBound(t *testing.T) {
+	n, d, c := designs()
+	cases := []struct {
+		name  string
+		f     func(lc float64) float64
+		want  []string
+		words string // in BoundNote
+	}{
+		{"transition inside", func(lc float64) float64 { return logistic((lc - 12) / 0.15) }, []string{}, ""},
+		{"ceiling never approached", func(lc float64) float64 { return logistic((lc - 13.6) / 0.15) }, []string{paramCeiling}, "x* is an extrapolation"},
+		{"midpoint beyond the grid", func(lc float64) float64 { return logistic((lc - 15) / 0.4) }, []string{paramCollapseMid, paramCeiling}, "x* is a limit of the fit"},
+		{"step", func(lc float64) float64 { return math.Round(logistic((lc - 12) / 1e-4)) }, []string{paramCollapseRise}, "the runs cannot resolve it"},
+		{"creeping", func(lc float64) float64 { return 0.5 + 0.02*(lc-12) }, []string{paramCollapseRise}, "wide end of the widths the fit searches"},
+	}
+	o := DefaultOptions()
+	o.Boot = 0
+	for _, cs := range cases {
+		t.Run(cs.name, func(t *testing.T) {
+			y := make([]float64, len(c))
+			for i := range c {
+				y[i] = cs.f(math.Log10(c[i])) + 0.01*math.Sin(float64(7*i))
+			}
+			res, err := CollapseAxes(context.Background(), "synthetic", []string{AxisParams, AxisTokens, AxisFLOPs}, [][]float64{n, d, c}, y, 0, 1, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl := res.Axes[2]
+			t.Logf("flops: x* %.3g, rise %.3g decades, R² %.3f, at_bound %v; %s", fl.XMid.Value, fl.RiseDecades, fl.R2.Value, fl.AtBound, fl.BoundNote())
+			got := slices.Clone(fl.AtBound)
+			slices.Sort(got)
+			want := slices.Clone(cs.want)
+			slices.Sort(want)
+			if fl.AtBound == nil || !slices.Equal(got, want) {
+				t.Errorf("at bound %v, want %v", fl.AtBound, cs.want)
+			}
+			note := fl.BoundNote()
+			if (cs.words == "") != (note == "") || !strings.Contains(note, cs.words) {
+				t.Errorf("bound note %q, want one saying %q", note, cs.words)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -424,8 +425,14 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	sp := t[n-1] - t[0]
 	sharp := width <= o.SharpFrac*sp
 	check(sharp, "the rise is not sharp")
-	res.add(Evidence{Test: "sharpness", Pass: sharp, Values: map[string]float64{"rise_10_90_decades": width, "span_decades": sp},
-		Detail: fmt.Sprintf("10–90%% rise of the sigmoid spans %s decades of the %s sampled (sharp if ≤ %s of it)", numfmt.Num(width), numfmt.Num(sp), numfmt.Num(o.SharpFrac))})
+	sharpDetail := fmt.Sprintf("10–90%% rise of the sigmoid spans %s decades of the %s sampled (sharp if ≤ %s of it)", numfmt.Num(width), numfmt.Num(sp), numfmt.Num(o.SharpFrac))
+	if slices.Contains(sig.AtBound, paramWidth) {
+		// The width is only bounded above by the data, so the number is
+		// an upper bound on the rise; the test (rise ≤ a fraction of the
+		// span) holds for every width below it, and its answer stands.
+		sharpDetail += "; the sigmoid's " + widthBoundWords(sig.Params[paramWidth])
+	}
+	res.add(Evidence{Test: "sharpness", Pass: sharp, Values: map[string]float64{"rise_10_90_decades": width, "span_decades": sp}, Detail: sharpDetail})
 
 	// "Near random until a critical scale": at least two sampled scales
 	// before the midpoint, so a curve rising from its first rung (a power

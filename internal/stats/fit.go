@@ -29,10 +29,17 @@ type Fit struct {
 	// remain to refit.
 	LOO       float64 `json:"loo_rmse"`
 	LOOMedian float64 `json:"loo_median_abs"`
-	theta     []float64
-	model     curveModel
-	tau2      float64
-	w         []float64 // 1/(v + τ²), or all 1 with unknown variances
+	// AtBound names the reported parameters (Params' keys) that sit at a
+	// limit the model's parameterisation imposes — the sigmoid's boxed
+	// floor and ceiling, its floored width, an exponent driven to 0 or
+	// past the sampling (bounds.go) — and so report that limit rather
+	// than a measurement; empty, never nil, when none does.
+	// CurveBoundNote says what it means.
+	AtBound []string `json:"at_bound"`
+	theta   []float64
+	model   curveModel
+	tau2    float64
+	w       []float64 // 1/(v + τ²), or all 1 with unknown variances
 }
 
 // fitSet holds every candidate fitted to one set of levels.
@@ -231,6 +238,16 @@ func fitAll(ctx context.Context, t, y, v []float64, known bool, mc modelContext,
 		}
 		f := Fit{Model: m.name, K: m.k, Params: m.report(theta), WRSS: chi2, FamilySD: math.Sqrt(tau2), LOO: math.NaN(), LOOMedian: math.NaN(),
 			theta: theta, model: m, tau2: tau2, w: w}
+		cw := w
+		if !known {
+			// Without sampling variances the weights are 1 and τ² is
+			// the residual variance: χ² weights are 1/τ².
+			cw = make([]float64, n)
+			for i := range cw {
+				cw[i] = w[i] / tau2
+			}
+		}
+		f.AtBound = fitAtBound(m, theta, t, y, cw)
 		m2ll := chi2
 		for i := range v {
 			m2ll += math.Log(v[i] + tau2)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Judgement is everything a reader of the analysis shows about one curve:
@@ -37,6 +38,67 @@ type Judgement struct {
 	// MirageArtifact.
 	Mirage   *MirageResult
 	Artifact bool
+	// FitAtBound names the chosen fit's parameters at a bound its
+	// parameterisation imposes (Fit.AtBound; empty when none);
+	// XStarAtBound is true when x* is shown (an emergent curve) and the
+	// sigmoid it comes from has a parameter at such a bound. BoundNote
+	// says in words what either leaves of the printed numbers ("" when
+	// nothing is at a bound): the one sentence every reader prints.
+	FitAtBound   []string
+	XStarAtBound bool
+	BoundNote    string
+}
+
+// fitBound is what the bound judgement reads of one fit.
+type fitBound struct {
+	Model   string
+	AtBound []string
+	Width   float64 // the sigmoid's width_decades, NaN otherwise
+}
+
+// boundJudgement fills j's bound fields from its fits, given the chosen
+// fit: after judge, so that x* is considered only where it is shown.
+func boundJudgement(j Judgement, fit string, fits []fitBound) Judgement {
+	j.FitAtBound = []string{}
+	var notes []string
+	for _, f := range fits {
+		if f.Model == fit && j.Drawable {
+			j.FitAtBound = append(j.FitAtBound, f.AtBound...)
+			if n := CurveBoundNote(f.Model, f.AtBound, f.Width); n != "" {
+				notes = append(notes, "the chosen fit, "+n)
+			}
+		}
+	}
+	if !math.IsNaN(j.XStar) {
+		for _, f := range fits {
+			if f.Model != ModelSigmoid || len(f.AtBound) == 0 {
+				continue
+			}
+			j.XStarAtBound = true
+			if f.Model == fit {
+				notes = append(notes, "x* comes from this sigmoid")
+			} else {
+				notes = append(notes, "x* comes from the "+CurveBoundNote(f.Model, f.AtBound, f.Width))
+			}
+		}
+	}
+	if len(notes) > 0 {
+		j.BoundNote = "At a bound: " + strings.Join(notes, "; ") + "."
+	}
+	return j
+}
+
+// resultBounds is what boundJudgement reads of a result's fits.
+func resultBounds(fits []Fit) []fitBound {
+	out := make([]fitBound, len(fits))
+	for i, f := range fits {
+		w, ok := f.Params[paramWidth]
+		if !ok {
+			w = math.NaN()
+		}
+		out[i] = fitBound{Model: f.Model, AtBound: f.AtBound, Width: w}
+	}
+	return out
 }
 
 // Judgements returns the judgement of every result, in order; each metric
@@ -49,6 +111,7 @@ func Judgements(results []*Result) []Judgement {
 			Direction: r.Direction, LowerIsBetter: r.LowerIsBetter, NotApplicable: r.NotApplicable,
 			NMin: r.NMin, FewItems: r.FewItems, XStar: r.XStar, XStarLo: r.XStarLo, XStarHi: r.XStarHi,
 			XStarSeeds: r.XStarSeeds, Mirage: r.Mirage}, r.Fit)
+		out[i] = boundJudgement(out[i], r.Fit, resultBounds(r.Fits))
 	}
 	return spreadMirage(out)
 }
@@ -77,6 +140,15 @@ func ReadJudgements(lines []json.RawMessage) ([]Judgement, error) {
 			j.Mirage = m.result()
 		}
 		out[i] = judge(j, l.Fit)
+		var fits []fitBound
+		for _, f := range l.Fits {
+			w, ok := f.Params[paramWidth]
+			if !ok {
+				w = NullFloat(math.NaN())
+			}
+			fits = append(fits, fitBound{Model: f.Model, AtBound: f.AtBound, Width: float64(w)})
+		}
+		out[i] = boundJudgement(out[i], l.Fit, fits)
 	}
 	return spreadMirage(out), nil
 }
@@ -148,6 +220,13 @@ type judgementLine struct {
 	FewItems      bool        `json:"few_items"`
 	NotApplicable string      `json:"not_applicable"`
 	Mirage        *mirageLine `json:"mirage"`
+	// Fits are read for their bounds (at_bound; absent in analyses
+	// written before it existed, which then read as nothing at a bound).
+	Fits []struct {
+		Model   string               `json:"model"`
+		Params  map[string]NullFloat `json:"params"`
+		AtBound []string             `json:"at_bound"`
+	} `json:"fits"`
 }
 
 // mirageLine is MirageResult as written (undefined numbers are null).

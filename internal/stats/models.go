@@ -25,6 +25,11 @@ type curveModel struct {
 	starts func(t, y []float64) [][]float64
 	// report maps θ to named parameters (x in the axis' own units).
 	report func(p []float64) map[string]float64
+	// atBound names the reported parameters of θ that sit at a limit the
+	// parameterisation imposes (see bounds.go), given the levels (t
+	// sorted, y) and the fit's χ² weights w; nil for a model without such
+	// limits.
+	atBound func(p, t, y, w []float64) []string
 }
 
 // f is the model at one t (fv on one point).
@@ -159,6 +164,13 @@ func curveModels(mc modelContext) []curveModel {
 		q = math.Min(math.Max(q, 1e-3), 1-1e-3)
 		return logit(q)
 	}
+	bnslFV := func(p, t, out []float64) {
+		a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+		for i, ti := range t {
+			lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
+			out[i] = p[0] + p[1]*math.Exp(lg)
+		}
+	}
 	return []curveModel{
 		{
 			name: ModelConstant, k: 1, minLevels: 2,
@@ -232,6 +244,15 @@ func curveModels(mc modelContext) []curveModel {
 			report: func(p []float64) map[string]float64 {
 				return map[string]float64{"asymptote": p[0], "gap_at_smallest": p[1], "alpha_per_decade": math.Exp(p[2])}
 			},
+			// α = e^u is bounded below by 0: a curve that accelerates in
+			// log x (a power law would need α < 0) sends u to −∞, and a
+			// drop completed by the second level sends it to +∞.
+			atBound: func(p, t, _, _ []float64) []string {
+				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
+					return []string{paramAlpha}
+				}
+				return nil
+			},
 		},
 		{
 			name: ModelSigmoid, k: 4, minLevels: 4,
@@ -290,16 +311,32 @@ func curveModels(mc modelContext) []curveModel {
 					"width_decades": w, "rise_10_90_decades": 2 * math.Log(9) * w,
 				}
 			},
+			// The floor and ceiling are boxed (box), the width floored at
+			// sigmoidMinWidth.
+			atBound: func(p, t, y, w []float64) []string {
+				var out []string
+				if boxAtBound(box(p[0]), mc.lo, mc.hi, y, w) {
+					out = append(out, paramFloor)
+				}
+				if boxAtBound(box(p[1]), mc.lo, mc.hi, y, w) {
+					out = append(out, paramCeiling)
+				}
+				f, h := box(p[0]), box(p[1])
+				w0 := sigmoidMinWidth + math.Exp(p[3])
+				fitted, step := make([]float64, len(t)), make([]float64, len(t))
+				for i, ti := range t {
+					fitted[i] = f + (h-f)*logistic((ti-p[2])/w0)
+					step[i] = f + (h-f)*logistic((ti-p[2])/sigmoidMinWidth)
+				}
+				if w0 < widthFloorFactor*sigmoidMinWidth || chi2Rise(y, w, fitted, step) < chi2Resolve {
+					out = append(out, paramWidth, paramRise)
+				}
+				return out
+			},
 		},
 		{
 			name: ModelBNSL, k: 6, minLevels: 8,
-			fv: func(p, t, out []float64) {
-				a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
-				for i, ti := range t {
-					lg := -a0*(ti-tref)*math.Ln10 - a1*f*softplus((ti-p[3])/f*math.Ln10)
-					out[i] = p[0] + p[1]*math.Exp(lg)
-				}
-			},
+			fv: bnslFV,
 			terms: &levelTerms{n: 2,
 				// The terms are the softplus of the break, which only
 				// the break and its sharpness enter, and the power
@@ -355,6 +392,32 @@ func curveModels(mc modelContext) []curveModel {
 					"x_break": xOf(p[3]), "log10_x_break": dir * p[3], "sharpness_decades": math.Exp(p[4]),
 					"alpha1_per_decade": math.Exp(p[5]),
 				}
+			},
+			// α₀, α₁ and the sharpness are exponentials of free
+			// parameters: bounded below by 0, and unbounded above. α₀
+			// acts from the smallest scale, α₁ from the break; the
+			// break's bend is unresolved when a kink (sharpness → 0)
+			// fits as well (chi2Resolve).
+			atBound: func(p, t, y, w []float64) []string {
+				var out []string
+				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
+					out = append(out, paramAlpha0)
+				}
+				if a1 := math.Exp(p[5]); p[3] < t[len(t)-1] && powerAtBound(a1, t[len(t)-1]-math.Max(p[3], t[0]), firstStepAfter(t, p[3])) {
+					out = append(out, paramAlpha1)
+				}
+				fitted, kink := make([]float64, len(t)), make([]float64, len(t))
+				bnslFV(p, t, fitted)
+				// A sharpness of 1e-9 decades is the kink to double
+				// precision wherever a level is more than 1e-6 decades
+				// from the break (softplus(z) = z beyond z = 30).
+				pk := append([]float64(nil), p...)
+				pk[4] = math.Log(1e-9)
+				bnslFV(pk, t, kink)
+				if chi2Rise(y, w, fitted, kink) < chi2Resolve {
+					out = append(out, paramSharp)
+				}
+				return out
 			},
 		},
 	}

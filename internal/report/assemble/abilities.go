@@ -147,7 +147,8 @@ func panel(l *Line, chance float64) *report.Panel {
 	j := l.Judgement
 	p := &report.Panel{Metric: l.Metric, Axis: l.Axis, XLog: l.Axis != stats.AxisEvalLoss, FitModel: l.Fit, Verdict: j.Verdict, Reason: j.Reason,
 		XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, NotApplicable: j.NotApplicable, NMin: j.NMin, MinItems: stats.MinItems, FewItems: j.FewItems,
-		Breakthroughness: float64(l.Breakthroughness), Linearity: float64(l.Linearity), Chance: chance, Fraction: rundir.IsFraction(l.Metric), LowerIsBetter: j.LowerIsBetter}
+		Breakthroughness: float64(l.Breakthroughness), Linearity: float64(l.Linearity), Chance: chance, Fraction: rundir.IsFraction(l.Metric), LowerIsBetter: j.LowerIsBetter,
+		BoundNote: j.BoundNote}
 	if p.Axis == "" {
 		p.Axis = stats.AxisParams
 	}

@@ -132,7 +132,7 @@ func bottomLine(lines []Line) *report.BottomLine {
 	for _, v := range vs {
 		j := v.Sharp.Judgement
 		row := report.BottomRow{Ability: v.Task, Metric: v.Sharp.Metric, Verdict: j.Verdict, Reason: j.Reason, Emergent: j.Emergent,
-			XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Items: j.NMin, FewItems: j.FewItems}
+			XStar: j.XStar, XStarLo: j.XStarLo, XStarHi: j.XStarHi, Items: j.NMin, FewItems: j.FewItems, XStarAtBound: j.XStarAtBound}
 		for i, lv := range v.Sharp.Levels {
 			if i == 0 || lv.Seeds < row.Seeds {
 				row.Seeds = lv.Seeds

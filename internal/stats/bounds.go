@@ -1,0 +1,295 @@
+package stats
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"emlab/internal/numfmt"
+)
+
+// A curve model's parameterisation imposes limits the data never chose:
+// the sigmoid's floor and ceiling live in a box (modelContext.lo, hi), its
+// width has a floor (sigmoidMinWidth), and the exponents of the power
+// laws are exponentials of free parameters, so bounded below by 0 and
+// driven to ±∞ in their logarithm when the data ask for a shape the model
+// cannot take. A fit that ends at such a limit reports a number that says
+// where the limit is, not what the data measured. This file is the one
+// owner of that judgement for the curve models (Fit.AtBound, filled by
+// each model's atBound in curveModels) and of the words that say what it
+// means (CurveBoundNote). The scaling fits' own judgement of E is
+// ChinchillaFit.AtBound.
+
+// boxEdgeFrac: a floor or ceiling counts as at its bound when it lies
+// within this fraction of the box's width of an edge the data do not
+// reach (edgeReachZ). The box is a logistic of a free parameter, so a fit
+// pushing against an edge ends a few logits short of it (1e-3 of the box
+// at logit −6.9) rather than on it; 1 % of the box is half a percent of a
+// data range when the box is the default one (half a data range either
+// side), far below what the levels resolve.
+const boxEdgeFrac = 0.01
+
+// edgeReachZ: the data reach an edge of the box when the level whose
+// mean lies nearest it is within this many of its standard errors of it
+// — the fit's own noise model of a level, √(v + τ²) with sampling
+// variance v and family variance τ², the errors the width's χ² rule
+// weighs by — or within boxEdgeFrac of the box, whichever is wider. An
+// edge the data reach is where the data put the parameter, not a limit
+// the fit ran into: an exact match of 0 at the small rungs with the box
+// clipped to [0, 1], or one of 0.987 at the top rung (2 seeds of 150
+// items), 0.013 short of 1 where that level's standard error under the
+// fit is 0.013 — a curve at 1 as far as the sampling can tell, whose
+// fitted ceiling of 1 is no alarm. Two standard errors is the usual
+// two-sided 95 % cut: an edge further than that from the nearest level
+// is one the data stay short of, and a fit that ends on it reports the
+// edge, not a plateau it measured. Only the nearest level decides: a
+// noisy level further down the curve says nothing of where it ends.
+const edgeReachZ = 2.0
+
+// widthFloorFactor: a sigmoid width below this multiple of
+// sigmoidMinWidth counts as at its floor: the free parameter is then the
+// logarithm of an excess over the floor no larger than the floor itself,
+// i.e. the optimiser was running it toward −∞.
+const widthFloorFactor = 2
+
+// chi2Resolve: a width (the sigmoid's, or a broken power law's bend
+// sharpness) counts as unresolved when sending it to its limit — the
+// floor, or a kink — with every other parameter held raises the fit's χ²
+// (each level weighted by its sampling variance plus the family variance)
+// by less than this: 1 is the profile-likelihood cut of one parameter at
+// one standard error, and holding the others can only overstate the rise
+// (refitting them would lower it). The data then cannot tell the fitted
+// width from one at the limit: the fit stopped wherever the logistic
+// saturated at the levels next to the midpoint (for rungs 0.27 decades
+// apart, a few thousandths of a decade, above the floor), and the number
+// is an upper bound.
+const chi2Resolve = 1.0
+
+// chi2Rise is Σ w_i[(y_i − g_i)² − (y_i − ŷ_i)²]: how much worse the
+// curve g fits the levels than the fitted ŷ, with the fit's weights.
+func chi2Rise(y, w, fitted, g []float64) float64 {
+	var d float64
+	for i := range y {
+		a, b := y[i]-g[i], y[i]-fitted[i]
+		d += w[i] * (a*a - b*b)
+	}
+	return d
+}
+
+// exponentFrac: an exponent of a power in the error (power_law_error's α,
+// broken_power_law's α₀ and α₁) counts as at a bound when its power
+// changes by less than this fraction across the sampled scales (α at its
+// lower bound 0: the curve is a straight line in log x, and the asymptote
+// and gap trade along it without limit — a fit ends with an asymptote
+// thousands of data ranges away), or by more than 1 − exponentFrac within
+// the first sampled step it acts on (α at its upper limit: the whole decay
+// happens between two levels, so the levels only bound α from below).
+const exponentFrac = 0.01
+
+// powerAtBound applies the exponentFrac rule to a power 10^(−α·Δ): span
+// is the sampled range it acts on and step the first sampled step.
+func powerAtBound(alpha, span, step float64) bool {
+	if !(alpha >= 0) || math.IsInf(alpha, 1) {
+		return true
+	}
+	if 1-math.Pow(10, -alpha*span) < exponentFrac {
+		return true
+	}
+	return step > 0 && math.Pow(10, -alpha*step) < exponentFrac
+}
+
+// boxAtBound applies the boxEdgeFrac and edgeReachZ rules to a value v
+// in the box [lo, hi], with the levels' means y and the fit's χ² weights
+// w (1/(v + τ²): a level's standard error under the fit is 1/√w).
+func boxAtBound(v, lo, hi float64, y, w []float64) bool {
+	tol := boxEdgeFrac * (hi - lo)
+	reached := func(edge float64) bool {
+		near := -1
+		for i, yi := range y {
+			if near < 0 || math.Abs(yi-edge) < math.Abs(y[near]-edge) {
+				near = i
+			}
+		}
+		return near >= 0 && math.Abs(y[near]-edge) <= math.Max(tol, edgeReachZ/math.Sqrt(w[near]))
+	}
+	return (v-lo < tol && !reached(lo)) || (hi-v < tol && !reached(hi))
+}
+
+// firstStepAfter is the first positive gap between a sampled t above c
+// and the level before it (the first step a power that starts at c acts
+// on); 0 when no level lies above c.
+func firstStepAfter(t []float64, c float64) float64 {
+	for i, ti := range t {
+		if ti > c {
+			if i == 0 {
+				return ti - c
+			}
+			return ti - math.Max(t[i-1], c)
+		}
+	}
+	return 0
+}
+
+// Parameter names a bound concerns, as the models report them.
+const (
+	paramFloor   = "floor"
+	paramCeiling = "ceiling"
+	paramWidth   = "width_decades"
+	paramRise    = "rise_10_90_decades"
+	paramAlpha   = "alpha_per_decade"
+	paramAlpha0  = "alpha0_per_decade"
+	paramAlpha1  = "alpha1_per_decade"
+	paramSharp   = "sharpness_decades"
+)
+
+// CurveBoundNote says in words which parameters of a fitted curve model
+// are at a bound its parameterisation imposed (atBound as Fit.AtBound
+// names them) and what that leaves of the numbers printed from it; ""
+// when none is. widthDecades is the fitted sigmoid width (used to say
+// whether it sits on the floor itself), NaN when unknown.
+func CurveBoundNote(model string, atBound []string, widthDecades float64) string {
+	if len(atBound) == 0 {
+		return ""
+	}
+	has := func(p string) bool { return slices.Contains(atBound, p) }
+	var s []string
+	switch model {
+	case ModelSigmoid:
+		if has(paramWidth) {
+			s = append(s, "its "+widthBoundWords(widthDecades))
+		}
+		var fc []string
+		if has(paramFloor) {
+			fc = append(fc, "floor")
+		}
+		if has(paramCeiling) {
+			fc = append(fc, "ceiling")
+		}
+		if len(fc) > 0 {
+			s = append(s, "its "+strings.Join(fc, " and ")+" "+passWord(len(fc) == 1, "is", "are")+
+				" at the edge of the range the fit allows, more than "+numfmt.Num(edgeReachZ)+" standard errors beyond the level nearest it: the sampled scales do not show the curve levelling off, so x* and the 10–90 % rise are conditional on that edge")
+		}
+	case ModelPower:
+		if has(paramAlpha) {
+			s = append(s, "its exponent is at a limit (its power changes by under 1 % over the sampled scales, or by over 99 % in the first step): the asymptote and gap are not determined")
+		}
+	case ModelBNSL:
+		var ps []string
+		for _, p := range []string{paramAlpha0, paramAlpha1, paramSharp} {
+			if has(p) {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) > 0 {
+			s = append(s, strings.Join(ps, ", ")+" at a limit of its parameterisation (an exponent at 0 or past what the sampled steps resolve, a bend a kink fits as well): the number reports the limit, while the curve drawn through the levels is unaffected")
+		}
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return model + ": " + strings.Join(s, "; ")
+}
+
+// fitAtBound is m.atBound on the levels (t, y) with χ² weights cw (1/(v +
+// τ²), or 1/τ² without sampling variances), never nil.
+func fitAtBound(m curveModel, theta, t, y, cw []float64) []string {
+	out := []string{}
+	if m.atBound != nil {
+		out = append(out, m.atBound(theta, t, y, cw)...)
+	}
+	return out
+}
+
+// widthBoundWords says what a sigmoid width at its bound means: the rise
+// is at least as sharp as reported, and the sampling cannot say how much
+// sharper.
+func widthBoundWords(widthDecades float64) string {
+	if widthDecades < widthFloorFactor*sigmoidMinWidth {
+		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width"
+	}
+	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width"
+}
+
+// Collapse fits (CollapseAxes) search a grid rather than a box: the
+// midpoint within collapseMidReach decades of the data, the width between
+// collapseMinWidth and collapseMaxWidth decades, with the floor and
+// ceiling imposed (chance and 1 for an accuracy), not fitted. What of such
+// a fit sits at a limit of that grid, or rests on an imposed level the
+// runs never come near, reports the limit, not a measurement; the same
+// judgement as the curve models', on the grid's own limits.
+const (
+	paramCollapseMid  = "x_mid"
+	paramCollapseRise = "rise_10_90_decades"
+)
+
+// collapseAtBound names what of the collapse fit (m, s) of the runs'
+// scores y at log scales t, floor lo and ceiling hi imposed, sits at a
+// limit (CollapseAxis.AtBound); never nil:
+//
+//   - x_mid when m lies within one coarse grid step of either end of the
+//     midpoint grid: the best midpoint is there or beyond it, half a
+//     decade past the runs;
+//   - rise_10_90_decades when s lies within half a coarse grid step of
+//     either end of the width grid, or the best step (the narrowest
+//     width, its midpoint refitted) raises the residual sum of squares by
+//     less than one residual variance (RSS/(n − 2), m and s fitted) — the
+//     chi2Resolve rule with the runs' scatter about the curve as their
+//     standard error: the runs cannot tell the fitted rise from a step,
+//     so it is an upper bound;
+//   - ceiling when no score reaches the curve's midpoint level, halfway
+//     from floor to ceiling (floor when no score lies below it): the upper
+//     half of the curve, and so x*, is placed by the imposed level alone.
+func collapseAtBound(t, y []float64, lo, hi, m, s float64) []string {
+	out := []string{}
+	tmin, tmax := rangeOf(t)
+	if m-(tmin-collapseMidReach) < collapseMidStep || (tmax+collapseMidReach)-m < collapseMidStep {
+		out = append(out, paramCollapseMid)
+	}
+	half := math.Sqrt(collapseWidth(1) / collapseWidth(0))
+	rss := logisticRSS(t, y, lo, hi, m, s, math.Inf(1))
+	s2 := math.Max(rss/float64(max(len(t)-2, 1)), residualFloor(y))
+	// The best step: the narrowest width, its midpoint refitted on the
+	// fine grid's spacing (a step placed between two runs fits wherever
+	// the gap is, not only at m).
+	step := math.Inf(1)
+	for mm := tmin - collapseMidReach; mm <= tmax+collapseMidReach; mm += collapseFineStep {
+		step = math.Min(step, logisticRSS(t, y, lo, hi, mm, collapseMinWidth, step))
+	}
+	if s < collapseMinWidth*half || s > collapseMaxWidth/half || (step-rss)/s2 < chi2Resolve {
+		out = append(out, paramCollapseRise)
+	}
+	ylo, yhi := rangeOf(y)
+	if mid := (lo + hi) / 2; yhi < mid {
+		out = append(out, paramCeiling)
+	} else if ylo > mid {
+		out = append(out, paramFloor)
+	}
+	return out
+}
+
+// BoundNote says in words what of the collapse fit on this axis sits at a
+// limit (AtBound) and what that leaves of x* and the rise; "" when
+// nothing does.
+func (a CollapseAxis) BoundNote() string {
+	var s []string
+	if slices.Contains(a.AtBound, paramCollapseMid) {
+		s = append(s, "x* is at the edge of the midpoint grid, "+numfmt.Num(collapseMidReach)+" decades past the runs: the best midpoint lies there or beyond, so x* is a limit of the fit, not a measurement")
+	}
+	if slices.Contains(a.AtBound, paramCollapseRise) {
+		if a.RiseDecades/(2*math.Log(9)) > math.Sqrt(collapseMinWidth*collapseMaxWidth) {
+			s = append(s, "the rise is at the wide end of the widths the fit searches ("+numfmt.Num(2*math.Log(9)*collapseMaxWidth)+" decades or more): the runs place no transition on this axis")
+		} else {
+			s = append(s, "the rise is at the narrowest the fit allows, or a step fits the runs within their scatter: it is at least this sharp, and the runs cannot resolve it")
+		}
+	}
+	if slices.Contains(a.AtBound, paramCeiling) {
+		s = append(s, "no run reaches the curve's midpoint level (halfway to the imposed ceiling "+numfmt.Num(a.Ceiling)+"): the curve's upper half is that ceiling, not data, so x* is an extrapolation to it")
+	}
+	if slices.Contains(a.AtBound, paramFloor) {
+		s = append(s, "no run lies below the curve's midpoint level (halfway from the imposed floor "+numfmt.Num(a.Floor)+"): the curve's lower half is that floor, not data, so x* is an extrapolation to it")
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return "At a limit against " + a.Axis + ": " + strings.Join(s, "; ") + "."
+}
