@@ -39,28 +39,19 @@ func TestStepAllocatesNothing(t *testing.T) {
 				ps := m.Params()
 				mom, vel := make([]float32, ps.Count()), make([]float32, ps.Count())
 				it := 0
-				// The separate calls, and the training loop's
-				// ForwardBackward (the GPT's fused step).
-				for _, fused := range []bool{false, true} {
-					train := func() {
-						it++
-						ps.ZeroGrad()
-						if fused {
-							ForwardBackward(m, tokens, targets, B, T)
-						} else {
-							m.Forward(tokens, targets, B, T)
-							m.Backward()
-						}
-						tensor.AdamW(ps.Data, ps.Grad, mom, vel, tensor.AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Step: it})
-					}
-					// Warm-up under AllocsPerRun's GOMAXPROCS = 1: the
-					// kernels' free lists grow to the most buffers in use
-					// at once, which depends on how the micro-batches
-					// interleave, and then stay.
-					testing.AllocsPerRun(3, train)
-					if n := testing.AllocsPerRun(10, train); n != 0 {
-						t.Errorf("training step (fused %v): %v allocations per step, want 0", fused, n)
-					}
+				train := func() {
+					it++
+					ps.ZeroGrad()
+					m.Forward(tokens, targets, B, T)
+					m.Backward()
+					tensor.AdamW(ps.Data, ps.Grad, mom, vel, tensor.AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Step: it})
+				}
+				// Warm-up under AllocsPerRun's GOMAXPROCS = 1: the kernels'
+				// free lists grow to the most buffers in use at once, which
+				// depends on how the micro-batches interleave, and then stay.
+				testing.AllocsPerRun(3, train)
+				if n := testing.AllocsPerRun(10, train); n != 0 {
+					t.Errorf("training step: %v allocations per step, want 0", n)
 				}
 
 				st := m.(Decoder).NewDecodeState(B)

@@ -28,8 +28,6 @@ import (
 	"emlab/internal/tensor"
 )
 
-var _ ForwardBackwarder = (*GPT)(nil)
-
 func init() {
 	builders[ArchGPT] = func(c Config, r *rand.Rand) Model { return NewGPT(c, r) }
 }
@@ -79,7 +77,7 @@ type GPT struct {
 	// tensor.AttentionHeadForward need not write them again.
 	attZero bool
 	// The micro-batch loops, built once so that a step allocates nothing.
-	fwdFn, bwdFn, stepFn func(k int)
+	fwdFn, bwdFn func(k int)
 }
 
 // gptMicro is one micro-batch of the current batch: sequences [b0, b1),
@@ -241,7 +239,6 @@ func NewGPT(cfg Config, rng *rand.Rand) *GPT {
 	m.buildActivationIndex()
 	m.fwdFn = m.forwardMicro
 	m.bwdFn = m.backwardMicro
-	m.stepFn = m.stepMicro
 	for k := range m.micro {
 		mb := &m.micro[k]
 		mb.m = m
@@ -376,57 +373,22 @@ func (m *GPT) resOut(l int) []float32 {
 // parallel, each on its own rows of the buffers; every row's arithmetic is
 // the same whatever the cut, so the logits do not depend on it.
 func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
-	m.startForward("Forward", tokens, targets, B, T)
-	tensor.ParallelFor(m.nMicro, m.fwdFn)
-	return m.endForward(targets != nil)
-}
-
-// ForwardBackward is Forward with targets followed by Backward, with the
-// same bits and leaving the same state (Grad, the activations, Logits, a
-// Backward that may run again), but it runs each micro-batch's backward
-// right after its forward: fwd(0), bwd(0), fwd(1), bwd(1) on one thread,
-// so that the backward starts on the activations its forward wrote last
-// while they are still in cache, and with one synchronisation of the
-// threads fewer. The bits cannot change: a micro-batch's forward and
-// backward read and write only its own rows of the buffers and its own
-// gradients (micro-batch 1's buffer is still added to Grad last), and
-// everything the micro-batches share (the tokens, wpe's rows, the count
-// of targets that scales dlogits, whether the pattern buffer's upper
-// triangles are zero) is set before either runs. It panics like Forward,
-// and when targets is nil.
-func (m *GPT) ForwardBackward(tokens, targets []int32, B, T int) float32 {
-	if targets == nil {
-		panic("nn.GPT.ForwardBackward: no targets")
-	}
-	m.startForward("ForwardBackward", tokens, targets, B, T)
-	m.startBackward()
-	tensor.ParallelFor(m.nMicro, m.stepFn)
-	loss := m.endForward(true)
-	m.endBackward()
-	return loss
-}
-
-// startForward checks a Forward's arguments (panicking with a message
-// naming caller), sizes the buffers and sets everything the micro-batches
-// share: the shape, the tokens, wpe's rows, the targets and their count,
-// attZero and the micro-batches' rows.
-func (m *GPT) startForward(caller string, tokens, targets []int32, B, T int) {
 	cfg := m.cfg
 	V := cfg.DVocab
 	BT := B * T
 	if B <= 0 || T <= 0 || T > cfg.NCtx || len(tokens) < BT || (targets != nil && len(targets) < BT) {
-		panic(fmt.Sprintf("nn.GPT.%s: bad shape B=%d T=%d (n_ctx %d, %d tokens, %d targets)", caller, B, T, cfg.NCtx, len(tokens), len(targets)))
+		panic(fmt.Sprintf("nn.GPT.Forward: bad shape B=%d T=%d (n_ctx %d, %d tokens, %d targets)", B, T, cfg.NCtx, len(tokens), len(targets)))
 	}
 	for _, id := range tokens[:BT] {
 		if id < 0 || int(id) >= V {
-			panic(fmt.Sprintf("nn.GPT.%s: token id %d outside [0, %d)", caller, id, V))
+			panic(fmt.Sprintf("nn.GPT.Forward: token id %d outside [0, %d)", id, V))
 		}
 	}
 	count := 0
 	if targets != nil {
 		for _, tg := range targets[:BT] {
 			if int(tg) >= V {
-				panic(fmt.Sprintf("nn.GPT.%s: target id %d outside [0, %d)", caller, tg, V))
+				panic(fmt.Sprintf("nn.GPT.Forward: target id %d outside [0, %d)", tg, V))
 			}
 			if tg >= 0 {
 				count++
@@ -446,31 +408,20 @@ func (m *GPT) startForward(caller string, tokens, targets []int32, B, T int) {
 		mb.b0, mb.b1 = k*B/m.nMicro, (k+1)*B/m.nMicro
 		mb.loss = 0
 	}
-}
-
-// endForward ends a Forward whose micro-batches have run: with targets it
-// marks Backward ready and returns the mean loss, summing the
-// micro-batches' losses in their order; without, it returns 0.
-func (m *GPT) endForward(withTargets bool) float32 {
+	tensor.ParallelFor(m.nMicro, m.fwdFn)
 	m.targets = nil
-	if !withTargets {
+	if targets == nil {
 		return 0
 	}
 	m.ready = true
-	if m.count == 0 {
+	if count == 0 {
 		return 0
 	}
 	var sum float64
 	for k := 0; k < m.nMicro; k++ {
 		sum += m.micro[k].loss
 	}
-	return float32(sum / float64(m.count))
-}
-
-// stepMicro is ForwardBackward on micro-batch k.
-func (m *GPT) stepMicro(k int) {
-	m.forwardMicro(k)
-	m.backwardMicro(k)
+	return float32(sum / float64(count))
 }
 
 // rows is the slice of a (B, T, n) buffer s holding micro-batch mb's rows.
@@ -674,14 +625,6 @@ func (m *GPT) Backward() {
 	if !m.ready {
 		panic("nn.GPT.Backward: the last Forward had no targets")
 	}
-	m.startBackward()
-	tensor.ParallelFor(m.nMicro, m.bwdFn)
-	m.endBackward()
-}
-
-// startBackward points each micro-batch at its gradients: micro-batch 0's
-// are Grad, the others' their own buffers (allocated on first use).
-func (m *GPT) startBackward() {
 	for k := 1; k < m.nMicro; k++ {
 		mb := &m.micro[k]
 		if mb.grad == nil {
@@ -690,11 +633,7 @@ func (m *GPT) startBackward() {
 		}
 	}
 	m.micro[0].g = m.g
-}
-
-// endBackward adds the gradients of micro-batches ≥ 1 to Grad, in their
-// order, after all have run.
-func (m *GPT) endBackward() {
+	tensor.ParallelFor(m.nMicro, m.bwdFn)
 	for k := 1; k < m.nMicro; k++ {
 		tensor.Add(m.ps.Grad, m.ps.Grad, m.micro[k].grad)
 	}

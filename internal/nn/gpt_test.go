@@ -128,125 +128,6 @@ func TestGPTThreadsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestGPTForwardBackwardBitIdentical checks ForwardBackward's contract
-// (ForwardBackwarder): the same bits and state as Forward then Backward.
-// For every tiny variant (LayerNorm or not, tied or untied, ReLU,
-// attention-only), one with a head mask and one whose kernels span several
-// chunks, on one thread and on two, two models with the same weights and
-// the same non-zero Grad (so accumulation is checked too) run a sequence
-// of shapes (B = 1, odd and even; growing, shrinking, repeating, so the
-// buffers grow and the pattern buffer's zeros are reused; one batch whose
-// targets are all ignored), one the separate calls, the other the fused
-// one: the loss, Grad, the logits and every activation must match bit for
-// bit after each, and a Backward after the last must too (the state it
-// reads: ready, dlogits, the activations).
-func TestGPTForwardBackwardBitIdentical(t *testing.T) {
-	defer tensor.SetThreads(tensor.Threads())
-	type shape struct{ B, T int }
-	tinyShapes := []shape{{2, 6}, {3, 5}, {1, 7}, {5, 7}, {3, 5}, {4, 3}}
-	type tc struct {
-		name   string
-		cfg    Config
-		mask   []float32
-		shapes []shape
-	}
-	var cases []tc
-	for _, c := range tinyGPTConfigs() {
-		cases = append(cases, tc{c.name, c.cfg, nil, tinyShapes})
-	}
-	masked := tinyGPTConfigs()[0].cfg
-	cases = append(cases, tc{"gpt/headMask", masked, []float32{1, 0, 0.5, 1}, tinyShapes})
-	// As in TestGPTThreadsBitIdentical: B·T = 256 rows span several row
-	// chunks of the products and attention several groups of pairs.
-	wide := Config{Arch: ArchGPT, NLayers: 2, DModel: 64, NHeads: 4, NCtx: 32, DVocab: 61,
-		LayerNorm: true, TiedEmbeddings: true, Act: "gelu", InitStd: 0.1}
-	cases = append(cases, tc{"gpt/wide", wide, nil, []shape{{8, 32}, {3, 32}, {1, 17}, {8, 32}}})
-	same := func(t *testing.T, what string, got, want []float32) {
-		t.Helper()
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d values, Forward+Backward %d", what, len(got), len(want))
-		}
-		if i, d := sameBits(got, want); i >= 0 {
-			t.Fatalf("%s[%d] = %g, Forward+Backward %g (max |Δ| %g)", what, i, got[i], want[i], d)
-		}
-	}
-	for _, threads := range []int{1, 2} {
-		for _, c := range cases {
-			t.Run(fmt.Sprintf("%s/threads=%d", c.name, threads), func(t *testing.T) {
-				tensor.SetThreads(threads)
-				if tensor.Threads() != threads {
-					t.Skipf("GOMAXPROCS %d cannot run %d kernel threads", runtime.GOMAXPROCS(0), threads)
-				}
-				rng := rand.New(rand.NewPCG(41, 42))
-				ref := NewGPT(c.cfg, rng)
-				randomizeParams(ref.Params(), 0.3, rng)
-				normal(ref.Params().Grad, 0.1, rng)
-				fused := NewGPT(c.cfg, rng)
-				copy(fused.Params().Data, ref.Params().Data)
-				copy(fused.Params().Grad, ref.Params().Grad)
-				for _, m := range []*GPT{ref, fused} {
-					if err := m.SetHeadMask(c.mask); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for i, s := range c.shapes {
-					tokens, targets := tinyBatch(c.cfg.DVocab, s.B, s.T, rng)
-					if i == len(c.shapes)-2 {
-						for j := range targets {
-							targets[j] = -1
-						}
-					}
-					at := fmt.Sprintf("batch %d (B=%d T=%d)", i, s.B, s.T)
-					want := ref.Forward(tokens, targets, s.B, s.T)
-					ref.Backward()
-					got := fused.ForwardBackward(tokens, targets, s.B, s.T)
-					if math.Float32bits(got) != math.Float32bits(want) {
-						t.Fatalf("%s: loss %v, Forward %v", at, got, want)
-					}
-					same(t, at+": grad", fused.Params().Grad, ref.Params().Grad)
-					same(t, at+": logits", fused.Logits(), ref.Logits())
-					for _, name := range ref.ActivationNames() {
-						w, _, _ := ref.Activation(name)
-						g, _, ok := fused.Activation(name)
-						if !ok {
-							t.Fatalf("%s: no activation %s", at, name)
-						}
-						same(t, at+": "+name, g, w)
-					}
-				}
-				ref.Backward()
-				fused.Backward()
-				same(t, "a second Backward: grad", fused.Params().Grad, ref.Params().Grad)
-			})
-		}
-	}
-}
-
-// TestForwardBackwardFallsBack checks nn.ForwardBackward on a model that
-// has no fused step (the LSTM): Forward then Backward, with their bits.
-func TestForwardBackwardFallsBack(t *testing.T) {
-	cfg := DefaultConfig(ArchLSTM)
-	cfg.NLayers, cfg.DModel, cfg.NCtx, cfg.DVocab = 1, 12, 8, 11
-	ref, err := New(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := ref.(ForwardBackwarder); ok {
-		t.Fatal("the LSTM has a fused step: pick a model without one")
-	}
-	m, _ := New(cfg, rand.New(rand.NewPCG(1, 2)))
-	tokens, targets := tinyBatch(cfg.DVocab, 3, 8, rand.New(rand.NewPCG(3, 4)))
-	want := ref.Forward(tokens, targets, 3, 8)
-	ref.Backward()
-	got := ForwardBackward(m, tokens, targets, 3, 8)
-	if math.Float32bits(got) != math.Float32bits(want) {
-		t.Fatalf("loss %v, Forward %v", got, want)
-	}
-	if i, d := sameBits(m.Params().Grad, ref.Params().Grad); i >= 0 {
-		t.Fatalf("grad[%d] differs from Forward+Backward's (|Δ| %g)", i, d)
-	}
-}
-
 // TestGPTBackwardAccumulates checks that two Forward/Backward passes without
 // ZeroGrad give twice the gradient (the training loop's gradient
 // accumulation relies on it). Kernels that sum over rows add the second
@@ -778,9 +659,8 @@ func TestGPTGradFDReference(t *testing.T) {
 	}
 }
 
-// BenchmarkGPTStep times one training step as the training loop takes it
-// (ForwardBackward, then AdamW over all parameters) on the presets
-// with one and two kernel threads, and reports tokens/s and GFLOP/s (by
+// BenchmarkGPTStep times one training step (forward, backward, AdamW over
+// all parameters) on the presets with one and two kernel threads, and reports tokens/s and GFLOP/s (by
 // FLOPsPerToken), and the CPU time per step of all threads (getrusage; on a
 // shared machine compare it between builds at one thread, where wall time
 // counts other processes' turns). Profile with
@@ -807,7 +687,8 @@ func BenchmarkGPTStep(b *testing.B) {
 				mom, vel := make([]float32, ps.Count()), make([]float32, ps.Count())
 				step := func(i int) {
 					ps.ZeroGrad()
-					ForwardBackward(m, tokens, targets, p.B, p.T) // the training loop's call
+					m.Forward(tokens, targets, p.B, p.T)
+					m.Backward()
 					tensor.AdamW(ps.Data, ps.Grad, mom, vel, tensor.AdamWParams{LR: 1e-4, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Step: i + 1})
 				}
 				step(0) // allocate the activations outside the timing

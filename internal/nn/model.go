@@ -70,31 +70,6 @@ type Model interface {
 	FLOPsPerToken(T int) float64
 }
 
-// ForwardBackwarder is implemented by a model that can run a training
-// step's Forward (with targets) and Backward as one call, in an order that
-// reads its activations while they are still in cache, with the bits and
-// the state that the two calls leave (the GPT: each micro-batch's backward
-// right after its forward). Evaluation, probes and every other caller use
-// Forward and Backward.
-type ForwardBackwarder interface {
-	// ForwardBackward is Forward(tokens, targets, B, T) with targets
-	// non-nil followed by Backward, bit for bit; it returns Forward's loss.
-	ForwardBackward(tokens, targets []int32, B, T int) float32
-}
-
-// ForwardBackward runs a training step's forward and backward on m:
-// m.ForwardBackward when m is a ForwardBackwarder, Forward then Backward
-// otherwise. It returns the mean loss; Backward runs whatever the loss
-// (the caller judges a non-finite one).
-func ForwardBackward(m Model, tokens, targets []int32, B, T int) float32 {
-	if f, ok := m.(ForwardBackwarder); ok {
-		return f.ForwardBackward(tokens, targets, B, T)
-	}
-	loss := m.Forward(tokens, targets, B, T)
-	m.Backward()
-	return loss
-}
-
 // builders maps an architecture to its constructor; each architecture's file
 // registers itself in an init function.
 var builders = map[string]func(Config, *rand.Rand) Model{}

@@ -12,8 +12,8 @@ import (
 )
 
 // TestTrainStepAllocatesNothing checks the training loop's step as Run
-// takes it (a batch of the synthetic stream, ZeroGrad, the fused
-// ForwardBackward, gradient clipping, AdamW) on the tiny preset at its two threads: after
+// takes it (a batch of the synthetic stream, ZeroGrad, Forward, Backward,
+// gradient clipping, AdamW) on the tiny preset at its two threads: after
 // the first step it makes no heap allocation. (The task stream still
 // allocates its items' text per batch: the data's cost, not the engine's.)
 func TestTrainStepAllocatesNothing(t *testing.T) {
@@ -39,7 +39,8 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	step := func() {
 		src.Batch(int64(s), B, T, tok, tgt)
 		ps.ZeroGrad()
-		nn.ForwardBackward(model, tok, tgt, B, T)
+		model.Forward(tok, tgt, B, T)
+		model.Backward()
 		optim.ClipGradNorm(ps, cfg.Optim.Clip)
 		opt.Update(cfg.Optim.LRAt(s, cfg.Train.Steps))
 		s++

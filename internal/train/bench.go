@@ -52,9 +52,10 @@ func Benchmark(cfg config.Config, minSteps int, minTime time.Duration) (BenchRes
 	step := func(s int) error {
 		src.Batch(int64(s), B, T, tok, tgt)
 		ps.ZeroGrad()
-		if loss := nn.ForwardBackward(model, tok, tgt, B, T); loss != loss {
+		if loss := model.Forward(tok, tgt, B, T); loss != loss {
 			return fmt.Errorf("bench: NaN loss at step %d", s)
 		}
+		model.Backward()
 		optim.ClipGradNorm(ps, cfg.Optim.Clip)
 		opt.Update(cfg.Optim.LR)
 		return nil

@@ -78,10 +78,6 @@ type Reporter interface {
 // good one is finite.
 var ErrNonFinite = errors.New("training diverged (non-finite values)")
 
-// newModel builds the model Run trains; a test replaces it to watch the
-// calls the training loop makes.
-var newModel = nn.New
-
 // Result summarizes a finished (or already finished) run.
 type Result struct {
 	Steps     int
@@ -299,7 +295,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		rep.Event(fmt.Sprintf("estimated peak memory %s of %s; %.3g training FLOPs", sysmem.Bytes(m.Peak), sysmem.Bytes(opts.MemoryLimit.Bytes), m.FLOPs))
 	}
 
-	model, err := newModel(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
+	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
 	if err != nil {
 		return nil, err
 	}
@@ -472,11 +468,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		trainSrc.Batch(int64(s), B, T, tok, tgt)
 		ps.ZeroGrad()
-		loss := float64(nn.ForwardBackward(model, tok, tgt, B, T))
+		loss := float64(model.Forward(tok, tgt, B, T))
 		done := s + 1
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return nil, fmt.Errorf("step %d: %w: the loss is %v; last good checkpoint: %s", done, ErrNonFinite, loss, lastCkpt)
 		}
+		model.Backward()
 		norm := optim.ClipGradNorm(ps, cfg.Optim.Clip)
 		lr := cfg.Optim.LRAt(s, steps)
 		opt.Update(lr)
