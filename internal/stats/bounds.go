@@ -251,6 +251,94 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64, expone
 	return model + ": " + strings.Join(s, "; ")
 }
 
+// fitBoundNote is CurveBoundNote of a fit.
+func fitBoundNote(f *Fit) string {
+	w, ok := f.Params[paramWidth]
+	if !ok {
+		w = math.NaN()
+	}
+	return CurveBoundNote(f.Model, f.AtBound, w, f.ExponentLimit)
+}
+
+// forecastBoundNote says what of a forecast (ForecastCurve) rests on a
+// parameter at a bound: the model chosen on the smaller rungs (best),
+// whose limit the forecast extrapolates, and the sigmoids that x* from
+// the smaller rungs (small) and from all rungs (full) come from (nil when
+// not fitted); "" when nothing is at a bound.
+func forecastBoundNote(best, small, full *Fit) string {
+	var notes []string
+	if n := fitBoundNote(best); n != "" {
+		notes = append(notes, "the forecast extrapolates a fit at a bound, "+n)
+	}
+	for _, x := range []struct {
+		f    *Fit
+		what string
+	}{{small, "x* from the smaller rungs"}, {full, "x* from all rungs"}} {
+		if x.f == nil || len(x.f.AtBound) == 0 || math.IsNaN(x.f.Params["x_mid"]) || math.IsInf(x.f.Params["x_mid"], 0) {
+			continue
+		}
+		if x.f == best {
+			notes = append(notes, x.what+" comes from this sigmoid")
+		} else {
+			notes = append(notes, x.what+" comes from the "+fitBoundNote(x.f))
+		}
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "At a bound: " + strings.Join(notes, "; ") + "."
+}
+
+// The loss view's hinge (hinge) profiles L* over a grid from the lowest
+// loss observed to the highest. At the low end no point lies below L*:
+// the hinge is the constant c, and every L* at or under the lowest loss
+// fits the same. At the high end none lies above it: the hinge is a line
+// in the loss, and every L* at or over the highest loss fits the same.
+// One sampled loss short of either end is no better: a piece of the hinge
+// fitted to the points at one loss passes through their mean whatever the
+// score does, so a single loss below L* shows no improvement with the
+// loss, and a single loss at or above it shows no flat part before the
+// threshold. Either way the data do not place L*: it reports the end of
+// the losses sampled.
+const paramLStar = "L_star"
+
+// lossThresholdAtBound names L* (LossThreshold.AtBound, never nil) when
+// fewer than two distinct losses lie below it or fewer than two at or
+// above it, and says which end in words ("" when neither).
+func lossThresholdAtBound(loss []float64, lstar float64) ([]string, string) {
+	below, above := map[float64]bool{}, map[float64]bool{}
+	for _, l := range loss {
+		if l < lstar {
+			below[l] = true
+		} else {
+			above[l] = true
+		}
+	}
+	lo, hi := rangeOf(loss)
+	switch {
+	case len(below) < 2:
+		return []string{paramLStar}, "L* is within one sampled loss of the lowest eval loss (" + numfmt.Num(lo) + "): at most that loss lies below it, so the losses below L* show no improvement with the loss, and L* marks the end of the losses sampled, not a threshold."
+	case len(above) < 2:
+		return []string{paramLStar}, "L* is within one sampled loss of the highest eval loss (" + numfmt.Num(hi) + "): only that loss lies at or above it, so no flat part before the threshold is seen — the score improves along one line over the losses sampled — and the threshold lies there or beyond: L* marks the end of the losses sampled."
+	}
+	return []string{}, ""
+}
+
+// The p^L check (PowerLCheck) fits the answer length L on a grid in log L
+// over [powerLMin, powerLMax]. An L within powerLEdgeFrac of either end is
+// at the limit of that range: the best length lies there or beyond, so no
+// length in the range explains exact match from the per-position
+// accuracy, and the check says so rather than report the edge.
+const (
+	powerLMin, powerLMax = 0.5, 64.0
+	powerLEdgeFrac       = 0.01
+)
+
+// powerLAtBound applies the powerLEdgeFrac rule to a fitted L.
+func powerLAtBound(L float64) bool {
+	return L <= powerLMin*(1+powerLEdgeFrac) || L >= powerLMax*(1-powerLEdgeFrac)
+}
+
 // fitAtBound is m.atBound on the levels (t, y) with χ² weights cw (1/(v +
 // τ²), or 1/τ² without sampling variances); its at is never nil.
 func fitAtBound(m curveModel, theta, t, y, cw []float64) fitBounds {
