@@ -317,9 +317,9 @@ func lossThresholdAtBound(loss []float64, lstar float64) ([]string, string) {
 	lo, hi := rangeOf(loss)
 	switch {
 	case len(below) < 2:
-		return []string{paramLStar}, "L* is within one sampled loss of the lowest eval loss (" + numfmt.Num(lo) + "): at most that loss lies below it, so the losses below L* show no improvement with the loss, and L* marks the end of the losses sampled, not a threshold."
+		return []string{paramLStar}, "At a limit: L* is within one sampled loss of the lowest eval loss (" + numfmt.Num(lo) + "): at most that loss lies below it, so the losses below L* show no improvement with the loss, and L* marks the end of the losses sampled, not a threshold."
 	case len(above) < 2:
-		return []string{paramLStar}, "L* is within one sampled loss of the highest eval loss (" + numfmt.Num(hi) + "): only that loss lies at or above it, so no flat part before the threshold is seen — the score improves along one line over the losses sampled — and the threshold lies there or beyond: L* marks the end of the losses sampled."
+		return []string{paramLStar}, "At a limit: L* is within one sampled loss of the highest eval loss (" + numfmt.Num(hi) + "): only that loss lies at or above it, so no flat part before the threshold is seen — the score improves along one line over the losses sampled — and the threshold lies there or beyond: L* marks the end of the losses sampled."
 	}
 	return []string{}, ""
 }
