@@ -242,7 +242,7 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64, expone
 			s = append(s, paramSharp+" is unresolved (a kink at the break fits the levels within one standard error): the bend is at least this sharp")
 		}
 		if len(s) > 0 {
-			s[len(s)-1] += "; each number reports a limit of the parameterisation, while the curve drawn through the levels is unaffected"
+			s[len(s)-1] += "; " + passWord(len(s) == 1, "the number is", "each number is") + " a limit of the parameterisation, while the curve drawn through the levels is unaffected"
 		}
 	}
 	if len(s) == 0 {
