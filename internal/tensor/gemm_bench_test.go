@@ -71,9 +71,18 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 // BenchmarkGemmTinyStep times the linear layers' products of one tiny
 // micro-batch (1024 rows, d = 64, V = 128) on one thread, each in the form
 // the step calls it (the forward's with their bias, the weight gradients
-// accumulating): it separates the forward's k = 64 products from the
-// backward's, whose rates the step's profile compares. cpu-GFLOP/s counts
-// CPU time (getrusage), for a shared machine.
+// accumulating, the unembedding tied to wte as the presets have it): it
+// separates the forward's k = 64 products from the backward's, whose rates
+// the step's profile compares. cpu-GFLOP/s counts CPU time (getrusage),
+// for a shared machine.
+//
+// C=hot writes one output again and again (it stays in L2); C=cold cycles
+// through outputs of 64 MiB in all, so that each call writes lines no
+// cache holds, as the step's forward does (it keeps every layer's
+// activations for the backward). A=cold also cycles A through 64 MiB:
+// the products whose A the step last wrote long before (dxf reads the
+// logits' gradient written before the other micro-batch's forward; the
+// weight gradients read the forward's saved activations).
 func BenchmarkGemmTinyStep(b *testing.B) {
 	defer SetThreads(Threads())
 	SetThreads(1)
@@ -83,48 +92,50 @@ func BenchmarkGemmTinyStep(b *testing.B) {
 		g        gemmCase
 		lda, ldb int
 		bias     bool
+		coldA    bool // the step reads A cold
 	}{
-		{"fwd/qkv", gemmCase{false, false, n, 3 * d, d, 0, 0}, d, 3 * d, true},
-		{"fwd/proj", gemmCase{false, false, n, d, d, 0, 0}, d, d, true},
-		{"fwd/fc1", gemmCase{false, false, n, 4 * d, d, 0, 0}, d, 4 * d, true},
-		{"fwd/fc2", gemmCase{false, false, n, d, 4 * d, 0, 0}, 4 * d, d, true},
-		{"fwd/lmhead", gemmCase{false, false, n, v, d, 0, 0}, d, v, false},
-		{"bwd/lmhead.dX", gemmCase{false, true, n, d, v, 0, 0}, v, v, false},
-		{"bwd/fc2.dX", gemmCase{false, true, n, 4 * d, d, 0, 0}, d, d, false},
-		{"bwd/fc1.dX", gemmCase{false, true, n, d, 4 * d, 0, 0}, 4 * d, 4 * d, false},
-		{"bwd/qkv.dX", gemmCase{false, true, n, d, 3 * d, 0, 0}, 3 * d, 3 * d, false},
-		{"bwd/fc2.dW", gemmCase{true, false, 4 * d, d, n, 0, 1}, 4 * d, d, false},
-		{"bwd/fc1.dW", gemmCase{true, false, d, 4 * d, n, 0, 1}, d, 4 * d, false},
-		{"bwd/qkv.dW", gemmCase{true, false, d, 3 * d, n, 0, 1}, d, 3 * d, false},
+		{"fwd/qkv", gemmCase{false, false, n, 3 * d, d, 0, 0}, d, 3 * d, true, false},
+		{"fwd/proj", gemmCase{false, false, n, d, d, 0, 0}, d, d, true, false},
+		{"fwd/fc1", gemmCase{false, false, n, 4 * d, d, 0, 0}, d, 4 * d, true, false},
+		{"fwd/fc2", gemmCase{false, false, n, d, 4 * d, 0, 0}, 4 * d, d, true, false},
+		{"fwd/lmhead", gemmCase{false, true, n, v, d, 0, 0}, d, d, false, false},
+		{"bwd/dxf", gemmCase{false, false, n, d, v, 0, 0}, v, d, false, true},
+		{"bwd/fc2.dX", gemmCase{false, true, n, 4 * d, d, 0, 0}, d, d, false, false},
+		{"bwd/fc1.dX", gemmCase{false, true, n, d, 4 * d, 0, 0}, 4 * d, 4 * d, false, false},
+		{"bwd/qkv.dX", gemmCase{false, true, n, d, 3 * d, 0, 0}, 3 * d, 3 * d, false, false},
+		{"bwd/wte.dW", gemmCase{true, false, v, d, n, 0, 1}, v, d, false, false},
+		{"bwd/fc2.dW", gemmCase{true, false, 4 * d, d, n, 0, 1}, 4 * d, d, false, true},
+		{"bwd/fc1.dW", gemmCase{true, false, d, 4 * d, n, 0, 1}, d, 4 * d, false, true},
+		{"bwd/qkv.dW", gemmCase{true, false, d, 3 * d, n, 0, 1}, d, 3 * d, false, true},
 	} {
 		g := s.g
 		rng := rand.New(rand.NewPCG(1, 1))
 		a, bb := g.operands(rng, s.lda, s.ldb)
 		bias := randSlice(rng, g.n)
-		// C=hot writes one output again and again (it stays in L2);
-		// C=cold cycles through outputs of 64 MiB in all, so that each
-		// call writes lines no cache holds, as the step's forward does
-		// (it keeps every layer's activations for the backward).
+		as := [][]float32{a}
 		cs := [][]float32{randSlice(rng, g.m*g.n)}
-		nCold := max(2, (64<<20)/(4*g.m*g.n))
-		for _, cold := range []bool{false, true} {
-			if cold {
+		for _, mode := range []string{"C=hot", "C=cold", "A=cold"} {
+			switch mode {
+			case "C=cold":
 				if g.beta != 0 {
 					continue // the weight gradients accumulate into one C
 				}
-				for len(cs) < nCold {
+				for len(cs) < max(2, (64<<20)/(4*g.m*g.n)) {
 					cs = append(cs, make([]float32, g.m*g.n))
 				}
+			case "A=cold":
+				if !s.coldA {
+					continue
+				}
+				for len(as) < max(2, (64<<20)/(4*len(a))) {
+					as = append(as, randSlice(rng, len(a)))
+				}
 			}
-			name := "hot"
-			if cold {
-				name = "cold"
-			}
-			b.Run(fmt.Sprintf("%s/%dx%dx%d/C=%s", s.name, g.m, g.n, g.k, name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d/%s", s.name, g.m, g.n, g.k, mode), func(b *testing.B) {
 				cpu0 := cpuTime()
 				i := 0
 				for b.Loop() {
-					c := cs[i%len(cs)]
+					a, c := as[i%len(as)], cs[i%len(cs)]
 					i++
 					if s.bias {
 						GemmBias(g.transA, g.transB, g.m, g.n, g.k, a, s.lda, bb, s.ldb, bias, c, g.n)

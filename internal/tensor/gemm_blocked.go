@@ -92,6 +92,18 @@ func packB(dst []float32, transB bool, b []float32, ldb, k0, kl, j, nr, NR int) 
 		}
 		return
 	}
+	if packB32Fast(NR) && kl > 0 {
+		// op(B)[p, jj] = b[(j+jj)·ldb + k0 + p]: a transpose, in 16×16
+		// blocks through registers (the dX products' Wᵀ; the loop below
+		// was 1.3% of the tiny step).
+		transposeSpan(dst, b[j*ldb+k0:], nr, kl, ldb, NR)
+		if nr < NR {
+			for p := 0; p < kl; p++ {
+				clear(dst[p*NR+nr : p*NR+NR])
+			}
+		}
+		return
+	}
 	if nr < NR {
 		clear(dst)
 	}
@@ -139,6 +151,8 @@ type gemmJob struct {
 	mc, nc, nChunks int       // chunk of C and the chunks per row of chunks
 	copyA           bool      // A's rows are copied to a padded stride
 	packA           bool      // op(A) = Aᵀ is packed into ap
+	kb0, kb1        int       // the k-blocks phaseChunks runs, [kb0, kb1)
+	apStride        int       // floats from one panel of ap to the next
 	phase           gemmPhase // what do runs
 	bpBuf, apBuf    *[]float32
 }
@@ -148,8 +162,8 @@ type gemmPhase int
 
 const (
 	phasePackB       gemmPhase = iota // do(jp): pack panel jp of op(B), every k-block
-	phasePackARows                    // do(kb): pack k-block kb of Aᵀ row by row
-	phasePackAPanels                  // do(ip): pack panel ip of Aᵀ (no assembly packer)
+	phasePackARows                    // do(i): pack k-steps [i·packARows, …) of k-block kb0 of Aᵀ, row by row
+	phasePackAPanels                  // do(ip): pack panel ip of k-block kb0 of Aᵀ (no assembly packer)
 	phaseChunks                       // do(ci): compute chunk ci of C
 )
 
@@ -195,35 +209,50 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 	}
 
 	// op(A) = Aᵀ: each k-step of a tile touches a new cache line lda
-	// apart. Beyond 128 floats (512 bytes) apart all of it is packed once
-	// (shared by every chunk) into MR-row panels, one contiguous run of MR
-	// floats per k-step: k-block kb starts at k0·mPan·MR, panel ip (kl×MR)
-	// at ip·kl·MR; kernels read it with rs = 1, ps = MR. Closer rows are
-	// read in place (rs = 1, ps = lda): the weight gradients of models with
-	// d ≤ 128 measured 5–20% faster so (AMD Zen 4, best single calls), and
-	// the packing pass was 3–5% of such a model's step.
+	// apart. Beyond 128 floats (512 bytes) apart it is packed into MR-row
+	// panels, one contiguous run of MR floats per k-step; kernels read it
+	// with rs = 1, ps = MR. Closer rows are read in place (rs = 1, ps =
+	// lda): the weight gradients of models with d ≤ 128 measured 5–20%
+	// faster so (AMD Zen 4, best single calls), and the packing pass was
+	// 3–5% of such a model's step.
 	j.packA = transA && lda > gemmPackALda
-	if j.packA {
-		j.apBuf = getBuf(k * j.mPan * MR)
-		j.ap = *j.apBuf
-		if packPanelsFast(MR) {
-			// Row by row, each row of A read once and scattered over the
-			// panels (reading panel by panel streams A mPan times).
-			j.phase = phasePackARows
-			par(j.nkb, j)
-		} else {
-			j.phase = phasePackAPanels
-			parallel(j.mPan, j)
-		}
-	}
 	// Rows of A whose stride is a multiple of 2 KiB map to few L1 sets.
 	j.copyA = !transA && lda%512 == 0
 
 	j.mc, j.nc = chunkSizes(isa, m, n)
-	mChunks := (m + j.mc - 1) / j.mc
+	nChunks := ((m + j.mc - 1) / j.mc) * ((n + j.nc - 1) / j.nc)
 	j.nChunks = (n + j.nc - 1) / j.nc
-	j.phase = phaseChunks
-	par(mChunks*j.nChunks, j)
+	if !j.packA {
+		j.kb0, j.kb1 = 0, j.nkb
+		j.phase = phaseChunks
+		par(nChunks, j)
+	} else {
+		// One k-block at a time: pack it, then run every chunk's part of
+		// it (each element of C still sums its k-blocks in order). Its
+		// panels (at most kc·m floats) stay in L2 between their packing
+		// and their use. Panel ip starts at ip·apStride, one cache line
+		// past the panel before's end: at a stride of kl·MR floats (14
+		// KiB for kl = 256) the packer's mPan write streams fell into two
+		// L1 sets and evicted each other's lines (packing 256 k-steps of
+		// 256 floats: 14 GB/s, 49 with the line of padding).
+		j.apBuf = getBuf(j.mPan * (min(KC, k)*MR + 16))
+		j.ap = *j.apBuf
+		for kb := 0; kb < j.nkb; kb++ {
+			kl := min(KC, k-kb*KC)
+			j.kb0, j.kb1, j.apStride = kb, kb+1, kl*MR+16
+			if packPanelsFast(MR) {
+				// Row by row, each row of A read once and scattered over
+				// the panels (reading panel by panel streams A mPan times).
+				j.phase = phasePackARows
+				par((kl+packARows-1)/packARows, j)
+			} else {
+				j.phase = phasePackAPanels
+				par(j.mPan, j)
+			}
+			j.phase = phaseChunks
+			par(nChunks, j)
+		}
+	}
 
 	if j.bpBuf != nil {
 		putBuf(j.bpBuf)
@@ -248,19 +277,17 @@ func (j *gemmJob) do(i int) {
 		j.packBPanel(i)
 	case phasePackARows:
 		MR, KC := j.isa.mr, j.isa.kc
-		k0 := i * KC
+		k0 := j.kb0 * KC
 		kl := min(KC, j.k-k0)
-		packPanelsSpan(j.ap[k0*j.mPan*MR:(k0+kl)*j.mPan*MR], j.a[k0*j.lda:], kl, j.lda, j.m, kl*MR)
+		r0 := i * packARows
+		r1 := min(r0+packARows, kl)
+		packPanelsSpan(j.ap[r0*MR:], j.a[(k0+r0)*j.lda:], r1-r0, j.lda, j.m, j.apStride)
 	case phasePackAPanels:
 		MR, KC := j.isa.mr, j.isa.kc
+		k0 := j.kb0 * KC
+		kl := min(KC, j.k-k0)
 		r := i * MR
-		mr := min(MR, j.m-r)
-		for kb := 0; kb < j.nkb; kb++ {
-			k0 := kb * KC
-			kl := min(KC, j.k-k0)
-			panel := j.ap[k0*j.mPan*MR+i*kl*MR : k0*j.mPan*MR+(i+1)*kl*MR]
-			packRowsSpan(panel, j.a[k0*j.lda+r:], kl, j.lda, MR, mr)
-		}
+		packRowsSpan(j.ap[i*j.apStride:i*j.apStride+kl*MR], j.a[k0*j.lda+r:], kl, j.lda, MR, min(MR, j.m-r))
 	case phaseChunks:
 		j.chunk(i)
 	}
@@ -288,7 +315,7 @@ func (j *gemmJob) chunk(ci int) {
 	i1 := min(i0+j.mc, m)
 	j0 := (ci % j.nChunks) * j.nc
 	j1 := min(j0+j.nc, n)
-	if beta := j.beta; beta != 0 && beta != 1 {
+	if beta := j.beta; beta != 0 && beta != 1 && j.kb0 == 0 {
 		for i := i0; i < i1; i++ {
 			row := c[i*ldc+j0 : i*ldc+j1]
 			for jj := range row {
@@ -315,7 +342,7 @@ func (j *gemmJob) chunk(ci int) {
 		abuf = getBuf((i1 - i0 + MR) * (KC + 16))
 		defer putBuf(abuf)
 	}
-	for kb := 0; kb < j.nkb; kb++ {
+	for kb := j.kb0; kb < j.kb1; kb++ {
 		k0 := kb * KC
 		kl := min(KC, k-k0)
 		accum := kb > 0 || j.beta != 0
@@ -328,7 +355,7 @@ func (j *gemmJob) chunk(ci int) {
 			}
 			aBlk, ars, aps = buf, ld, 1
 		} else if j.packA {
-			aBlk, ars, aps = j.ap[k0*j.mPan*MR:], 1, MR
+			aBlk, ars, aps = j.ap, 1, MR
 		}
 		for jp := j0 / NR; jp*NR < j1; jp++ {
 			col := jp * NR
@@ -349,14 +376,15 @@ func (j *gemmJob) chunk(ci int) {
 			}
 			for i := i0; i < i1; i += MR {
 				mr := min(MR, i1-i)
-				// The last k-block stores the tile's C lines; asking for the
-				// next tile's lines now lets their misses overlap this
-				// tile's FMAs instead of stalling its stores. It pays where
-				// C is large and k small: the tiny step's k = 64 products
-				// write activations no cache holds, and ran at ~60 GFLOP/s
-				// there against ~100 with C in L2 (docs/benchmarks.md).
-				// Prefetching changes no value.
-				if kb == j.nkb-1 {
+				// The first k-block is the first to touch the tile's C lines
+				// (later ones find them in cache: a chunk's C is at most
+				// mc·nc floats); asking for the next tile's lines now lets
+				// their misses overlap this tile's FMAs instead of stalling
+				// its stores. It pays where C is large and k small: the tiny
+				// step's k = 64 products write activations no cache holds,
+				// and ran at ~60 GFLOP/s there against ~100 with C in L2
+				// (docs/benchmarks.md). Prefetching changes no value.
+				if kb == 0 {
 					if i == i0 {
 						prefetchRowsSpan(c[i*ldc+col:], mr, ldc, nr)
 					}
@@ -366,7 +394,7 @@ func (j *gemmJob) chunk(ci int) {
 				}
 				aoff := (i - i0) * ars
 				if j.packA {
-					aoff = i * kl // panel i/MR of the k-block starts at that·MR·kl
+					aoff = i / MR * j.apStride
 				}
 				isa.tile(mr, nr, kl, &aBlk[aoff], ars, aps, bpan, bld, &c[i*ldc+col], ldc, accum, bj)
 			}
@@ -439,6 +467,10 @@ func Scratch(n int) *[]float32 { return getBuf(n) }
 
 // Release returns a buffer obtained from Scratch.
 func Release(p *[]float32) { putBuf(p) }
+
+// packARows is the k-steps of one packing task of Aᵀ (phasePackARows):
+// a k-block is packed in a few parallel pieces.
+const packARows = 64
 
 // gemmPackALda is the row stride of A above which op(A) = Aᵀ is packed.
 const gemmPackALda = 128

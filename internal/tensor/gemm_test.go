@@ -158,6 +158,7 @@ func TestGemmShapes(t *testing.T) {
 		{true, false, 250, 600, 20, 3, 1},   // ditto, transposed A
 		{false, false, 300, 70, 40, 2, 0.5}, // m > 256: B packed
 		{true, false, 270, 33, 300, 1, 1},   // ditto, transposed A
+		{true, false, 200, 70, 600, 2, 0.5}, // Aᵀ packed k-block by k-block, a short last one, beta scaling once
 		{false, false, 5, 5, 0, 0, 0.5},     // k = 0 scales C
 		{false, false, 4, 3, 0, 0, 0},       // k = 0, beta = 0 clears C
 		{false, false, 1, 1, 1, 0, 0},
