@@ -26,6 +26,16 @@ type Forecast struct {
 	XStarSmallLo float64 `json:"x_star_small_lo"`
 	XStarSmallHi float64 `json:"x_star_small_hi"`
 	XStarFull    float64 `json:"x_star_full"`
+	// ModelAtBound names the parameters of Model, fitted to the smaller
+	// rungs, that sit at a limit its parameterisation imposes (Fit.AtBound:
+	// the forecast then extrapolates that limit); XStarSmallAtBound and
+	// XStarFullAtBound those of the sigmoids XStarSmall and XStarFull come
+	// from. Never nil. BoundNote says what they leave of the numbers, ""
+	// when nothing is at a bound (bounds.go).
+	ModelAtBound      []string `json:"model_at_bound"`
+	XStarSmallAtBound []string `json:"x_star_small_at_bound"`
+	XStarFullAtBound  []string `json:"x_star_full_at_bound"`
+	BoundNote         string   `json:"bound_note,omitempty"`
 }
 
 // ForecastRung is one held-out rung: the observed mean and the prediction
@@ -77,7 +87,7 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	fc := &Forecast{FitLevels: nFit, Holdout: holdout, Model: best.Model,
 		XStarSmall: math.NaN(), XStarSmallLo: math.NaN(), XStarSmallHi: math.NaN(), XStarFull: math.NaN(),
-		MAELo: math.NaN(), MAEHi: math.NaN()}
+		MAELo: math.NaN(), MAEHi: math.NaN(), ModelAtBound: best.AtBound, XStarSmallAtBound: []string{}, XStarFullAtBound: []string{}}
 	held := levels[nFit:]
 	for _, l := range held {
 		p := best.model.f(best.theta, l.T)
@@ -86,16 +96,18 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	sig := fs.get(ModelSigmoid)
 	if sig != nil {
-		fc.XStarSmall = sig.Params["x_mid"]
+		fc.XStarSmall, fc.XStarSmallAtBound = sig.Params["x_mid"], sig.AtBound
 	}
 	ta, ya, va, knownA := levelsXY(levels)
 	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
 	if err != nil {
 		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
 	}
-	if s := full.get(ModelSigmoid); s != nil {
-		fc.XStarFull = s.Params["x_mid"]
+	fullSig := full.get(ModelSigmoid)
+	if fullSig != nil {
+		fc.XStarFull, fc.XStarFullAtBound = fullSig.Params["x_mid"], fullSig.AtBound
 	}
+	fc.BoundNote = forecastBoundNote(best, sig, fullSig)
 	if o.Boot == 0 {
 		return fc, nil
 	}
@@ -115,6 +127,10 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	maes := make([]float64, o.Boot)
 	stars := make([]float64, o.Boot)
+	// The refits below can end at a bound too. They are not judged one by
+	// one: the intervals are of predictions and x*, which a refit at a
+	// bound still makes, and the point fits' judgement above says whether
+	// the numbers printed rest on a limit.
 	err = runBootstrap(ctx, o.Boot, o.Workers, o.Seed, "forecast/"+c.Key(), func(rng *rand.Rand, b int) {
 		yb := make([]float64, nFit)
 		resampleMeans(rng, small, sampling, fitted, resid, tau2, yb)
