@@ -354,12 +354,18 @@ func fitAtBound(m curveModel, theta, t, y, cw []float64) fitBounds {
 
 // widthBoundWords says what a sigmoid width at its bound means: the rise
 // is at least as sharp as reported, and the sampling cannot say how much
-// sharper.
+// sharper. It also says what that does to the midpoint: a step much
+// narrower than the gap between the two sampled sizes either side of it
+// gives the same values at every sampled size wherever in that gap it
+// stands, so the fit places x* in the gap, not at a point of it (and
+// bootstrap replicates that all start from the same gap can agree on a
+// point the data never chose).
 func widthBoundWords(widthDecades float64) string {
+	const midpoint = "; x* is placed only somewhere between the sampled sizes either side of the step"
 	if widthDecades < widthFloorFactor*sigmoidMinWidth {
-		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width"
+		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width" + midpoint
 	}
-	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width"
+	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width" + midpoint
 }
 
 // Collapse fits (CollapseAxes) search a grid rather than a box: the
