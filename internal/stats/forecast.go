@@ -70,7 +70,10 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	small := levels[:nFit]
 	dir := scaleDir(c.Axis)
 	t, y, v, known := levelsXY(small)
-	fraction := c.HasChance && allIn01(y)
+	// Fractions are boxed to [0, 1] by the analysis' own judgement
+	// (chanceApplies), for the fitted rungs here and for all rungs below,
+	// so that the x* from all rungs is the analysis' sigmoid.
+	fraction, _ := chanceApplies(c, y)
 	mc := newModelContext(t, y, dir, fraction, 3)
 	fs, err := fitAll(ctx, t, y, v, known, mc, false)
 	if err != nil {
@@ -99,7 +102,8 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 		fc.XStarSmall, fc.XStarSmallAtBound = sig.Params["x_mid"], sig.AtBound
 	}
 	ta, ya, va, knownA := levelsXY(levels)
-	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
+	fullFraction, _ := chanceApplies(c, ya)
+	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fullFraction, 0.5), false)
 	if err != nil {
 		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
 	}
