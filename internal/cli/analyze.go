@@ -303,6 +303,9 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 		if lt := r.Loss; lt != nil {
 			fmt.Fprintf(w, "\nloss view %s/%s: L* = %s [%s, %s], R² one curve %s vs per size %s\n", r.Task, r.Metric,
 				fnum(lt.LStar), fnum(lt.LStarLo), fnum(lt.LStarHi), fnum(lt.R2All), fnum(lt.R2PerGroup))
+			if lt.BoundNote != "" {
+				fmt.Fprintf(w, "  %s\n", lt.BoundNote)
+			}
 		}
 		if v := r.ItemView; v != nil {
 			var flips []string
@@ -315,6 +318,9 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 		if fc := r.Forecast; fc != nil {
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
 				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
+			if fc.BoundNote != "" {
+				fmt.Fprintf(w, "  %s\n", fc.BoundNote)
+			}
 		}
 	}
 	if few {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"emlab/internal/report"
 	"emlab/internal/rundir"
@@ -99,6 +100,9 @@ func (f forecastOne) String() string {
 	}
 	s += fmt.Sprintf(" MAE %.2f %s → %s; x* from the small rungs %s %s, from all %s", fc.MAE, report.Interval(fc.MAELo, fc.MAEHi), f.Call,
 		report.Num(fc.XStarSmall), report.Interval(fc.XStarSmallLo, fc.XStarSmallHi), report.Num(fc.XStarFull))
+	if fc.BoundNote != "" {
+		s += ". " + strings.TrimSuffix(fc.BoundNote, ".")
+	}
 	return s
 }
 
@@ -265,8 +269,12 @@ func lossView(ctx context.Context, in *Input, fcs []forecastOne) (Finding, []rep
 		default:
 			other++
 		}
-		f.Items = append(f.Items, fmt.Sprintf("%s: L* = %.3g %s nats; R² one hinge for all %d sizes %.2f, one per size %.2f → %s",
-			task, lt.LStar, report.Interval(lt.LStarLo, lt.LStarHi), lt.Groups, lt.R2All, lt.R2PerGroup, call))
+		item := fmt.Sprintf("%s: L* = %.3g %s nats; R² one hinge for all %d sizes %.2f, one per size %.2f → %s",
+			task, lt.LStar, report.Interval(lt.LStarLo, lt.LStarHi), lt.Groups, lt.R2All, lt.R2PerGroup, call)
+		if lt.BoundNote != "" {
+			item += ". " + strings.TrimSuffix(lt.BoundNote, ".")
+		}
+		f.Items = append(f.Items, item)
 		figs = append(figs, lossFigure2(task, c, lt, call))
 	}
 	switch {
@@ -312,8 +320,12 @@ func lossFigure2(task string, c *stats.Curve, lt *stats.LossThreshold, call stri
 	if !math.IsNaN(lt.LStarLo) {
 		p.XBands = []report.Band{{Lo: lt.LStarLo, Hi: lt.LStarHi, Label: "L* interval"}}
 	}
-	return report.StudyFigure{Caption: "loss view: " + task, Plots: []*report.Plot{p},
+	fig := report.StudyFigure{Caption: "loss view: " + task, Plots: []*report.Plot{p},
 		Lines: []string{fmt.Sprintf("L* = %.3g %s; R² one hinge for all sizes %.2f, one per size %.2f: %s.", lt.LStar, report.Interval(lt.LStarLo, lt.LStarHi), lt.R2All, lt.R2PerGroup, call)}}
+	if lt.BoundNote != "" {
+		fig.Lines = append(fig.Lines, lt.BoundNote)
+	}
+	return fig
 }
 
 func parseNum(s string) float64 {

@@ -30,3 +30,35 @@ func TestBoundNoteShown(t *testing.T) {
 		})
 	}
 }
+
+// TestForecastAndLossBoundNotes: the report prints a forecast's and a loss
+// view's bound note under its numbers when the analysis gives one, and
+// nothing of the kind when it does not.
+func TestForecastAndLossBoundNotes(t *testing.T) {
+	const fcNote = "At a bound: x* from the smaller rungs comes from the sigmoid_log: its width is unresolved."
+	const ltNote = "At a limit: L* is within one sampled loss of the highest eval loss (3)."
+	for _, c := range []struct {
+		name  string
+		bound bool
+	}{{"at a bound", true}, {"resolved", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &Report{
+				LossView:  &LossView{Panels: []LossPanel{{Task: "add/plain/2", Metric: "exact_match", Fraction: true, LStar: 3, LStarLo: 2.9, LStarHi: 3, R2All: 0.9, R2PerGroup: 0.93}}},
+				Forecasts: []Forecast{{Task: "add/plain/2", Metric: "exact_match", Axis: "params", Model: "sigmoid_log", FitLevels: 6, Holdout: 2, MAE: 0.1, MAELo: 0.05, MAEHi: 0.2, XStarSmall: 5e4, XStarFull: 6e4, Fraction: true}},
+			}
+			if c.bound {
+				r.LossView.Panels[0].BoundNote, r.Forecasts[0].BoundNote = ltNote, fcNote
+			}
+			var b strings.Builder
+			if err := Write(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			html := b.String()
+			for _, n := range []string{"x* from the smaller rungs comes from the sigmoid_log", "L* is within one sampled loss of the highest eval loss"} {
+				if got := strings.Contains(html, n); got != c.bound {
+					t.Errorf("%q shown %v, want %v", n, got, c.bound)
+				}
+			}
+		})
+	}
+}

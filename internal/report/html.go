@@ -488,6 +488,9 @@ func Write(w io.Writer, r *Report) error {
 			f := figure{Caption: lp.Task + " / " + lp.Metric, SVGs: []template.HTML{svg(LossPanelPlot(lp).SVG())}, Note: lp.Note}
 			if finite(lp.LStar) {
 				f.Lines = append(f.Lines, fmt.Sprintf("L* = %s, interval %s; R² one hinge for all sizes %s, one per size %s.", Num(lp.LStar), Interval(lp.LStarLo, lp.LStarHi), Num(lp.R2All), Num(lp.R2PerGroup)))
+				if lp.BoundNote != "" {
+					f.Lines = append(f.Lines, lp.BoundNote)
+				}
 			}
 			sec.Figures = append(sec.Figures, f)
 		}
@@ -564,9 +567,13 @@ func Write(w io.Writer, r *Report) error {
 	sec = section{ID: SecForecasts, Title: "Forecasts", Intro: "Could the emergence have been predicted? Each curve is fitted on its smaller rungs only and extrapolated to the held-out larger ones."}
 	for i := range r.Forecasts {
 		fc := &r.Forecasts[i]
-		sec.Figures = append(sec.Figures, figure{Caption: fc.Task + " / " + fc.Metric, SVGs: []template.HTML{svg(ForecastPlot(fc).SVG())},
+		f := figure{Caption: fc.Task + " / " + fc.Metric, SVGs: []template.HTML{svg(ForecastPlot(fc).SVG())},
 			Lines: []string{fmt.Sprintf("Fitted on %d rungs with %s; mean absolute error on the %d held-out rungs %s, interval %s. x* from the small rungs %s, from all rungs %s.",
-				fc.FitLevels, orDash(fc.Model), fc.Holdout, Num(fc.MAE), Interval(fc.MAELo, fc.MAEHi), Num(fc.XStarSmall), Num(fc.XStarFull))}})
+				fc.FitLevels, orDash(fc.Model), fc.Holdout, Num(fc.MAE), Interval(fc.MAELo, fc.MAEHi), Num(fc.XStarSmall), Num(fc.XStarFull))}}
+		if fc.BoundNote != "" {
+			f.Lines = append(f.Lines, fc.BoundNote)
+		}
+		sec.Figures = append(sec.Figures, f)
 	}
 	if len(r.Forecasts) == 0 {
 		sec.Note = note(SecForecasts, "No forecasts: they need at least four rungs below the held-out ones.")

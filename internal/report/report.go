@@ -206,6 +206,9 @@ type LossPanel struct {
 	R2All, R2PerGroup       float64
 	Fraction                bool
 	Note                    string
+	// BoundNote says when L* sits at an end of the losses sampled (the
+	// analysis' bound_note; "" otherwise).
+	BoundNote string
 }
 
 // LossView is the loss view of emergence.
@@ -276,6 +279,9 @@ type Forecast struct {
 	XStarSmall         float64
 	XStarFull          float64
 	Fraction           bool
+	// BoundNote says what of the forecast rests on a parameter at a bound
+	// (the analysis' bound_note; "" when nothing does).
+	BoundNote string
 }
 
 // finite reports whether v is a usable number.

@@ -86,16 +86,52 @@ func chi2Rise(y, w, fitted, g []float64) float64 {
 // happens between two levels, so the levels only bound α from below).
 const exponentFrac = 0.01
 
-// powerAtBound applies the exponentFrac rule to a power 10^(−α·Δ): span
-// is the sampled range it acts on and step the first sampled step.
-func powerAtBound(alpha, span, step float64) bool {
-	if !(alpha >= 0) || math.IsInf(alpha, 1) {
-		return true
+// Which limit an exponent at a bound sits at (Fit.ExponentLimit): the
+// two have different meanings, and the notes say which.
+const (
+	// exponentZero: the power changes by under exponentFrac over the
+	// span it acts on, so that stretch of the curve is flat (or, for a
+	// power law in the error with a free asymptote, a straight line in
+	// log x): α = 0 describes its shape, not a rate measured.
+	exponentZero = "zero"
+	// exponentUnresolved: the power falls by over 1 − exponentFrac within
+	// the first sampled step it acts on, so the levels bound α only from
+	// below.
+	exponentUnresolved = "past_resolution"
+)
+
+// powerLimit applies the exponentFrac rule to a power 10^(−α·Δ): span is
+// the sampled range it acts on and step the first sampled step. It says
+// which limit α is at (exponentZero, exponentUnresolved), "" when
+// neither.
+func powerLimit(alpha, span, step float64) string {
+	switch {
+	case !(alpha >= 0) || 1-math.Pow(10, -alpha*span) < exponentFrac:
+		return exponentZero
+	case math.IsInf(alpha, 1) || step > 0 && math.Pow(10, -alpha*step) < exponentFrac:
+		return exponentUnresolved
 	}
-	if 1-math.Pow(10, -alpha*span) < exponentFrac {
-		return true
+	return ""
+}
+
+// fitBounds is what of one fit sits at a limit: the parameters
+// (Fit.AtBound, never nil) and, for each exponent among them, which limit
+// (Fit.ExponentLimit).
+type fitBounds struct {
+	at       []string
+	exponent map[string]string
+}
+
+// exponentAt records the exponent p (of value alpha) when powerLimit puts
+// it at a limit.
+func (b *fitBounds) exponentAt(p string, alpha, span, step float64) {
+	if lim := powerLimit(alpha, span, step); lim != "" {
+		b.at = append(b.at, p)
+		if b.exponent == nil {
+			b.exponent = map[string]string{}
+		}
+		b.exponent[p] = lim
 	}
-	return step > 0 && math.Pow(10, -alpha*step) < exponentFrac
 }
 
 // boxAtBound applies the boxEdgeFrac and edgeReachZ rules to a value v
@@ -144,10 +180,13 @@ const (
 
 // CurveBoundNote says in words which parameters of a fitted curve model
 // are at a bound its parameterisation imposed (atBound as Fit.AtBound
-// names them) and what that leaves of the numbers printed from it; ""
+// names them, exponentLimit as Fit.ExponentLimit says which limit each
+// exponent is at) and what that leaves of the numbers printed from it; ""
 // when none is. widthDecades is the fitted sigmoid width (used to say
-// whether it sits on the floor itself), NaN when unknown.
-func CurveBoundNote(model string, atBound []string, widthDecades float64) string {
+// whether it sits on the floor itself), NaN when unknown. An exponent
+// whose limit is not given (an analysis written before the limits were
+// recorded) gets the words for either.
+func CurveBoundNote(model string, atBound []string, widthDecades float64, exponentLimit map[string]string) string {
 	if len(atBound) == 0 {
 		return ""
 	}
@@ -171,17 +210,39 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 		}
 	case ModelPower:
 		if has(paramAlpha) {
-			s = append(s, "its exponent is at a limit (its power changes by under 1 % over the sampled scales, or by over 99 % in the first step): the asymptote and gap are not determined")
-		}
-	case ModelBNSL:
-		var ps []string
-		for _, p := range []string{paramAlpha0, paramAlpha1, paramSharp} {
-			if has(p) {
-				ps = append(ps, p)
+			switch exponentLimit[paramAlpha] {
+			case exponentZero:
+				s = append(s, "its exponent is at 0 (its power changes by under 1 % over the sampled scales): the curve is a straight line in log x, along which the asymptote and gap run off together, so neither is determined")
+			case exponentUnresolved:
+				s = append(s, "its exponent is past what the sampled steps resolve (its power falls by over 99 % in the first step): the drop is over by the second level, so the exponent is only a lower bound")
+			default:
+				s = append(s, "its exponent is at a limit (its power changes by under 1 % over the sampled scales, or by over 99 % in the first step): the asymptote and gap are not determined")
 			}
 		}
-		if len(ps) > 0 {
-			s = append(s, strings.Join(ps, ", ")+" at a limit of its parameterisation (an exponent at 0 or past what the sampled steps resolve, a bend a kink fits as well): the number reports the limit, while the curve drawn through the levels is unaffected")
+	case ModelBNSL:
+		zero := map[string]string{
+			paramAlpha0: "the curve is flat before the break, and 0 describes that flat start, not a rate the levels measure",
+			paramAlpha1: "the break adds no bend over the scales after it, where the curve keeps the power it had before",
+		}
+		from := map[string]string{paramAlpha0: "from the smallest scale", paramAlpha1: "after the break"}
+		for _, p := range []string{paramAlpha0, paramAlpha1} {
+			if !has(p) {
+				continue
+			}
+			switch exponentLimit[p] {
+			case exponentZero:
+				s = append(s, p+" is at 0 (its power changes by under 1 % over the scales it acts on): "+zero[p])
+			case exponentUnresolved:
+				s = append(s, p+" is past what the sampled steps resolve (its power falls by over 99 % in the first step it acts on): the fall "+from[p]+" is over within one step, so it is only a lower bound")
+			default:
+				s = append(s, p+" is at 0 or past what the sampled steps resolve")
+			}
+		}
+		if has(paramSharp) {
+			s = append(s, paramSharp+" is unresolved (a kink at the break fits the levels within one standard error): the bend is at least this sharp")
+		}
+		if len(s) > 0 {
+			s[len(s)-1] += "; " + passWord(len(s) == 1, "the number is", "each number is") + " a limit of the parameterisation, while the curve drawn through the levels is unaffected"
 		}
 	}
 	if len(s) == 0 {
@@ -190,24 +251,121 @@ func CurveBoundNote(model string, atBound []string, widthDecades float64) string
 	return model + ": " + strings.Join(s, "; ")
 }
 
-// fitAtBound is m.atBound on the levels (t, y) with χ² weights cw (1/(v +
-// τ²), or 1/τ² without sampling variances), never nil.
-func fitAtBound(m curveModel, theta, t, y, cw []float64) []string {
-	out := []string{}
-	if m.atBound != nil {
-		out = append(out, m.atBound(theta, t, y, cw)...)
+// fitBoundNote is CurveBoundNote of a fit.
+func fitBoundNote(f *Fit) string {
+	w, ok := f.Params[paramWidth]
+	if !ok {
+		w = math.NaN()
 	}
-	return out
+	return CurveBoundNote(f.Model, f.AtBound, w, f.ExponentLimit)
+}
+
+// forecastBoundNote says what of a forecast (ForecastCurve) rests on a
+// parameter at a bound: the model chosen on the smaller rungs (best),
+// whose limit the forecast extrapolates, and the sigmoids that x* from
+// the smaller rungs (small) and from all rungs (full) come from (nil when
+// not fitted); "" when nothing is at a bound.
+func forecastBoundNote(best, small, full *Fit) string {
+	var notes []string
+	if n := fitBoundNote(best); n != "" {
+		notes = append(notes, "the forecast extrapolates a fit at a bound, "+n)
+	}
+	for _, x := range []struct {
+		f    *Fit
+		what string
+	}{{small, "x* from the smaller rungs"}, {full, "x* from all rungs"}} {
+		if x.f == nil || len(x.f.AtBound) == 0 || math.IsNaN(x.f.Params["x_mid"]) || math.IsInf(x.f.Params["x_mid"], 0) {
+			continue
+		}
+		if x.f == best {
+			notes = append(notes, x.what+" comes from this sigmoid")
+		} else {
+			notes = append(notes, x.what+" comes from the "+fitBoundNote(x.f))
+		}
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "At a bound: " + strings.Join(notes, "; ") + "."
+}
+
+// The loss view's hinge (hinge) profiles L* over a grid from the lowest
+// loss observed to the highest. At the low end no point lies below L*:
+// the hinge is the constant c, and every L* at or under the lowest loss
+// fits the same. At the high end none lies above it: the hinge is a line
+// in the loss, and every L* at or over the highest loss fits the same.
+// One sampled loss short of either end is no better: a piece of the hinge
+// fitted to the points at one loss passes through their mean whatever the
+// score does, so a single loss below L* shows no improvement with the
+// loss, and a single loss at or above it shows no flat part before the
+// threshold. Either way the data do not place L*: it reports the end of
+// the losses sampled.
+const paramLStar = "L_star"
+
+// lossThresholdAtBound names L* (LossThreshold.AtBound, never nil) when
+// fewer than two distinct losses lie below it or fewer than two at or
+// above it, and says which end in words ("" when neither).
+func lossThresholdAtBound(loss []float64, lstar float64) ([]string, string) {
+	below, above := map[float64]bool{}, map[float64]bool{}
+	for _, l := range loss {
+		if l < lstar {
+			below[l] = true
+		} else {
+			above[l] = true
+		}
+	}
+	lo, hi := rangeOf(loss)
+	switch {
+	case len(below) < 2:
+		return []string{paramLStar}, "At a limit: L* is within one sampled loss of the lowest eval loss (" + numfmt.Num(lo) + "): at most that loss lies below it, so the losses below L* show no improvement with the loss, and L* marks the end of the losses sampled, not a threshold."
+	case len(above) < 2:
+		return []string{paramLStar}, "At a limit: L* is within one sampled loss of the highest eval loss (" + numfmt.Num(hi) + "): only that loss lies at or above it, so no flat part before the threshold is seen — the score improves along one line over the losses sampled — and the threshold lies there or beyond: L* marks the end of the losses sampled."
+	}
+	return []string{}, ""
+}
+
+// The p^L check (PowerLCheck) fits the answer length L on a grid in log L
+// over [powerLMin, powerLMax]. An L within powerLEdgeFrac of either end is
+// at the limit of that range: the best length lies there or beyond, so no
+// length in the range explains exact match from the per-position
+// accuracy, and the check says so rather than report the edge.
+const (
+	powerLMin, powerLMax = 0.5, 64.0
+	powerLEdgeFrac       = 0.01
+)
+
+// powerLAtBound applies the powerLEdgeFrac rule to a fitted L.
+func powerLAtBound(L float64) bool {
+	return L <= powerLMin*(1+powerLEdgeFrac) || L >= powerLMax*(1-powerLEdgeFrac)
+}
+
+// fitAtBound is m.atBound on the levels (t, y) with χ² weights cw (1/(v +
+// τ²), or 1/τ² without sampling variances); its at is never nil.
+func fitAtBound(m curveModel, theta, t, y, cw []float64) fitBounds {
+	var b fitBounds
+	if m.atBound != nil {
+		b = m.atBound(theta, t, y, cw)
+	}
+	if b.at == nil {
+		b.at = []string{}
+	}
+	return b
 }
 
 // widthBoundWords says what a sigmoid width at its bound means: the rise
 // is at least as sharp as reported, and the sampling cannot say how much
-// sharper.
+// sharper. It also says what that does to the midpoint: a step much
+// narrower than the gap between the two sampled sizes either side of it
+// gives the same values at every sampled size wherever in that gap it
+// stands, so the fit places x* in the gap, not at a point of it (and
+// bootstrap replicates that all start from the same gap can agree on a
+// point the data never chose).
 func widthBoundWords(widthDecades float64) string {
+	const midpoint = "; x* is placed only somewhere between the sampled sizes either side of the step"
 	if widthDecades < widthFloorFactor*sigmoidMinWidth {
-		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width"
+		return "width is at the floor the fit imposes (" + numfmt.Num(sigmoidMinWidth) + " decades): the rise is at least this sharp; the sampling cannot resolve the width" + midpoint
 	}
-	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width"
+	return "width is unresolved (a step at the floor width fits the levels within one standard error): the rise is at least this sharp; the sampling cannot resolve the width" + midpoint
 }
 
 // Collapse fits (CollapseAxes) search a grid rather than a box: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -34,9 +35,17 @@ func fitOf(r *Result, model string) *Fit {
 //     curve has not saturated): the ceiling must be at the box edge;
 //   - the well-resolved sigmoid of TestSigmoidRecovery (width 0.2
 //     decades, midpoint inside): nothing of the sigmoid is at a bound;
-//   - a power law in the error, concave in log x: α is determined; and a
+//   - a power law in the error, concave in log x: α is determined; a
 //     curve that accelerates in log x, which a power law in the error can
-//     only follow with α → 0: α is at its bound.
+//     only follow with α → 0: α is at its bound, at 0; and a drop over
+//     by the second rung (α = 10 per decade, 99.8 % in the first step):
+//     α is at its bound, past what the steps resolve;
+//   - a curve flat at 0.05 up to a break at 10^5.5 and rising as a power
+//     law after it: the broken power law's α₀ is at 0, and its note says
+//     that this describes the flat start, not that the sampling failed.
+//
+// Each exponent at a bound must say which limit (ExponentLimit) and the
+// model's note must say it in that limit's words and not the other's.
 func TestCurveFitAtBound(t *testing.T) {
 	sig := func(floor, ceil, mid, width float64) func(float64) float64 {
 		return func(t float64) float64 { return floor + (ceil-floor)*logistic((t-mid)/width) }
@@ -48,12 +57,23 @@ func TestCurveFitAtBound(t *testing.T) {
 		want  []string // parameters that must be at a bound
 		none  bool     // nothing of model may be at a bound
 		words string   // in the judgement's BoundNote, when the verdict shows x*
+		// limit: the exponent at a bound and which limit it is at; note
+		// and notNote: words the model's CurveBoundNote must (must not) say.
+		limit         map[string]string
+		note, notNote string
 	}{
-		{"step below the width floor", sig(0.05, 0.95, 5.64, 1e-4), ModelSigmoid, []string{paramWidth, paramRise}, false, "the sampling cannot resolve the width"},
-		{"not saturated", sig(0.02, 0.98, 7.4, 0.4), ModelSigmoid, []string{paramCeiling}, false, ""},
-		{"well-resolved sigmoid", sig(0.1, 0.9, 5.5, 0.2), ModelSigmoid, nil, true, ""},
-		{"concave power law", func(t float64) float64 { return 0.9 - 0.8*math.Pow(10, -0.5*(t-4)) }, ModelPower, nil, true, ""},
-		{"accelerating curve", func(t float64) float64 { return 0.05 + 0.9*math.Pow((t-4)/3, 3) }, ModelPower, []string{paramAlpha}, false, ""},
+		{name: "step below the width floor", f: sig(0.05, 0.95, 5.64, 1e-4), model: ModelSigmoid, want: []string{paramWidth, paramRise}, words: "the sampling cannot resolve the width"},
+		{name: "not saturated", f: sig(0.02, 0.98, 7.4, 0.4), model: ModelSigmoid, want: []string{paramCeiling}},
+		{name: "well-resolved sigmoid", f: sig(0.1, 0.9, 5.5, 0.2), model: ModelSigmoid, none: true},
+		{name: "concave power law", f: func(t float64) float64 { return 0.9 - 0.8*math.Pow(10, -0.5*(t-4)) }, model: ModelPower, none: true},
+		{name: "accelerating curve", f: func(t float64) float64 { return 0.05 + 0.9*math.Pow((t-4)/3, 3) }, model: ModelPower, want: []string{paramAlpha},
+			limit: map[string]string{paramAlpha: exponentZero}, note: "exponent is at 0", notNote: "past what the sampled steps resolve"},
+		{name: "drop over by the second rung", f: func(t float64) float64 { return 0.9 - 0.8*math.Pow(10, -10*(t-4)) }, model: ModelPower, want: []string{paramAlpha},
+			limit: map[string]string{paramAlpha: exponentUnresolved}, note: "past what the sampled steps resolve", notNote: "at 0"},
+		{name: "flat start, then a power-law rise", f: func(t float64) float64 {
+			return 0.95 - 0.9*math.Pow(1+math.Pow(10, (t-5.5)/0.05), -0.8*0.05)
+		}, model: ModelBNSL, want: []string{paramAlpha0},
+			limit: map[string]string{paramAlpha0: exponentZero}, note: "alpha0_per_decade is at 0 (its power changes by under 1 % over the scales it acts on): the curve is flat before the break", notNote: "alpha0_per_decade is past"},
 	}
 	o := DefaultOptions()
 	o.Boot = 0
@@ -74,6 +94,21 @@ func TestCurveFitAtBound(t *testing.T) {
 					if !slices.Contains(f.AtBound, p) {
 						t.Errorf("%s not at its bound: at_bound %v", p, f.AtBound)
 					}
+				}
+				for p, lim := range c.limit {
+					if got := f.ExponentLimit[p]; got != lim {
+						t.Errorf("%s at limit %q, want %q (exponent_limit %v)", p, got, lim, f.ExponentLimit)
+					}
+				}
+				if len(f.ExponentLimit) > 0 && c.limit == nil {
+					t.Errorf("exponent_limit %v where no exponent should be at a limit", f.ExponentLimit)
+				}
+				note := CurveBoundNote(f.Model, f.AtBound, math.NaN(), f.ExponentLimit)
+				if c.note != "" && !strings.Contains(note, c.note) {
+					t.Errorf("note does not say %q: %q", c.note, note)
+				}
+				if c.notNote != "" && strings.Contains(note, c.notNote) {
+					t.Errorf("note says %q, the other limit's words: %q", c.notNote, note)
 				}
 				if c.none && len(f.AtBound) > 0 {
 					t.Errorf("a well-determined %s flagged at a bound: %v", c.model, f.AtBound)
@@ -104,6 +139,15 @@ func TestCurveFitAtBound(t *testing.T) {
 				}
 				if back[0].BoundNote != j.BoundNote || !slices.Equal(back[0].FitAtBound, j.FitAtBound) || back[0].XStarAtBound != j.XStarAtBound {
 					t.Errorf("read back %q %v %v, want %q %v %v", back[0].BoundNote, back[0].FitAtBound, back[0].XStarAtBound, j.BoundNote, j.FitAtBound, j.XStarAtBound)
+				}
+				var line judgementLine
+				if err := json.Unmarshal(b, &line); err != nil {
+					t.Fatal(err)
+				}
+				for _, lf := range line.Fits {
+					if lf.Model == c.model && !maps.Equal(lf.ExponentLimit, f.ExponentLimit) {
+						t.Errorf("exponent_limit written as %v, want %v", lf.ExponentLimit, f.ExponentLimit)
+					}
 				}
 			})
 		}
@@ -143,17 +187,18 @@ func TestBoundRules(t *testing.T) {
 	pw := []struct {
 		name              string
 		alpha, span, step float64
-		want              bool
+		want              string
 	}{
-		{"α → 0: the power falls 0.5 % over 3 decades", 0.0007, 3, 0.27, true},
-		{"α = 0.01: 6.7 % over 3 decades", 0.01, 3, 0.27, false},
-		{"α = 1: 46 % in the first step", 1, 3, 0.27, false},
-		{"α = 10: 99.8 % in the first step", 10, 3, 0.27, true},
-		{"α = +Inf", math.Inf(1), 3, 0.27, true},
+		{"α → 0: the power falls 0.5 % over 3 decades", 0.0007, 3, 0.27, exponentZero},
+		{"α = 0.01: 6.7 % over 3 decades", 0.01, 3, 0.27, ""},
+		{"α = 1: 46 % in the first step", 1, 3, 0.27, ""},
+		{"α = 10: 99.8 % in the first step", 10, 3, 0.27, exponentUnresolved},
+		{"α = +Inf", math.Inf(1), 3, 0.27, exponentUnresolved},
+		{"α = NaN (a failed fit) counts as at 0", math.NaN(), 3, 0.27, exponentZero},
 	}
 	for _, c := range pw {
-		if got := powerAtBound(c.alpha, c.span, c.step); got != c.want {
-			t.Errorf("power %s: got %v, want %v", c.name, got, c.want)
+		if got := powerLimit(c.alpha, c.span, c.step); got != c.want {
+			t.Errorf("power %s: got %q, want %q", c.name, got, c.want)
 		}
 	}
 	// χ² rise: one level moved by half a unit with weight 4 (standard

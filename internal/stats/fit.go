@@ -36,10 +36,31 @@ type Fit struct {
 	// than a measurement; empty, never nil, when none does.
 	// CurveBoundNote says what it means.
 	AtBound []string `json:"at_bound"`
-	theta   []float64
-	model   curveModel
-	tau2    float64
-	w       []float64 // 1/(v + τ²), or all 1 with unknown variances
+	// ExponentLimit says, for each exponent in AtBound, which limit it is
+	// at: "zero" (its power changes by under 1 % over the span it acts
+	// on: that stretch of the curve is flat, or straight in log x) or
+	// "past_resolution" (its power falls by over 99 % within the first
+	// step it acts on: the levels bound it from below only). Absent when
+	// no exponent is at a limit.
+	ExponentLimit map[string]string `json:"exponent_limit,omitempty"`
+	theta         []float64
+	model         curveModel
+	tau2          float64
+	w             []float64 // 1/(v + τ²), or all 1 with unknown variances
+}
+
+// chi2Weights are the fit's χ² weights: 1/(v + τ²) with the levels'
+// sampling variances known; without them the weights are 1 and τ² is the
+// residual variance, so the χ² weights are 1/τ².
+func (f *Fit) chi2Weights(known bool) []float64 {
+	if known {
+		return f.w
+	}
+	cw := make([]float64, len(f.w))
+	for i := range cw {
+		cw[i] = f.w[i] / f.tau2
+	}
+	return cw
 }
 
 // fitSet holds every candidate fitted to one set of levels.
@@ -238,16 +259,8 @@ func fitAll(ctx context.Context, t, y, v []float64, known bool, mc modelContext,
 		}
 		f := Fit{Model: m.name, K: m.k, Params: m.report(theta), WRSS: chi2, FamilySD: math.Sqrt(tau2), LOO: math.NaN(), LOOMedian: math.NaN(),
 			theta: theta, model: m, tau2: tau2, w: w}
-		cw := w
-		if !known {
-			// Without sampling variances the weights are 1 and τ² is
-			// the residual variance: χ² weights are 1/τ².
-			cw = make([]float64, n)
-			for i := range cw {
-				cw[i] = w[i] / tau2
-			}
-		}
-		f.AtBound = fitAtBound(m, theta, t, y, cw)
+		b := fitAtBound(m, theta, t, y, f.chi2Weights(known))
+		f.AtBound, f.ExponentLimit = b.at, b.exponent
 		m2ll := chi2
 		for i := range v {
 			m2ll += math.Log(v[i] + tau2)

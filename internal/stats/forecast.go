@@ -26,6 +26,16 @@ type Forecast struct {
 	XStarSmallLo float64 `json:"x_star_small_lo"`
 	XStarSmallHi float64 `json:"x_star_small_hi"`
 	XStarFull    float64 `json:"x_star_full"`
+	// ModelAtBound names the parameters of Model, fitted to the smaller
+	// rungs, that sit at a limit its parameterisation imposes (Fit.AtBound:
+	// the forecast then extrapolates that limit); XStarSmallAtBound and
+	// XStarFullAtBound those of the sigmoids XStarSmall and XStarFull come
+	// from. Never nil. BoundNote says what they leave of the numbers, ""
+	// when nothing is at a bound (bounds.go).
+	ModelAtBound      []string `json:"model_at_bound"`
+	XStarSmallAtBound []string `json:"x_star_small_at_bound"`
+	XStarFullAtBound  []string `json:"x_star_full_at_bound"`
+	BoundNote         string   `json:"bound_note,omitempty"`
 }
 
 // ForecastRung is one held-out rung: the observed mean and the prediction
@@ -60,7 +70,10 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	small := levels[:nFit]
 	dir := scaleDir(c.Axis)
 	t, y, v, known := levelsXY(small)
-	fraction := c.HasChance && allIn01(y)
+	// Fractions are boxed to [0, 1] by the analysis' own judgement
+	// (chanceApplies), for the fitted rungs here and for all rungs below,
+	// so that the x* from all rungs is the analysis' sigmoid.
+	fraction, _ := chanceApplies(c, y)
 	mc := newModelContext(t, y, dir, fraction, 3)
 	fs, err := fitAll(ctx, t, y, v, known, mc, false)
 	if err != nil {
@@ -77,7 +90,7 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	fc := &Forecast{FitLevels: nFit, Holdout: holdout, Model: best.Model,
 		XStarSmall: math.NaN(), XStarSmallLo: math.NaN(), XStarSmallHi: math.NaN(), XStarFull: math.NaN(),
-		MAELo: math.NaN(), MAEHi: math.NaN()}
+		MAELo: math.NaN(), MAEHi: math.NaN(), ModelAtBound: best.AtBound, XStarSmallAtBound: []string{}, XStarFullAtBound: []string{}}
 	held := levels[nFit:]
 	for _, l := range held {
 		p := best.model.f(best.theta, l.T)
@@ -86,16 +99,19 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	sig := fs.get(ModelSigmoid)
 	if sig != nil {
-		fc.XStarSmall = sig.Params["x_mid"]
+		fc.XStarSmall, fc.XStarSmallAtBound = sig.Params["x_mid"], sig.AtBound
 	}
 	ta, ya, va, knownA := levelsXY(levels)
-	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fraction, 0.5), false)
+	fullFraction, _ := chanceApplies(c, ya)
+	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fullFraction, 0.5), false)
 	if err != nil {
 		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
 	}
-	if s := full.get(ModelSigmoid); s != nil {
-		fc.XStarFull = s.Params["x_mid"]
+	fullSig := full.get(ModelSigmoid)
+	if fullSig != nil {
+		fc.XStarFull, fc.XStarFullAtBound = fullSig.Params["x_mid"], fullSig.AtBound
 	}
+	fc.BoundNote = forecastBoundNote(best, sig, fullSig)
 	if o.Boot == 0 {
 		return fc, nil
 	}
@@ -115,6 +131,10 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	}
 	maes := make([]float64, o.Boot)
 	stars := make([]float64, o.Boot)
+	// The refits below can end at a bound too. They are not judged one by
+	// one: the intervals are of predictions and x*, which a refit at a
+	// bound still makes, and the point fits' judgement above says whether
+	// the numbers printed rest on a limit.
 	err = runBootstrap(ctx, o.Boot, o.Workers, o.Seed, "forecast/"+c.Key(), func(rng *rand.Rand, b int) {
 		yb := make([]float64, nFit)
 		resampleMeans(rng, small, sampling, fitted, resid, tau2, yb)

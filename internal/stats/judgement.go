@@ -54,6 +54,9 @@ type fitBound struct {
 	Model   string
 	AtBound []string
 	Width   float64 // the sigmoid's width_decades, NaN otherwise
+	// ExponentLimit is Fit.ExponentLimit: which limit each exponent in
+	// AtBound is at.
+	ExponentLimit map[string]string
 }
 
 // boundJudgement fills j's bound fields from its fits, given the chosen
@@ -64,7 +67,7 @@ func boundJudgement(j Judgement, fit string, fits []fitBound) Judgement {
 	for _, f := range fits {
 		if f.Model == fit && j.Drawable {
 			j.FitAtBound = append(j.FitAtBound, f.AtBound...)
-			if n := CurveBoundNote(f.Model, f.AtBound, f.Width); n != "" {
+			if n := CurveBoundNote(f.Model, f.AtBound, f.Width, f.ExponentLimit); n != "" {
 				notes = append(notes, "the chosen fit, "+n)
 			}
 		}
@@ -78,7 +81,7 @@ func boundJudgement(j Judgement, fit string, fits []fitBound) Judgement {
 			if f.Model == fit {
 				notes = append(notes, "x* comes from this sigmoid")
 			} else {
-				notes = append(notes, "x* comes from the "+CurveBoundNote(f.Model, f.AtBound, f.Width))
+				notes = append(notes, "x* comes from the "+CurveBoundNote(f.Model, f.AtBound, f.Width, f.ExponentLimit))
 			}
 		}
 	}
@@ -96,7 +99,7 @@ func resultBounds(fits []Fit) []fitBound {
 		if !ok {
 			w = math.NaN()
 		}
-		out[i] = fitBound{Model: f.Model, AtBound: f.AtBound, Width: w}
+		out[i] = fitBound{Model: f.Model, AtBound: f.AtBound, Width: w, ExponentLimit: f.ExponentLimit}
 	}
 	return out
 }
@@ -146,7 +149,7 @@ func ReadJudgements(lines []json.RawMessage) ([]Judgement, error) {
 			if !ok {
 				w = NullFloat(math.NaN())
 			}
-			fits = append(fits, fitBound{Model: f.Model, AtBound: f.AtBound, Width: float64(w)})
+			fits = append(fits, fitBound{Model: f.Model, AtBound: f.AtBound, Width: float64(w), ExponentLimit: f.ExponentLimit})
 		}
 		out[i] = boundJudgement(out[i], l.Fit, fits)
 	}
@@ -226,6 +229,9 @@ type judgementLine struct {
 		Model   string               `json:"model"`
 		Params  map[string]NullFloat `json:"params"`
 		AtBound []string             `json:"at_bound"`
+		// ExponentLimit: absent in analyses written before it existed,
+		// whose exponents at a bound then get the words for either limit.
+		ExponentLimit map[string]string `json:"exponent_limit"`
 	} `json:"fits"`
 }
 

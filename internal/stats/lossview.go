@@ -29,10 +29,20 @@ type LossThreshold struct {
 	R2PerGroup float64 `json:"r2_per_group"` // NaN with fewer than 2 groups of ≥ 4 points
 	Groups     int     `json:"groups"`
 	Points     int     `json:"points"`
+	// AtBound is ["L_star"] when L* sits at an end of the losses sampled,
+	// where the grid it is profiled over ends and every L* beyond fits as
+	// well (lossThresholdAtBound), and [] otherwise; BoundNote says which
+	// end and what it leaves of L*, "" when none.
+	AtBound   []string `json:"at_bound"`
+	BoundNote string   `json:"bound_note,omitempty"`
 }
 
-// hinge fits y = c + k·max(0, L* − L) by profiling L* over a grid of 400
-// values spanning the observed losses (for fixed L* the model is linear in
+// hingeGrid is how many steps the grid of L* has from the lowest loss
+// observed to the highest.
+const hingeGrid = 400
+
+// hinge fits y = c + k·max(0, L* − L) by profiling L* over a grid of
+// hingeGrid + 1 values spanning the observed losses (for fixed L* the model is linear in
 // c and k). It returns L*, c, k and the residual sum of squares.
 func hinge(loss, y []float64) (lstar, c, k, rss float64) {
 	h := newHingeData(loss, y)
@@ -111,7 +121,7 @@ func (h *hingeData) fit(w []float64) (lstar, c, k, rss float64) {
 		syy += wt(i) * d * d
 	}
 	rss = math.Inf(1)
-	const grid = 400
+	const grid = hingeGrid
 	var cw, cl, cl2, cy, cly float64 // running sums over points with L < L*
 	j := 0
 	for g := 0; g <= grid; g++ {
@@ -162,6 +172,7 @@ func FitLossThreshold(ctx context.Context, key string, pts []Point, o Options) (
 	lt := &LossThreshold{Points: len(pts), R2PerGroup: math.NaN(), LStarLo: math.NaN(), LStarHi: math.NaN()}
 	var rss float64
 	lt.LStar, lt.Floor, lt.Slope, rss = hinge(loss, y)
+	lt.AtBound, lt.BoundNote = lossThresholdAtBound(loss, lt.LStar)
 	tss := totalSS(y)
 	lt.R2All = 1 - rss/tss
 
@@ -176,6 +187,9 @@ func FitLossThreshold(ctx context.Context, key string, pts []Point, o Options) (
 	sort.Strings(names)
 	lt.Groups = len(names)
 	if len(names) >= 2 {
+		// Each size's hinge can end at an end of its own losses; only its
+		// residual sum is used, which a hinge there (a constant or a line,
+		// both hinges) reports as truly as any other.
 		var rssG float64
 		ok := true
 		for _, g := range names {
@@ -223,6 +237,10 @@ func FitLossThreshold(ctx context.Context, key string, pts []Point, o Options) (
 			for last > first && counts[last] == 0 {
 				last--
 			}
+			// A replicate's L* can sit at an end of its draw's losses;
+			// the interval is of L* as the replicates place it, and the
+			// point fit's judgement (AtBound) says whether the data place
+			// it at all.
 			rep := *hd
 			rep.lo, rep.hi = hd.loss[first], hd.loss[last]
 			stars[b], _, _, _ = rep.fit(counts)

@@ -275,19 +275,18 @@ func powerL(sharp, pp *Result, answerLen float64) *PowerLCheck {
 		}
 		return s
 	}
-	const lMin, lMax = 0.5, 64.0
 	if answerLen <= 0 {
 		// A fine grid in log L: the objective is one-dimensional and cheap,
 		// and a grid cannot be trapped the way a local search can.
 		c.LFitted = true
 		best := math.Inf(1)
-		for lg := math.Log(lMin); lg <= math.Log(lMax); lg += 0.002 {
+		for lg := math.Log(powerLMin); lg <= math.Log(powerLMax); lg += 0.002 {
 			if s := sse(math.Exp(lg)); s < best {
 				best, c.L = s, math.Exp(lg)
 			}
 		}
-		if c.L <= lMin*1.01 || c.L >= lMax*0.99 {
-			return na(fmt.Sprintf("the best-fitting L is at the edge of its range [%g, %g] (%s): no answer length explains %s from %s", lMin, lMax, numfmt.Num(c.L), sharp.Metric, pp.Metric))
+		if powerLAtBound(c.L) {
+			return na(fmt.Sprintf("the best-fitting L is at the edge of its range [%g, %g] (%s): no answer length explains %s from %s", powerLMin, powerLMax, numfmt.Num(c.L), sharp.Metric, pp.Metric))
 		}
 	}
 	var meanSE float64

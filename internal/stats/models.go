@@ -29,7 +29,7 @@ type curveModel struct {
 	// parameterisation imposes (see bounds.go), given the levels (t
 	// sorted, y) and the fit's χ² weights w; nil for a model without such
 	// limits.
-	atBound func(p, t, y, w []float64) []string
+	atBound func(p, t, y, w []float64) fitBounds
 }
 
 // f is the model at one t (fv on one point).
@@ -247,11 +247,10 @@ func curveModels(mc modelContext) []curveModel {
 			// α = e^u is bounded below by 0: a curve that accelerates in
 			// log x (a power law would need α < 0) sends u to −∞, and a
 			// drop completed by the second level sends it to +∞.
-			atBound: func(p, t, _, _ []float64) []string {
-				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
-					return []string{paramAlpha}
-				}
-				return nil
+			atBound: func(p, t, _, _ []float64) fitBounds {
+				var b fitBounds
+				b.exponentAt(paramAlpha, math.Exp(p[2]), span(t), firstStepAfter(t, tref))
+				return b
 			},
 		},
 		{
@@ -313,7 +312,7 @@ func curveModels(mc modelContext) []curveModel {
 			},
 			// The floor and ceiling are boxed (box), the width floored at
 			// sigmoidMinWidth.
-			atBound: func(p, t, y, w []float64) []string {
+			atBound: func(p, t, y, w []float64) fitBounds {
 				var out []string
 				if boxAtBound(box(p[0]), mc.lo, mc.hi, y, w) {
 					out = append(out, paramFloor)
@@ -331,7 +330,7 @@ func curveModels(mc modelContext) []curveModel {
 				if w0 < widthFloorFactor*sigmoidMinWidth || chi2Rise(y, w, fitted, step) < chi2Resolve {
 					out = append(out, paramWidth, paramRise)
 				}
-				return out
+				return fitBounds{at: out}
 			},
 		},
 		{
@@ -398,13 +397,11 @@ func curveModels(mc modelContext) []curveModel {
 			// acts from the smallest scale, α₁ from the break; the
 			// break's bend is unresolved when a kink (sharpness → 0)
 			// fits as well (chi2Resolve).
-			atBound: func(p, t, y, w []float64) []string {
-				var out []string
-				if powerAtBound(math.Exp(p[2]), span(t), firstStepAfter(t, tref)) {
-					out = append(out, paramAlpha0)
-				}
-				if a1 := math.Exp(p[5]); p[3] < t[len(t)-1] && powerAtBound(a1, t[len(t)-1]-math.Max(p[3], t[0]), firstStepAfter(t, p[3])) {
-					out = append(out, paramAlpha1)
+			atBound: func(p, t, y, w []float64) fitBounds {
+				var b fitBounds
+				b.exponentAt(paramAlpha0, math.Exp(p[2]), span(t), firstStepAfter(t, tref))
+				if p[3] < t[len(t)-1] {
+					b.exponentAt(paramAlpha1, math.Exp(p[5]), t[len(t)-1]-math.Max(p[3], t[0]), firstStepAfter(t, p[3]))
 				}
 				fitted, kink := make([]float64, len(t)), make([]float64, len(t))
 				bnslFV(p, t, fitted)
@@ -415,9 +412,9 @@ func curveModels(mc modelContext) []curveModel {
 				pk[4] = math.Log(1e-9)
 				bnslFV(pk, t, kink)
 				if chi2Rise(y, w, fitted, kink) < chi2Resolve {
-					out = append(out, paramSharp)
+					b.at = append(b.at, paramSharp)
 				}
-				return out
+				return b
 			},
 		},
 	}

@@ -79,11 +79,12 @@ type Line struct {
 		} `json:"power_l"`
 	} `json:"mirage"`
 	LossThreshold *struct {
-		LStar      Float `json:"L_star"`
-		LStarLo    Float `json:"L_star_lo"`
-		LStarHi    Float `json:"L_star_hi"`
-		R2All      Float `json:"r2_all"`
-		R2PerGroup Float `json:"r2_per_group"`
+		LStar      Float  `json:"L_star"`
+		LStarLo    Float  `json:"L_star_lo"`
+		LStarHi    Float  `json:"L_star_hi"`
+		R2All      Float  `json:"r2_all"`
+		R2PerGroup Float  `json:"r2_per_group"`
+		BoundNote  string `json:"bound_note"`
 	} `json:"loss_threshold"`
 	Forecast *struct {
 		FitLevels  int                                            `json:"fit_levels"`
@@ -95,6 +96,7 @@ type Line struct {
 		MAEHi      Float                                          `json:"mae_hi"`
 		XStarSmall Float                                          `json:"x_star_small"`
 		XStarFull  Float                                          `json:"x_star_full"`
+		BoundNote  string                                         `json:"bound_note"`
 	} `json:"forecast"`
 	// Judgement is the analysis' judgement of the curve (verdict, reason,
 	// whether anything is drawn, items, x*, its task's mirage verdict), read

@@ -30,7 +30,7 @@ func forecasts(r *report.Report, lines []Line) {
 		fc := l.Forecast
 		f := report.Forecast{Task: task, Metric: l.Metric, Axis: l.Axis, Model: fc.Model, FitLevels: fc.FitLevels, Holdout: fc.Holdout,
 			MAE: float64(fc.MAE), MAELo: float64(fc.MAELo), MAEHi: float64(fc.MAEHi), XStarSmall: float64(fc.XStarSmall), XStarFull: float64(fc.XStarFull),
-			Fraction: rundir.IsFraction(l.Metric)}
+			Fraction: rundir.IsFraction(l.Metric), BoundNote: fc.BoundNote}
 		if f.Axis == "" {
 			f.Axis = stats.AxisParams
 		}

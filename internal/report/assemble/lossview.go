@@ -67,6 +67,7 @@ func lossView(r *report.Report, ladder []*rundir.Run, lines []Line) {
 			lt := l.LossThreshold
 			lp.LStar, lp.LStarLo, lp.LStarHi = float64(lt.LStar), float64(lt.LStarLo), float64(lt.LStarHi)
 			lp.R2All, lp.R2PerGroup = float64(lt.R2All), float64(lt.R2PerGroup)
+			lp.BoundNote = lt.BoundNote
 		case l != nil:
 			lp.Note = "No loss threshold fitted: " + evidenceDetail(l, "loss_threshold", l.Judgement.Reason) + "."
 		default:
