@@ -62,7 +62,7 @@ func TestCurveFitAtBound(t *testing.T) {
 		limit         map[string]string
 		note, notNote string
 	}{
-		{name: "step below the width floor", f: sig(0.05, 0.95, 5.64, 1e-4), model: ModelSigmoid, want: []string{paramWidth, paramRise}, words: "the sampling cannot resolve the width"},
+		{name: "step below the width floor", f: sig(0.05, 0.95, 5.64, 1e-4), model: ModelSigmoid, want: []string{paramWidth, paramRise}, words: "the sampling cannot resolve the width; x* is placed only somewhere between the sampled sizes either side of the step"},
 		{name: "not saturated", f: sig(0.02, 0.98, 7.4, 0.4), model: ModelSigmoid, want: []string{paramCeiling}},
 		{name: "well-resolved sigmoid", f: sig(0.1, 0.9, 5.5, 0.2), model: ModelSigmoid, none: true},
 		{name: "concave power law", f: func(t float64) float64 { return 0.9 - 0.8*math.Pow(10, -0.5*(t-4)) }, model: ModelPower, none: true},
