@@ -104,7 +104,7 @@ func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig) (*Result, erro
 		}
 	}
 	if cfg.Forecast > 0 {
-		fc, err := ForecastCurve(ctx, c, cfg.Forecast, cfg.Options)
+		fc, err := ForecastAnalyzed(ctx, c, r, cfg.Forecast, cfg.Options)
 		switch {
 		case IsTooFew(err):
 			r.add(Evidence{Test: "forecast", Pass: false, Detail: err.Error()})
