@@ -34,7 +34,7 @@ func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64
 	// tm holds the per-level terms of p, tmTry those of the last θ tried.
 	var tm, tmTry []float64
 	if tr != nil {
-		tm, tmTry = make([]float64, n*tr.n), make([]float64, n*tr.n)
+		tm, tmTry = make([]float64, tr.size(n)), make([]float64, tr.size(n))
 	}
 	resid := func(p []float64, r, terms []float64) float64 {
 		if tr != nil {

@@ -32,7 +32,7 @@ func TestLevelTermsMatchModels(t *testing.T) {
 					ts[i] = mc.tref + dir*3*r.Float64()
 				}
 				want, got := make([]float64, len(ts)), make([]float64, len(ts))
-				tm := make([]float64, len(ts)*m.terms.n)
+				tm := make([]float64, m.terms.size(len(ts)))
 				m.fv(theta, ts, want)
 				m.terms.eval(theta, ts, tm, got)
 				sameBits(t, m.name+" eval", want, got)
