@@ -269,3 +269,44 @@ func analyzeRows(t *testing.T, args ...string) (string, map[string]string) {
 	}
 	return out, rows
 }
+
+// TestAnalyzeForecastBoundNote: analyze --forecast prints under a
+// forecast the analysis' note on what of it rests on a parameter at a
+// bound, and no note under a forecast with nothing at one. "late"'s
+// sigmoid (x* from all rungs) has its ceiling on its box's edge; "sat"
+// is a well-sampled, saturated sigmoid.
+func TestAnalyzeForecastBoundNote(t *testing.T) {
+	csv := "task,metric,x,value,seed,n,chance\n"
+	for i := range 10 {
+		x := math.Pow(10, 4+0.3*float64(i))
+		tt := 4 + 0.3*float64(i)
+		late := 0.02 + 0.96/(1+math.Exp(-(tt-7.2)/0.3))
+		sat := 0.1 + 0.8/(1+math.Exp(-(tt-5.35)/0.25))
+		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
+	}
+	f := writeFile(t, "curves.csv", csv)
+	out, _ := analyzeRows(t, "--csv", f, "--boot", "0", "--forecast", "2")
+	after := func(prefix string) (line, next string) {
+		t.Helper()
+		ls := strings.Split(out, "\n")
+		for i, l := range ls {
+			if strings.HasPrefix(l, prefix) && i+1 < len(ls) {
+				return l, ls[i+1]
+			}
+		}
+		t.Fatalf("no line %q in:\n%s", prefix, out)
+		return "", ""
+	}
+	line, note := after("forecast late/exact_match")
+	if !strings.Contains(line, "(sigmoid_log*)") || !strings.Contains(line, "* from all") {
+		t.Errorf("late's forecast does not mark its model and x* at a bound: %q", line)
+	}
+	if !strings.HasPrefix(note, "  At a bound: the forecast extrapolates a fit at a bound, sigmoid_log: its ceiling") ||
+		!strings.Contains(note, "x* from all rungs comes from the sigmoid_log: its ceiling") {
+		t.Errorf("late's forecast is not followed by its bound note: %q", note)
+	}
+	line, note = after("forecast sat/exact_match")
+	if strings.Contains(line, "*") || note != "" {
+		t.Errorf("sat's forecast has nothing at a bound but is marked or noted: %q, %q", line, note)
+	}
+}
