@@ -48,7 +48,6 @@ func compact(full []float32, set *RowSet, n int) (rows, zeroed []float32) {
 	return rows, zeroed
 }
 
-
 // TestGemmTNRowsBitIdentical checks GemmTNRows against the full Gemm(true,
 // false, …, beta 1) on matrices whose rows outside the set are zero in B
 // (and arbitrary in A, as the model's activations there are), bit for bit,
