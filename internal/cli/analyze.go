@@ -316,8 +316,17 @@ func writeAnalyzeTable(w io.Writer, results []*stats.Result) error {
 				r.Task, r.Metric, v.Rungs, v.Threshold, strings.Join(flips, ", "), len(v.Correlations), fnum(v.MedianR), fnum(v.MeanR), fnum(v.FracPositive), v.Constant, v.Sparse)
 		}
 		if fc := r.Forecast; fc != nil {
+			// The table's * marks the forecast's model and x* alike.
+			mark := func(s string, atBound []string) string {
+				if len(atBound) == 0 {
+					return s
+				}
+				bounded = true
+				return s + "*"
+			}
 			fmt.Fprintf(w, "\nforecast %s/%s from %d rungs (%s): MAE %s [%s, %s] on %d held out; x_star %s from the small rungs vs %s from all\n",
-				r.Task, r.Metric, fc.FitLevels, fc.Model, fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout, fnum(fc.XStarSmall), fnum(fc.XStarFull))
+				r.Task, r.Metric, fc.FitLevels, mark(fc.Model, fc.ModelAtBound), fnum(fc.MAE), fnum(fc.MAELo), fnum(fc.MAEHi), fc.Holdout,
+				mark(fnum(fc.XStarSmall), fc.XStarSmallAtBound), mark(fnum(fc.XStarFull), fc.XStarFullAtBound))
 			if fc.BoundNote != "" {
 				fmt.Fprintf(w, "  %s\n", fc.BoundNote)
 			}

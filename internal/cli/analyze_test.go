@@ -175,7 +175,12 @@ func TestAnalyzeErrors(t *testing.T) {
 // TestAnalyzeRuns reads run directories written by the test in the
 // trainer's format: a ladder of six sizes × two seeds whose exact match
 // jumps between the second and third size.
-func TestAnalyzeRuns(t *testing.T) {
+// writeLadderRuns writes a ladder of six sizes × two seeds whose
+// exact match on "add" grows linearly over three checkpoints to final[i]
+// at size i, while the loss falls to 3 − 0.4·i, and returns the runs'
+// directories.
+func writeLadderRuns(t *testing.T, final []float64) []string {
+	t.Helper()
 	root := t.TempDir()
 	var dirs []string
 	for i, p := range []float64{8e3, 2e4, 5e4, 1.2e5, 3e5, 7e5} {
@@ -185,8 +190,7 @@ func TestAnalyzeRuns(t *testing.T) {
 			os.WriteFile(filepath.Join(d, rundir.ConfigFile), []byte(fmt.Sprintf(`{"params": %g, "non_embedding_params": %g, "seed": %d}`, p, p*0.8, seed)), 0o644)
 			var m, e strings.Builder
 			for _, step := range []int{0, 500, 1000} {
-				final := []float64{0.0, 0.0, 0.01, 0.9, 0.99, 1.0}[i]
-				v := final * float64(step) / 1000
+				v := final[i] * float64(step) / 1000
 				loss := 3 - float64(i)*0.4*float64(step)/1000
 				fmt.Fprintf(&m, `{"step":%d,"tokens":%d,"flops":%g,"loss":%g,"eval_loss":%g,"lr":1e-3,"grad_norm":1,"seconds":1}`+"\n", step, step*1024, 6*p*float64(step*1024), loss, loss)
 				fmt.Fprintf(&e, `{"step":%d,"task":"add","metric":"exact_match","value":%g,"stderr":0,"n":300,"chance":0.001}`+"\n", step, math.Round(v*300)/300)
@@ -196,6 +200,61 @@ func TestAnalyzeRuns(t *testing.T) {
 			dirs = append(dirs, d)
 		}
 	}
+	return dirs
+}
+
+// TestAnalyzeLossViewBoundNote: analyze's table output prints the loss
+// view's line and, under it, the analysis' bound note exactly when the
+// JSON output has one. "limit" scores only at the lowest loss, so no two
+// losses lie below its L*; "spread" rises across the losses.
+func TestAnalyzeLossViewBoundNote(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		final []float64
+		note  bool
+	}{{"limit", []float64{0, 0, 0, 0, 0, 1}, true}, {"spread", []float64{0.0, 0.0, 0.01, 0.9, 0.99, 1.0}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dirs := writeLadderRuns(t, c.final)
+			out, stderr, code := runCmd(t, append([]string{"analyze", "--json", "--boot", "20", "--x", "eval_loss", "--runs"}, dirs...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var m struct {
+				Loss struct {
+					BoundNote string `json:"bound_note"`
+				} `json:"loss_threshold"`
+			}
+			if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &m); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if (m.Loss.BoundNote != "") != c.note {
+				t.Fatalf("bound_note %q, want one: %v", m.Loss.BoundNote, c.note)
+			}
+			out, stderr, code = runCmd(t, append([]string{"analyze", "--boot", "20", "--x", "eval_loss", "--runs"}, dirs...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			ls := strings.Split(out, "\n")
+			for i, l := range ls {
+				if !strings.HasPrefix(l, "loss view add/exact_match: L* = ") {
+					continue
+				}
+				next := ""
+				if i+1 < len(ls) {
+					next = ls[i+1]
+				}
+				if c.note && next != "  "+m.Loss.BoundNote || !c.note && next != "" {
+					t.Errorf("under the loss view: %q, want the note %q", next, m.Loss.BoundNote)
+				}
+				return
+			}
+			t.Errorf("no loss view line in:\n%s", out)
+		})
+	}
+}
+
+func TestAnalyzeRuns(t *testing.T) {
+	dirs := writeLadderRuns(t, []float64{0.0, 0.0, 0.01, 0.9, 0.99, 1.0})
 	args := append([]string{"analyze", "--json", "--boot", "20", "--runs"}, dirs...)
 	out, stderr, code := runCmd(t, args...)
 	if code != 0 {
@@ -268,4 +327,45 @@ func analyzeRows(t *testing.T, args ...string) (string, map[string]string) {
 		}
 	}
 	return out, rows
+}
+
+// TestAnalyzeForecastBoundNote: analyze --forecast prints under a
+// forecast the analysis' note on what of it rests on a parameter at a
+// bound, and no note under a forecast with nothing at one. "late"'s
+// sigmoid (x* from all rungs) has its ceiling on its box's edge; "sat"
+// is a well-sampled, saturated sigmoid.
+func TestAnalyzeForecastBoundNote(t *testing.T) {
+	csv := "task,metric,x,value,seed,n,chance\n"
+	for i := range 10 {
+		x := math.Pow(10, 4+0.3*float64(i))
+		tt := 4 + 0.3*float64(i)
+		late := 0.02 + 0.96/(1+math.Exp(-(tt-7.2)/0.3))
+		sat := 0.1 + 0.8/(1+math.Exp(-(tt-5.35)/0.25))
+		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
+	}
+	f := writeFile(t, "curves.csv", csv)
+	out, _ := analyzeRows(t, "--csv", f, "--boot", "0", "--forecast", "2")
+	after := func(prefix string) (line, next string) {
+		t.Helper()
+		ls := strings.Split(out, "\n")
+		for i, l := range ls {
+			if strings.HasPrefix(l, prefix) && i+1 < len(ls) {
+				return l, ls[i+1]
+			}
+		}
+		t.Fatalf("no line %q in:\n%s", prefix, out)
+		return "", ""
+	}
+	line, note := after("forecast late/exact_match")
+	if !strings.Contains(line, "(sigmoid_log*)") || !strings.Contains(line, "* from all") {
+		t.Errorf("late's forecast does not mark its model and x* at a bound: %q", line)
+	}
+	if !strings.HasPrefix(note, "  At a bound: the forecast extrapolates a fit at a bound, sigmoid_log: its ceiling") ||
+		!strings.Contains(note, "x* from all rungs comes from the sigmoid_log: its ceiling") {
+		t.Errorf("late's forecast is not followed by its bound note: %q", note)
+	}
+	line, note = after("forecast sat/exact_match")
+	if strings.Contains(line, "*") || note != "" {
+		t.Errorf("sat's forecast has nothing at a bound but is marked or noted: %q, %q", line, note)
+	}
 }

@@ -8,7 +8,7 @@ import (
 // TestBoundNoteShown: a panel whose fit or x* rests on a parameter at a
 // bound prints the analysis' note under the fit line, and the bottom line
 // marks such an x* with ‡ (defined under the table); a panel and row
-// without one print neither.
+// without one print neither, and the glossary then leaves ‡ out.
 func TestBoundNoteShown(t *testing.T) {
 	const note = "At a bound: the chosen fit, sigmoid_log: its width is at the floor the fit imposes (0.001 decades): the rise is at least this sharp; the sampling cannot resolve the width."
 	for _, c := range []struct {
@@ -26,6 +26,13 @@ func TestBoundNoteShown(t *testing.T) {
 			rows := bottomRows(r)
 			if got := strings.HasSuffix(rows[0].XStar, "‡"); got != c.bound {
 				t.Errorf("x* %q marked %v, want %v", rows[0].XStar, got, c.bound)
+			}
+			var b strings.Builder
+			if err := Write(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(b.String(), "<dt>‡</dt>"); got != c.bound {
+				t.Errorf("the glossary defines ‡: %v, want %v (only when a row carries it)", got, c.bound)
 			}
 		})
 	}

@@ -289,8 +289,29 @@ var terms = []term{
 	{"p^L", "if an answer of L tokens is right only when all L are, and each is right with probability p, exact match is about p^L, which rises steeply even while p rises steadily; the check fits L and says whether exact match matches the per-token accuracy to the power L."},
 	{"breakthroughness, linearity", "BIG-bench's descriptive measures (Srivastava et al. 2022, appendix B) of the normalised curve: breakthroughness is large when the improvement comes in a jump between neighbouring sizes, linearity when it comes steadily across them. They describe the curve; the verdict does not use them."},
 	{"items × seeds", "the fewest test items behind one evaluation and the fewest seeds (independently trained models) behind one size; error bars are ±1 standard error of a size's mean from both. † marks a verdict resting on fewer items than the analysis asks for."},
-	{"‡", "beside x*: the sigmoid x* comes from has a parameter at a limit its fit imposes (a width at its floor or narrower than the sampling resolves, a floor or ceiling on the edge of its allowed range, which the data stay short of by more than their sampling error); x* is then conditional on that limit, and the ability's panel says which."},
+	{xStarBoundMark, "beside x*: the sigmoid x* comes from has a parameter at a limit its fit imposes (a width at its floor or narrower than the sampling resolves, a floor or ceiling on the edge of its allowed range, which the data stay short of by more than their sampling error); x* is then conditional on that limit, and the ability's panel says which."},
 }
+
+// termsFor is the glossary for the bottom-line rows: every term, less
+// the mark ‡ when no row carries it (a definition of a mark the reader
+// never meets makes them look for it).
+func termsFor(rows []bottomRow) []term {
+	marked := false
+	for _, r := range rows {
+		marked = marked || strings.HasSuffix(r.XStar, xStarBoundMark)
+	}
+	out := make([]term, 0, len(terms))
+	for _, t := range terms {
+		if t.Word != xStarBoundMark || marked {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// xStarBoundMark follows an x* in the bottom line whose sigmoid has a
+// parameter at a bound.
+const xStarBoundMark = "‡"
 
 // abilityID is the anchor of an ability's figure.
 func abilityID(task string) string {
@@ -323,7 +344,7 @@ func bottomRows(r *Report) []bottomRow {
 			if finite(a.XStar) {
 				row.XStar = Num(a.XStar) + " " + Interval(a.XStarLo, a.XStarHi)
 				if a.XStarAtBound {
-					row.XStar += " ‡"
+					row.XStar += " " + xStarBoundMark
 				}
 			}
 			if a.Mirage != "" {
@@ -405,7 +426,7 @@ func Write(w io.Writer, r *Report) error {
 		v.Reading = r.BottomLine.Reading
 	}
 	if len(v.Bottom) > 0 {
-		v.Terms = terms
+		v.Terms = termsFor(v.Bottom)
 	}
 	for _, st := range r.Studies {
 		sec := section{ID: st.ID, Title: st.Title, Intro: st.Intro, Note: st.Note}

@@ -106,7 +106,10 @@ type PowerLCheck struct {
 //  4. It counts as smooth — verdict artifact — only if all hold: its
 //     verdict is smooth (it improves, without a transition); its chosen fit
 //     is a line in log x or a power law in the error (a sigmoid or broken
-//     power law does not describe it better by BIC); and that fit passes a
+//     power law does not describe it better by BIC), and not a power law
+//     whose exponent is past what the levels resolve (bounds.go: the
+//     error falls by over 99 % within the first step, a step drawn as a
+//     power law); and that fit passes a
 //     goodness-of-fit test: Pearson χ² with each level's sampling variance
 //     plus the family variance the sigmoid leaves (scatter no monotone
 //     curve removes), on n − k degrees of freedom, p ≥ GOFAlpha; and it
@@ -151,6 +154,9 @@ func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen
 	case smooth.Fit != ModelLinear && smooth.Fit != ModelPower:
 		m.Verdict = MirageInconclusive
 		m.Reason = fmt.Sprintf("%s is best described by a %s, not a line or a power law: not clearly smooth", smooth.Metric, smooth.Fit)
+	case smoothFitSteps(smooth):
+		m.Verdict = MirageInconclusive
+		m.Reason = fmt.Sprintf("%s's power-law fit has its exponent past what the sampled steps resolve (its error falls by over 99 %% in the first step): a drop, not a smooth improvement, so it cannot explain %s's jump", smooth.Metric, sharp.Metric)
 	case !(smooth.smoothGOFP >= GOFAlpha):
 		m.Verdict = MirageInconclusive
 		if math.IsNaN(smooth.smoothGOFP) {
@@ -180,6 +186,23 @@ func JudgeMirage(sharp *Result, others []*Result, perPosition *Result, answerLen
 // Mirage is JudgeMirage (the name of the older API).
 func Mirage(sharp *Result, others []*Result, perPosition *Result, answerLen float64) *MirageResult {
 	return JudgeMirage(sharp, others, perPosition, answerLen)
+}
+
+// smoothFitSteps reports whether r's chosen fit is a power law whose
+// exponent sits past the levels' resolution (Fit.ExponentLimit): the
+// fitted error drops within the first step, which no smooth rate
+// describes. An exponent at 0 is not such a case: that power law is a
+// line in log x, smooth by the same rule as the line.
+func smoothFitSteps(r *Result) bool {
+	if r.Fit != ModelPower {
+		return false
+	}
+	for i := range r.Fits {
+		if f := &r.Fits[i]; f.Model == ModelPower {
+			return f.ExponentLimit[paramAlpha] == exponentUnresolved
+		}
+	}
+	return false
 }
 
 // pickSmooth applies step 2 of JudgeMirage; anyOther reports whether any

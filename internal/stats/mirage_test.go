@@ -14,6 +14,14 @@ func TestJudgeMirage(t *testing.T) {
 		return &Result{Task: "x", Metric: metric, Verdict: verdict, Fit: fit, smoothGOFP: gof}
 	}
 	em := res("exact_match", VerdictEmergent, ModelSigmoid, math.NaN())
+	// stepped is a smooth log-prob whose chosen power law has its exponent
+	// at the given limit (bounds.go).
+	stepped := func(limit string) *Result {
+		r := res("logprob", VerdictSmooth, ModelPower, 0.4)
+		r.Fits = []Fit{{Model: ModelLinear, AtBound: []string{}},
+			{Model: ModelPower, AtBound: []string{paramAlpha}, ExponentLimit: map[string]string{paramAlpha: limit}}}
+		return r
+	}
 	cases := []struct {
 		name    string
 		sharp   *Result
@@ -41,6 +49,8 @@ func TestJudgeMirage(t *testing.T) {
 			MirageArtifact, "logprob", "improves smoothly", false},
 		{"smooth metric on too few items", em, []*Result{{Task: "x", Metric: "token_accuracy", Verdict: VerdictSmooth, Fit: ModelLinear, smoothGOFP: 0.6, NMin: 13, FewItems: true}},
 			MirageInconclusive, "token_accuracy", "13 items per evaluation", false},
+		{"smooth metric's power law steps past the levels' resolution", em, []*Result{stepped(exponentUnresolved)}, MirageInconclusive, "logprob", "past what the sampled steps resolve", false},
+		{"a power law with its exponent at 0 is a line in log x: smooth", em, []*Result{stepped(exponentZero)}, MirageArtifact, "logprob", "improves smoothly", false},
 		{"another sharp metric is not a smooth one", em, []*Result{res("mc_grade", VerdictSmooth, ModelLinear, 0.5)}, MirageNotApplicable, "", "no other metric", false},
 	}
 	for _, c := range cases {
