@@ -11,9 +11,9 @@ import (
 
 // TestStepAllocatesNothing checks that, after a warm-up step, a training
 // step (Forward with targets, Backward, AdamW) and a decode step make no
-// heap allocation, for each architecture, on one thread and on two:
-// activations, gradients, caches and the kernels' scratch are allocated
-// once. (testing.AllocsPerRun runs with GOMAXPROCS = 1, which still runs
+// heap allocation, for each architecture (the GPT also skipping the rows
+// of ignored targets), on one thread and on two: activations, gradients,
+// caches and the kernels' scratch are allocated once. (testing.AllocsPerRun runs with GOMAXPROCS = 1, which still runs
 // the two-thread path's regions on the pool's workers.)
 func TestStepAllocatesNothing(t *testing.T) {
 	defer tensor.SetThreads(tensor.Threads())
@@ -23,9 +23,14 @@ func TestStepAllocatesNothing(t *testing.T) {
 	lstm.NLayers, lstm.DModel, lstm.NCtx, lstm.DVocab = 2, 24, 32, 61
 	mlp := tinyMLPConfig(3, "relu")
 	mlp.NCtx, mlp.DVocab = 32, 61
-	for _, cfg := range []Config{gpt, lstm, mlp} {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		skip bool
+	}{{"gpt", gpt, false}, {"gpt/skip", gpt, true}, {"lstm", lstm, false}, {"mlp", mlp, false}} {
+		cfg := tc.cfg
 		for _, threads := range []int{1, 2} {
-			t.Run(cfg.Arch+"/threads="+strconv.Itoa(threads), func(t *testing.T) {
+			t.Run(tc.name+"/threads="+strconv.Itoa(threads), func(t *testing.T) {
 				tensor.SetThreads(threads)
 				if tensor.Threads() != threads {
 					t.Skipf("GOMAXPROCS %d cannot run %d kernel threads", runtime.GOMAXPROCS(0), threads)
@@ -36,6 +41,12 @@ func TestStepAllocatesNothing(t *testing.T) {
 				}
 				const B, T = 8, 32
 				tokens, targets := tinyBatch(cfg.DVocab, B, T, rand.New(rand.NewPCG(3, 4)))
+				if tc.skip {
+					m.(IgnoredRowSkipper).SetSkipIgnored(true)
+					for i := 0; i < B*T; i += 3 {
+						targets[i] = -1
+					}
+				}
 				ps := m.Params()
 				mom, vel := make([]float32, ps.Count()), make([]float32, ps.Count())
 				it := 0

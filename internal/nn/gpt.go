@@ -78,6 +78,14 @@ type GPT struct {
 	attZero bool
 	// The micro-batch loops, built once so that a step allocates nothing.
 	fwdFn, bwdFn func(k int)
+
+	// skipIgnored: a Forward with targets computes the last block after
+	// its attention, ln_f, the unembedding and the loss only on the rows
+	// whose target is not ignored (SetSkipIgnored). skipping: the running
+	// or last Forward did.
+	skipIgnored, skipping bool
+	keepIdx, keepTgt      []int32 // (B, T): each micro-batch's kept rows and their targets, from its first row
+	tailActs              map[string]bool
 }
 
 // gptMicro is one micro-batch of the current batch: sequences [b0, b1),
@@ -89,6 +97,13 @@ type gptMicro struct {
 	g      gptWeights // its gradient views: micro-batch 0's are the model's Grad
 	grad   []float32  // micro-batches ≥ 1: their gradient buffer (allocated by the first Backward)
 	loss   float64    // Σ −log p over its counted targets (Forward)
+
+	// When the Forward skips ignored rows: keep names the micro-batch's
+	// rows with a target (Full = its rows), keepTgt their targets, and the
+	// last block's buffers after the attention hold only those rows,
+	// compacted at the start of the micro-batch's rows (see forwardMicro).
+	keep    tensor.RowSet
+	keepTgt []int32
 
 	// The attention loops over groups of pairs, built once, and the layer
 	// and whole-batch buffers they run on.
@@ -256,6 +271,22 @@ func (m *GPT) Config() Config { return m.cfg }
 // Params returns the parameter set.
 func (m *GPT) Params() *ParamSet { return m.ps }
 
+// SetSkipIgnored turns on (or off) skipping, in every later Forward with
+// targets, the work that only feeds the logits of ignored targets (target
+// < 0). In the last block such a row matters only through its keys and
+// values, which later rows attend to; everything after the attention
+// (attn.c_proj, the residual, ln_2, the MLP, ln_f, the unembedding and the
+// loss) feeds only its own logits, whose loss gradient is zero. So those
+// steps run on the kept rows alone, compacted, in Forward and in
+// Backward's products for the activations, while the weight gradients sum
+// over the kept rows in the chunks of the full batch (tensor.RowSet): the
+// loss, every gradient and the kept rows' logits are bit for bit those
+// without skipping. What is lost is the skipped rows' logits and last-block
+// activations: Logits panics and Activation refuses those names after such
+// a Forward, so the setting is for a loop that reads only the loss and the
+// gradients (the trainer). A Forward without targets computes every row.
+func (m *GPT) SetSkipIgnored(on bool) { m.skipIgnored = on }
+
 // SetHeadMask sets a per-head scale on the attention heads' outputs z:
 // head h of layer l contributes mask[l·NHeads + h]·z to attn.c_proj, in every
 // later Forward and Backward, until changed. 0 zero-ablates a head; 1 leaves
@@ -340,6 +371,7 @@ func (m *GPT) ensure(B, T int) {
 		dqkv: f(BT*3*C, true),
 	}
 	m.tokens = make([]int32, BT)
+	m.keepIdx, m.keepTgt = make([]int32, BT), make([]int32, BT)
 }
 
 // layer slices the per-layer slab s (L, B, T, n) at layer l for the current
@@ -402,11 +434,22 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 	copy(m.tokens, tokens[:BT])
 	copy(m.act.posEmbed[:T*cfg.DModel], m.w.wpe[:T*cfg.DModel]) // (T, C)
 	m.targets, m.count = targets, count
+	m.skipping = m.skipIgnored && targets != nil
 	m.nMicro = min(B, gptMicroBatches)
 	for k := 0; k < m.nMicro; k++ {
 		mb := &m.micro[k]
 		mb.b0, mb.b1 = k*B/m.nMicro, (k+1)*B/m.nMicro
 		mb.loss = 0
+		if m.skipping {
+			r0, n := mb.b0*T, (mb.b1-mb.b0)*T
+			idx, tgt := m.keepIdx[r0:r0], m.keepTgt[r0:r0]
+			for r, tg := range targets[r0 : r0+n] {
+				if tg >= 0 {
+					idx, tgt = append(idx, int32(r)), append(tgt, tg)
+				}
+			}
+			mb.keep, mb.keepTgt = tensor.RowSet{Idx: idx, Full: n}, tgt
+		}
 	}
 	tensor.ParallelFor(m.nMicro, m.fwdFn)
 	m.targets = nil
@@ -428,6 +471,44 @@ func (m *GPT) Forward(tokens, targets []int32, B, T int) float32 {
 func (mb *gptMicro) rows(s []float32, n int) []float32 {
 	T := mb.m.T
 	return s[mb.b0*T*n : mb.b1*T*n : mb.b1*T*n]
+}
+
+// first is the first r of micro-batch mb's rows of a (B, T, n) buffer s.
+func (mb *gptMicro) first(s []float32, n, r int) []float32 {
+	r0 := mb.b0 * mb.m.T
+	return s[r0*n : (r0+r)*n : (r0+r)*n]
+}
+
+// tailRows is how many rows the blocks' work after attention runs on in
+// layer l: all of the micro-batch's, or in the last block of a Forward
+// that skips ignored rows only the kept ones (compacted, see SetSkipIgnored).
+func (mb *gptMicro) tailRows(l int) int {
+	m := mb.m
+	if m.skipping && l == m.cfg.NLayers-1 {
+		return len(mb.keep.Idx)
+	}
+	return (mb.b1 - mb.b0) * m.T
+}
+
+// gradGemm accumulates a weight gradient dW (m, n) += Xᵀ·dY over the k
+// rows of X (k, m) and dY (k, n): the rows of the micro-batch, or its
+// compacted kept rows (tensor.GemmTNRows, the same bits).
+func (mb *gptMicro) gradGemm(compact bool, m, n, k int, x []float32, ldx int, dy []float32, ldy int, dw []float32, ldw int) {
+	if compact {
+		tensor.GemmTNRows(m, n, x, ldx, dy, ldy, dw, ldw, &mb.keep)
+		return
+	}
+	tensor.Gemm(true, false, m, n, k, x, ldx, dy, ldy, 1, dw, ldw)
+}
+
+// lnBackward is tensor.LayerNormBackward on the micro-batch's rows, or on
+// its compacted kept rows (LayerNormBackwardRows, the same bits).
+func (mb *gptMicro) lnBackward(compact bool, dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, rows, n int) {
+	if compact {
+		tensor.LayerNormBackwardRows(dx, dgamma, dbeta, dout, x, gamma, mean, rstd, &mb.keep, n)
+		return
+	}
+	tensor.LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd, rows, n)
 }
 
 // forwardMicro is Forward on micro-batch k.
@@ -464,11 +545,22 @@ func (m *GPT) forwardMicro(k int) {
 		z := m.layer(a.atty, l, C) // (B, T, C)
 		mb.layer, mb.qkv, mb.att, mb.z = l, qkv, m.layer(a.att, l, H*T), z
 		mb.attentionForward()
+		// After the attention, the block runs on nr rows: all n, or in the
+		// last block of a Forward that skips ignored rows the kept ones,
+		// compacted at the start of the micro-batch's rows (z in place,
+		// resid_pre into resid_mid's rows; SetSkipIgnored).
+		nr := mb.tailRows(l)
+		zr, xr := mb.rows(z, C), x
+		if nr < n {
+			tensor.GatherRows(zr, zr, &mb.keep, C)
+			xr = mb.first(m.layer(a.resid2, l, C), C, nr)
+			tensor.GatherRows(xr, x, &mb.keep, C)
+		}
 		// c_proj: attn_out = z·W_O + b
-		ao := mb.rows(m.layer(a.attProj, l, C), C) // (n, C)
-		tensor.GemmBias(false, false, n, C, C, mb.rows(z, C), C, lw.projW, C, lw.projB, ao, C)
-		r2 := mb.rows(m.layer(a.resid2, l, C), C) // (n, C)
-		tensor.Add(r2, x, ao)                     // resid_mid = resid_pre + attn_out
+		ao := mb.first(m.layer(a.attProj, l, C), C, nr) // (nr, C)
+		tensor.GemmBias(false, false, nr, C, C, zr, C, lw.projW, C, lw.projB, ao, C)
+		r2 := mb.first(m.layer(a.resid2, l, C), C, nr) // (nr, C)
+		tensor.Add(r2, xr, ao)                         // resid_mid = resid_pre + attn_out
 
 		if cfg.AttnOnly {
 			continue
@@ -476,45 +568,50 @@ func (m *GPT) forwardMicro(k int) {
 		// ln_2
 		h2 := r2
 		if cfg.LayerNorm {
-			h2 = mb.rows(m.layer(a.ln2, l, C), C)
-			tensor.LayerNormForward(h2, mb.rows(m.layer(a.ln2Mean, l, 1), 1), mb.rows(m.layer(a.ln2Rstd, l, 1), 1), r2, lw.ln2W, lw.ln2B, n, C, lnEps)
+			h2 = mb.first(m.layer(a.ln2, l, C), C, nr)
+			tensor.LayerNormForward(h2, mb.first(m.layer(a.ln2Mean, l, 1), 1, nr), mb.first(m.layer(a.ln2Rstd, l, 1), 1, nr), r2, lw.ln2W, lw.ln2B, nr, C, lnEps)
 		}
 		// c_fc, activation, c_proj
-		pre := mb.rows(m.layer(a.fch, l, F), F) // (n, F)
-		tensor.GemmBias(false, false, n, F, C, h2, C, lw.fcW, F, lw.fcB, pre, F)
-		post := mb.rows(m.layer(a.fchAct, l, F), F) // (n, F)
+		pre := mb.first(m.layer(a.fch, l, F), F, nr) // (nr, F)
+		tensor.GemmBias(false, false, nr, F, C, h2, C, lw.fcW, F, lw.fcB, pre, F)
+		post := mb.first(m.layer(a.fchAct, l, F), F, nr) // (nr, F)
 		if cfg.Act == "relu" {
 			tensor.ReLUForward(post, pre)
 		} else {
 			tensor.GELUForward(post, pre)
 		}
-		mo := mb.rows(m.layer(a.fcProj, l, C), C) // (n, C)
-		tensor.GemmBias(false, false, n, C, F, post, F, lw.fcProjW, C, lw.fcProjB, mo, C)
-		r3 := mb.rows(m.layer(a.resid3, l, C), C) // (n, C)
-		tensor.Add(r3, r2, mo)                    // resid_post = resid_mid + mlp_out
+		mo := mb.first(m.layer(a.fcProj, l, C), C, nr) // (nr, C)
+		tensor.GemmBias(false, false, nr, C, F, post, F, lw.fcProjW, C, lw.fcProjB, mo, C)
+		r3 := mb.first(m.layer(a.resid3, l, C), C, nr) // (nr, C)
+		tensor.Add(r3, r2, mo)                         // resid_post = resid_mid + mlp_out
 	}
 
-	// ln_f and the unembedding.
-	xf := mb.rows(m.resOut(cfg.NLayers-1), C) // (n, C)
+	// ln_f and the unembedding, on the last block's nr rows.
+	nr := mb.tailRows(cfg.NLayers - 1)
+	xf := mb.first(m.resOut(cfg.NLayers-1), C, nr) // (nr, C)
 	if cfg.LayerNorm {
-		y := mb.rows(a.lnf, C)
-		tensor.LayerNormForward(y, mb.rows(a.lnfMean, 1), mb.rows(a.lnfRstd, 1), xf, w.lnfW, w.lnfB, n, C, lnEps)
+		y := mb.first(a.lnf, C, nr)
+		tensor.LayerNormForward(y, mb.first(a.lnfMean, 1, nr), mb.first(a.lnfRstd, 1, nr), xf, w.lnfW, w.lnfB, nr, C, lnEps)
 		xf = y
 	}
-	logits := mb.rows(a.logits, V) // (n, V)
+	logits := mb.first(a.logits, V, nr) // (nr, V)
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, true, n, V, C, xf, C, w.wte, C, 0, logits, V)
+		tensor.Gemm(false, true, nr, V, C, xf, C, w.wte, C, 0, logits, V)
 	} else {
-		tensor.Gemm(false, false, n, V, C, xf, C, w.lmHead, V, 0, logits, V)
+		tensor.Gemm(false, false, nr, V, C, xf, C, w.lmHead, V, 0, logits, V)
 	}
 	if m.targets == nil {
 		return
 	}
 	// Cross-entropy over the counted targets (of the whole batch), fused
 	// with its gradient.
-	dlogits := mb.rows(a.dlogits, V)
+	dlogits := mb.first(a.dlogits, V, nr)
 	if m.count == 0 {
 		clear(dlogits)
+		return
+	}
+	if nr < n {
+		mb.loss, _ = tensor.SoftmaxCrossEntropyRows(dlogits, logits, mb.keepTgt, &mb.keep, V, 1/float32(m.count))
 		return
 	}
 	mb.loss, _ = tensor.SoftmaxCrossEntropy(dlogits, logits, mb.rows32(m.targets), n, V, 1/float32(m.count))
@@ -650,71 +747,88 @@ func (m *GPT) backwardMicro(k int) {
 	C, V, F, H, T := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads, m.T
 	n := (mb.b1 - mb.b0) * T
 	a, w, g := &m.act, &m.w, &mb.g
-	dlogits := mb.rows(a.dlogits, V) // (n, V)
-	dresid := mb.rows(a.dresid, C)   // (n, C) d loss / d residual stream, flowing down
-	dC := mb.rows(a.dC, C)           // (n, C) scratch
+	// The last block after its attention, ln_f and the unembedding ran on
+	// nr rows, compacted when nr < n (forwardMicro); so do their backward
+	// products here, the weight gradients through the compacted kernels
+	// that give the full products' bits (tensor.RowSet).
+	nr := mb.tailRows(cfg.NLayers - 1)
+	compact := nr < n
+	dlogits := mb.first(a.dlogits, V, nr) // (nr, V)
+	dresid := mb.first(a.dresid, C, nr)   // (nr, C) d loss / d residual stream, flowing down
+	dC := mb.first(a.dC, C, nr)           // (nr, C) scratch
 
 	// Unembedding: logits = xf·wteᵀ (or xf·lm_head).
-	xf := mb.rows(m.resOut(cfg.NLayers-1), C)
+	xf := mb.first(m.resOut(cfg.NLayers-1), C, nr)
 	if cfg.LayerNorm {
-		xf = mb.rows(a.lnf, C)
+		xf = mb.first(a.lnf, C, nr)
 	}
 	dxf := dresid // without ln_f, d(xf) is the residual gradient itself
 	if cfg.LayerNorm {
 		dxf = dC
 	}
 	if cfg.TiedEmbeddings {
-		tensor.Gemm(false, false, n, C, V, dlogits, V, w.wte, C, 0, dxf, C)
-		tensor.Gemm(true, false, V, C, n, dlogits, V, xf, C, 1, g.wte, C)
+		tensor.Gemm(false, false, nr, C, V, dlogits, V, w.wte, C, 0, dxf, C)
+		mb.gradGemm(compact, V, C, nr, dlogits, V, xf, C, g.wte, C)
 	} else {
-		tensor.Gemm(false, true, n, C, V, dlogits, V, w.lmHead, V, 0, dxf, C)
-		tensor.Gemm(true, false, C, V, n, xf, C, dlogits, V, 1, g.lmHead, V)
+		tensor.Gemm(false, true, nr, C, V, dlogits, V, w.lmHead, V, 0, dxf, C)
+		mb.gradGemm(compact, C, V, nr, xf, C, dlogits, V, g.lmHead, V)
 	}
 	if cfg.LayerNorm {
 		clear(dresid)
-		tensor.LayerNormBackward(dresid, g.lnfW, g.lnfB, dxf, mb.rows(m.resOut(cfg.NLayers-1), C), w.lnfW, mb.rows(a.lnfMean, 1), mb.rows(a.lnfRstd, 1), n, C)
+		mb.lnBackward(compact, dresid, g.lnfW, g.lnfB, dxf, mb.first(m.resOut(cfg.NLayers-1), C, nr), w.lnfW, mb.first(a.lnfMean, 1, nr), mb.first(a.lnfRstd, 1, nr), nr, C)
 	}
 
 	for l := cfg.NLayers - 1; l >= 0; l-- {
 		lw, lg := &w.layers[l], &g.layers[l]
-		r2 := mb.rows(m.layer(a.resid2, l, C), C)
+		if l < cfg.NLayers-1 {
+			nr, compact = n, false
+			dresid, dC = mb.rows(a.dresid, C), mb.rows(a.dC, C)
+		}
+		r2 := mb.first(m.layer(a.resid2, l, C), C, nr)
 		if !cfg.AttnOnly {
 			// resid_post = resid_mid + mlp_out: d(mlp_out) = dresid.
-			pre, post := mb.rows(m.layer(a.fch, l, F), F), mb.rows(m.layer(a.fchAct, l, F), F)
-			dpost, dpre := mb.rows(a.dF, F), mb.rows(a.dF2, F)
+			pre, post := mb.first(m.layer(a.fch, l, F), F, nr), mb.first(m.layer(a.fchAct, l, F), F, nr)
+			dpost, dpre := mb.first(a.dF, F, nr), mb.first(a.dF2, F, nr)
 			// c_proj: mlp_out = post·W + b
-			tensor.Gemm(false, true, n, F, C, dresid, C, lw.fcProjW, C, 0, dpost, F)
-			tensor.Gemm(true, false, F, C, n, post, F, dresid, C, 1, lg.fcProjW, C)
-			tensor.BiasGrad(lg.fcProjB, dresid, n, C)
+			tensor.Gemm(false, true, nr, F, C, dresid, C, lw.fcProjW, C, 0, dpost, F)
+			mb.gradGemm(compact, F, C, nr, post, F, dresid, C, lg.fcProjW, C)
+			tensor.BiasGrad(lg.fcProjB, dresid, nr, C)
 			// activation and c_fc's bias: dpre (overwritten), fcB += Σ dpre
 			if cfg.Act == "relu" {
 				clear(dpre)
 				tensor.ReLUBackward(dpre, pre, dpost)
-				tensor.BiasGrad(lg.fcB, dpre, n, F)
+				tensor.BiasGrad(lg.fcB, dpre, nr, F)
 			} else {
-				tensor.GELUBiasBackward(dpre, lg.fcB, pre, dpost, n, F)
+				tensor.GELUBiasBackward(dpre, lg.fcB, pre, dpost, nr, F)
 			}
 			// c_fc: pre = h2·W + b
 			h2 := r2
 			if cfg.LayerNorm {
-				h2 = mb.rows(m.layer(a.ln2, l, C), C)
+				h2 = mb.first(m.layer(a.ln2, l, C), C, nr)
 			}
-			tensor.Gemm(true, false, C, F, n, h2, C, dpre, F, 1, lg.fcW, F)
+			mb.gradGemm(compact, C, F, nr, h2, C, dpre, F, lg.fcW, F)
 			if cfg.LayerNorm {
-				tensor.Gemm(false, true, n, C, F, dpre, F, lw.fcW, F, 0, dC, C)
+				tensor.Gemm(false, true, nr, C, F, dpre, F, lw.fcW, F, 0, dC, C)
 				// ln_2 accumulates into dresid, which becomes d(resid_mid).
-				tensor.LayerNormBackward(dresid, lg.ln2W, lg.ln2B, dC, r2, lw.ln2W, mb.rows(m.layer(a.ln2Mean, l, 1), 1), mb.rows(m.layer(a.ln2Rstd, l, 1), 1), n, C)
+				mb.lnBackward(compact, dresid, lg.ln2W, lg.ln2B, dC, r2, lw.ln2W, mb.first(m.layer(a.ln2Mean, l, 1), 1, nr), mb.first(m.layer(a.ln2Rstd, l, 1), 1, nr), nr, C)
 			} else {
-				tensor.Gemm(false, true, n, C, F, dpre, F, lw.fcW, F, 1, dresid, C)
+				tensor.Gemm(false, true, nr, C, F, dpre, F, lw.fcW, F, 1, dresid, C)
 			}
 		}
 
 		// resid_mid = resid_pre + attn_out: d(attn_out) = dresid.
+		z := mb.first(m.layer(a.atty, l, C), C, nr)
+		tensor.Gemm(false, true, nr, C, C, dresid, C, lw.projW, C, 0, dC, C) // dz
+		mb.gradGemm(compact, C, C, nr, z, C, dresid, C, lg.projW, C)
+		tensor.BiasGrad(lg.projB, dresid, nr, C)
+		if compact {
+			// Back to all rows: an ignored row's d(z) and d(resid_mid)
+			// are zero (its K and V still get gradients from later rows).
+			dresid, dC = mb.rows(a.dresid, C), mb.rows(a.dC, C)
+			tensor.ExpandRows(dC, &mb.keep, C)
+			tensor.ExpandRows(dresid, &mb.keep, C)
+		}
 		x := mb.rows(m.resIn(l), C)
-		z := mb.rows(m.layer(a.atty, l, C), C)
-		tensor.Gemm(false, true, n, C, C, dresid, C, lw.projW, C, 0, dC, C) // dz
-		tensor.Gemm(true, false, C, C, n, z, C, dresid, C, 1, lg.projW, C)
-		tensor.BiasGrad(lg.projB, dresid, n, C)
 		mb.layer, mb.qkv, mb.att = l, m.layer(a.qkv, l, 3*C), m.layer(a.att, l, H*T)
 		mb.dz, mb.dqkv = a.dC[:m.B*T*C], a.dqkv[:m.B*T*3*C]
 		mb.attentionBackward()
@@ -739,8 +853,13 @@ func (m *GPT) backwardMicro(k int) {
 }
 
 // Logits returns the logits of the last Forward, (B, T, DVocab); the slice
-// is the model's buffer, overwritten by the next Forward.
+// is the model's buffer, overwritten by the next Forward. It panics if the
+// last Forward skipped the rows of ignored targets (SetSkipIgnored): those
+// logits were never computed.
 func (m *GPT) Logits() []float32 {
+	if m.skipping {
+		panic("nn.GPT.Logits: the last Forward skipped the rows of ignored targets (SetSkipIgnored), so it has no logits for them")
+	}
 	n := m.B * m.T * m.cfg.DVocab
 	return m.act.logits[:n:n]
 }
@@ -765,9 +884,11 @@ func (m *GPT) ActivationNames() []string { return append([]string(nil), m.actLis
 // of the unembedding; it exists only with LayerNorm. q, k and v are copied
 // out of the fused QKV buffer; every other name returns a view of the
 // model's buffer, valid until the next Forward, which the caller must not
-// modify.
+// modify. After a Forward that skipped the rows of ignored targets
+// (SetSkipIgnored), the last block's names from hook_z on, ln_final and
+// hook_logits are not available (ok = false).
 func (m *GPT) Activation(name string) ([]float32, []int, bool) {
-	if m.B == 0 {
+	if m.B == 0 || m.skipping && m.tailActs[name] {
 		return nil, nil, false
 	}
 	fn, ok := m.actFns[name]
@@ -831,4 +952,10 @@ func (m *GPT) buildActivationIndex() {
 		add(ActName("ln_final", -1), btc(func() []float32 { return m.act.lnf[: m.B*m.T*C : m.B*m.T*C] }))
 	}
 	add(ActName("logits", -1), func() ([]float32, []int) { return m.Logits(), []int{m.B, m.T, V} })
+
+	// The names a Forward that skips ignored rows leaves incomplete.
+	m.tailActs = map[string]bool{ActName("ln_final", -1): true, ActName("logits", -1): true}
+	for _, kind := range []string{"z", "attn_out", "resid_mid", "mlp_pre", "mlp_post", "mlp_out", "resid_post"} {
+		m.tailActs[ActName(kind, cfg.NLayers-1)] = true
+	}
 }

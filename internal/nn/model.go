@@ -70,6 +70,14 @@ type Model interface {
 	FLOPsPerToken(T int) float64
 }
 
+// IgnoredRowSkipper is implemented by models whose Forward with targets can
+// skip the work that only feeds the logits of ignored targets, keeping the
+// loss and the gradients bit for bit (GPT.SetSkipIgnored). A loop that reads
+// only the loss and the gradients turns it on.
+type IgnoredRowSkipper interface {
+	SetSkipIgnored(on bool)
+}
+
 // builders maps an architecture to its constructor; each architecture's file
 // registers itself in an init function.
 var builders = map[string]func(Config, *rand.Rand) Model{}

@@ -21,6 +21,12 @@
 // goroutine in a fixed order; reductions combine per-chunk partial sums in
 // chunk order. Results are therefore bit-identical for any SetThreads value.
 //
+// A model that computes only some rows of a matrix (a RowSet: the rows whose
+// target is not ignored, compacted) reduces over them with the …Rows
+// kernels (GemmTNRows, LayerNormBackwardRows, SoftmaxCrossEntropyRows),
+// which add the compacted rows in the chunks of the full matrix: the bits of
+// the full kernel on a matrix whose other rows are zero (rowset.go).
+//
 // ParallelFor runs its chunks on a pool of persistent workers (parallel.go)
 // that spin briefly between regions, then park. A ParallelFor inside a
 // running region opens a region of its own, run by its caller and joined

@@ -201,9 +201,24 @@ func (j *lnFwdJob) do(ci int) {
 // With h = (x−μ)·rstd and g = dout·gamma:
 // dx = rstd·(g − mean(g) − h·mean(g·h))   (the standard LayerNorm gradient).
 func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, rows, n int) {
+	layerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd, rows, n, nil)
+}
+
+// LayerNormBackwardRows is LayerNormBackward on the compacted rows of set
+// (dx, dout, x, mean and rstd hold len(set.Idx) rows): dx is that of
+// LayerNormBackward over the full matrix, and dgamma and dbeta are its bits
+// when every row of dout outside set is zero (see RowSet).
+func LayerNormBackwardRows(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, set *RowSet, n int) {
+	layerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd, set.Full, n, set)
+}
+
+// layerNormBackward is LayerNormBackward over rows full rows, of which the
+// buffers hold those of set (nil: all).
+func layerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, rows, n int, set *RowSet) {
 	// dx rows are independent; dgamma and dbeta are reductions over rows, so
 	// each fixed chunk of rows sums into its own partials, added in chunk
-	// order afterwards (bit-identical for any thread count).
+	// order afterwards (bit-identical for any thread count). The chunks are
+	// those of the full matrix also when the buffers hold a subset.
 	chunks := (rows + lnRowsPerChunk - 1) / lnRowsPerChunk
 	var part []float32
 	if gamma != nil {
@@ -212,7 +227,7 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 		part = *pp
 		clear(part)
 	}
-	run(&lnBwdJobs, chunks, lnBwdJob{dx: dx, part: part, dout: dout, x: x, gamma: gamma, mean: mean, rstd: rstd, rows: rows, n: n})
+	run(&lnBwdJobs, chunks, lnBwdJob{dx: dx, part: part, dout: dout, x: x, gamma: gamma, mean: mean, rstd: rstd, rows: rows, n: n, set: set})
 	if gamma != nil {
 		dgamma, dbeta = dgamma[:n], dbeta[:n]
 		for ci := 0; ci < chunks; ci++ {
@@ -228,13 +243,14 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 type lnBwdJob struct {
 	dx, part, dout, x, gamma, mean, rstd []float32
 	rows, n                              int
+	set                                  *RowSet
 }
 
 var lnBwdJobs jobList[lnBwdJob]
 
 func (j *lnBwdJob) do(ci int) {
 	dx, part, dout, x, gamma, mean, rstd, rows, n := j.dx, j.part, j.dout, j.x, j.gamma, j.mean, j.rstd, j.rows, j.n
-	r0, r1 := ci*lnRowsPerChunk, min(ci*lnRowsPerChunk+lnRowsPerChunk, rows)
+	r0, r1 := j.set.span(ci*lnRowsPerChunk, min(ci*lnRowsPerChunk+lnRowsPerChunk, rows))
 	var dg, db []float32
 	if gamma != nil {
 		dg, db = part[ci*2*n:ci*2*n+n], part[ci*2*n+n:ci*2*n+2*n]
@@ -379,10 +395,25 @@ func CausalSoftmaxBackward(dpre, datt, att []float32, T int, scale float32) {
 // activation of a small model. Gradient entries below the normal float32
 // range are 0, not subnormal. Sums are in float64, in row order.
 func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int, gradScale float32) (sum float64, count int) {
-	// Rows in fixed chunks; per-chunk sums are added in chunk order.
+	return softmaxCrossEntropy(dlogits, logits, targets, rows, V, gradScale, nil)
+}
+
+// SoftmaxCrossEntropyRows is SoftmaxCrossEntropy on the compacted rows of
+// set (dlogits, logits and targets hold len(set.Idx) rows): the same rows
+// of dlogits, and the sum's bits over the full matrix when every row
+// outside set is ignored (its rows are added in the full matrix's chunks).
+func SoftmaxCrossEntropyRows(dlogits, logits []float32, targets []int32, set *RowSet, V int, gradScale float32) (sum float64, count int) {
+	return softmaxCrossEntropy(dlogits, logits, targets, set.Full, V, gradScale, set)
+}
+
+// softmaxCrossEntropy is SoftmaxCrossEntropy over rows full rows, of which
+// the buffers hold those of set (nil: all).
+func softmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int, gradScale float32, set *RowSet) (sum float64, count int) {
+	// Rows in fixed chunks (of the full matrix); per-chunk sums are added in
+	// chunk order.
 	chunks := rowChunks(rows, V)
 	j := sceJobs.get()
-	j.dlogits, j.logits, j.targets, j.rows, j.V, j.gradScale = dlogits, logits, targets, rows, V, gradScale
+	j.dlogits, j.logits, j.targets, j.rows, j.V, j.gradScale, j.set = dlogits, logits, targets, rows, V, gradScale, set
 	if cap(j.sums) < chunks {
 		j.sums, j.counts = make([]float64, chunks), make([]int, chunks)
 	}
@@ -394,7 +425,7 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, rows, V int
 		sum += j.sums[ci]
 		count += j.counts[ci]
 	}
-	j.dlogits, j.logits, j.targets = nil, nil, nil
+	j.dlogits, j.logits, j.targets, j.set = nil, nil, nil, nil
 	sceJobs.put(j)
 	return sum, count
 }
@@ -406,6 +437,7 @@ type sceJob struct {
 	targets         []int32
 	rows, V         int
 	gradScale       float32
+	set             *RowSet
 	sums            []float64
 	counts          []int
 }
@@ -414,7 +446,7 @@ var sceJobs jobList[sceJob]
 
 func (j *sceJob) do(ci int) {
 	V := j.V
-	r0, r1 := rowChunk(ci, j.rows, V)
+	r0, r1 := j.set.span(rowChunk(ci, j.rows, V))
 	for r := r0; r < r1; r++ {
 		lr := j.logits[r*V : r*V+V]
 		tg := j.targets[r]

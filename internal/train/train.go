@@ -51,6 +51,11 @@ type Options struct {
 	// Sources overrides the data sources (tests); nil means build them
 	// from Config.Data.
 	Sources func(cfg config.Config) (train, eval data.Source, err error)
+	// KeepIgnoredRows computes the model's every row, also those whose
+	// target is ignored. By default the training loop, which reads only
+	// the loss and the gradients, lets a model skip them
+	// (nn.IgnoredRowSkipper): the same bits, less work. For checking that.
+	KeepIgnoredRows bool
 }
 
 // Status is the state after one optimizer step, for progress displays.
@@ -298,6 +303,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	model, err := nn.New(cfg.Model, data.RNG(cfg.Train.Seed, "init"))
 	if err != nil {
 		return nil, err
+	}
+	if s, ok := model.(nn.IgnoredRowSkipper); ok && !opts.KeepIgnoredRows {
+		// Only the losses and the gradients of this model are read.
+		s.SetSkipIgnored(true)
 	}
 	ps := model.Params()
 	opt := optim.NewAdamW(cfg.Optim, ps)
