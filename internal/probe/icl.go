@@ -43,7 +43,7 @@ func PerPositionLoss(m nn.Model, tokens, targets []int32, B, T int) (loss []floa
 // is found with comparisons rather than math.Max (a call per element, a
 // noticeable share of the icl probe): they differ only at NaN, +Inf and
 // signed zeros, where the sum comes out the same (NaN, NaN, and the same
-// exponentials), as logsumexp_test.go checks against the math.Max form.
+// exponentials), as fastpaths_test.go checks against the math.Max form.
 func logSumExp(row []float32) float64 {
 	mx := math.Inf(-1)
 	for _, x := range row {
