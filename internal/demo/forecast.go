@@ -141,7 +141,7 @@ func judgeForecast(ctx context.Context, in *Input) (*Judged, error) {
 				notes = append(notes, fmt.Sprintf("%s %s: emergent, but %d rungs are too few to forecast (need %d)", ladder, task, len(res.Levels), forecastMinFit+1))
 				continue
 			}
-			fc, err := stats.ForecastCurve(ctx, c, holdoutFor(res.Levels, res.XStar), in.Stats)
+			fc, err := stats.ForecastAnalyzed(ctx, c, res, holdoutFor(res.Levels, res.XStar), in.Stats)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, err

@@ -39,7 +39,8 @@ type AnalyzeConfig struct {
 // scored with several metrics get the mirage test on their sharp metric.
 //
 // Curves are analysed in parallel (cfg.Workers, ≤ 0: all CPUs), each on its
-// own, so the results do not depend on the number of workers.
+// own, so the results do not depend on the number of workers; curves with
+// the same levels share their model fits (fitMemo), which are the same.
 func AnalyzeCurves(ctx context.Context, curves []*Curve, cfg AnalyzeConfig) ([]*Result, error) {
 	results := make([]*Result, len(curves))
 	errs := make([]error, len(curves))
@@ -48,13 +49,14 @@ func AnalyzeCurves(ctx context.Context, curves []*Curve, cfg AnalyzeConfig) ([]*
 		workers = runtime.GOMAXPROCS(0)
 	}
 	jobs := make(chan int)
+	memo := newFitMemo()
 	var wg sync.WaitGroup
 	for w := 0; w < min(workers, len(curves)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results[i], errs[i] = analyzeOne(ctx, curves[i], cfg)
+				results[i], errs[i] = analyzeOne(ctx, curves[i], cfg, memo)
 			}
 		}()
 	}
@@ -78,8 +80,8 @@ func AnalyzeCurves(ctx context.Context, curves []*Curve, cfg AnalyzeConfig) ([]*
 	return results, nil
 }
 
-func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig) (*Result, error) {
-	r, err := Analyze(ctx, c, cfg.Options)
+func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig, memo *fitMemo) (*Result, error) {
+	r, err := analyze(ctx, c, cfg.Options, memo)
 	if IsTooFew(err) {
 		return tooFewResult(c, err), nil
 	}
@@ -104,7 +106,7 @@ func analyzeOne(ctx context.Context, c *Curve, cfg AnalyzeConfig) (*Result, erro
 		}
 	}
 	if cfg.Forecast > 0 {
-		fc, err := ForecastCurve(ctx, c, cfg.Forecast, cfg.Options)
+		fc, err := ForecastAnalyzed(ctx, c, r, cfg.Forecast, cfg.Options)
 		switch {
 		case IsTooFew(err):
 			r.add(Evidence{Test: "forecast", Pass: false, Detail: err.Error()})

@@ -71,7 +71,8 @@
 // flat-then-linear fit with threshold L*, and one curve for all sizes
 // against one per size. ForecastCurve fits the smaller rungs of a ladder
 // and predicts the larger ones with intervals: could this emergence have
-// been predicted?
+// been predicted? (ForecastAnalyzed is the same forecast for a curve
+// Analyze has analysed, reading the sigmoid of all rungs from its result.)
 //
 // # Paired comparisons and items
 //

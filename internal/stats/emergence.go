@@ -212,6 +212,12 @@ func (r *Result) Drawable() bool { return r.NotApplicable == "" && r.Fit != "" }
 // FewItems is set (with evidence) when any evaluation rests on fewer than
 // MinItems items; it does not change the verdict.
 func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
+	return analyze(ctx, c, o, nil)
+}
+
+// analyze is Analyze with the fits to all rungs shared through memo
+// (nil: fitted here).
+func analyze(ctx context.Context, c *Curve, o Options, memo *fitMemo) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -277,7 +283,7 @@ func Analyze(ctx context.Context, c *Curve, o Options) (*Result, error) {
 	}
 
 	mc := newModelContext(t, y, dir, c.HasChance, 0.5)
-	fs, err := fitAll(ctx, t, y, v, known, mc, true)
+	fs, err := memo.fitAll(ctx, t, y, v, known, mc, true)
 	if err != nil {
 		return nil, fmt.Errorf("curve %s: %w", c.Key(), err)
 	}

@@ -53,6 +53,35 @@ type ForecastRung struct {
 // rungs. The sigmoid's floor and ceiling may range over three data ranges of
 // the small part (or [0, 1] for fractions) so it can extrapolate a rise.
 func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Forecast, error) {
+	return forecastCurve(ctx, c, holdout, o, nil)
+}
+
+// ForecastAnalyzed is ForecastCurve for a curve Analyze has analysed
+// under the same options (res is its result for c): the x* from all
+// rungs is the analysis' own sigmoid, so it is read from res instead of
+// fitted again. Without that sigmoid in res (a result that fitted
+// nothing, or one read back from JSON) it is fitted as ForecastCurve does.
+func ForecastAnalyzed(ctx context.Context, c *Curve, res *Result, holdout int, o Options) (*Forecast, error) {
+	var full *Fit
+	if res != nil {
+		for i := range res.Fits {
+			if f := &res.Fits[i]; f.Model == ModelSigmoid && f.theta != nil {
+				full = f
+			}
+		}
+	}
+	return forecastCurve(ctx, c, holdout, o, full)
+}
+
+// shareForecastRefit lets a bootstrap replicate whose chosen model is the
+// sigmoid take its x* from the chosen model's refit, the same fit on the
+// same data; the tests turn it off to check the shared refit against a
+// second one.
+var shareForecastRefit = true
+
+// forecastCurve is ForecastCurve with the sigmoid fitted to all rungs
+// (Analyze's fit: same levels, same box) given, or nil to fit it here.
+func forecastCurve(ctx context.Context, c *Curve, holdout int, o Options, fullSig *Fit) (*Forecast, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -101,13 +130,17 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 	if sig != nil {
 		fc.XStarSmall, fc.XStarSmallAtBound = sig.Params["x_mid"], sig.AtBound
 	}
-	ta, ya, va, knownA := levelsXY(levels)
-	fullFraction, _ := chanceApplies(c, ya)
-	full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fullFraction, 0.5), false)
-	if err != nil {
-		return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
+	if fullSig == nil {
+		// The analysis' fit of all rungs (Analyze): the same levels, and
+		// the same box through chanceApplies.
+		ta, ya, va, knownA := levelsXY(levels)
+		fullFraction, _ := chanceApplies(c, ya)
+		full, err := fitAll(ctx, ta, ya, va, knownA, newModelContext(ta, ya, dir, fullFraction, 0.5), false)
+		if err != nil {
+			return nil, fmt.Errorf("forecast %s: %w", c.Key(), err)
+		}
+		fullSig = full.get(ModelSigmoid)
 	}
-	fullSig := full.get(ModelSigmoid)
 	if fullSig != nil {
 		fc.XStarFull, fc.XStarFullAtBound = fullSig.Params["x_mid"], fullSig.AtBound
 	}
@@ -148,7 +181,12 @@ func ForecastCurve(ctx context.Context, c *Curve, holdout int, o Options) (*Fore
 		maes[b] = mae
 		stars[b] = math.NaN()
 		if sig != nil {
-			ts, _ := fitModel(sig.model, t, yb, sig.w, sig.theta)
+			// When the chosen model is the sigmoid, th is already this
+			// fit: same model, data, weights and starts.
+			ts := th
+			if sig != best || !shareForecastRefit {
+				ts, _ = fitModel(sig.model, t, yb, sig.w, sig.theta)
+			}
 			stars[b] = math.Pow(10, dir*ts[2])
 		}
 	})

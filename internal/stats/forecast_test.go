@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -131,5 +132,46 @@ func TestMirage(t *testing.T) {
 	wantMirage := rs[0].Verdict == VerdictEmergent
 	if m.Mirage != wantMirage || m.SmoothMetric != "token_acc" {
 		t.Errorf("mirage %v with smooth metric %q; want %v with token_acc", m.Mirage, m.SmoothMetric, wantMirage)
+	}
+}
+
+// TestForecastSharedFitsMatchFresh: the forecast the analysis makes
+// (ForecastAnalyzed, which reads the sigmoid of all rungs from Analyze's
+// result, and takes a replicate's x* from the chosen model's refit when
+// that model is the sigmoid) is, number for number, the forecast that fits
+// both again (ForecastCurve with no refit shared): on a jump, where the
+// sigmoid is the model chosen on the smaller rungs, and on a power law,
+// where it is not.
+func TestForecastSharedFitsMatchFresh(t *testing.T) {
+	o := DefaultOptions()
+	o.Boot = 48 // three bootstrap chunks, enough to cover the shared refit
+	chosen := map[bool]bool{}
+	for i, sh := range synthShapes()[:2] {
+		c := synthCurve(rand.New(rand.NewPCG(13, uint64(i))), sh, 10, 3, 400)
+		res, err := Analyze(context.Background(), c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, err := ForecastAnalyzed(context.Background(), c, res, 2, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shareForecastRefit = false
+		fresh, err := ForecastCurve(context.Background(), c, 2, o)
+		shareForecastRefit = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		// %#v prints every float in its shortest exact form, NaN as NaN.
+		if got, want := fmt.Sprintf("%#v", *shared), fmt.Sprintf("%#v", *fresh); got != want {
+			t.Errorf("%s: shared fits give\n%s\nfresh fits\n%s", sh.name, got, want)
+		}
+		if !(shared.XStarFull > 0) || !(shared.XStarSmallLo > 0) {
+			t.Errorf("%s: x* from all rungs %v, small-rung interval from %v: the shared values must be there to compare", sh.name, shared.XStarFull, shared.XStarSmallLo)
+		}
+		chosen[shared.Model == ModelSigmoid] = true
+	}
+	if !chosen[true] || !chosen[false] {
+		t.Errorf("the cases must choose the sigmoid on the smaller rungs once and another model once; chosen: %v", chosen)
 	}
 }

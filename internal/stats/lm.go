@@ -34,7 +34,7 @@ func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64
 	// tm holds the per-level terms of p, tmTry those of the last θ tried.
 	var tm, tmTry []float64
 	if tr != nil {
-		tm, tmTry = make([]float64, n*tr.n), make([]float64, n*tr.n)
+		tm, tmTry = make([]float64, tr.size(n)), make([]float64, tr.size(n))
 	}
 	resid := func(p []float64, r, terms []float64) float64 {
 		if tr != nil {
@@ -52,14 +52,22 @@ func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64
 		}
 		return s
 	}
-	r := make([]float64, n)
-	rTry := make([]float64, n)
-	J := make([]float64, n*k) // (n, k): ∂f/∂θ
-	A := make([]float64, k*k)
-	M := make([]float64, k*k) // A with the damped diagonal, solved in place
-	g := make([]float64, k)
-	step := make([]float64, k)
-	pTry := make([]float64, k)
+	// One allocation for the work arrays: a fit is short, and the
+	// bootstraps make hundreds of thousands of them.
+	buf := make([]float64, 2*n+n*k+2*k*k+3*k)
+	take := func(m int) []float64 {
+		v := buf[:m:m]
+		buf = buf[m:]
+		return v
+	}
+	r := take(n)
+	rTry := take(n)
+	J := take(n * k) // (n, k): ∂f/∂θ
+	A := take(k * k)
+	M := take(k * k) // A with the damped diagonal, solved in place
+	g := take(k)
+	step := take(k)
+	pTry := take(k)
 	s := resid(p, r, tm)
 	if math.IsInf(s, 1) {
 		return p, s
@@ -81,22 +89,7 @@ func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64
 			}
 			p[j] = old
 		}
-		clear(g)
-		clear(A)
-		for i := range t {
-			// Row i of J, and each row of A, as slices of known length:
-			// the same sums in the same order, without index checks.
-			Ji := J[i*k : i*k+k : i*k+k]
-			wi, ri := w[i], r[i]
-			for a, jia := range Ji {
-				ja := jia * wi
-				g[a] += ja * ri
-				Aa := A[a*k : a*k+k : a*k+k]
-				for b, jib := range Ji {
-					Aa[b] += ja * jib
-				}
-			}
-		}
+		normalEquations(J, w, r, k, A, g)
 		improved := false
 		for tries := 0; tries < 20; tries++ {
 			copy(M, A)
@@ -140,7 +133,14 @@ func lmSolve(fv func(p, t, out []float64), tr *levelTerms, t, y, w, p0 []float64
 // solve solves the k×k system M x = b by Gaussian elimination with partial
 // pivoting (M and b are left modified). It reports false for a singular M.
 func solve(M, b, x []float64, k int) bool {
-	bb := append([]float64(nil), b...)
+	// b's copy lives on the stack for the models' sizes: solve runs at
+	// every damping a fit tries.
+	var small [8]float64
+	bb := small[:0]
+	if k > len(small) {
+		bb = make([]float64, 0, k)
+	}
+	bb = append(bb, b...)
 	for c := 0; c < k; c++ {
 		piv := c
 		for r := c + 1; r < k; r++ {
@@ -176,4 +176,111 @@ func solve(M, b, x []float64, k int) bool {
 		}
 	}
 	return true
+}
+
+// normalEquations sets A = JᵀWJ and g = JᵀWr for the (n, k) Jacobian J
+// (row-major), weights w and residuals r (n = len(w)):
+//
+//	A[a][b] = Σ_i (J[i][a]·w[i])·J[i][b],  g[a] = Σ_i (J[i][a]·w[i])·r[i],
+//
+// each sum from zero in the order of i. The models' parameter counts
+// (3, 4, 6) get a row of A at a time in registers, one pass over J per
+// row; the result is bit for bit normalEquationsRef's, the same products
+// added in the same order, only not stored between the additions.
+func normalEquations(J, w, r []float64, k int, A, g []float64) {
+	switch k {
+	case 3:
+		normalEquations3(J, w, r, A, g)
+	case 4:
+		normalEquations4(J, w, r, A, g)
+	case 6:
+		normalEquations6(J, w, r, A, g)
+	default:
+		normalEquationsRef(J, w, r, k, A, g)
+	}
+}
+
+// normalEquationsRef is normalEquations as the plain loop over levels:
+// the fast kernels' test oracle and the path of other parameter counts.
+func normalEquationsRef(J, w, r []float64, k int, A, g []float64) {
+	clear(g[:k])
+	clear(A[:k*k])
+	for i := range w {
+		// Row i of J, and each row of A, as slices of known length:
+		// the same sums in the same order, without index checks.
+		Ji := J[i*k : i*k+k : i*k+k]
+		wi, ri := w[i], r[i]
+		for a, jia := range Ji {
+			ja := jia * wi
+			g[a] += ja * ri
+			Aa := A[a*k : a*k+k : a*k+k]
+			for b, jib := range Ji {
+				Aa[b] += ja * jib
+			}
+		}
+	}
+}
+
+func normalEquations3(J, w, r, A, g []float64) {
+	const k = 3
+	n := len(w)
+	J, r, A, g = J[:n*k], r[:n], A[:k*k], g[:k]
+	for a := 0; a < k; a++ {
+		var s0, s1, s2, sg float64
+		for i, wi := range w {
+			Ji := J[i*k : i*k+k : i*k+k]
+			ja := Ji[a] * wi
+			sg += ja * r[i]
+			s0 += ja * Ji[0]
+			s1 += ja * Ji[1]
+			s2 += ja * Ji[2]
+		}
+		g[a] = sg
+		Aa := A[a*k : a*k+k : a*k+k]
+		Aa[0], Aa[1], Aa[2] = s0, s1, s2
+	}
+}
+
+func normalEquations4(J, w, r, A, g []float64) {
+	const k = 4
+	n := len(w)
+	J, r, A, g = J[:n*k], r[:n], A[:k*k], g[:k]
+	for a := 0; a < k; a++ {
+		var s0, s1, s2, s3, sg float64
+		for i, wi := range w {
+			Ji := J[i*k : i*k+k : i*k+k]
+			ja := Ji[a] * wi
+			sg += ja * r[i]
+			s0 += ja * Ji[0]
+			s1 += ja * Ji[1]
+			s2 += ja * Ji[2]
+			s3 += ja * Ji[3]
+		}
+		g[a] = sg
+		Aa := A[a*k : a*k+k : a*k+k]
+		Aa[0], Aa[1], Aa[2], Aa[3] = s0, s1, s2, s3
+	}
+}
+
+func normalEquations6(J, w, r, A, g []float64) {
+	const k = 6
+	n := len(w)
+	J, r, A, g = J[:n*k], r[:n], A[:k*k], g[:k]
+	for a := 0; a < k; a++ {
+		var s0, s1, s2, s3, s4, s5, sg float64
+		for i, wi := range w {
+			Ji := J[i*k : i*k+k : i*k+k]
+			ja := Ji[a] * wi
+			sg += ja * r[i]
+			s0 += ja * Ji[0]
+			s1 += ja * Ji[1]
+			s2 += ja * Ji[2]
+			s3 += ja * Ji[3]
+			s4 += ja * Ji[4]
+			s5 += ja * Ji[5]
+		}
+		g[a] = sg
+		Aa := A[a*k : a*k+k : a*k+k]
+		Aa[0], Aa[1], Aa[2], Aa[3], Aa[4], Aa[5] = s0, s1, s2, s3, s4, s5
+	}
 }

@@ -48,13 +48,20 @@ func (m curveModel) f(p []float64, t float64) float64 {
 // the same operands, the terms merely kept.
 type levelTerms struct {
 	n int // terms per level
+	// theta is the number of terms of θ alone (a width, an exponent:
+	// e^{p_j} of one parameter), kept after the levels' so that a
+	// forward difference in another parameter does not recompute them.
+	theta int
 	// eval writes f(θ, t_i) to out and θ's terms to tm (n per level,
-	// level i's at tm[i*n:]).
+	// level i's at tm[i*n:], then the theta terms of θ at tm[len(t)*n:]).
 	eval func(p, t, tm, out []float64)
 	// perturbed writes f(θ', t_i) to out, where θ' is p and differs from
 	// the θ whose terms tm holds in p[j] alone; it leaves tm as it was.
 	perturbed func(p, t []float64, j int, tm, out []float64)
 }
+
+// size is the length of the terms of n levels.
+func (tr *levelTerms) size(n int) int { return n*tr.n + tr.theta }
 
 // pointwise makes an fv from a model with nothing to precompute.
 func pointwise(f func(p []float64, t float64) float64) func(p, t, out []float64) {
@@ -262,21 +269,32 @@ func curveModels(mc modelContext) []curveModel {
 					out[i] = f + (h-f)*logistic((ti-p[2])/w)
 				}
 			},
-			terms: &levelTerms{n: 1,
-				// The term is the logistic, which the floor and the
-				// ceiling do not enter.
+			terms: &levelTerms{n: 1, theta: 3,
+				// The level term is the logistic, which the floor and
+				// the ceiling do not enter; the terms of θ are the floor,
+				// the ceiling and the width, each of one parameter.
 				eval: func(p, t, tm, out []float64) {
 					f, h := box(p[0]), box(p[1])
 					w := sigmoidMinWidth + math.Exp(p[3])
+					th := tm[len(t):]
+					th[0], th[1], th[2] = f, h, w
 					for i, ti := range t {
 						tm[i] = logistic((ti - p[2]) / w)
 						out[i] = f + (h-f)*tm[i]
 					}
 				},
 				perturbed: func(p, t []float64, j int, tm, out []float64) {
-					f, h := box(p[0]), box(p[1])
+					th := tm[len(t):]
+					f, h, w := th[0], th[1], th[2]
+					switch j {
+					case 0:
+						f = box(p[0])
+					case 1:
+						h = box(p[1])
+					case 3:
+						w = sigmoidMinWidth + math.Exp(p[3])
+					}
 					if j >= 2 {
-						w := sigmoidMinWidth + math.Exp(p[3])
 						for i, ti := range t {
 							out[i] = f + (h-f)*logistic((ti-p[2])/w)
 						}
@@ -336,12 +354,16 @@ func curveModels(mc modelContext) []curveModel {
 		{
 			name: ModelBNSL, k: 6, minLevels: 8,
 			fv: bnslFV,
-			terms: &levelTerms{n: 2,
-				// The terms are the softplus of the break, which only
-				// the break and its sharpness enter, and the power
-				// e^lg, which the asymptote and the gap do not enter.
+			terms: &levelTerms{n: 2, theta: 3,
+				// The level terms are the softplus of the break, which
+				// only the break and its sharpness enter, and the power
+				// e^lg, which the asymptote and the gap do not enter;
+				// the terms of θ are the two exponents and the sharpness,
+				// each of one parameter.
 				eval: func(p, t, tm, out []float64) {
 					a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+					th := tm[2*len(t):]
+					th[0], th[1], th[2] = a0, f, a1
 					for i, ti := range t {
 						tm[2*i] = softplus((ti - p[3]) / f * math.Ln10)
 						lg := -a0*(ti-tref)*math.Ln10 - a1*f*tm[2*i]
@@ -350,7 +372,16 @@ func curveModels(mc modelContext) []curveModel {
 					}
 				},
 				perturbed: func(p, t []float64, j int, tm, out []float64) {
-					a0, f, a1 := math.Exp(p[2]), math.Exp(p[4]), math.Exp(p[5])
+					th := tm[2*len(t):]
+					a0, f, a1 := th[0], th[1], th[2]
+					switch j {
+					case 2:
+						a0 = math.Exp(p[2])
+					case 4:
+						f = math.Exp(p[4])
+					case 5:
+						a1 = math.Exp(p[5])
+					}
 					switch j {
 					case 0, 1:
 						for i := range t {
