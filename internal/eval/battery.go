@@ -81,6 +81,16 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 			withDists = true
 		}
 	}
+	// MaxLen is in characters, one token each under a character
+	// tokenizer; under a BPE a character may take several tokens, so
+	// the bound is at least the longest answer's tokens plus one.
+	maxNew := max(task.MaxLen(), maxAnswer) + 1
+	if !withDists && len(prompts) > 0 {
+		var err error
+		if reqs, owner, choiceOf, prompts, genItems, err = h.scoreFused(scores, reqs, owner, choiceOf, prompts, genItems, maxNew); err != nil {
+			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
+		}
+	}
 	cs, err := h.ScoreContinuations(reqs, withDists)
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", task.Name(), err)
@@ -113,24 +123,90 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		}
 	}
 	if len(prompts) > 0 {
-		// MaxLen is in characters, one token each under a character
-		// tokenizer; under a BPE a character may take several tokens, so
-		// the bound is at least the longest answer's tokens plus one.
-		maxNew := max(task.MaxLen(), maxAnswer) + 1
 		gens, err := h.Generate(prompts, maxNew)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
 		}
 		for g, i := range genItems {
-			it := &items[i]
-			text := h.Tok.Decode(gens[g])
-			s := &scores[i]
-			s.Generated, s.GenIDs, s.HasGen = text, gens[g], true
-			s.Exact = task.Extract(it, text) == it.Target
-			s.Edit = Levenshtein(gens[g], answers[i])
+			scores[i].GenIDs, scores[i].HasGen = gens[g], true
 		}
 	}
+	for i := range scores {
+		s := &scores[i]
+		if !s.HasGen {
+			continue
+		}
+		it := &items[i]
+		s.Generated = h.Tok.Decode(s.GenIDs)
+		s.Exact = task.Extract(it, s.Generated) == it.Target
+		s.Edit = Levenshtein(s.GenIDs, answers[i])
+	}
 	return scores, nil
+}
+
+// scoreFused takes the generated items whose answer is scored off the plain
+// path when the model's cache can be cut back (fused.go): their answer's
+// log-probs, per-token argmax and greedy continuation go into scores, and
+// the requests and prompts left for ScoreContinuations and Generate come
+// back. Nothing changes when the model has no such cache or a request would
+// not fit the context (the plain path then reports it).
+func (h *Harness) scoreFused(scores []ItemScore, reqs []Continuation, owner, choiceOf []int, prompts [][]int32, genItems []int, maxNew int) ([]Continuation, []int, []int, [][]int32, []int, error) {
+	gen := make(map[int]bool, len(genItems))
+	for _, i := range genItems {
+		gen[i] = true
+	}
+	nctx := h.Model.Config().NCtx
+	var take []int // requests to fuse
+	longestReq := 0
+	for r, q := range reqs {
+		if choiceOf[r] != answerReq || !gen[owner[r]] || len(q.Alts) > 0 {
+			continue
+		}
+		n := len(q.Prompt) + len(q.Cont)
+		if len(q.Prompt) == 0 || n > nctx {
+			return reqs, owner, choiceOf, prompts, genItems, nil
+		}
+		take = append(take, r)
+		longestReq = max(longestReq, n)
+	}
+	if len(take) == 0 {
+		return reqs, owner, choiceOf, prompts, genItems, nil
+	}
+	st := rewindState(h.Model, min(h.batchSize(), len(take)), min(nctx, longestReq+maxNew))
+	if st == nil {
+		return reqs, owner, choiceOf, prompts, genItems, nil
+	}
+	fused := make([]Continuation, len(take))
+	done := make(map[int]bool, len(take)) // items scored here
+	for f, r := range take {
+		fused[f] = reqs[r]
+		done[owner[r]] = true
+	}
+	res, err := h.scoreAndGenerate(st, fused, maxNew)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	for f, r := range take {
+		s := &scores[owner[r]]
+		s.LogProbs, s.Correct = res[f].logProbs, res[f].correct
+		s.GenIDs, s.HasGen = res[f].gen, true
+	}
+	var kr []Continuation
+	var ko, kc []int
+	for r, q := range reqs {
+		if choiceOf[r] == answerReq && done[owner[r]] {
+			continue
+		}
+		kr, ko, kc = append(kr, q), append(ko, owner[r]), append(kc, choiceOf[r])
+	}
+	var kp [][]int32
+	var kg []int
+	for g, i := range genItems {
+		if !done[i] {
+			kp, kg = append(kp, prompts[g]), append(kg, i)
+		}
+	}
+	return kr, ko, kc, kp, kg, nil
 }
 
 // What a request scores besides its choices (choiceOf): the item's answer,

@@ -60,6 +60,30 @@ type DecodeState interface {
 	Len(i int) int
 }
 
+// Rewinder is a DecodeState whose rows can be cut back to a prefix (the
+// GPT's: a row's cache holds one key and value per position, so a shorter
+// row is the same cache read to fewer positions). Rewind(i, n) leaves row i
+// holding its first n tokens, as if only those had been fed: the next Step
+// of the row appends at position n and returns the logits Forward computes
+// there, bit for bit. It panics unless 1 ≤ n ≤ Len(i). Teacher-forced
+// scoring and greedy generation share a prompt this way: the answer is fed,
+// then the row is cut back to where the greedy choice left the answer.
+type Rewinder interface {
+	Rewind(i, n int)
+}
+
+// rewind implements Rewinder's bookkeeping for the states whose rows are
+// read only up to their length.
+func (d *decodeBase) rewind(i, n int) {
+	if i < 0 || i >= d.started {
+		panic(fmt.Sprintf("%s: Rewind row %d: not among the %d started by Prefill", d.who, i, d.started))
+	}
+	if n < 1 || n > d.lens[i] {
+		panic(fmt.Sprintf("%s: Rewind row %d to %d tokens, want 1..%d", d.who, i, n, d.lens[i]))
+	}
+	d.lens[i] = n
+}
+
 // decodeBase is the bookkeeping every DecodeState shares: row lengths and
 // the checks of the DecodeState contract.
 type decodeBase struct {

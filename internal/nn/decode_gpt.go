@@ -117,6 +117,11 @@ func (s *gptDecodeState) Prefill(prompts [][]int32) []float32 {
 	return out
 }
 
+// Rewind implements Rewinder: a Step reads a row's keys and values only
+// at positions below its length and overwrites the one at its length, so
+// cutting the length back is all a rewind needs.
+func (s *gptDecodeState) Rewind(i, n int) { s.rewind(i, n) }
+
 // Step implements DecodeState. Every operation is Forward's, in Forward's
 // order, on the A stepped rows (see the file comment). The rows are cut into
 // gptMicroBatches groups that run in parallel, each through every layer;

@@ -127,27 +127,42 @@ func RestrictedExcluded(logits []float64, p int, keys []int, train []bool) (Four
 		for s := range p {
 			cs[s], sn[s] = math.Cos(w*float64(s)), math.Sin(w*float64(s))
 		}
+		// (a+b) mod p is kept as a running index s: a division per
+		// term was the largest part of the grokking study's probe step.
 		for c := range p {
 			var alpha, beta float64
 			for a := range p {
+				s := a
 				for b := range p {
 					f := logits[(a*p+b)*p+c]
-					alpha += f * cs[(a+b)%p]
-					beta += f * sn[(a+b)%p]
+					alpha += f * cs[s]
+					beta += f * sn[s]
+					if s++; s == p {
+						s = 0
+					}
 				}
 			}
 			alpha, beta = 2*alpha/float64(p*p), 2*beta/float64(p*p)
 			for a := range p {
+				s := a
 				for b := range p {
-					proj[(a*p+b)*p+c] += alpha*cs[(a+b)%p] + beta*sn[(a+b)%p]
+					proj[(a*p+b)*p+c] += alpha*cs[s] + beta*sn[s]
+					if s++; s == p {
+						s = 0
+					}
 				}
 			}
 		}
 	}
 	ce := func(row []float64, y int) float64 {
-		mx := math.Inf(-1)
+		mx := math.Inf(-1) // the maximum by comparison, as logSumExp's
 		for _, v := range row {
-			mx = math.Max(mx, v)
+			if v != v {
+				return v
+			}
+			if v > mx {
+				mx = v
+			}
 		}
 		var s float64
 		for _, v := range row {
