@@ -281,12 +281,10 @@ func TestAnalyzeRuns(t *testing.T) {
 	}
 }
 
-// TestAnalyzeTableFitAtBound: a chosen fit with a parameter at a limit
-// the fit imposes is marked with * and footnoted with what it means; a
-// fit with nothing at a bound is not. "late" rises only at its last two
-// rungs, so the sigmoid's ceiling presses on its box (not saturated);
-// "sat" is a well-sampled, saturated sigmoid.
-func TestAnalyzeTableFitAtBound(t *testing.T) {
+// lateAndSaturatedCSV is two curves over ten sizes: "late" rises only
+// at its last two rungs, so the sigmoid's ceiling presses on its box (not
+// saturated); "sat" is a well-sampled, saturated sigmoid.
+func lateAndSaturatedCSV() string {
 	csv := "task,metric,x,value,seed,n,chance\n"
 	for i := range 10 {
 		x := math.Pow(10, 4+0.3*float64(i))
@@ -295,7 +293,16 @@ func TestAnalyzeTableFitAtBound(t *testing.T) {
 		sat := 0.1 + 0.8/(1+math.Exp(-(tt-5.35)/0.25))
 		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
 	}
-	f := writeFile(t, "curves.csv", csv)
+	return csv
+}
+
+// TestAnalyzeTableFitAtBound: a chosen fit with a parameter at a limit
+// the fit imposes is marked with * and footnoted with what it means; a
+// fit with nothing at a bound is not. "late" rises only at its last two
+// rungs, so the sigmoid's ceiling presses on its box (not saturated);
+// "sat" is a well-sampled, saturated sigmoid.
+func TestAnalyzeTableFitAtBound(t *testing.T) {
+	f := writeFile(t, "curves.csv", lateAndSaturatedCSV())
 	out, rows := analyzeRows(t, "--csv", f, "--boot", "0")
 	if !strings.Contains(rows["late"], "sigmoid_log*") {
 		t.Errorf("late's sigmoid (ceiling at its box edge) is not marked:\n%s", out)
@@ -335,15 +342,7 @@ func analyzeRows(t *testing.T, args ...string) (string, map[string]string) {
 // sigmoid (x* from all rungs) has its ceiling on its box's edge; "sat"
 // is a well-sampled, saturated sigmoid.
 func TestAnalyzeForecastBoundNote(t *testing.T) {
-	csv := "task,metric,x,value,seed,n,chance\n"
-	for i := range 10 {
-		x := math.Pow(10, 4+0.3*float64(i))
-		tt := 4 + 0.3*float64(i)
-		late := 0.02 + 0.96/(1+math.Exp(-(tt-7.2)/0.3))
-		sat := 0.1 + 0.8/(1+math.Exp(-(tt-5.35)/0.25))
-		csv += fmt.Sprintf("late,exact_match,%g,%.4f,0,2000,0\nsat,exact_match,%g,%.4f,0,2000,0\n", x, late, x, sat)
-	}
-	f := writeFile(t, "curves.csv", csv)
+	f := writeFile(t, "curves.csv", lateAndSaturatedCSV())
 	out, _ := analyzeRows(t, "--csv", f, "--boot", "0", "--forecast", "2")
 	after := func(prefix string) (line, next string) {
 		t.Helper()
