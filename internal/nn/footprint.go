@@ -79,7 +79,7 @@ func ActivationFloats(cfg Config, B, T int) float64 {
 		if cfg.LayerNorm {
 			n += BT * (C + 2)
 		}
-		return n + BT/2 + 2*BT // the int32 token copy; the kept rows and their targets (SetSkipIgnored)
+		return n + BT + 2*BT // the int32 token copy (one float32 each in bytes); the kept rows and their targets (SetSkipIgnored)
 	case ArchLSTM:
 		return BT*C + L*BT*7*C + logits + BT*(4*C+3*C)
 	case ArchMLP:
