@@ -3,8 +3,12 @@
 # OpenBLAS) on the tiny/small/medium presets, in one run, printing ratios
 # and each side's share of the machine's FMA peak.
 #
-# PyTorch runs at its best setting on this 2-core machine: one torch thread,
-# two OpenBLAS threads, OPENBLAS_CORETYPE=SkylakeX (for its command only).
+# PyTorch runs at its best on this 2-core machine: with tcmalloc preloaded
+# (glibc's malloc hands PyTorch's large freed tensors back to the kernel, so
+# every operation faults its output's pages in again, which cost the medium
+# preset 3-4x on the Zen 5 VM), OPENBLAS_CORETYPE=SkylakeX, and in each round
+# both thread settings (one torch thread with two OpenBLAS threads, two torch
+# threads with one OpenBLAS thread), the faster kept as that round's figure.
 # emlab runs each preset at its train.threads (two threads for tiny, small
 # and medium), and medium also on one thread to report the 2-thread scaling.
 # The measurements are interleaved (each round runs every preset on both
@@ -20,6 +24,8 @@ secs=${1:-5}
 rounds=${2:-3}
 need=()
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+[ -e "$tcmalloc" ] || need+=(libtcmalloc-minimal4)
 [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
 command -v gcc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
@@ -35,7 +41,11 @@ for _ in $(seq "$cores"); do "$tmp/peak" >>"$tmp/peak.jsonl" & done
 wait
 for r in $(seq "$rounds"); do
   for p in tiny small medium; do
-    OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" 1 "$secs" >>"$tmp/torch.jsonl"
+    for tb in "1 2" "2 1"; do
+      set -- $tb
+      LD_PRELOAD=$tcmalloc OPENBLAS_NUM_THREADS=$2 OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" "$1" "$secs" |
+        sed "s/}\$/, \"round\": $r, \"openblas_threads\": $2}/" >>"$tmp/torch.jsonl"
+    done
     "$tmp/emlab" bench --preset "$p" --json --time "${secs}s" >>"$tmp/emlab.jsonl"
   done
   "$tmp/emlab" bench --preset medium --threads 1 --json --time "${secs}s" >>"$tmp/medium1.jsonl"
@@ -47,7 +57,15 @@ d, rounds = sys.argv[1], int(sys.argv[2])
 def lines(f): return [json.loads(l) for l in open(d + "/" + f)]
 peaks = lines("peak.jsonl")
 peak = sum(j["gflops"] for j in peaks)
-torch, em, m1 = lines("torch.jsonl"), lines("emlab.jsonl"), lines("medium1.jsonl")
+em, m1 = lines("emlab.jsonl"), lines("medium1.jsonl")
+# Each round's PyTorch figure is the faster of its two thread settings.
+torch = []
+for j in lines("torch.jsonl"):
+    same = [t for t in torch if t["preset"] == j["preset"] and t["round"] == j["round"]]
+    if not same:
+        torch.append(j)
+    elif j["tokens_per_s"] > same[0]["tokens_per_s"]:
+        torch[torch.index(same[0])] = j
 print(f"FMA peak: {peak:.0f} GFLOP/s ({len(peaks)} cores at once: {' + '.join('%.0f' % j['gflops'] for j in peaks)})")
 print(f"tokens/s: best of {rounds} interleaved rounds (each a mean over its seconds); best step: the fastest single step of all rounds")
 print(f"{'preset':7} {'PyTorch':>8} {'emlab':>8} {'ratio':>6} {'median':>6} | {'PyT step':>8} {'em step':>8} {'ratio':>6} | {'PyT %pk':>7} {'em GF/s':>7} {'em %pk':>6}")
@@ -62,6 +80,7 @@ for p in ("tiny", "small", "medium"):
     print(f"{p:7} {ft(bt):8.0f} {ft(be):8.0f} {ft(be)/ft(bt):6.2f} {med:6.2f} | {st:8.0f} {se:8.0f} {se/st:6.2f} |"
           f" {100*bt['gflops']/peak:6.0f}% {be['gflops']:7.1f} {100*be['gflops']/peak:5.0f}%")
     print(f"{'':7} rounds: PyTorch {' '.join('%.0f' % ft(j) for j in t)}; emlab {' '.join('%.0f' % ft(j) for j in e)}")
+    print(f"{'':7} PyTorch threads (torch/OpenBLAS) per round: {' '.join('%d/%d' % (j['torch_threads'], j['openblas_threads']) for j in t)}")
 b2 = max(j["tokens_per_s"] for j in em if j["preset"] == "medium")
 b1 = max(j["tokens_per_s"] for j in m1)
 print(f"medium: 2 threads / 1 thread = {b2/b1:.2f} (best round of each)")
