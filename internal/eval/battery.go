@@ -28,11 +28,7 @@ type ItemScore struct {
 // (exact match or edit distance for non-choice items).
 func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[string]tasks.Variant) ([]ItemScore, error) {
 	scores := make([]ItemScore, len(items))
-	var reqs []Continuation
-	var owner []int    // request → item
-	var choiceOf []int // request → choice index, answerReq or altsOnly
-	var prompts [][]int32
-	var genItems []int
+	var w plainWork
 	answers := make([][]int32, len(items))
 	maxAnswer := 0
 	for i := range items {
@@ -55,24 +51,20 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 		if len(it.Choices) > 0 {
 			if alts = oneTokenEach(chs); alts == nil {
 				for c, ids := range chs {
-					reqs = append(reqs, Continuation{Prompt: p, Cont: ids})
-					owner, choiceOf = append(owner, i), append(choiceOf, c)
+					w.request(Continuation{Prompt: p, Cont: ids}, i, c)
 				}
 			}
 			scores[i].ChoiceLP = make([]float64, len(it.Choices))
 		}
 		if it.Answer != "" {
-			reqs = append(reqs, Continuation{Prompt: p, Cont: a, Alts: alts})
-			owner, choiceOf = append(owner, i), append(choiceOf, answerReq)
+			w.request(Continuation{Prompt: p, Cont: a, Alts: alts}, i, answerReq)
 			answers[i] = a
 			maxAnswer = max(maxAnswer, len(a))
 		} else if alts != nil {
-			reqs = append(reqs, Continuation{Prompt: p, Cont: alts[:1], Alts: alts})
-			owner, choiceOf = append(owner, i), append(choiceOf, altsOnly)
+			w.request(Continuation{Prompt: p, Cont: alts[:1], Alts: alts}, i, altsOnly)
 		}
 		if len(it.Choices) == 0 && (slices.Contains(v.Metrics, rundir.ExactMatch) || slices.Contains(v.Metrics, rundir.EditDistance)) {
-			prompts = append(prompts, p)
-			genItems = append(genItems, i)
+			w.generate(p, i)
 		}
 	}
 	withDists := false
@@ -85,27 +77,26 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	// tokenizer; under a BPE a character may take several tokens, so
 	// the bound is at least the longest answer's tokens plus one.
 	maxNew := max(task.MaxLen(), maxAnswer) + 1
-	if !withDists && len(prompts) > 0 {
-		var err error
-		if reqs, owner, choiceOf, prompts, genItems, err = h.scoreFused(scores, reqs, owner, choiceOf, prompts, genItems, maxNew); err != nil {
+	if !withDists && len(w.prompts) > 0 {
+		if err := h.scoreFused(scores, &w, maxNew); err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
 		}
 	}
-	cs, err := h.ScoreContinuations(reqs, withDists)
+	cs, err := h.ScoreContinuations(w.reqs, withDists)
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", task.Name(), err)
 	}
 	for r, c := range cs {
-		i := owner[r]
+		i := w.owner[r]
 		for k, lp := range c.AltLogProbs {
 			var s float64 // a choice's log-prob is the sum over its tokens
 			s += lp
 			scores[i].ChoiceLP[k] = s
 		}
-		if choiceOf[r] == altsOnly {
+		if w.choiceOf[r] == altsOnly {
 			continue
 		}
-		if ch := choiceOf[r]; ch >= 0 {
+		if ch := w.choiceOf[r]; ch >= 0 {
 			var s float64
 			for _, lp := range c.LogProbs {
 				s += lp
@@ -122,12 +113,12 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 			scores[i].BayesKL = kl
 		}
 	}
-	if len(prompts) > 0 {
-		gens, err := h.Generate(prompts, maxNew)
+	if len(w.prompts) > 0 {
+		gens, err := h.Generate(w.prompts, maxNew)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", task.Name(), err)
 		}
-		for g, i := range genItems {
+		for g, i := range w.genItems {
 			scores[i].GenIDs, scores[i].HasGen = gens[g], true
 		}
 	}
@@ -144,69 +135,88 @@ func (h *Harness) ScoreItems(task tasks.Task, items []tasks.Item, variants map[s
 	return scores, nil
 }
 
+// plainWork is what ScoreItems leaves to the plain path: the requests for
+// ScoreContinuations, each with its item and what it scores, and the
+// prompts for Generate, each with its item.
+type plainWork struct {
+	reqs     []Continuation
+	owner    []int // request → item
+	choiceOf []int // request → choice index, answerReq or altsOnly
+	prompts  [][]int32
+	genItems []int // prompt → item
+}
+
+func (w *plainWork) request(c Continuation, item, choice int) {
+	w.reqs = append(w.reqs, c)
+	w.owner = append(w.owner, item)
+	w.choiceOf = append(w.choiceOf, choice)
+}
+
+func (w *plainWork) generate(prompt []int32, item int) {
+	w.prompts = append(w.prompts, prompt)
+	w.genItems = append(w.genItems, item)
+}
+
 // scoreFused takes the generated items whose answer is scored off the plain
 // path when the model's cache can be cut back (fused.go): their answer's
 // log-probs, per-token argmax and greedy continuation go into scores, and
-// the requests and prompts left for ScoreContinuations and Generate come
-// back. Nothing changes when the model has no such cache or a request would
-// not fit the context (the plain path then reports it).
-func (h *Harness) scoreFused(scores []ItemScore, reqs []Continuation, owner, choiceOf []int, prompts [][]int32, genItems []int, maxNew int) ([]Continuation, []int, []int, [][]int32, []int, error) {
-	gen := make(map[int]bool, len(genItems))
-	for _, i := range genItems {
+// their answer requests and prompts leave w. Nothing changes when the model
+// has no such cache or a request would not fit the context (the plain path
+// then reports it).
+func (h *Harness) scoreFused(scores []ItemScore, w *plainWork, maxNew int) error {
+	gen := make(map[int]bool, len(w.genItems))
+	for _, i := range w.genItems {
 		gen[i] = true
 	}
 	nctx := h.Model.Config().NCtx
 	var take []int // requests to fuse
 	longestReq := 0
-	for r, q := range reqs {
-		if choiceOf[r] != answerReq || !gen[owner[r]] || len(q.Alts) > 0 {
+	for r, q := range w.reqs {
+		if w.choiceOf[r] != answerReq || !gen[w.owner[r]] || len(q.Alts) > 0 {
 			continue
 		}
 		n := len(q.Prompt) + len(q.Cont)
 		if len(q.Prompt) == 0 || n > nctx {
-			return reqs, owner, choiceOf, prompts, genItems, nil
+			return nil
 		}
 		take = append(take, r)
 		longestReq = max(longestReq, n)
 	}
 	if len(take) == 0 {
-		return reqs, owner, choiceOf, prompts, genItems, nil
+		return nil
 	}
 	st := rewindState(h.Model, min(h.batchSize(), len(take)), min(nctx, longestReq+maxNew))
 	if st == nil {
-		return reqs, owner, choiceOf, prompts, genItems, nil
+		return nil
 	}
 	fused := make([]Continuation, len(take))
 	done := make(map[int]bool, len(take)) // items scored here
 	for f, r := range take {
-		fused[f] = reqs[r]
-		done[owner[r]] = true
+		fused[f] = w.reqs[r]
+		done[w.owner[r]] = true
 	}
 	res, err := h.scoreAndGenerate(st, fused, maxNew)
 	if err != nil {
-		return nil, nil, nil, nil, nil, err
+		return err
 	}
 	for f, r := range take {
-		s := &scores[owner[r]]
+		s := &scores[w.owner[r]]
 		s.LogProbs, s.Correct = res[f].logProbs, res[f].correct
 		s.GenIDs, s.HasGen = res[f].gen, true
 	}
-	var kr []Continuation
-	var ko, kc []int
-	for r, q := range reqs {
-		if choiceOf[r] == answerReq && done[owner[r]] {
-			continue
+	var left plainWork
+	for r, q := range w.reqs {
+		if w.choiceOf[r] != answerReq || !done[w.owner[r]] {
+			left.request(q, w.owner[r], w.choiceOf[r])
 		}
-		kr, ko, kc = append(kr, q), append(ko, owner[r]), append(kc, choiceOf[r])
 	}
-	var kp [][]int32
-	var kg []int
-	for g, i := range genItems {
+	for g, i := range w.genItems {
 		if !done[i] {
-			kp, kg = append(kp, prompts[g]), append(kg, i)
+			left.generate(w.prompts[g], i)
 		}
 	}
-	return kr, ko, kc, kp, kg, nil
+	*w = left
+	return nil
 }
 
 // What a request scores besides its choices (choiceOf): the item's answer,
