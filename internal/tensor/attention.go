@@ -18,7 +18,8 @@ package tensor
 // division (the block kernels of softmaxRowsSpan fold all rows of a block
 // at once); 16-wide tiles paid a broadcast per FMA (the nv=1 micro-kernels
 // broadcast inside the FMA); in a training step the head's rows come from
-// memory one miss per k-step (all of them are prefetched at the start).
+// memory one miss per k-step (they are prefetched at the start, or one
+// row block ahead from spreadPrefetch on).
 //
 // The plain references are attentionHeadForwardRef/BackwardRef (the same
 // computation through Gemm and the row kernels, as the GPT first did it);
@@ -100,10 +101,11 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 // all at once, a small preset's head (T = 128, Dh = 32: 768 lines
 // forward, 1,792 backward) fills the core's queue of outstanding misses,
 // and the prefetch instructions wait for memory where the tiles could
-// have computed; on this repository's Zen 5 machine the spread prefetch
-// ran the small preset's heads faster (docs/benchmarks.md). The tiny
-// preset's heads (T·Dh = 1,024) ran as fast or faster all at once: there
-// the extra calls per row block cost more than the overlap gains.
+// have computed: spread, the small preset's heads ran 1.11× (forward)
+// and 1.17× (backward) faster on the Zen 5 machine (docs/benchmarks.md,
+// "Zen 5: the heads' prefetch spread over the row blocks"). The tiny
+// preset's backward (T·Dh = 1,024) ran slower spread: there the extra
+// calls per row block cost more than the overlap gains.
 const spreadPrefetch = 4096
 
 // prefetchBackwardRows prefetches rows [i0, i0+n) of the views that
