@@ -18,7 +18,8 @@ package tensor
 // division (the block kernels of softmaxRowsSpan fold all rows of a block
 // at once); 16-wide tiles paid a broadcast per FMA (the nv=1 micro-kernels
 // broadcast inside the FMA); in a training step the head's rows come from
-// memory one miss per k-step (all of them are prefetched at the start).
+// memory one miss per k-step (they are prefetched at the start, or one
+// row block ahead from spreadPrefetch on).
 //
 // The plain references are attentionHeadForwardRef/BackwardRef (the same
 // computation through Gemm and the row kernels, as the GPT first did it);
@@ -44,20 +45,33 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	kT := scratch[:Dh*T] // (Dh, T) = kᵀ, so score rows read contiguous B rows
-	// The head's rows come from memory in a step: ask for all of them at
-	// once rather than one miss per k-step of the tiles, k first (the
-	// transpose reads it at once).
+	// The head's rows come from memory in a step: ask for them ahead of
+	// the tiles rather than one miss per k-step, k first and all of it (the
+	// transpose reads it at once). q's and v's rows are asked for all at
+	// once too when the head is small; from spreadPrefetch on, one row
+	// block ahead (see there).
+	spread := T*Dh >= spreadPrefetch
 	prefetchRowsSpan(k, T, ld, Dh)
-	prefetchRowsSpan(q, T, ld, Dh)
-	prefetchRowsSpan(v, T, ld, Dh)
+	qv := T
+	if spread {
+		qv = min(MR, T)
+	}
+	prefetchRowsSpan(q, qv, ld, Dh)
+	prefetchRowsSpan(v, qv, ld, Dh)
 	prefetchPattern(p, 0, min(MR, T), T, upperZero)
 	transposeSpan(kT, k, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr
 		if i1 < T {
-			// The next block's pattern rows, while this block computes.
-			prefetchPattern(p, i1, min(i1+MR, T), T, upperZero)
+			// The next block's pattern rows (and q's and v's), while this
+			// block computes.
+			n := min(MR, T-i1)
+			if spread {
+				prefetchRowsSpan(q[i1*ld:], n, ld, Dh)
+				prefetchRowsSpan(v[i1*ld:], n, ld, Dh)
+			}
+			prefetchPattern(p, i1, i1+n, T, upperZero)
 		}
 		// Scores of rows [i0, i1) against keys [0, i1): later keys are masked.
 		for j := 0; j < i1; j += NR {
@@ -80,6 +94,30 @@ func AttentionHeadForward(p, z []float32, ldz int, q, k, v []float32, ld, T, Dh 
 			}
 		}
 	}
+}
+
+// spreadPrefetch is the head size T·Dh from which the heads prefetch
+// their rows one row block ahead instead of all at the start. Asked for
+// all at once, a small preset's head (T = 128, Dh = 32: 768 lines
+// forward, 1,792 backward) fills the core's queue of outstanding misses,
+// and the prefetch instructions wait for memory where the tiles could
+// have computed: spread, the small preset's heads ran 1.11× (forward)
+// and 1.17× (backward) faster on the Zen 5 machine (docs/benchmarks.md,
+// "Zen 5: the heads' prefetch spread over the row blocks"). The tiny
+// preset's backward (T·Dh = 1,024) ran slower spread: there the extra
+// calls per row block cost more than the overlap gains.
+const spreadPrefetch = 4096
+
+// prefetchBackwardRows prefetches rows [i0, i0+n) of the views that
+// AttentionHeadBackward reads or writes after vᵀ.
+func prefetchBackwardRows(q, k, dq, dk, dv []float32, ld int, dz []float32, ldz, i0, n, Dh int) {
+	o := i0 * ld
+	prefetchRowsSpan(k[o:], n, ld, Dh)
+	prefetchRowsSpan(dz[i0*ldz:], n, ldz, Dh)
+	prefetchRowsSpan(dq[o:], n, ld, Dh)
+	prefetchRowsSpan(q[o:], n, ld, Dh)
+	prefetchRowsSpan(dk[o:], n, ld, Dh)
+	prefetchRowsSpan(dv[o:], n, ld, Dh)
 }
 
 // prefetchPattern prefetches the pattern rows [i0, i1) that
@@ -110,17 +148,30 @@ func AttentionHeadBackward(dq, dk, dv []float32, ld int, dz []float32, ldz int, 
 	_ = p[T*T-1]
 	MR, NR := isa.mr, isa.nr
 	dP, dS, vT := scratch[:T*T], scratch[T*T:2*T*T], scratch[2*T*T:2*T*T+Dh*T]
-	// All the head's rows at once (see AttentionHeadForward), v first (the
-	// transpose reads it at once), the gradients' too: their first stores
-	// would each wait for a line.
-	for _, x := range [][]float32{v, q, k, dq, dk, dv} {
-		prefetchRowsSpan(x, T, ld, Dh)
+	// The head's rows ahead of the tiles (see AttentionHeadForward), v
+	// first and all of it (the transpose reads it at once), the gradients'
+	// too: their first stores would each wait for a line. The others all
+	// at once when the head is small; from spreadPrefetch on, one row
+	// block ahead of the first loop, which reads k's, dz's and dq's rows
+	// up to its block; q's, dk's and dv's, which the second loop reads,
+	// come in the same steps, so that they are in L2 by then.
+	spread := T*Dh >= spreadPrefetch
+	if spread {
+		prefetchRowsSpan(v, T, ld, Dh)
+		prefetchBackwardRows(q, k, dq, dk, dv, ld, dz, ldz, 0, min(MR, T), Dh)
+	} else {
+		for _, x := range [][]float32{v, q, k, dq, dk, dv} {
+			prefetchRowsSpan(x, T, ld, Dh)
+		}
+		prefetchRowsSpan(dz, T, ldz, Dh)
 	}
-	prefetchRowsSpan(dz, T, ldz, Dh)
 	transposeSpan(vT, v, T, Dh, ld, T)
 	for i0 := 0; i0 < T; i0 += MR {
 		mr := min(MR, T-i0)
 		i1 := i0 + mr
+		if spread && i1 < T {
+			prefetchBackwardRows(q, k, dq, dk, dv, ld, dz, ldz, i1, min(MR, T-i1), Dh)
+		}
 		// dp rows [i0, i1), columns [0, i1) = dz·vᵀ.
 		for j := 0; j < i1; j += NR {
 			isa.tile(mr, min(NR, i1-j), Dh, &dz[i0*ldz], ldz, 1, &vT[j], T, &dP[i0*T+j], T, false, nil)
