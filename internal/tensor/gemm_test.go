@@ -143,7 +143,8 @@ func TestGemmMatchesReference(t *testing.T) {
 
 // TestGemmShapes covers the shapes the model presets use, including the
 // strided per-head views and leading dimensions that are multiples of 512
-// (the copied-A path) and k beyond one k-block.
+// (lda = 1024: the copied-A path; 512: read in place) and k beyond one
+// k-block.
 func TestGemmShapes(t *testing.T) {
 	cases := []gemmCase{
 		{false, false, 129, 192, 64, 0, 0},  // QKV projection, tiny
