@@ -41,10 +41,10 @@ for _ in $(seq "$cores"); do "$tmp/peak" >>"$tmp/peak.jsonl" & done
 wait
 for r in $(seq "$rounds"); do
   for p in tiny small medium; do
-    for tb in "1 2" "2 1"; do
-      set -- $tb
-      LD_PRELOAD=$tcmalloc OPENBLAS_NUM_THREADS=$2 OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" "$1" "$secs" |
-        sed "s/}\$/, \"round\": $r, \"openblas_threads\": $2}/" >>"$tmp/torch.jsonl"
+    for tb in 1:2 2:1; do  # torch threads:OpenBLAS threads
+      tt=${tb%:*} bt=${tb#*:}
+      LD_PRELOAD=$tcmalloc OPENBLAS_NUM_THREADS=$bt OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/bench/torch_train.py "$p" "$tt" "$secs" |
+        sed "s/}\$/, \"round\": $r, \"openblas_threads\": $bt}/" >>"$tmp/torch.jsonl"
     done
     "$tmp/emlab" bench --preset "$p" --json --time "${secs}s" >>"$tmp/emlab.jsonl"
   done
@@ -58,14 +58,14 @@ def lines(f): return [json.loads(l) for l in open(d + "/" + f)]
 peaks = lines("peak.jsonl")
 peak = sum(j["gflops"] for j in peaks)
 em, m1 = lines("emlab.jsonl"), lines("medium1.jsonl")
-# Each round's PyTorch figure is the faster of its two thread settings.
-torch = []
-for j in lines("torch.jsonl"):
-    same = [t for t in torch if t["preset"] == j["preset"] and t["round"] == j["round"]]
-    if not same:
-        torch.append(j)
-    elif j["tokens_per_s"] > same[0]["tokens_per_s"]:
-        torch[torch.index(same[0])] = j
+# Each round's PyTorch figure is the faster of its two thread settings; the
+# fastest single step is looked for in both.
+all_torch, best = lines("torch.jsonl"), {}
+for j in all_torch:
+    k = (j["preset"], j["round"])
+    if k not in best or j["tokens_per_s"] > best[k]["tokens_per_s"]:
+        best[k] = j
+torch = list(best.values())
 print(f"FMA peak: {peak:.0f} GFLOP/s ({len(peaks)} cores at once: {' + '.join('%.0f' % j['gflops'] for j in peaks)})")
 print(f"tokens/s: best of {rounds} interleaved rounds (each a mean over its seconds); best step: the fastest single step of all rounds")
 print(f"{'preset':7} {'PyTorch':>8} {'emlab':>8} {'ratio':>6} {'median':>6} | {'PyT step':>8} {'em step':>8} {'ratio':>6} | {'PyT %pk':>7} {'em GF/s':>7} {'em %pk':>6}")
@@ -76,7 +76,7 @@ for p in ("tiny", "small", "medium"):
     fb = lambda j: j["best_step_tokens_per_s"]
     bt, be = max(t, key=ft), max(e, key=ft)
     med = statistics.median(ft(a) / ft(b) for a, b in zip(e, t))
-    st, se = max(map(fb, t)), max(map(fb, e))
+    st, se = max(fb(j) for j in all_torch if j["preset"] == p), max(map(fb, e))
     print(f"{p:7} {ft(bt):8.0f} {ft(be):8.0f} {ft(be)/ft(bt):6.2f} {med:6.2f} | {st:8.0f} {se:8.0f} {se/st:6.2f} |"
           f" {100*bt['gflops']/peak:6.0f}% {be['gflops']:7.1f} {100*be['gflops']/peak:5.0f}%")
     print(f"{'':7} rounds: PyTorch {' '.join('%.0f' % ft(j) for j in t)}; emlab {' '.join('%.0f' % ft(j) for j in e)}")
