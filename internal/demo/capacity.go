@@ -33,7 +33,7 @@ const (
 func init() {
 	register(&Study{Name: "capacity",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 1.17, QuickMinutes: 1.28,
+		Minutes: 0.55, QuickMinutes: 0.52,
 		Claim:      "A language model stores knowledge up to a fixed capacity, about 2 bits per parameter (Allen-Zhu & Li 2024), and a ladder of models saturates once the world fits.",
 		Experiment: "GPTs of 5k–107k parameters trained on random entity → attribute facts (a 200-entity world of 2657 bits for 3000 steps, and a 1000-entity world of 13.3k bits — more than twice the small model's parameters — for 12000 steps); bits stored counted over every fact",
 		Sweeps:     []string{capacitySweep},

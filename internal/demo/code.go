@@ -28,7 +28,7 @@ func codeVariant(n int) string { return fmt.Sprintf("trace/len=%d", n) }
 func init() {
 	register(&Study{Name: "code",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 0.95, QuickMinutes: 0.97,
+		Minutes: 0.39, QuickMinutes: 0.35,
 		Claim:      "Code understanding emerges with scale: tracing what a program computes is out of reach of small models and within reach of larger ones, and longer programs need larger models.",
 		Experiment: "GPTs of 4.8k–61k parameters (3000 steps) on tracing toy programs of 1–4 statements (assignments, copies, ifs, small adds and loops); exact match on held-out programs of 2–5 statements, 5 never trained",
 		Sweeps:     []string{codeSweep},

@@ -28,7 +28,7 @@ const (
 func init() {
 	register(&Study{Name: "composition",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 1.59, QuickMinutes: 1.67,
+		Minutes: 0.73, QuickMinutes: 0.62,
 		Claim:      "Skills learned separately compose: a model answers combinations it never saw together in training, and does so once it is large enough.",
 		Experiment: "GPTs of 17k–106k parameters (3000 steps) on two-hop chains of facts with chain of thought, where the relation pair pal→boss is never composed in training; exact match on held-out chains of trained pairs (the control), of the held-out pair, and three hops long (never trained)",
 		Sweeps:     []string{compositionSweep},

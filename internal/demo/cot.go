@@ -26,7 +26,7 @@ const (
 func init() {
 	register(&Study{Name: "cot",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 8.26, QuickMinutes: 1.78,
+		Minutes: 3.26, QuickMinutes: 0.65,
 		Claim:      "Chain of thought — writing the intermediate steps — lets a smaller model solve multi-step problems, and further than it was trained.",
 		Experiment: "GPT ladders (4.6k–105k parameters, 3000 steps each) trained on addition of 1–3 digits with a scratchpad or with the plain answer, and on two-hop questions answered with the bridge entity written out or directly; 4-digit sums are evaluated, never trained",
 		Sweeps:     []string{cotAddSweep, cotMultihopSweep},

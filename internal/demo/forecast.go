@@ -57,7 +57,7 @@ var forecastLadders = []struct{ sweep, axis string }{
 func init() {
 	register(&Study{Name: "forecast",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 17.28, QuickMinutes: 2.95,
+		Minutes: 7.14, QuickMinutes: 1.23,
 		Claim:      "Emergent abilities are unpredictable: the smaller models do not foretell the larger ones.",
 		Experiment: "each emergent curve of the demo ladder, the chain-of-thought ladders and the data ladder fitted on the rungs below its transition and extrapolated to the rest (values and x*); the demo ladder's abilities against eval loss across sizes and checkpoints",
 		Sweeps:     []string{ladderSweep, cotAddSweep, cotMultihopSweep, scaleDataSweep},

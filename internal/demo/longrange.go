@@ -40,7 +40,7 @@ const (
 func init() {
 	register(&Study{Name: "longrange",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 1.49, QuickMinutes: 0.53,
+		Minutes: 0.66, QuickMinutes: 0.3,
 		Claim:      "Self-attention carries long-range dependencies that recurrent networks lose.",
 		Experiment: fmt.Sprintf("GPTs and one-layer LSTMs matched in parameters, trained to carry one value across gaps of 0–%d filler characters; exact match at gaps %d, %d, %d and %d (never trained)", longrangeGap, longrangeGap/4, longrangeGap/2, longrangeGap, longrangeEvalGap),
 		Sweeps:     []string{longrangeSweep},

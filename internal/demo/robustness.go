@@ -39,7 +39,7 @@ var robustUntrained = []string{"add/plain/3"}
 func init() {
 	register(&Study{Name: "robustness",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 3.29, QuickMinutes: 1.93,
+		Minutes: 1.38, QuickMinutes: 0.83,
 		Claim:      "Larger models are more robust: perturbations of the input that keep the answer cost them less accuracy.",
 		Experiment: "GPTs of two sizes (20k–67k parameters, 3000 steps) trained alone on 2-digit addition, in-context label mapping and a story grammar; accuracy on held-out items clean and perturbed (spaces, leading zeros, distracting examples or sentences, reordered examples)",
 		Sweeps:     []string{robustnessSweep},

@@ -41,7 +41,7 @@ const (
 func init() {
 	register(&Study{Name: "scale-axes",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 12.17, QuickMinutes: 3.62,
+		Minutes: 5.53, QuickMinutes: 1.47,
 		Claim:      "Scale is three axes — parameters, data and compute — and an ability appears once scale passes a critical point.",
 		Experiment: "the demo's size ladder, a data ladder (one size, tokens over 1.5 decades) and an iso-FLOP design (3 budgets × 4 sizes) on the arithmetic mixture; L(N, D) fitted to the final eval losses; 2-digit addition's exact match against parameters, tokens and FLOPs",
 		Sweeps:     []string{ladderSweep, scaleDataSweep, scaleISOFLOPSweep},
