@@ -167,7 +167,7 @@ func listStudies(w io.Writer, studies []*demo.Study) error {
 				took = "timed with the whole demo (docs/demo.md)"
 			}
 			if minutes > 0 {
-				took = fmt.Sprintf("measured %.1f min on 2 Zen 5 cores (docs/demo.md)", minutes)
+				took = fmt.Sprintf("measured %.1f min on %s (docs/demo.md)", minutes, demo.MinutesMachine)
 			}
 			plural := "s"
 			if runs == 1 {

@@ -46,6 +46,10 @@ func (f *Finding) verdict(v string) {
 	f.Verdict, f.Pass = v, v == VerdictSupported
 }
 
+// MinutesMachine is where every study's Minutes and QuickMinutes were
+// measured: re-time them all together when it changes.
+const MinutesMachine = "2 Zen 5 cores"
+
 // Study is a registered unit of the claims study: a claim of the founding
 // text, the experiment that tests it (embedded sweep files), what it
 // costs, and Judge, which re-derives its findings from the run
@@ -73,8 +77,8 @@ type Study struct {
 	// theirs in the abilities, induction, grokking and quanta sections).
 	Section string
 	// Minutes and QuickMinutes are the measured wall times of the study
-	// run alone from an empty directory on the 2-core development machine
-	// (docs/demo.md says when and under what load); 0 when not measured.
+	// run alone from an empty directory on MinutesMachine (docs/demo.md
+	// says when and under what load); 0 when not measured.
 	Minutes, QuickMinutes float64
 	// Judge re-derives the findings (and the study's report section) from
 	// the run directories.
