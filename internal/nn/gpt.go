@@ -105,11 +105,14 @@ type gptMicro struct {
 	keep    tensor.RowSet
 	keepTgt []int32
 
-	// The attention loops over groups of pairs, built once, and the layer
-	// and whole-batch buffers they run on.
+	// The attention loops over groups of pairs, built once, and the layer,
+	// the sequences [s0, s1) and the whole-batch buffers they run on.
 	attnFwd, attnBwd      func(grp int)
-	layer                 int
+	layer, s0, s1         int
 	qkv, att, z, dz, dqkv []float32
+
+	// c_attn's Wᵀ packed once per layer for the backward's dX pieces.
+	qkvWT tensor.PackedB
 }
 
 // gptWeights are named views of one flat buffer (values or gradients).
@@ -629,14 +632,15 @@ func (mb *gptMicro) rows32(s []int32) []int32 {
 // alone. Each pair writes only its own (T, T) pattern and its own Dh
 // columns of z, so the result does not depend on the grouping.
 func (mb *gptMicro) attentionForward() {
+	mb.s0, mb.s1 = mb.b0, mb.b1
 	tensor.ParallelFor(min(attnGroups, (mb.b1-mb.b0)*mb.m.cfg.NHeads), mb.attnFwd)
 }
 
-// pairs is group grp's (b, head) pairs [i0, i1), numbered b·H + h over the
-// whole batch.
+// pairs is group grp's (b, head) pairs [i0, i1) of the sequences [s0, s1),
+// numbered b·H + h over the whole batch.
 func (mb *gptMicro) pairs(grp int) (i0, i1 int) {
 	H := mb.m.cfg.NHeads
-	p0, n := mb.b0*H, (mb.b1-mb.b0)*H
+	p0, n := mb.s0*H, (mb.s1-mb.s0)*H
 	groups := min(attnGroups, n)
 	return p0 + grp*n/groups, p0 + (grp+1)*n/groups
 }
@@ -671,11 +675,13 @@ func (mb *gptMicro) attentionForwardGroup(grp int) {
 	}
 }
 
-// attentionBackward writes the micro-batch's rows of dqkv (B, T, 3C) for
-// layer mb.layer from dz (B, T, C), scaling dz by the head mask in place,
-// in the groups of attentionForward.
-func (mb *gptMicro) attentionBackward() {
-	tensor.ParallelFor(min(attnGroups, (mb.b1-mb.b0)*mb.m.cfg.NHeads), mb.attnBwd)
+// attentionBackward writes the rows of sequences [s0, s1) of dqkv (B, T,
+// 3C) for layer mb.layer from dz (B, T, C), scaling dz by the head mask in
+// place. Each pair writes its own columns of its sequence's rows, so the
+// grouping of pairs does not change the result.
+func (mb *gptMicro) attentionBackward(s0, s1 int) {
+	mb.s0, mb.s1 = s0, s1
+	tensor.ParallelFor(min(attnGroups, (s1-s0)*mb.m.cfg.NHeads), mb.attnBwd)
 }
 
 // attnScratchLen is the attention backward's scratch per head: d(pattern),
@@ -831,19 +837,43 @@ func (m *GPT) backwardMicro(k int) {
 		x := mb.rows(m.resIn(l), C)
 		mb.layer, mb.qkv, mb.att = l, m.layer(a.qkv, l, 3*C), m.layer(a.att, l, H*T)
 		mb.dz, mb.dqkv = a.dC[:m.B*T*C], a.dqkv[:m.B*T*3*C]
-		mb.attentionBackward()
 		dqkv := mb.rows(a.dqkv, 3*C)
 		h := x
 		if cfg.LayerNorm {
 			h = mb.rows(m.layer(a.ln1, l, C), C)
 		}
-		tensor.Gemm(true, false, C, 3*C, n, h, C, dqkv, 3*C, 1, lg.qkvW, 3*C)
-		tensor.BiasGrad(lg.qkvB, dqkv, n, 3*C)
+		// The attention backward runs a few sequences at a time, and c_attn's
+		// products take each finished piece of dqkv's rows while it is in
+		// L2 (whole, it is 3C floats a row, several MB, read back cold).
+		// The weight gradient's pieces start at multiples of the GEMM's
+		// k-block, so its bits are those of one product over all rows;
+		// BiasGrad sums rows in order and the dX rows are independent.
+		mb.qkvWT.Pack(true, C, 3*C, lw.qkvW, 3*C)
+		kb := tensor.GemmKBlock()
+		seqs := max(1, (kb+T-1)/T)
+		for s0, r0 := mb.b0, 0; s0 < mb.b1; {
+			s1 := min(s0+seqs, mb.b1)
+			mb.attentionBackward(s0, s1)
+			s0 = s1
+			r1 := (s1 - mb.b0) * T
+			if s1 < mb.b1 {
+				r1 -= r1 % kb
+			}
+			if r1 == r0 {
+				continue
+			}
+			rows, dq := r1-r0, dqkv[r0*3*C:]
+			tensor.Gemm(true, false, C, 3*C, rows, h[r0*C:], C, dq, 3*C, 1, lg.qkvW, 3*C)
+			tensor.BiasGrad(lg.qkvB, dq, rows, 3*C)
+			if cfg.LayerNorm {
+				tensor.GemmPackedB(rows, dq, 3*C, &mb.qkvWT, 0, dC[r0*C:], C)
+			} else {
+				tensor.GemmPackedB(rows, dq, 3*C, &mb.qkvWT, 1, dresid[r0*C:], C)
+			}
+			r0 = r1
+		}
 		if cfg.LayerNorm {
-			tensor.Gemm(false, true, n, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 0, dC, C)
 			tensor.LayerNormBackward(dresid, lg.ln1W, lg.ln1B, dC, x, lw.ln1W, mb.rows(m.layer(a.ln1Mean, l, 1), 1), mb.rows(m.layer(a.ln1Rstd, l, 1), 1), n, C)
-		} else {
-			tensor.Gemm(false, true, n, C, 3*C, dqkv, 3*C, lw.qkvW, 3*C, 1, dresid, C)
 		}
 	}
 

@@ -177,6 +177,12 @@ var gemmJobs jobList[gemmJob]
 // bias (n floats, or nil) is added to every row of C after the product, in
 // the last k-block's store: bit-identical to a separate AddBias.
 func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
+	gemmBlockedB(isa, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, nil)
+}
+
+// gemmBlockedB is gemmBlocked with op(B) already packed in bp (PackedB's
+// layout, that of phasePackB) when bp is not nil.
+func gemmBlockedB(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias, bp []float32) {
 	if k == 0 { // (GemmBias does not come here with k = 0)
 		scaleC(m, n, beta, c, ldc)
 		return
@@ -198,8 +204,10 @@ func gemmBlocked(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, ld
 	// m/MR row tiles; with few rows (the weight gradients Xᵀ·dY, m = d) an
 	// untransposed B is read in place instead (measured faster even for
 	// ldb = 1024, whose rows alias in L1: the panel is re-read from L2).
-	j.packed = transB || !isa.strideB || m > 256
-	if j.packed {
+	j.packed = transB || !isa.strideB || m > 256 || bp != nil
+	if bp != nil {
+		j.bp = bp
+	} else if j.packed {
 		// All of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
 		// (kl×NR) at jp·kl·NR.
 		j.bpBuf = getBuf(k * j.nPan * NR)

@@ -72,6 +72,20 @@ func GemmTNRows(m, n int, a []float32, lda int, b []float32, ldb int, c []float3
 	}
 }
 
+// GemmKBlock is the k-block of the active Gemm kernels: Gemm(true, false,
+// m, n, k, …, beta 1) sums each element of C over k in blocks of this many
+// rows of A and B, each block from +0 and added to C in order (the plain
+// Go kernel adds every product in k order: 1). So calls over consecutive
+// row ranges of A and B that start at multiples of GemmKBlock, each with
+// beta 1, give the bits of one call over all rows: a caller may compute a
+// weight gradient piece by piece while its rows are still in cache.
+func GemmKBlock() int {
+	if isa := activeISA; isa != nil {
+		return isa.kc
+	}
+	return 1
+}
+
 // ExpandRows moves the compacted rows of set, held in the first
 // len(set.Idx) rows of buf (rows of n floats), in place to their full
 // positions and sets every other row of buf[:set.Full·n] to zero.
