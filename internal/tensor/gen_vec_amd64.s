@@ -1311,7 +1311,7 @@ line:
 	RET
 
 // func packPanels512(dst *float32, src *float32, rows int, lds int, panels int, pstride int, last uint16)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·packPanels512(SB), NOSPLIT, $0-50
 	MOVQ    dst+0(FP), AX
 	MOVQ    src+8(FP), CX
@@ -1326,27 +1326,30 @@ TEXT ·packPanels512(SB), NOSPLIT, $0-50
 	MOVWLZX last+48(FP), R8
 	KMOVW   R8, K2
 	DECQ    SI
+	MOVQ    BX, R8
+	SHLQ    $0x03, R8
 
 row:
 	TESTQ DX, DX
 	JZ    done
-	MOVQ  CX, R8
-	MOVQ  AX, R9
-	MOVQ  SI, R10
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  SI, R11
 
 panel:
-	TESTQ     R10, R10
-	JZ        lastpanel
-	VMOVUPS.Z (R8), K1, Z0
-	VMOVUPS   Z0, K1, (R9)
-	ADDQ      $0x38, R8
-	ADDQ      DI, R9
-	DECQ      R10
-	JMP       panel
+	TESTQ      R11, R11
+	JZ         lastpanel
+	PREFETCHT0 (R9)(R8*1)
+	VMOVUPS.Z  (R9), K1, Z0
+	VMOVUPS    Z0, K1, (R10)
+	ADDQ       $0x38, R9
+	ADDQ       DI, R10
+	DECQ       R11
+	JMP        panel
 
 lastpanel:
-	VMOVUPS.Z (R8), K2, Z0
-	VMOVUPS   Z0, K2, (R9)
+	VMOVUPS.Z (R9), K2, Z0
+	VMOVUPS   Z0, K2, (R10)
 	ADDQ      BX, CX
 	ADDQ      $0x38, AX
 	DECQ      DX

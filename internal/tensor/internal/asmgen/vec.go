@@ -666,6 +666,9 @@ func lnBwd() {
 	RET()
 }
 
+// packAhead: the packer prefetches the row 2^packAhead rows ahead.
+const packAhead = 3
+
 func packPanels() {
 	TEXT("packPanels512", NOSPLIT, "func(dst, src *float32, rows, lds, panels, pstride int, last uint16)")
 	Pragma("noescape")
@@ -687,6 +690,9 @@ func packPanels() {
 	lm := Load(Param("last"), GP32())
 	KMOVW(lm, lastK)
 	DECQ(panels) // full panels before the last
+	ahead := GP64()
+	MOVQ(lds, ahead)
+	SHLQ(operand.U8(packAhead), ahead)
 	v := ZMM()
 	Label("row")
 	TESTQ(rows, rows)
@@ -698,6 +704,7 @@ func packPanels() {
 	Label("panel")
 	TESTQ(c, c)
 	JZ(operand.LabelRef("lastpanel"))
+	PREFETCHT0(operand.Mem{Base: s, Index: ahead, Scale: 1})
 	VMOVUPS_Z(operand.Mem{Base: s}, full, v)
 	VMOVUPS(v, full, operand.Mem{Base: d})
 	ADDQ(operand.U8(56), s)
