@@ -86,6 +86,11 @@ type GPT struct {
 	skipIgnored, skipping bool
 	keepIdx, keepTgt      []int32 // (B, T): each micro-batch's kept rows and their targets, from its first row
 	tailActs              map[string]bool
+
+	// pieceSeqs: the sequences per piece of the backward's attention and
+	// c_attn (backwardMicro); 0 takes a k-block's worth of rows. Tests set
+	// it to the whole micro-batch: the products over all rows at once.
+	pieceSeqs int
 }
 
 // gptMicro is one micro-batch of the current batch: sequences [b0, b1),
@@ -851,6 +856,9 @@ func (m *GPT) backwardMicro(k int) {
 		mb.qkvWT.Pack(true, C, 3*C, lw.qkvW, 3*C)
 		kb := tensor.GemmKBlock()
 		seqs := max(1, (kb+T-1)/T)
+		if m.pieceSeqs > 0 {
+			seqs = m.pieceSeqs
+		}
 		for s0, r0 := mb.b0, 0; s0 < mb.b1; {
 			s1 := min(s0+seqs, mb.b1)
 			mb.attentionBackward(s0, s1)

@@ -1638,7 +1638,7 @@ ddone:
 	RET
 
 // func geluFwd512(out *float32, x *float32, n int)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·geluFwd512(SB), NOSPLIT, $0-24
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1663,6 +1663,7 @@ TEXT ·geluFwd512(SB), NOSPLIT, $0-24
 loop:
 	CMPQ         DX, $0x10
 	JL           tail
+	PREFETCHT0   2048(CX)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z16, Z16, Z17
 	VMOVAPS      Z13, Z18
@@ -1750,7 +1751,7 @@ DATA minus2<>+0(SB)/4, $0xc0000000
 GLOBL minus2<>(SB), RODATA|NOPTR, $4
 
 // func geluBwd512(dx *float32, x *float32, dout *float32, n int)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·geluBwd512(SB), NOSPLIT, $0-32
 	MOVQ         dx+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1777,6 +1778,8 @@ TEXT ·geluBwd512(SB), NOSPLIT, $0-32
 loop:
 	CMPQ         BX, $0x10
 	JL           tail
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2048(DX)
 	VMOVUPS      (CX), Z17
 	VMULPS       Z17, Z17, Z19
 	VMOVAPS      Z13, Z18
@@ -1876,7 +1879,7 @@ DATA geluCA3<>+0(SB)/4, $0x3ddb33b6
 GLOBL geluCA3<>(SB), RODATA|NOPTR, $4
 
 // func geluBwdSet512(dx *float32, x *float32, dout *float32, n int)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·geluBwdSet512(SB), NOSPLIT, $0-32
 	MOVQ         dx+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1903,6 +1906,8 @@ TEXT ·geluBwdSet512(SB), NOSPLIT, $0-32
 loop:
 	CMPQ         BX, $0x10
 	JL           tail
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2048(DX)
 	VMOVUPS      (CX), Z17
 	VMULPS       Z17, Z17, Z19
 	VMOVAPS      Z13, Z18
