@@ -14,13 +14,8 @@ base=${1:?usage: demo_ab.sh BASE [ROUNDS]}
 rounds=${2:-2}
 quick=--quick
 [ "${MODE:-quick}" = full ] && quick=
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/src"
-git archive "$base" | tar -x -C "$tmp/src"
-(cd "$tmp/src" && go build -o "$tmp/base" ./cmd/emlab)
-go build -o "$tmp/new" ./cmd/emlab
-echo "base $(git rev-parse --short "$base"), new $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
+. tools/bench/ab_build.sh
+echo
 for r in $(seq "$rounds"); do
   for side in new base; do
     out="$tmp/$side-$r"

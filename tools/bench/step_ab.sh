@@ -24,13 +24,8 @@ preset=${2:-small}
 rounds=${3:-10}
 secs=${4:-4}
 mode=${MODE:-alt}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/src"
-git archive "$base" | tar -x -C "$tmp/src"
-(cd "$tmp/src" && go build -o "$tmp/base" ./cmd/emlab)
-go build -o "$tmp/new" ./cmd/emlab
-echo "base $(git rev-parse --short "$base"), new $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'), $preset, $mode"
+. tools/bench/ab_build.sh
+echo ", $preset, $mode"
 tps() { /usr/bin/python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["tokens_per_s"]))' "$1"; }
 for r in $(seq "$rounds"); do
   if [ "$mode" = pair ]; then
