@@ -853,6 +853,8 @@ func (m *GPT) backwardMicro(k int) {
 		// The weight gradient's pieces start at multiples of the GEMM's
 		// k-block, so its bits are those of one product over all rows;
 		// BiasGrad sums rows in order and the dX rows are independent.
+		// dX overwrites dC, which holds dz: only rows of sequences whose
+		// attention backward has already read them.
 		mb.qkvWT.Pack(true, C, 3*C, lw.qkvW, 3*C)
 		kb := tensor.GemmKBlock()
 		seqs := max(1, (kb+T-1)/T)
