@@ -755,7 +755,7 @@ func (m *GPT) backwardMicro(k int) {
 		clear(mb.grad)
 	}
 	cfg := m.cfg
-	C, V, F, H, T := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), cfg.NHeads, m.T
+	C, V, F, T := cfg.DModel, cfg.DVocab, cfg.HiddenMLP(), m.T
 	n := (mb.b1 - mb.b0) * T
 	a, w, g := &m.act, &m.w, &mb.g
 	// The last block after its attention, ln_f and the unembedding ran on
@@ -839,50 +839,13 @@ func (m *GPT) backwardMicro(k int) {
 			tensor.ExpandRows(dC, &mb.keep, C)
 			tensor.ExpandRows(dresid, &mb.keep, C)
 		}
+		// c_attn's dX is ln_1's output gradient, or without LayerNorm
+		// part of the residual stream's.
 		x := mb.rows(m.resIn(l), C)
-		mb.layer, mb.qkv, mb.att = l, m.layer(a.qkv, l, 3*C), m.layer(a.att, l, H*T)
-		mb.dz, mb.dqkv = a.dC[:m.B*T*C], a.dqkv[:m.B*T*3*C]
-		dqkv := mb.rows(a.dqkv, 3*C)
-		h := x
-		if cfg.LayerNorm {
-			h = mb.rows(m.layer(a.ln1, l, C), C)
-		}
-		// The attention backward runs a few sequences at a time, and c_attn's
-		// products take each finished piece of dqkv's rows while it is in
-		// L2 (whole, it is 3C floats a row, several MB, read back cold).
-		// The weight gradient's pieces start at multiples of the GEMM's
-		// k-block, so its bits are those of one product over all rows;
-		// BiasGrad sums rows in order and the dX rows are independent.
-		// dX overwrites dC, which holds dz: only rows of sequences whose
-		// attention backward has already read them.
-		mb.qkvWT.Pack(true, C, 3*C, lw.qkvW, 3*C)
-		kb := tensor.GemmKBlock()
-		seqs := max(1, (kb+T-1)/T)
-		if m.pieceSeqs > 0 {
-			seqs = m.pieceSeqs
-		}
-		for s0, r0 := mb.b0, 0; s0 < mb.b1; {
-			s1 := min(s0+seqs, mb.b1)
-			mb.attentionBackward(s0, s1)
-			s0 = s1
-			r1 := (s1 - mb.b0) * T
-			if s1 < mb.b1 {
-				r1 -= r1 % kb
-			}
-			if r1 == r0 {
-				continue
-			}
-			rows, dq := r1-r0, dqkv[r0*3*C:]
-			tensor.Gemm(true, false, C, 3*C, rows, h[r0*C:], C, dq, 3*C, 1, lg.qkvW, 3*C)
-			tensor.BiasGrad(lg.qkvB, dq, rows, 3*C)
-			if cfg.LayerNorm {
-				tensor.GemmPackedB(rows, dq, 3*C, &mb.qkvWT, 0, dC[r0*C:], C)
-			} else {
-				tensor.GemmPackedB(rows, dq, 3*C, &mb.qkvWT, 1, dresid[r0*C:], C)
-			}
-			r0 = r1
-		}
-		if cfg.LayerNorm {
+		if !cfg.LayerNorm {
+			m.qkvBackward(mb, l, x, dresid, 1)
+		} else {
+			m.qkvBackward(mb, l, mb.rows(m.layer(a.ln1, l, C), C), dC, 0)
 			tensor.LayerNormBackward(dresid, lg.ln1W, lg.ln1B, dC, x, lw.ln1W, mb.rows(m.layer(a.ln1Mean, l, 1), 1), mb.rows(m.layer(a.ln1Rstd, l, 1), 1), n, C)
 		}
 	}
@@ -890,6 +853,49 @@ func (m *GPT) backwardMicro(k int) {
 	// x₀ = wte[tokens] + wpe[0:T]
 	tensor.ScatterAdd(g.wte, dresid, mb.rows32(m.tokens), C)
 	tensor.BiasGrad(g.wpe[:T*C], dresid, mb.b1-mb.b0, T*C)
+}
+
+// qkvBackward runs layer l's attention backward and c_attn's on micro-batch
+// mb: dqkv from dz (in dC), then c_attn's weight and bias gradients from
+// dqkv and its input h (ln_1's output, or the residual stream), and
+// dX = dqkv·Wᵀ, written to dx with beta 0 or added to it with beta 1.
+//
+// The attention backward runs a few sequences at a time, and c_attn's
+// products take each finished piece of dqkv's rows while it is in L2
+// (whole, it is 3C floats a row, several MB, read back cold). The weight
+// gradient's pieces start at multiples of the GEMM's k-block, so its bits
+// are those of one product over all rows; BiasGrad sums rows in order and
+// the dX rows are independent. dX may overwrite dC, which holds dz: only
+// rows of sequences whose attention backward has already read them.
+func (m *GPT) qkvBackward(mb *gptMicro, l int, h, dx []float32, beta float32) {
+	C, H, T, a := m.cfg.DModel, m.cfg.NHeads, m.T, &m.act
+	lw, lg := &m.w.layers[l], &mb.g.layers[l]
+	mb.layer, mb.qkv, mb.att = l, m.layer(a.qkv, l, 3*C), m.layer(a.att, l, H*T)
+	mb.dz, mb.dqkv = a.dC[:m.B*T*C], a.dqkv[:m.B*T*3*C]
+	dqkv := mb.rows(a.dqkv, 3*C)
+	mb.qkvWT.Pack(true, C, 3*C, lw.qkvW, 3*C)
+	kb := tensor.GemmKBlock()
+	seqs := max(1, (kb+T-1)/T)
+	if m.pieceSeqs > 0 {
+		seqs = m.pieceSeqs
+	}
+	for s0, r0 := mb.b0, 0; s0 < mb.b1; {
+		s1 := min(s0+seqs, mb.b1)
+		mb.attentionBackward(s0, s1)
+		s0 = s1
+		r1 := (s1 - mb.b0) * T
+		if s1 < mb.b1 {
+			r1 -= r1 % kb
+		}
+		if r1 == r0 {
+			continue
+		}
+		rows, dq := r1-r0, dqkv[r0*3*C:]
+		tensor.Gemm(true, false, C, 3*C, rows, h[r0*C:], C, dq, 3*C, 1, lg.qkvW, 3*C)
+		tensor.BiasGrad(lg.qkvB, dq, rows, 3*C)
+		tensor.GemmPackedB(rows, dq, 3*C, &mb.qkvWT, beta, dx[r0*C:], C)
+		r0 = r1
+	}
 }
 
 // Logits returns the logits of the last Forward, (B, T, DVocab); the slice
