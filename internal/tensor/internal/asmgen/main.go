@@ -139,20 +139,7 @@ func kernel512(mr, nv int) {
 		}
 		advanceA(mr)
 	}
-	// Two k-steps per iteration, then at most one more.
-	Label("loop2")
-	CMPQ(reg.RAX, operand.U8(2))
-	JL(operand.LabelRef("tail"))
-	step()
-	ADDQ(reg.R12, reg.RBX)
-	step()
-	ADDQ(reg.R12, reg.RBX)
-	SUBQ(operand.U8(2), reg.RAX)
-	JMP(operand.LabelRef("loop2"))
-	Label("tail")
-	TESTQ(reg.RAX, reg.RAX)
-	JZ(operand.LabelRef("store"))
-	step()
+	kLoop(step)
 
 	Label("store")
 	// Four epilogues: C (+)= acc, then (with a bias row) + bias. The bias is
@@ -238,19 +225,7 @@ func kernel256(mr int) {
 		}
 		advanceA(mr)
 	}
-	Label("loop2")
-	CMPQ(reg.RAX, operand.U8(2))
-	JL(operand.LabelRef("tail"))
-	step()
-	ADDQ(reg.R12, reg.RBX)
-	step()
-	ADDQ(reg.R12, reg.RBX)
-	SUBQ(operand.U8(2), reg.RAX)
-	JMP(operand.LabelRef("loop2"))
-	Label("tail")
-	TESTQ(reg.RAX, reg.RAX)
-	JZ(operand.LabelRef("store"))
-	step()
+	kLoop(step)
 
 	Label("store")
 	Load(Param("bias"), reg.RBX)
@@ -361,4 +336,23 @@ func main() {
 		os.Exit(1)
 	}
 	Generate()
+}
+
+// kLoop emits a micro-kernel's loop over k (RAX k-steps left, RBX at B's
+// row, R12 B's row stride): two k-steps an iteration, then at most one
+// more, and on to the label "store".
+func kLoop(step func()) {
+	Label("loop2")
+	CMPQ(reg.RAX, operand.U8(2))
+	JL(operand.LabelRef("tail"))
+	step()
+	ADDQ(reg.R12, reg.RBX)
+	step()
+	ADDQ(reg.R12, reg.RBX)
+	SUBQ(operand.U8(2), reg.RAX)
+	JMP(operand.LabelRef("loop2"))
+	Label("tail")
+	TESTQ(reg.RAX, reg.RAX)
+	JZ(operand.LabelRef("store"))
+	step()
 }
