@@ -208,8 +208,7 @@ func gemmBlockedB(isa *gemmISA, transA, transB bool, m, n, k int, a []float32, l
 	if bp != nil {
 		j.bp = bp
 	} else if j.packed {
-		// All of op(B): k-block kb starts at k0·nPan·NR; within it, panel jp
-		// (kl×NR) at jp·kl·NR.
+		// All of op(B), in packBPanel's layout.
 		j.bpBuf = getBuf(k * j.nPan * NR)
 		j.bp = *j.bpBuf
 		j.phase = phasePackB
@@ -308,14 +307,21 @@ func (j *gemmJob) do(i int) {
 
 // packBPanel packs panel jp of op(B) for every k-block.
 func (j *gemmJob) packBPanel(jp int) {
-	NR, KC := j.isa.nr, j.isa.kc
+	packBPanel(j.bp, j.isa, j.transB, j.b, j.ldb, j.n, j.k, jp)
+}
+
+// packBPanel packs panel jp of op(B) (k, n) for every k-block into bp,
+// the layout of all of op(B) that the chunks read: k-block kb starts at
+// k0·nPan·NR, and within it panel jp (kl × NR) at jp·kl·NR.
+func packBPanel(bp []float32, isa *gemmISA, transB bool, b []float32, ldb, n, k, jp int) {
+	NR, KC := isa.nr, isa.kc
+	nPan := (n + NR - 1) / NR
 	c := jp * NR
-	nr := min(NR, j.n-c)
-	for kb := 0; kb < j.nkb; kb++ {
-		k0 := kb * KC
-		kl := min(KC, j.k-k0)
-		off := k0*j.nPan*NR + jp*kl*NR
-		packB(j.bp[off:off+kl*NR], j.transB, j.b, j.ldb, k0, kl, c, nr, NR)
+	nr := min(NR, n-c)
+	for k0 := 0; k0 < k; k0 += KC {
+		kl := min(KC, k-k0)
+		off := k0*nPan*NR + jp*kl*NR
+		packB(bp[off:off+kl*NR], transB, b, ldb, k0, kl, c, nr, NR)
 	}
 }
 

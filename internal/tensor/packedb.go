@@ -12,10 +12,12 @@ type PackedB struct {
 	b      []float32 // op(B)'s source, for the plain Go kernel
 	ldb    int
 	buf    []float32 // the packed panels (blocked kernels)
+	isa    *gemmISA  // the kernels buf is packed for (nil: none)
 }
 
 // Pack packs op(B) (k, n), op(B) = B or Bᵀ as in Gemm, into p. It keeps a
 // reference to b: b must not change while p is in use.
+// It packs for the kernels active now, and GemmPackedB runs those.
 func (p *PackedB) Pack(transB bool, n, k int, b []float32, ldb int) {
 	br, bc := k, n
 	if transB {
@@ -28,25 +30,18 @@ func (p *PackedB) Pack(transB bool, n, k int, b []float32, ldb int) {
 		panic("tensor.PackedB.Pack: buffer B too short for its shape")
 	}
 	p.transB, p.n, p.k, p.b, p.ldb = transB, n, k, b, ldb
-	isa := activeISA
-	if isa == nil || n == 0 || k == 0 {
+	p.isa = activeISA
+	if p.isa == nil || n == 0 || k == 0 {
 		return
 	}
-	NR, KC := isa.nr, isa.kc
-	nPan := (n + NR - 1) / NR
-	need := k * nPan * NR
+	nPan := (n + p.isa.nr - 1) / p.isa.nr
+	need := k * nPan * p.isa.nr
 	if cap(p.buf) < need {
 		p.buf = make([]float32, need)
 	}
 	p.buf = p.buf[:need]
-	for jp := 0; jp < nPan; jp++ {
-		c := jp * NR
-		nr := min(NR, n-c)
-		for k0 := 0; k0 < k; k0 += KC {
-			kl := min(KC, k-k0)
-			off := k0*nPan*NR + jp*kl*NR
-			packB(p.buf[off:off+kl*NR], transB, b, ldb, k0, kl, c, nr, NR)
-		}
+	for jp := range nPan {
+		packBPanel(p.buf, p.isa, transB, b, ldb, n, k, jp)
 	}
 }
 
@@ -60,7 +55,7 @@ func GemmPackedB(m int, a []float32, lda int, p *PackedB, beta float32, c []floa
 	if m == 0 || n == 0 {
 		return
 	}
-	if isa := activeISA; isa != nil {
+	if isa := p.isa; isa != nil {
 		gemmBlockedB(isa, false, p.transB, m, n, k, a, lda, p.b, p.ldb, beta, c, ldc, nil, p.buf)
 		return
 	}
