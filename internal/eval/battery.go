@@ -185,7 +185,7 @@ func (h *Harness) scoreFused(scores []ItemScore, w *plainWork, maxNew int) error
 	if len(take) == 0 {
 		return nil
 	}
-	st := rewindState(h.Model, min(h.batchSize(), len(take)), min(nctx, longestReq+maxNew))
+	st := h.rewindState(min(h.batchSize(), len(take)), min(nctx, longestReq+maxNew))
 	if st == nil {
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 // token. The stopping rules are Generate's (separator or newline, maxNew
 // tokens, the row reaching n_ctx), and the DecodeState's logits are bit-identical to
 // Forward's, so the tokens are those of the uncached path. One state, sized
-// for the batch, is reused by every batch.
+// for the batch, is reused by every batch (and by later calls: decodeState).
 func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) ([][]int32, error) {
 	cfg := h.Model.Config()
 	nctx, V := cfg.NCtx, cfg.DVocab
@@ -42,7 +42,7 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 			continue
 		}
 		if st == nil {
-			st = newDecodeState(dec, min(bs, len(prompts)), min(nctx, longest(prompts)+maxNew))
+			st = h.decodeState(dec, min(bs, len(prompts)), min(nctx, longest(prompts)+maxNew))
 		}
 		logits := st.Prefill(batch) // (len(batch), V)
 		rows = rows[:0]
@@ -73,17 +73,39 @@ func (h *Harness) generateCached(dec nn.Decoder, prompts [][]int32, maxNew int) 
 	return out, nil
 }
 
-// newDecodeState sizes the cache for n tokens a row when the model can (a
-// model trained elsewhere, whose context is far longer than an item:
+// decodeState returns a state from dec for B rows of up to n tokens each
+// (n ≤ n_ctx). It is the harness's kept state when dec made it and it is
+// large enough (enough rows, and room for n tokens a row); otherwise a new
+// one, covering the kept one's shape too, replaces it. One state thus serves
+// every batch, task and checkpoint an evaluation scores, instead of a GPT
+// key/value cache (L·B·n_ctx·d floats twice) made and dropped per task and
+// path. Reuse is sound after a change of weights (a
+// checkpoint loaded into the same model): every use starts with a Prefill,
+// which discards every row, and a state reads the weights at every call
+// (nn.Decoder's contract). A row's logits do not depend on the state's rows
+// or length, so a larger state changes no result.
+//
+// The cache is sized for n tokens a row when the model can (a model trained
+// elsewhere, whose context is far longer than an item:
 // nn.Pretrained.NewDecodeStateLen), for its whole context otherwise. No
 // row outgrows n: it holds its prompt and at most maxNew tokens.
-func newDecodeState(dec nn.Decoder, B, n int) nn.DecodeState {
+func (h *Harness) decodeState(dec nn.Decoder, B, n int) nn.DecodeState {
+	if h.st != nil && h.stOf == dec {
+		if h.st.Rows() >= B && h.stLen >= n {
+			return h.st
+		}
+		B, n = max(B, h.st.Rows()), max(n, h.stLen)
+	}
+	h.st, h.stOf = nil, nil // let the old state go before allocating
 	if d, ok := dec.(interface {
 		NewDecodeStateLen(B, n int) nn.DecodeState
 	}); ok {
-		return d.NewDecodeStateLen(B, n)
+		h.st, h.stLen = d.NewDecodeStateLen(B, n), n
+	} else {
+		h.st, h.stLen = dec.NewDecodeState(B), h.Model.Config().NCtx
 	}
-	return dec.NewDecodeState(B)
+	h.stOf = dec
+	return h.st
 }
 
 func longest(prompts [][]int32) int {

@@ -27,14 +27,14 @@ type scoredGen struct {
 	gen      []int32   // the greedy continuation, stop token excluded
 }
 
-// rewindState returns a decode state for B rows of up to n tokens when the
-// model has one that can be cut back, else nil.
-func rewindState(m nn.Model, B, n int) nn.DecodeState {
-	dec, ok := m.(nn.Decoder)
+// rewindState returns a decode state for B rows of up to n tokens
+// (decodeState) when the model has one that can be cut back, else nil.
+func (h *Harness) rewindState(B, n int) nn.DecodeState {
+	dec, ok := h.Model.(nn.Decoder)
 	if !ok {
 		return nil
 	}
-	st := newDecodeState(dec, B, n)
+	st := h.decodeState(dec, B, n)
 	if _, ok := st.(nn.Rewinder); !ok {
 		return nil
 	}

@@ -76,7 +76,7 @@ func TestScoreAndGenerateMatchesPlainPath(t *testing.T) {
 					t.Fatal(err)
 				}
 				h := &Harness{Model: m, Tok: tok, BatchSize: bs}
-				st := rewindState(m, min(bs, nReqs), nctx)
+				st := h.rewindState(min(bs, nReqs), nctx)
 				if st == nil {
 					t.Fatal("the GPT's decode state is not an nn.Rewinder")
 				}

@@ -13,7 +13,9 @@ import (
 // Harness scores items with one model. Requests are batched: BatchSize
 // sequences per forward pass, padded with the separator to the longest
 // sequence of the batch (the models are causal, so padding after a
-// position never changes its logits).
+// position never changes its logits). A harness keeps the decode state it
+// last made (decodeState), so it is used by one goroutine at a time, as its
+// model is.
 type Harness struct {
 	Model     nn.Model
 	Tok       data.Tokenizer
@@ -25,6 +27,12 @@ type Harness struct {
 
 	stops   map[int32]bool // see stopIDs
 	stopsOf data.Tokenizer
+
+	// The decode state generation and fused scoring reuse (decodeState):
+	// made by stOf, with room for stLen tokens a row.
+	st    nn.DecodeState
+	stOf  nn.Decoder
+	stLen int
 }
 
 // err is the context's error, or nil without a context.
