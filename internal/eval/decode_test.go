@@ -290,12 +290,11 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
-// TestGenerateCachedPretrained: a loaded transformer's generations through
-// a cache sized for the longest prompt plus maxNew (NewDecodeStateLen)
-// equal those without a cache, token for token, for short and long
-// generations and prompts up to n_ctx.
-func TestGenerateCachedPretrained(t *testing.T) {
-	const nctx = 24
+// testPretrained is a small GPT-NeoX-style model of n_ctx nctx over the
+// digit vocabulary, its weights drawn from the returned generator (which
+// the caller goes on drawing prompts from).
+func testPretrained(t *testing.T, nctx int) (*nn.Pretrained, *rand.Rand) {
+	t.Helper()
 	s := nn.Spec{Arch: nn.ArchNeoX, NLayers: 2, DModel: 16, NHeads: 2, DMLP: 32, NCtx: nctx, DVocab: 11,
 		Act: nn.ActGELUErf, LNEps: 1e-5, Rotary: true, RotaryDims: 4, RotaryBase: 10000, ParallelResidual: true}
 	m, err := nn.NewPretrained(s)
@@ -306,6 +305,16 @@ func TestGenerateCachedPretrained(t *testing.T) {
 	for i := range m.Params().Data {
 		m.Params().Data[i] = float32(rng.NormFloat64() * 0.5)
 	}
+	return m, rng
+}
+
+// TestGenerateCachedPretrained: a loaded transformer's generations through
+// a cache sized for the longest prompt plus maxNew (NewDecodeStateLen)
+// equal those without a cache, token for token, for short and long
+// generations and prompts up to n_ctx.
+func TestGenerateCachedPretrained(t *testing.T) {
+	const nctx = 24
+	m, rng := testPretrained(t, nctx)
 	tok := digitTok(t)
 	prompts := make([][]int32, 9)
 	for i := range prompts {

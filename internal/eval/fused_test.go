@@ -137,6 +137,19 @@ func sameFloats(a, b []float64) bool {
 	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
 }
 
+// testGPT is a two-layer GPT of d_model 16 and n_ctx 64 over a task
+// stream's vocabulary of V tokens, seed 1.
+func testGPT(t *testing.T, V int) *nn.GPT {
+	t.Helper()
+	cfg := nn.DefaultConfig(nn.ArchGPT)
+	cfg.NLayers, cfg.DModel, cfg.NHeads, cfg.NCtx, cfg.DVocab = 2, 16, 2, 64, V
+	m, err := nn.New(cfg, data.RNG(1, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.(*nn.GPT)
+}
+
 // TestScoreItemsFusedMatchesPlain checks ScoreItems end to end: a GPT
 // (whose decode state can be cut back, so generated items take the fused
 // path) and the same GPT without its decoder (the plain path throughout)
@@ -153,12 +166,7 @@ func TestScoreItemsFusedMatchesPlain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := nn.DefaultConfig(nn.ArchGPT)
-			cfg.NLayers, cfg.DModel, cfg.NHeads, cfg.NCtx, cfg.DVocab = 2, 16, 2, 64, st.Vocab()
-			m, err := nn.New(cfg, data.RNG(1, "init"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := testGPT(t, st.Vocab())
 			items := task.Eval(0, 40)
 			vm := map[string]tasks.Variant{}
 			for _, v := range task.Variants() {

@@ -55,12 +55,7 @@ func TestDecodeStateReusedAcrossTasksAndCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := nn.DefaultConfig(nn.ArchGPT)
-	cfg.NLayers, cfg.DModel, cfg.NHeads, cfg.NCtx, cfg.DVocab = 2, 16, 2, 64, st.Vocab()
-	g, err := nn.New(cfg, data.RNG(1, "init"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := testGPT(t, st.Vocab())
 	m := &countingDecoder{Model: g}
 	h := &Harness{Model: m, Tok: st.Tok, BatchSize: 8}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -114,17 +109,7 @@ func TestDecodeStateReusedAcrossTasksAndCheckpoints(t *testing.T) {
 // both replaces it. Too short a state would panic at the Step past its
 // length; the generations equal the uncached path's throughout.
 func TestDecodeStateGrows(t *testing.T) {
-	const nctx = 24
-	s := nn.Spec{Arch: nn.ArchNeoX, NLayers: 2, DModel: 16, NHeads: 2, DMLP: 32, NCtx: nctx, DVocab: 11,
-		Act: nn.ActGELUErf, LNEps: 1e-5, Rotary: true, RotaryDims: 4, RotaryBase: 10000, ParallelResidual: true}
-	p, err := nn.NewPretrained(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range p.Params().Data {
-		p.Params().Data[i] = float32(rng.NormFloat64() * 0.5)
-	}
+	p, rng := testPretrained(t, 24)
 	prompt := func(n int) []int32 {
 		x := make([]int32, n)
 		for j := range x {
