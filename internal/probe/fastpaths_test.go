@@ -1,10 +1,16 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync/atomic"
 	"testing"
+
+	"gonum.org/v1/gonum/optimize"
 )
 
 // logSumExpPlain is logSumExp with math.Max, as it was written first: the
@@ -162,5 +168,237 @@ func TestRestrictedExcludedMatchesPlain(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// fitLogRegPlain is FitLogReg's loss and gradient as first written (one
+// logit at a time over strided weights, every evaluation running the rows
+// again, math.Max in the log-sum-exp): the oracle of its comparisons.
+func fitLogRegPlain(x []float64, y []int, n, d, k int, lambda float64) []float64 {
+	mean, std := make([]float64, d), make([]float64, d)
+	for i := range n {
+		for j := range d {
+			mean[j] += x[i*d+j] / float64(n)
+		}
+	}
+	for i := range n {
+		for j := range d {
+			v := x[i*d+j] - mean[j]
+			std[j] += v * v / float64(n)
+		}
+	}
+	for j := range d {
+		std[j] = math.Sqrt(std[j])
+		if std[j] < 1e-12 {
+			std[j] = 1
+		}
+	}
+	z := make([]float64, n*d)
+	for i := range n {
+		for j := range d {
+			z[i*d+j] = (x[i*d+j] - mean[j]) / std[j]
+		}
+	}
+	lsePlain := func(v []float64) float64 {
+		mx := math.Inf(-1)
+		for _, x := range v {
+			mx = math.Max(mx, x)
+		}
+		var s float64
+		for _, x := range v {
+			s += math.Exp(x - mx)
+		}
+		return mx + math.Log(s)
+	}
+	logits := make([]float64, k)
+	eval := func(w, grad []float64) float64 {
+		if grad != nil {
+			clear(grad)
+		}
+		var loss float64
+		for i := range n {
+			row := z[i*d : (i+1)*d]
+			for c := range k {
+				s := w[d*k+c]
+				for j, v := range row {
+					s += v * w[j*k+c]
+				}
+				logits[c] = s
+			}
+			lse := lsePlain(logits)
+			loss += lse - logits[y[i]]
+			if grad != nil {
+				for c := range k {
+					g := math.Exp(logits[c]-lse) / float64(n)
+					if c == y[i] {
+						g -= 1 / float64(n)
+					}
+					for j, v := range row {
+						grad[j*k+c] += g * v
+					}
+					grad[d*k+c] += g
+				}
+			}
+		}
+		loss /= float64(n)
+		for i := range d * k {
+			loss += lambda / 2 * w[i] * w[i]
+			if grad != nil {
+				grad[i] += lambda * w[i]
+			}
+		}
+		return loss
+	}
+	p := optimize.Problem{
+		Func: func(w []float64) float64 { return eval(w, nil) },
+		Grad: func(grad, w []float64) { eval(w, grad) },
+	}
+	res, err := optimize.Minimize(p, make([]float64, (d+1)*k), &optimize.Settings{MajorIterations: 500, GradientThreshold: 1e-6}, &optimize.LBFGS{})
+	if err != nil && res == nil {
+		panic(err)
+	}
+	return res.X
+}
+
+// TestFitLogRegMatchesPlain checks FitLogReg's weights against
+// fitLogRegPlain bit for bit on random data of several shapes (row counts
+// with every remainder mod 4, the rows FitLogReg takes together):
+// separable classes (large weights), noise, a
+// constant feature, an unused class, a strong and no penalty.
+func TestFitLogRegMatchesPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		n, d, k   int
+		signal    float64
+		lambda    float64
+		constant  bool
+		skipClass bool
+	}{
+		{41, 1, 2, 2, 1e-3, false, false},
+		{63, 3, 5, 0, 1e-3, false, false},
+		{100, 8, 3, 3, 1e-3, true, false},
+		{150, 16, 10, 1, 1e-3, false, true},
+		{200, 48, 10, 0.5, 1e-3, false, false},
+		{81, 12, 2, 5, 0, false, false},
+		{123, 7, 4, 1, 1, false, false},
+	} {
+		x, y := make([]float64, c.n*c.d), make([]int, c.n)
+		for i := range c.n {
+			y[i] = rng.IntN(c.k)
+			if c.skipClass && y[i] == c.k-1 {
+				y[i] = 0
+			}
+			for j := range c.d {
+				x[i*c.d+j] = rng.NormFloat64() + c.signal*float64((y[i]+j)%c.k)
+			}
+			if c.constant {
+				x[i*c.d] = 2.5
+			}
+		}
+		m, err := FitLogReg(x, y, c.n, c.d, c.k, c.lambda)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fitLogRegPlain(x, y, c.n, c.d, c.k, c.lambda)
+		if len(m.W) != len(want) {
+			t.Fatalf("%+v: %d weights, plain %d", c, len(m.W), len(want))
+		}
+		for i := range want {
+			if math.Float64bits(m.W[i]) != math.Float64bits(want[i]) {
+				t.Errorf("%+v: weight %d = %v (%#x), plain %v (%#x)", c, i, m.W[i], math.Float64bits(m.W[i]), want[i], math.Float64bits(want[i]))
+				break
+			}
+		}
+	}
+}
+
+// TestLse64MatchesMathMax checks lse64 (builtin max) against the math.Max
+// form bit for bit on the rows where they could part: NaN, ±Inf, signed
+// zeros as the maximum, all −Inf, one element, random rows. NaN results
+// compare as NaN.
+func TestLse64MatchesMathMax(t *testing.T) {
+	nan, inf, negz := math.NaN(), math.Inf(1), math.Copysign(0, -1)
+	plain := func(v []float64) float64 {
+		mx := math.Inf(-1)
+		for _, x := range v {
+			mx = math.Max(mx, x)
+		}
+		var s float64
+		for _, x := range v {
+			s += math.Exp(x - mx)
+		}
+		return mx + math.Log(s)
+	}
+	rows := [][]float64{{0.5}, {nan, 1, 2}, {1, 2, nan}, {nan, inf, 1}, {1, inf, 2}, {-inf, -inf}, {-inf, -3},
+		{negz, 0, -1}, {0, negz, -1}, {negz, -2}, {negz}, {3, 3, 1}, {-inf, inf}}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		row := make([]float64, 1+rng.IntN(40))
+		for j := range row {
+			row[j] = rng.NormFloat64() * float64(1+i%30)
+		}
+		rows = append(rows, row)
+	}
+	for _, row := range rows {
+		got, want := lse64(row), plain(row)
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("%v: %v (%#x), math.Max form %v (%#x)", row, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+}
+
+// TestForEachReportsTheFirstError: every job runs once when none fails,
+// and the error returned is the lowest failing job's, whatever the number
+// of goroutines.
+func TestForEachReportsTheFirstError(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 4, 8} {
+		runtime.GOMAXPROCS(procs)
+		var ran [50]atomic.Int32
+		if err := forEach(len(ran), func(i int) error { ran[i].Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for i := range ran {
+			if n := ran[i].Load(); n != 1 {
+				t.Errorf("GOMAXPROCS %d: job %d ran %d times", procs, i, n)
+			}
+		}
+		for _, fail := range [][]int{{7}, {7, 3, 40}, {49}, {0, 1}} {
+			err := forEach(50, func(i int) error {
+				if slices.Contains(fail, i) {
+					return fmt.Errorf("job %d", i)
+				}
+				return nil
+			})
+			if want := fmt.Sprintf("job %d", slices.Min(fail)); err == nil || err.Error() != want {
+				t.Errorf("GOMAXPROCS %d, failing %v: err = %v, want %s", procs, fail, err, want)
+			}
+		}
+	}
+	if err := forEach(0, func(int) error { return errors.New("ran") }); err != nil {
+		t.Errorf("no jobs: err = %v", err)
+	}
+}
+
+// BenchmarkFitLogReg fits probes of the linear_probe suite's shapes: 162
+// training rows of a 48-wide residual stream, 2 and 10 classes.
+func BenchmarkFitLogReg(b *testing.B) {
+	for _, k := range []int{2, 10} {
+		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
+			const n, d = 162, 48
+			rng := rand.New(rand.NewPCG(7, 8))
+			x, y := make([]float64, n*d), make([]int, n)
+			for i := range n {
+				y[i] = rng.IntN(k)
+				for j := range d {
+					x[i*d+j] = rng.NormFloat64() + 0.3*float64((y[i]+j)%k)
+				}
+			}
+			for b.Loop() {
+				if _, err := FitLogReg(x, y, n, d, k, 1e-3); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -58,37 +58,119 @@ func FitLogReg(x []float64, y []int, n, d, k int, lambda float64) (*LogReg, erro
 			z[i*d+j] = (x[i*d+j] - m.Mean[j]) / m.Std[j]
 		}
 	}
-	logits := make([]float64, k)
-	eval := func(w, grad []float64) float64 {
-		if grad != nil {
-			clear(grad)
+	// The logits and log-sum-exp of every row at the weights last
+	// evaluated: gonum asks for the loss and then, separately, the gradient
+	// at the same weights (the initial point; bisection's accepted steps),
+	// so the gradient reuses them instead of running the rows again.
+	logits := make([]float64, n*k)
+	lse := make([]float64, n)
+	at := make([]float64, (d+1)*k) // the weights of logits and lse
+	fresh := false
+	forward := func(w []float64) {
+		if fresh && sameBits(w, at) {
+			return
 		}
+		bias := w[d*k : (d+1)*k]
+		// The k logits of four rows accumulate side by side: each is still
+		// its bias plus its row's terms in feature order, the same
+		// operations as one logit at a time, on contiguous weights.
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			r0, r1, r2, r3 := z[i*d:(i+1)*d], z[(i+1)*d:(i+2)*d], z[(i+2)*d:(i+3)*d], z[(i+3)*d:(i+4)*d]
+			l0, l1, l2, l3 := logits[i*k:(i+1)*k], logits[(i+1)*k:(i+2)*k], logits[(i+2)*k:(i+3)*k], logits[(i+3)*k:(i+4)*k]
+			copy(l0, bias)
+			copy(l1, bias)
+			copy(l2, bias)
+			copy(l3, bias)
+			for j := range d {
+				v0, v1, v2, v3 := r0[j], r1[j], r2[j], r3[j]
+				wj := w[j*k : (j+1)*k]
+				l0, l1, l2, l3 := l0[:len(wj)], l1[:len(wj)], l2[:len(wj)], l3[:len(wj)]
+				for c, wc := range wj {
+					l0[c] += v0 * wc
+					l1[c] += v1 * wc
+					l2[c] += v2 * wc
+					l3[c] += v3 * wc
+				}
+			}
+			lse[i], lse[i+1], lse[i+2], lse[i+3] = lse64(l0), lse64(l1), lse64(l2), lse64(l3)
+		}
+		for ; i < n; i++ {
+			row := z[i*d : (i+1)*d]
+			lg := logits[i*k : (i+1)*k]
+			copy(lg, bias)
+			for j, v := range row {
+				wj := w[j*k : (j+1)*k]
+				lg := lg[:len(wj)]
+				for c, wc := range wj {
+					lg[c] += v * wc
+				}
+			}
+			lse[i] = lse64(lg)
+		}
+		copy(at, w)
+		fresh = true
+	}
+	g := make([]float64, 4*k)
+	eval := func(w, grad []float64) float64 {
+		forward(w)
 		var loss float64
 		for i := range n {
-			row := z[i*d : (i+1)*d]
-			for c := range k {
-				s := w[d*k+c]
-				for j, v := range row {
-					s += v * w[j*k+c]
+			loss += lse[i] - logits[i*k+y[i]]
+		}
+		loss /= float64(n)
+		if grad != nil {
+			clear(grad)
+			// g holds, for four rows, ∂loss/∂logit: exp(logit − lse)/n,
+			// less 1/n at the label.
+			for i := 0; i < n; i += 4 {
+				m := min(4, n-i)
+				for r := range m {
+					lg, gr := logits[(i+r)*k:(i+r+1)*k], g[r*k:(r+1)*k]
+					for c := range gr {
+						gr[c] = math.Exp(lg[c]-lse[i+r]) / float64(n)
+					}
+					gr[y[i+r]] -= 1 / float64(n)
 				}
-				logits[c] = s
-			}
-			lse := lse64(logits)
-			loss += lse - logits[y[i]]
-			if grad != nil {
-				for c := range k {
-					g := math.Exp(logits[c]-lse) / float64(n)
-					if c == y[i] {
-						g -= 1 / float64(n)
+				// Each gradient element still receives one term per row,
+				// rows in order.
+				if m == 4 {
+					r0, r1, r2, r3 := z[i*d:(i+1)*d], z[(i+1)*d:(i+2)*d], z[(i+2)*d:(i+3)*d], z[(i+3)*d:(i+4)*d]
+					g0, g1, g2, g3 := g[:k], g[k:2*k], g[2*k:3*k], g[3*k:4*k]
+					for j := range d {
+						v0, v1, v2, v3 := r0[j], r1[j], r2[j], r3[j]
+						gj := grad[j*k : (j+1)*k]
+						g0, g1, g2, g3 := g0[:len(gj)], g1[:len(gj)], g2[:len(gj)], g3[:len(gj)]
+						for c := range gj {
+							s := gj[c]
+							s += g0[c] * v0
+							s += g1[c] * v1
+							s += g2[c] * v2
+							s += g3[c] * v3
+							gj[c] = s
+						}
 					}
-					for j, v := range row {
-						grad[j*k+c] += g * v
+				} else {
+					for r := range m {
+						row, gr := z[(i+r)*d:(i+r+1)*d], g[r*k:(r+1)*k]
+						for j, v := range row {
+							gj := grad[j*k : (j+1)*k]
+							gr := gr[:len(gj)]
+							for c := range gj {
+								gj[c] += gr[c] * v
+							}
+						}
 					}
-					grad[d*k+c] += g
+				}
+				gb := grad[d*k : (d+1)*k]
+				for r := range m {
+					gr := g[r*k : (r+1)*k]
+					for c := range gb {
+						gb[c] += gr[c]
+					}
 				}
 			}
 		}
-		loss /= float64(n)
 		for i := range d * k {
 			loss += lambda / 2 * w[i] * w[i]
 			if grad != nil {
@@ -111,16 +193,31 @@ func FitLogReg(x []float64, y []int, n, d, k int, lambda float64) (*LogReg, erro
 	return m, nil
 }
 
+// lse64 is log Σ exp(v). The builtin max treats NaN, infinities and
+// signed zeros as math.Max does, without its call.
 func lse64(v []float64) float64 {
 	mx := math.Inf(-1)
 	for _, x := range v {
-		mx = math.Max(mx, x)
+		mx = max(mx, x)
 	}
 	var s float64
 	for _, x := range v {
 		s += math.Exp(x - mx)
 	}
 	return mx + math.Log(s)
+}
+
+// sameBits reports whether a and b hold the same float64 bit patterns.
+func sameBits(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Predict returns the most probable class of each of the n rows of x (n, D)

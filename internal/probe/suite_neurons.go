@@ -55,28 +55,38 @@ func runNeuronProbes(e *Env, step int) ([]rundir.Probe, error) {
 		if err != nil {
 			return nil, err
 		}
-		for v, vd := range ps.vars {
-			if !ps.lastToken(v) || !ps.highLevel(v) {
-				continue
-			}
-			n := len(vd.labels)
-			for l, name := range names {
-				x, d := ps.rows(v, name)
-				whole, err := LinearProbe(x, vd.labels, n, d, n*6/10)
-				if err != nil {
-					return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, l, err)
-				}
-				j, one, err := BestSingleNeuron(x, vd.labels, n, d, n*6/10)
-				if err != nil {
-					return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, l, err)
-				}
-				out = append(out,
-					rundir.Probe{Step: step, Probe: rundir.ProbeNeuronLayer, Layer: l, Head: -1, Value: whole.Accuracy, Ref: fp(whole.Majority),
-						Task: t.Spec(), Var: vd.name, N: whole.NTest},
-					rundir.Probe{Step: step, Probe: rundir.ProbeNeuronBest, Layer: l, Head: -1, Index: ip(j), Value: one.Accuracy, Ref: fp(one.Majority),
-						Task: t.Spec(), Var: vd.name, N: one.NTest})
+		var vars []int
+		for v := range ps.vars {
+			if ps.lastToken(v) && ps.highLevel(v) {
+				vars = append(vars, v)
 			}
 		}
+		// One independent pair of fits per (variable, layer), in parallel,
+		// each pair of rows in its serial place.
+		rows := make([]rundir.Probe, 2*len(vars)*len(names))
+		err = forEach(len(vars)*len(names), func(r int) error {
+			v, l := vars[r/len(names)], r%len(names)
+			vd := ps.vars[v]
+			n := len(vd.labels)
+			x, d := ps.rows(v, names[l])
+			whole, err := LinearProbe(x, vd.labels, n, d, n*6/10)
+			if err != nil {
+				return fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, l, err)
+			}
+			j, one, err := BestSingleNeuron(x, vd.labels, n, d, n*6/10)
+			if err != nil {
+				return fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, l, err)
+			}
+			rows[2*r] = rundir.Probe{Step: step, Probe: rundir.ProbeNeuronLayer, Layer: l, Head: -1, Value: whole.Accuracy, Ref: fp(whole.Majority),
+				Task: t.Spec(), Var: vd.name, N: whole.NTest}
+			rows[2*r+1] = rundir.Probe{Step: step, Probe: rundir.ProbeNeuronBest, Layer: l, Head: -1, Index: ip(j), Value: one.Accuracy, Ref: fp(one.Majority),
+				Task: t.Spec(), Var: vd.name, N: one.NTest}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
 	}
 	return out, nil
 }

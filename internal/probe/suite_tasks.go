@@ -149,18 +149,26 @@ func runLinearProbes(e *Env, step int) ([]rundir.Probe, error) {
 		if err != nil {
 			return nil, err
 		}
-		for v, vd := range ps.vars {
-			for li, name := range names {
-				x, d := ps.rows(v, name)
-				n := len(vd.labels)
-				res, err := LinearProbe(x, vd.labels, n, d, n*6/10)
-				if err != nil {
-					return nil, fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, layers[li], err)
-				}
-				out = append(out, rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
-					Ref: fp(res.Majority), Task: t.Spec(), Var: vd.name, N: res.NTest})
+		// One independent fit per (variable, layer), in parallel, each
+		// row in its serial place.
+		rows := make([]rundir.Probe, len(ps.vars)*len(names))
+		err = forEach(len(rows), func(r int) error {
+			v, li := r/len(names), r%len(names)
+			vd := ps.vars[v]
+			x, d := ps.rows(v, names[li])
+			n := len(vd.labels)
+			res, err := LinearProbe(x, vd.labels, n, d, n*6/10)
+			if err != nil {
+				return fmt.Errorf("%s %s layer %d: %w", t.Name(), vd.name, layers[li], err)
 			}
+			rows[r] = rundir.Probe{Step: step, Probe: rundir.ProbeLinear, Layer: layers[li], Head: -1, Value: res.Accuracy,
+				Ref: fp(res.Majority), Task: t.Spec(), Var: vd.name, N: res.NTest}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, rows...)
 	}
 	return out, nil
 }

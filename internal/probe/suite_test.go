@@ -1,9 +1,12 @@
 package probe_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -261,6 +264,61 @@ func TestVariableProbesStopOnContext(t *testing.T) {
 	for _, p := range sel {
 		if _, err := p.Run(env, 0); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", p.Name, err)
+		}
+	}
+}
+
+// TestVariableProbesParallelMatchSerial: the linear and neuron probes fit
+// their (variable, layer) probes on GOMAXPROCS goroutines; the rows, their
+// order and every bit of their values are those of one goroutine.
+func TestVariableProbesParallelMatchSerial(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data.Source = "tasks"
+	if err := cfg.Set("data.tasks=add:1,multihop(people=10):1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 2, 16, 2
+	tr, ev, err := train.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
+	sel, err := probe.Select("linear_probe,neurons", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var out []byte
+		for _, p := range sel {
+			rows, err := p.Run(env, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", p.Name, err)
+			}
+			if len(rows) == 0 {
+				t.Fatalf("%s: no rows", p.Name)
+			}
+			for _, r := range rows {
+				b, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(append(out, b...), '\n')
+			}
+		}
+		return out
+	}
+	serial := run(1)
+	for _, procs := range []int{2, 5} {
+		if got := run(procs); !bytes.Equal(got, serial) {
+			t.Errorf("GOMAXPROCS %d: rows differ from GOMAXPROCS 1\n%s\nvs\n%s", procs, got, serial)
 		}
 	}
 }
