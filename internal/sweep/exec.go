@@ -54,6 +54,16 @@ func NeedsWork(v View) bool { return v.State != StateDone || len(v.Skipped) > 0 
 // that fails marks the run failed with the step's own error message; a
 // cancelled ctx marks it interrupted (the next sweep resumes it).
 func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
+	return execRun(ctx, r, o, func() int { return r.Config.Train.Threads })
+}
+
+// execRun is ExecRun with the threads of each step asked of threads as the
+// step starts (the local pool gives the tail of a sweep the idle cores).
+// A count other than the run's train.threads reaches the train step as
+// --set train.threads=N, leaving train-config.json as planned; emlab train
+// accepts another train.threads on resume, and the run's config.json
+// records the count its latest start used.
+func execRun(ctx context.Context, r Run, o ExecOptions, threads func() int) (Outcome, error) {
 	dir := RunDir(o.Out, r.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Outcome{}, fmt.Errorf("run %s: %w", r.ID, err)
@@ -98,8 +108,12 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 
 	if !rundir.IsDone(dir) || st.Steps["train"] != StepDone {
 		args := []string{"train", "--config", filepath.Join(dir, TrainConfigFile), "--out", dir, "--resume"}
+		t := threads()
+		if t > 0 && t != r.Config.Train.Threads {
+			args = append(args, "--set", "train.threads="+strconv.Itoa(t))
+		}
 		out.Ran = true
-		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log"), r.Config.Train.Threads); err != nil {
+		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, "train.log"), t); err != nil {
 			if ctx.Err() != nil {
 				return finish(StateInterrupted, "interrupted: "+ctx.Err().Error())
 			}
@@ -128,7 +142,7 @@ func ExecRun(ctx context.Context, r Run, o ExecOptions) (Outcome, error) {
 		}
 		args = append(args, ps.Args...)
 		out.Ran = true
-		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, name+".log"), r.Config.Train.Threads); err != nil {
+		if msg, err := step(ctx, o.Bin, args, filepath.Join(dir, name+".log"), threads()); err != nil {
 			if ctx.Err() != nil {
 				return finish(StateInterrupted, "interrupted: "+ctx.Err().Error())
 			}
@@ -177,18 +191,24 @@ func writeSpec(dir string, r Run, o ExecOptions) error {
 	return nil
 }
 
-// step runs `bin args...` with its output appended to logPath and returns
+// step runs `bin args...` with its output appended to logPath (after a
+// line with the time and the command, GOMAXPROCS included) and returns
 // the command's own error message when it fails: the last line that emlab
 // prints on failure ("emlab train: ..."), else the exit status. threads
-// > 0 is the cores the run has in the pool (train.threads): the step's Go
-// runtime gets that many (GOMAXPROCS, see stepEnv).
+// > 0 is the cores the run has in the pool (its train.threads, or more at
+// a sweep's tail): the step's Go runtime gets that many (GOMAXPROCS, see
+// stepEnv).
 func step(ctx context.Context, bin string, args []string, logPath string, threads int) (string, error) {
 	logf, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err.Error(), err
 	}
 	defer logf.Close()
-	fmt.Fprintf(logf, "### %s %s %s\n", time.Now().UTC().Format(time.RFC3339), bin, strings.Join(quoteArgs(args), " "))
+	env := ""
+	if threads > 0 {
+		env = "GOMAXPROCS=" + strconv.Itoa(threads) + " "
+	}
+	fmt.Fprintf(logf, "### %s %s%s %s\n", time.Now().UTC().Format(time.RFC3339), env, bin, strings.Join(quoteArgs(args), " "))
 	tail := &tailBuffer{max: 8192}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = stepEnv(os.Environ(), threads)
@@ -207,14 +227,15 @@ func step(ctx context.Context, bin string, args []string, logPath string, thread
 }
 
 // stepEnv is a step's environment: env with GOMAXPROCS set to threads
-// when threads > 0. The pool gives each run train.threads cores and runs
-// that many kernel goroutines in it; with GOMAXPROCS at the machine's
-// cores, the Go runtime of a one-thread run still wakes idle threads to
-// take over its goroutine at every preemption, which costs context
-// switches on cores the other runs are using and, on a loaded machine,
-// leaves the run waiting for a thread the scheduler has not run yet. No
-// result depends on it (kernels are bit-identical for any thread count
-// and the steps' statistics for any number of workers).
+// when threads > 0. The pool gives each run train.threads cores (more at
+// a sweep's tail) and runs that many kernel goroutines in it; with
+// GOMAXPROCS at the machine's cores, the Go runtime of a one-thread run
+// still wakes idle threads to take over its goroutine at every
+// preemption, which costs context switches on cores the other runs are
+// using and, on a loaded machine, leaves the run waiting for a thread
+// the scheduler has not run yet. No result depends on it (kernels are
+// bit-identical for any thread count and the steps' statistics for any
+// number of workers).
 func stepEnv(env []string, threads int) []string {
 	if threads <= 0 {
 		return env

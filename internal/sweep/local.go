@@ -108,7 +108,11 @@ type LocalOptions struct {
 // PoolOptions configure RunPool.
 type PoolOptions struct {
 	// Jobs is how many runs train at once; 0 packs the cores:
-	// max(1, NumCPU / the most threads any run uses).
+	// max(1, NumCPU / the most threads any run uses), and once no run is
+	// left to hand out, a step that starts gets the cores no other run
+	// holds (see stepThreads). A Jobs fixed by the caller is a bound on
+	// the machine the pool may use: every step then gets its run's own
+	// train.threads.
 	Jobs  int
 	Retry bool // rerun failed runs too
 	// Progress, when set, is called about every Every (default 1 s) and
@@ -181,35 +185,76 @@ func RunLocal(ctx context.Context, p *Plan, o LocalOptions) (Summary, error) {
 // RunPool executes jobs on this machine: a pool of workers, each running
 // one run at a time as processes (see ExecRun), the largest runs (in
 // training FLOPs) first so that the small ones fill the cores around them.
-// Cancelling ctx interrupts the running runs (they resume on the next call)
-// and returns ctx's error.
+// When the pool packs the cores itself (Jobs 0), the runs at the tail,
+// with nothing left to hand out, take the cores the finished ones leave
+// (stepThreads). Cancelling ctx interrupts the running runs (they resume
+// on the next call) and returns ctx's error.
 func RunPool(ctx context.Context, jobs []Job, o PoolOptions) (Summary, error) {
+	ncpu := numCPU()
 	n := o.Jobs
 	if n <= 0 {
 		threads := 1
 		for _, j := range jobs {
 			threads = max(threads, j.Run.Config.Train.Threads)
 		}
-		n = max(1, runtime.NumCPU()/threads)
+		n = max(1, ncpu/threads)
 	}
+	elastic := o.Jobs <= 0
 	var todo []Job
 	for _, i := range Select(readJobStates(jobs), o.Retry) {
 		todo = append(todo, jobs[i])
 	}
 	sort.SliceStable(todo, func(a, b int) bool { return todo[a].Run.FLOPs > todo[b].Run.FLOPs })
 
+	// Under mu: the next job to hand out, and the cores each worker's run
+	// holds (0 while the worker has none), so that the tail's steps never
+	// take cores another run uses.
 	var (
-		mu  sync.Mutex
-		sum Summary
+		mu   sync.Mutex
+		sum  Summary
+		next int
+		held = make([]int, n)
 	)
-	queue := make(chan Job)
+	take := func(w int) (Job, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next == len(todo) || ctx.Err() != nil {
+			return Job{}, false
+		}
+		j := todo[next]
+		next++
+		held[w] = runCores(j.Run.Config.Train.Threads, ncpu)
+		return j, true
+	}
+	// grant is called as each step of worker w's run starts.
+	grant := func(w int, own int) int {
+		if !elastic {
+			return own
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		others := 0
+		for i, c := range held {
+			if i != w {
+				others += c
+			}
+		}
+		t := stepThreads(own, len(todo)-next, others, ncpu)
+		held[w] = runCores(t, ncpu)
+		return t
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < n; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range queue {
-				out, err := ExecRun(ctx, j.Run, j.Exec)
+			for {
+				j, ok := take(w)
+				if !ok {
+					return
+				}
+				own := j.Run.Config.Train.Threads
+				out, err := runJob(ctx, j.Run, j.Exec, func() int { return grant(w, own) })
 				if err != nil && out.Error == "" {
 					out.State, out.Error = StateFailed, err.Error()
 				}
@@ -218,6 +263,7 @@ func RunPool(ctx context.Context, jobs []Job, o PoolOptions) (Summary, error) {
 					afterErr = o.AfterRun(j, out)
 				}
 				mu.Lock()
+				held[w] = 0
 				if out.Ran {
 					sum.Ran++
 				}
@@ -248,15 +294,6 @@ func RunPool(ctx context.Context, jobs []Job, o PoolOptions) (Summary, error) {
 		watchWith(func() []View { return readJobStates(jobs) }, o.Every, stopWatch, o.Progress)
 	}()
 
-feed:
-	for _, j := range todo {
-		select {
-		case queue <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(queue)
 	wg.Wait()
 	close(stopWatch)
 	<-watchDone
@@ -281,6 +318,36 @@ feed:
 	}
 	sort.Strings(sum.Unfinished)
 	return sum, nil
+}
+
+// numCPU is the cores the pool shares out (a variable for tests).
+var numCPU = runtime.NumCPU
+
+// runJob executes one job for the pool (a variable for tests).
+var runJob = execRun
+
+// stepThreads is the threads a step of a run with train.threads own gets
+// from the pool: own while queued runs are left to hand out; once none
+// is, the ncpu cores less the others that the other running runs hold,
+// when that is more. The tail of a sweep (a study of one run, the last
+// runs of a demo) thus trains and probes on the cores the finished runs
+// leave idle, never on a core another run uses. Results do not depend on
+// it: kernels are bit-identical for every thread count and the steps'
+// statistics for any GOMAXPROCS. own ≤ 0 (every core) is kept.
+func stepThreads(own, queued, others, ncpu int) int {
+	if own <= 0 || queued > 0 {
+		return own
+	}
+	return max(own, ncpu-others)
+}
+
+// runCores is the cores a run of threads holds in the pool's count
+// (threads ≤ 0 uses them all).
+func runCores(threads, ncpu int) int {
+	if threads <= 0 {
+		return ncpu
+	}
+	return threads
 }
 
 // unfinishedWhy says why a run is not finished: who holds it, from its
