@@ -27,7 +27,7 @@ const (
 func init() {
 	register(&Study{Name: "abstraction",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 1.43, QuickMinutes: 1.25,
+		Minutes: 0.58, QuickMinutes: 0.53,
 		Claim:      "Deep networks build abstractions layer by layer: what is written in the input is readable early, what must be computed from it only deeper, and it becomes readable as the ability forms.",
 		Experiment: "a 4-layer GPT (d = 48, 115k parameters) trained for 3000 steps on 2-digit addition; at every 250 steps, a linear probe on each layer at the '=' token for the operand digits, carries and answer digits, and at each operand digit for the digit itself, against the untrained model's probes",
 		Sweeps:     []string{abstractionSweep},

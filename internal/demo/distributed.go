@@ -39,7 +39,7 @@ const (
 func init() {
 	register(&Study{Name: "distributed",
 		// measured alone from an empty directory on 2 cores (docs/demo.md)
-		Minutes: 0.54, QuickMinutes: 0.42,
+		Minutes: 0.47, QuickMinutes: 0.47,
 		Claim:      "Representations are distributed: a variable is spread over many neurons of a layer, no small set of neurons carries an ability, and structure lives in the geometry of the whole space (the grokking model's embedding is a few Fourier waves).",
 		Experiment: "GPTs of width 16, 32 and 48 (2 layers, 7.9k–60k parameters, 3000 steps) on 2-digit addition: for carries and answer digits, a linear probe on a whole MLP layer against its best single neuron; the ability with the k most selective neurons mean-ablated against k random directions; the effective rank of each layer; and the Fourier spectrum of the grokking study's embedding",
 		Sweeps:     []string{distributedSweep, grokkingSweep},
