@@ -125,24 +125,7 @@ func TestTaskProbesAtChanceOnARandomModel(t *testing.T) {
 // random model knows nothing of the facts, the weights are unchanged and
 // a second run gives the same rows.
 func TestVariableProbesOnARandomModel(t *testing.T) {
-	cfg := config.Default()
-	cfg.Data.Source = "tasks"
-	if err := cfg.Set("data.tasks=add:1,facts(entities=30):1"); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 2, 16, 2
-	tr, ev, err := train.Sources(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
+	m, env := randomTaskModel(t, "add:1,facts(entities=30):1", 2)
 	sel, err := probe.Select("linear_probe,neurons,neuron_ablation,knowledge", env)
 	if err != nil {
 		t.Fatal(err)
@@ -199,9 +182,9 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 		}
 	}
 	// carry/0, carry/1, digits/0, digits/1, digits/2.
-	if want := 2 * 5 * cfg.Model.NLayers; highVars != 5 || len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]) != want {
+	if want := 2 * 5 * m.Config().NLayers; highVars != 5 || len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]) != want {
 		t.Errorf("%d neuron rows for %d high-level variables, want %d (best and layer for 5 variables × %d layers)",
-			len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]), highVars, want, cfg.Model.NLayers)
+			len(byProbe["neuron_best"])+len(byProbe["neuron_layer"]), highVars, want, m.Config().NLayers)
 	}
 	for _, r := range append(byProbe["neuron_best"], byProbe["neuron_layer"]...) {
 		if r.Value < 0 || r.Value > 1 || r.Ref == nil || (r.Probe == "neuron_best" && (r.Index == nil || *r.Index < 0 || *r.Index >= 4*16)) {
@@ -237,26 +220,10 @@ func TestVariableProbesOnARandomModel(t *testing.T) {
 // so a cancelled run stops each of them with the context's error instead
 // of finishing.
 func TestVariableProbesStopOnContext(t *testing.T) {
-	cfg := config.Default()
-	cfg.Data.Source = "tasks"
-	if err := cfg.Set("data.tasks=add:1,facts(entities=30):1"); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 1, 16, 2
-	tr, ev, err := train.Sources(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, env := randomTaskModel(t, "add:1,facts(entities=30):1", 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks(), Ctx: ctx}
+	env.Ctx = ctx
 	sel, err := probe.Select("linear_probe,neurons,neuron_ablation,knowledge", env)
 	if err != nil {
 		t.Fatal(err)
@@ -272,24 +239,7 @@ func TestVariableProbesStopOnContext(t *testing.T) {
 // their (variable, layer) probes on GOMAXPROCS goroutines; the rows, their
 // order and every bit of their values are those of one goroutine.
 func TestVariableProbesParallelMatchSerial(t *testing.T) {
-	cfg := config.Default()
-	cfg.Data.Source = "tasks"
-	if err := cfg.Set("data.tasks=add:1,multihop(people=10):1"); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = 2, 16, 2
-	tr, ev, err := train.Sources(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
+	_, env := randomTaskModel(t, "add:1,multihop(people=10):1", 2)
 	sel, err := probe.Select("linear_probe,neurons", env)
 	if err != nil {
 		t.Fatal(err)
@@ -321,4 +271,30 @@ func TestVariableProbesParallelMatchSerial(t *testing.T) {
 			t.Errorf("GOMAXPROCS %d: rows differ from GOMAXPROCS 1\n%s\nvs\n%s", procs, got, serial)
 		}
 	}
+}
+
+// randomTaskModel is an untrained GPT of nLayers layers (d_model 16) on
+// the task mixture tasks, with the probes' environment over its evaluation
+// stream (64 items).
+func randomTaskModel(t *testing.T, tasks string, nLayers int) (nn.Model, *probe.Env) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Data.Source = "tasks"
+	if err := cfg.Set("data.tasks=" + tasks); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Model.NLayers, cfg.Model.DModel, cfg.Model.NHeads = nLayers, 16, 2
+	tr, ev, err := train.Sources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.ResolveVocab(&cfg, tr.Vocab()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.New(cfg.Model, data.RNG(1, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probe.Env{Model: m, Tok: train.Tokenizer(tr), Eval: ev, T: cfg.T(), Items: 64, Tasks: cfg.Data.Tasks.Tasks()}
+	return m, env
 }
