@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -352,6 +353,28 @@ func TestForEachReportsTheFirstError(t *testing.T) {
 			})
 			if want := fmt.Sprintf("job %d", slices.Min(fail)); err == nil || err.Error() != want {
 				t.Errorf("GOMAXPROCS %d, failing %v: err = %v, want %s", procs, fail, err, want)
+			}
+		}
+		if procs > 1 {
+			// Job 3 fails only after job 40 has: the error is still job
+			// 3's, the one a serial loop stops at, not the first in time.
+			late := make(chan struct{})
+			err := forEach(50, func(i int) error {
+				switch i {
+				case 3:
+					select {
+					case <-late:
+					case <-time.After(10 * time.Second):
+					}
+					return errors.New("job 3")
+				case 40:
+					close(late)
+					return errors.New("job 40")
+				}
+				return nil
+			})
+			if err == nil || err.Error() != "job 3" {
+				t.Errorf("GOMAXPROCS %d, job 3 failing after job 40: err = %v, want job 3", procs, err)
 			}
 		}
 	}
